@@ -1,0 +1,195 @@
+package persistence
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"crm"
+	"crm/migrations"
+)
+
+// Config says how to reach the database and which roles to use.
+type Config struct {
+	URL string
+	// TenantRole is the role every tenant transaction switches to with SET
+	// LOCAL ROLE: neither superuser nor BYPASSRLS. Default crm_app. Set it to
+	// "-" when URL already names such a role and needs no switch.
+	TenantRole string
+	// PlatformRole runs the platform owner's explicit path. Default crm_platform.
+	PlatformRole string
+	MaxConns     int32
+}
+
+// DB is the pool plus the two ways in: TenantTx and PlatformTx.
+type DB struct {
+	Pool         *pgxpool.Pool
+	tenantRole   string
+	platformRole string
+	log          *slog.Logger
+}
+
+// Open connects and checks the database answers.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) {
+	if cfg.URL == "" {
+		return nil, errors.New("database URL is empty")
+	}
+	if cfg.TenantRole == "" {
+		cfg.TenantRole = "crm_app"
+	}
+	if cfg.PlatformRole == "" {
+		cfg.PlatformRole = "crm_platform"
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	pc, err := pgxpool.ParseConfig(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("parsing database URL: %w", err)
+	}
+	if cfg.MaxConns > 0 {
+		pc.MaxConns = cfg.MaxConns
+	} else if pc.MaxConns < 16 {
+		pc.MaxConns = 16
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to database: %w", err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pool.Ping(pingCtx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("pinging database: %w", err)
+	}
+	return &DB{Pool: pool, tenantRole: cfg.TenantRole, platformRole: cfg.PlatformRole, log: log}, nil
+}
+
+// Close closes the pool. Safe to call twice.
+func (db *DB) Close() {
+	if db != nil && db.Pool != nil {
+		db.Pool.Close()
+	}
+}
+
+// Migrate applies the embedded migrations and creates the message partitions
+// for the months around now.
+func (db *DB) Migrate(ctx context.Context) ([]int, error) {
+	conn, err := db.Pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Release()
+	applied, err := migrations.Apply(ctx, conn.Conn())
+	if err != nil {
+		return applied, err
+	}
+	if err := db.EnsurePartitions(ctx); err != nil {
+		return applied, err
+	}
+	return applied, nil
+}
+
+// EnsurePartitions creates monthly message partitions one month back and
+// three ahead; run at start and daily.
+func (db *DB) EnsurePartitions(ctx context.Context) error {
+	if _, err := db.Pool.Exec(ctx, `SELECT ensure_message_partitions(1, 3)`); err != nil {
+		return fmt.Errorf("creating message partitions: %w", err)
+	}
+	return nil
+}
+
+// Ping reports whether the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.Pool.Ping(ctx) }
+
+// TenantTx runs fn in a transaction scoped to one tenant: the role is switched
+// to the unprivileged tenant role and app.tenant_id is set before fn runs, so
+// row-level security limits every statement to that tenant.
+func (db *DB) TenantTx(ctx context.Context, tenantID uuid.UUID, fn func(pgx.Tx) error) error {
+	if tenantID == uuid.Nil {
+		return errors.New("tenant transaction without a tenant")
+	}
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		if db.tenantRole != "-" {
+			if _, err := tx.Exec(ctx, "SET LOCAL ROLE "+pgx.Identifier{db.tenantRole}.Sanitize()); err != nil {
+				return fmt.Errorf("switching to tenant role: %w", err)
+			}
+		}
+		if _, err := tx.Exec(ctx, `SELECT set_config('app.tenant_id', $1, true)`, tenantID.String()); err != nil {
+			return fmt.Errorf("setting tenant: %w", err)
+		}
+		return fn(tx)
+	})
+}
+
+// PlatformTx runs fn on the platform owner's explicit path: plans, tenants,
+// licenses, global metrics, and the few cross-tenant look-ups auth needs
+// (finding an account by email). No tenant endpoint calls it with user input
+// that names another tenant.
+func (db *DB) PlatformTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET LOCAL ROLE "+pgx.Identifier{db.platformRole}.Sanitize()); err != nil {
+			return fmt.Errorf("switching to platform role: %w", err)
+		}
+		return fn(tx)
+	})
+}
+
+func (db *DB) inTx(ctx context.Context, fn func(pgx.Tx) error) (err error) {
+	tx, err := db.Pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("beginning transaction: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	if err = tx.Commit(ctx); err != nil {
+		return translate(fmt.Errorf("committing: %w", err))
+	}
+	return nil
+}
+
+// translate turns driver errors into the domain's coded errors. Stores call it
+// on every error they return.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return crm.NotFound("record")
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "23505": // unique_violation
+			return &crm.Error{Kind: crm.ErrConflict, Code: "conflict", Message: "already exists",
+				Details: map[string]any{"constraint": pgErr.ConstraintName}}
+		case "23503": // foreign_key_violation
+			return &crm.Error{Kind: crm.ErrInvalid, Code: "invalid_reference", Message: "a referenced record does not exist",
+				Details: map[string]any{"constraint": pgErr.ConstraintName}}
+		case "23514", "22P02", "22001", "22003", "22007", "22008": // check, bad text repr, too long, out of range, datetime
+			return &crm.Error{Kind: crm.ErrInvalid, Code: "invalid_input", Message: "a value is out of range or malformed",
+				Details: map[string]any{"constraint": pgErr.ConstraintName}}
+		case "40001", "40P01":
+			return &crm.Error{Kind: crm.ErrConflict, Code: "retry", Message: "concurrent update, retry"}
+		case "42501": // insufficient_privilege, including an RLS WITH CHECK failure
+			return &crm.Error{Kind: crm.ErrNotFound, Code: "not_found", Message: "record not found"}
+		}
+	}
+	return err
+}
+
+// Translate is translate for other packages' stores.
+func Translate(err error) error { return translate(err) }

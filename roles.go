@@ -1,0 +1,106 @@
+package crm
+
+import "github.com/google/uuid"
+
+// Role is what a user may do. Super admins belong to the platform; the other
+// roles belong to one tenant.
+type Role string
+
+const (
+	RoleSuperAdmin  Role = "SUPER_ADMIN"
+	RoleTenantAdmin Role = "TENANT_ADMIN"
+	RoleSupervisor  Role = "SUPERVISOR"
+	RoleAgent       Role = "AGENT"
+)
+
+// TenantRoles are the roles a tenant user can hold.
+var TenantRoles = []Role{RoleTenantAdmin, RoleSupervisor, RoleAgent}
+
+// Valid reports whether r is a tenant role.
+func (r Role) Valid() bool {
+	return r == RoleTenantAdmin || r == RoleSupervisor || r == RoleAgent
+}
+
+// Permission names one capability. Every handler asks for exactly one.
+type Permission string
+
+const (
+	PermPlatformManage      Permission = "platform:manage"
+	PermUsersRead           Permission = "users:read"
+	PermUsersWrite          Permission = "users:write"
+	PermTeamsRead           Permission = "teams:read"
+	PermTeamsWrite          Permission = "teams:write"
+	PermContactsRead        Permission = "contacts:read"
+	PermContactsWrite       Permission = "contacts:write"
+	PermContactsDelete      Permission = "contacts:delete"
+	PermContactsImport      Permission = "contacts:import"
+	PermLabelsRead          Permission = "labels:read"
+	PermLabelsWrite         Permission = "labels:write"
+	PermQuickRepliesRead    Permission = "quick_replies:read"
+	PermQuickRepliesWrite   Permission = "quick_replies:write"
+	PermConnectionsRead     Permission = "connections:read"
+	PermConnectionsWrite    Permission = "connections:write"
+	PermConversationsRead   Permission = "conversations:read"
+	PermConversationsWrite  Permission = "conversations:write"
+	PermConversationsAll    Permission = "conversations:all"
+	PermConversationsTeams  Permission = "conversations:teams"
+	PermMessagesSend        Permission = "messages:send"
+	PermMediaUpload         Permission = "media:upload"
+	PermAuditRead           Permission = "audit:read"
+	PermTenantRead          Permission = "tenant:read"
+	PermSandboxUse          Permission = "sandbox:use"
+)
+
+// rolePermissions is the one permission table. It is never written after
+// package initialisation.
+var rolePermissions = map[Role][]Permission{
+	RoleSuperAdmin: {PermPlatformManage},
+	RoleTenantAdmin: {
+		PermUsersRead, PermUsersWrite, PermTeamsRead, PermTeamsWrite,
+		PermContactsRead, PermContactsWrite, PermContactsDelete, PermContactsImport,
+		PermLabelsRead, PermLabelsWrite, PermQuickRepliesRead, PermQuickRepliesWrite,
+		PermConnectionsRead, PermConnectionsWrite,
+		PermConversationsRead, PermConversationsWrite, PermConversationsAll, PermConversationsTeams,
+		PermMessagesSend, PermMediaUpload, PermAuditRead, PermTenantRead, PermSandboxUse,
+	},
+	RoleSupervisor: {
+		PermUsersRead, PermTeamsRead,
+		PermContactsRead, PermContactsWrite, PermContactsDelete, PermContactsImport,
+		PermLabelsRead, PermLabelsWrite, PermQuickRepliesRead,
+		PermConnectionsRead,
+		PermConversationsRead, PermConversationsWrite, PermConversationsTeams,
+		PermMessagesSend, PermMediaUpload, PermTenantRead, PermSandboxUse,
+	},
+	RoleAgent: {
+		PermUsersRead, PermTeamsRead,
+		PermContactsRead, PermContactsWrite,
+		PermLabelsRead, PermQuickRepliesRead,
+		PermConversationsRead, PermConversationsWrite,
+		PermMessagesSend, PermMediaUpload, PermTenantRead, PermSandboxUse,
+	},
+}
+
+// Can reports whether the role holds the permission.
+func (r Role) Can(p Permission) bool {
+	for _, q := range rolePermissions[r] {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
+// Principal is who is making a request.
+type Principal struct {
+	UserID   uuid.UUID
+	TenantID uuid.UUID // uuid.Nil for super admins
+	Role     Role
+	Name     string
+	Email    string
+}
+
+// IsPlatform reports whether the principal is a platform owner.
+func (p Principal) IsPlatform() bool { return p.Role == RoleSuperAdmin }
+
+// NewID returns a time-ordered UUIDv7.
+func NewID() uuid.UUID { return uuid.Must(uuid.NewV7()) }
