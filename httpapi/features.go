@@ -1,0 +1,8 @@
+package httpapi
+
+// featureRoutes lists each feature's route registration. Each feature keeps
+// its routes in its own file (users.go, teams.go, contacts.go, …) and adds one
+// line here.
+func (s *Server) featureRoutes() []func() {
+	return []func(){}
+}

@@ -1,0 +1,83 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"crm"
+)
+
+// access says who may call a route.
+type access int
+
+const (
+	accessPublic   access = iota // no token
+	accessTenant                 // a tenant user holding Perm
+	accessPlatform               // a super admin
+	accessAny                    // any authenticated principal
+)
+
+// op describes one route: it is registered with gin and written into the
+// OpenAPI document from the same value, so the two cannot drift.
+type op struct {
+	Method   string
+	Path     string // gin syntax: /api/v1/users/:id
+	Summary  string
+	Tag      string
+	Access   access
+	Perm     crm.Permission // for accessTenant
+	Request  any            // body type (nil for none)
+	Query    any            // struct whose `form` tags are query parameters
+	Response any            // body type of the success answer
+	Status   int            // success status; default 200
+	Raw      string         // non-JSON body type: "multipart/form-data", "text/csv", "text/plain"
+}
+
+// handler is what tenant and platform routes implement: the principal is
+// already authenticated and authorised.
+type handler func(c *gin.Context, p crm.Principal) error
+
+// route registers an authenticated (or public) route.
+func (s *Server) route(o op, h handler) {
+	if o.Status == 0 {
+		o.Status = http.StatusOK
+	}
+	s.ops = append(s.ops, o)
+	chain := []gin.HandlerFunc{}
+	if o.Access != accessPublic {
+		chain = append(chain, s.authenticate(o))
+	}
+	chain = append(chain, func(c *gin.Context) {
+		var p crm.Principal
+		if v, ok := c.Get(principalKey); ok {
+			p = v.(crm.Principal)
+		}
+		if err := h(c, p); err != nil {
+			writeError(c, s.log, err)
+		}
+	})
+	s.engine.Handle(o.Method, o.Path, chain...)
+}
+
+// raw registers a route that answers by itself (webhooks, health, the socket),
+// still documented.
+func (s *Server) raw(o op, h gin.HandlerFunc) {
+	if o.Status == 0 {
+		o.Status = http.StatusOK
+	}
+	s.ops = append(s.ops, o)
+	s.engine.Handle(o.Method, o.Path, h)
+}
+
+// openAPIPath turns gin's :id into {id}.
+func openAPIPath(p string) string {
+	parts := strings.Split(p, "/")
+	for i, part := range parts {
+		if strings.HasPrefix(part, ":") || strings.HasPrefix(part, "*") {
+			parts[i] = "{" + part[1:] + "}"
+		}
+	}
+	return strings.Join(parts, "/")
+}

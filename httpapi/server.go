@@ -1,0 +1,163 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"crm"
+	"crm/persistence"
+)
+
+// Config holds the server's dependencies.
+type Config struct {
+	DB  *persistence.DB
+	Log *slog.Logger
+	// TokenKey signs access tokens (HMAC-SHA256); 32 bytes or more.
+	TokenKey []byte
+	// AccessTTL is the access token lifetime; default 15 minutes.
+	AccessTTL time.Duration
+	// RefreshTTL is the refresh token lifetime; default 30 days.
+	RefreshTTL time.Duration
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Ready reports extra readiness conditions (cluster joined); nil means ready.
+	Ready func(ctx context.Context) error
+	// LoginLimiter throttles login attempts; default in-process.
+	LoginLimiter LoginLimiter
+	// UI serves the console for paths outside /api and /webhooks; optional.
+	UI http.Handler
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg         Config
+	db          *persistence.DB
+	log         *slog.Logger
+	engine      *gin.Engine
+	ops         []op
+	now         func() time.Time
+	limiter     LoginLimiter
+	openAPIOnce sync.Once
+	openAPIJSON []byte
+}
+
+// New builds the server and registers every route.
+func New(cfg Config) (*Server, error) {
+	if cfg.DB == nil {
+		return nil, errors.New("httpapi: DB is required")
+	}
+	if len(cfg.TokenKey) < 32 {
+		return nil, errors.New("httpapi: TokenKey must have at least 32 bytes")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.AccessTTL == 0 {
+		cfg.AccessTTL = 15 * time.Minute
+	}
+	if cfg.RefreshTTL == 0 {
+		cfg.RefreshTTL = 30 * 24 * time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.LoginLimiter == nil {
+		cfg.LoginLimiter = NewMemoryLoginLimiter(LoginLimits{}, cfg.Now)
+	}
+	gin.SetMode(gin.ReleaseMode)
+	engine := gin.New()
+	engine.ContextWithFallback = true
+	engine.HandleMethodNotAllowed = true
+	s := &Server{cfg: cfg, db: cfg.DB, log: cfg.Log, engine: engine, now: cfg.Now, limiter: cfg.LoginLimiter}
+	engine.Use(s.recover)
+	engine.NoRoute(s.noRoute)
+	engine.NoMethod(func(c *gin.Context) {
+		writeError(c, s.log, &crm.Error{Kind: crm.ErrInvalid, Code: "method_not_allowed", Message: "method not allowed"})
+		c.Status(http.StatusMethodNotAllowed)
+	})
+	s.routes()
+	return s, nil
+}
+
+// Handler is the server's http.Handler.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// Routes lists the registered method and gin path pairs (for tests).
+func (s *Server) Routes() []gin.RouteInfo { return s.engine.Routes() }
+
+// OpenAPI returns the OpenAPI document.
+func (s *Server) OpenAPI() map[string]any { return s.openAPIDocument() }
+
+func (s *Server) recover(c *gin.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.ErrorContext(c.Request.Context(), "panic serving request", "path", c.FullPath(), "panic", r)
+			c.AbortWithStatusJSON(http.StatusInternalServerError, errorBody{Error: errorDetail{Code: "internal", Message: "internal error"}})
+		}
+	}()
+	c.Next()
+}
+
+func (s *Server) noRoute(c *gin.Context) {
+	if s.cfg.UI != nil && c.Request.Method == http.MethodGet && !isAPIPath(c.Request.URL.Path) {
+		s.cfg.UI.ServeHTTP(c.Writer, c.Request)
+		return
+	}
+	writeError(c, s.log, crm.NotFound("route"))
+}
+
+func isAPIPath(p string) bool {
+	for _, prefix := range []string{"/api/", "/webhooks/", "/metrics", "/healthz", "/readyz"} {
+		if len(p) >= len(prefix) && p[:len(prefix)] == prefix {
+			return true
+		}
+	}
+	return false
+}
+
+type healthResponse struct {
+	Status string            `json:"status"`
+	Checks map[string]string `json:"checks,omitempty"`
+}
+
+func (s *Server) routes() {
+	s.raw(op{Method: http.MethodGet, Path: "/healthz", Summary: "Liveness", Tag: "health", Response: healthResponse{}},
+		func(c *gin.Context) { c.JSON(http.StatusOK, healthResponse{Status: "ok"}) })
+	s.raw(op{Method: http.MethodGet, Path: "/readyz", Summary: "Readiness: database reachable, cluster joined", Tag: "health", Response: healthResponse{}},
+		s.ready)
+	s.raw(op{Method: http.MethodGet, Path: "/api/v1/openapi.json", Summary: "This document", Tag: "meta"}, s.serveOpenAPI)
+
+	s.authRoutes()
+	for _, register := range s.featureRoutes() {
+		register()
+	}
+}
+
+func (s *Server) ready(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	checks := map[string]string{"database": "ok"}
+	ready := true
+	if err := s.db.Ping(ctx); err != nil {
+		checks["database"] = "unreachable"
+		ready = false
+	}
+	if s.cfg.Ready != nil {
+		checks["cluster"] = "ok"
+		if err := s.cfg.Ready(ctx); err != nil {
+			checks["cluster"] = err.Error()
+			ready = false
+		}
+	}
+	if !ready {
+		c.JSON(http.StatusServiceUnavailable, healthResponse{Status: "unavailable", Checks: checks})
+		return
+	}
+	c.JSON(http.StatusOK, healthResponse{Status: "ok", Checks: checks})
+}
