@@ -350,6 +350,12 @@ func (s *Server) authenticate(o op) gin.HandlerFunc {
 			writeError(c, s.log, err)
 			return
 		}
+		if o.Access == accessTenant {
+			if err := s.checkTenantAccess(c, p); err != nil {
+				writeError(c, s.log, err)
+				return
+			}
+		}
 		c.Set(principalKey, p)
 		c.Next()
 	}
