@@ -87,7 +87,10 @@ func TestLoginThrottledPerAccount(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	env := newTestEnv(t, func(c *Config) { c.Now = clock; c.LoginLimiter = NewMemoryLoginLimiter(LoginLimits{}, func() time.Time { return now }) })
+	env := newTestEnv(t, func(c *Config) {
+		c.Now = clock
+		c.LoginLimiter = NewMemoryLoginLimiter(LoginLimits{}, func() time.Time { return now })
+	})
 	env.tenant("acme")
 	for i := 0; i < 5; i++ {
 		res := env.do(http.MethodPost, "/api/v1/auth/login", "", map[string]any{"email": "admin@acme.test", "password": "wrong-one"})

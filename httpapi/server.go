@@ -105,7 +105,8 @@ func (s *Server) recover(c *gin.Context) {
 }
 
 func (s *Server) noRoute(c *gin.Context) {
-	if s.cfg.UI != nil && c.Request.Method == http.MethodGet && !isAPIPath(c.Request.URL.Path) {
+	if s.cfg.UI != nil && (c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead) && !isAPIPath(c.Request.URL.Path) {
+		c.Status(http.StatusOK) // gin presets 404 for unmatched routes
 		s.cfg.UI.ServeHTTP(c.Writer, c.Request)
 		return
 	}

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+
+	"crm"
+	"crm/persistence"
+)
+
+func stdoutWriter() io.Writer { return os.Stdout }
+
+func openDB(ctx context.Context, cfg Config) (*persistence.DB, error) {
+	return persistence.Open(ctx, persistence.Config{URL: cfg.DatabaseURL, TenantRole: cfg.DBTenantRole}, newLogger(cfg.LogLevel))
+}
+
+// Migrate applies the migrations and exits.
+func Migrate(ctx context.Context, cfg Config) error {
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	applied, err := db.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("migrations applied: %v\n", applied)
+	return nil
+}
+
+// Admin runs `crm admin …` subcommands.
+func Admin(ctx context.Context, cfg Config, args []string, out io.Writer) error {
+	if len(args) == 0 || args[0] != "create-superadmin" {
+		return fmt.Errorf("usage: crm admin create-superadmin --email E --password P [--name N]")
+	}
+	fs := flag.NewFlagSet("create-superadmin", flag.ContinueOnError)
+	email := fs.String("email", "", "email of the super admin")
+	password := fs.String("password", "", "password (at least 8 characters)")
+	name := fs.String("name", "Platform owner", "display name")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	*email = strings.ToLower(strings.TrimSpace(*email))
+	if *email == "" || !strings.Contains(*email, "@") {
+		return fmt.Errorf("--email is required and must be an email address")
+	}
+	if msg := crm.ValidatePassword(*password); msg != "" {
+		return fmt.Errorf("--password %s", msg)
+	}
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	hash, err := crm.HashPassword(*password)
+	if err != nil {
+		return err
+	}
+	_, created, err := db.CreateSuperAdmin(ctx, *name, *email, hash)
+	if err != nil {
+		return err
+	}
+	if created {
+		fmt.Fprintf(out, "super admin %s created\n", *email)
+	} else {
+		fmt.Fprintf(out, "super admin %s already existed: password updated\n", *email)
+	}
+	return nil
+}
+
+// Demo creates the demo data and prints the logins.
+func Demo(ctx context.Context, cfg Config, out io.Writer) error {
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	return seedDemo(ctx, db, cfg, cfg.HTTPAddr, out)
+}
+
+// Demo logins. They are printed by `make run`; change them on any server that
+// is reachable by others.
+const (
+	demoSuperEmail = "owner@demo.crm"
+	demoAdminEmail = "admin@demo.crm"
+	demoAgentEmail = "agent@demo.crm"
+	demoPassword   = "demo-pass-123"
+)
+
+// seedDemo creates (idempotently) a super admin, a demo plan, the demo tenant
+// with an admin and an agent, and prints the URL and logins.
+func seedDemo(ctx context.Context, db *persistence.DB, cfg Config, addr string, out io.Writer) error {
+	hash, err := crm.HashPassword(demoPassword)
+	if err != nil {
+		return err
+	}
+	if _, _, err := db.CreateSuperAdmin(ctx, "Platform owner", demoSuperEmail, hash); err != nil {
+		return err
+	}
+	planID, err := db.PlanByName(ctx, "Demo")
+	if err != nil {
+		planID, err = db.CreatePlan(ctx, persistence.NewPlan{Name: "Demo", Description: "Everything on, for trying the product",
+			MonthlyPrice: "0", Limits: persistence.PlanLimits{Users: 50, Connections: 10, Contacts: 100000,
+				MonthlyConversations: 100000, MonthlyCampaigns: 100},
+			Features: persistence.PlanFeatures{Chatbot: true, Campaigns: true, Kanban: true, Agenda: true, Reports: true,
+				API: true, Instagram: true, Messenger: true}})
+		if err != nil {
+			return err
+		}
+	}
+	tenantID, err := db.TenantBySlug(ctx, "demo")
+	if err != nil {
+		tenantID, _, err = db.CreateTenant(ctx, persistence.NewTenant{Name: "Loja Demo", Slug: "demo", Email: demoAdminEmail,
+			PlanID: planID, AdminName: "Admin Demo", AdminEmail: demoAdminEmail, AdminPasswordHash: hash})
+		if err != nil {
+			return err
+		}
+	}
+	if err := db.EnsureDemoUser(ctx, tenantID, "Agente Demo", demoAgentEmail, crm.RoleAgent, hash); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, `
+  CRM is running at %s
+
+  Logins (password for all: %s)
+    platform owner  %s
+    tenant admin    %s
+    agent           %s
+
+`, publicURL(cfg, addr), demoPassword, demoSuperEmail, demoAdminEmail, demoAgentEmail)
+	return nil
+}
+
+func publicURL(cfg Config, addr string) string {
+	if cfg.PublicURL != "" {
+		return cfg.PublicURL
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if host == "" || host == "::" || host == "0.0.0.0" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}

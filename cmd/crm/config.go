@@ -1,0 +1,110 @@
+package main
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config is every setting of a node, read from the environment. The README
+// lists each variable with its default.
+type Config struct {
+	DatabaseURL      string
+	DBTenantRole     string
+	HTTPAddr         string
+	PublicURL        string
+	SecretKey        []byte
+	ClusterSeeds     []string
+	ClusterBind      string
+	ClusterAdvertise string
+	ClusterSecret    string
+	RedisURL         string
+	MediaDir         string
+	S3Endpoint       string
+	S3Bucket         string
+	S3AccessKey      string
+	S3SecretKey      string
+	LogLevel         slog.Level
+	ShutdownTimeout  time.Duration
+}
+
+// LoadConfig reads the configuration with getenv, filling defaults.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	c := Config{
+		DatabaseURL:      getenv("DATABASE_URL"),
+		DBTenantRole:     getenv("CRM_DB_TENANT_ROLE"),
+		HTTPAddr:         orDefault(getenv("CRM_HTTP_ADDR"), ":8080"),
+		PublicURL:        getenv("CRM_PUBLIC_URL"),
+		ClusterBind:      orDefault(getenv("CRM_CLUSTER_BIND"), "127.0.0.1:0"),
+		ClusterAdvertise: getenv("CRM_CLUSTER_ADVERTISE"),
+		ClusterSecret:    getenv("CRM_CLUSTER_SECRET"),
+		RedisURL:         getenv("REDIS_URL"),
+		MediaDir:         orDefault(getenv("CRM_MEDIA_DIR"), "./var/media"),
+		S3Endpoint:       getenv("CRM_S3_ENDPOINT"),
+		S3Bucket:         getenv("CRM_S3_BUCKET"),
+		S3AccessKey:      getenv("CRM_S3_ACCESS_KEY"),
+		S3SecretKey:      getenv("CRM_S3_SECRET_KEY"),
+		ShutdownTimeout:  20 * time.Second,
+	}
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = "postgres://postgres@127.0.0.1:5432/crm?sslmode=disable"
+	}
+	if seeds := strings.TrimSpace(getenv("CRM_CLUSTER_SEEDS")); seeds != "" {
+		for _, s := range strings.Split(seeds, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				c.ClusterSeeds = append(c.ClusterSeeds, s)
+			}
+		}
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(orDefault(getenv("CRM_LOG_LEVEL"), "info"))); err != nil {
+		return c, fmt.Errorf("CRM_LOG_LEVEL: %w", err)
+	}
+	key, err := parseSecretKey(getenv("CRM_SECRET_KEY"))
+	if err != nil {
+		return c, err
+	}
+	c.SecretKey = key
+	return c, nil
+}
+
+// parseSecretKey accepts 32 bytes as base64 or hex. The key encrypts secrets
+// at rest and signs access tokens (through derived subkeys).
+func parseSecretKey(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, fmt.Errorf("CRM_SECRET_KEY is not set: generate one with `openssl rand -base64 32` (make run keeps one in ./var/secret.key)")
+	}
+	if b, err := hex.DecodeString(s); err == nil && len(b) == 32 {
+		return b, nil
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil && len(b) == 32 {
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("CRM_SECRET_KEY must be 32 bytes, base64 or hex encoded")
+}
+
+// subkey derives an independent key for one purpose from the secret key.
+func (c Config) subkey(purpose string) []byte {
+	m := hmac.New(sha256.New, c.SecretKey)
+	m.Write([]byte("crm/" + purpose))
+	return m.Sum(nil)
+}
+
+func orDefault(v, d string) string {
+	if v == "" {
+		return d
+	}
+	return v
+}
+
+func newLogger(level slog.Level) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
