@@ -33,6 +33,8 @@ type op struct {
 	Response any            // body type of the success answer
 	Status   int            // success status; default 200
 	Raw      string         // non-JSON body type: "multipart/form-data", "text/csv", "text/plain"
+
+	selfHandled bool // registered with raw: authenticates (or not) by itself
 }
 
 // handler is what tenant and platform routes implement: the principal is
@@ -67,6 +69,7 @@ func (s *Server) raw(o op, h gin.HandlerFunc) {
 	if o.Status == 0 {
 		o.Status = http.StatusOK
 	}
+	o.selfHandled = true
 	s.ops = append(s.ops, o)
 	s.engine.Handle(o.Method, o.Path, h)
 }

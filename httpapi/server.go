@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"crm"
 	"crm/persistence"
@@ -32,6 +33,8 @@ type Config struct {
 	LoginLimiter LoginLimiter
 	// UI serves the console for paths outside /api and /webhooks; optional.
 	UI http.Handler
+	// Registry receives the Prometheus metrics; default a fresh registry.
+	Registry *prometheus.Registry
 }
 
 // Server is the HTTP API.
@@ -76,6 +79,7 @@ func New(cfg Config) (*Server, error) {
 	engine.HandleMethodNotAllowed = true
 	s := &Server{cfg: cfg, db: cfg.DB, log: cfg.Log, engine: engine, now: cfg.Now, limiter: cfg.LoginLimiter}
 	engine.Use(s.recover)
+	s.setupMetrics()
 	engine.NoRoute(s.noRoute)
 	engine.NoMethod(func(c *gin.Context) {
 		writeError(c, s.log, &crm.Error{Kind: crm.ErrInvalid, Code: "method_not_allowed", Message: "method not allowed"})
