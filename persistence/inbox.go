@@ -1,0 +1,335 @@
+package persistence
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"crm"
+)
+
+// InboxEvent is one provider event to make durable before the webhook is
+// acknowledged.
+type InboxEvent struct {
+	TenantID     uuid.UUID
+	ConnectionID uuid.UUID
+	Provider     string
+	Kind         string // message, status, echo, connection, error, unsupported
+	DedupeKey    string // the provider's id for it; a retry carries the same key
+	Payload      []byte // JSON
+}
+
+// InboxReceipt says what happened to one event: stored now, or a duplicate
+// of one stored before (both are durable, so both may be acknowledged).
+type InboxReceipt struct {
+	ID        uuid.UUID
+	Duplicate bool
+}
+
+// InboxConfig tunes the group commit.
+type InboxConfig struct {
+	// MaxBatch closes a batch at this many events; default 1000.
+	MaxBatch int
+	// MaxDelay closes a batch this long after its first event; default 2ms.
+	MaxDelay time.Duration
+	// Writers is how many batches may commit at once; default 2.
+	Writers int
+}
+
+// InboxWriter appends events to inbound_events with group commit: concurrent
+// callers share one transaction, closed on size or after a few milliseconds,
+// so thousands of webhooks cost a few fsyncs.
+type InboxWriter struct {
+	db       *DB
+	cfg      InboxConfig
+	log      *slog.Logger
+	requests chan *inboxRequest
+	stop     chan struct{}
+	done     sync.WaitGroup
+	once     sync.Once
+}
+
+type inboxRequest struct {
+	events   []InboxEvent
+	receipts []InboxReceipt
+	err      error
+	done     chan struct{}
+}
+
+// ErrInboxClosed is returned by Append after Close.
+var ErrInboxClosed = errors.New("inbox writer is closed")
+
+// NewInboxWriter starts the writer's goroutines.
+func NewInboxWriter(db *DB, cfg InboxConfig, log *slog.Logger) *InboxWriter {
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 1000
+	}
+	if cfg.MaxDelay <= 0 {
+		cfg.MaxDelay = 2 * time.Millisecond
+	}
+	if cfg.Writers <= 0 {
+		cfg.Writers = 2
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	w := &InboxWriter{db: db, cfg: cfg, log: log, requests: make(chan *inboxRequest, cfg.MaxBatch), stop: make(chan struct{})}
+	for i := 0; i < cfg.Writers; i++ {
+		w.done.Add(1)
+		go w.loop()
+	}
+	return w
+}
+
+// Append makes events durable and returns one receipt per event, in order.
+// It returns only after the batch holding them committed.
+func (w *InboxWriter) Append(ctx context.Context, events []InboxEvent) ([]InboxReceipt, error) {
+	if len(events) == 0 {
+		return nil, nil
+	}
+	for i := range events {
+		if events[i].TenantID == uuid.Nil || events[i].ConnectionID == uuid.Nil || events[i].DedupeKey == "" {
+			return nil, fmt.Errorf("inbox event %d: tenant, connection and dedupe key are required", i)
+		}
+	}
+	req := &inboxRequest{events: events, done: make(chan struct{})}
+	select {
+	case w.requests <- req:
+	case <-w.stop:
+		return nil, ErrInboxClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	// Once queued, the request is committed or failed by the writer even if
+	// the caller gives up, so a cancelled caller never leaves it half-done.
+	select {
+	case <-req.done:
+		return req.receipts, req.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Close stops accepting events, flushes what is queued and waits.
+func (w *InboxWriter) Close() {
+	w.once.Do(func() {
+		close(w.stop)
+		w.done.Wait()
+	})
+}
+
+func (w *InboxWriter) loop() {
+	defer w.done.Done()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		var first *inboxRequest
+		select {
+		case first = <-w.requests:
+		case <-w.stop:
+			w.drain()
+			return
+		}
+		batch := []*inboxRequest{first}
+		rows := len(first.events)
+		timer.Reset(w.cfg.MaxDelay)
+	collect:
+		for rows < w.cfg.MaxBatch {
+			select {
+			case r := <-w.requests:
+				batch = append(batch, r)
+				rows += len(r.events)
+			case <-timer.C:
+				break collect
+			}
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		w.flush(batch)
+	}
+}
+
+// drain flushes requests still queued at Close.
+func (w *InboxWriter) drain() {
+	for {
+		select {
+		case r := <-w.requests:
+			w.flush([]*inboxRequest{r})
+		default:
+			return
+		}
+	}
+}
+
+type inboxKey struct {
+	tenant, connection uuid.UUID
+	dedupe             string
+}
+
+func (w *InboxWriter) flush(batch []*inboxRequest) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ids := map[inboxKey]uuid.UUID{}
+	// Group rows by tenant: each tenant's rows are inserted after switching
+	// app.tenant_id, so row-level security checks every row.
+	byTenant := map[uuid.UUID][]InboxEvent{}
+	var order []uuid.UUID
+	for _, r := range batch {
+		for _, e := range r.events {
+			k := inboxKey{e.TenantID, e.ConnectionID, e.DedupeKey}
+			if _, seen := ids[k]; seen {
+				continue
+			}
+			ids[k] = crm.NewID()
+			if _, ok := byTenant[e.TenantID]; !ok {
+				order = append(order, e.TenantID)
+			}
+			byTenant[e.TenantID] = append(byTenant[e.TenantID], e)
+		}
+	}
+	inserted := map[inboxKey]bool{}
+	err := w.db.multiTenantTx(ctx, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		for _, tenant := range order {
+			events := byTenant[tenant]
+			n := len(events)
+			tenantIDs, rowIDs, conns := make([]uuid.UUID, n), make([]uuid.UUID, n), make([]uuid.UUID, n)
+			providers, kinds, keys, payloads := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+			for i, e := range events {
+				tenantIDs[i], conns[i] = e.TenantID, e.ConnectionID
+				rowIDs[i] = ids[inboxKey{e.TenantID, e.ConnectionID, e.DedupeKey}]
+				providers[i], kinds[i], keys[i], payloads[i] = e.Provider, e.Kind, e.DedupeKey, string(e.Payload)
+				if kinds[i] == "" {
+					kinds[i] = "message"
+				}
+			}
+			b.Queue(`SELECT set_config('app.tenant_id', $1, true)`, tenant.String())
+			b.Queue(`INSERT INTO inbound_events (tenant_id, id, connection_id, provider, kind, dedupe_key, payload)
+				SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::jsonb[])
+				ON CONFLICT (tenant_id, connection_id, dedupe_key) DO NOTHING
+				RETURNING connection_id, dedupe_key`,
+				tenantIDs, rowIDs, conns, providers, kinds, keys, payloads).Query(func(rows pgx.Rows) error {
+				for rows.Next() {
+					var conn uuid.UUID
+					var key string
+					if err := rows.Scan(&conn, &key); err != nil {
+						return err
+					}
+					inserted[inboxKey{tenant, conn, key}] = true
+				}
+				return rows.Err()
+			})
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		err = fmt.Errorf("appending %d inbox events: %w", len(ids), translate(err))
+		w.log.Error("inbox batch failed", "error", err)
+	}
+	for _, r := range batch {
+		if err != nil {
+			r.err = err
+		} else {
+			r.receipts = make([]InboxReceipt, len(r.events))
+			for i, e := range r.events {
+				k := inboxKey{e.TenantID, e.ConnectionID, e.DedupeKey}
+				if inserted[k] {
+					r.receipts[i] = InboxReceipt{ID: ids[k]}
+					delete(inserted, k) // a second copy in the same batch is a duplicate
+				} else {
+					r.receipts[i] = InboxReceipt{Duplicate: true}
+				}
+			}
+		}
+		close(r.done)
+	}
+}
+
+// multiTenantTx is a transaction under the tenant role in which the caller
+// switches app.tenant_id between statements (set_config(…, true)). Only the
+// system paths that batch several tenants' rows (ingest) use it.
+func (db *DB) multiTenantTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		if db.tenantRole != "-" {
+			if _, err := tx.Exec(ctx, "SET LOCAL ROLE "+pgx.Identifier{db.tenantRole}.Sanitize()); err != nil {
+				return fmt.Errorf("switching to tenant role: %w", err)
+			}
+		}
+		return fn(tx)
+	})
+}
+
+// PendingInboxEvent is an inbox row not yet processed.
+type PendingInboxEvent struct {
+	InboxEvent
+	ID         uuid.UUID
+	ReceivedAt time.Time
+	Attempts   int
+}
+
+// PendingInbox lists unprocessed inbox rows received before olderThan, across
+// tenants, oldest first. It is the sweeper's system path (platform role):
+// it reads ids to re-dispatch, each then processed in its tenant's transaction.
+func (db *DB) PendingInbox(ctx context.Context, olderThan time.Time, limit int) ([]PendingInboxEvent, error) {
+	var out []PendingInboxEvent
+	err := db.PlatformTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT tenant_id, id, connection_id, provider, kind, dedupe_key, payload::text, received_at, attempts
+			FROM inbound_events WHERE processed_at IS NULL AND received_at < $1 ORDER BY received_at LIMIT $2`, olderThan, limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var e PendingInboxEvent
+			var payload string
+			if err := rows.Scan(&e.TenantID, &e.ID, &e.ConnectionID, &e.Provider, &e.Kind, &e.DedupeKey, &payload,
+				&e.ReceivedAt, &e.Attempts); err != nil {
+				return err
+			}
+			e.Payload = []byte(payload)
+			out = append(out, e)
+		}
+		return rows.Err()
+	})
+	return out, translate(err)
+}
+
+// InboxDepth counts unprocessed inbox rows (for metrics and back-pressure).
+func (db *DB) InboxDepth(ctx context.Context) (int64, error) {
+	var n int64
+	err := db.PlatformTx(ctx, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT count(*) FROM inbound_events WHERE processed_at IS NULL`).Scan(&n)
+	})
+	return n, translate(err)
+}
+
+// MarkInboxProcessed marks an inbox row processed inside the tenant
+// transaction that stored its effects, so both commit together.
+func MarkInboxProcessed(ctx context.Context, tx pgx.Tx, tenantID, id uuid.UUID) error {
+	_, err := tx.Exec(ctx, `UPDATE inbound_events SET processed_at = now(), attempts = attempts + 1
+		WHERE tenant_id = $1 AND id = $2`, tenantID, id)
+	return translate(err)
+}
+
+// RecordInboxFailure counts a failed processing attempt.
+func (db *DB) RecordInboxFailure(ctx context.Context, tenantID, id uuid.UUID, cause error) error {
+	return translate(db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		msg := cause.Error()
+		if len(msg) > 1000 {
+			msg = msg[:1000]
+		}
+		_, err := tx.Exec(ctx, `UPDATE inbound_events SET attempts = attempts + 1, last_error = $3
+			WHERE tenant_id = $1 AND id = $2`, tenantID, id, msg)
+		return err
+	}))
+}
