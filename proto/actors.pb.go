@@ -1917,6 +1917,9 @@ type MessageRef struct {
 	Error           *ResultError           `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
 	CreatedAtUnixMs int64                  `protobuf:"varint,8,opt,name=created_at_unix_ms,json=createdAtUnixMs,proto3" json:"created_at_unix_ms,omitempty"`
 	StatusAtUnixMs  int64                  `protobuf:"varint,9,opt,name=status_at_unix_ms,json=statusAtUnixMs,proto3" json:"status_at_unix_ms,omitempty"`
+	ConversationId  string                 `protobuf:"bytes,10,opt,name=conversation_id,json=conversationId,proto3" json:"conversation_id,omitempty"`
+	SenderUserId    string                 `protobuf:"bytes,11,opt,name=sender_user_id,json=senderUserId,proto3" json:"sender_user_id,omitempty"`
+	Type            string                 `protobuf:"bytes,12,opt,name=type,proto3" json:"type,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -2014,6 +2017,27 @@ func (x *MessageRef) GetStatusAtUnixMs() int64 {
 	return 0
 }
 
+func (x *MessageRef) GetConversationId() string {
+	if x != nil {
+		return x.ConversationId
+	}
+	return ""
+}
+
+func (x *MessageRef) GetSenderUserId() string {
+	if x != nil {
+		return x.SenderUserId
+	}
+	return ""
+}
+
+func (x *MessageRef) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
 // ParkedStatus is a status that arrived before its message.
 type ParkedStatus struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2087,7 +2111,7 @@ type ConversationSnapshot struct {
 	state                 protoimpl.MessageState `protogen:"open.v1"`
 	Id                    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	Ref                   *ConversationRef       `protobuf:"bytes,2,opt,name=ref,proto3" json:"ref,omitempty"`
-	Channel               string                 `protobuf:"bytes,3,opt,name=channel,proto3" json:"channel,omitempty"`
+	Channel               Channel                `protobuf:"varint,3,opt,name=channel,proto3,enum=crm.v1.Channel" json:"channel,omitempty"`
 	Status                ConversationStatus     `protobuf:"varint,4,opt,name=status,proto3,enum=crm.v1.ConversationStatus" json:"status,omitempty"`
 	AssigneeId            string                 `protobuf:"bytes,5,opt,name=assignee_id,json=assigneeId,proto3" json:"assignee_id,omitempty"`
 	TeamId                string                 `protobuf:"bytes,6,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
@@ -2102,8 +2126,10 @@ type ConversationSnapshot struct {
 	// version fences writes: the grain's UPDATE succeeds only on this version.
 	Version        int64 `protobuf:"varint,15,opt,name=version,proto3" json:"version,omitempty"`
 	OpenedAtUnixMs int64 `protobuf:"varint,16,opt,name=opened_at_unix_ms,json=openedAtUnixMs,proto3" json:"opened_at_unix_ms,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// read_seq is the highest seq an agent has read.
+	ReadSeq       int64 `protobuf:"varint,17,opt,name=read_seq,json=readSeq,proto3" json:"read_seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ConversationSnapshot) Reset() {
@@ -2150,11 +2176,11 @@ func (x *ConversationSnapshot) GetRef() *ConversationRef {
 	return nil
 }
 
-func (x *ConversationSnapshot) GetChannel() string {
+func (x *ConversationSnapshot) GetChannel() Channel {
 	if x != nil {
 		return x.Channel
 	}
-	return ""
+	return Channel_CHANNEL_UNSPECIFIED
 }
 
 func (x *ConversationSnapshot) GetStatus() ConversationStatus {
@@ -2244,6 +2270,13 @@ func (x *ConversationSnapshot) GetVersion() int64 {
 func (x *ConversationSnapshot) GetOpenedAtUnixMs() int64 {
 	if x != nil {
 		return x.OpenedAtUnixMs
+	}
+	return 0
+}
+
+func (x *ConversationSnapshot) GetReadSeq() int64 {
+	if x != nil {
+		return x.ReadSeq
 	}
 	return 0
 }
@@ -2419,7 +2452,7 @@ const file_actors_proto_rawDesc = "" +
 	"handed_off\x18\x06 \x01(\bR\thandedOff\x1a<\n" +
 	"\x0eVariablesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xdc\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xbf\x03\n" +
 	"\n" +
 	"MessageRef\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
@@ -2431,18 +2464,22 @@ const file_actors_proto_rawDesc = "" +
 	"\x06status\x18\x06 \x01(\x0e2\x16.crm.v1.DeliveryStatusR\x06status\x12)\n" +
 	"\x05error\x18\a \x01(\v2\x13.crm.v1.ResultErrorR\x05error\x12+\n" +
 	"\x12created_at_unix_ms\x18\b \x01(\x03R\x0fcreatedAtUnixMs\x12)\n" +
-	"\x11status_at_unix_ms\x18\t \x01(\x03R\x0estatusAtUnixMs\"\xa8\x01\n" +
+	"\x11status_at_unix_ms\x18\t \x01(\x03R\x0estatusAtUnixMs\x12'\n" +
+	"\x0fconversation_id\x18\n" +
+	" \x01(\tR\x0econversationId\x12$\n" +
+	"\x0esender_user_id\x18\v \x01(\tR\fsenderUserId\x12\x12\n" +
+	"\x04type\x18\f \x01(\tR\x04type\"\xa8\x01\n" +
 	"\fParkedStatus\x12\x1f\n" +
 	"\vexternal_id\x18\x01 \x01(\tR\n" +
 	"externalId\x12.\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x16.crm.v1.DeliveryStatusR\x06status\x12\x1c\n" +
 	"\n" +
 	"at_unix_ms\x18\x03 \x01(\x03R\batUnixMs\x12)\n" +
-	"\x05error\x18\x04 \x01(\v2\x13.crm.v1.ResultErrorR\x05error\"\xfb\x04\n" +
+	"\x05error\x18\x04 \x01(\v2\x13.crm.v1.ResultErrorR\x05error\"\xa7\x05\n" +
 	"\x14ConversationSnapshot\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12)\n" +
-	"\x03ref\x18\x02 \x01(\v2\x17.crm.v1.ConversationRefR\x03ref\x12\x18\n" +
-	"\achannel\x18\x03 \x01(\tR\achannel\x122\n" +
+	"\x03ref\x18\x02 \x01(\v2\x17.crm.v1.ConversationRefR\x03ref\x12)\n" +
+	"\achannel\x18\x03 \x01(\x0e2\x0f.crm.v1.ChannelR\achannel\x122\n" +
 	"\x06status\x18\x04 \x01(\x0e2\x1a.crm.v1.ConversationStatusR\x06status\x12\x1f\n" +
 	"\vassignee_id\x18\x05 \x01(\tR\n" +
 	"assigneeId\x12\x17\n" +
@@ -2457,7 +2494,8 @@ const file_actors_proto_rawDesc = "" +
 	"\bmessages\x18\r \x03(\v2\x12.crm.v1.MessageRefR\bmessages\x12,\n" +
 	"\x06parked\x18\x0e \x03(\v2\x14.crm.v1.ParkedStatusR\x06parked\x12\x18\n" +
 	"\aversion\x18\x0f \x01(\x03R\aversion\x12)\n" +
-	"\x11opened_at_unix_ms\x18\x10 \x01(\x03R\x0eopenedAtUnixMs*\xe1\x01\n" +
+	"\x11opened_at_unix_ms\x18\x10 \x01(\x03R\x0eopenedAtUnixMs\x12\x19\n" +
+	"\bread_seq\x18\x11 \x01(\x03R\areadSeq*\xe1\x01\n" +
 	"\x12ConversationStatus\x12#\n" +
 	"\x1fCONVERSATION_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18CONVERSATION_STATUS_OPEN\x10\x01\x12#\n" +
@@ -2516,6 +2554,7 @@ var file_actors_proto_goTypes = []any{
 	nil,                          // 28: crm.v1.BotState.VariablesEntry
 	(*ChannelEvent)(nil),         // 29: crm.v1.ChannelEvent
 	(DeliveryStatus)(0),          // 30: crm.v1.DeliveryStatus
+	(Channel)(0),                 // 31: crm.v1.Channel
 }
 var file_actors_proto_depIdxs = []int32{
 	3,  // 0: crm.v1.InboundEvent.conversation:type_name -> crm.v1.ConversationRef
@@ -2545,15 +2584,16 @@ var file_actors_proto_depIdxs = []int32{
 	30, // 24: crm.v1.ParkedStatus.status:type_name -> crm.v1.DeliveryStatus
 	2,  // 25: crm.v1.ParkedStatus.error:type_name -> crm.v1.ResultError
 	3,  // 26: crm.v1.ConversationSnapshot.ref:type_name -> crm.v1.ConversationRef
-	0,  // 27: crm.v1.ConversationSnapshot.status:type_name -> crm.v1.ConversationStatus
-	22, // 28: crm.v1.ConversationSnapshot.bot:type_name -> crm.v1.BotState
-	23, // 29: crm.v1.ConversationSnapshot.messages:type_name -> crm.v1.MessageRef
-	24, // 30: crm.v1.ConversationSnapshot.parked:type_name -> crm.v1.ParkedStatus
-	31, // [31:31] is the sub-list for method output_type
-	31, // [31:31] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	31, // 27: crm.v1.ConversationSnapshot.channel:type_name -> crm.v1.Channel
+	0,  // 28: crm.v1.ConversationSnapshot.status:type_name -> crm.v1.ConversationStatus
+	22, // 29: crm.v1.ConversationSnapshot.bot:type_name -> crm.v1.BotState
+	23, // 30: crm.v1.ConversationSnapshot.messages:type_name -> crm.v1.MessageRef
+	24, // 31: crm.v1.ConversationSnapshot.parked:type_name -> crm.v1.ParkedStatus
+	32, // [32:32] is the sub-list for method output_type
+	32, // [32:32] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_actors_proto_init() }
