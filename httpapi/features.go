@@ -4,5 +4,10 @@ package httpapi
 // its routes in its own file (users.go, teams.go, contacts.go, …) and adds one
 // line here.
 func (s *Server) featureRoutes() []func() {
-	return []func(){}
+	return []func(){
+		s.userRoutes,
+		s.teamRoutes,
+		s.labelRoutes,
+		s.quickReplyRoutes,
+	}
 }

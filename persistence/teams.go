@@ -1,0 +1,237 @@
+package persistence
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"crm"
+)
+
+// Team is a group of users that conversations can be routed to.
+type Team struct {
+	ID          uuid.UUID   `json:"id"`
+	Name        string      `json:"name"`
+	Description string      `json:"description"`
+	MemberIDs   []uuid.UUID `json:"member_ids"`
+	CreatedAt   time.Time   `json:"created_at"`
+	UpdatedAt   time.Time   `json:"updated_at"`
+}
+
+// NewTeam is a validated team to create.
+type NewTeam struct {
+	Name        string
+	Description string
+	MemberIDs   []uuid.UUID
+}
+
+// TeamPatch changes only the fields that are not nil; MemberIDs replaces the
+// whole membership.
+type TeamPatch struct {
+	Name        *string
+	Description *string
+	MemberIDs   *[]uuid.UUID
+}
+
+// TeamFilter selects a page of teams.
+type TeamFilter struct {
+	Q      string // name contains, case-insensitive, taken literally
+	Cursor string
+	Limit  int
+}
+
+const teamColumns = `t.id, t.name, t.description, t.created_at, t.updated_at,
+	ARRAY(SELECT tm.user_id FROM team_members tm WHERE tm.tenant_id = t.tenant_id AND tm.team_id = t.id ORDER BY tm.user_id)`
+
+const teamNameConstraint = "teams_tenant_id_name_key"
+
+func scanTeam(row pgx.Row, extra ...any) (Team, error) {
+	var t Team
+	err := row.Scan(append([]any{&t.ID, &t.Name, &t.Description, &t.CreatedAt, &t.UpdatedAt, &t.MemberIDs}, extra...)...)
+	if t.MemberIDs == nil {
+		t.MemberIDs = []uuid.UUID{}
+	}
+	return t, err
+}
+
+func loadTeam(ctx context.Context, tx pgx.Tx, tenantID, id uuid.UUID, forUpdate bool) (Team, error) {
+	query := `SELECT ` + teamColumns + ` FROM teams t WHERE t.tenant_id = $1 AND t.id = $2`
+	if forUpdate {
+		query += ` FOR UPDATE OF t`
+	}
+	t, err := scanTeam(tx.QueryRow(ctx, query, tenantID, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t, crm.NotFound("team")
+	}
+	return t, err
+}
+
+// CreateTeam stores a team with its members.
+func (db *DB) CreateTeam(ctx context.Context, tenantID uuid.UUID, by AuditEntry, in NewTeam) (Team, error) {
+	var out Team
+	err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		members := directoryDedupe(in.MemberIDs)
+		if err := directoryCheckIDs(ctx, tx, tenantID, "users", "member_ids", "user", members); err != nil {
+			return err
+		}
+		id := crm.NewID()
+		if _, err := tx.Exec(ctx, `INSERT INTO teams (tenant_id, id, name, description) VALUES ($1, $2, $3, $4)`,
+			tenantID, id, in.Name, in.Description); err != nil {
+			return directoryConflict(err, teamNameConstraint, "name", "a team with this name already exists")
+		}
+		if err := setTeamMembers(ctx, tx, tenantID, id, members); err != nil {
+			return err
+		}
+		var err error
+		if out, err = loadTeam(ctx, tx, tenantID, id, false); err != nil {
+			return err
+		}
+		by.Action, by.Entity, by.EntityID, by.Before, by.After = "create", "team", id, nil, out
+		return WriteAudit(ctx, tx, tenantID, by)
+	})
+	return out, translate(err)
+}
+
+// GetTeam loads one team of the tenant.
+func (db *DB) GetTeam(ctx context.Context, tenantID, id uuid.UUID) (Team, error) {
+	var out Team
+	err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		var err error
+		out, err = loadTeam(ctx, tx, tenantID, id, false)
+		return err
+	})
+	return out, translate(err)
+}
+
+// ListTeams returns one page of teams ordered by name, then id.
+func (db *DB) ListTeams(ctx context.Context, tenantID uuid.UUID, f TeamFilter) (crm.Page[Team], error) {
+	var afterName string
+	var afterID uuid.UUID
+	hasCursor, err := crm.DecodeCursor(f.Cursor, &afterName, &afterID)
+	if err != nil {
+		return crm.Page[Team]{}, err
+	}
+	limit := crm.ClampLimit(f.Limit)
+	where := []string{"t.tenant_id = $1"}
+	args := []any{tenantID}
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	if f.Q != "" {
+		where = append(where, "t.name ILIKE "+arg("%"+directoryLikeEscape(f.Q)+"%"))
+	}
+	if hasCursor {
+		where = append(where, "(lower(t.name), t.id) > ("+arg(afterName)+", "+arg(afterID)+")")
+	}
+	query := `SELECT ` + teamColumns + `, lower(t.name) FROM teams t WHERE ` + strings.Join(where, " AND ") +
+		` ORDER BY lower(t.name), t.id LIMIT ` + arg(limit+1)
+	page := crm.Page[Team]{Items: []Team{}}
+	var keys []string
+	err = db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var key string
+			t, err := scanTeam(rows, &key)
+			if err != nil {
+				return err
+			}
+			page.Items = append(page.Items, t)
+			keys = append(keys, key)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return crm.Page[Team]{}, translate(err)
+	}
+	if len(page.Items) > limit {
+		page.Items = page.Items[:limit]
+		next := crm.EncodeCursor(keys[limit-1], page.Items[limit-1].ID)
+		page.NextCursor = &next
+	}
+	return page, nil
+}
+
+// UpdateTeam applies the patch.
+func (db *DB) UpdateTeam(ctx context.Context, tenantID, id uuid.UUID, by AuditEntry, patch TeamPatch) (Team, error) {
+	var out Team
+	err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		before, err := loadTeam(ctx, tx, tenantID, id, true)
+		if err != nil {
+			return err
+		}
+		if patch.Name == nil && patch.Description == nil && patch.MemberIDs == nil {
+			out = before
+			return nil
+		}
+		set := []string{}
+		args := []any{tenantID, id}
+		arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+		if patch.Name != nil {
+			set = append(set, "name = "+arg(*patch.Name))
+		}
+		if patch.Description != nil {
+			set = append(set, "description = "+arg(*patch.Description))
+		}
+		if patch.MemberIDs != nil {
+			members := directoryDedupe(*patch.MemberIDs)
+			if err := directoryCheckIDs(ctx, tx, tenantID, "users", "member_ids", "user", members); err != nil {
+				return err
+			}
+			if err := setTeamMembers(ctx, tx, tenantID, id, members); err != nil {
+				return err
+			}
+			set = append(set, "updated_at = now()") // membership is part of the team
+		}
+		if _, err := tx.Exec(ctx, `UPDATE teams SET `+strings.Join(set, ", ")+` WHERE tenant_id = $1 AND id = $2`,
+			args...); err != nil {
+			return directoryConflict(err, teamNameConstraint, "name", "a team with this name already exists")
+		}
+		if out, err = loadTeam(ctx, tx, tenantID, id, false); err != nil {
+			return err
+		}
+		by.Action, by.Entity, by.EntityID, by.Before, by.After = "update", "team", id, before, out
+		return WriteAudit(ctx, tx, tenantID, by)
+	})
+	return out, translate(err)
+}
+
+// DeleteTeam removes a team and its memberships. A team that conversations
+// still point at can't be deleted.
+func (db *DB) DeleteTeam(ctx context.Context, tenantID, id uuid.UUID, by AuditEntry) error {
+	err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		before, err := loadTeam(ctx, tx, tenantID, id, true)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM teams WHERE tenant_id = $1 AND id = $2`, tenantID, id); err != nil {
+			var pgErr *pgconn.PgError
+			if errors.As(err, &pgErr) && pgErr.Code == "23503" {
+				return crm.NewError(crm.ErrConflict, "team_in_use",
+					"conversations are still assigned to this team; move them first", nil)
+			}
+			return err
+		}
+		by.Action, by.Entity, by.EntityID, by.Before, by.After = "delete", "team", id, before, nil
+		return WriteAudit(ctx, tx, tenantID, by)
+	})
+	return translate(err)
+}
+
+// setTeamMembers makes exactly these users the team's members.
+func setTeamMembers(ctx context.Context, tx pgx.Tx, tenantID, teamID uuid.UUID, userIDs []uuid.UUID) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM team_members WHERE tenant_id = $1 AND team_id = $2 AND NOT (user_id = ANY($3))`,
+		tenantID, teamID, userIDs); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO team_members (tenant_id, team_id, user_id)
+		SELECT $1, $2, u FROM unnest($3::uuid[]) AS u ON CONFLICT DO NOTHING`, tenantID, teamID, userIDs)
+	return err
+}
