@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -374,6 +376,59 @@ func TestUserLastAdminAndSelfProtection(t *testing.T) {
 	require.Equal(t, http.StatusNoContent, env.do(http.MethodDelete, "/api/v1/users/"+third.String(), acme.AdminToken, nil).Status)
 	res = env.do(http.MethodPatch, self, acme.AdminToken, map[string]any{"role": "AGENT"})
 	require.Equal(t, "last_admin", res.ErrorCode())
+}
+
+// Two admins demoting each other at the same moment must not leave the
+// company without an admin: the store locks the admin rows, so at most one
+// demotion wins.
+func TestUserLastAdminUnderConcurrency(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	acme := env.tenant("acme")
+	first, firstToken := acme.AdminID, acme.AdminToken
+	second, secondToken := env.user(acme, crm.RoleTenantAdmin, "Second")
+	patch := func(token string, target uuid.UUID) int {
+		req, err := http.NewRequest(http.MethodPatch, env.ts.URL+"/api/v1/users/"+target.String(),
+			strings.NewReader(`{"role": "AGENT"}`))
+		if err != nil {
+			return 0
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	for round := range 5 {
+		var wg sync.WaitGroup
+		statuses := make([]int, 2)
+		wg.Add(2)
+		go func() { defer wg.Done(); statuses[0] = patch(firstToken, second) }()
+		go func() { defer wg.Done(); statuses[1] = patch(secondToken, first) }()
+		wg.Wait()
+		require.NotEqual(t, []int{200, 200}, statuses, "round %d: both demotions succeeded", round)
+		for _, status := range statuses {
+			require.Contains(t, []int{200, 401, 409}, status, "round %d: %v", round, statuses)
+		}
+
+		ctx := context.Background()
+		var admins int
+		require.NoError(t, env.db.TenantTx(ctx, acme.ID, func(tx pgx.Tx) error {
+			return tx.QueryRow(ctx, `SELECT count(*) FROM users WHERE role = 'TENANT_ADMIN' AND active`).Scan(&admins)
+		}))
+		require.Equal(t, 1, admins, "round %d: %v", round, statuses)
+
+		// Make both admins again for the next round and sign in afresh.
+		require.NoError(t, env.db.TenantTx(ctx, acme.ID, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `UPDATE users SET role = 'TENANT_ADMIN' WHERE id = ANY($1)`, []uuid.UUID{first, second})
+			return err
+		}))
+		firstToken = env.login(acme.AdminEmail, testPassword)
+		secondToken = env.login("second@acme.test", testPassword)
+	}
 }
 
 func TestUserAuditTrail(t *testing.T) {

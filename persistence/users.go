@@ -277,7 +277,7 @@ func (db *DB) changeUser(ctx context.Context, tenantID, id uuid.UUID, by AuditEn
 			if active {
 				set = append(set, "deactivated_at = NULL")
 			} else {
-				set = append(set, "deactivated_at = now()")
+				set = append(set, "deactivated_at = now()", "availability = 'offline'")
 			}
 		}
 		if patch.PasswordHash != nil || role != before.Role || active != before.Active {
