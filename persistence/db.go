@@ -186,6 +186,8 @@ func translate(err error) error {
 			return &crm.Error{Kind: crm.ErrConflict, Code: "retry", Message: "concurrent update, retry"}
 		case "42501": // insufficient_privilege, including an RLS WITH CHECK failure
 			return &crm.Error{Kind: crm.ErrNotFound, Code: "not_found", Message: "record not found"}
+		case "CRM01": // plan limit, raised by the counting triggers of migration 0004
+			return planLimitError(pgErr)
 		}
 	}
 	return err
