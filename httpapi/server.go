@@ -35,6 +35,14 @@ type Config struct {
 	UI http.Handler
 	// Registry receives the Prometheus metrics; default a fresh registry.
 	Registry *prometheus.Registry
+	// Licenses enforces tenant licenses on every tenant route (402
+	// license_invalid). nil turns enforcement off, as in tests that do not
+	// exercise licensing. Built with persistence.NewLicenseChecker; the serve
+	// command runs its Run.
+	Licenses *persistence.LicenseChecker
+	// LicenseSigningKey (an ed25519.PrivateKey, CRM_LICENSE_SIGNING_KEY) lets
+	// this node issue licenses; without it issuing answers 422.
+	LicenseSigningKey []byte
 }
 
 // Server is the HTTP API.
