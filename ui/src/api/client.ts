@@ -1,0 +1,223 @@
+// The REST client: bearer tokens, one shared refresh on 401 invalid_token
+// (refresh tokens rotate, so the new one is always kept), the error shape
+// {"error": {code, message, details}} as ApiError.
+
+export interface ErrorDetails {
+  fields?: Record<string, string>;
+  field?: string;
+  tenants?: { slug: string; name: string }[];
+  reason?: string;
+  retry_after_seconds?: number;
+  [key: string]: unknown;
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly details: ErrorDetails;
+  /** Seconds from the Retry-After header (429), when present. */
+  readonly retryAfter: number | null;
+
+  constructor(status: number, code: string, message: string, details?: ErrorDetails, retryAfter?: number | null) {
+    super(message || code);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.details = details ?? {};
+    this.retryAfter = retryAfter ?? null;
+  }
+
+  /** Field errors of a 400 validation_failed (and the field of a 409 conflict). */
+  get fieldErrors(): Record<string, string> {
+    const out: Record<string, string> = { ...(this.details.fields ?? {}) };
+    if (this.code === 'conflict' && typeof this.details.field === 'string' && !out[this.details.field]) {
+      out[this.details.field] = this.message;
+    }
+    return out;
+  }
+}
+
+export interface Tokens {
+  access_token: string;
+  refresh_token: string;
+}
+
+/** Where the client keeps its tokens (the auth store in the app, a stub in tests). */
+export interface TokenStore {
+  getAccessToken(): string | null;
+  getRefreshToken(): string | null;
+  /** Called with every token pair the server issues, and the body it came in. */
+  setTokens(tokens: Tokens, body: unknown): void;
+  /** Called when the session is over (refresh refused). */
+  clear(): void;
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | null | undefined>;
+  body?: unknown;
+  /** Send FormData as is (multipart). */
+  form?: FormData;
+  /** Leave the Authorization header out (login, refresh). */
+  anonymous?: boolean;
+  /** Return the raw Response (CSV downloads). */
+  raw?: boolean;
+  signal?: AbortSignal;
+  headers?: Record<string, string>;
+}
+
+export interface ApiClientOptions {
+  baseUrl?: string;
+  fetch?: typeof fetch;
+  tokens: TokenStore;
+  /** Told when the session ended because the refresh failed. */
+  onSessionEnded?: () => void;
+}
+
+export class ApiClient {
+  private readonly baseUrl: string;
+  private readonly fetchImpl: typeof fetch;
+  private readonly tokens: TokenStore;
+  private readonly onSessionEnded?: () => void;
+  private refreshing: Promise<boolean> | null = null;
+
+  constructor(opts: ApiClientOptions) {
+    this.baseUrl = opts.baseUrl ?? '';
+    this.fetchImpl = opts.fetch ?? ((...args: Parameters<typeof fetch>) => fetch(...args));
+    this.tokens = opts.tokens;
+    this.onSessionEnded = opts.onSessionEnded;
+  }
+
+  url(path: string, query?: RequestOptions['query']): string {
+    let u = this.baseUrl + path;
+    if (query) {
+      const qs = new URLSearchParams();
+      for (const [k, v] of Object.entries(query)) {
+        if (v !== undefined && v !== null && v !== '') qs.set(k, String(v));
+      }
+      const s = qs.toString();
+      if (s) u += (u.includes('?') ? '&' : '?') + s;
+    }
+    return u;
+  }
+
+  get<T>(path: string, opts: RequestOptions = {}) { return this.request<T>('GET', path, opts); }
+  post<T>(path: string, body?: unknown, opts: RequestOptions = {}) { return this.request<T>('POST', path, { ...opts, body }); }
+  patch<T>(path: string, body?: unknown, opts: RequestOptions = {}) { return this.request<T>('PATCH', path, { ...opts, body }); }
+  delete<T>(path: string, opts: RequestOptions = {}) { return this.request<T>('DELETE', path, opts); }
+
+  async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    if (!opts.anonymous && !this.tokens.getAccessToken() && this.tokens.getRefreshToken()) {
+      await this.refresh(); // after a reload only the refresh token survives
+    }
+    let res = await this.send(method, path, opts);
+    if (res.status === 401 && !opts.anonymous) {
+      const err = await readError(res.clone());
+      if (err.code === 'invalid_token' || err.code === 'unauthenticated' || err.code === 'http_401') {
+        if (await this.refresh()) {
+          res = await this.send(method, path, opts);
+        }
+      }
+    }
+    if (!res.ok) {
+      const err = await readError(res);
+      if (res.status === 401 && !opts.anonymous && this.tokens.getRefreshToken()) this.endSession();
+      throw err;
+    }
+    if (opts.raw) return res as unknown as T;
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /**
+   * Exchanges the refresh token for new tokens. Concurrent callers share one
+   * request: a rotated refresh token can only be used once.
+   */
+  refresh(): Promise<boolean> {
+    if (!this.refreshing) {
+      this.refreshing = this.doRefresh().finally(() => {
+        this.refreshing = null;
+      });
+    }
+    return this.refreshing;
+  }
+
+  private async doRefresh(): Promise<boolean> {
+    const refreshToken = this.tokens.getRefreshToken();
+    if (!refreshToken) {
+      this.endSession();
+      return false;
+    }
+    let res: Response;
+    try {
+      res = await this.fetchImpl(this.url('/api/v1/auth/refresh'), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+        body: JSON.stringify({ refresh_token: refreshToken }),
+      });
+    } catch {
+      return false; // offline: keep the session, the request fails as a network error
+    }
+    if (!res.ok) {
+      if (res.status >= 500) return false;
+      this.endSession();
+      return false;
+    }
+    const body = (await res.json()) as Tokens;
+    this.tokens.setTokens({ access_token: body.access_token, refresh_token: body.refresh_token }, body);
+    return true;
+  }
+
+  private endSession() {
+    this.tokens.clear();
+    this.onSessionEnded?.();
+  }
+
+  private async send(method: string, path: string, opts: RequestOptions): Promise<Response> {
+    const headers: Record<string, string> = { Accept: 'application/json', ...(opts.headers ?? {}) };
+    let body: BodyInit | undefined;
+    if (opts.form) {
+      body = opts.form;
+    } else if (opts.body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      body = JSON.stringify(opts.body);
+    }
+    const access = this.tokens.getAccessToken();
+    if (!opts.anonymous && access) headers.Authorization = `Bearer ${access}`;
+    try {
+      return await this.fetchImpl(this.url(path, opts.query), { method, headers, body, signal: opts.signal });
+    } catch (e) {
+      if ((e as Error)?.name === 'AbortError') throw e;
+      throw new ApiError(0, 'network_error', (e as Error)?.message ?? 'network error');
+    }
+  }
+}
+
+/** Reads the error shape from a failed response, tolerating anything else. */
+export async function readError(res: Response): Promise<ApiError> {
+  let code = `http_${res.status}`;
+  let message = res.statusText || code;
+  let details: ErrorDetails | undefined;
+  try {
+    const body = await res.json();
+    if (body && typeof body === 'object' && body.error && typeof body.error === 'object') {
+      code = body.error.code || code;
+      message = body.error.message || message;
+      details = body.error.details ?? undefined;
+    }
+  } catch {
+    /* not JSON */
+  }
+  let retryAfter: number | null = null;
+  const header = res.headers.get('Retry-After');
+  if (header) {
+    const secs = Number(header);
+    if (Number.isFinite(secs)) retryAfter = Math.max(0, Math.ceil(secs));
+    else {
+      const when = Date.parse(header);
+      if (!Number.isNaN(when)) retryAfter = Math.max(0, Math.ceil((when - Date.now()) / 1000));
+    }
+  }
+  if (retryAfter === null && typeof details?.retry_after_seconds === 'number') retryAfter = details.retry_after_seconds;
+  return new ApiError(res.status, code, message, details, retryAfter);
+}

@@ -1,0 +1,116 @@
+// One typed function per route the console uses (DESIGN §6).
+import { api } from './index';
+import type {
+  AuditEntry, Contact, Conversation, ImportJob, Label, License, Message, Page, Plan, PlatformMetrics,
+  QuickReply, SendMessageRequest, Team, Tenant, TenantInfo, TokenResponse, User, UserSummary,
+} from './types';
+
+type Q = Record<string, string | number | boolean | null | undefined>;
+
+/** Accepts a list as {items, next_cursor} or as a bare array. */
+export function itemsOf<T>(page: Page<T> | T[] | null | undefined): T[] {
+  if (!page) return [];
+  if (Array.isArray(page)) return page;
+  return page.items ?? [];
+}
+
+/** Fetches every page of a list (small tenant lists: users, teams, labels…). */
+export async function listAll<T>(path: string, query: Q = {}, max = 20): Promise<T[]> {
+  const out: T[] = [];
+  let cursor: string | null | undefined;
+  for (let i = 0; i < max; i++) {
+    const page = await api.get<Page<T> | T[]>(path, { query: { ...query, limit: 200, cursor } });
+    out.push(...itemsOf(page));
+    if (Array.isArray(page) || !page?.next_cursor) break;
+    cursor = page.next_cursor;
+  }
+  return out;
+}
+
+export const auth = {
+  login: (body: { email: string; password: string; tenant?: string }) =>
+    api.post<TokenResponse>('/api/v1/auth/login', body, { anonymous: true }),
+  logout: (refresh_token: string) => api.post<void>('/api/v1/auth/logout', { refresh_token }, { anonymous: true }),
+  me: () => api.get<UserSummary>('/api/v1/auth/me'),
+};
+
+function crud<T extends { id: string }, In>(path: string) {
+  return {
+    list: (query: Q = {}) => listAll<T>(path, query),
+    page: (query: Q = {}) => api.get<Page<T>>(path, { query }),
+    get: (id: string) => api.get<T>(`${path}/${id}`),
+    create: (body: In) => api.post<T>(path, body),
+    update: (id: string, body: Partial<In>) => api.patch<T>(`${path}/${id}`, body),
+    remove: (id: string) => api.delete<void>(`${path}/${id}`),
+  };
+}
+
+export interface UserInput { name: string; email: string; password?: string; role: string; team_ids: string[]; active?: boolean }
+export interface TeamInput { name: string; description: string; member_ids: string[] }
+export interface LabelInput { name: string; color: string }
+export interface QuickReplyInput { shortcut: string; title: string; text: string }
+export interface ContactInput { name: string; phone: string; email: string; custom_fields: Record<string, string>; label_ids: string[] }
+export interface PlanInput { name: string; description?: string; monthly_price: string; limits: Plan['limits']; features: Plan['features'] }
+export interface TenantInput {
+  name: string; email: string; document: string; plan_id: string; slug?: string;
+  admin: { name: string; email: string; password: string };
+}
+
+export const users = crud<User, UserInput>('/api/v1/users');
+export const teams = crud<Team, TeamInput>('/api/v1/teams');
+export const labels = crud<Label, LabelInput>('/api/v1/labels');
+export const quickReplies = crud<QuickReply, QuickReplyInput>('/api/v1/quick-replies');
+export const contacts = {
+  ...crud<Contact, ContactInput>('/api/v1/contacts'),
+  importCsv: (file: File) => {
+    const form = new FormData();
+    form.append('file', file);
+    return api.post<ImportJob>('/api/v1/contacts/import', undefined, { form });
+  },
+  importJob: (id: string) => api.get<ImportJob>(`/api/v1/contacts/imports/${id}`),
+  importErrors: (id: string) => api.get<Response>(`/api/v1/contacts/imports/${id}/errors.csv`, { raw: true }),
+  exportCsv: (query: Q = {}) => api.get<Response>('/api/v1/contacts/export', { raw: true, query }),
+};
+
+export const tenant = {
+  get: () => api.get<TenantInfo>('/api/v1/tenant'),
+  audit: (query: Q = {}) => api.get<Page<AuditEntry>>('/api/v1/audit-log', { query }),
+};
+
+export const platform = {
+  plans: crud<Plan, PlanInput>('/api/v1/admin/plans'),
+  tenants: {
+    ...crud<Tenant, TenantInput>('/api/v1/admin/tenants'),
+    suspend: (id: string) => api.post<Tenant>(`/api/v1/admin/tenants/${id}/suspend`, {}),
+    reactivate: (id: string) => api.post<Tenant>(`/api/v1/admin/tenants/${id}/reactivate`, {}),
+    licenses: (id: string) => listAll<License>(`/api/v1/admin/tenants/${id}/licenses`),
+    issueLicense: (id: string, body: { server_ip: string; hostname?: string; expires_at: string }) =>
+      api.post<License>(`/api/v1/admin/tenants/${id}/licenses`, body),
+    revokeLicense: (id: string, lid: string) => api.delete<void>(`/api/v1/admin/tenants/${id}/licenses/${lid}`),
+  },
+  metrics: () => api.get<PlatformMetrics>('/api/v1/admin/metrics'),
+};
+
+export const conversations = {
+  page: (query: Q = {}) => api.get<Page<Conversation>>('/api/v1/conversations', { query }),
+  get: (id: string) => api.get<Conversation>(`/api/v1/conversations/${id}`),
+  update: (id: string, body: Partial<Pick<Conversation, 'status' | 'assignee_id' | 'team_id' | 'label_ids'>>) =>
+    api.patch<Conversation>(`/api/v1/conversations/${id}`, body),
+  messages: (id: string, query: Q = {}) => api.get<Page<Message>>(`/api/v1/conversations/${id}/messages`, { query }),
+  send: (id: string, body: SendMessageRequest) => api.post<Message>(`/api/v1/conversations/${id}/messages`, body),
+  note: (id: string, text: string) => api.post<Message>(`/api/v1/conversations/${id}/notes`, { text }),
+};
+
+/** Saves a fetched Response (CSV) as a file download. */
+export async function download(res: Response, fallbackName: string) {
+  const blob = await res.blob();
+  const cd = res.headers.get('Content-Disposition') ?? '';
+  const m = /filename="?([^";]+)"?/.exec(cd);
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = m?.[1] ?? fallbackName;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}

@@ -1,0 +1,55 @@
+import clsx from 'clsx';
+import { useTranslation } from 'react-i18next';
+import { Navigate, NavLink, Route, Routes } from 'react-router';
+import { PageBody } from '../../components/Shell';
+import { PageHeader } from '../../components/ui';
+import { isAdmin, isSupervisorOrUp, useAuth } from '../../store/auth';
+import LabelsSettings from './Labels';
+import PlanSettings from './Plan';
+import QuickRepliesSettings from './QuickReplies';
+import TeamsSettings from './Teams';
+import UsersSettings from './Users';
+
+export default function Settings() {
+  const { t } = useTranslation();
+  const role = useAuth((s) => s.user?.role);
+  const tabs = [
+    { to: 'users', label: t('settings.tabs.users'), show: isSupervisorOrUp(role) },
+    { to: 'teams', label: t('settings.tabs.teams'), show: isSupervisorOrUp(role) },
+    { to: 'labels', label: t('settings.tabs.labels'), show: true },
+    { to: 'quick-replies', label: t('settings.tabs.quick_replies'), show: true },
+    { to: 'plan', label: t('settings.tabs.plan'), show: isSupervisorOrUp(role) },
+  ].filter((x) => x.show);
+  return (
+    <PageBody>
+      <div className="mx-auto max-w-5xl">
+        <PageHeader title={t('settings.title')} description={t('settings.description')} />
+        <nav className="mb-4 flex gap-1 overflow-x-auto border-b border-gray-200" aria-label={t('settings.title')}>
+          {tabs.map((tab) => (
+            <NavLink
+              key={tab.to}
+              to={tab.to}
+              className={({ isActive }) =>
+                clsx(
+                  '-mb-px whitespace-nowrap border-b-2 px-3 py-2 text-sm font-medium focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-500',
+                  isActive ? 'border-brand-500 text-brand-700' : 'border-transparent text-gray-500 hover:text-gray-800',
+                )
+              }
+            >
+              {tab.label}
+            </NavLink>
+          ))}
+        </nav>
+        <Routes>
+          <Route index element={<Navigate to={tabs[0]?.to ?? 'labels'} replace />} />
+          <Route path="users" element={<UsersSettings canWrite={isAdmin(role)} />} />
+          <Route path="teams" element={<TeamsSettings canWrite={isAdmin(role)} />} />
+          <Route path="labels" element={<LabelsSettings canWrite={isSupervisorOrUp(role)} />} />
+          <Route path="quick-replies" element={<QuickRepliesSettings canWrite={isAdmin(role)} />} />
+          <Route path="plan" element={<PlanSettings />} />
+          <Route path="*" element={<Navigate to={tabs[0]?.to ?? 'labels'} replace />} />
+        </Routes>
+      </div>
+    </PageBody>
+  );
+}
