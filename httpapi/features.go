@@ -9,5 +9,6 @@ func (s *Server) featureRoutes() []func() {
 		s.teamRoutes,
 		s.labelRoutes,
 		s.quickReplyRoutes,
+		s.contactRoutes,
 	}
 }
