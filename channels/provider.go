@@ -158,3 +158,29 @@ type Template struct {
 	// Components is the provider's JSON, kept as-is for the template editor.
 	Components []byte
 }
+
+// InstanceManager is implemented by the unofficial gateways (uazapi,
+// Evolution), whose connections are WhatsApp Web sessions an admin pairs
+// with a QR code or a pairing code.
+type InstanceManager interface {
+	// Connect starts pairing: with phone empty the answer carries a QR code,
+	// with a phone number a pairing code to type on the phone.
+	Connect(ctx context.Context, phone string) (*InstanceState, error)
+	// Status polls the instance's state.
+	Status(ctx context.Context) (*InstanceState, error)
+	// ConfigureWebhook points the instance's webhook at url with the events
+	// we parse (and without echoes of our own API sends where possible).
+	ConfigureWebhook(ctx context.Context, url string) error
+}
+
+// InstanceState is a gateway instance's state as its API reports it.
+type InstanceState struct {
+	Status         crmpb.ConnectionStatus
+	ProviderStatus string
+	QRCode         string
+	PairingCode    string
+	// Owner is the phone number the instance is logged in with.
+	Owner       string
+	ProfileName string
+	LoggedIn    bool
+}
