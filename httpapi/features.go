@@ -10,5 +10,6 @@ func (s *Server) featureRoutes() []func() {
 		s.labelRoutes,
 		s.quickReplyRoutes,
 		s.contactRoutes,
+		s.platformRoutes,
 	}
 }

@@ -276,6 +276,22 @@ func NewLicenseChecker(db *DB, cfg LicenseCheckerConfig) (*LicenseChecker, error
 	return &LicenseChecker{db: db, cfg: cfg, tenants: map[uuid.UUID]tenantLicenses{}}, nil
 }
 
+// PublicKey is the key licenses are verified with (nil for a nil checker).
+func (c *LicenseChecker) PublicKey() ed25519.PublicKey {
+	if c == nil {
+		return nil
+	}
+	return c.cfg.PublicKey
+}
+
+// ServerIPs are the addresses this node checks licenses against.
+func (c *LicenseChecker) ServerIPs() []string {
+	if c == nil {
+		return nil
+	}
+	return append([]string(nil), c.cfg.ServerIPs...)
+}
+
 // Grace is the configured grace period (0 for a nil checker).
 func (c *LicenseChecker) Grace() time.Duration {
 	if c == nil {
