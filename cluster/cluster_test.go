@@ -219,11 +219,20 @@ func TestGracefulLeaveMovesGrains(t *testing.T) {
 	require.NotEmpty(t, moved)
 
 	start := time.Now()
-	leaving.Shutdown(true)
-	t.Logf("graceful shutdown took %s", time.Since(start))
-	require.False(t, leaving.Joined())
+	stopped := make(chan time.Duration)
+	go func() {
+		leaving.Shutdown(true)
+		stopped <- time.Since(start)
+	}()
 	checkFor(t, 5*time.Second, func() error { return sameMembers(nodes[:2], 2) })
 	t.Logf("survivors saw 2 members %s after the shutdown began", time.Since(start))
+	select {
+	case took := <-stopped:
+		t.Logf("graceful shutdown took %s", took)
+	case <-time.After(20 * time.Second):
+		t.Fatal("graceful shutdown did not finish")
+	}
+	require.False(t, leaving.Joined())
 
 	for _, identity := range moved {
 		owner, count := add(t, nodes[1], identity)
@@ -259,6 +268,67 @@ func TestKilledNodeIsDetected(t *testing.T) {
 		require.EqualValues(t, 1, count)
 	}
 	t.Logf("orphaned grains answering again after %s", time.Since(start))
+
+	// A restarted process is a new member (new id), welcome again.
+	restarted := startNode(t, testConfig(t, nodes[2].GossipAddr()))
+	checkFor(t, 10*time.Second, func() error { return sameMembers([]*Node{nodes[0], nodes[2], restarted}, 3) })
+}
+
+// TestWronglyBlockedNodeLeaves simulates a node declared dead that came back:
+// a peer's protoactor has blocked its id for good. The peer tells it, it
+// leaves, and every survivor ends with the same two-member view instead of
+// two diverging ones.
+func TestWronglyBlockedNodeLeaves(t *testing.T) {
+	nodes := startCluster(t, 3)
+	victim := nodes[2]
+	nodes[0].Cluster().Remote.BlockList().Block(victim.ID())
+
+	select {
+	case <-victim.Excluded():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the blocked node was not told")
+	}
+	require.False(t, victim.Joined())
+	checkFor(t, 5*time.Second, func() error { return sameMembers(nodes[:2], 2) })
+	checkFor(t, 5*time.Second, func() error {
+		for _, m := range victim.Members() {
+			if m.ID == victim.ID() {
+				return fmt.Errorf("the excluded node still counts itself")
+			}
+		}
+		return nil
+	})
+	// What still reaches the excluded node is routed to the real owners.
+	owner, _ := add(t, victim, "after-exclusion")
+	again, _ := add(t, nodes[0], "after-exclusion")
+	require.Equal(t, again, owner)
+	require.NotEqual(t, victim.Address(), owner)
+}
+
+// TestSeedListIncludingItself: one seed list for every node of a deployment
+// names each node too; a node must not count joining itself as joined, or
+// nodes started together would each form a cluster of one.
+func TestSeedListIncludingItself(t *testing.T) {
+	first := startNode(t, testConfig(t))
+	self := testConfig(t)
+	self.BindAddr = "127.0.0.1:" + strconv.Itoa(freeTestPort(t))
+	self.Seeds = []string{self.BindAddr, first.GossipAddr()}
+	second := startNode(t, self)
+	checkFor(t, 10*time.Second, func() error { return sameMembers([]*Node{first, second}, 2) })
+
+	// Alone with only itself as a seed, a node starts the cluster.
+	alone := testConfig(t)
+	alone.BindAddr = "127.0.0.1:" + strconv.Itoa(freeTestPort(t))
+	alone.Seeds = []string{alone.BindAddr}
+	lonely := startNode(t, alone)
+	checkFor(t, 5*time.Second, func() error { return sameMembers([]*Node{lonely}, 1) })
+}
+
+func freeTestPort(t *testing.T) int {
+	t.Helper()
+	port, err := freePort("127.0.0.1")
+	require.NoError(t, err)
+	return port
 }
 
 func TestEncryptedGossip(t *testing.T) {

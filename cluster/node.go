@@ -197,6 +197,12 @@ func (n *Node) Joined() bool {
 	return n.inTopo && n.provider.ready()
 }
 
+// Excluded is closed when the peers excluded this node: it was declared
+// dead, came back, and protoactor never readmits a member id. The node has
+// left the gossip and is not ready; the process should exit so its
+// supervisor restarts it with a new id.
+func (n *Node) Excluded() <-chan struct{} { return n.provider.Excluded() }
+
 // Members returns the members of the last topology, sorted by id.
 func (n *Node) Members() []Member {
 	n.mu.RLock()

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,18 +41,28 @@ type Provider struct {
 	joined   atomic.Bool // seeds reached (or none configured)
 	pushed   atomic.Bool // a topology including this node was pushed
 	shutdown sync.Once
+
+	// lifecycle orders Leave against Shutdown (memberlist panics on a
+	// Leave after Shutdown).
+	lifecycle    sync.Mutex
+	stopped      bool
+	excluded     chan struct{} // closed when a peer said it blocked us
+	excludedOnce sync.Once
+	noticeSent   map[string]time.Time // exclusion notices, by member
 }
 
 var _ pcluster.ClusterProvider = (*Provider)(nil)
 
 func newProvider(cfg resolved) *Provider {
 	return &Provider{
-		cfg:     cfg,
-		logger:  cfg.Logger.With("component", "cluster.memberlist"),
-		members: map[string]nodeMeta{},
-		wake:    make(chan struct{}, 1),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
+		cfg:        cfg,
+		logger:     cfg.Logger.With("component", "cluster.memberlist"),
+		members:    map[string]nodeMeta{},
+		wake:       make(chan struct{}, 1),
+		stop:       make(chan struct{}),
+		done:       make(chan struct{}),
+		excluded:   make(chan struct{}),
+		noticeSent: map[string]time.Time{},
 	}
 }
 
@@ -95,7 +106,7 @@ func (p *Provider) start(c *pcluster.Cluster, client bool) error {
 		key := sha256.Sum256([]byte(p.cfg.Secret))
 		mc.SecretKey = key[:]
 	}
-	mc.Delegate = &metaDelegate{meta: raw}
+	mc.Delegate = &metaDelegate{meta: raw, p: p}
 	mc.Events = &eventDelegate{p: p}
 	mc.Logger = newMemberlistLogger(p.logger)
 	mc.LogOutput = nil
@@ -145,8 +156,10 @@ func (p *Provider) signal() {
 	}
 }
 
-// loop joins the seeds (retrying until it succeeds) and pushes the member
-// list on every change and every ResyncInterval.
+// loop joins the seeds (retrying until one answers), pushes the member list
+// on every change and every ResyncInterval, and now and then re-joins seeds
+// that are not members, so two groups that formed apart (nodes started at
+// the same moment, a partition) merge.
 func (p *Provider) loop() {
 	defer close(p.done)
 	resync := time.NewTicker(p.cfg.ResyncInterval)
@@ -154,6 +167,8 @@ func (p *Provider) loop() {
 	retry := time.NewTimer(0)
 	defer retry.Stop()
 	backoff := 200 * time.Millisecond
+	rejoinEvery, ticks := max(1, int(rejoinInterval/p.cfg.ResyncInterval)), 0
+	var rejoining atomic.Bool
 	for {
 		select {
 		case <-p.stop:
@@ -171,13 +186,61 @@ func (p *Provider) loop() {
 			}
 		case <-p.wake:
 		case <-resync.C:
+			if ticks++; ticks%rejoinEvery == 0 && p.joined.Load() && len(p.cfg.Seeds) > 0 &&
+				rejoining.CompareAndSwap(false, true) {
+				go func() { // Join blocks on unreachable seeds; pushes must not wait
+					defer rejoining.Store(false)
+					p.rejoinMissingSeeds()
+				}()
+			}
 		}
 		p.push()
 	}
 }
 
+// rejoinInterval is how often seeds that are not members are joined again.
+const rejoinInterval = 20 * time.Second
+
+// otherSeeds returns the seeds that are not this node. A node may list
+// itself among the seeds (one list for every node of a deployment); joining
+// itself would count as joined and let nodes started together form separate
+// clusters.
+func (p *Provider) otherSeeds() []string {
+	self := p.list.LocalNode()
+	selfPort := strconv.Itoa(int(self.Port))
+	var others []string
+	for _, seed := range p.cfg.Seeds {
+		host, port, err := net.SplitHostPort(seed)
+		if err != nil || port != selfPort {
+			others = append(others, seed)
+			continue
+		}
+		addrs, err := net.LookupHost(host)
+		if err != nil {
+			others = append(others, seed) // Join reports the error
+			continue
+		}
+		isSelf := false
+		for _, a := range addrs {
+			if ip := net.ParseIP(a); ip != nil && (ip.Equal(self.Addr) || (ip.IsLoopback() && self.Addr.IsLoopback())) {
+				isSelf = true
+			}
+		}
+		if !isSelf {
+			others = append(others, seed)
+		}
+	}
+	return others
+}
+
 func (p *Provider) joinSeeds() error {
-	contacted, err := p.list.Join(p.cfg.Seeds)
+	seeds := p.otherSeeds()
+	if len(seeds) == 0 {
+		p.joined.Store(true)
+		p.logger.Info("every seed is this node: starting the cluster")
+		return nil
+	}
+	contacted, err := p.list.Join(seeds)
 	if contacted == 0 {
 		if err == nil {
 			err = fmt.Errorf("no seed answered")
@@ -185,17 +248,45 @@ func (p *Provider) joinSeeds() error {
 		return err
 	}
 	p.joined.Store(true)
-	p.logger.Info("joined the cluster", "seeds", p.cfg.Seeds, "contacted", contacted)
+	p.logger.Info("joined the cluster", "seeds", seeds, "contacted", contacted)
 	return nil
+}
+
+func (p *Provider) rejoinMissingSeeds() {
+	members := map[string]bool{}
+	for _, n := range p.list.Members() {
+		members[n.Address()] = true
+	}
+	var missing []string
+	for _, seed := range p.otherSeeds() {
+		if !members[seed] {
+			missing = append(missing, seed)
+		}
+	}
+	if len(missing) == 0 {
+		return
+	}
+	select {
+	case <-p.stop:
+		return // Join after Shutdown only fails, but there is no point
+	default:
+	}
+	if contacted, err := p.list.Join(missing); contacted > 0 {
+		p.logger.Info("re-joined seeds that were not members", "seeds", missing, "contacted", contacted)
+	} else if err != nil {
+		p.logger.Debug("seeds still unreachable", "seeds", missing, "error", err)
+	}
 }
 
 // push hands the full member list to the cluster. Names memberlist no longer
 // lists as alive are dropped first, in case a leave event was missed.
 func (p *Provider) push() {
 	alive := map[string]bool{}
-	for _, n := range p.list.Members() {
+	nodes := p.list.Members()
+	for _, n := range nodes {
 		alive[n.Name] = true // Name never changes; reading it is safe
 	}
+	defer p.noticeBlocked(nodes)
 	p.mu.Lock()
 	members := make(pcluster.Members, 0, len(p.members))
 	selfIncluded := false
@@ -224,10 +315,78 @@ func (p *Provider) push() {
 }
 
 // ready reports whether the node reached its seeds and pushed a topology
-// that includes itself.
+// that includes itself, and no peer excluded it.
 func (p *Provider) ready() bool {
+	select {
+	case <-p.excluded:
+		return false
+	default:
+	}
 	return p.joined.Load() && p.pushed.Load()
 }
+
+// Exclusion. protoactor blocks a member id for good once it has left the
+// topology, but memberlist lets a node that was wrongly declared dead (a
+// long pause, a lost packet burst) refute it and come back alive. Without
+// help the peers would exclude it forever while it still counts itself and
+// them in its own topology: two views, two owners for some identities. So
+// a node that sees a live member it has blocked tells it (a memberlist user
+// message), and that member leaves the gossip and reports itself excluded:
+// its topology then holds only the peers, so what it still routes goes to
+// the real owners, and the process should be restarted (a new start brings
+// a new id, which nobody has blocked).
+const exclusionNotice = 'X'
+
+func (p *Provider) noticeBlocked(nodes []*memberlist.Node) {
+	p.mu.Lock()
+	c, selfID := p.cluster, p.self.ID
+	p.mu.Unlock()
+	blocked := c.Remote.BlockList()
+	now := time.Now()
+	for _, n := range nodes {
+		if n.Name == selfID || !blocked.IsBlocked(n.Name) {
+			continue
+		}
+		if last, ok := p.noticeSent[n.Name]; ok && now.Sub(last) < p.cfg.ResyncInterval {
+			continue
+		}
+		p.noticeSent[n.Name] = now
+		msg := append([]byte{exclusionNotice}, selfID...)
+		if err := p.list.SendReliable(n, msg); err != nil {
+			p.logger.Warn("telling a blocked member it is excluded", "member", n.Name, "error", err)
+			continue
+		}
+		p.logger.Warn("a member this node has blocked is alive again; told it to leave", "member", n.Name)
+	}
+	for name := range p.noticeSent {
+		if !slices.ContainsFunc(nodes, func(n *memberlist.Node) bool { return n.Name == name }) {
+			delete(p.noticeSent, name)
+		}
+	}
+}
+
+// onExcluded runs when a peer says it has blocked this node.
+func (p *Provider) onExcluded(by string) {
+	p.excludedOnce.Do(func() {
+		p.logger.Error("excluded from the cluster by a peer (declared dead, then alive again); leaving: restart this process",
+			"by", by)
+		close(p.excluded)
+		go func() {
+			p.lifecycle.Lock()
+			defer p.lifecycle.Unlock()
+			if p.stopped {
+				return
+			}
+			if err := p.list.Leave(p.cfg.LeaveTimeout); err != nil {
+				p.logger.Warn("leaving after exclusion", "error", err)
+			}
+			p.signal()
+		}()
+	})
+}
+
+// Excluded is closed when a peer excluded this node; see onExcluded.
+func (p *Provider) Excluded() <-chan struct{} { return p.excluded }
 
 // Shutdown stops pushing, then, when graceful, broadcasts a leave so the
 // others drop this node at once instead of waiting for failure detection.
@@ -243,6 +402,9 @@ func (p *Provider) Shutdown(graceful bool) error {
 		}
 		close(p.stop)
 		<-p.done
+		p.lifecycle.Lock()
+		defer p.lifecycle.Unlock()
+		p.stopped = true
 		if graceful {
 			if leaveErr := list.Leave(p.cfg.LeaveTimeout); leaveErr != nil {
 				p.logger.Warn("leaving the cluster", "error", leaveErr)
@@ -253,9 +415,12 @@ func (p *Provider) Shutdown(graceful bool) error {
 	return err
 }
 
-// metaDelegate serves this node's metadata; the user-message hooks are
-// unused (grain traffic goes over protoactor's remote, not gossip).
-type metaDelegate struct{ meta []byte }
+// metaDelegate serves this node's metadata and receives exclusion notices;
+// grain traffic goes over protoactor's remote, not gossip.
+type metaDelegate struct {
+	meta []byte
+	p    *Provider
+}
 
 func (d *metaDelegate) NodeMeta(limit int) []byte {
 	if len(d.meta) > limit {
@@ -263,7 +428,11 @@ func (d *metaDelegate) NodeMeta(limit int) []byte {
 	}
 	return d.meta
 }
-func (d *metaDelegate) NotifyMsg([]byte)                           {}
+func (d *metaDelegate) NotifyMsg(msg []byte) {
+	if len(msg) > 1 && msg[0] == exclusionNotice {
+		d.p.onExcluded(string(msg[1:]))
+	}
+}
 func (d *metaDelegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
 func (d *metaDelegate) LocalState(join bool) []byte                { return nil }
 func (d *metaDelegate) MergeRemoteState(buf []byte, join bool)     {}
