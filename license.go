@@ -282,3 +282,26 @@ func ServerAddresses(override string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// DefaultLicenseGrace is how long service continues after a license expires.
+const DefaultLicenseGrace = 72 * time.Hour
+
+// ParseLicenseGrace reads CRM_LICENSE_GRACE: a Go duration ("72h", "90m") or
+// whole days ("3d"); empty means DefaultLicenseGrace.
+func ParseLicenseGrace(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return DefaultLicenseGrace, nil
+	}
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		var n int
+		if _, err := fmt.Sscanf(days, "%d", &n); err == nil && n >= 0 && fmt.Sprint(n) == days {
+			return time.Duration(n) * 24 * time.Hour, nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("CRM_LICENSE_GRACE: %q is not a duration like 72h or 3d", s)
+	}
+	return d, nil
+}

@@ -202,3 +202,16 @@ func FuzzLicenseVerify(f *testing.F) {
 		crm.VerifyLicense(pub, s, crm.LicenseCheck{Now: time.Unix(1.5e9, 0), ServerIPs: []string{"127.0.0.1"}})
 	})
 }
+
+func TestLicenseGraceSetting(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]time.Duration{"": 72 * time.Hour, "3d": 72 * time.Hour, "90m": 90 * time.Minute, "0": 0} {
+		got, err := crm.ParseLicenseGrace(in)
+		require.NoError(t, err, in)
+		require.Equal(t, want, got, in)
+	}
+	for _, bad := range []string{"x", "-1h", "1.5d", "d"} {
+		_, err := crm.ParseLicenseGrace(bad)
+		require.Error(t, err, bad)
+	}
+}

@@ -211,7 +211,8 @@ type LicenseCheckerConfig struct {
 	ServerIPs []string
 	// Hostname is this node's hostname, checked against licenses that name one.
 	Hostname string
-	// Grace keeps service after expiry; default 72 hours (CRM_LICENSE_GRACE).
+	// Grace keeps service after expiry: CRM_LICENSE_GRACE read with
+	// crm.ParseLicenseGrace (72 hours by default). Zero means no grace.
 	Grace time.Duration
 	// Interval between full checks; default one hour.
 	Interval time.Duration
@@ -257,9 +258,6 @@ func NewLicenseChecker(db *DB, cfg LicenseCheckerConfig) (*LicenseChecker, error
 	}
 	if len(cfg.PublicKey) != ed25519.PublicKeySize {
 		return nil, errors.New("license checker: an Ed25519 public key is required")
-	}
-	if cfg.Grace == 0 {
-		cfg.Grace = 72 * time.Hour
 	}
 	if cfg.Grace < 0 {
 		return nil, errors.New("license checker: grace must not be negative")
