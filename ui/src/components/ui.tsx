@@ -121,6 +121,11 @@ export function EmptyState({ title, description, icon, action }: { title: ReactN
   );
 }
 
+/** The server answered that the route does not exist (a feature another issue is still building). */
+export function notBuiltYet(err: unknown): boolean {
+  return err instanceof ApiError && ((err.status === 404 && /route/i.test(err.message)) || err.status === 405 || err.code === 'method_not_allowed');
+}
+
 /** Turns any error into a sentence in the user's language. */
 export function useErrorText() {
   const { t, i18n } = useTranslation();
@@ -141,7 +146,7 @@ export function useErrorText() {
 export function ErrorState({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
   const { t } = useTranslation();
   const text = useErrorText();
-  const notYet = error instanceof ApiError && (error.status === 404 || error.status === 405) && error.code !== 'not_found';
+  const notYet = notBuiltYet(error);
   return (
     <div className="flex flex-col items-center justify-center gap-2 px-6 py-12 text-center" role="alert" data-testid="error-state">
       <div className="mb-1 rounded-full bg-red-50 p-3 text-red-600">

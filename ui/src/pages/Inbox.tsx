@@ -1,3 +1,427 @@
-export default function Inbox() {
-  return null;
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import clsx from 'clsx';
+import { ArrowLeft, CheckCircle2, Camera, Clock, Keyboard, MessageSquare, MessageCircle, RotateCcw, Search, Send, StickyNote, UserPlus, X } from 'lucide-react';
+import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent as ReactKeyboardEvent } from 'react';
+import { useTranslation } from 'react-i18next';
+import { Link, useNavigate, useParams } from 'react-router';
+import { conversations, labels, quickReplies } from '../api/endpoints';
+import { CONVERSATION_STATUSES, type Channel, type Conversation, type Message, type QuickReply } from '../api/types';
+import { messagePreview } from '../components/chat/MessageBubble';
+import { MessageList } from '../components/chat/MessageList';
+import { fixtureConversation, fixtureMessages } from '../components/chat/fixtures';
+import { FormError } from '../components/FormError';
+import { Avatar, Badge, Button, EmptyState, ErrorState, Modal, Select, SkeletonRows, notBuiltYet } from '../components/ui';
+import { listTime, newIdempotencyKey } from '../lib/format';
+import { useDebounced } from '../lib/useDebounced';
+import { useAuth } from '../store/auth';
+import type { Role } from '../api/types';
+
+export type InboxTab = 'mine' | 'queue' | 'teams' | 'all';
+
+/** The tabs a role sees: agents their own and the queue; supervisors add their teams; admins everything. */
+export function tabsFor(role?: Role | null): InboxTab[] {
+  if (role === 'TENANT_ADMIN') return ['mine', 'queue', 'teams', 'all'];
+  if (role === 'SUPERVISOR') return ['mine', 'queue', 'teams'];
+  return ['mine', 'queue'];
+}
+
+/** The list query of a tab (GET /api/v1/conversations filters). */
+export function tabQuery(tab: InboxTab, userId?: string): Record<string, string | undefined> {
+  switch (tab) {
+    case 'mine': return { assignee_id: userId };
+    case 'queue': return { assignee_id: 'none' };
+    case 'teams': return { team_id: 'mine' };
+    default: return {};
+  }
+}
+
+export function ChannelIcon({ channel, className }: { channel?: Channel; className?: string }) {
+  const { t } = useTranslation();
+  const label = t(`inbox.channels.${channel ?? 'whatsapp'}`);
+  if (channel === 'instagram') return <Camera className={clsx('h-3.5 w-3.5 text-pink-600', className)} aria-label={label} />;
+  if (channel === 'messenger') return <MessageSquare className={clsx('h-3.5 w-3.5 text-blue-600', className)} aria-label={label} />;
+  return <MessageCircle className={clsx('h-3.5 w-3.5 text-brand-600', className)} aria-label={label} />;
+}
+
+function ConversationRow({ c, active, labelsById }: { c: Conversation; active: boolean; labelsById: Map<string, { name: string; color: string }> }) {
+  const { t } = useTranslation();
+  const preview = c.last_message ? messagePreview({ ...c.last_message, location: null, contacts: null }, t) : '';
+  return (
+    <Link to={`/inbox/${c.id}`} data-testid="conversation-row" aria-current={active ? 'true' : undefined}
+      className={clsx('flex gap-3 border-b border-gray-100 px-3 py-2.5 focus:outline-none focus-visible:bg-brand-50', active ? 'bg-gray-100' : 'hover:bg-gray-50')}>
+      <Avatar name={c.contact?.name || c.contact?.phone} className="h-12 w-12" />
+      <div className="min-w-0 flex-1">
+        <div className="flex items-baseline justify-between gap-2">
+          <p className="flex min-w-0 items-center gap-1.5 truncate font-medium text-gray-900">
+            <ChannelIcon channel={c.channel} className="shrink-0" />
+            <span className="truncate">{c.contact?.name || c.contact?.phone || t('inbox.unknown_contact')}</span>
+          </p>
+          <span className={clsx('shrink-0 text-xs', (c.unread_count ?? 0) > 0 ? 'font-medium text-brand-600' : 'text-gray-500')}>{listTime(c.last_message_at ?? c.last_message?.created_at)}</span>
+        </div>
+        <div className="flex items-center justify-between gap-2">
+          <p className="truncate text-sm text-gray-500">{preview}</p>
+          {(c.unread_count ?? 0) > 0 && (
+            <span className="flex h-5 min-w-[20px] shrink-0 items-center justify-center rounded-full bg-brand-500 px-1.5 text-[11px] font-semibold text-white" aria-label={t('inbox.unread', { count: c.unread_count })}>{c.unread_count}</span>
+          )}
+        </div>
+        <div className="mt-0.5 flex flex-wrap items-center gap-1">
+          {c.assignee_name && <span className="text-[11px] text-gray-500">{t('inbox.assigned_to', { name: c.assignee_name })}</span>}
+          {(c.label_ids ?? []).map((id) => {
+            const l = labelsById.get(id);
+            return l ? <Badge key={id} color={l.color} className="text-[10px]">{l.name}</Badge> : null;
+          })}
+        </div>
+      </div>
+    </Link>
+  );
+}
+
+function ConversationList({ activeId, onOrder }: { activeId?: string; onOrder: (ids: string[]) => void }) {
+  const { t } = useTranslation();
+  const user = useAuth((s) => s.user);
+  const tabs = tabsFor(user?.role);
+  const [tab, setTab] = useState<InboxTab>(tabs[0]);
+  const [status, setStatus] = useState('open');
+  const [labelId, setLabelId] = useState('');
+  const [search, setSearch] = useState('');
+  const q = useDebounced(search.trim(), 300);
+  const labelsQ = useQuery({ queryKey: ['labels'], queryFn: () => labels.list() });
+  const labelsById = useMemo(() => new Map((labelsQ.data ?? []).map((l) => [l.id, l])), [labelsQ.data]);
+  const list = useInfiniteQuery({
+    queryKey: ['conversations', tab, status, labelId, q],
+    queryFn: ({ pageParam }) => conversations.page({ ...tabQuery(tab, user?.id), status: status || undefined, label_id: labelId, q, cursor: pageParam, limit: 30 }),
+    initialPageParam: undefined as string | undefined,
+    getNextPageParam: (last) => last.next_cursor ?? undefined,
+    retry: false,
+  });
+  const items = useMemo(() => list.data?.pages.flatMap((p) => p.items ?? []) ?? [], [list.data]);
+  useEffect(() => onOrder(items.map((c) => c.id)), [items, onOrder]);
+  const sentinel = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = sentinel.current;
+    if (!el || typeof IntersectionObserver === 'undefined') return;
+    const io = new IntersectionObserver((entries) => {
+      if (entries[0]?.isIntersecting && list.hasNextPage && !list.isFetchingNextPage) void list.fetchNextPage();
+    });
+    io.observe(el);
+    return () => io.disconnect();
+  }, [list]);
+
+  return (
+    <div className="flex h-full flex-col bg-white">
+      <div className="bg-white px-3 pb-2 pt-3">
+        <h1 className="mb-2 text-lg font-semibold text-gray-900">{t('inbox.title')}</h1>
+        <div className="relative">
+          <Search className="pointer-events-none absolute left-3 top-2.5 h-4 w-4 text-gray-400" aria-hidden />
+          <input id="inbox-search" className="w-full rounded-lg bg-chat-panel py-2 pl-9 pr-3 text-sm placeholder:text-gray-500 focus:outline-none focus:ring-2 focus:ring-brand-500/40"
+            placeholder={t('inbox.search_placeholder')} aria-label={t('inbox.search_placeholder')} value={search} onChange={(e) => setSearch(e.target.value)} />
+        </div>
+        <div className="mt-2 flex gap-1 overflow-x-auto" role="tablist" aria-label={t('inbox.tabs_label')}>
+          {tabs.map((x) => (
+            <button key={x} role="tab" aria-selected={tab === x} onClick={() => setTab(x)} data-testid={`tab-${x}`}
+              className={clsx('whitespace-nowrap rounded-full px-3 py-1 text-sm focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-500', tab === x ? 'bg-brand-100 font-medium text-brand-700' : 'bg-chat-panel text-gray-600 hover:bg-gray-200')}>
+              {t(`inbox.tabs.${x}`)}
+            </button>
+          ))}
+        </div>
+        <div className="mt-2 flex gap-2">
+          <Select className="py-1 text-xs" value={status} onChange={(e) => setStatus(e.target.value)} aria-label={t('inbox.filter_status')}>
+            <option value="">{t('inbox.all_statuses')}</option>
+            {CONVERSATION_STATUSES.map((s) => <option key={s} value={s}>{t(`inbox.status.${s}`)}</option>)}
+          </Select>
+          <Select className="py-1 text-xs" value={labelId} onChange={(e) => setLabelId(e.target.value)} aria-label={t('inbox.filter_label')}>
+            <option value="">{t('contacts.all_labels')}</option>
+            {(labelsQ.data ?? []).map((l) => <option key={l.id} value={l.id}>{l.name}</option>)}
+          </Select>
+        </div>
+      </div>
+      <div className="min-h-0 flex-1 overflow-y-auto border-t border-gray-100 scroll-thin" data-testid="conversation-list">
+        {list.isPending ? (
+          <SkeletonRows rows={7} />
+        ) : list.isError && !notBuiltYet(list.error) ? (
+          <ErrorState error={list.error} onRetry={() => list.refetch()} />
+        ) : items.length === 0 ? (
+          <EmptyState icon={<MessageCircle className="h-6 w-6" aria-hidden />} title={q || labelId ? t('common.no_results') : t(`inbox.empty.${tab}`)} description={t('inbox.empty_hint')} />
+        ) : (
+          <>
+            {items.map((c) => <ConversationRow key={c.id} c={c} active={c.id === activeId} labelsById={labelsById} />)}
+            <div ref={sentinel} className="h-8">{list.isFetchingNextPage && <SkeletonRows rows={1} />}</div>
+          </>
+        )}
+      </div>
+    </div>
+  );
+}
+
+/** The 24-hour customer service window: time left, or closed. */
+export function WindowCountdown({ expiresAt, now = Date.now() }: { expiresAt?: string | null; now?: number }) {
+  const { t } = useTranslation();
+  if (!expiresAt) return null;
+  const left = new Date(expiresAt).getTime() - now;
+  if (left <= 0) return <span className="inline-flex items-center gap-1 text-xs text-red-600"><Clock className="h-3 w-3" aria-hidden /> {t('inbox.window_closed')}</span>;
+  const h = Math.floor(left / 3_600_000);
+  const m = Math.floor((left % 3_600_000) / 60_000);
+  return <span className={clsx('inline-flex items-center gap-1 text-xs', h < 1 ? 'text-amber-600' : 'text-gray-500')} data-testid="window-countdown"><Clock className="h-3 w-3" aria-hidden /> {t('inbox.window_left', { time: `${h}h${String(m).padStart(2, '0')}` })}</span>;
+}
+
+function Composer({ conversation, replyTo, onClearReply, onSent, preview }: { conversation: Conversation; replyTo: Message | null; onClearReply: () => void; onSent: (m: Message) => void; preview?: boolean }) {
+  const { t } = useTranslation();
+  const [text, setText] = useState('');
+  const [note, setNote] = useState(false);
+  const [pickIndex, setPickIndex] = useState(0);
+  const ref = useRef<HTMLTextAreaElement>(null);
+  const slash = text.startsWith('/') && !text.includes(' ') ? text.slice(1).toLowerCase() : null;
+  const qrQ = useQuery({ queryKey: ['quick-replies', ''], queryFn: () => quickReplies.list(), enabled: slash !== null && !preview, staleTime: 60_000 });
+  const matches: QuickReply[] = slash === null ? [] : (qrQ.data ?? []).filter((r) => r.shortcut.toLowerCase().includes(slash) || r.title.toLowerCase().includes(slash)).slice(0, 8);
+  const windowClosed = !!conversation.window_expires_at && new Date(conversation.window_expires_at).getTime() < Date.now();
+  const send = useMutation({
+    mutationFn: (body: string) =>
+      note ? conversations.note(conversation.id, body) : conversations.send(conversation.id, { type: 'text', text: body, reply_to_id: replyTo?.id, idempotency_key: newIdempotencyKey() }),
+    onSuccess: (m) => {
+      setText('');
+      onClearReply();
+      if (m) onSent(m);
+    },
+  });
+  useEffect(() => {
+    const focus = () => ref.current?.focus();
+    window.addEventListener('crm:focus-composer', focus);
+    return () => window.removeEventListener('crm:focus-composer', focus);
+  }, []);
+  function pick(r: QuickReply) {
+    setText(r.text);
+    setPickIndex(0);
+    ref.current?.focus();
+  }
+  function onKeyDown(e: ReactKeyboardEvent<HTMLTextAreaElement>) {
+    if (matches.length) {
+      if (e.key === 'ArrowDown') { e.preventDefault(); setPickIndex((i) => (i + 1) % matches.length); return; }
+      if (e.key === 'ArrowUp') { e.preventDefault(); setPickIndex((i) => (i - 1 + matches.length) % matches.length); return; }
+      if (e.key === 'Enter' || e.key === 'Tab') { e.preventDefault(); pick(matches[pickIndex] ?? matches[0]); return; }
+    }
+    if (e.key === 'Enter' && !e.shiftKey) {
+      e.preventDefault();
+      if (text.trim() && !preview) send.mutate(text.trim());
+    }
+  }
+  return (
+    <div className={clsx('relative border-t border-gray-200 px-3 py-2', note ? 'bg-amber-50' : 'bg-chat-panel')}>
+      {matches.length > 0 && (
+        <ul className="absolute bottom-full left-3 right-3 mb-1 max-h-64 overflow-y-auto rounded-lg border border-gray-200 bg-white py-1 shadow-lg" role="listbox" aria-label={t('quick_replies.title')}>
+          {matches.map((r, i) => (
+            <li key={r.id} role="option" aria-selected={i === pickIndex}>
+              <button type="button" onMouseDown={(e) => { e.preventDefault(); pick(r); }} className={clsx('w-full px-3 py-1.5 text-left text-sm', i === pickIndex ? 'bg-brand-50' : 'hover:bg-gray-50')}>
+                <span className="font-semibold text-brand-700">/{r.shortcut}</span> <span className="text-gray-700">{r.title}</span>
+                <p className="truncate text-xs text-gray-500">{r.text}</p>
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      {replyTo && (
+        <div className="mb-2 flex items-center gap-2 rounded-md border-l-4 border-brand-500 bg-white px-2 py-1 text-xs">
+          <p className="min-w-0 flex-1 truncate text-gray-600">{messagePreview(replyTo, t)}</p>
+          <button type="button" onClick={onClearReply} aria-label={t('chat.cancel_reply')}><X className="h-4 w-4 text-gray-500" aria-hidden /></button>
+        </div>
+      )}
+      {send.isError && <FormError error={send.error} />}
+      {windowClosed && !note && <p className="mb-2 text-xs text-amber-800">{t('inbox.window_closed_hint')}</p>}
+      <div className="flex items-end gap-2">
+        <button type="button" onClick={() => setNote((n) => !n)} aria-pressed={note} title={t('inbox.note_mode')} aria-label={t('inbox.note_mode')}
+          className={clsx('mb-1 rounded-full p-2 focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-500', note ? 'bg-amber-200 text-amber-900' : 'text-gray-500 hover:bg-gray-200')}>
+          <StickyNote className="h-5 w-5" aria-hidden />
+        </button>
+        <textarea ref={ref} id="composer" rows={1} value={text} onChange={(e) => { setText(e.target.value); setPickIndex(0); }} onKeyDown={onKeyDown}
+          placeholder={note ? t('inbox.note_placeholder') : t('inbox.composer_placeholder')} aria-label={note ? t('inbox.note_placeholder') : t('inbox.composer_placeholder')}
+          className="max-h-40 min-h-[42px] flex-1 resize-none rounded-lg border-0 bg-white px-3 py-2.5 text-sm shadow-sm focus:outline-none focus:ring-2 focus:ring-brand-500/40" disabled={windowClosed && !note} />
+        <button type="button" onClick={() => text.trim() && !preview && send.mutate(text.trim())} disabled={!text.trim() || send.isPending}
+          className="mb-0.5 rounded-full bg-brand-500 p-2.5 text-white hover:bg-brand-600 disabled:opacity-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-700" aria-label={note ? t('inbox.save_note') : t('inbox.send')}>
+          <Send className="h-5 w-5" aria-hidden />
+        </button>
+      </div>
+    </div>
+  );
+}
+
+function ConversationPane({ id, preview }: { id: string; preview?: boolean }) {
+  const { t } = useTranslation();
+  const qc = useQueryClient();
+  const user = useAuth((s) => s.user);
+  const navigate = useNavigate();
+  const fixtureNow = useMemo(() => new Date(), []);
+  const convQ = useQuery({ queryKey: ['conversation', id], queryFn: () => conversations.get(id), enabled: !preview, retry: false });
+  const msgsQ = useInfiniteQuery({
+    queryKey: ['messages', id],
+    queryFn: ({ pageParam }) => conversations.messages(id, { cursor: pageParam, limit: 50 }),
+    initialPageParam: undefined as string | undefined,
+    getNextPageParam: (last) => last.next_cursor ?? undefined,
+    enabled: !preview,
+    retry: false,
+  });
+  const [replyTo, setReplyTo] = useState<Message | null>(null);
+  const [sent, setSent] = useState<Message[]>([]);
+  const conversation = preview ? fixtureConversation(fixtureNow) : convQ.data;
+  const messages = useMemo(() => {
+    if (preview) return fixtureMessages(fixtureNow);
+    const all = msgsQ.data?.pages.flatMap((p) => p.items ?? []) ?? [];
+    const ids = new Set(all.map((m) => m.id));
+    return [...all, ...sent.filter((m) => !ids.has(m.id))];
+  }, [preview, fixtureNow, msgsQ.data, sent]);
+  const update = useMutation({
+    mutationFn: (body: Parameters<typeof conversations.update>[1]) => conversations.update(id, body),
+    onSuccess: () => {
+      void qc.invalidateQueries({ queryKey: ['conversation', id] });
+      void qc.invalidateQueries({ queryKey: ['conversations'] });
+    },
+  });
+  const scroller = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = scroller.current;
+    if (el) el.scrollTop = el.scrollHeight;
+  }, [messages.length, id]);
+  useEffect(() => {
+    const resolve = () => conversation && conversation.status !== 'resolved' && !preview && update.mutate({ status: 'resolved' });
+    window.addEventListener('crm:resolve', resolve);
+    return () => window.removeEventListener('crm:resolve', resolve);
+  }, [conversation, preview, update]);
+
+  if (!preview && (convQ.isPending)) return <div className="flex-1 bg-white"><SkeletonRows rows={6} /></div>;
+  if (!preview && convQ.isError) {
+    return (
+      <div className="flex flex-1 flex-col items-center justify-center bg-chat-panel">
+        {notBuiltYet(convQ.error) ? <EmptyState title={t('inbox.not_available')} description={t('inbox.empty_hint')} /> : <ErrorState error={convQ.error} onRetry={() => convQ.refetch()} />}
+        <Link to="/inbox" className="text-sm text-brand-600 hover:underline">{t('common.back')}</Link>
+      </div>
+    );
+  }
+  const c = conversation!;
+  const resolved = c.status === 'resolved' || c.status === 'archived';
+  return (
+    <div className="flex min-w-0 flex-1 flex-col" data-testid="conversation-pane">
+      <header className="flex items-center gap-3 border-b border-gray-200 bg-chat-panel px-3 py-2">
+        <button className="rounded-full p-1 text-gray-600 hover:bg-gray-200 md:hidden" onClick={() => navigate('/inbox')} aria-label={t('common.back')}><ArrowLeft className="h-5 w-5" aria-hidden /></button>
+        <Avatar name={c.contact?.name || c.contact?.phone} />
+        <div className="min-w-0 flex-1">
+          <p className="flex items-center gap-1.5 truncate font-medium text-gray-900"><ChannelIcon channel={c.channel} /> {c.contact?.name || c.contact?.phone}</p>
+          <p className="flex flex-wrap items-center gap-x-2 truncate text-xs text-gray-500">
+            <span>{c.contact?.phone}</span>
+            <span>· {t(`inbox.status.${c.status}`)}</span>
+            {c.assignee_name && <span>· {t('inbox.assigned_to', { name: c.assignee_name })}</span>}
+            <WindowCountdown expiresAt={c.window_expires_at} />
+          </p>
+        </div>
+        <div className="flex items-center gap-1">
+          {c.assignee_id !== user?.id && (
+            <Button variant="ghost" size="sm" onClick={() => !preview && update.mutate({ assignee_id: user?.id ?? null })} title={t('inbox.assign_me')}>
+              <UserPlus className="h-4 w-4" aria-hidden /> <span className="hidden lg:inline">{t('inbox.assign_me')}</span>
+            </Button>
+          )}
+          {resolved ? (
+            <Button variant="ghost" size="sm" onClick={() => !preview && update.mutate({ status: 'open' })} title={t('inbox.reopen')}>
+              <RotateCcw className="h-4 w-4" aria-hidden /> <span className="hidden lg:inline">{t('inbox.reopen')}</span>
+            </Button>
+          ) : (
+            <Button variant="ghost" size="sm" onClick={() => !preview && update.mutate({ status: 'resolved' })} title={t('inbox.resolve')}>
+              <CheckCircle2 className="h-4 w-4 text-brand-600" aria-hidden /> <span className="hidden lg:inline">{t('inbox.resolve')}</span>
+            </Button>
+          )}
+        </div>
+      </header>
+      {update.isError && <div className="px-3 pt-2"><FormError error={update.error} /></div>}
+      <div ref={scroller} className="chat-wallpaper min-h-0 flex-1 overflow-y-auto py-2 scroll-thin" aria-live="polite">
+        {preview && <p className="mx-auto mb-2 w-fit rounded-md bg-amber-100 px-3 py-1 text-xs text-amber-900">{t('inbox.preview_notice')}</p>}
+        {msgsQ.hasNextPage && (
+          <div className="flex justify-center py-2"><Button variant="outline" size="sm" loading={msgsQ.isFetchingNextPage} onClick={() => msgsQ.fetchNextPage()}>{t('inbox.older')}</Button></div>
+        )}
+        {!preview && msgsQ.isPending ? (
+          <SkeletonRows rows={4} />
+        ) : !preview && msgsQ.isError && !notBuiltYet(msgsQ.error) ? (
+          <ErrorState error={msgsQ.error} onRetry={() => msgsQ.refetch()} />
+        ) : messages.length === 0 ? (
+          <EmptyState title={t('inbox.no_messages')} />
+        ) : (
+          <MessageList messages={messages} onReply={setReplyTo} now={fixtureNow} />
+        )}
+      </div>
+      <Composer conversation={c} replyTo={replyTo} onClearReply={() => setReplyTo(null)} onSent={(m) => setSent((s) => [...s, m])} preview={preview} />
+    </div>
+  );
+}
+
+function Shortcuts({ open, onOpenChange }: { open: boolean; onOpenChange: (o: boolean) => void }) {
+  const { t } = useTranslation();
+  const rows: [string, string][] = [
+    ['Alt + ↓', t('inbox.shortcuts.next')], ['Alt + ↑', t('inbox.shortcuts.previous')], ['Alt + R', t('inbox.shortcuts.resolve')],
+    ['Alt + C', t('inbox.shortcuts.composer')], ['/', t('inbox.shortcuts.search')], ['Esc', t('inbox.shortcuts.close')], ['?', t('inbox.shortcuts.help')],
+  ];
+  return (
+    <Modal open={open} onOpenChange={onOpenChange} title={t('inbox.shortcuts.title')}>
+      <dl className="space-y-2 text-sm">
+        {rows.map(([k, v]) => (
+          <div key={k} className="flex justify-between gap-4"><dt><kbd className="rounded border border-gray-300 bg-gray-50 px-1.5 py-0.5 font-mono text-xs">{k}</kbd></dt><dd className="text-gray-700">{v}</dd></div>
+        ))}
+      </dl>
+    </Modal>
+  );
+}
+
+export default function InboxPage() {
+  const { t } = useTranslation();
+  const { conversationId } = useParams();
+  const navigate = useNavigate();
+  const preview = conversationId === 'preview';
+  const order = useRef<string[]>([]);
+  const onOrder = useCallback((ids: string[]) => { order.current = ids; }, []);
+  const [help, setHelp] = useState(false);
+
+  useEffect(() => {
+    function onKey(e: KeyboardEvent) {
+      const target = e.target as HTMLElement | null;
+      const typing = !!target && (target.tagName === 'INPUT' || target.tagName === 'TEXTAREA' || target.tagName === 'SELECT' || target.isContentEditable);
+      if (e.altKey && (e.key === 'ArrowDown' || e.key === 'ArrowUp')) {
+        e.preventDefault();
+        const ids = order.current;
+        if (!ids.length) return;
+        const i = conversationId ? ids.indexOf(conversationId) : -1;
+        const next = e.key === 'ArrowDown' ? ids[Math.min(ids.length - 1, i + 1)] : ids[Math.max(0, i - 1)];
+        if (next) navigate(`/inbox/${next}`);
+      } else if (e.altKey && e.key.toLowerCase() === 'r') {
+        e.preventDefault();
+        window.dispatchEvent(new Event('crm:resolve'));
+      } else if (e.altKey && e.key.toLowerCase() === 'c') {
+        e.preventDefault();
+        window.dispatchEvent(new Event('crm:focus-composer'));
+      } else if (!typing && e.key === '?') {
+        setHelp(true);
+      } else if (!typing && e.key === '/') {
+        e.preventDefault();
+        document.getElementById('inbox-search')?.focus();
+      } else if (e.key === 'Escape' && conversationId && !typing) {
+        navigate('/inbox');
+      }
+    }
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [conversationId, navigate]);
+
+  return (
+    <div className="flex h-full">
+      <div className={clsx('w-full shrink-0 border-r border-gray-200 md:w-[360px] lg:w-[400px]', conversationId ? 'hidden md:block' : 'block')}>
+        <ConversationList activeId={conversationId} onOrder={onOrder} />
+      </div>
+      <div className={clsx('min-w-0 flex-1', conversationId ? 'flex' : 'hidden md:flex')}>
+        {conversationId ? (
+          <ConversationPane key={conversationId} id={conversationId} preview={preview} />
+        ) : (
+          <div className="flex flex-1 flex-col items-center justify-center gap-3 border-b-[6px] border-brand-500 bg-chat-panel px-6 text-center" data-testid="inbox-placeholder">
+            <span className="rounded-full bg-white p-6 text-brand-500 shadow-sm"><MessageCircle className="h-12 w-12" aria-hidden /></span>
+            <h2 className="text-2xl font-light text-gray-700">{t('inbox.placeholder_title')}</h2>
+            <p className="max-w-md text-sm text-gray-500">{t('inbox.placeholder_text')}</p>
+            <button onClick={() => setHelp(true)} className="mt-2 inline-flex items-center gap-1.5 text-xs text-gray-500 hover:text-gray-700"><Keyboard className="h-4 w-4" aria-hidden /> {t('inbox.shortcuts.hint')}</button>
+          </div>
+        )}
+      </div>
+      <Shortcuts open={help} onOpenChange={setHelp} />
+    </div>
+  );
 }
