@@ -94,6 +94,15 @@ func (p *Provider) start(c *pcluster.Cluster, client bool) error {
 	}
 
 	mc := memberlist.DefaultLANConfig()
+	// Failure detection: DESIGN wants a dead node's conversations answered
+	// elsewhere within 3 s. The LAN profile (1 s probes, suspicion ×4)
+	// declares a dead node of a 3-node cluster in ~5 s; this takes ~1.5-2 s.
+	// Lifeguard (memberlist's local health awareness) still slows an
+	// overloaded node's own probes, which keeps false positives down.
+	mc.ProbeInterval = 400 * time.Millisecond
+	mc.ProbeTimeout = 200 * time.Millisecond
+	mc.SuspicionMult = 3
+	mc.SuspicionMaxTimeoutMult = 4
 	mc.Name = self.ID
 	mc.BindAddr = p.cfg.bindHost
 	mc.BindPort = p.cfg.bindPort
