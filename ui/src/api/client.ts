@@ -112,17 +112,19 @@ export class ApiClient {
     let res = await this.send(method, path, opts);
     if (res.status === 401 && !opts.anonymous) {
       const err = await readError(res.clone());
-      if (err.code === 'invalid_token' || err.code === 'unauthenticated' || err.code === 'http_401') {
+      if (err.code === 'invalid_token' || err.code === 'http_401') {
+        // Refused refresh: the session already ended. Network failure: keep it and fail this call.
         if (await this.refresh()) {
           res = await this.send(method, path, opts);
+          if (res.status === 401) {
+            const again = await readError(res);
+            this.endSession(); // fresh tokens refused too: the account is gone or disabled
+            throw again;
+          }
         }
       }
     }
-    if (!res.ok) {
-      const err = await readError(res);
-      if (res.status === 401 && !opts.anonymous && this.tokens.getRefreshToken()) this.endSession();
-      throw err;
-    }
+    if (!res.ok) throw await readError(res);
     if (opts.raw) return res as unknown as T;
     if (res.status === 204) return undefined as T;
     const text = await res.text();

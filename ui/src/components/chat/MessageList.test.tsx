@@ -1,0 +1,90 @@
+import { render, screen, within } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
+import type { Message } from '../../api/types';
+import { fixtureMessages } from './fixtures';
+import { MessageBubble } from './MessageBubble';
+import { MessageList, buildRows } from './MessageList';
+
+const now = new Date(2026, 10, 28, 12, 0);
+
+function bubble(id: string) {
+  return document.querySelector(`[data-message-id="${id}"]`) as HTMLElement;
+}
+
+describe('MessageList with the fixture conversation', () => {
+  it('renders every message type, day separators and notes apart', () => {
+    render(<MessageList messages={fixtureMessages(now)} now={now} />);
+    const days = screen.getAllByTestId('day-separator').map((d) => d.textContent);
+    expect(days).toEqual(['Ontem', 'Hoje']);
+    // 17 messages: the reaction folds onto its target, the note is not a bubble
+    expect(screen.getAllByTestId('bubble')).toHaveLength(15);
+    expect(screen.getAllByTestId('note')).toHaveLength(1);
+    expect(within(screen.getByTestId('note')).getByText(/Nota interna · Admin Demo/)).toBeTruthy();
+    expect(screen.getByText('Oi! Vocês entregam em Campinas?')).toBeTruthy();
+    expect(bubble('m3').querySelector('img')?.getAttribute('alt')).toBe('Esse modelo tem na cor verde?');
+    expect(within(bubble('m4')).getByText('Mensagem de voz')).toBeTruthy();
+    expect(bubble('m4').querySelector('[data-voice="true"]')).toBeTruthy();
+    expect(within(bubble('m6')).getByTestId('document-name').textContent).toBe('catalogo-verao-2026.pdf');
+    expect(within(bubble('m6')).getByText('PDF · 2,3 MB')).toBeTruthy();
+    const map = within(bubble('m7')).getByText('Abrir no mapa').closest('a')!;
+    expect(map.getAttribute('href')).toContain('-22.9056,-47.0608');
+    expect(within(bubble('m8')).getByText('João Souza')).toBeTruthy();
+    expect(within(bubble('m8')).getByText('+55 19 99876-5432')).toBeTruthy();
+    expect(bubble('m10').querySelector('img')?.getAttribute('alt')).toBe('Figurinha');
+    expect(within(bubble('m13')).getByText('Resposta de botão')).toBeTruthy();
+    expect(within(bubble('m14')).getByTestId('unsupported').textContent).toContain('Mensagem não suportada');
+  });
+
+  it('shows the reaction on its target and the quoted reply', () => {
+    render(<MessageList messages={fixtureMessages(now)} now={now} />);
+    expect(within(bubble('m11')).getByTestId('reactions').textContent).toBe('❤️');
+    expect(bubble('m12')).toBeNull();
+    const quote = within(bubble('m11')).getByTestId('reply-quote');
+    expect(quote.textContent).toContain('Cliente');
+    expect(quote.textContent).toContain('📷 Esse modelo tem na cor verde?');
+  });
+
+  it('draws delivery ticks for outbound messages and the failure reason', () => {
+    render(<MessageList messages={fixtureMessages(now)} now={now} />);
+    const tick = (id: string) => bubble(id).querySelector('[data-status]:not([data-testid])')?.getAttribute('data-status');
+    expect(tick('m2')).toBe('read');
+    expect(tick('m11')).toBe('delivered');
+    expect(tick('m15')).toBe('sent');
+    expect(tick('m16')).toBe('pending');
+    expect(tick('m17')).toBe('failed');
+    expect(within(bubble('m17')).getByTestId('send-error').textContent).toBe('Não enviada: Janela de 24 horas encerrada');
+    // inbound bubbles have no ticks
+    expect(bubble('m1').querySelector('svg[data-status]')).toBeNull();
+  });
+
+  it('orders by seq and starts a new run (tail) when the side changes', () => {
+    const msgs = fixtureMessages(now).reverse();
+    const { rows } = buildRows(msgs, now);
+    const ids = rows.filter((r) => r.kind === 'message').map((r) => r.message!.id);
+    expect(ids.slice(0, 3)).toEqual(['m1', 'm2', 'm3']);
+    const tails = Object.fromEntries(rows.filter((r) => r.kind === 'message').map((r) => [r.message!.id, r.tail]));
+    expect(tails).toMatchObject({ m1: true, m2: true, m3: true, m4: false });
+  });
+
+  it('says honestly when the quoted message is not loaded, and a removed reaction disappears', () => {
+    const base: Omit<Message, 'id' | 'seq' | 'type' | 'direction'> = { conversation_id: 'c', status: 'received', created_at: now.toISOString() };
+    const msgs: Message[] = [
+      { ...base, id: 'a', seq: 1, type: 'text', direction: 'inbound', text: 'oi', external_id: 'wamid.A' },
+      { ...base, id: 'b', seq: 2, type: 'reaction', direction: 'inbound', reaction: { target_external_id: 'wamid.A', emoji: '👍' } },
+      { ...base, id: 'c', seq: 3, type: 'reaction', direction: 'inbound', reaction: { target_external_id: 'wamid.A', emoji: '', removed: true } },
+      { ...base, id: 'd', seq: 4, type: 'text', direction: 'outbound', text: 'resposta', reply_to_id: 'zzz', status: 'sent' },
+    ];
+    render(<MessageList messages={msgs} now={now} />);
+    expect(within(bubble('a')).queryByTestId('reactions')).toBeNull();
+    expect(within(bubble('d')).getByTestId('reply-quote').textContent).toContain('Mensagem original não carregada');
+  });
+});
+
+describe('MessageBubble', () => {
+  it('shows a media placeholder when there is no URL and links text', () => {
+    const m: Message = { id: 'x', conversation_id: 'c', seq: 1, type: 'image', direction: 'inbound', status: 'received', created_at: now.toISOString(), media: { caption: 'veja https://exemplo.com.br/p' } };
+    render(<MessageBubble message={m} />);
+    expect(screen.getByText('Mídia indisponível')).toBeTruthy();
+    expect(screen.getByRole('link', { name: 'https://exemplo.com.br/p' }).getAttribute('target')).toBe('_blank');
+  });
+});
