@@ -170,6 +170,16 @@ type StateConfig struct {
 	// NewID makes conversation and message ids (UUIDv7 in production; a
 	// counter in tests, so outcomes are reproducible).
 	NewID func() string
+	// MaxRemembered bounds the messages kept for deduplication. The current
+	// conversation's messages are always kept; beyond the bound the oldest
+	// messages of earlier conversations are forgotten, and a very late
+	// provider retry of one of them is caught by the database's unique key
+	// instead. 0 keeps everything.
+	MaxRemembered int
+	// MaxParked bounds the statuses waiting for a message we may never see
+	// (sent from another tool on the same number); the oldest go first.
+	// 0 keeps everything.
+	MaxParked int
 }
 
 // ConversationState is the conversation grain's pure logic for one contact
@@ -341,6 +351,7 @@ func (s *ConversationState) Inbound(in Inbound) (InboundOutcome, error) {
 	}
 	s.messages[m.ID] = m
 	s.byExternalID[in.ExternalID] = m.ID
+	s.trim()
 	s.Unread++
 	// Providers deliver out of order: the window follows the newest customer
 	// message, not the last one to arrive.
@@ -418,6 +429,7 @@ func (s *ConversationState) Send(out Outbound) (SendOutcome, error) {
 	}
 	s.messages[m.ID] = m
 	s.byIdempotency[out.IdempotencyKey] = m.ID
+	s.trim()
 	if out.SenderUserID != "" {
 		s.Unread = 0
 		s.ReadSeq = s.LastSeq
@@ -459,6 +471,7 @@ func (s *ConversationState) ApplyStatus(u StatusUpdate) (StatusOutcome, error) {
 		p, seen := s.parked[u.ExternalID]
 		if !seen || u.Delivery.rank() > p.delivery.rank() {
 			s.parked[u.ExternalID] = parkedStatus{delivery: u.Delivery, at: u.At, err: u.Error}
+			s.trimParked()
 		}
 		return StatusOutcome{Parked: true, Changed: !seen || u.Delivery.rank() > p.delivery.rank()}, nil
 	}
@@ -622,6 +635,62 @@ func (s *ConversationState) MarkRead(upToSeq int64) CommandOutcome {
 	changed := unread != s.Unread
 	s.Unread = unread
 	return CommandOutcome{Changed: changed, PreviousStatus: s.Status}
+}
+
+// trim forgets the oldest messages of earlier conversations once there are
+// more than MaxRemembered, down to three quarters of it so the sort runs
+// rarely.
+func (s *ConversationState) trim() {
+	limit := s.cfg.MaxRemembered
+	if limit <= 0 || len(s.messages) <= limit {
+		return
+	}
+	var old []*MessageRecord
+	for _, m := range s.messages {
+		if m.ConversationID != s.ConversationID {
+			old = append(old, m)
+		}
+	}
+	slices.SortFunc(old, func(a, b *MessageRecord) int {
+		if c := strings.Compare(a.ConversationID, b.ConversationID); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Seq, b.Seq)
+	})
+	excess := len(s.messages) - limit*3/4
+	for _, m := range old[:min(excess, len(old))] {
+		delete(s.messages, m.ID)
+		if m.ExternalID != "" {
+			delete(s.byExternalID, m.ExternalID)
+		}
+		if m.IdempotencyKey != "" {
+			delete(s.byIdempotency, m.IdempotencyKey)
+		}
+	}
+}
+
+func (s *ConversationState) trimParked() {
+	limit := s.cfg.MaxParked
+	if limit <= 0 || len(s.parked) <= limit {
+		return
+	}
+	type entry struct {
+		id string
+		at time.Time
+	}
+	entries := make([]entry, 0, len(s.parked))
+	for id, p := range s.parked {
+		entries = append(entries, entry{id, p.at})
+	}
+	slices.SortFunc(entries, func(a, b entry) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	})
+	for _, e := range entries[:len(entries)-limit] {
+		delete(s.parked, e.id)
+	}
 }
 
 // Snapshot encodes the state for the grain's snapshot row.

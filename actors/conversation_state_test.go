@@ -548,6 +548,41 @@ func TestMarkRead(t *testing.T) {
 	require.Equal(t, 1, s.Unread)
 }
 
+func TestMemoryIsBounded(t *testing.T) {
+	t.Parallel()
+	n := 0
+	s, err := NewConversationState(StateConfig{Channel: crmpb.Channel_CHANNEL_WHATSAPP, MaxRemembered: 8, MaxParked: 3,
+		NewID: func() string { n++; return fmt.Sprintf("id-%06d", n) }})
+	require.NoError(t, err)
+
+	// Three conversations of 5 messages each.
+	for c := range 3 {
+		for i := range 5 {
+			mustInbound(t, s, fmt.Sprintf("c%d-m%d", c, i), t0.Add(time.Duration(c*10+i)*time.Minute))
+		}
+		if c < 2 {
+			_, err := s.ChangeStatus(StatusArchived, t0)
+			require.NoError(t, err)
+		}
+	}
+	require.LessOrEqual(t, len(s.Messages()), 8)
+	for i := range 5 {
+		_, ok := s.MessageByExternalID(fmt.Sprintf("c2-m%d", i))
+		require.True(t, ok, "the current conversation is never forgotten")
+	}
+	_, ok := s.MessageByExternalID("c0-m0")
+	require.False(t, ok, "the oldest conversation goes first")
+	_, ok = s.MessageByExternalID("c1-m4")
+	require.True(t, ok, "recent messages of the last conversation stay")
+
+	for i := range 5 {
+		_, err := s.ApplyStatus(StatusUpdate{ExternalID: fmt.Sprintf("unknown-%d", i), Delivery: DeliveryRead,
+			At: t0.Add(time.Duration(i) * time.Second)})
+		require.NoError(t, err)
+	}
+	require.Equal(t, 3, s.ParkedCount())
+}
+
 func TestSnapshotRoundTrip(t *testing.T) {
 	t.Parallel()
 	s := whatsapp(t)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -105,6 +106,7 @@ type resolved struct {
 
 func (c Config) resolve() (resolved, error) {
 	r := resolved{Config: c}
+	r.Seeds = slices.Clone(c.Seeds) // normalised below; the caller's slice stays as given
 	if r.Name == "" {
 		r.Name = "crm"
 	}
