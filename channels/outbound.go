@@ -78,8 +78,12 @@ const (
 	InteractiveList    InteractiveKind = "list"
 )
 
-// MaxReplyButtons is WhatsApp's limit of reply buttons.
-const MaxReplyButtons = 3
+// WhatsApp's limits for interactive messages.
+const (
+	MaxReplyButtons = 3
+	MaxListSections = 10
+	MaxListRows     = 10 // in total, across sections
+)
 
 type Interactive struct {
 	Kind   InteractiveKind
@@ -186,6 +190,13 @@ func (m *OutboundMessage) Validate() error {
 		case InteractiveList:
 			if len(in.Sections) == 0 || in.ListButton == "" {
 				return permanentInput("interactive list needs a button text and sections")
+			}
+			rows := 0
+			for _, s := range in.Sections {
+				rows += len(s.Rows)
+			}
+			if len(in.Sections) > MaxListSections || rows == 0 || rows > MaxListRows {
+				return permanentInput(fmt.Sprintf("interactive list: at most %d sections and 1 to %d rows", MaxListSections, MaxListRows))
 			}
 		default:
 			return permanentInput("unknown interactive kind " + string(in.Kind))

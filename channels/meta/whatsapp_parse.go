@@ -245,7 +245,7 @@ func parseWhatsAppEntry(raw json.RawMessage) []*crmpb.ChannelEvent {
 			}
 		}
 		for _, rawMsg := range value.Messages {
-			msg := parseWhatsAppMessage(rawMsg)
+			msg, fromUserID := parseWhatsAppMessage(rawMsg)
 			if msg == nil {
 				continue
 			}
@@ -253,7 +253,7 @@ func parseWhatsAppEntry(raw json.RawMessage) []*crmpb.ChannelEvent {
 			ev.DedupeKey = dedupeFor(msg.ExternalId, rawMsg)
 			ev.TimestampMs = msg.TimestampMs
 			ev.Event = &crmpb.ChannelEvent_InboundMessage{InboundMessage: &crmpb.InboundMessage{
-				Contact: whatsAppContact(value.Contacts, msg.From, waFromUserID(rawMsg)),
+				Contact: whatsAppContact(value.Contacts, msg.From, fromUserID),
 				Message: msg,
 			}}
 			events = append(events, ev)
@@ -261,7 +261,7 @@ func parseWhatsAppEntry(raw json.RawMessage) []*crmpb.ChannelEvent {
 		// Coexistence: messages the business sent from the WhatsApp Business
 		// app arrive as echoes (field smb_message_echoes).
 		for _, rawMsg := range value.MessageEchos {
-			msg := parseWhatsAppMessage(rawMsg)
+			msg, _ := parseWhatsAppMessage(rawMsg)
 			if msg == nil {
 				continue
 			}
@@ -301,14 +301,6 @@ func dedupeFor(id string, raw []byte) string {
 	return channels.DedupeKey("wa-noid", string(raw))
 }
 
-func waFromUserID(raw json.RawMessage) string {
-	var m struct {
-		FromUserID flex `json:"from_user_id"`
-	}
-	_ = json.Unmarshal(raw, &m)
-	return string(m.FromUserID)
-}
-
 // whatsAppContact finds the profile of from in value.contacts: keyed on
 // wa_id when present, else on user_id.
 func whatsAppContact(contacts []waContact, from, fromUserID string) *crmpb.ContactProfile {
@@ -342,8 +334,9 @@ func whatsAppContact(contacts []waContact, from, fromUserID string) *crmpb.Conta
 }
 
 // parseWhatsAppMessage never fails: a message that doesn't decode into the
-// known shape is kept as unsupported with whatever id it has.
-func parseWhatsAppMessage(raw json.RawMessage) *crmpb.Message {
+// known shape is kept as unsupported with whatever id it has. It also
+// returns from_user_id (the business-scoped id of newer payloads).
+func parseWhatsAppMessage(raw json.RawMessage) (*crmpb.Message, string) {
 	var m waMessage
 	if err := json.Unmarshal(raw, &m); err != nil {
 		var loose struct {
@@ -353,7 +346,7 @@ func parseWhatsAppMessage(raw json.RawMessage) *crmpb.Message {
 			Type      flex `json:"type"`
 		}
 		if json.Unmarshal(raw, &loose) != nil {
-			return nil // not even an object
+			return nil, "" // not even an object
 		}
 		return &crmpb.Message{
 			ExternalId:   string(loose.ID),
@@ -362,7 +355,7 @@ func parseWhatsAppMessage(raw json.RawMessage) *crmpb.Message {
 			From:         string(loose.From),
 			TimestampMs:  channels.UnixMillis(loose.Timestamp.Int64()),
 			Errors:       []*crmpb.ProviderError{{Title: "malformed message", Message: err.Error()}},
-		}
+		}, ""
 	}
 	msg := &crmpb.Message{
 		ExternalId:   string(m.ID),
@@ -473,7 +466,7 @@ func parseWhatsAppMessage(raw json.RawMessage) *crmpb.Message {
 		// Meta adds next: kept, never dropped.
 		unsupported("message type " + strconv.Quote(string(m.Type)) + " not supported")
 	}
-	return msg
+	return msg, string(m.FromUserID)
 }
 
 func mediaOf(m *waMessage) (*waMedia, crmpb.MessageType) {
