@@ -381,7 +381,8 @@ type ChannelEvent struct {
 	// Messenger page id, Instagram account id, uazapi/Evolution instance name.
 	// The HTTP layer checks it against the connection the webhook URL names.
 	AccountId string `protobuf:"bytes,3,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
-	// The business account around it when there is one (WABA id).
+	// The business account around it when there is one: the WABA id (meta),
+	// the instance's own phone number (uazapi, evolution).
 	BusinessAccountId string `protobuf:"bytes,4,opt,name=business_account_id,json=businessAccountId,proto3" json:"business_account_id,omitempty"`
 	// Stable key for the inbox: the provider message id for messages, message
 	// id + ":" + status for statuses, a hash of stable fields otherwise.

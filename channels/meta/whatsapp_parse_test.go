@@ -275,3 +275,17 @@ func TestParseRejectsNonMetaBodies(t *testing.T) {
 		t.Errorf("unknown object: %v %v", events, err)
 	}
 }
+
+// Coexistence: a message the business typed in the WhatsApp Business app is
+// an outbound echo for the customer it went to, never inbound.
+func TestWhatsAppBusinessAppEcho(t *testing.T) {
+	t.Parallel()
+	ev := parseOne(t, testdata(t, "whatsapp_smb_echo.json"))
+	echo := ev.GetOutboundEcho()
+	if echo == nil {
+		t.Fatalf("want OutboundEcho, got %T", ev.GetEvent())
+	}
+	eq(t, "contact", echo.GetContact().GetExternalId(), maria)
+	eq(t, "text", echo.GetMessage().GetText(), "Respondi pelo app")
+	eq(t, "dedupe", ev.DedupeKey, "wamid.ECHO")
+}
