@@ -336,6 +336,30 @@ func TestWronglyBlockedNodeLeaves(t *testing.T) {
 	require.NotEqual(t, victim.Address(), owner)
 }
 
+func TestClientCallsGrainsWithoutHostingThem(t *testing.T) {
+	members := startCluster(t, 2)
+	cfg := testConfig(t, members[0].GossipAddr())
+	cfg.Client = true
+	client := startNode(t, cfg)
+	checkFor(t, 10*time.Second, func() error {
+		if !client.Joined() {
+			return fmt.Errorf("client not ready")
+		}
+		if got := len(client.Members()); got != 2 {
+			return fmt.Errorf("client sees %d members", got)
+		}
+		return sameMembers(members, 2)
+	})
+	for i := range 10 {
+		owner, count := add(t, client, fmt.Sprintf("from-client-%d", i))
+		require.NotEqual(t, client.Address(), owner)
+		require.EqualValues(t, 1, count)
+		again, count := add(t, members[1], fmt.Sprintf("from-client-%d", i))
+		require.Equal(t, owner, again)
+		require.EqualValues(t, 2, count)
+	}
+}
+
 // TestSeedListIncludingItself: one seed list for every node of a deployment
 // names each node too; a node must not count joining itself as joined, or
 // nodes started together would each form a cluster of one.

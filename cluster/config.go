@@ -45,6 +45,10 @@ type Config struct {
 	// Kinds are the grain kinds this node hosts, merged with those given
 	// to Start.
 	Kinds []*Kind
+	// Client joins as a cluster client: it gossips and calls grains but
+	// hosts none and is not a member of the topology (a load generator, an
+	// admin command).
+	Client bool
 
 	// RequestTimeout bounds one grain request attempt. Default 5s.
 	RequestTimeout time.Duration

@@ -112,7 +112,7 @@ func Start(ctx context.Context, cfg Config, kinds ...*Kind) (node *Node, err err
 
 	// protoactor panics when the remote cannot listen or the provider fails
 	// to start; turn that into an error.
-	if err := startMember(c); err != nil {
+	if err := startProtoCluster(c, rc.Client); err != nil {
 		provider.Shutdown(false)
 		system.Shutdown()
 		return nil, err
@@ -126,13 +126,17 @@ func Start(ctx context.Context, cfg Config, kinds ...*Kind) (node *Node, err err
 	return n, nil
 }
 
-func startMember(c *pcluster.Cluster) (err error) {
+func startProtoCluster(c *pcluster.Cluster, client bool) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("starting the cluster member: %v", r)
+			err = fmt.Errorf("starting the cluster node: %v", r)
 		}
 	}()
-	c.StartMember()
+	if client {
+		c.StartClient()
+	} else {
+		c.StartMember()
+	}
 	return nil
 }
 
@@ -165,7 +169,8 @@ func (n *Node) onTopology(t *pcluster.ClusterTopology) {
 	})
 	n.mu.Lock()
 	n.members = members
-	n.inTopo = self
+	// A client is never in the topology; it is ready once it sees members.
+	n.inTopo = self || (n.cfg.Client && len(members) > 0)
 	n.mu.Unlock()
 }
 
@@ -185,7 +190,8 @@ func (n *Node) Address() string { return n.system.Address() }
 func (n *Node) GossipAddr() string { return n.provider.GossipAddr() }
 
 // Joined reports whether the node is ready to serve: its seeds answered (or
-// it has none), and the cluster's topology includes it. /readyz uses it.
+// it has none), and the cluster's topology includes it (for a client: has
+// members). /readyz uses it.
 func (n *Node) Joined() bool {
 	select {
 	case <-n.stopped:
@@ -264,7 +270,16 @@ func (n *Node) Shutdown(graceful bool) {
 		close(n.stopped)
 		start := time.Now()
 		n.system.EventStream.Unsubscribe(n.topology)
-		n.cluster.Shutdown(graceful) // calls provider.Shutdown(true) when graceful
+		if n.cfg.Client {
+			// protoactor's Cluster.Shutdown panics on a client (it writes to
+			// a gossiper that only members start): stop the parts a client has.
+			_ = n.provider.Shutdown(graceful)
+			n.cluster.IdentityLookup.Shutdown()
+			n.system.Shutdown()
+			n.cluster.Remote.Shutdown(graceful)
+		} else {
+			n.cluster.Shutdown(graceful) // calls provider.Shutdown(true) when graceful
+		}
 		if err := n.provider.Shutdown(false); err != nil {
 			n.logger.Warn("stopping memberlist", "error", err)
 		}
