@@ -53,6 +53,10 @@ type InboxWriter struct {
 	stop     chan struct{}
 	done     sync.WaitGroup
 	once     sync.Once
+	// closing guards enqueueing against Close: every request queued before
+	// closed is set is flushed by the writers' final drain.
+	closing sync.RWMutex
+	closed  bool
 }
 
 type inboxRequest struct {
@@ -99,11 +103,16 @@ func (w *InboxWriter) Append(ctx context.Context, events []InboxEvent) ([]InboxR
 		}
 	}
 	req := &inboxRequest{events: events, done: make(chan struct{})}
+	w.closing.RLock()
+	if w.closed {
+		w.closing.RUnlock()
+		return nil, ErrInboxClosed
+	}
 	select {
 	case w.requests <- req:
-	case <-w.stop:
-		return nil, ErrInboxClosed
+		w.closing.RUnlock()
 	case <-ctx.Done():
+		w.closing.RUnlock()
 		return nil, ctx.Err()
 	}
 	// Once queued, the request is committed or failed by the writer even if
@@ -119,6 +128,9 @@ func (w *InboxWriter) Append(ctx context.Context, events []InboxEvent) ([]InboxR
 // Close stops accepting events, flushes what is queued and waits.
 func (w *InboxWriter) Close() {
 	w.once.Do(func() {
+		w.closing.Lock()
+		w.closed = true
+		w.closing.Unlock()
 		close(w.stop)
 		w.done.Wait()
 	})

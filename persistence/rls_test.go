@@ -299,6 +299,8 @@ func defaultStatus(table string) string {
 		return "scheduled"
 	case "bot_sessions":
 		return "active"
+	case "parked_statuses":
+		return "sent"
 	default:
 		return "pending"
 	}

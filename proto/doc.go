@@ -4,4 +4,4 @@
 // the generated code is stale. It imports nothing of ours.
 package crmpb
 
-//go:generate protoc --proto_path=. --go_out=. --go_opt=paths=source_relative *.proto
+//go:generate sh -c "protoc --proto_path=. --go_out=. --go_opt=paths=source_relative *.proto"

@@ -1,0 +1,363 @@
+package persistence
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"crm"
+)
+
+// ErrFenced means another activation of the same conversation wrote first: the
+// caller's copy is stale and must stop (DESIGN §3, disthash duplicates).
+var ErrFenced = errors.New("conversation was written by another activation")
+
+// Conversation is a conversation row, as the grain keeps it and the API shows it.
+type Conversation struct {
+	ID                   uuid.UUID   `json:"id"`
+	TenantID             uuid.UUID   `json:"-"`
+	ConnectionID         uuid.UUID   `json:"connection_id"`
+	ContactID            uuid.UUID   `json:"contact_id"`
+	Channel              string      `json:"channel"`
+	Status               string      `json:"status"`
+	AssigneeID           *uuid.UUID  `json:"assignee_id"`
+	TeamID               *uuid.UUID  `json:"team_id"`
+	Subject              string      `json:"subject"`
+	UnreadCount          int         `json:"unread_count"`
+	LastSeq              int64       `json:"last_seq"`
+	Version              int64       `json:"version"`
+	LastMessageAt        *time.Time  `json:"last_message_at"`
+	LastMessagePreview   string      `json:"last_message_preview"`
+	LastMessageDirection string      `json:"last_message_direction"`
+	LastInboundAt        *time.Time  `json:"last_inbound_at"`
+	WindowExpiresAt      *time.Time  `json:"window_expires_at"`
+	FirstResponseAt      *time.Time  `json:"first_response_at"`
+	BotActive            bool        `json:"bot_active"`
+	OverLimit            bool        `json:"over_limit"`
+	LastActivityAt       time.Time   `json:"last_activity_at"`
+	ResolvedAt           *time.Time  `json:"resolved_at"`
+	CreatedAt            time.Time   `json:"created_at"`
+	UpdatedAt            time.Time   `json:"updated_at"`
+	LabelIDs             []uuid.UUID `json:"label_ids"`
+	// Contact is filled by list and get for the console.
+	Contact *ConversationContact `json:"contact,omitempty"`
+}
+
+// ConversationContact is the contact summary shown with a conversation.
+type ConversationContact struct {
+	ID        uuid.UUID `json:"id"`
+	Name      string    `json:"name"`
+	Phone     *string   `json:"phone"`
+	AvatarURL string    `json:"avatar_url"`
+}
+
+const conversationColumns = `c.id, c.tenant_id, c.connection_id, c.contact_id, c.channel, c.status, c.assignee_id, c.team_id,
+	c.subject, c.unread_count, c.last_seq, c.version, c.last_message_at, c.last_message_preview, c.last_message_direction,
+	c.last_inbound_at, c.window_expires_at, c.first_response_at, c.bot_active, c.over_limit, c.last_activity_at,
+	c.resolved_at, c.created_at, c.updated_at,
+	coalesce((SELECT array_agg(l.label_id ORDER BY l.label_id) FROM conversation_labels l
+	          WHERE l.tenant_id = c.tenant_id AND l.conversation_id = c.id), '{}')`
+
+func scanConversation(row pgx.Row, withContact bool) (*Conversation, error) {
+	c := &Conversation{}
+	dest := []any{&c.ID, &c.TenantID, &c.ConnectionID, &c.ContactID, &c.Channel, &c.Status, &c.AssigneeID, &c.TeamID,
+		&c.Subject, &c.UnreadCount, &c.LastSeq, &c.Version, &c.LastMessageAt, &c.LastMessagePreview,
+		&c.LastMessageDirection, &c.LastInboundAt, &c.WindowExpiresAt, &c.FirstResponseAt, &c.BotActive, &c.OverLimit,
+		&c.LastActivityAt, &c.ResolvedAt, &c.CreatedAt, &c.UpdatedAt, &c.LabelIDs}
+	if withContact {
+		c.Contact = &ConversationContact{}
+		dest = append(dest, &c.Contact.ID, &c.Contact.Name, &c.Contact.Phone, &c.Contact.AvatarURL)
+	}
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// ResolveContact finds the contact behind a channel identity (wa_id, PSID,
+// IGSID), creating contact and identity on first sight. Concurrent first
+// messages from one person resolve to one contact.
+func (db *DB) ResolveContact(ctx context.Context, tenantID uuid.UUID, channel, externalID, displayName, phone string) (uuid.UUID, bool, error) {
+	var contactID uuid.UUID
+	created := false
+	err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `SELECT contact_id FROM contact_identities WHERE tenant_id = $1 AND channel = $2 AND external_id = $3`,
+			tenantID, channel, externalID).Scan(&contactID)
+		if err == nil {
+			if displayName != "" {
+				_, err = tx.Exec(ctx, `UPDATE contacts SET name = $3 WHERE tenant_id = $1 AND id = $2 AND name = ''`,
+					tenantID, contactID, truncateRunes(displayName, 200))
+			}
+			return err
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		// A WhatsApp identity may match a contact an agent created by phone.
+		var existing uuid.UUID
+		if phone != "" {
+			err = tx.QueryRow(ctx, `SELECT id FROM contacts WHERE tenant_id = $1 AND phone = $2`, tenantID, phone).Scan(&existing)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
+		}
+		if existing == uuid.Nil {
+			existing = crm.NewID()
+			var phoneArg *string
+			if phone != "" {
+				phoneArg = &phone
+			}
+			tag, err := tx.Exec(ctx, `INSERT INTO contacts (tenant_id, id, name, phone) VALUES ($1, $2, $3, $4)
+				ON CONFLICT (tenant_id, phone) DO NOTHING`, tenantID, existing, truncateRunes(displayName, 200), phoneArg)
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 0 {
+				if err := tx.QueryRow(ctx, `SELECT id FROM contacts WHERE tenant_id = $1 AND phone = $2`, tenantID, phone).Scan(&existing); err != nil {
+					return err
+				}
+			} else {
+				created = true
+			}
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO contact_identities (tenant_id, id, contact_id, channel, external_id, display_name)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, channel, external_id) DO NOTHING`,
+			tenantID, crm.NewID(), existing, channel, externalID, truncateRunes(displayName, 200))
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 { // lost a race: use the winner's contact
+			created = false
+			return tx.QueryRow(ctx, `SELECT contact_id FROM contact_identities WHERE tenant_id = $1 AND channel = $2 AND external_id = $3`,
+				tenantID, channel, externalID).Scan(&contactID)
+		}
+		contactID = existing
+		return nil
+	})
+	if err != nil {
+		// A unique race across transactions: the other one committed; read it.
+		var coded *crm.Error
+		if errors.As(translate(err), &coded) && coded.Kind == crm.ErrConflict {
+			return db.ResolveContact(ctx, tenantID, channel, externalID, displayName, phone)
+		}
+		return uuid.Nil, false, translate(err)
+	}
+	return contactID, created, nil
+}
+
+// CurrentConversation loads the live (not archived) conversation of a
+// connection and contact, or nil when there is none.
+func CurrentConversation(ctx context.Context, tx pgx.Tx, tenantID, connectionID, contactID uuid.UUID) (*Conversation, error) {
+	c, err := scanConversation(tx.QueryRow(ctx, `SELECT `+conversationColumns+` FROM conversations c
+		WHERE c.tenant_id = $1 AND c.connection_id = $2 AND c.contact_id = $3 AND c.status <> 'archived'`,
+		tenantID, connectionID, contactID), false)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	return c, translate(err)
+}
+
+// InsertConversation stores a new conversation at version 1.
+func InsertConversation(ctx context.Context, tx pgx.Tx, c *Conversation) error {
+	if c.ID == uuid.Nil {
+		c.ID = crm.NewID()
+	}
+	if c.Status == "" {
+		c.Status = "open"
+	}
+	c.Version = 1
+	err := tx.QueryRow(ctx, `INSERT INTO conversations (tenant_id, id, connection_id, contact_id, channel, status, assignee_id,
+		team_id, unread_count, last_seq, version, last_message_at, last_message_preview, last_message_direction,
+		last_inbound_at, window_expires_at, bot_active, last_activity_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $13, $14, $15, $16, coalesce($11, now()))
+		RETURNING created_at, updated_at, last_activity_at, over_limit`,
+		c.TenantID, c.ID, c.ConnectionID, c.ContactID, c.Channel, c.Status, c.AssigneeID, c.TeamID, c.UnreadCount,
+		c.LastSeq, c.LastMessageAt, c.LastMessagePreview, c.LastMessageDirection, c.LastInboundAt, c.WindowExpiresAt,
+		c.BotActive).Scan(&c.CreatedAt, &c.UpdatedAt, &c.LastActivityAt, &c.OverLimit)
+	return translate(err)
+}
+
+// SaveConversation writes the grain's state fenced on its version: if another
+// activation saved since this copy was loaded, nothing is written and
+// ErrFenced is returned. On success c.Version is the new version.
+func SaveConversation(ctx context.Context, tx pgx.Tx, c *Conversation) error {
+	tag, err := tx.Exec(ctx, `UPDATE conversations SET status = $4, assignee_id = $5, team_id = $6, unread_count = $7,
+		last_seq = $8, version = version + 1, last_message_at = $9, last_message_preview = $10,
+		last_message_direction = $11, last_inbound_at = $12, window_expires_at = $13, first_response_at = $14,
+		bot_active = $15, last_activity_at = $16, resolved_at = $17, subject = $18
+		WHERE tenant_id = $1 AND id = $2 AND version = $3`,
+		c.TenantID, c.ID, c.Version, c.Status, c.AssigneeID, c.TeamID, c.UnreadCount, c.LastSeq, c.LastMessageAt,
+		c.LastMessagePreview, c.LastMessageDirection, c.LastInboundAt, c.WindowExpiresAt, c.FirstResponseAt,
+		c.BotActive, c.LastActivityAt, c.ResolvedAt, c.Subject)
+	if err != nil {
+		return translate(err)
+	}
+	if tag.RowsAffected() != 1 {
+		return fmt.Errorf("saving conversation %s at version %d: %w", c.ID, c.Version, ErrFenced)
+	}
+	c.Version++
+	return nil
+}
+
+// ConversationFilter narrows the inbox list.
+type ConversationFilter struct {
+	Status       []string
+	AssigneeID   *uuid.UUID
+	Unassigned   bool
+	TeamID       *uuid.UUID
+	LabelID      *uuid.UUID
+	ConnectionID *uuid.UUID
+	ContactID    *uuid.UUID
+	Query        string
+	Cursor       string
+	Limit        int
+}
+
+// visibilitySQL is crm.Visibility.Sees in SQL, with arguments appended to args.
+func visibilitySQL(v crm.Visibility, args *[]any) string {
+	if v.All {
+		return "true"
+	}
+	*args = append(*args, v.UserID, v.TeamIDs)
+	me, teams := len(*args)-1, len(*args)
+	if v.Role == crm.RoleSupervisor {
+		return fmt.Sprintf("(c.assignee_id = $%d OR (c.assignee_id IS NULL AND c.team_id IS NULL) OR c.team_id = ANY($%d::uuid[]))", me, teams)
+	}
+	return fmt.Sprintf("(c.assignee_id = $%d OR (c.assignee_id IS NULL AND (c.team_id IS NULL OR c.team_id = ANY($%d::uuid[]))))", me, teams)
+}
+
+// ListConversations lists what the viewer may see, newest activity first.
+func (db *DB) ListConversations(ctx context.Context, tenantID uuid.UUID, v crm.Visibility, f ConversationFilter) (crm.Page[*Conversation], error) {
+	page := crm.Page[*Conversation]{Items: []*Conversation{}}
+	limit := crm.ClampLimit(f.Limit)
+	args := []any{tenantID}
+	where := []string{"c.tenant_id = $1", visibilitySQL(v, &args)}
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	if len(f.Status) > 0 {
+		where = append(where, "c.status = ANY("+arg(f.Status)+"::text[])")
+	} else {
+		where = append(where, "c.status <> 'archived'")
+	}
+	if f.AssigneeID != nil {
+		where = append(where, "c.assignee_id = "+arg(*f.AssigneeID))
+	}
+	if f.Unassigned {
+		where = append(where, "c.assignee_id IS NULL")
+	}
+	if f.TeamID != nil {
+		where = append(where, "c.team_id = "+arg(*f.TeamID))
+	}
+	if f.ConnectionID != nil {
+		where = append(where, "c.connection_id = "+arg(*f.ConnectionID))
+	}
+	if f.ContactID != nil {
+		where = append(where, "c.contact_id = "+arg(*f.ContactID))
+	}
+	if f.LabelID != nil {
+		where = append(where, "EXISTS (SELECT 1 FROM conversation_labels l WHERE l.tenant_id = c.tenant_id AND l.conversation_id = c.id AND l.label_id = "+arg(*f.LabelID)+")")
+	}
+	if q := strings.TrimSpace(f.Query); q != "" {
+		like := "%" + escapeLike(strings.ToLower(q)) + "%"
+		digits := onlyDigits(q)
+		cond := "lower(ct.name) LIKE " + arg(like) + " ESCAPE '\\' OR lower(coalesce(ct.email, '')) LIKE " + arg(like) + " ESCAPE '\\'"
+		if len(digits) >= 3 {
+			cond += " OR ct.phone LIKE " + arg("%"+digits+"%")
+		}
+		where = append(where, "("+cond+")")
+	}
+	var cursorTime time.Time
+	var cursorID uuid.UUID
+	if ok, err := crm.DecodeCursor(f.Cursor, &cursorTime, &cursorID); err != nil {
+		return page, err
+	} else if ok {
+		where = append(where, fmt.Sprintf("(c.last_activity_at, c.id) < (%s, %s)", arg(cursorTime), arg(cursorID)))
+	}
+	query := `SELECT ` + conversationColumns + `, ct.id, ct.name, ct.phone, ct.avatar_url
+		FROM conversations c JOIN contacts ct ON ct.tenant_id = c.tenant_id AND ct.id = c.contact_id
+		WHERE ` + strings.Join(where, " AND ") + fmt.Sprintf(` ORDER BY c.last_activity_at DESC, c.id DESC LIMIT %d`, limit+1)
+	err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			c, err := scanConversation(rows, true)
+			if err != nil {
+				return err
+			}
+			page.Items = append(page.Items, c)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return page, translate(err)
+	}
+	if len(page.Items) > limit {
+		page.Items = page.Items[:limit]
+		last := page.Items[limit-1]
+		next := crm.EncodeCursor(last.LastActivityAt, last.ID)
+		page.NextCursor = &next
+	}
+	return page, nil
+}
+
+// GetConversation loads one conversation the viewer may see (else not found).
+func (db *DB) GetConversation(ctx context.Context, tenantID, id uuid.UUID, v crm.Visibility) (*Conversation, error) {
+	var c *Conversation
+	args := []any{tenantID, id}
+	cond := visibilitySQL(v, &args)
+	err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		var err error
+		c, err = scanConversation(tx.QueryRow(ctx, `SELECT `+conversationColumns+`, ct.id, ct.name, ct.phone, ct.avatar_url
+			FROM conversations c JOIN contacts ct ON ct.tenant_id = c.tenant_id AND ct.id = c.contact_id
+			WHERE c.tenant_id = $1 AND c.id = $2 AND `+cond, args...), true)
+		return err
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, crm.NotFound("conversation")
+	}
+	return c, translate(err)
+}
+
+// LoadConversationByID loads a conversation inside a tenant transaction (the grain's Init).
+func LoadConversationByID(ctx context.Context, tx pgx.Tx, tenantID, id uuid.UUID) (*Conversation, error) {
+	c, err := scanConversation(tx.QueryRow(ctx, `SELECT `+conversationColumns+` FROM conversations c
+		WHERE c.tenant_id = $1 AND c.id = $2`, tenantID, id), false)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, crm.NotFound("conversation")
+	}
+	return c, translate(err)
+}
+
+// SetConversationLabels replaces a conversation's labels.
+func SetConversationLabels(ctx context.Context, tx pgx.Tx, tenantID, conversationID uuid.UUID, labelIDs []uuid.UUID) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM conversation_labels WHERE tenant_id = $1 AND conversation_id = $2`, tenantID, conversationID); err != nil {
+		return translate(err)
+	}
+	if len(labelIDs) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO conversation_labels (tenant_id, conversation_id, label_id)
+		SELECT $1, $2, unnest($3::uuid[]) ON CONFLICT DO NOTHING`, tenantID, conversationID, labelIDs)
+	return translate(err)
+}
+
+// UserTeamIDs lists the teams a user belongs to (for visibility).
+func (db *DB) UserTeamIDs(ctx context.Context, tenantID, userID uuid.UUID) ([]uuid.UUID, error) {
+	ids := []uuid.UUID{}
+	err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT team_id FROM team_members WHERE tenant_id = $1 AND user_id = $2`, tenantID, userID)
+		if err != nil {
+			return err
+		}
+		ids, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+		return err
+	})
+	return ids, translate(err)
+}

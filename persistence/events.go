@@ -1,0 +1,95 @@
+package persistence
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"crm"
+)
+
+// TenantEvent is one entry of a tenant's durable, gap-free event sequence:
+// what consoles receive live and replay on resume.
+type TenantEvent struct {
+	Seq            int64           `json:"seq"`
+	Type           string          `json:"type"`
+	ConversationID *uuid.UUID      `json:"conversation_id,omitempty"`
+	AssigneeID     *uuid.UUID      `json:"-"`
+	TeamID         *uuid.UUID      `json:"-"`
+	Payload        json.RawMessage `json:"data"`
+	CreatedAt      time.Time       `json:"created_at"`
+}
+
+// AppendTenantEvent gives the event the tenant's next sequence number and
+// stores it, inside the caller's transaction. The counter row is locked until
+// commit, so sequence numbers are gap-free and in commit order per tenant.
+func AppendTenantEvent(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, e *TenantEvent) error {
+	err := tx.QueryRow(ctx, `INSERT INTO tenant_event_counters (tenant_id, last_seq) VALUES ($1, 1)
+		ON CONFLICT (tenant_id) DO UPDATE SET last_seq = tenant_event_counters.last_seq + 1
+		RETURNING last_seq`, tenantID).Scan(&e.Seq)
+	if err != nil {
+		return translate(err)
+	}
+	err = tx.QueryRow(ctx, `INSERT INTO tenant_events (tenant_id, seq, type, conversation_id, assignee_id, team_id, payload)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING created_at`,
+		tenantID, e.Seq, e.Type, e.ConversationID, e.AssigneeID, e.TeamID, string(e.Payload)).Scan(&e.CreatedAt)
+	return translate(err)
+}
+
+// TenantEventsSince returns up to limit events after seq that the viewer may
+// see, plus the last seq examined (so a client that may see none of a long
+// run of events still advances).
+func (db *DB) TenantEventsSince(ctx context.Context, tenantID uuid.UUID, since int64, limit int, v crm.Visibility) ([]TenantEvent, int64, error) {
+	if limit <= 0 || limit > 5000 {
+		limit = 1000
+	}
+	var out []TenantEvent
+	last := since
+	err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT seq, type, conversation_id, assignee_id, team_id, payload::text, created_at
+			FROM tenant_events WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, tenantID, since, limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var e TenantEvent
+			var payload string
+			if err := rows.Scan(&e.Seq, &e.Type, &e.ConversationID, &e.AssigneeID, &e.TeamID, &payload, &e.CreatedAt); err != nil {
+				return err
+			}
+			last = e.Seq
+			e.Payload = json.RawMessage(payload)
+			if e.ConversationID == nil || v.Sees(e.AssigneeID, e.TeamID) {
+				out = append(out, e)
+			}
+		}
+		return rows.Err()
+	})
+	return out, last, translate(err)
+}
+
+// OldestTenantEventSeq is the first seq still kept (older ones may be pruned);
+// a resume from before it must reload instead.
+func (db *DB) OldestTenantEventSeq(ctx context.Context, tenantID uuid.UUID) (oldest, latest int64, err error) {
+	err = db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT coalesce(min(seq), 0), coalesce(max(seq), 0) FROM tenant_events WHERE tenant_id = $1`,
+			tenantID).Scan(&oldest, &latest)
+	})
+	return oldest, latest, translate(err)
+}
+
+// PruneTenantEvents deletes events older than the retention, keeping sequence
+// numbers (resume from before the oldest kept answers resync_required).
+func (db *DB) PruneTenantEvents(ctx context.Context, olderThan time.Time) (int64, error) {
+	var n int64
+	err := db.PlatformTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM tenant_events WHERE created_at < $1`, olderThan)
+		n = tag.RowsAffected()
+		return err
+	})
+	return n, translate(err)
+}
