@@ -87,7 +87,7 @@ describe('ApiClient', () => {
     const { store, tokens } = memoryTokens('stale', 'refresh-1');
     const ended = vi.fn();
     const api = new ApiClient({ fetch: fetchImpl as typeof fetch, tokens, onSessionEnded: ended });
-    const err = await api.get('/api/v1/users').catch((e) => e);
+    const err = (await api.get("/api/v1/users").catch((e: unknown) => e)) as ApiError;
     expect(err).toBeInstanceOf(ApiError);
     expect(err.status).toBe(401);
     expect(store.refresh).toBeNull();

@@ -49,7 +49,7 @@ export interface UserInput { name: string; email: string; password?: string; rol
 export interface TeamInput { name: string; description: string; member_ids: string[] }
 export interface LabelInput { name: string; color: string }
 export interface QuickReplyInput { shortcut: string; title: string; text: string }
-export interface ContactInput { name: string; phone: string; email: string; custom_fields: Record<string, string>; label_ids: string[] }
+export interface ContactInput { name: string; phone: string; email: string; custom_fields: Record<string, unknown>; label_ids: string[] }
 export interface PlanInput { name: string; description?: string; monthly_price: string; limits: Plan['limits']; features: Plan['features'] }
 export interface TenantInput {
   name: string; email: string; document: string; plan_id: string; slug?: string;
@@ -81,7 +81,7 @@ export const platform = {
   plans: crud<Plan, PlanInput>('/api/v1/admin/plans'),
   tenants: {
     ...crud<Tenant, TenantInput>('/api/v1/admin/tenants'),
-    suspend: (id: string) => api.post<Tenant>(`/api/v1/admin/tenants/${id}/suspend`, {}),
+    suspend: (id: string, reason: string) => api.post<Tenant>(`/api/v1/admin/tenants/${id}/suspend`, { reason }),
     reactivate: (id: string) => api.post<Tenant>(`/api/v1/admin/tenants/${id}/reactivate`, {}),
     licenses: (id: string) => listAll<License>(`/api/v1/admin/tenants/${id}/licenses`),
     issueLicense: (id: string, body: { server_ip: string; hostname?: string; expires_at: string }) =>

@@ -62,9 +62,10 @@ export interface QuickReply {
 export interface Contact {
   id: string;
   name: string;
-  phone: string;
-  email: string;
-  custom_fields: Record<string, string> | null;
+  phone: string | null;
+  email: string | null;
+  avatar_url?: string;
+  custom_fields: Record<string, unknown> | null;
   label_ids: string[] | null;
   created_at?: string;
   updated_at?: string;
@@ -72,7 +73,9 @@ export interface Contact {
 
 export interface ImportJob {
   id: string;
-  status: 'pending' | 'running' | 'done' | 'failed' | string;
+  status: 'queued' | 'running' | 'completed' | 'failed' | string;
+  filename?: string;
+  failure?: string;
   total_rows: number;
   processed_rows: number;
   created: number;
@@ -81,7 +84,16 @@ export interface ImportJob {
   errors: { row: number; field: string; message: string }[] | null;
 }
 
+/** A plan's quotas; null means unlimited. */
 export interface PlanLimits {
+  users: number | null;
+  connections: number | null;
+  contacts: number | null;
+  monthly_conversations: number | null;
+  monthly_campaigns?: number | null;
+}
+
+export interface TenantUsage {
   users: number;
   connections: number;
   contacts: number;
@@ -109,9 +121,11 @@ export interface Plan {
   name: string;
   description?: string;
   monthly_price: string | number;
+  currency?: string;
   limits: PlanLimits;
   features: PlanFeatures;
-  active?: boolean;
+  retired?: boolean;
+  tenants?: number;
 }
 
 export interface License {
@@ -134,46 +148,63 @@ export interface Tenant {
   plan_id: string;
   plan_name?: string;
   status: 'active' | 'suspended' | 'deleted' | string;
+  suspended_reason?: string;
   created_at?: string;
-  licenses?: License[];
+  usage?: Partial<TenantUsage>;
+  license?: LicenseState | null;
+  admin?: { id: string; name: string; email: string } | null;
 }
 
 export interface LicenseState {
+  /** False when this server does not check licenses: every tenant is served. */
+  enforced?: boolean;
   valid: boolean;
   reason?: string;
   in_grace?: boolean;
+  /** Show a banner: in grace, or expiring within a week. */
   warning?: boolean;
+  server_ip?: string;
   expires_at?: string | null;
-  days_left?: number | null;
+  grace_ends_at?: string | null;
 }
+
+export interface LimitExceeded { resource: string; limit: number; used: number }
 
 export interface TenantInfo {
   id: string;
   name: string;
   slug?: string;
   status?: string;
-  plan: Plan | null;
-  limits?: PlanLimits;
-  usage: Partial<PlanLimits>;
+  plan: { id: string; name: string; limits: PlanLimits; features: PlanFeatures; monthly_price?: string } | null;
+  usage: Partial<TenantUsage>;
+  exceeded?: LimitExceeded[] | null;
   license: LicenseState | null;
+  warning?: boolean;
+  warnings?: { code: string; message: string }[] | null;
+}
+
+export interface TenantUsageReport {
+  tenant_id: string;
+  name: string;
+  slug?: string;
+  status?: string;
+  plan_name?: string;
+  limits?: PlanLimits;
+  usage?: Partial<TenantUsage>;
+  exceeded?: LimitExceeded[] | null;
 }
 
 export interface PlatformMetrics {
-  tenants: number;
-  active_tenants?: number;
+  generated_at?: string;
+  month?: string;
+  tenants_by_status?: Record<string, number> | null;
+  tenants_by_plan?: { plan_id: string; plan_name: string; tenants: number }[] | null;
   users: number;
+  contacts?: number;
+  connections_by_status?: Record<string, number> | null;
   conversations_this_month: number;
-  messages_per_day: { day: string; count: number }[] | null;
-  usage_per_tenant: {
-    tenant_id: string;
-    tenant_name?: string;
-    name?: string;
-    users: number;
-    contacts?: number;
-    conversations_this_month?: number;
-    conversations?: number;
-    messages?: number;
-  }[] | null;
+  messages_per_day: { day: string; inbound?: number; outbound?: number; new_conversations?: number; count?: number }[] | null;
+  tenant_usage: TenantUsageReport[] | null;
 }
 
 export interface AuditEntry {

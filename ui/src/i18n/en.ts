@@ -20,6 +20,14 @@ export const en: Loose<Dictionary> = {
     tenant_suspended: "Your company's account is suspended.", payload_too_large: 'The file is too large.',
     forbidden_code: 'Your role may not do this.',
   },
+  fields: {
+    required: 'Required.', email: 'Enter a valid email address.', min_length: 'Must have at least {{n}} characters.',
+    max_length: 'Must have at most {{n}} characters.', color: 'Use a hex colour such as #64748b.',
+    shortcut: 'Use 1 to 40 characters: lower-case letters, digits, _ and -.', phone: 'Invalid phone number.',
+    name_phone_email: 'Enter a name, phone or email.', taken: 'Already in use.', role: 'Invalid role.',
+    money: 'Enter an amount such as 199.90.', custom_key: 'Field names start with a letter and have up to 40 letters, digits or _.',
+    date: 'Enter a valid date.', ip: 'Enter a valid IP address.',
+  },
   time: { today: 'Today', yesterday: 'Yesterday' },
   roles: { SUPER_ADMIN: 'Platform owner', TENANT_ADMIN: 'Administrator', SUPERVISOR: 'Supervisor', AGENT: 'Agent' },
   nav: { inbox: 'Inbox', contacts: 'Contacts', settings: 'Settings', metrics: 'Metrics', tenants: 'Tenants', plans: 'Plans' },
@@ -53,6 +61,13 @@ export const en: Loose<Dictionary> = {
     grace: 'The license has expired and is in its grace period. Renew it to keep serving customers.',
     expires_in_one: 'The license expires in {{count}} day.', expires_in_many: 'The license expires in {{count}} days.',
     expires_in_other: 'The license expires in {{count}} days.', expires_on: 'The license expires on {{date}}.',
+    warnings: {
+      license_grace: 'The license has expired and is in its grace period until {{date}}. Renew it to keep serving customers.',
+      license_expiring: 'The license expires within a week ({{date}}).',
+      conversations_80: "You have used 80% of your plan's monthly conversations.",
+      conversations_100: "Your plan's monthly conversation limit has been reached.",
+      over_limit: "Usage is above your plan's limits.",
+    },
   },
   settings: {
     title: 'Settings', description: 'Team, labels, quick replies and your plan.',
@@ -85,6 +100,7 @@ export const en: Loose<Dictionary> = {
     current: 'Current plan', none: 'No plan', per_month: '{{price}} per month', unlimited: 'unlimited', license: 'License',
     license_valid: 'Valid license', license_grace: 'License in grace period', license_invalid: 'Invalid license',
     license_none: 'No license issued for this company.', license_expires: 'Valid until {{date}}', features_title: 'Plan features',
+    license_not_enforced: 'License not required', license_not_enforced_hint: 'This server does not check licenses.',
     limits: { users: 'Users', connections: 'Connections', contacts: 'Contacts', monthly_conversations: 'Conversations this month', monthly_campaigns: 'Campaigns this month' },
     features: { chatbot: 'Chatbot', campaigns: 'Campaigns', kanban: 'Kanban', agenda: 'Agenda', reports: 'Reports', api: 'API', instagram: 'Instagram', messenger: 'Messenger' },
   },
@@ -143,10 +159,12 @@ export const en: Loose<Dictionary> = {
       title: 'Platform metrics', description: 'Usage across every tenant.', tenants: 'Tenants', users: 'Users',
       conversations_month: 'Conversations this month', messages_30d: 'Messages (30 days)', messages_per_day: 'Messages per day',
       no_messages: 'No messages yet', usage_per_tenant: 'Usage per tenant',
+      day_tooltip: '{{date}}: {{inbound}} received, {{outbound}} sent', over_limit: 'Over the limit',
     },
     plans: {
       title: 'Plans', description: 'What each tenant may use and what it pays.', new: 'New plan', edit: 'Edit plan',
-      name: 'Name', price: 'Monthly price (R$)', description_label: 'Description', limits: 'Limits (-1 = unlimited)', empty: 'No plans yet',
+      name: 'Name', price: 'Monthly price (R$)', description_label: 'Description', limits: 'Limits (empty = unlimited)', empty: 'No plans yet',
+      tenants: 'Tenants on this plan', retired: 'Retired',
     },
     tenants: {
       title: 'Tenants', description: 'Licensed companies, their plans and licenses.', new: 'New tenant',
@@ -155,6 +173,7 @@ export const en: Loose<Dictionary> = {
       first_admin: 'First administrator', suspend: 'Suspend', reactivate: 'Reactivate', empty: 'No tenants yet',
       change_plan: 'Plan of {{name}}', confirm_plan: 'Move {{name}} to the {{plan}} plan?',
       confirm_suspend: 'Suspend {{name}}? Nobody from the company will be able to sign in.',
+      suspend_title: 'Suspend {{name}}', suspend_reason: 'Reason for the suspension',
     },
     licenses: {
       title: 'Licenses', title_for: 'Licenses of {{name}}', issue: 'Issue license', issued: "License issued. Copy the key and install it on the customer's server:",

@@ -17,6 +17,14 @@ export const ptBR = {
     tenant_suspended: 'A conta da sua empresa está suspensa.', payload_too_large: 'Arquivo grande demais.',
     forbidden_code: 'Seu perfil não tem permissão para isso.',
   },
+  fields: {
+    required: 'Obrigatório.', email: 'Informe um e-mail válido.', min_length: 'Deve ter pelo menos {{n}} caracteres.',
+    max_length: 'Deve ter no máximo {{n}} caracteres.', color: 'Use uma cor hexadecimal, como #64748b.',
+    shortcut: 'Use de 1 a 40 caracteres: letras minúsculas, números, _ e -.', phone: 'Telefone inválido.',
+    name_phone_email: 'Informe um nome, telefone ou e-mail.', taken: 'Já está em uso.', role: 'Perfil inválido.',
+    money: 'Informe um valor como 199.90.', custom_key: 'O nome do campo começa com letra e tem até 40 letras, números ou _.',
+    date: 'Informe uma data válida.', ip: 'Informe um endereço IP válido.',
+  },
   time: { today: 'Hoje', yesterday: 'Ontem' },
   roles: { SUPER_ADMIN: 'Dono da plataforma', TENANT_ADMIN: 'Administrador', SUPERVISOR: 'Supervisor', AGENT: 'Agente' },
   nav: { inbox: 'Inbox', contacts: 'Contatos', settings: 'Configurações', metrics: 'Métricas', tenants: 'Clientes', plans: 'Planos' },
@@ -50,6 +58,13 @@ export const ptBR = {
     grace: 'A licença expirou e está no período de tolerância. Renove para não interromper o atendimento.',
     expires_in_one: 'A licença expira em {{count}} dia.', expires_in_many: 'A licença expira em {{count}} dias.',
     expires_in_other: 'A licença expira em {{count}} dias.', expires_on: 'A licença expira em {{date}}.',
+    warnings: {
+      license_grace: 'A licença expirou e está no período de tolerância até {{date}}. Renove para não interromper o atendimento.',
+      license_expiring: 'A licença expira em menos de uma semana ({{date}}).',
+      conversations_80: 'Você já usou 80% das conversas do mês do seu plano.',
+      conversations_100: 'O limite de conversas do mês do seu plano foi atingido.',
+      over_limit: 'O uso está acima dos limites do seu plano.',
+    },
   },
   settings: {
     title: 'Configurações', description: 'Equipe, etiquetas, respostas rápidas e o seu plano.',
@@ -82,6 +97,7 @@ export const ptBR = {
     current: 'Plano atual', none: 'Sem plano', per_month: '{{price}} por mês', unlimited: 'ilimitado', license: 'Licença',
     license_valid: 'Licença válida', license_grace: 'Licença em período de tolerância', license_invalid: 'Licença inválida',
     license_none: 'Nenhuma licença emitida para esta empresa.', license_expires: 'Válida até {{date}}', features_title: 'Recursos do plano',
+    license_not_enforced: 'Licença não exigida', license_not_enforced_hint: 'Este servidor não verifica licenças.',
     limits: { users: 'Usuários', connections: 'Conexões', contacts: 'Contatos', monthly_conversations: 'Conversas neste mês', monthly_campaigns: 'Campanhas neste mês' },
     features: { chatbot: 'Chatbot', campaigns: 'Campanhas', kanban: 'Kanban', agenda: 'Agenda', reports: 'Relatórios', api: 'API', instagram: 'Instagram', messenger: 'Messenger' },
   },
@@ -140,10 +156,12 @@ export const ptBR = {
       title: 'Métricas da plataforma', description: 'Uso de todos os clientes.', tenants: 'Clientes', users: 'Usuários',
       conversations_month: 'Conversas no mês', messages_30d: 'Mensagens (30 dias)', messages_per_day: 'Mensagens por dia',
       no_messages: 'Nenhuma mensagem ainda', usage_per_tenant: 'Uso por cliente',
+      day_tooltip: '{{date}}: {{inbound}} recebidas, {{outbound}} enviadas', over_limit: 'Acima do limite',
     },
     plans: {
       title: 'Planos', description: 'O que cada cliente pode usar e quanto paga.', new: 'Novo plano', edit: 'Editar plano',
-      name: 'Nome', price: 'Preço mensal (R$)', description_label: 'Descrição', limits: 'Limites (-1 = ilimitado)', empty: 'Nenhum plano ainda',
+      name: 'Nome', price: 'Preço mensal (R$)', description_label: 'Descrição', limits: 'Limites (vazio = ilimitado)', empty: 'Nenhum plano ainda',
+      tenants: 'Clientes neste plano', retired: 'Descontinuado',
     },
     tenants: {
       title: 'Clientes', description: 'Empresas licenciadas, seus planos e licenças.', new: 'Novo cliente',
@@ -152,6 +170,7 @@ export const ptBR = {
       first_admin: 'Primeiro administrador', suspend: 'Suspender', reactivate: 'Reativar', empty: 'Nenhum cliente ainda',
       change_plan: 'Plano de {{name}}', confirm_plan: 'Mudar {{name}} para o plano {{plan}}?',
       confirm_suspend: 'Suspender {{name}}? Ninguém da empresa conseguirá entrar.',
+      suspend_title: 'Suspender {{name}}', suspend_reason: 'Motivo da suspensão',
     },
     licenses: {
       title: 'Licenças', title_for: 'Licenças de {{name}}', issue: 'Emitir licença', issued: 'Licença emitida. Copie a chave e instale no servidor do cliente:',

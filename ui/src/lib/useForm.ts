@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { ApiError } from '../api/client';
+import { translateFieldErrors } from './fieldMessages';
 
 /** Form state plus the field errors a 400 validation_failed / 409 conflict answered. */
 export function useForm<T extends Record<string, unknown>>(initial: T) {
@@ -22,7 +23,7 @@ export function useForm<T extends Record<string, unknown>>(initial: T) {
     /** Shows a failed save: field errors next to fields, anything else above the form. */
     fail(err: unknown) {
       if (err instanceof ApiError) {
-        const fe = err.fieldErrors;
+        const fe = translateFieldErrors(err.fieldErrors);
         if (Object.keys(fe).length) {
           setErrors(fe);
           // errors for fields the form does not show go above it

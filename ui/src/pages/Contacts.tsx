@@ -138,7 +138,7 @@ function ContactForm({ contact, labels: allLabels, onClose }: { contact: Contact
     name: contact?.name ?? '', phone: contact?.phone ?? '', email: contact?.email ?? '', label_ids: contact?.label_ids ?? [] as string[],
   });
   const [fields, setFields] = useState<{ key: string; value: string }[]>(
-    Object.entries(contact?.custom_fields ?? {}).map(([key, value]) => ({ key, value: String(value) })),
+    Object.entries(contact?.custom_fields ?? {}).map(([key, value]) => ({ key, value: value === null || value === undefined ? '' : String(value) })),
   );
   const save = useMutation({
     mutationFn: () => {

@@ -125,6 +125,6 @@ describe('Login', () => {
     fetchMock.mockResolvedValueOnce(apiError(400, 'validation_failed', { fields: { email: 'is required' } }));
     renderLogin();
     await submit('', 'x');
-    expect((await screen.findByText('is required')).getAttribute('data-field-error')).toBe('email');
+    expect((await screen.findByText('Obrigatório.')).getAttribute('data-field-error')).toBe('email');
   });
 });

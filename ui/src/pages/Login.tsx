@@ -6,6 +6,7 @@ import { ApiError } from '../api/client';
 import { auth } from '../api/endpoints';
 import { Alert, Button, Field, Input, Select } from '../components/ui';
 import { LanguageSwitch } from '../components/LanguageSwitch';
+import { translateFieldErrors } from '../lib/fieldMessages';
 import { homePath } from '../lib/routes';
 import { useAuth } from '../store/auth';
 
@@ -77,7 +78,7 @@ export default function LoginPage() {
         setLockedUntil(Date.now() + secs * 1000);
         setError({ kind: 'too_many_attempts' });
       } else if (err.code === 'validation_failed') {
-        setFields(err.fieldErrors);
+        setFields(translateFieldErrors(err.fieldErrors));
       } else if (err.code === 'license_invalid' || err.status === 402) {
         setError({ kind: 'license_invalid', reason: String(err.details.reason ?? '') });
       } else if (err.code === 'invalid_credentials' || err.code === 'account_disabled' || err.code === 'tenant_suspended') {

@@ -31,7 +31,7 @@ export default function Plans() {
             <Card key={p.id} className="flex flex-col p-5">
               <div className="flex items-start justify-between">
                 <div>
-                  <h2 className="text-lg font-semibold text-gray-900">{p.name}</h2>
+                  <h2 className="text-lg font-semibold text-gray-900">{p.name} {p.retired && <Badge>{t('platform.plans.retired')}</Badge>}</h2>
                   <p className="text-sm text-gray-500">{t('plan.per_month', { price: formatMoney(p.monthly_price) })}</p>
                 </div>
                 <Button variant="ghost" size="sm" onClick={() => setEditing(p)} aria-label={t('common.edit_item', { name: p.name })}><Pencil className="h-4 w-4" aria-hidden /></Button>
@@ -39,8 +39,9 @@ export default function Plans() {
               {p.description && <p className="mt-2 text-sm text-gray-600">{p.description}</p>}
               <dl className="mt-4 space-y-1 text-sm">
                 {LIMITS.filter((k) => p.limits?.[k] !== undefined).map((k) => (
-                  <div key={k} className="flex justify-between"><dt className="text-gray-500">{t(`plan.limits.${k}`)}</dt><dd className="tabular-nums">{(p.limits[k] ?? 0) < 0 ? t('plan.unlimited') : formatNumber(p.limits[k])}</dd></div>
+                  <div key={k} className="flex justify-between"><dt className="text-gray-500">{t(`plan.limits.${k}`)}</dt><dd className="tabular-nums">{p.limits[k] === null ? t('plan.unlimited') : formatNumber(p.limits[k])}</dd></div>
                 ))}
+                {p.tenants !== undefined && <div className="flex justify-between border-t border-gray-100 pt-1"><dt className="text-gray-500">{t('platform.plans.tenants')}</dt><dd className="tabular-nums">{formatNumber(p.tenants)}</dd></div>}
               </dl>
               <div className="mt-4 flex flex-wrap gap-1">
                 {FEATURE_KEYS.filter((k) => p.features?.[k]).map((k) => <Badge key={k} color="#00a884">{t(`plan.features.${k}`)}</Badge>)}
@@ -90,7 +91,8 @@ function PlanForm({ plan, onClose }: { plan: Plan | null; onClose: () => void })
           <div className="grid gap-3 sm:grid-cols-3">
             {LIMITS.map((k) => (
               <Field key={k} label={t(`plan.limits.${k}`)} htmlFor={`limit-${k}`} error={f.errors[`limits.${k}`]}>
-                <Input id={`limit-${k}`} type="number" min={-1} value={f.values.limits[k] ?? 0} onChange={(e) => f.set('limits', { ...f.values.limits, [k]: Number(e.target.value) })} />
+                <Input id={`limit-${k}`} type="number" min={0} placeholder={t('plan.unlimited')} value={f.values.limits[k] ?? ''}
+                  onChange={(e) => f.set('limits', { ...f.values.limits, [k]: e.target.value === '' ? null : Number(e.target.value) })} />
               </Field>
             ))}
           </div>

@@ -5,7 +5,7 @@ import { useTranslation } from 'react-i18next';
 import { platform } from '../../api/endpoints';
 import type { License, Plan, Tenant } from '../../api/types';
 import { FormError } from '../../components/FormError';
-import { Alert, Badge, Button, Card, EmptyState, ErrorState, Field, Input, Modal, PageHeader, Select, SkeletonRows, Table, Td, Th } from '../../components/ui';
+import { Alert, Badge, Button, Card, EmptyState, ErrorState, Field, Input, Modal, PageHeader, Select, SkeletonRows, Table, Td, Textarea, Th } from '../../components/ui';
 import { formatDate } from '../../lib/format';
 import { useForm } from '../../lib/useForm';
 
@@ -17,8 +17,9 @@ export default function Tenants() {
   const [creating, setCreating] = useState(false);
   const [licensesFor, setLicensesFor] = useState<Tenant | null>(null);
   const invalidate = () => qc.invalidateQueries({ queryKey: ['tenants'] });
+  const [suspending, setSuspending] = useState<Tenant | null>(null);
   const status = useMutation({
-    mutationFn: (tn: Tenant) => (tn.status === 'suspended' ? platform.tenants.reactivate(tn.id) : platform.tenants.suspend(tn.id)),
+    mutationFn: (tn: Tenant) => platform.tenants.reactivate(tn.id),
     onSuccess: invalidate,
   });
   const changePlan = useMutation({
@@ -69,7 +70,7 @@ export default function Tenants() {
                   <Td className="whitespace-nowrap text-xs text-gray-500">{formatDate(tn.created_at)}</Td>
                   <Td className="whitespace-nowrap text-right">
                     <Button variant="ghost" size="sm" onClick={() => setLicensesFor(tn)} title={t('platform.licenses.title')}><KeyRound className="h-4 w-4" aria-hidden /> <span className="hidden lg:inline">{t('platform.licenses.title')}</span></Button>
-                    <Button variant="ghost" size="sm" onClick={() => { if (tn.status === 'suspended' || confirm(t('platform.tenants.confirm_suspend', { name: tn.name }))) status.mutate(tn); }}
+                    <Button variant="ghost" size="sm" onClick={() => (tn.status === 'suspended' ? status.mutate(tn) : setSuspending(tn))}
                       title={tn.status === 'suspended' ? t('platform.tenants.reactivate') : t('platform.tenants.suspend')}>
                       {tn.status === 'suspended' ? <Play className="h-4 w-4 text-brand-600" aria-hidden /> : <Pause className="h-4 w-4 text-amber-600" aria-hidden />}
                       <span className="hidden lg:inline">{tn.status === 'suspended' ? t('platform.tenants.reactivate') : t('platform.tenants.suspend')}</span>
@@ -83,6 +84,7 @@ export default function Tenants() {
       </Card>
       {creating && <TenantForm plans={plansQ.data ?? []} onClose={() => setCreating(false)} />}
       {licensesFor && <Licenses tenant={licensesFor} onClose={() => setLicensesFor(null)} />}
+      {suspending && <SuspendDialog tenant={suspending} onClose={() => setSuspending(null)} />}
     </>
   );
 }
@@ -140,6 +142,34 @@ function TenantForm({ plans, onClose }: { plans: Plan[]; onClose: () => void }) 
         <div className="flex justify-end gap-2">
           <Button type="button" variant="outline" onClick={onClose}>{t('common.cancel')}</Button>
           <Button type="submit" loading={save.isPending}>{t('common.create')}</Button>
+        </div>
+      </form>
+    </Modal>
+  );
+}
+
+function SuspendDialog({ tenant, onClose }: { tenant: Tenant; onClose: () => void }) {
+  const { t } = useTranslation();
+  const qc = useQueryClient();
+  const f = useForm({ reason: '' });
+  const save = useMutation({
+    mutationFn: () => platform.tenants.suspend(tenant.id, f.values.reason.trim()),
+    onSuccess: () => {
+      void qc.invalidateQueries({ queryKey: ['tenants'] });
+      onClose();
+    },
+    onError: f.fail,
+  });
+  return (
+    <Modal open onOpenChange={(o) => !o && onClose()} title={t('platform.tenants.suspend_title', { name: tenant.name })} description={t('platform.tenants.confirm_suspend', { name: tenant.name })}>
+      <form onSubmit={(e) => { e.preventDefault(); save.mutate(); }} className="space-y-4">
+        <FormError error={f.formError} />
+        <Field label={t('platform.tenants.suspend_reason')} htmlFor="suspend-reason" error={f.errors.reason}>
+          <Textarea id="suspend-reason" value={f.values.reason} onChange={(e) => f.set('reason', e.target.value)} required autoFocus invalid={!!f.errors.reason} />
+        </Field>
+        <div className="flex justify-end gap-2">
+          <Button type="button" variant="outline" onClick={onClose}>{t('common.cancel')}</Button>
+          <Button type="submit" variant="danger" loading={save.isPending} disabled={!f.values.reason.trim()}>{t('platform.tenants.suspend')}</Button>
         </div>
       </form>
     </Modal>

@@ -3,16 +3,16 @@ import { CheckCircle2, ShieldAlert, ShieldCheck, XCircle } from 'lucide-react';
 import { useTranslation } from 'react-i18next';
 import { tenant } from '../../api/endpoints';
 import { FEATURE_KEYS, type PlanLimits } from '../../api/types';
-import { licenseWarning } from '../../components/LicenseBanner';
+import { licenseInvalid, licenseWarning, useWarningLines } from '../../components/LicenseBanner';
 import { Alert, Card, ErrorState, Skeleton } from '../../components/ui';
 import { formatDate, formatMoney, formatNumber } from '../../lib/format';
 
 const LIMIT_KEYS: (keyof PlanLimits)[] = ['users', 'connections', 'contacts', 'monthly_conversations'];
 
-export function UsageBar({ label, used, limit }: { label: string; used: number; limit: number }) {
+export function UsageBar({ label, used, limit }: { label: string; used: number; limit: number | null | undefined }) {
   const { t } = useTranslation();
-  const unlimited = limit < 0;
-  const pct = unlimited || limit === 0 ? (used > 0 && limit === 0 ? 100 : 0) : Math.min(100, Math.round((used / limit) * 100));
+  const unlimited = limit === null || limit === undefined || limit < 0;
+  const pct = unlimited ? 0 : limit === 0 ? (used > 0 ? 100 : 0) : Math.min(100, Math.round((used / limit!) * 100));
   const color = pct >= 100 ? 'bg-red-500' : pct >= 80 ? 'bg-amber-500' : 'bg-brand-500';
   return (
     <div>
@@ -31,6 +31,7 @@ export function UsageBar({ label, used, limit }: { label: string; used: number; 
 
 export default function PlanSettings() {
   const { t, i18n } = useTranslation();
+  const warningLines = useWarningLines();
   const q = useQuery({ queryKey: ['tenant'], queryFn: tenant.get });
   if (q.isPending) {
     return (
@@ -42,14 +43,15 @@ export default function PlanSettings() {
   }
   if (q.isError) return <Card><ErrorState error={q.error} onRetry={() => q.refetch()} /></Card>;
   const info = q.data;
-  const limits = info.limits ?? info.plan?.limits;
+  const limits = info.plan?.limits;
   const lic = info.license;
   const reasonKey = `login.license_reason.${lic?.reason}`;
+  const lines = warningLines(info);
   return (
     <div className="space-y-4">
-      {licenseWarning(info) && (
-        <Alert kind={lic?.valid ? 'warning' : 'error'}>
-          <span data-testid="license-warning">{lic?.valid ? (lic.in_grace ? t('license.grace') : t('license.expires_on', { date: formatDate(lic.expires_at) })) : t('license.invalid')}</span>
+      {licenseWarning(info) && lines.length > 0 && (
+        <Alert kind={licenseInvalid(info) ? 'error' : 'warning'}>
+          <ul data-testid="license-warning">{lines.map((l, i) => <li key={i}>{l}</li>)}</ul>
         </Alert>
       )}
       <div className="grid gap-4 md:grid-cols-2">
@@ -59,17 +61,25 @@ export default function PlanSettings() {
               <p className="text-xs uppercase tracking-wide text-gray-500">{t('plan.current')}</p>
               <h2 className="text-lg font-semibold text-gray-900">{info.plan?.name ?? t('plan.none')}</h2>
             </div>
-            {info.plan && <p className="text-sm text-gray-600">{t('plan.per_month', { price: formatMoney(info.plan.monthly_price) })}</p>}
+            {info.plan?.monthly_price && <p className="text-sm text-gray-600">{t('plan.per_month', { price: formatMoney(info.plan.monthly_price) })}</p>}
           </div>
           <div className="space-y-4">
             {LIMIT_KEYS.map((k) => (
-              <UsageBar key={k} label={t(`plan.limits.${k}`)} used={info.usage?.[k] ?? 0} limit={limits?.[k] ?? 0} />
+              <UsageBar key={k} label={t(`plan.limits.${k}`)} used={info.usage?.[k] ?? 0} limit={limits ? limits[k] : null} />
             ))}
           </div>
         </Card>
         <Card className="p-5">
           <p className="text-xs uppercase tracking-wide text-gray-500">{t('plan.license')}</p>
-          {lic ? (
+          {lic && lic.enforced === false ? (
+            <div className="mt-2 flex items-start gap-3">
+              <ShieldCheck className="h-8 w-8 text-gray-400" aria-hidden />
+              <div>
+                <p className="font-semibold text-gray-900">{t('plan.license_not_enforced')}</p>
+                <p className="text-sm text-gray-600">{t('plan.license_not_enforced_hint')}</p>
+              </div>
+            </div>
+          ) : lic ? (
             <div className="mt-2 flex items-start gap-3">
               {lic.valid && !lic.in_grace ? <ShieldCheck className="h-8 w-8 text-brand-600" aria-hidden /> : <ShieldAlert className={`h-8 w-8 ${lic.valid ? 'text-amber-500' : 'text-red-600'}`} aria-hidden />}
               <div>

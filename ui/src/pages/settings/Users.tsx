@@ -112,7 +112,7 @@ function UserForm({ user, onClose }: { user: User | null; onClose: () => void })
         if (!body.password) delete body.password;
         return users.update(user.id, body);
       }
-      return users.create({ ...body, active: true });
+      return users.create(body);
     },
     onSuccess: () => {
       void qc.invalidateQueries({ queryKey: ['users'] });
