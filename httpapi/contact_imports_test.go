@@ -536,3 +536,18 @@ func TestContactCSVCellGuard(t *testing.T) {
 		require.Equal(t, strings.TrimSpace(in), strings.TrimSpace(contactCSVUnguard(contactCSVCell(in))), "%q round trip", in)
 	}
 }
+
+// Two rows with one phone are one contact: the later row updates the earlier.
+func TestContactImportSamePhoneTwice(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	acme := env.tenant("acme")
+	file := "nome;telefone;etiquetas;cor\nPrimeiro;11 98765-4321;A;azul\nSegundo;(11) 8765-4321;B;\nOutro;21 99999-0000;;verde\n"
+	job := contactImportRun(t, env, acme.AdminToken, []byte(file))
+	require.Equal(t, float64(2), job["created"], "%v", job)
+	require.Equal(t, float64(1), job["updated"])
+	contact, labels := contactByPhone(t, env, acme.ID, "+5511987654321")
+	require.Equal(t, "Segundo", contact.Name)
+	require.Equal(t, map[string]any{"cor": "azul"}, contact.CustomFields) // an empty cell keeps the value
+	require.Equal(t, []string{"A", "B"}, labels)
+}

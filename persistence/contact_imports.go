@@ -278,17 +278,33 @@ type contactImportRowError struct{ field, message string }
 
 func (e *contactImportRowError) Error() string { return e.field + ": " + e.message }
 
-// ImportBatch writes rows in one transaction, each row inside its own
-// savepoint so a failing row is rolled back whole and reported while the
-// others commit. The job's counters and the rows' errors commit with them, so
-// the progress a client reads is exactly what is stored. An error means
-// nothing of the batch was kept; it may be retried.
+// ImportBatch writes rows in one transaction so that the job's counters and
+// the rows' errors commit with the contacts: the progress a client reads is
+// exactly what is stored. Every row is written whole or not at all. The batch
+// is first written with a few set-based statements; when any row fails there
+// (or two rows share a phone) it is written again row by row, each row inside
+// its own savepoint, so a failing row is rolled back and reported while the
+// others commit. An error means nothing of the batch was kept; it may be
+// retried.
 func (im *ContactImporter) ImportBatch(ctx context.Context, rows []ContactImportRow) (ContactImportProgress, error) {
+	progress, err := im.batch(ctx, rows, true)
+	var pgErr *pgconn.PgError
+	if errors.Is(err, errContactImportRowByRow) || errors.As(err, &pgErr) {
+		progress, err = im.batch(ctx, rows, false)
+	}
+	if err != nil {
+		return ContactImportProgress{}, translate(err)
+	}
+	return progress, nil
+}
+
+// errContactImportRowByRow sends a batch down the row-by-row path.
+var errContactImportRowByRow = errors.New("the batch needs row-by-row writing")
+
+func (im *ContactImporter) batch(ctx context.Context, rows []ContactImportRow, setBased bool) (ContactImportProgress, error) {
 	var progress ContactImportProgress
-	var batchLabels map[string]uuid.UUID
+	batchLabels := map[string]uuid.UUID{}
 	err := im.db.TenantTx(ctx, im.tenantID, func(tx pgx.Tx) error {
-		progress = ContactImportProgress{}
-		batchLabels = map[string]uuid.UUID{}
 		var failures []ContactImportError
 		fail := func(row ContactImportRow, errs ...ContactImportError) {
 			progress.Failed++
@@ -297,48 +313,34 @@ func (im *ContactImporter) ImportBatch(ctx context.Context, rows []ContactImport
 				failures = append(failures, e)
 			}
 		}
+		valid := make([]ContactImportRow, 0, len(rows))
 		for _, row := range rows {
 			progress.Processed++
 			if len(row.Errors) > 0 {
 				fail(row, row.Errors...)
 				continue
 			}
-			rowLabels := map[string]uuid.UUID{}
-			savepoint, err := tx.Begin(ctx)
+			valid = append(valid, row)
+		}
+		if setBased {
+			created, err := im.writeSet(ctx, tx, valid, batchLabels)
 			if err != nil {
 				return err
 			}
-			created, err := im.importRow(ctx, savepoint, row, batchLabels, rowLabels)
-			if err == nil {
-				err = savepoint.Commit(ctx)
-				if err == nil {
-					for k, v := range rowLabels {
-						batchLabels[k] = v
-					}
-					if created {
-						progress.Created++
-					} else {
-						progress.Updated++
-					}
-					continue
+			progress.Created, progress.Updated = created, len(valid)-created
+		} else {
+			for _, row := range valid {
+				created, rowErr, err := im.writeRow(ctx, tx, row, batchLabels)
+				switch {
+				case err != nil:
+					return err
+				case rowErr != nil:
+					fail(row, *rowErr)
+				case created:
+					progress.Created++
+				default:
+					progress.Updated++
 				}
-			}
-			if rollbackErr := savepoint.Rollback(ctx); rollbackErr != nil {
-				return fmt.Errorf("rolling back row %d: %w (after %v)", row.Row, rollbackErr, err)
-			}
-			var rowErr *contactImportRowError
-			var pgErr *pgconn.PgError
-			switch {
-			case errors.As(err, &rowErr):
-				fail(row, ContactImportError{Field: rowErr.field, Message: rowErr.message})
-			case errors.As(err, &pgErr):
-				// The statement failed on this row's data; the savepoint kept the
-				// rest of the batch. A label we cached may be what vanished.
-				clear(im.labels)
-				clear(batchLabels)
-				fail(row, contactImportStatementError(err))
-			default:
-				return err // the connection or the context: the batch as a whole failed
 			}
 		}
 		if err := insertContactImportErrors(ctx, tx, im.tenantID, im.importID, failures); err != nil {
@@ -351,12 +353,131 @@ func (im *ContactImporter) ImportBatch(ctx context.Context, rows []ContactImport
 		return err
 	})
 	if err != nil {
-		return ContactImportProgress{}, translate(err)
+		return ContactImportProgress{}, err
 	}
 	for k, v := range batchLabels {
 		im.labels[k] = v
 	}
 	return progress, nil
+}
+
+// writeRow writes one row inside a savepoint. A row the data makes fail is
+// rolled back and described by rowErr; err means the batch as a whole failed.
+func (im *ContactImporter) writeRow(ctx context.Context, tx pgx.Tx, row ContactImportRow,
+	batchLabels map[string]uuid.UUID) (created bool, rowErr *ContactImportError, err error) {
+	rowLabels := map[string]uuid.UUID{}
+	savepoint, err := tx.Begin(ctx)
+	if err != nil {
+		return false, nil, err
+	}
+	created, err = im.importRow(ctx, savepoint, row, batchLabels, rowLabels)
+	if err == nil {
+		if err = savepoint.Commit(ctx); err == nil {
+			for k, v := range rowLabels {
+				batchLabels[k] = v
+			}
+			return created, nil, nil
+		}
+	}
+	if rollbackErr := savepoint.Rollback(ctx); rollbackErr != nil {
+		return false, nil, fmt.Errorf("rolling back row %d: %w (after %v)", row.Row, rollbackErr, err)
+	}
+	var dataErr *contactImportRowError
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &dataErr):
+		return false, &ContactImportError{Field: dataErr.field, Message: dataErr.message}, nil
+	case errors.As(err, &pgErr):
+		// The statement failed on this row's data; the savepoint kept the rest
+		// of the batch. A label we cached may be what vanished.
+		clear(im.labels)
+		clear(batchLabels)
+		e := contactImportStatementError(err)
+		return false, &e, nil
+	}
+	return false, nil, err // the connection or the context
+}
+
+// writeSet writes every row with one upsert and one label insert. It returns
+// errContactImportRowByRow when the rows can't be written together: two rows
+// with the same phone, or a contact that would end with too many custom fields.
+func (im *ContactImporter) writeSet(ctx context.Context, tx pgx.Tx, rows []ContactImportRow,
+	batchLabels map[string]uuid.UUID) (created int, err error) {
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	n := len(rows)
+	ids, names, phones, customs := make([]uuid.UUID, n), make([]string, n), make([]string, n), make([]string, n)
+	emails := make([]*string, n)
+	index := make(map[string]int, n)
+	for i, row := range rows {
+		if _, dup := index[row.Phone]; dup {
+			return 0, errContactImportRowByRow // the second must merge into the first
+		}
+		index[row.Phone] = i
+		custom := row.CustomFields
+		if custom == nil {
+			custom = map[string]any{}
+		}
+		raw, err := json.Marshal(custom)
+		if err != nil {
+			return 0, err
+		}
+		ids[i], names[i], phones[i], customs[i] = crm.NewID(), row.Name, row.Phone, string(raw)
+		if row.Email != "" {
+			emails[i] = &rows[i].Email
+		}
+	}
+	result, err := tx.Query(ctx, `INSERT INTO contacts AS c (tenant_id, id, name, phone, email, custom_fields)
+		SELECT $1, t.id, t.name, t.phone, t.email, t.custom::jsonb
+		FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[]) AS t(id, name, phone, email, custom)
+		ON CONFLICT (tenant_id, phone) DO UPDATE SET
+			name = CASE WHEN EXCLUDED.name <> '' THEN EXCLUDED.name ELSE c.name END,
+			email = coalesce(EXCLUDED.email, c.email),
+			custom_fields = c.custom_fields || EXCLUDED.custom_fields
+		RETURNING c.id, c.phone, (SELECT count(*) FROM jsonb_object_keys(c.custom_fields))`,
+		im.tenantID, ids, names, phones, emails, customs)
+	if err != nil {
+		return 0, err
+	}
+	contactIDs := make([]uuid.UUID, n)
+	var id uuid.UUID
+	var phone string
+	var keys int
+	tooMany := false
+	_, err = pgx.ForEachRow(result, []any{&id, &phone, &keys}, func() error {
+		i := index[phone]
+		contactIDs[i] = id
+		if id == ids[i] {
+			created++
+		}
+		tooMany = tooMany || keys > contactMaxCustomFields
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if tooMany {
+		return 0, errContactImportRowByRow
+	}
+	var labelContacts, labelIDs []uuid.UUID
+	for i, row := range rows {
+		for _, name := range row.Labels {
+			labelID, err := im.label(ctx, tx, name, batchLabels)
+			if err != nil {
+				return 0, err
+			}
+			labelContacts, labelIDs = append(labelContacts, contactIDs[i]), append(labelIDs, labelID)
+		}
+	}
+	if len(labelIDs) > 0 {
+		if _, err := tx.Exec(ctx, `INSERT INTO contact_labels (tenant_id, contact_id, label_id)
+			SELECT $1, t.contact_id, t.label_id FROM unnest($2::uuid[], $3::uuid[]) AS t(contact_id, label_id)
+			ON CONFLICT DO NOTHING`, im.tenantID, labelContacts, labelIDs); err != nil {
+			return 0, err
+		}
+	}
+	return created, nil
 }
 
 // contactImportStatementError describes a row the database refused.
