@@ -33,7 +33,6 @@ type Provider struct {
 	list    *memberlist.Memberlist
 	cluster *pcluster.Cluster
 	self    nodeMeta
-	selfRaw []byte
 
 	wake     chan struct{}
 	stop     chan struct{}
@@ -126,7 +125,6 @@ func (p *Provider) start(c *pcluster.Cluster, client bool) error {
 	p.mu.Lock()
 	p.cluster = c
 	p.self = self
-	p.selfRaw = raw
 	p.mu.Unlock()
 
 	list, err := memberlist.Create(mc)
@@ -287,8 +285,10 @@ func (p *Provider) rejoinMissingSeeds() {
 	}
 }
 
-// push hands the full member list to the cluster. Names memberlist no longer
-// lists as alive are dropped first, in case a leave event was missed.
+// push hands the full member list to the cluster: the recorded members that
+// memberlist still lists as alive (a missed leave event cannot keep a dead
+// member in). Entries are only removed by NotifyLeave: deleting them here
+// could race with a join that lands between the two reads.
 func (p *Provider) push() {
 	alive := map[string]bool{}
 	nodes := p.list.Members()
@@ -300,11 +300,7 @@ func (p *Provider) push() {
 	members := make(pcluster.Members, 0, len(p.members))
 	selfIncluded := false
 	for name, m := range p.members {
-		if !alive[name] {
-			delete(p.members, name)
-			continue
-		}
-		if m.Client {
+		if !alive[name] || m.Client {
 			continue
 		}
 		members = append(members, &pcluster.Member{
