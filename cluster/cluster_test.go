@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -417,8 +418,8 @@ func TestStartRejectsBadConfig(t *testing.T) {
 	ctx := context.Background()
 	_, err := Start(ctx, Config{BindAddr: "127.0.0.1:notaport", Logger: testLogger(t)})
 	require.Error(t, err)
-	_, err = Start(ctx, Config{RemoteHost: "0.0.0.0", Logger: testLogger(t)})
-	require.ErrorContains(t, err, "advertise")
+	_, err = Start(ctx, Config{RemotePort: 70000, Logger: testLogger(t)})
+	require.ErrorContains(t, err, "range")
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
 	_, err = Start(cancelled, Config{Logger: testLogger(t)})
@@ -454,6 +455,16 @@ func TestFromEnv(t *testing.T) {
 	require.Equal(t, "127.0.0.1", r.bindHost)
 	require.Equal(t, 0, r.bindPort)
 	require.Equal(t, "127.0.0.1", r.RemoteHost)
+
+	// Listening everywhere without an advertise address: advertise the
+	// private IP (or say what to set when there is none).
+	wildcard, err := Config{BindAddr: "0.0.0.0:7946"}.resolve()
+	if err != nil {
+		require.ErrorContains(t, err, "CRM_CLUSTER_ADVERTISE")
+	} else {
+		require.Equal(t, "0.0.0.0", wildcard.RemoteHost)
+		require.False(t, net.ParseIP(wildcard.RemoteAdvertiseHost).IsUnspecified(), wildcard.RemoteAdvertiseHost)
+	}
 
 	_, err = FromEnv(func(k string) string {
 		if k == "CRM_CLUSTER_REMOTE_PORT" {

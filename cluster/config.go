@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	sockaddr "github.com/hashicorp/go-sockaddr"
 	"github.com/hashicorp/memberlist"
 )
 
@@ -37,9 +38,10 @@ type Config struct {
 	RemoteHost string
 	// RemotePort of the protoactor remote; 0 picks a free port.
 	RemotePort int
-	// RemoteAdvertiseHost is the host other nodes dial for remoting. It is
-	// required when RemoteHost is a wildcard (0.0.0.0, ::). Default: the
-	// AdvertiseAddr host, else RemoteHost.
+	// RemoteAdvertiseHost is the host other nodes dial for remoting.
+	// Default: the AdvertiseAddr host, else RemoteHost, else (RemoteHost is
+	// a wildcard such as 0.0.0.0) this machine's private IP, as memberlist
+	// picks for gossip.
 	RemoteAdvertiseHost string
 
 	// Kinds are the grain kinds this node hosts, merged with those given
@@ -163,7 +165,13 @@ func (c Config) resolve() (resolved, error) {
 		}
 	}
 	if ip := net.ParseIP(r.RemoteAdvertiseHost); ip != nil && ip.IsUnspecified() {
-		return r, fmt.Errorf("remoting listens on %s: set an advertise address other nodes can reach", r.RemoteAdvertiseHost)
+		// Listening on every interface: advertise the private address
+		// memberlist would pick for gossip too.
+		private, err := sockaddr.GetPrivateIP()
+		if err != nil || private == "" {
+			return r, fmt.Errorf("remoting listens on %s and no private address was found: set CRM_CLUSTER_ADVERTISE", r.RemoteAdvertiseHost)
+		}
+		r.RemoteAdvertiseHost = private
 	}
 	if r.RemotePort < 0 || r.RemotePort > 65535 {
 		return r, fmt.Errorf("remote port %d out of range", r.RemotePort)
