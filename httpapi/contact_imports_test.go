@@ -551,3 +551,33 @@ func TestContactImportSamePhoneTwice(t *testing.T) {
 	require.Equal(t, map[string]any{"cor": "azul"}, contact.CustomFields) // an empty cell keeps the value
 	require.Equal(t, []string{"A", "B"}, labels)
 }
+
+// At the plan's contact limit new rows fail one by one while updates of known
+// contacts still go through; the API refuses new contacts with 402.
+func TestContactImportStopsAtThePlanLimit(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	acme := env.tenant("acme")
+	contactCreate(t, env, acme.AdminToken, map[string]any{"name": "Known", "phone": "11 91111-1111"})
+	_, err := env.db.Pool.Exec(context.Background(), `UPDATE plans SET max_contacts = 3
+		WHERE id = (SELECT plan_id FROM tenants WHERE id = $1)`, acme.ID)
+	require.NoError(t, err)
+
+	file := "nome;telefone\nA;11 92222-2222\nB;11 93333-3333\nC;11 94444-4444\nKnown again;11 91111-1111\nD;11 95555-5555\n"
+	job := contactImportRun(t, env, acme.AdminToken, []byte(file))
+	require.Equal(t, float64(2), job["created"], "%v", job)
+	require.Equal(t, float64(1), job["updated"])
+	require.Equal(t, float64(2), job["failed"])
+	errs := job["errors"].([]any)
+	require.Len(t, errs, 2)
+	for i, row := range []float64{4, 6} {
+		e := errs[i].(map[string]any)
+		require.Equal(t, row, e["row"])
+		require.Equal(t, "not imported: the plan's contact limit is reached", e["message"])
+	}
+	require.Equal(t, []string{"A", "B", "Known again"}, contactSearch(t, env, acme.AdminToken, ""))
+
+	res := env.do(http.MethodPost, "/api/v1/contacts", acme.AdminToken, map[string]any{"name": "One more", "phone": "11 96666-6666"})
+	require.Equal(t, http.StatusPaymentRequired, res.Status, "%s", res.Body)
+	require.Equal(t, "plan_limit", res.ErrorCode())
+}

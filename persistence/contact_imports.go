@@ -484,6 +484,9 @@ func (im *ContactImporter) writeSet(ctx context.Context, tx pgx.Tx, rows []Conta
 func contactImportStatementError(err error) ContactImportError {
 	var coded *crm.Error
 	if errors.As(translate(err), &coded) {
+		if errors.Is(coded.Kind, crm.ErrPlanLimit) {
+			return ContactImportError{Field: "row", Message: "not imported: the plan's contact limit is reached"}
+		}
 		if field, _ := coded.Details["field"].(string); field != "" {
 			return ContactImportError{Field: field, Message: coded.Message}
 		}
