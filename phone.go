@@ -85,6 +85,9 @@ func NormalizePhone(raw string) (string, error) {
 	switch {
 	case strings.HasPrefix(d, "00"):
 		return "", phoneError(`write international numbers with "+" and the country code`)
+	case len(d) == 11 && (strings.HasPrefix(d, "0800") || strings.HasPrefix(d, "0300") ||
+		strings.HasPrefix(d, "0500") || strings.HasPrefix(d, "0900")):
+		return "", phoneError("0800, 0300, 0500 and 0900 numbers are service lines, not personal phones")
 	case d[0] == '0':
 		return brazilianPhone(d)
 	case strings.HasPrefix(d, "55") && (len(d) == 12 || len(d) == 13):

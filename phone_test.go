@@ -85,6 +85,8 @@ func TestNormalizePhoneErrors(t *testing.T) {
 		{"123", "not a valid Brazilian phone number; use +<country code> for other countries"},
 		{"4155552671999", "not a valid Brazilian phone number; use +<country code> for other countries"},
 		{"01 98765", "not a valid Brazilian phone number"},
+		{"0800 123 4567", "0800, 0300, 0500 and 0900 numbers are service lines, not personal phones"},
+		{"0300-789-1234", "0800, 0300, 0500 and 0900 numbers are service lines, not personal phones"},
 		{"1198765432112345678901234567890123456789012345678901234567890123456789", "phone number is too long"},
 	}
 	for _, tc := range cases {
