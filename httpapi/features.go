@@ -5,6 +5,7 @@ package httpapi
 // line here.
 func (s *Server) featureRoutes() []func() {
 	return []func(){
+		s.webhookRoutes,
 		s.userRoutes,
 		s.teamRoutes,
 		s.labelRoutes,

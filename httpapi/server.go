@@ -35,6 +35,12 @@ type Config struct {
 	UI http.Handler
 	// Registry receives the Prometheus metrics; default a fresh registry.
 	Registry *prometheus.Registry
+	// WebhookConnections resolves the connection a webhook URL names.
+	WebhookConnections WebhookConnectionLookup
+	// Inbox makes webhook events durable before the 200 (group commit).
+	Inbox *persistence.InboxWriter
+	// Dispatcher hands durable events to the engine; nil leaves them to the sweeper.
+	Dispatcher Dispatcher
 	// Licenses enforces tenant licenses on every tenant route (402
 	// license_invalid). nil turns enforcement off, as in tests that do not
 	// exercise licensing. Built with persistence.NewLicenseChecker; the serve
@@ -47,6 +53,7 @@ type Config struct {
 
 // Server is the HTTP API.
 type Server struct {
+	hooks       *webhookState
 	cfg         Config
 	db          *persistence.DB
 	log         *slog.Logger
