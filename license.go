@@ -83,8 +83,8 @@ func SignLicense(priv ed25519.PrivateKey, p LicensePayload) (string, error) {
 	if p.LicenseID == uuid.Nil || p.TenantID == uuid.Nil {
 		return "", errors.New("license needs a license id and a tenant id")
 	}
-	if net.ParseIP(p.ServerIP) == nil {
-		return "", fmt.Errorf("license server IP %q is not an IP address", p.ServerIP)
+	if ip := net.ParseIP(p.ServerIP); ip == nil || ip.IsUnspecified() {
+		return "", fmt.Errorf("license server IP %q is not a server's IP address", p.ServerIP)
 	}
 	if !p.ExpiresAt.After(p.IssuedAt) {
 		return "", errors.New("license must expire after it is issued")
@@ -258,7 +258,10 @@ func decodeKey(s string) ([]byte, error) {
 
 // ServerAddresses are the addresses a license is checked against: the
 // comma-separated override (CRM_SERVER_IP, for servers behind NAT whose
-// public address is not on an interface) or else every interface address.
+// public address is not on an interface) or else the interface addresses.
+// Loopback, link-local and unspecified addresses are left out, since every
+// machine has them (a license for 127.0.0.1 would hold anywhere), unless the
+// machine has nothing else.
 func ServerAddresses(override string) ([]string, error) {
 	var out []string
 	if strings.TrimSpace(override) != "" {
@@ -275,10 +278,21 @@ func ServerAddresses(override string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listing interface addresses: %w", err)
 	}
+	var local []string
 	for _, a := range addrs {
-		if ipnet, ok := a.(*net.IPNet); ok {
-			out = append(out, ipnet.IP.String())
+		ipnet, ok := a.(*net.IPNet)
+		if !ok {
+			continue
 		}
+		ip := ipnet.IP
+		if ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() {
+			local = append(local, ip.String())
+			continue
+		}
+		out = append(out, ip.String())
+	}
+	if len(out) == 0 {
+		return local, nil
 	}
 	return out, nil
 }

@@ -147,6 +147,10 @@ func TestLicenseSignRefusesBadPayloads(t *testing.T) {
 	_, err := crm.SignLicense(priv, bad)
 	require.Error(t, err)
 	bad = payload
+	bad.ServerIP = "0.0.0.0"
+	_, err = crm.SignLicense(priv, bad)
+	require.Error(t, err)
+	bad = payload
 	bad.ExpiresAt = bad.IssuedAt
 	_, err = crm.SignLicense(priv, bad)
 	require.Error(t, err)

@@ -76,6 +76,9 @@ END $$;
 -- bump_tenant_counter adds delta to a counter. The UPDATE takes the counter
 -- row's lock until the transaction ends, so two transactions adding at
 -- limit - 1 are serialised: the second sees the first's count and fails.
+-- A transaction that set crm.allow_over_limit (persistence.AllowOverLimit:
+-- a contact created by a customer's inbound message must never be lost) is
+-- counted but not refused.
 CREATE OR REPLACE FUNCTION bump_tenant_counter(p_tenant uuid, p_resource text, p_delta integer) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -90,7 +93,7 @@ BEGIN
   RETURNING c.used INTO n;
   IF p_delta > 0 THEN
     lim := tenant_plan_limit(p_tenant, p_resource);
-    IF lim IS NOT NULL AND n > lim THEN
+    IF lim IS NOT NULL AND n > lim AND coalesce(current_setting('crm.allow_over_limit', true), '') <> 'on' THEN
       PERFORM raise_plan_limit(p_resource, lim, n - p_delta);
     END IF;
   END IF;

@@ -62,8 +62,8 @@ func (db *DB) IssueLicense(ctx context.Context, by AuditEntry, signingKey ed2551
 			"this node has no license signing key (CRM_LICENSE_SIGNING_KEY)", nil)
 	}
 	fields := crm.FieldErrors{}
-	if net.ParseIP(in.ServerIP) == nil {
-		fields.Add("server_ip", "must be an IPv4 or IPv6 address")
+	if ip := net.ParseIP(in.ServerIP); ip == nil || ip.IsUnspecified() {
+		fields.Add("server_ip", "must be the server's IPv4 or IPv6 address")
 	}
 	if len(in.Hostname) > 253 {
 		fields.Add("hostname", "must have at most 253 characters")

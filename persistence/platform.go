@@ -687,6 +687,15 @@ func (db *DB) AdminUpdateTenant(ctx context.Context, by AuditEntry, id uuid.UUID
 	return out, Exceeded(out.Limits, out.Usage), nil
 }
 
+// AllowOverLimit lets the rest of tx create users, connections and contacts
+// beyond the plan's limits: they are still counted (and show as exceeded),
+// but not refused. The engine calls it when a customer's inbound message
+// creates a contact, which must never be lost to a quota.
+func AllowOverLimit(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `SELECT set_config('crm.allow_over_limit', 'on', true)`)
+	return translate(err)
+}
+
 // planLimitError turns the counting triggers' CRM01 error into 402 plan_limit.
 func planLimitError(pgErr *pgconn.PgError) error {
 	details := map[string]any{}

@@ -344,3 +344,26 @@ func TestTenantExportHoldsItsDataOnly(t *testing.T) {
 	require.Contains(t, doc.Tables, "messages")
 	require.NotContains(t, doc.Tables, "refresh_tokens")
 }
+
+func TestLimitBypassForInboundContacts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	tenant := tenantOn(t, db, planWith(t, db, persistence.PlanLimits{Users: 5, Connections: 5, Contacts: 1,
+		MonthlyConversations: 5, MonthlyCampaigns: 5}))
+	require.NoError(t, insertContact(ctx, db, tenant))
+	requirePlanLimit(t, insertContact(ctx, db, tenant), "contacts", 1, 1)
+	require.NoError(t, db.TenantTx(ctx, tenant, func(tx pgx.Tx) error {
+		if err := persistence.AllowOverLimit(ctx, tx); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO contacts (tenant_id, id) VALUES ($1, $2)`, tenant, crm.NewID())
+		return err
+	}))
+	got, err := db.GetTenant(ctx, tenant)
+	require.NoError(t, err)
+	require.Equal(t, 2, got.Usage.Contacts)
+	require.Equal(t, []persistence.LimitExceeded{{Resource: "contacts", Limit: 1, Used: 2}}, persistence.Exceeded(got.Limits, got.Usage))
+	// The setting ends with its transaction.
+	requirePlanLimit(t, insertContact(ctx, db, tenant), "contacts", 1, 2)
+}
