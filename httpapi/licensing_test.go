@@ -117,6 +117,12 @@ func TestLicenseEnforcedOnTenantRoutes(t *testing.T) {
 	require.Equal(t, "valid", licenses[0]["last_result"])
 	require.NotNil(t, licenses[0]["last_verified_at"])
 
+	// The audit log records the issue with the key masked, for the owner and the tenant's admin.
+	audit := env.do(http.MethodGet, "/api/v1/admin/audit-log?entity=license&tenant_id="+acme.ID.String(), owner, nil).Items()
+	require.Len(t, audit, 1)
+	require.Equal(t, "***", audit[0]["after"].(map[string]any)["key"])
+	require.NotContains(t, string(mustJSON(t, audit)), license["key"].(string))
+
 	// Revocation takes effect at once on this node.
 	res = env.do(http.MethodDelete, "/api/v1/admin/tenants/"+acme.ID.String()+"/licenses/"+license["id"].(string), owner, nil)
 	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
