@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"crm"
+	"crm/actors"
 	"crm/persistence"
 )
 
@@ -41,6 +42,27 @@ type Config struct {
 	Inbox *persistence.InboxWriter
 	// Dispatcher hands durable events to the engine; nil leaves them to the sweeper.
 	Dispatcher Dispatcher
+	// Engine runs the conversation grains (sends, assignment, status).
+	Engine *actors.Engine
+	// Sealer encrypts connection credentials at rest (crm.NewSealer over
+	// CRM_SECRET_KEY); the connection and sandbox routes need it.
+	Sealer *crm.Sealer
+	// Blobs stores media bytes (persistence.OpenBlobStore); the media routes
+	// need it.
+	Blobs persistence.BlobStore
+	// PublicURL (CRM_PUBLIC_URL) is the base URL providers and browsers reach
+	// this server at, for webhook URLs and the sandbox; default the request's
+	// scheme and host.
+	PublicURL string
+	// MediaURLKey signs the expiring media content URLs; default derived
+	// from TokenKey (see MediaURLKeyFrom).
+	MediaURLKey []byte
+	// SandboxHTTPClient posts the sandbox's webhooks and fetches simulator
+	// media URLs; default a client with a 15 s timeout.
+	SandboxHTTPClient *http.Client
+	// SandboxAllowPrivateURLs lets the inbound simulator fetch media from
+	// loopback and private addresses (tests); off, those are refused (SSRF).
+	SandboxAllowPrivateURLs bool
 	// Licenses enforces tenant licenses on every tenant route (402
 	// license_invalid). nil turns enforcement off, as in tests that do not
 	// exercise licensing. Built with persistence.NewLicenseChecker; the serve
@@ -49,6 +71,11 @@ type Config struct {
 	// LicenseSigningKey (an ed25519.PrivateKey, CRM_LICENSE_SIGNING_KEY) lets
 	// this node issue licenses; without it issuing answers 422.
 	LicenseSigningKey []byte
+	// Gateway routes live events to this node's WebSocket sessions
+	// (GET /api/v1/ws). The serve command builds it with actors.NewGateway and
+	// spawns it in the node's actor system; nil builds a standalone one on the
+	// server's clock.
+	Gateway *actors.Gateway
 }
 
 // Server is the HTTP API.

@@ -1,0 +1,263 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"crm"
+	"crm/channels"
+	"crm/channels/providers"
+	"crm/persistence"
+)
+
+type createConnectionRequest struct {
+	Name     string `json:"name" required:"true"`
+	Channel  string `json:"channel" required:"true"`  // whatsapp, messenger, instagram
+	Provider string `json:"provider" required:"true"` // meta, uazapi, evolution, sandbox
+	// Credentials by provider: meta/whatsapp access_token, app_secret,
+	// phone_number_id, waba_id; meta/messenger access_token, app_secret,
+	// page_id; meta/instagram access_token, app_secret, ig_account_id; uazapi
+	// base_url, instance_token; evolution base_url, api_key, instance;
+	// sandbox none (generated).
+	Credentials map[string]string `json:"credentials"`
+	// Settings: graph_base_url, api_version, timeout_seconds,
+	// display_phone_number, sandbox_status_delays_ms, sandbox_failure.
+	Settings map[string]any `json:"settings"`
+}
+
+// updateConnectionRequest: credentials are merged key by key, settings too
+// (null removes a setting).
+type updateConnectionRequest struct {
+	Name        *string           `json:"name"`
+	Credentials map[string]string `json:"credentials"`
+	Settings    map[string]any    `json:"settings"`
+}
+
+type listConnectionsQuery struct {
+	Channel  string `form:"channel"`
+	Provider string `form:"provider"`
+	Cursor   string `form:"cursor"`
+	Limit    int    `form:"limit"`
+}
+
+// ConnectionResponse is a connection as the API shows it: credentials only by
+// name (credentials_set), with the URL to give the provider.
+type ConnectionResponse struct {
+	persistence.Connection
+	WebhookURL string `json:"webhook_url"`
+}
+
+// CreatedConnectionResponse adds, for a sandbox connection, its generated app
+// secret: shown in this answer only.
+type CreatedConnectionResponse struct {
+	ConnectionResponse
+	AppSecret string `json:"app_secret,omitempty"`
+}
+
+func (s *Server) connectionRoutes() {
+	s.route(op{Method: http.MethodGet, Path: "/api/v1/connections", Summary: "List connections", Tag: "connections",
+		Access: accessTenant, Perm: crm.PermConnectionsRead, Query: listConnectionsQuery{},
+		Response: crm.Page[ConnectionResponse]{}}, s.listConnections)
+	s.route(op{Method: http.MethodPost, Path: "/api/v1/connections", Summary: "Create a connection (credentials are stored encrypted and never returned)",
+		Tag: "connections", Access: accessTenant, Perm: crm.PermConnectionsWrite, Request: createConnectionRequest{},
+		Response: CreatedConnectionResponse{}, Status: http.StatusCreated}, s.createConnection)
+	s.route(op{Method: http.MethodGet, Path: "/api/v1/connections/:id", Summary: "Get a connection", Tag: "connections",
+		Access: accessTenant, Perm: crm.PermConnectionsRead, Response: ConnectionResponse{}}, s.getConnection)
+	s.route(op{Method: http.MethodPatch, Path: "/api/v1/connections/:id", Summary: "Update a connection (credentials and settings merged key by key)",
+		Tag: "connections", Access: accessTenant, Perm: crm.PermConnectionsWrite, Request: updateConnectionRequest{},
+		Response: ConnectionResponse{}}, s.updateConnection)
+	s.route(op{Method: http.MethodDelete, Path: "/api/v1/connections/:id", Summary: "Delete a connection (soft: conversations keep their history)",
+		Tag: "connections", Access: accessTenant, Perm: crm.PermConnectionsWrite, Status: http.StatusNoContent}, s.deleteConnection)
+}
+
+// publicBase is the base URL the outside world reaches this server at:
+// Config.PublicURL, else the request's scheme and host.
+func (s *Server) publicBase(c *gin.Context) string {
+	if s.cfg.PublicURL != "" {
+		return strings.TrimRight(s.cfg.PublicURL, "/")
+	}
+	scheme := "http"
+	if c.Request.TLS != nil || strings.EqualFold(c.GetHeader("X-Forwarded-Proto"), "https") {
+		scheme = "https"
+	}
+	return scheme + "://" + c.Request.Host
+}
+
+// connectionWebhookURL is the callback URL to configure at the provider.
+func connectionWebhookURL(base string, conn persistence.Connection) string {
+	id := conn.ID.String()
+	switch conn.Provider {
+	case persistence.ProviderUazAPI:
+		return base + "/webhooks/uazapi/" + id + "/" + conn.WebhookSecret
+	case persistence.ProviderEvolution:
+		return base + "/webhooks/evolution/" + id + "/" + conn.WebhookSecret
+	case persistence.ProviderSandbox:
+		return base + "/webhooks/sandbox/" + id
+	}
+	return base + "/webhooks/meta/" + id
+}
+
+func (s *Server) connectionResponse(c *gin.Context, conn persistence.Connection) ConnectionResponse {
+	if conn.CredentialsSet == nil {
+		conn.CredentialsSet = []string{}
+	}
+	return ConnectionResponse{Connection: conn, WebhookURL: connectionWebhookURL(s.publicBase(c), conn)}
+}
+
+func (s *Server) sealer() (*crm.Sealer, error) {
+	if s.cfg.Sealer == nil {
+		return nil, errors.New("httpapi: Config.Sealer is not set; connections are unavailable")
+	}
+	return s.cfg.Sealer, nil
+}
+
+func (s *Server) listConnections(c *gin.Context, p crm.Principal) error {
+	sealer, err := s.sealer()
+	if err != nil {
+		return err
+	}
+	limit, err := queryLimit(c)
+	if err != nil {
+		return err
+	}
+	page, err := persistence.ListConnections(c, s.db, sealer, p.TenantID, persistence.ConnectionFilter{
+		Channel: c.Query("channel"), Provider: c.Query("provider"), Cursor: c.Query("cursor"), Limit: limit})
+	if err != nil {
+		return err
+	}
+	out := crm.Page[ConnectionResponse]{Items: make([]ConnectionResponse, 0, len(page.Items)), NextCursor: page.NextCursor}
+	for _, conn := range page.Items {
+		out.Items = append(out.Items, s.connectionResponse(c, conn))
+	}
+	c.JSON(http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) createConnection(c *gin.Context, p crm.Principal) error {
+	sealer, err := s.sealer()
+	if err != nil {
+		return err
+	}
+	var req createConnectionRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	fields := crm.FieldErrors{}
+	name := directoryText(fields, "name", req.Name, 1, 120)
+	if err := fields.Err(); err != nil {
+		return err
+	}
+	if req.Channel == "instagram" || req.Channel == "messenger" {
+		if err := s.requireFeature(c, p, req.Channel); err != nil {
+			return err
+		}
+	}
+	created, err := persistence.CreateConnection(c, s.db, sealer, p.TenantID, directoryActor(c, p), persistence.NewConnection{
+		Name: name, Channel: req.Channel, Provider: req.Provider, Credentials: req.Credentials, Settings: req.Settings,
+		SandboxBaseURL: s.publicBase(c)})
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, CreatedConnectionResponse{ConnectionResponse: s.connectionResponse(c, created.Connection),
+		AppSecret: created.AppSecret})
+	return nil
+}
+
+func (s *Server) getConnection(c *gin.Context, p crm.Principal) error {
+	sealer, err := s.sealer()
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	conn, err := persistence.GetConnection(c, s.db, sealer, p.TenantID, id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, s.connectionResponse(c, conn))
+	return nil
+}
+
+func (s *Server) updateConnection(c *gin.Context, p crm.Principal) error {
+	sealer, err := s.sealer()
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var req updateConnectionRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	fields := crm.FieldErrors{}
+	patch := persistence.ConnectionPatch{Credentials: req.Credentials, Settings: req.Settings}
+	if req.Name != nil {
+		name := directoryText(fields, "name", *req.Name, 1, 120)
+		patch.Name = &name
+	}
+	if err := fields.Err(); err != nil {
+		return err
+	}
+	conn, err := persistence.UpdateConnection(c, s.db, sealer, p.TenantID, id, directoryActor(c, p), patch)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, s.connectionResponse(c, conn))
+	return nil
+}
+
+func (s *Server) deleteConnection(c *gin.Context, p crm.Principal) error {
+	sealer, err := s.sealer()
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	if err := persistence.DeleteConnection(c, s.db, sealer, p.TenantID, id, directoryActor(c, p)); err != nil {
+		return err
+	}
+	c.Status(http.StatusNoContent)
+	return nil
+}
+
+// WebhookConnectionsFromDB is the Config.WebhookConnections lookup over the
+// connections table: the connection by id on the platform path, its
+// credentials opened and its adapter built. Deleted connections are not found.
+func WebhookConnectionsFromDB(db *persistence.DB, sealer *crm.Sealer) WebhookConnectionLookup {
+	return func(ctx context.Context, id uuid.UUID) (*WebhookConnection, error) {
+		sec, err := persistence.LoadConnectionForWebhook(ctx, db, sealer, id)
+		if err != nil {
+			return nil, err
+		}
+		if sec.Deleted {
+			return nil, crm.NotFound("connection")
+		}
+		adapter, err := ProviderFor(sec)
+		if err != nil {
+			return nil, err
+		}
+		return &WebhookConnection{ID: sec.ID, TenantID: sec.TenantID, Provider: sec.Provider, ExternalID: sec.ExternalID,
+			Adapter: adapter}, nil
+	}
+}
+
+// ProviderFor builds a connection's channel adapter from its secrets.
+func ProviderFor(sec persistence.ConnectionSecrets) (channels.Provider, error) {
+	channel, err := providers.ChannelFromName(sec.Channel)
+	if err != nil {
+		return nil, err
+	}
+	return providers.New(providers.Config{Provider: sec.Provider, Channel: channel,
+		Credentials: sec.ChannelCredentials(), Settings: sec.ChannelSettings()})
+}
