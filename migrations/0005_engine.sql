@@ -21,3 +21,9 @@ $$;
 
 -- Resume replays a tenant's events after a sequence number.
 CREATE INDEX tenant_events_conversation ON tenant_events (tenant_id, conversation_id, seq);
+
+-- Shared content (reels, posts, story mentions) from Messenger and Instagram.
+ALTER TABLE messages DROP CONSTRAINT messages_type_check;
+ALTER TABLE messages ADD CONSTRAINT messages_type_check CHECK (type IN ('text', 'image', 'audio', 'video', 'document',
+  'sticker', 'location', 'contacts', 'reaction', 'interactive', 'button', 'template', 'postback', 'share',
+  'unsupported', 'system'));

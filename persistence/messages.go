@@ -189,9 +189,17 @@ func ApplyStatus(ctx context.Context, tx pgx.Tx, tenantID, connectionID uuid.UUI
 	default:
 		stamp = ", updated_at = coalesce($5, now())"
 	}
+	// The condition is repeated in the update so concurrent statuses for one
+	// message cannot move it backwards between the read above and this write.
 	updated, err := scanMessage(tx.QueryRow(ctx, `UPDATE messages SET status = $4, error = coalesce($6, error)`+stamp+`
-		WHERE tenant_id = $1 AND id = $2 AND created_at = $3 RETURNING `+messageColumns,
+		WHERE tenant_id = $1 AND id = $2 AND created_at = $3
+		  AND CASE WHEN $4 = 'failed' THEN status IN ('pending', 'sent')
+		           ELSE message_status_rank(status) < message_status_rank($4) END
+		RETURNING `+messageColumns,
 		tenantID, m.ID, m.CreatedAt, status, at, rawOrNil(statusErr)))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return m, false, nil
+	}
 	if err != nil {
 		return nil, false, translate(err)
 	}
@@ -369,4 +377,89 @@ func (db *DB) ListNotes(ctx context.Context, tenantID, conversationID uuid.UUID)
 		return err
 	})
 	return out, translate(err)
+}
+
+// ParkedReady is a parked status whose message now exists.
+type ParkedReady struct {
+	TenantID, ConnectionID uuid.UUID
+	ExternalID             string
+}
+
+// ParkedWithMessage finds parked statuses whose message has appeared (the
+// sweeper's system path, across tenants).
+func (db *DB) ParkedWithMessage(ctx context.Context, limit int) ([]ParkedReady, error) {
+	var out []ParkedReady
+	err := db.PlatformTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT DISTINCT p.tenant_id, p.connection_id, p.external_id FROM parked_statuses p
+			JOIN message_keys k ON k.tenant_id = p.tenant_id AND k.kind = 'external' AND k.connection_id = p.connection_id
+			  AND k.key = p.external_id LIMIT $1`, limit)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (ParkedReady, error) {
+			var p ParkedReady
+			err := r.Scan(&p.TenantID, &p.ConnectionID, &p.ExternalID)
+			return p, err
+		})
+		return err
+	})
+	return out, translate(err)
+}
+
+// ApplyWatermark moves every outbound message of the contact on this
+// connection sent up to the watermark (or the one named) to status, forward
+// only, and returns those that changed.
+func ApplyWatermark(ctx context.Context, tx pgx.Tx, tenantID, connectionID uuid.UUID, channel, contactExternalID, messageExternalID, status string, upTo time.Time) ([]*Message, error) {
+	var contactID uuid.UUID
+	err := tx.QueryRow(ctx, `SELECT contact_id FROM contact_identities WHERE tenant_id = $1 AND channel = $2 AND external_id = $3`,
+		tenantID, channel, contactExternalID).Scan(&contactID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, translate(err)
+	}
+	stamp := "delivered_at = coalesce(delivered_at, $5)"
+	if status == "read" {
+		stamp += ", read_at = coalesce(read_at, $5)"
+	}
+	rows, err := tx.Query(ctx, `UPDATE messages SET status = $4, `+stamp+`
+		WHERE tenant_id = $1 AND connection_id = $2 AND contact_id = $3 AND direction = 'outbound'
+		  AND status IN ('sent', 'delivered') AND message_status_rank(status) < message_status_rank($4)
+		  AND (created_at <= $5 OR external_id = $6)
+		RETURNING `+messageColumns, tenantID, connectionID, contactID, status, upTo, messageExternalID)
+	if err != nil {
+		return nil, translate(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Message, error) { return scanMessage(r) })
+	return out, translate(err)
+}
+
+// MessageByID loads a message by id (every monthly partition's key starts
+// with tenant and id, so this stays an index look-up).
+func MessageByID(ctx context.Context, tx pgx.Tx, tenantID, id uuid.UUID) (*Message, error) {
+	m, err := scanMessage(tx.QueryRow(ctx, `SELECT `+messageColumns+` FROM messages WHERE tenant_id = $1 AND id = $2`, tenantID, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, crm.NotFound("message")
+	}
+	return m, translate(err)
+}
+
+// ContactExternalID is how a contact is addressed on a channel (wa_id, PSID, IGSID).
+func ContactExternalID(ctx context.Context, tx pgx.Tx, tenantID, contactID uuid.UUID, channel string) (string, error) {
+	var ext string
+	err := tx.QueryRow(ctx, `SELECT external_id FROM contact_identities WHERE tenant_id = $1 AND contact_id = $2 AND channel = $3
+		ORDER BY created_at LIMIT 1`, tenantID, contactID, channel).Scan(&ext)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// A contact created by an agent: WhatsApp can be reached by phone.
+		var phone *string
+		if err := tx.QueryRow(ctx, `SELECT phone FROM contacts WHERE tenant_id = $1 AND id = $2`, tenantID, contactID).Scan(&phone); err != nil {
+			return "", translate(err)
+		}
+		if channel == "whatsapp" && phone != nil {
+			return (*phone)[1:], nil
+		}
+		return "", crm.NewError(crm.ErrUnprocessable, "no_channel_identity", "the contact has no identity on this channel", nil)
+	}
+	return ext, translate(err)
 }

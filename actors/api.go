@@ -1,0 +1,182 @@
+package actors
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"crm"
+	"crm/persistence"
+	crmpb "crm/proto"
+)
+
+// SendInput is an agent's message to send.
+type SendInput struct {
+	Type           string
+	Text           string
+	MediaID        *uuid.UUID
+	Template       json.RawMessage
+	ReplyToID      *uuid.UUID
+	IdempotencyKey string
+}
+
+// Send asks the conversation's grain to store and send a message. A repeat
+// of the idempotency key returns the message stored the first time.
+func (e *Engine) Send(ctx context.Context, p crm.Principal, conv *persistence.Conversation, in SendInput) (*crmpb.SendResult, error) {
+	req := &crmpb.SendMessage{
+		Conversation:   ref(conv),
+		ConversationId: conv.ID.String(),
+		IdempotencyKey: in.IdempotencyKey,
+		SenderUserId:   p.UserID.String(),
+		Type:           in.Type,
+		Text:           in.Text,
+		TemplateJson:   in.Template,
+	}
+	if in.MediaID != nil {
+		req.MediaId = in.MediaID.String()
+	}
+	if in.ReplyToID != nil {
+		req.ReplyToId = in.ReplyToID.String()
+	}
+	for attempt := 0; ; attempt++ {
+		resp, err := e.request(ctx, identityOf(conv), KindConversation, req)
+		if err != nil {
+			return nil, err
+		}
+		res, ok := resp.(*crmpb.SendResult)
+		if !ok {
+			return nil, fmt.Errorf("conversation grain answered %T", resp)
+		}
+		if res.GetError() != nil {
+			if res.GetError().GetRetryable() && attempt < 5 {
+				continue
+			}
+			return nil, commandError(res.GetError())
+		}
+		return res, nil
+	}
+}
+
+// Assign changes a conversation's assignee and team.
+func (e *Engine) Assign(ctx context.Context, p crm.Principal, conv *persistence.Conversation, assignee, team *uuid.UUID, unassign, clearTeam bool) (*crmpb.CommandResult, error) {
+	req := &crmpb.Assign{Conversation: ref(conv), ActorUserId: p.UserID.String(), Unassign: unassign, ClearTeam: clearTeam}
+	if assignee != nil {
+		req.AssigneeId = assignee.String()
+	}
+	if team != nil {
+		req.TeamId = team.String()
+	}
+	return e.command(ctx, conv, req)
+}
+
+// ChangeStatus moves a conversation to another status.
+func (e *Engine) ChangeStatus(ctx context.Context, p crm.Principal, conv *persistence.Conversation, status string) (*crmpb.CommandResult, error) {
+	st, err := ParseStatus(status)
+	if err != nil {
+		return nil, crm.NewError(crm.ErrInvalid, "validation_failed", "some fields are invalid",
+			map[string]any{"fields": map[string]any{"status": "must be open, in_progress, waiting, resolved or archived"}})
+	}
+	return e.command(ctx, conv, &crmpb.ChangeStatus{Conversation: ref(conv), ActorUserId: p.UserID.String(), Status: st.Proto()})
+}
+
+// MarkRead clears a conversation's unread count.
+func (e *Engine) MarkRead(ctx context.Context, p crm.Principal, conv *persistence.Conversation) (*crmpb.CommandResult, error) {
+	return e.command(ctx, conv, &crmpb.MarkRead{Conversation: ref(conv), UserId: p.UserID.String()})
+}
+
+func (e *Engine) command(ctx context.Context, conv *persistence.Conversation, msg any) (*crmpb.CommandResult, error) {
+	for attempt := 0; ; attempt++ {
+		resp, err := e.request(ctx, identityOf(conv), KindConversation, msg)
+		if err != nil {
+			return nil, err
+		}
+		res, ok := resp.(*crmpb.CommandResult)
+		if !ok {
+			return nil, fmt.Errorf("conversation grain answered %T", resp)
+		}
+		if res.GetError() != nil {
+			if res.GetError().GetRetryable() && attempt < 5 {
+				continue
+			}
+			return nil, commandError(res.GetError())
+		}
+		return res, nil
+	}
+}
+
+// AddNote stores an internal note and tells the consoles that see the conversation.
+func (e *Engine) AddNote(ctx context.Context, p crm.Principal, conv *persistence.Conversation, text string) (*persistence.Note, error) {
+	note := &persistence.Note{ConversationID: conv.ID, AuthorID: &p.UserID, Text: text}
+	var events []persistence.TenantEvent
+	err := e.db.TenantTx(ctx, conv.TenantID, func(tx pgx.Tx) error {
+		if err := persistence.InsertNote(ctx, tx, conv.TenantID, note); err != nil {
+			return err
+		}
+		payload, _ := json.Marshal(note)
+		id := conv.ID
+		ev := persistence.TenantEvent{Type: "note.created", ConversationID: &id, AssigneeID: conv.AssigneeID, TeamID: conv.TeamID, Payload: payload}
+		if err := persistence.AppendTenantEvent(ctx, tx, conv.TenantID, &ev); err != nil {
+			return err
+		}
+		events = append(events, ev)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.publish(conv.TenantID, events)
+	return note, nil
+}
+
+func ref(c *persistence.Conversation) *crmpb.ConversationRef {
+	return &crmpb.ConversationRef{TenantId: c.TenantID.String(), ConnectionId: c.ConnectionID.String(), ContactId: c.ContactID.String()}
+}
+
+func identityOf(c *persistence.Conversation) string {
+	return ConversationIdentity(c.TenantID, c.ConnectionID, c.ContactID)
+}
+
+// commandError turns a grain's refusal into the API's coded error.
+func commandError(e *crmpb.ResultError) error {
+	switch e.GetCode() {
+	case "window_closed":
+		return crm.NewError(crm.ErrUnprocessable, "window_closed", e.GetMessage(), nil)
+	case "invalid_transition":
+		return crm.NewError(crm.ErrConflict, "invalid_transition", e.GetMessage(), nil)
+	case "not_found":
+		return crm.NotFound("conversation")
+	case "invalid_assignee", "invalid_team", "invalid_reference", "validation_failed", "invalid_input":
+		return crm.NewError(crm.ErrInvalid, e.GetCode(), e.GetMessage(), nil)
+	case "no_channel_identity":
+		return crm.NewError(crm.ErrUnprocessable, e.GetCode(), e.GetMessage(), nil)
+	}
+	return fmt.Errorf("conversation grain: %s: %s", e.GetCode(), e.GetMessage())
+}
+
+// SetLabels replaces a conversation's labels and tells the consoles.
+func (e *Engine) SetLabels(ctx context.Context, conv *persistence.Conversation, labelIDs []uuid.UUID) error {
+	var events []persistence.TenantEvent
+	err := e.db.TenantTx(ctx, conv.TenantID, func(tx pgx.Tx) error {
+		if err := persistence.SetConversationLabels(ctx, tx, conv.TenantID, conv.ID, labelIDs); err != nil {
+			return err
+		}
+		fresh, err := persistence.LoadConversationByID(ctx, tx, conv.TenantID, conv.ID)
+		if err != nil {
+			return err
+		}
+		ev := conversationEvent("conversation.updated", fresh)
+		if err := persistence.AppendTenantEvent(ctx, tx, conv.TenantID, &ev); err != nil {
+			return err
+		}
+		events = append(events, ev)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	e.publish(conv.TenantID, events)
+	return nil
+}

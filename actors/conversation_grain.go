@@ -1,0 +1,422 @@
+package actors
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	pcluster "github.com/asynkron/protoactor-go/cluster"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"crm"
+	"crm/persistence"
+	crmpb "crm/proto"
+)
+
+type pgxTx = pgx.Tx
+
+// conversationGrain serialises everything that happens to one conversation
+// (identity tenant/connection/contact): inbound messages, echoes, agent
+// sends, assignment and status. It caches the conversation row and writes it
+// fenced on its version, so a duplicate activation elsewhere cannot corrupt
+// it: the stale one gets ErrFenced, stops, and the caller retries on the owner.
+type conversationGrain struct {
+	engine                      *Engine
+	identity                    string
+	tenant, connection, contact uuid.UUID
+	conv                        *persistence.Conversation
+	loaded                      bool
+}
+
+func (g *conversationGrain) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *pcluster.ClusterInit:
+		g.identity = msg.Identity.Identity
+		var err error
+		if g.tenant, g.connection, g.contact, err = parseIdentity(g.identity); err != nil {
+			g.engine.log.Error("conversation grain with a bad identity", "identity", g.identity)
+			ctx.Stop(ctx.Self())
+			return
+		}
+		g.engine.metrics.activations.WithLabelValues(KindConversation).Inc()
+		ctx.SetReceiveTimeout(g.engine.cfg.PassivateAfter)
+	case *actor.ReceiveTimeout:
+		ctx.Poison(ctx.Self()) // passivate: the next request re-activates from the database
+	case *crmpb.InboundEvent:
+		res := g.inbound(msg)
+		ctx.Respond(res)
+		g.stopIfFenced(ctx, res.GetError())
+	case *crmpb.SendMessage:
+		res := g.send(msg)
+		ctx.Respond(res)
+		g.stopIfFenced(ctx, res.GetError())
+	case *crmpb.Assign:
+		res := g.command(func(c *persistence.Conversation) (bool, *crmpb.ResultError) { return assign(c, msg) })
+		ctx.Respond(res)
+		g.stopIfFenced(ctx, res.GetError())
+	case *crmpb.ChangeStatus:
+		res := g.command(func(c *persistence.Conversation) (bool, *crmpb.ResultError) {
+			return changeStatus(c, msg.GetStatus(), g.engine.cfg.Now())
+		})
+		ctx.Respond(res)
+		g.stopIfFenced(ctx, res.GetError())
+	case *crmpb.MarkRead:
+		res := g.command(func(c *persistence.Conversation) (bool, *crmpb.ResultError) {
+			if c.UnreadCount == 0 {
+				return false, nil
+			}
+			c.UnreadCount = 0
+			return true, nil
+		})
+		ctx.Respond(res)
+		g.stopIfFenced(ctx, res.GetError())
+	}
+}
+
+func (g *conversationGrain) stopIfFenced(ctx actor.Context, e *crmpb.ResultError) {
+	if e != nil && e.GetCode() == "fenced" {
+		g.engine.log.Warn("stale conversation activation stopped", "identity", g.identity)
+		ctx.Stop(ctx.Self())
+	}
+}
+
+// current returns the live conversation, loading it on first use.
+func (g *conversationGrain) current(ctx context.Context, tx pgx.Tx) (*persistence.Conversation, error) {
+	if !g.loaded {
+		c, err := persistence.CurrentConversation(ctx, tx, g.tenant, g.connection, g.contact)
+		if err != nil {
+			return nil, err
+		}
+		g.conv, g.loaded = c, true
+	}
+	if g.conv == nil {
+		return nil, nil
+	}
+	copy := *g.conv
+	return &copy, nil
+}
+
+// write runs fn in a tenant transaction and, on success, keeps the
+// conversation it returns and publishes the events.
+func (g *conversationGrain) write(fn func(ctx context.Context, tx pgx.Tx) (*persistence.Conversation, []persistence.TenantEvent, error)) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var conv *persistence.Conversation
+	var events []persistence.TenantEvent
+	err := g.engine.db.TenantTx(ctx, g.tenant, func(tx pgx.Tx) error {
+		var err error
+		conv, events, err = fn(ctx, tx)
+		return err
+	})
+	if err != nil {
+		g.loaded = false // reload next time: the cache may be ahead of the rolled-back state
+		return err
+	}
+	if conv != nil {
+		g.conv, g.loaded = conv, true
+	}
+	g.engine.publish(g.tenant, events)
+	return nil
+}
+
+func resultError(err error) *crmpb.ResultError {
+	var coded *crm.Error
+	switch {
+	case errors.Is(err, persistence.ErrFenced):
+		return &crmpb.ResultError{Code: "fenced", Message: err.Error(), Retryable: true}
+	case errors.As(err, &coded):
+		return &crmpb.ResultError{Code: coded.Code, Message: coded.Message, Retryable: coded.Code == "retry"}
+	}
+	return &crmpb.ResultError{Code: "internal", Message: err.Error(), Retryable: true}
+}
+
+func conversationEvent(typ string, c *persistence.Conversation) persistence.TenantEvent {
+	payload, _ := json.Marshal(c)
+	id := c.ID
+	return persistence.TenantEvent{Type: typ, ConversationID: &id, AssigneeID: c.AssigneeID, TeamID: c.TeamID, Payload: payload}
+}
+
+func messageEvent(typ string, c *persistence.Conversation, m *persistence.Message) persistence.TenantEvent {
+	payload, _ := json.Marshal(m)
+	id := c.ID
+	return persistence.TenantEvent{Type: typ, ConversationID: &id, AssigneeID: c.AssigneeID, TeamID: c.TeamID, Payload: payload}
+}
+
+// appendEvents gives the events their tenant sequence numbers.
+func appendEvents(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, events []persistence.TenantEvent) error {
+	for i := range events {
+		if err := persistence.AppendTenantEvent(ctx, tx, tenant, &events[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// saveOrInsert persists the conversation: fenced update, or insert when new.
+// A live conversation created meanwhile by another activation is a fence too.
+func saveOrInsert(ctx context.Context, tx pgx.Tx, c *persistence.Conversation, isNew bool) error {
+	if !isNew {
+		return persistence.SaveConversation(ctx, tx, c)
+	}
+	if err := persistence.InsertConversation(ctx, tx, c); err != nil {
+		var coded *crm.Error
+		if errors.As(err, &coded) && errors.Is(coded.Kind, crm.ErrConflict) {
+			return persistence.ErrFenced
+		}
+		return err
+	}
+	return nil
+}
+
+func (g *conversationGrain) inbound(req *crmpb.InboundEvent) *crmpb.InboundEventResult {
+	res := &crmpb.InboundEventResult{}
+	inboxID, _ := uuid.Parse(req.GetInboxEventId())
+	ev := req.GetEvent()
+	now := g.engine.cfg.Now().UTC()
+	err := g.write(func(ctx context.Context, tx pgx.Tx) (*persistence.Conversation, []persistence.TenantEvent, error) {
+		m := &persistence.Message{TenantID: g.tenant, ConnectionID: g.connection, ContactID: g.contact, CreatedAt: now}
+		occurred := now
+		if ts := ev.GetTimestampMs(); ts > 0 {
+			occurred = time.UnixMilli(ts).UTC()
+		}
+		switch body := ev.GetEvent().(type) {
+		case *crmpb.ChannelEvent_InboundMessage:
+			m.Direction, m.Status = "inbound", "received"
+			fillMessage(m, body.InboundMessage.GetMessage())
+		case *crmpb.ChannelEvent_OutboundEcho:
+			m.Direction, m.Status, m.Via = "outbound", "sent", "phone"
+			fillMessage(m, body.OutboundEcho.GetMessage())
+			m.SentAt = &occurred
+		case *crmpb.ChannelEvent_Reaction:
+			r := body.Reaction
+			m.Direction, m.Status, m.Type = "inbound", "received", "reaction"
+			m.Reaction = rawJSON(map[string]any{"target_external_id": r.GetTargetExternalId(), "emoji": r.GetEmoji(), "removed": r.GetRemoved()})
+			key := ev.GetDedupeKey()
+			m.ExternalID = &key
+		default:
+			return nil, nil, errors.New("not a conversation event")
+		}
+		if m.ExternalID != nil {
+			existing, err := persistence.FindMessageByKey(ctx, tx, g.tenant, "external", g.connection, *m.ExternalID)
+			if err != nil {
+				return nil, nil, err
+			}
+			if existing != nil {
+				res.Duplicate, res.MessageId, res.Seq = true, existing.ID.String(), existing.Seq
+				return nil, nil, markInbox(ctx, tx, g.tenant, inboxID)
+			}
+		}
+		conv, err := g.current(ctx, tx)
+		if err != nil {
+			return nil, nil, err
+		}
+		isNew := conv == nil || conv.Status == "archived"
+		if isNew {
+			conv = &persistence.Conversation{TenantID: g.tenant, ConnectionID: g.connection, ContactID: g.contact,
+				Channel: ChannelName(ev.GetChannel()), Status: "open"}
+		}
+		if m.ReplyToExternalID != "" {
+			if target, err := persistence.FindMessageByKey(ctx, tx, g.tenant, "external", g.connection, m.ReplyToExternalID); err != nil {
+				return nil, nil, err
+			} else if target != nil {
+				m.ReplyToID = &target.ID
+			}
+		}
+		conv.LastSeq++
+		m.Seq = conv.LastSeq
+		m.ConversationID = conv.ID
+		if isNew {
+			conv.ID = crm.NewID()
+			m.ConversationID = conv.ID
+		}
+		conv.LastMessageAt, conv.LastActivityAt = &now, now
+		conv.LastMessagePreview, conv.LastMessageDirection = preview(m), m.Direction
+		if m.Direction == "inbound" {
+			conv.UnreadCount++
+			conv.LastInboundAt = &occurred
+			if conv.Channel == "whatsapp" {
+				closes := occurred.Add(24 * time.Hour)
+				if conv.WindowExpiresAt == nil || closes.After(*conv.WindowExpiresAt) {
+					conv.WindowExpiresAt = &closes
+				}
+			}
+			switch conv.Status {
+			case "resolved":
+				conv.Status, conv.ResolvedAt = "open", nil
+			case "waiting":
+				conv.Status = "open"
+				if conv.AssigneeID != nil {
+					conv.Status = "in_progress"
+				}
+			}
+		}
+		if err := saveOrInsert(ctx, tx, conv, isNew); err != nil {
+			return nil, nil, err
+		}
+		if existing, err := persistence.InsertMessage(ctx, tx, m); err != nil {
+			return nil, nil, err
+		} else if existing != nil {
+			// Stored meanwhile by a duplicate activation: roll back ours.
+			return nil, nil, persistence.ErrFenced
+		}
+		if m.Direction == "outbound" && m.ExternalID != nil {
+			if err := applyParkedTo(ctx, tx, g.tenant, g.connection, *m.ExternalID); err != nil {
+				return nil, nil, err
+			}
+		}
+		convType := "conversation.updated"
+		if isNew {
+			convType = "conversation.created"
+		}
+		events := []persistence.TenantEvent{conversationEvent(convType, conv), messageEvent("message.created", conv, m)}
+		if err := appendEvents(ctx, tx, g.tenant, events); err != nil {
+			return nil, nil, err
+		}
+		res.ConversationId, res.MessageId, res.Seq, res.NewConversation = conv.ID.String(), m.ID.String(), m.Seq, isNew
+		return conv, events, markInbox(ctx, tx, g.tenant, inboxID)
+	})
+	if err != nil {
+		res.Error = resultError(err)
+	}
+	return res
+}
+
+func markInbox(ctx context.Context, tx pgx.Tx, tenant, inboxID uuid.UUID) error {
+	if inboxID == uuid.Nil {
+		return nil
+	}
+	return persistence.MarkInboxProcessed(ctx, tx, tenant, inboxID)
+}
+
+// command applies a change to the conversation and records it.
+func (g *conversationGrain) command(change func(*persistence.Conversation) (bool, *crmpb.ResultError)) *crmpb.CommandResult {
+	res := &crmpb.CommandResult{}
+	var cmdErr *crmpb.ResultError
+	err := g.write(func(ctx context.Context, tx pgx.Tx) (*persistence.Conversation, []persistence.TenantEvent, error) {
+		conv, err := g.current(ctx, tx)
+		if err != nil {
+			return nil, nil, err
+		}
+		if conv == nil {
+			return nil, nil, crm.NotFound("conversation")
+		}
+		before := *conv
+		changed, e := change(conv)
+		if e != nil {
+			cmdErr = e
+			return nil, nil, errors.New(e.GetMessage())
+		}
+		res.ConversationId, res.Changed = conv.ID.String(), changed
+		if !changed {
+			return conv, nil, nil
+		}
+		conv.LastActivityAt = g.engine.cfg.Now().UTC()
+		if conv.UnreadCount == before.UnreadCount || conv.Status != before.Status || !sameID(conv.AssigneeID, before.AssigneeID) {
+			// Activity moves the conversation up; reading it does not.
+		} else {
+			conv.LastActivityAt = before.LastActivityAt
+		}
+		if err := persistence.SaveConversation(ctx, tx, conv); err != nil {
+			return nil, nil, err
+		}
+		events := []persistence.TenantEvent{conversationEvent("conversation.updated", conv)}
+		if err := appendEvents(ctx, tx, g.tenant, events); err != nil {
+			return nil, nil, err
+		}
+		return conv, events, nil
+	})
+	switch {
+	case cmdErr != nil:
+		res.Error = cmdErr
+	case err != nil:
+		res.Error = resultError(err)
+	}
+	if g.conv != nil {
+		res.Status = StatusProto(g.conv.Status)
+		res.Unread = int32(g.conv.UnreadCount)
+		if g.conv.AssigneeID != nil {
+			res.AssigneeId = g.conv.AssigneeID.String()
+		}
+		if g.conv.TeamID != nil {
+			res.TeamId = g.conv.TeamID.String()
+		}
+	}
+	return res
+}
+
+func sameID(a, b *uuid.UUID) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+// StatusProto maps a status name to the proto enum.
+func StatusProto(s string) crmpb.ConversationStatus {
+	st, err := ParseStatus(s)
+	if err != nil {
+		return crmpb.ConversationStatus_CONVERSATION_STATUS_UNSPECIFIED
+	}
+	return st.Proto()
+}
+
+func assign(c *persistence.Conversation, a *crmpb.Assign) (bool, *crmpb.ResultError) {
+	changed := false
+	if a.GetUnassign() {
+		if c.AssigneeID != nil {
+			c.AssigneeID, changed = nil, true
+			if c.Status == "in_progress" {
+				c.Status = "open"
+			}
+		}
+	} else if a.GetAssigneeId() != "" {
+		id, err := uuid.Parse(a.GetAssigneeId())
+		if err != nil {
+			return false, errorf("invalid_assignee", "assignee id is not a UUID")
+		}
+		if !sameID(c.AssigneeID, &id) {
+			c.AssigneeID, changed = &id, true
+			if c.Status == "open" {
+				c.Status = "in_progress"
+			}
+		}
+	}
+	if a.GetClearTeam() {
+		if c.TeamID != nil {
+			c.TeamID, changed = nil, true
+		}
+	} else if a.GetTeamId() != "" {
+		id, err := uuid.Parse(a.GetTeamId())
+		if err != nil {
+			return false, errorf("invalid_team", "team id is not a UUID")
+		}
+		if !sameID(c.TeamID, &id) {
+			c.TeamID, changed = &id, true
+		}
+	}
+	return changed, nil
+}
+
+func changeStatus(c *persistence.Conversation, to crmpb.ConversationStatus, now time.Time) (bool, *crmpb.ResultError) {
+	from, err := ParseStatus(c.Status)
+	if err != nil {
+		return false, errorf("invalid_status", "%v", err)
+	}
+	target := StatusFromProto(to)
+	if target == from {
+		return false, nil
+	}
+	if !CanTransition(from, target) {
+		return false, &crmpb.ResultError{Code: "invalid_transition", Message: "a " + from.String() + " conversation cannot become " + target.String()}
+	}
+	c.Status = target.String()
+	if target.String() == "resolved" {
+		c.ResolvedAt = &now
+	} else {
+		c.ResolvedAt = nil
+	}
+	return true, nil
+}

@@ -1,0 +1,388 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"crm/channels"
+	"crm/cluster"
+	"crm/persistence"
+	crmpb "crm/proto"
+)
+
+// Grain kinds.
+const (
+	KindConversation = "conversation"
+	KindConnection   = "connection"
+)
+
+// InboxItem is one durable inbox event handed to the engine.
+type InboxItem struct {
+	InboxID      uuid.UUID
+	TenantID     uuid.UUID
+	ConnectionID uuid.UUID
+	Event        *crmpb.ChannelEvent
+	ReceivedAt   time.Time
+}
+
+// ConnectionSource builds the provider adapter of a connection (decrypting
+// its credentials) and tells its channel.
+type ConnectionSource interface {
+	Provider(ctx context.Context, tenantID, connectionID uuid.UUID) (channels.Provider, error)
+}
+
+// MediaLinker turns one of our media ids into a URL the provider can fetch.
+type MediaLinker func(ctx context.Context, tenantID, mediaID uuid.UUID) (string, error)
+
+// EngineConfig holds the engine's dependencies and tuning.
+type EngineConfig struct {
+	DB          *persistence.DB
+	Log         *slog.Logger
+	Registry    prometheus.Registerer
+	Now         func() time.Time
+	Connections ConnectionSource
+	MediaLink   MediaLinker
+	// PassivateAfter stops an idle conversation grain; default 10 minutes.
+	PassivateAfter time.Duration
+	// SendRate paces sends per connection (messages per second); default 80,
+	// WhatsApp Cloud's default throughput.
+	SendRate float64
+	// SendAttempts bounds retries of retryable send errors; default 6.
+	SendAttempts int
+	// DispatchWorkers process inbox events in parallel; default 32.
+	DispatchWorkers int
+	// SweepAfter re-dispatches inbox rows not processed this long after
+	// arrival; default 5 s.
+	SweepAfter time.Duration
+}
+
+// Engine runs the grains and is what the HTTP layer asks to ingest, send and
+// change conversations.
+type Engine struct {
+	cfg     EngineConfig
+	db      *persistence.DB
+	log     *slog.Logger
+	node    *cluster.Node
+	queue   chan InboxItem
+	stop    chan struct{}
+	wg      sync.WaitGroup
+	once    sync.Once
+	metrics *engineMetrics
+	// local receives events published on this node when no cluster is
+	// attached (tests) in addition to the gateways.
+	localMu sync.RWMutex
+	local   []func(tenantID uuid.UUID, events []*crmpb.TenantEvent)
+}
+
+type engineMetrics struct {
+	activations *prometheus.CounterVec
+	processed   *prometheus.CounterVec
+	ingestLag   prometheus.Histogram
+	sends       *prometheus.CounterVec
+	dropped     prometheus.Counter
+}
+
+// NewEngine builds an engine; call Kinds for cluster.Start, then Attach and Start.
+func NewEngine(cfg EngineConfig) (*Engine, error) {
+	if cfg.DB == nil {
+		return nil, errors.New("actors: DB is required")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.PassivateAfter <= 0 {
+		cfg.PassivateAfter = 10 * time.Minute
+	}
+	if cfg.SendRate <= 0 {
+		cfg.SendRate = 80
+	}
+	if cfg.SendAttempts <= 0 {
+		cfg.SendAttempts = 6
+	}
+	if cfg.DispatchWorkers <= 0 {
+		cfg.DispatchWorkers = 32
+	}
+	if cfg.SweepAfter <= 0 {
+		cfg.SweepAfter = 5 * time.Second
+	}
+	m := &engineMetrics{
+		activations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crm_grain_activations_total",
+			Help: "Grain activations by kind."}, []string{"kind"}),
+		processed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crm_inbox_processed_total",
+			Help: "Inbox events processed by outcome."}, []string{"outcome"}),
+		ingestLag: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "crm_ingest_lag_seconds",
+			Help:    "From webhook received to the event stored and published.",
+			Buckets: []float64{.002, .005, .01, .02, .05, .1, .25, .5, 1, 2.5, 5, 10}}),
+		sends: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crm_sends_total",
+			Help: "Provider send outcomes."}, []string{"outcome"}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "crm_dispatch_deferred_total",
+			Help: "Inbox events left to the sweeper because the dispatch queue was full."}),
+	}
+	if cfg.Registry != nil {
+		cfg.Registry.MustRegister(m.activations, m.processed, m.ingestLag, m.sends, m.dropped)
+	}
+	return &Engine{cfg: cfg, db: cfg.DB, log: cfg.Log, metrics: m, queue: make(chan InboxItem, 10_000),
+		stop: make(chan struct{})}, nil
+}
+
+// Kinds are the grain kinds this engine hosts, for cluster.Start.
+func (e *Engine) Kinds() []*cluster.Kind {
+	return []*cluster.Kind{
+		cluster.NewKind(KindConversation, actor.PropsFromProducer(func() actor.Actor { return &conversationGrain{engine: e} })),
+		cluster.NewKind(KindConnection, actor.PropsFromProducer(func() actor.Actor { return newConnectionGrain(e) })),
+	}
+}
+
+// Attach gives the engine its cluster node.
+func (e *Engine) Attach(node *cluster.Node) { e.node = node }
+
+// OnPublish registers a same-process listener of published events (the
+// local gateway when it is not reached through remoting, and tests).
+func (e *Engine) OnPublish(fn func(tenantID uuid.UUID, events []*crmpb.TenantEvent)) {
+	e.localMu.Lock()
+	defer e.localMu.Unlock()
+	e.local = append(e.local, fn)
+}
+
+// Start runs the dispatch workers and the sweeper until Stop.
+func (e *Engine) Start(ctx context.Context) {
+	for i := 0; i < e.cfg.DispatchWorkers; i++ {
+		e.wg.Add(1)
+		go e.dispatchLoop()
+	}
+	e.wg.Add(1)
+	go e.sweepLoop()
+}
+
+// Stop stops the workers; safe to call twice.
+func (e *Engine) Stop() {
+	e.once.Do(func() {
+		close(e.stop)
+		e.wg.Wait()
+	})
+}
+
+// Dispatch queues durable events for their grains without blocking; what
+// doesn't fit is left to the sweeper.
+func (e *Engine) Dispatch(_ context.Context, events []InboxItem) {
+	for _, ev := range events {
+		select {
+		case e.queue <- ev:
+		default:
+			e.metrics.dropped.Inc()
+		}
+	}
+}
+
+func (e *Engine) dispatchLoop() {
+	defer e.wg.Done()
+	for {
+		select {
+		case <-e.stop:
+			return
+		case ev := <-e.queue:
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			if err := e.process(ctx, ev); err != nil {
+				e.metrics.processed.WithLabelValues("error").Inc()
+				e.log.Warn("processing inbox event failed; the sweeper will retry", "inbox_id", ev.InboxID, "error", err)
+				_ = e.db.RecordInboxFailure(ctx, ev.TenantID, ev.InboxID, err)
+			}
+			cancel()
+		}
+	}
+}
+
+// process routes one inbox event: messages to their conversation grain,
+// statuses and connection events straight to the database.
+func (e *Engine) process(ctx context.Context, in InboxItem) error {
+	ev := in.Event
+	switch body := ev.GetEvent().(type) {
+	case *crmpb.ChannelEvent_InboundMessage:
+		return e.toConversation(ctx, in, body.InboundMessage.GetContact())
+	case *crmpb.ChannelEvent_OutboundEcho:
+		if body.OutboundEcho.GetSentByApi() {
+			return e.markProcessed(ctx, in, "echo_of_api_send")
+		}
+		return e.toConversation(ctx, in, body.OutboundEcho.GetContact())
+	case *crmpb.ChannelEvent_Reaction:
+		return e.toConversation(ctx, in, body.Reaction.GetContact())
+	case *crmpb.ChannelEvent_StatusUpdate:
+		return e.applyStatus(ctx, in, body.StatusUpdate)
+	case *crmpb.ChannelEvent_ReadWatermark:
+		return e.applyWatermark(ctx, in, body.ReadWatermark)
+	case *crmpb.ChannelEvent_ConnectionState, *crmpb.ChannelEvent_AccountError:
+		return e.connectionEvent(ctx, in)
+	}
+	return e.markProcessed(ctx, in, "unknown")
+}
+
+// ConversationIdentity is the grain identity of a conversation.
+func ConversationIdentity(tenantID, connectionID, contactID uuid.UUID) string {
+	return tenantID.String() + "/" + connectionID.String() + "/" + contactID.String()
+}
+
+func parseIdentity(identity string) (tenant, connection, contact uuid.UUID, err error) {
+	parts := strings.Split(identity, "/")
+	if len(parts) != 3 {
+		return uuid.Nil, uuid.Nil, uuid.Nil, fmt.Errorf("bad conversation identity %q", identity)
+	}
+	if tenant, err = uuid.Parse(parts[0]); err != nil {
+		return
+	}
+	if connection, err = uuid.Parse(parts[1]); err != nil {
+		return
+	}
+	contact, err = uuid.Parse(parts[2])
+	return
+}
+
+func (e *Engine) toConversation(ctx context.Context, in InboxItem, profile *crmpb.ContactProfile) error {
+	key := contactKey(profile)
+	if key == "" {
+		return e.markProcessed(ctx, in, "no_contact")
+	}
+	channel := ChannelName(in.Event.GetChannel())
+	contactID, _, err := e.db.ResolveContact(ctx, in.TenantID, channel, key, profile.GetName(), contactPhone(in.Event.GetChannel(), profile))
+	if err != nil {
+		return fmt.Errorf("resolving contact: %w", err)
+	}
+	req := &crmpb.InboundEvent{
+		Conversation:     &crmpb.ConversationRef{TenantId: in.TenantID.String(), ConnectionId: in.ConnectionID.String(), ContactId: contactID.String()},
+		InboxEventId:     in.InboxID.String(),
+		Event:            in.Event,
+		ReceivedAtUnixMs: in.ReceivedAt.UnixMilli(),
+	}
+	for attempt := 0; ; attempt++ {
+		resp, err := e.request(ctx, ConversationIdentity(in.TenantID, in.ConnectionID, contactID), KindConversation, req)
+		if err != nil {
+			return err
+		}
+		res, ok := resp.(*crmpb.InboundEventResult)
+		if !ok {
+			return fmt.Errorf("conversation grain answered %T", resp)
+		}
+		if res.GetError() != nil {
+			if res.GetError().GetRetryable() && attempt < 5 {
+				continue // a fenced, stale activation stopped itself: the next one is fresh
+			}
+			return fmt.Errorf("conversation grain: %s: %s", res.GetError().GetCode(), res.GetError().GetMessage())
+		}
+		outcome := "stored"
+		if res.GetDuplicate() {
+			outcome = "duplicate"
+		}
+		e.metrics.processed.WithLabelValues(outcome).Inc()
+		if !in.ReceivedAt.IsZero() {
+			e.metrics.ingestLag.Observe(time.Since(in.ReceivedAt).Seconds())
+		}
+		return nil
+	}
+}
+
+// request asks a grain through the cluster.
+func (e *Engine) request(ctx context.Context, identity, kind string, msg any) (any, error) {
+	if e.node == nil {
+		return nil, errors.New("engine has no cluster node")
+	}
+	return e.node.Request(ctx, identity, kind, msg)
+}
+
+func (e *Engine) markProcessed(ctx context.Context, in InboxItem, outcome string) error {
+	e.metrics.processed.WithLabelValues(outcome).Inc()
+	return e.db.TenantTx(ctx, in.TenantID, func(tx pgxTx) error {
+		return persistence.MarkInboxProcessed(ctx, tx, in.TenantID, in.InboxID)
+	})
+}
+
+// publish hands committed events to every member's gateway (and local
+// listeners). Live delivery is the fast path: a console that misses one
+// finds it by resuming from its last seq.
+func (e *Engine) publish(tenantID uuid.UUID, events []persistence.TenantEvent) {
+	if len(events) == 0 {
+		return
+	}
+	batch := &crmpb.TenantEvents{Events: make([]*crmpb.TenantEvent, 0, len(events))}
+	for _, ev := range events {
+		pe := &crmpb.TenantEvent{TenantId: tenantID.String(), Seq: ev.Seq, Type: ev.Type, PayloadJson: ev.Payload,
+			CreatedAtUnixMs: ev.CreatedAt.UnixMilli()}
+		if ev.ConversationID != nil {
+			pe.ConversationId = ev.ConversationID.String()
+		}
+		if ev.AssigneeID != nil {
+			pe.AssigneeId = ev.AssigneeID.String()
+		}
+		if ev.TeamID != nil {
+			pe.TeamId = ev.TeamID.String()
+		}
+		batch.Events = append(batch.Events, pe)
+	}
+	if e.node != nil {
+		root := e.node.System().Root
+		for _, m := range e.node.Members() {
+			root.Send(actor.NewPID(m.Address, "gateway"), batch) // GatewayName
+		}
+	}
+	e.localMu.RLock()
+	listeners := e.local
+	e.localMu.RUnlock()
+	for _, fn := range listeners {
+		fn(tenantID, batch.Events)
+	}
+}
+
+// sweepLoop re-dispatches inbox rows left unprocessed (a node died after the
+// 200, the queue was full, a grain failed), at start and then periodically.
+func (e *Engine) sweepLoop() {
+	defer e.wg.Done()
+	t := time.NewTicker(e.cfg.SweepAfter)
+	defer t.Stop()
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		e.Sweep(ctx)
+		cancel()
+		select {
+		case <-e.stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Sweep re-dispatches what is pending and applies parked statuses whose
+// message has since appeared.
+func (e *Engine) Sweep(ctx context.Context) int {
+	pending, err := e.db.PendingInbox(ctx, e.cfg.Now().Add(-e.cfg.SweepAfter), 2000)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Warn("sweeping inbox", "error", err)
+		}
+		return 0
+	}
+	for _, p := range pending {
+		ev := &crmpb.ChannelEvent{}
+		if err := protojson.Unmarshal(p.Payload, ev); err != nil {
+			e.log.Error("inbox row is not a channel event", "inbox_id", p.ID, "error", err)
+			continue
+		}
+		in := InboxItem{InboxID: p.ID, TenantID: p.TenantID, ConnectionID: p.ConnectionID, Event: ev}
+		if err := e.process(ctx, in); err != nil {
+			e.log.Warn("re-dispatch failed", "inbox_id", p.ID, "error", err)
+			_ = e.db.RecordInboxFailure(ctx, p.TenantID, p.ID, err)
+		}
+	}
+	e.applyParked(ctx)
+	return len(pending)
+}

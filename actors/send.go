@@ -1,0 +1,311 @@
+package actors
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	pcluster "github.com/asynkron/protoactor-go/cluster"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/time/rate"
+
+	"crm"
+	"crm/channels"
+	"crm/persistence"
+	crmpb "crm/proto"
+)
+
+// send stores an agent's (or bot's) message as pending under its idempotency
+// key, then hands it to the connection grain. A repeat of the same key
+// answers the message already stored; nothing is sent twice.
+func (g *conversationGrain) send(req *crmpb.SendMessage) *crmpb.SendResult {
+	res := &crmpb.SendResult{}
+	now := g.engine.cfg.Now().UTC()
+	var job *crmpb.SendRequest
+	var refused *crmpb.ResultError
+	err := g.write(func(ctx context.Context, tx pgx.Tx) (*persistence.Conversation, []persistence.TenantEvent, error) {
+		if key := req.GetIdempotencyKey(); key != "" {
+			existing, err := persistence.FindMessageByKey(ctx, tx, g.tenant, "idempotency", uuid.Nil, key)
+			if err != nil {
+				return nil, nil, err
+			}
+			if existing != nil {
+				res.Duplicate, res.MessageId, res.Seq, res.ConversationId = true, existing.ID.String(), existing.Seq, existing.ConversationID.String()
+				return nil, nil, nil
+			}
+		}
+		conv, err := g.current(ctx, tx)
+		if err != nil {
+			return nil, nil, err
+		}
+		if conv == nil || (req.GetConversationId() != "" && conv.ID.String() != req.GetConversationId()) {
+			refused = &crmpb.ResultError{Code: "not_found", Message: "conversation not found or already archived"}
+			return nil, nil, errors.New(refused.Message)
+		}
+		msgType := req.GetType()
+		if msgType == "" {
+			msgType = "text"
+		}
+		if conv.Channel == "whatsapp" && msgType != "template" && (conv.WindowExpiresAt == nil || !now.Before(*conv.WindowExpiresAt)) {
+			refused = &crmpb.ResultError{Code: "window_closed",
+				Message: "the 24-hour window is closed: only an approved template may be sent"}
+			return nil, nil, errors.New(refused.Message)
+		}
+		to, err := persistence.ContactExternalID(ctx, tx, g.tenant, g.contact, conv.Channel)
+		if err != nil {
+			return nil, nil, err
+		}
+		m := &persistence.Message{TenantID: g.tenant, ConnectionID: g.connection, ContactID: g.contact, ConversationID: conv.ID,
+			Direction: "outbound", Type: msgType, Text: req.GetText(), Status: "pending", CreatedAt: now, Via: "agent"}
+		if key := req.GetIdempotencyKey(); key != "" {
+			m.IdempotencyKey = &key
+		}
+		if uid, err := uuid.Parse(req.GetSenderUserId()); err == nil {
+			m.SentBy = &uid
+		} else {
+			m.Via = "bot"
+		}
+		if req.GetMediaId() != "" {
+			m.Media = rawJSON(map[string]any{"media_id": req.GetMediaId()})
+		}
+		if len(req.GetTemplateJson()) > 0 {
+			m.Template = json.RawMessage(req.GetTemplateJson())
+		}
+		replyExternal := ""
+		if rid, err := uuid.Parse(req.GetReplyToId()); err == nil {
+			target, err := persistence.MessageByID(ctx, tx, g.tenant, rid)
+			if err != nil {
+				return nil, nil, err
+			}
+			if target.ConversationID != conv.ID {
+				return nil, nil, crm.NotFound("reply_to message")
+			}
+			m.ReplyToID = &rid
+			if target.ExternalID != nil {
+				replyExternal = *target.ExternalID
+				m.ReplyToExternalID = replyExternal
+			}
+		}
+		conv.LastSeq++
+		m.Seq = conv.LastSeq
+		conv.LastMessageAt, conv.LastActivityAt = &now, now
+		conv.LastMessagePreview, conv.LastMessageDirection = preview(m), "outbound"
+		conv.UnreadCount = 0
+		if conv.FirstResponseAt == nil && m.SentBy != nil {
+			conv.FirstResponseAt = &now
+		}
+		if conv.Status == "open" || conv.Status == "resolved" {
+			conv.Status, conv.ResolvedAt = "in_progress", nil
+		}
+		if existing, err := persistence.InsertMessage(ctx, tx, m); err != nil {
+			return nil, nil, err
+		} else if existing != nil {
+			res.Duplicate, res.MessageId, res.Seq, res.ConversationId = true, existing.ID.String(), existing.Seq, existing.ConversationID.String()
+			return nil, nil, nil
+		}
+		if err := persistence.SaveConversation(ctx, tx, conv); err != nil {
+			return nil, nil, err
+		}
+		events := []persistence.TenantEvent{messageEvent("message.created", conv, m), conversationEvent("conversation.updated", conv)}
+		if err := appendEvents(ctx, tx, g.tenant, events); err != nil {
+			return nil, nil, err
+		}
+		res.ConversationId, res.MessageId, res.Seq, res.Status = conv.ID.String(), m.ID.String(), m.Seq, crmpb.DeliveryStatus_DELIVERY_STATUS_PENDING
+		job = &crmpb.SendRequest{TenantId: g.tenant.String(), ConnectionId: g.connection.String(), ConversationId: conv.ID.String(),
+			MessageId: m.ID.String(), To: to, Type: msgType, Text: m.Text, MediaId: req.GetMediaId(),
+			ReplyToExternalId: replyExternal, TemplateJson: req.GetTemplateJson()}
+		return conv, events, nil
+	})
+	switch {
+	case refused != nil:
+		res.Error = refused
+	case err != nil:
+		res.Error = resultError(err)
+	}
+	if job != nil {
+		go g.engine.handToConnection(job)
+	}
+	return res
+}
+
+// handToConnection gives a stored send to its connection grain, retrying
+// through membership changes.
+func (e *Engine) handToConnection(job *crmpb.SendRequest) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := e.request(ctx, job.GetTenantId()+"/"+job.GetConnectionId(), KindConnection, job); err != nil {
+		e.log.Error("send not handed to its connection; it stays pending", "message_id", job.GetMessageId(), "error", err)
+	}
+}
+
+// connectionGrain owns a connection's provider client and paces its sends
+// (token bucket, default 80/s). Sends run concurrently under the limiter;
+// retryable errors back off exponentially with jitter.
+type connectionGrain struct {
+	engine             *Engine
+	tenant, connection uuid.UUID
+	limiter            *rate.Limiter
+}
+
+func newConnectionGrain(e *Engine) *connectionGrain {
+	return &connectionGrain{engine: e, limiter: rate.NewLimiter(rate.Limit(e.cfg.SendRate), max(1, int(e.cfg.SendRate)))}
+}
+
+func (g *connectionGrain) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *pcluster.ClusterInit:
+		parts := splitTwo(msg.Identity.Identity)
+		g.tenant, _ = uuid.Parse(parts[0])
+		g.connection, _ = uuid.Parse(parts[1])
+		g.engine.metrics.activations.WithLabelValues(KindConnection).Inc()
+		ctx.SetReceiveTimeout(g.engine.cfg.PassivateAfter)
+	case *actor.ReceiveTimeout:
+		ctx.Poison(ctx.Self())
+	case *crmpb.SendRequest:
+		ctx.Respond(&crmpb.SendResponse{MessageId: msg.GetMessageId(), Status: crmpb.DeliveryStatus_DELIVERY_STATUS_PENDING})
+		go g.deliver(msg)
+	}
+}
+
+func splitTwo(s string) [2]string {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '/' {
+			return [2]string{s[:i], s[i+1:]}
+		}
+	}
+	return [2]string{s, ""}
+}
+
+// deliver calls the provider until the send is accepted, refused for good,
+// or out of attempts, and records the outcome on the message.
+func (g *connectionGrain) deliver(job *crmpb.SendRequest) {
+	e := g.engine
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	messageID, _ := uuid.Parse(job.GetMessageId())
+	out, err := g.outbound(ctx, job)
+	if err != nil {
+		g.record(ctx, messageID, "", err)
+		return
+	}
+	provider, err := e.cfg.Connections.Provider(ctx, g.tenant, g.connection)
+	if err != nil {
+		g.record(ctx, messageID, "", &channels.SendError{Kind: channels.Permanent, Message: "connection unavailable: " + err.Error()})
+		return
+	}
+	backoff := 500 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		if err := g.limiter.Wait(ctx); err != nil {
+			g.record(ctx, messageID, "", &channels.SendError{Kind: channels.Retryable, Message: "gave up waiting for the rate limit", Err: err})
+			return
+		}
+		result, err := provider.Send(ctx, out)
+		if err == nil {
+			e.metrics.sends.WithLabelValues("sent").Inc()
+			g.record(ctx, messageID, result.ExternalID, nil)
+			return
+		}
+		if !channels.IsRetryable(err) || attempt >= e.cfg.SendAttempts {
+			e.metrics.sends.WithLabelValues(channels.KindOf(err).String()).Inc()
+			g.record(ctx, messageID, "", err)
+			return
+		}
+		e.metrics.sends.WithLabelValues("retry").Inc()
+		wait := backoff + time.Duration(rand.Int64N(int64(backoff)))
+		if after, ok := channels.RetryAfter(err); ok && after > wait {
+			wait = after
+		}
+		select {
+		case <-ctx.Done():
+			g.record(ctx, messageID, "", err)
+			return
+		case <-time.After(wait):
+		}
+		backoff = min(backoff*2, 30*time.Second)
+	}
+}
+
+// outbound builds the provider message from the send request.
+func (g *connectionGrain) outbound(ctx context.Context, job *crmpb.SendRequest) (*channels.OutboundMessage, error) {
+	out := &channels.OutboundMessage{To: job.GetTo(), Type: channels.OutboundType(job.GetType()), ReplyTo: job.GetReplyToExternalId()}
+	switch out.Type {
+	case channels.OutText:
+		out.Text = &channels.OutboundText{Body: job.GetText()}
+	case channels.OutImage, channels.OutAudio, channels.OutVideo, channels.OutDocument, channels.OutSticker:
+		link := job.GetMediaUrl()
+		if link == "" && job.GetMediaId() != "" && g.engine.cfg.MediaLink != nil {
+			mediaID, err := uuid.Parse(job.GetMediaId())
+			if err != nil {
+				return nil, &channels.SendError{Kind: channels.Permanent, Message: "bad media id"}
+			}
+			if link, err = g.engine.cfg.MediaLink(ctx, g.tenant, mediaID); err != nil {
+				return nil, &channels.SendError{Kind: channels.Permanent, Message: "media unavailable: " + err.Error()}
+			}
+		}
+		out.Media = &channels.OutboundMedia{Link: link, Caption: job.GetText()}
+	case channels.OutTemplate:
+		tpl, err := channels.ParseTemplateJSON(job.GetTemplateJson())
+		if err != nil {
+			return nil, &channels.SendError{Kind: channels.Permanent, Message: "bad template: " + err.Error()}
+		}
+		out.Template = tpl
+	default:
+		return nil, &channels.SendError{Kind: channels.Permanent, Message: "unsupported message type " + job.GetType()}
+	}
+	return out, nil
+}
+
+// record stores a send's outcome and tells the consoles.
+func (g *connectionGrain) record(ctx context.Context, messageID uuid.UUID, externalID string, sendErr error) {
+	e := g.engine
+	status := "sent"
+	var errJSON json.RawMessage
+	if sendErr != nil {
+		status = "failed"
+		detail := map[string]any{"message": sendErr.Error()}
+		var se *channels.SendError
+		if errors.As(sendErr, &se) {
+			detail["kind"] = se.Kind.String()
+			detail["code"] = se.Code
+			detail["message"] = se.Message
+			if se.Kind == channels.WindowClosed {
+				detail["code_name"] = "window_closed"
+			}
+		}
+		errJSON = rawJSON(detail)
+	}
+	var events []persistence.TenantEvent
+	err := e.db.TenantTx(ctx, g.tenant, func(tx pgx.Tx) error {
+		m, err := persistence.MessageByID(ctx, tx, g.tenant, messageID)
+		if err != nil {
+			return err
+		}
+		updated, err := persistence.UpdateOutbound(ctx, tx, m, externalID, status, errJSON, e.cfg.Now().UTC())
+		if err != nil {
+			return err
+		}
+		if externalID != "" {
+			if err := applyParkedTo(ctx, tx, g.tenant, g.connection, externalID); err != nil {
+				return err
+			}
+			if updated, err = persistence.MessageByID(ctx, tx, g.tenant, messageID); err != nil {
+				return err
+			}
+		}
+		ev, err := messageUpdatedEvent(ctx, tx, g.tenant, updated)
+		if err != nil {
+			return err
+		}
+		events = append(events, ev)
+		return nil
+	})
+	if err != nil {
+		e.log.Error("recording a send outcome failed", "message_id", messageID, "error", err)
+		return
+	}
+	e.publish(g.tenant, events)
+}

@@ -1,0 +1,473 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"crm"
+	"crm/actors"
+	"crm/persistence"
+)
+
+type listConversationsQuery struct {
+	Status       string `form:"status"`        // comma-separated: open,in_progress,waiting,resolved,archived
+	AssigneeID   string `form:"assignee_id"`   // a user id, "me", or "none" for the unassigned
+	TeamID       string `form:"team_id"`       // a team id
+	LabelID      string `form:"label_id"`      // a label id
+	ConnectionID string `form:"connection_id"` // a connection id
+	ContactID    string `form:"contact_id"`    // a contact id
+	Q            string `form:"q"`             // contact name, phone or email
+	Cursor       string `form:"cursor"`
+	Limit        int    `form:"limit"`
+}
+
+type patchConversationRequest struct {
+	Status     *string          `json:"status,omitempty"`
+	AssigneeID *json.RawMessage `json:"assignee_id,omitempty"` // a user id, or null to unassign
+	TeamID     *json.RawMessage `json:"team_id,omitempty"`     // a team id, or null to clear
+	LabelIDs   *[]uuid.UUID     `json:"label_ids,omitempty"`
+}
+
+type listMessagesQuery struct {
+	Cursor string `form:"cursor"` // page forward (oldest to newest)
+	Before string `form:"before"` // page back: messages before this seq; "latest" for the newest page
+	Limit  int    `form:"limit"`
+}
+
+type sendMessageRequest struct {
+	Type           string          `json:"type"`
+	Text           string          `json:"text,omitempty"`
+	MediaID        *uuid.UUID      `json:"media_id,omitempty"`
+	Template       json.RawMessage `json:"template,omitempty"`
+	ReplyToID      *uuid.UUID      `json:"reply_to_id,omitempty"`
+	IdempotencyKey string          `json:"idempotency_key" required:"true"`
+}
+
+type noteRequest struct {
+	Text string `json:"text" required:"true"`
+}
+
+type notesResponse struct {
+	Items      []persistence.Note `json:"items"`
+	NextCursor *string            `json:"next_cursor"`
+}
+
+func (s *Server) conversationRoutes() {
+	s.route(op{Method: http.MethodGet, Path: "/api/v1/conversations", Summary: "List the conversations you may see, newest activity first",
+		Tag: "conversations", Access: accessTenant, Perm: crm.PermConversationsRead, Query: listConversationsQuery{},
+		Response: crm.Page[*persistence.Conversation]{}}, s.listConversations)
+	s.route(op{Method: http.MethodGet, Path: "/api/v1/conversations/:id", Summary: "Get a conversation",
+		Tag: "conversations", Access: accessTenant, Perm: crm.PermConversationsRead, Response: persistence.Conversation{}}, s.getConversation)
+	s.route(op{Method: http.MethodPatch, Path: "/api/v1/conversations/:id", Summary: "Change status, assignee, team or labels",
+		Tag: "conversations", Access: accessTenant, Perm: crm.PermConversationsWrite, Request: patchConversationRequest{},
+		Response: persistence.Conversation{}}, s.patchConversation)
+	s.route(op{Method: http.MethodPost, Path: "/api/v1/conversations/:id/read", Summary: "Mark a conversation read",
+		Tag: "conversations", Access: accessTenant, Perm: crm.PermConversationsRead, Response: persistence.Conversation{}}, s.readConversation)
+	s.route(op{Method: http.MethodGet, Path: "/api/v1/conversations/:id/messages", Summary: "Messages by seq, oldest to newest; ?before= pages back",
+		Tag: "conversations", Access: accessTenant, Perm: crm.PermConversationsRead, Query: listMessagesQuery{},
+		Response: crm.Page[*persistence.Message]{}}, s.listMessages)
+	s.route(op{Method: http.MethodPost, Path: "/api/v1/conversations/:id/messages", Summary: "Send a message (stored pending under its idempotency key)",
+		Tag: "conversations", Access: accessTenant, Perm: crm.PermMessagesSend, Request: sendMessageRequest{},
+		Response: persistence.Message{}, Status: http.StatusAccepted}, s.sendMessage)
+	s.route(op{Method: http.MethodGet, Path: "/api/v1/conversations/:id/notes", Summary: "Internal notes of a conversation",
+		Tag: "conversations", Access: accessTenant, Perm: crm.PermConversationsRead, Response: notesResponse{}}, s.listNotes)
+	s.route(op{Method: http.MethodPost, Path: "/api/v1/conversations/:id/notes", Summary: "Write an internal note",
+		Tag: "conversations", Access: accessTenant, Perm: crm.PermConversationsWrite, Request: noteRequest{},
+		Response: persistence.Note{}, Status: http.StatusCreated}, s.addNote)
+}
+
+// visibility is what the principal may see of the inbox.
+func (s *Server) visibility(c *gin.Context, p crm.Principal) (crm.Visibility, error) {
+	if p.Role.Can(crm.PermConversationsAll) {
+		return crm.VisibilityFor(p, nil), nil
+	}
+	teams, err := s.db.UserTeamIDs(c, p.TenantID, p.UserID)
+	if err != nil {
+		return crm.Visibility{}, err
+	}
+	return crm.VisibilityFor(p, teams), nil
+}
+
+func fieldError(field, msg string) error {
+	return crm.NewError(crm.ErrInvalid, "validation_failed", "some fields are invalid",
+		map[string]any{"fields": map[string]any{field: msg}})
+}
+
+func optionalID(field, raw string) (*uuid.UUID, error) {
+	if raw == "" {
+		return nil, nil
+	}
+	id, err := uuid.Parse(raw)
+	if err != nil {
+		return nil, fieldError(field, "must be a UUID")
+	}
+	return &id, nil
+}
+
+func (s *Server) listConversations(c *gin.Context, p crm.Principal) error {
+	var q listConversationsQuery
+	if err := c.ShouldBindQuery(&q); err != nil {
+		return fieldError("query", "malformed query parameters")
+	}
+	v, err := s.visibility(c, p)
+	if err != nil {
+		return err
+	}
+	f := persistence.ConversationFilter{Query: q.Q, Cursor: q.Cursor, Limit: q.Limit}
+	if q.Status != "" {
+		for _, st := range strings.Split(q.Status, ",") {
+			if _, err := actors.ParseStatus(st); err != nil {
+				return fieldError("status", "must be open, in_progress, waiting, resolved or archived")
+			}
+			f.Status = append(f.Status, st)
+		}
+	}
+	switch q.AssigneeID {
+	case "":
+	case "me":
+		f.AssigneeID = &p.UserID
+	case "none":
+		f.Unassigned = true
+	default:
+		if f.AssigneeID, err = optionalID("assignee_id", q.AssigneeID); err != nil {
+			return err
+		}
+	}
+	if f.TeamID, err = optionalID("team_id", q.TeamID); err != nil {
+		return err
+	}
+	if f.LabelID, err = optionalID("label_id", q.LabelID); err != nil {
+		return err
+	}
+	if f.ConnectionID, err = optionalID("connection_id", q.ConnectionID); err != nil {
+		return err
+	}
+	if f.ContactID, err = optionalID("contact_id", q.ContactID); err != nil {
+		return err
+	}
+	page, err := s.db.ListConversations(c, p.TenantID, v, f)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, page)
+	return nil
+}
+
+// visibleConversation loads a conversation the principal may see (else 404).
+func (s *Server) visibleConversation(c *gin.Context, p crm.Principal) (*persistence.Conversation, error) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.visibility(c, p)
+	if err != nil {
+		return nil, err
+	}
+	return s.db.GetConversation(c, p.TenantID, id, v)
+}
+
+func (s *Server) getConversation(c *gin.Context, p crm.Principal) error {
+	conv, err := s.visibleConversation(c, p)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, conv)
+	return nil
+}
+
+func (s *Server) conversationEngine() (*actors.Engine, error) {
+	if s.cfg.Engine == nil {
+		return nil, crm.NewError(crm.ErrUnprocessable, "engine_unavailable", "conversations cannot be changed on this node", nil)
+	}
+	return s.cfg.Engine, nil
+}
+
+// rawID reads a JSON value that is a UUID or null.
+func rawID(field string, raw *json.RawMessage) (id *uuid.UUID, clear bool, err error) {
+	if raw == nil {
+		return nil, false, nil
+	}
+	if string(*raw) == "null" {
+		return nil, true, nil
+	}
+	var s string
+	if err := json.Unmarshal(*raw, &s); err != nil {
+		return nil, false, fieldError(field, "must be a UUID or null")
+	}
+	parsed, err := uuid.Parse(s)
+	if err != nil {
+		return nil, false, fieldError(field, "must be a UUID or null")
+	}
+	return &parsed, false, nil
+}
+
+func (s *Server) patchConversation(c *gin.Context, p crm.Principal) error {
+	var req patchConversationRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	assignee, unassign, err := rawID("assignee_id", req.AssigneeID)
+	if err != nil {
+		return err
+	}
+	team, clearTeam, err := rawID("team_id", req.TeamID)
+	if err != nil {
+		return err
+	}
+	if req.Status != nil {
+		if _, err := actors.ParseStatus(*req.Status); err != nil {
+			return fieldError("status", "must be open, in_progress, waiting, resolved or archived")
+		}
+	}
+	conv, err := s.visibleConversation(c, p)
+	if err != nil {
+		return err
+	}
+	if err := s.checkReferences(c, p.TenantID, assignee, team, req.LabelIDs); err != nil {
+		return err
+	}
+	engine, err := s.conversationEngine()
+	if err != nil {
+		return err
+	}
+	if assignee != nil || team != nil || unassign || clearTeam {
+		if _, err := engine.Assign(c, p, conv, assignee, team, unassign, clearTeam); err != nil {
+			return err
+		}
+	}
+	if req.Status != nil {
+		if _, err := engine.ChangeStatus(c, p, conv, *req.Status); err != nil {
+			return err
+		}
+	}
+	if req.LabelIDs != nil {
+		if err := engine.SetLabels(c, conv, *req.LabelIDs); err != nil {
+			return err
+		}
+	}
+	// The actor just acted on it: answer even if it left their view (a transfer).
+	updated, err := s.db.GetConversation(c, p.TenantID, conv.ID, crm.Visibility{All: true})
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, updated)
+	return nil
+}
+
+// checkReferences makes sure the assignee, team and labels exist in the
+// tenant (an active user for the assignee).
+func (s *Server) checkReferences(c *gin.Context, tenant uuid.UUID, assignee, team *uuid.UUID, labels *[]uuid.UUID) error {
+	return s.db.TenantTx(c, tenant, func(tx pgx.Tx) error {
+		var ok bool
+		if assignee != nil {
+			if err := tx.QueryRow(c, `SELECT EXISTS (SELECT 1 FROM users WHERE tenant_id = $1 AND id = $2 AND active)`, tenant, *assignee).Scan(&ok); err != nil {
+				return err
+			}
+			if !ok {
+				return fieldError("assignee_id", "no such active user")
+			}
+		}
+		if team != nil {
+			if err := tx.QueryRow(c, `SELECT EXISTS (SELECT 1 FROM teams WHERE tenant_id = $1 AND id = $2)`, tenant, *team).Scan(&ok); err != nil {
+				return err
+			}
+			if !ok {
+				return fieldError("team_id", "no such team")
+			}
+		}
+		if labels != nil && len(*labels) > 0 {
+			var n int
+			if err := tx.QueryRow(c, `SELECT count(*) FROM labels WHERE tenant_id = $1 AND id = ANY($2::uuid[])`, tenant, *labels).Scan(&n); err != nil {
+				return err
+			}
+			if n != len(uniqueIDs(*labels)) {
+				return fieldError("label_ids", "some labels do not exist")
+			}
+		}
+		return nil
+	})
+}
+
+func uniqueIDs(ids []uuid.UUID) map[uuid.UUID]bool {
+	out := make(map[uuid.UUID]bool, len(ids))
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out
+}
+
+func (s *Server) readConversation(c *gin.Context, p crm.Principal) error {
+	conv, err := s.visibleConversation(c, p)
+	if err != nil {
+		return err
+	}
+	engine, err := s.conversationEngine()
+	if err != nil {
+		return err
+	}
+	if _, err := engine.MarkRead(c, p, conv); err != nil {
+		return err
+	}
+	updated, err := s.db.GetConversation(c, p.TenantID, conv.ID, crm.Visibility{All: true})
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, updated)
+	return nil
+}
+
+func (s *Server) listMessages(c *gin.Context, p crm.Principal) error {
+	var q listMessagesQuery
+	if err := c.ShouldBindQuery(&q); err != nil {
+		return fieldError("query", "malformed query parameters")
+	}
+	conv, err := s.visibleConversation(c, p)
+	if err != nil {
+		return err
+	}
+	if q.Before != "" {
+		var before int64
+		if q.Before != "latest" {
+			if before, err = strconv.ParseInt(q.Before, 10, 64); err != nil || before < 0 {
+				return fieldError("before", "must be a sequence number or \"latest\"")
+			}
+		}
+		items, older, err := s.db.LatestMessages(c, p.TenantID, conv.ID, before, q.Limit)
+		if err != nil {
+			return err
+		}
+		page := crm.Page[*persistence.Message]{Items: items}
+		if page.Items == nil {
+			page.Items = []*persistence.Message{}
+		}
+		if older > 0 {
+			next := strconv.FormatInt(older, 10)
+			page.NextCursor = &next // pass as ?before= to go further back
+		}
+		c.JSON(http.StatusOK, page)
+		return nil
+	}
+	page, err := s.db.ListMessages(c, p.TenantID, conv.ID, q.Cursor, q.Limit)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, page)
+	return nil
+}
+
+var sendableTypes = map[string]bool{"text": true, "image": true, "audio": true, "video": true, "document": true,
+	"sticker": true, "template": true}
+
+func (s *Server) sendMessage(c *gin.Context, p crm.Principal) error {
+	var req sendMessageRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	fields := crm.FieldErrors{}
+	if req.Type == "" {
+		req.Type = "text"
+	}
+	if !sendableTypes[req.Type] {
+		fields.Add("type", "must be text, image, audio, video, document, sticker or template")
+	}
+	req.IdempotencyKey = strings.TrimSpace(req.IdempotencyKey)
+	if req.IdempotencyKey == "" || len(req.IdempotencyKey) > 200 {
+		fields.Add("idempotency_key", "is required (at most 200 characters)")
+	}
+	switch req.Type {
+	case "text":
+		if strings.TrimSpace(req.Text) == "" {
+			fields.Add("text", "is required")
+		}
+		if len([]rune(req.Text)) > 4096 {
+			fields.Add("text", "must have at most 4096 characters")
+		}
+	case "template":
+		if len(req.Template) == 0 {
+			fields.Add("template", "is required")
+		}
+	default:
+		if req.MediaID == nil {
+			fields.Add("media_id", "is required")
+		}
+	}
+	if err := fields.Err(); err != nil {
+		return err
+	}
+	if err := s.requireSendable(c, p); err != nil {
+		return err
+	}
+	conv, err := s.visibleConversation(c, p)
+	if err != nil {
+		return err
+	}
+	engine, err := s.conversationEngine()
+	if err != nil {
+		return err
+	}
+	res, err := engine.Send(c, p, conv, actors.SendInput{Type: req.Type, Text: req.Text, MediaID: req.MediaID,
+		Template: req.Template, ReplyToID: req.ReplyToID, IdempotencyKey: req.IdempotencyKey})
+	if err != nil {
+		return err
+	}
+	messageID, _ := uuid.Parse(res.GetMessageId())
+	var m *persistence.Message
+	if err := s.db.TenantTx(c, p.TenantID, func(tx pgx.Tx) error {
+		var err error
+		m, err = persistence.MessageByID(c, tx, p.TenantID, messageID)
+		return err
+	}); err != nil {
+		return err
+	}
+	c.JSON(http.StatusAccepted, m)
+	return nil
+}
+
+// requireSendable refuses sends of a suspended tenant (its webhooks are still stored).
+func (s *Server) requireSendable(c *gin.Context, p crm.Principal) error {
+	return nil
+}
+
+func (s *Server) listNotes(c *gin.Context, p crm.Principal) error {
+	conv, err := s.visibleConversation(c, p)
+	if err != nil {
+		return err
+	}
+	notes, err := s.db.ListNotes(c, p.TenantID, conv.ID)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, notesResponse{Items: notes})
+	return nil
+}
+
+func (s *Server) addNote(c *gin.Context, p crm.Principal) error {
+	var req noteRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	req.Text = strings.TrimSpace(req.Text)
+	if req.Text == "" || len([]rune(req.Text)) > 10000 {
+		return fieldError("text", "is required (at most 10000 characters)")
+	}
+	conv, err := s.visibleConversation(c, p)
+	if err != nil {
+		return err
+	}
+	engine, err := s.conversationEngine()
+	if err != nil {
+		return err
+	}
+	note, err := engine.AddNote(c, p, conv, req.Text)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, note)
+	return nil
+}
