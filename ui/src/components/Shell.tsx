@@ -93,7 +93,7 @@ export function Shell() {
       <ConnectionBanner />
       {tenantQ.data && <LicenseBanner info={tenantQ.data} />}
       <div className="flex min-h-0 flex-1">
-        <aside className="hidden w-60 shrink-0 flex-col border-r border-gray-200 bg-white md:flex" aria-label={t('shell.navigation')}>
+        <aside className="hidden w-60 shrink-0 flex-col border-r border-gray-200 bg-white md:flex">
           <div className="flex items-center gap-2 border-b border-gray-100 px-4 py-4">
             <span className="flex h-9 w-9 items-center justify-center rounded-full bg-brand-500 text-white">
               <MessageCircle className="h-5 w-5" aria-hidden />
@@ -103,7 +103,7 @@ export function Shell() {
               <p className="truncate text-xs text-gray-500">{t('shell.product')}</p>
             </div>
           </div>
-          <nav className="flex-1 space-y-1 p-3">{items.map((i) => navLink(i))}</nav>
+          <nav className="flex-1 space-y-1 p-3" aria-label={t('shell.navigation')}>{items.map((i) => navLink(i))}</nav>
           <div className="space-y-3 border-t border-gray-100 p-3">
             <div className="flex items-center gap-2">
               <Avatar name={user?.name} className="h-8 w-8 text-xs" />

@@ -145,7 +145,7 @@ export const en: Loose<Dictionary> = {
   chat: {
     you: 'You', customer: 'Customer', reply: 'Reply', reply_not_loaded: 'Original message not loaded', cancel_reply: 'Cancel reply',
     note: 'Internal note', media_unavailable: 'Media unavailable', open_image: 'Open image', download: 'Download', download_item: 'Download {{name}}',
-    open_map: 'Open in maps', unsupported: "Unsupported message ({{type}}). See it on the customer's phone.",
+    open_map: 'Open in maps', unsupported_plain: "Unsupported message. See it on the customer's phone.", unsupported: "Unsupported message ({{type}}). See it on the customer's phone.",
     failed: 'Not sent: {{reason}}', failed_unknown: 'unknown error',
     status: { pending: 'Sending', sent: 'Sent', delivered: 'Delivered', read: 'Read', played: 'Played', failed: 'Failed', received: 'Received' },
     types: {

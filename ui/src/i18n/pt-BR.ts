@@ -142,7 +142,7 @@ export const ptBR = {
   chat: {
     you: 'Você', customer: 'Cliente', reply: 'Responder', reply_not_loaded: 'Mensagem original não carregada', cancel_reply: 'Cancelar resposta',
     note: 'Nota interna', media_unavailable: 'Mídia indisponível', open_image: 'Abrir imagem', download: 'Baixar', download_item: 'Baixar {{name}}',
-    open_map: 'Abrir no mapa', unsupported: 'Mensagem não suportada ({{type}}). Veja no celular do cliente.',
+    open_map: 'Abrir no mapa', unsupported_plain: 'Mensagem não suportada. Veja no celular do cliente.', unsupported: 'Mensagem não suportada ({{type}}). Veja no celular do cliente.',
     failed: 'Não enviada: {{reason}}', failed_unknown: 'erro desconhecido',
     status: { pending: 'Enviando', sent: 'Enviada', delivered: 'Entregue', read: 'Lida', played: 'Ouvida', failed: 'Falhou', received: 'Recebida' },
     types: {

@@ -196,7 +196,7 @@ function Body({ m }: { m: Message }) {
     default:
       return (
         <p className="flex items-center gap-1.5 italic text-gray-500" data-testid="unsupported">
-          <Ban className="h-4 w-4 shrink-0" aria-hidden /> {t('chat.unsupported', { type: m.type })}
+          <Ban className="h-4 w-4 shrink-0" aria-hidden /> {m.type === 'unsupported' ? t('chat.unsupported_plain') : t('chat.unsupported', { type: m.type })}
         </p>
       );
   }

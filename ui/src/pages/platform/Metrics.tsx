@@ -53,7 +53,7 @@ export default function Metrics() {
       </div>
       <Card className="mt-4 p-4">
         <h2 className="mb-3 font-semibold text-gray-900">{t('platform.metrics.messages_per_day')}</h2>
-        {days.length === 0 ? (
+        {totalMessages === 0 ? (
           <EmptyState title={t('platform.metrics.no_messages')} />
         ) : (
           <div className="flex h-40 items-end gap-1" role="img" aria-label={t('platform.metrics.messages_per_day')}>

@@ -14,11 +14,11 @@ export default function Settings() {
   const { t } = useTranslation();
   const role = useAuth((s) => s.user?.role);
   const tabs = [
-    { to: 'users', label: t('settings.tabs.users'), show: isSupervisorOrUp(role) },
-    { to: 'teams', label: t('settings.tabs.teams'), show: isSupervisorOrUp(role) },
-    { to: 'labels', label: t('settings.tabs.labels'), show: true },
-    { to: 'quick-replies', label: t('settings.tabs.quick_replies'), show: true },
-    { to: 'plan', label: t('settings.tabs.plan'), show: isSupervisorOrUp(role) },
+    { to: '/settings/users', label: t('settings.tabs.users'), show: isSupervisorOrUp(role) },
+    { to: '/settings/teams', label: t('settings.tabs.teams'), show: isSupervisorOrUp(role) },
+    { to: '/settings/labels', label: t('settings.tabs.labels'), show: true },
+    { to: '/settings/quick-replies', label: t('settings.tabs.quick_replies'), show: true },
+    { to: '/settings/plan', label: t('settings.tabs.plan'), show: isSupervisorOrUp(role) },
   ].filter((x) => x.show);
   return (
     <PageBody>
@@ -41,13 +41,13 @@ export default function Settings() {
           ))}
         </nav>
         <Routes>
-          <Route index element={<Navigate to={tabs[0]?.to ?? 'labels'} replace />} />
+          <Route index element={<Navigate to={tabs[0]?.to ?? '/settings/labels'} replace />} />
           <Route path="users" element={<UsersSettings canWrite={isAdmin(role)} />} />
           <Route path="teams" element={<TeamsSettings canWrite={isAdmin(role)} />} />
           <Route path="labels" element={<LabelsSettings canWrite={isSupervisorOrUp(role)} />} />
           <Route path="quick-replies" element={<QuickRepliesSettings canWrite={isAdmin(role)} />} />
           <Route path="plan" element={<PlanSettings />} />
-          <Route path="*" element={<Navigate to={tabs[0]?.to ?? 'labels'} replace />} />
+          <Route path="*" element={<Navigate to={tabs[0]?.to ?? '/settings/labels'} replace />} />
         </Routes>
       </div>
     </PageBody>
