@@ -6,12 +6,14 @@ package httpapi
 func (s *Server) featureRoutes() []func() {
 	return []func(){
 		s.webhookRoutes,
+		s.conversationRoutes,
 		s.userRoutes,
 		s.teamRoutes,
 		s.labelRoutes,
 		s.quickReplyRoutes,
 		s.contactRoutes,
 		s.platformRoutes,
+		s.socketRoutes,
 		s.connectionRoutes,
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"crm"
+	"crm/actors"
 	"crm/persistence"
 )
 
@@ -41,6 +42,8 @@ type Config struct {
 	Inbox *persistence.InboxWriter
 	// Dispatcher hands durable events to the engine; nil leaves them to the sweeper.
 	Dispatcher Dispatcher
+	// Engine runs the conversation grains (sends, assignment, status).
+	Engine *actors.Engine
 	// Sealer encrypts connection credentials at rest (crm.NewSealer over
 	// CRM_SECRET_KEY); the connection and sandbox routes need it.
 	Sealer *crm.Sealer
@@ -68,6 +71,11 @@ type Config struct {
 	// LicenseSigningKey (an ed25519.PrivateKey, CRM_LICENSE_SIGNING_KEY) lets
 	// this node issue licenses; without it issuing answers 422.
 	LicenseSigningKey []byte
+	// Gateway routes live events to this node's WebSocket sessions
+	// (GET /api/v1/ws). The serve command builds it with actors.NewGateway and
+	// spawns it in the node's actor system; nil builds a standalone one on the
+	// server's clock.
+	Gateway *actors.Gateway
 }
 
 // Server is the HTTP API.
