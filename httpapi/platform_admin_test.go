@@ -155,6 +155,19 @@ func TestTenantLifecycle(t *testing.T) {
 		"plan_id": crm.NewID(), "admin": map[string]any{"name": "A", "email": "a@g.test", "password": testPassword}})
 	require.Contains(t, validationFields(t, res), "plan_id")
 
+	// An explicit slug that is taken is a conflict on that field.
+	res = env.do(http.MethodPost, "/api/v1/admin/tenants", owner, map[string]any{"name": "Other", "email": "o@o.test",
+		"slug": "padaria-pao-quente", "plan_id": big["id"], "admin": map[string]any{"name": "A", "email": "a@o.test", "password": testPassword}})
+	require.Equal(t, http.StatusConflict, res.Status, "%s", res.Body)
+	require.Equal(t, "slug", res.JSON()["error"].(map[string]any)["details"].(map[string]any)["field"])
+	createTenantAPI(t, env, owner, "Second Shop", big["id"].(string))
+	page := env.do(http.MethodGet, "/api/v1/admin/tenants?limit=1", owner, nil)
+	require.Len(t, page.Items(), 1)
+	require.Equal(t, "Second Shop", page.Items()[0]["name"], "newest first")
+	next := env.do(http.MethodGet, "/api/v1/admin/tenants?limit=1&cursor="+page.JSON()["next_cursor"].(string), owner, nil)
+	require.Equal(t, "Padaria Pão Quente", next.Items()[0]["name"])
+	require.Nil(t, next.JSON()["next_cursor"])
+
 	// The list shows usage against limits.
 	items := env.do(http.MethodGet, "/api/v1/admin/tenants?q=padaria", owner, nil).Items()
 	require.Len(t, items, 1)
