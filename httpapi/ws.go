@@ -1,0 +1,328 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/gobwas/ws"
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+
+	"crm"
+	"crm/actors"
+)
+
+const (
+	// wsMaxFrame bounds one client message (a frame, or a fragmented message
+	// in total); bigger ones close the socket with 1009.
+	wsMaxFrame = 64 << 10
+	// wsMaxInvalidFrames is how many bad client frames a socket may send
+	// before it is closed with 1008.
+	wsMaxInvalidFrames = 10
+	// wsMaxViewing bounds the conversations one console says it is viewing.
+	wsMaxViewing = 20
+	// wsResumeTimeout bounds one resume replay.
+	wsResumeTimeout = 2 * time.Minute
+)
+
+// wsQuery documents the socket's query string.
+type wsQuery struct {
+	Token string `form:"token"`
+}
+
+// socketHandler serves GET /api/v1/ws.
+type socketHandler struct {
+	s        *Server
+	gateway  *actors.Gateway
+	presence *presence
+	tooOld   []byte // the resync_required frame a too-old resume gets
+}
+
+// socketRoutes registers the WebSocket route and the gateway's metrics.
+func (s *Server) socketRoutes() {
+	gw := s.cfg.Gateway
+	if gw == nil {
+		gw = actors.NewGateway(actors.GatewayConfig{Log: s.log, Now: s.now})
+		s.cfg.Gateway = gw
+	}
+	if err := gw.RegisterMetrics(s.cfg.Registry); err != nil {
+		s.log.Error("registering the gateway metrics", "error", err)
+	}
+	h := &socketHandler{s: s, gateway: gw, presence: newPresence(gw),
+		tooOld: actors.EncodeFrame("resync_required", map[string]any{
+			"reason": "too_old", "reload": []string{"conversations", "messages"}})}
+	s.raw(op{Method: http.MethodGet, Path: "/api/v1/ws", Tag: "realtime", Access: accessTenant,
+		Perm: crm.PermConversationsRead, Query: wsQuery{}, Status: http.StatusSwitchingProtocols,
+		Summary: "Live events over WebSocket (?token=<access token>; 401 before the upgrade). " +
+			`Server frames: {"type","seq","data"} for tenant events the user may see (message.created, ` +
+			`conversation.updated, …), presence {user_id, online, viewing}, typing, pong, error {code}, ` +
+			`resync_required {reason: slow_consumer, since} or {reason: too_old, reload}. Client frames: ` +
+			`{"type":"resume","since":N} replays every visible event after N then continues live; ` +
+			`{"type":"ping"}; {"type":"viewing","data":{"conversation_id"}}; {"type":"typing","data":{"conversation_id"}}. ` +
+			"Close codes: 4401 token expired, 1009 frame over 64 KiB, 1008 repeated invalid frames, 1001 idle."},
+		h.serve)
+}
+
+func (h *socketHandler) serve(c *gin.Context) {
+	token := bearerToken(c, true)
+	p, err := h.s.Authenticate(c, token)
+	if err != nil {
+		writeError(c, h.s.log, err)
+		return
+	}
+	if err := authorize(op{Access: accessTenant, Perm: crm.PermConversationsRead}, p); err != nil {
+		writeError(c, h.s.log, err)
+		return
+	}
+	if err := h.s.checkTenantAccess(c, p); err != nil {
+		writeError(c, h.s.log, err)
+		return
+	}
+	teams, err := h.s.db.UserTeamIDs(c, p.TenantID, p.UserID)
+	if err != nil {
+		writeError(c, h.s.log, err)
+		return
+	}
+	// Past this point gin's writer is not touched: the connection is hijacked.
+	conn, rw, _, err := ws.UpgradeHTTP(c.Request, c.Writer)
+	if err != nil {
+		// gobwas answered the handshake error on the hijacked connection.
+		if conn != nil {
+			_ = conn.Close()
+		}
+		return
+	}
+	_ = conn.SetDeadline(time.Time{})
+	var early []byte // frames the client sent right behind the handshake
+	if rw != nil && rw.Reader.Buffered() > 0 {
+		peeked, _ := rw.Reader.Peek(rw.Reader.Buffered())
+		early = bytes.Clone(peeked)
+	}
+	sess := h.gateway.NewSession(actors.SessionConfig{Conn: conn, Principal: p,
+		Visibility: crm.VisibilityFor(p, teams), ExpiresAt: tokenExpiry(token), OnClose: h.presence.disconnect})
+	h.presence.connect(sess)
+	// A fresh goroutine (not the HTTP server's, whose stack has grown while
+	// serving the request) reads the socket, so an idle socket costs one
+	// small stack.
+	go h.read(sess, conn, early)
+}
+
+// tokenExpiry reads the expiry of a token Authenticate has verified.
+func tokenExpiry(token string) time.Time {
+	var claims accessClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(token, &claims); err != nil || claims.ExpiresAt == nil {
+		return time.Time{}
+	}
+	return claims.ExpiresAt.Time
+}
+
+// read is the socket's reader: frames in, client messages dispatched, until
+// the socket fails or closes.
+func (h *socketHandler) read(sess *actors.Session, conn net.Conn, early []byte) {
+	defer sess.ReaderDone()
+	var r io.Reader = conn
+	if len(early) > 0 {
+		r = io.MultiReader(bytes.NewReader(early), conn)
+	}
+	var message []byte
+	invalid := 0
+	for {
+		hdr, err := ws.ReadHeader(r)
+		if err != nil {
+			if errors.Is(err, ws.ErrHeaderLengthUnexpected) || errors.Is(err, ws.ErrHeaderLengthMSB) {
+				sess.Close(ws.StatusMessageTooBig, "frame larger than 65536 bytes")
+			}
+			return
+		}
+		if hdr.Length > wsMaxFrame || int64(len(message))+hdr.Length > wsMaxFrame {
+			sess.Close(ws.StatusMessageTooBig, "frame larger than 65536 bytes")
+			return
+		}
+		if !hdr.Masked || hdr.Rsv != 0 {
+			sess.Close(ws.StatusProtocolError, "client frames must be masked and uncompressed")
+			return
+		}
+		payload := make([]byte, hdr.Length)
+		if _, err := io.ReadFull(r, payload); err != nil {
+			return
+		}
+		ws.Cipher(payload, hdr.Mask, 0)
+		sess.Touch()
+		if sess.Expired(h.s.now()) {
+			sess.Close(actors.CloseTokenExpired, "token expired")
+			return
+		}
+		switch hdr.OpCode {
+		case ws.OpClose:
+			sess.Close(ws.StatusNormalClosure, "")
+			return
+		case ws.OpPing:
+			pong, err := ws.CompileFrame(ws.NewPongFrame(payload))
+			if err == nil {
+				sess.SendControl(pong)
+			}
+			continue
+		case ws.OpPong:
+			continue
+		case ws.OpText, ws.OpBinary:
+			if message != nil {
+				sess.Close(ws.StatusProtocolError, "new message inside a fragmented one")
+				return
+			}
+			if !hdr.Fin {
+				message = payload
+				continue
+			}
+			message = payload
+		case ws.OpContinuation:
+			if message == nil {
+				sess.Close(ws.StatusProtocolError, "continuation without a message")
+				return
+			}
+			message = append(message, payload...)
+			if !hdr.Fin {
+				continue
+			}
+		default:
+			sess.Close(ws.StatusProtocolError, "unknown opcode")
+			return
+		}
+		ok := h.handle(sess, message)
+		message = nil
+		if !ok {
+			invalid++
+			if invalid >= wsMaxInvalidFrames {
+				sess.Close(ws.StatusPolicyViolation, "too many invalid frames")
+				return
+			}
+		}
+	}
+}
+
+// handle answers one client message; false means it was invalid.
+func (h *socketHandler) handle(sess *actors.Session, raw []byte) bool {
+	f, ferr := parseClientFrame(raw)
+	if ferr != nil {
+		sess.SendControl(actors.EncodeFrame("error", ferr))
+		return false
+	}
+	switch f.Type {
+	case "ping":
+		sess.SendControl(pongFrame)
+	case "resume":
+		ctx, cancel := context.WithTimeout(context.Background(), wsResumeTimeout)
+		err := sess.Resume(ctx, h.s.db, f.Since)
+		cancel()
+		switch {
+		case errors.Is(err, actors.ErrResumeTooOld):
+			sess.SendControl(h.tooOld)
+		case err != nil:
+			h.s.log.Error("resuming a socket", "tenant_id", sess.TenantID(), "user_id", sess.Principal().UserID,
+				"since", f.Since, "error", err)
+			sess.SendControl(actors.EncodeFrame("error", &clientFrameError{Code: "resume_failed",
+				Message: "could not replay events; try again"}))
+		}
+	case "viewing":
+		h.presence.view(sess, f.ConversationIDs)
+	case "typing":
+		h.presence.typing(sess, f.ConversationIDs[0])
+	}
+	return true
+}
+
+var pongFrame = actors.EncodeFrame("pong", nil)
+
+// clientFrame is a parsed client message.
+type clientFrame struct {
+	Type            string
+	Since           int64       // resume
+	ConversationIDs []uuid.UUID // viewing (empty clears), typing (exactly one)
+}
+
+// clientFrameError is the data of an error frame.
+type clientFrameError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *clientFrameError) Error() string { return e.Code + ": " + e.Message }
+
+func invalidFrame(format string, args ...any) *clientFrameError {
+	return &clientFrameError{Code: "invalid_frame", Message: fmt.Sprintf(format, args...)}
+}
+
+// parseClientFrame parses and validates one client message.
+func parseClientFrame(raw []byte) (clientFrame, *clientFrameError) {
+	var wire struct {
+		Type  string          `json:"type"`
+		Since *int64          `json:"since"`
+		Data  json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(raw, &wire); err != nil {
+		return clientFrame{}, invalidFrame("not a JSON object with a type")
+	}
+	f := clientFrame{Type: wire.Type}
+	var data struct {
+		Since           *int64      `json:"since"`
+		ConversationID  *uuid.UUID  `json:"conversation_id"`
+		ConversationIDs []uuid.UUID `json:"conversation_ids"`
+	}
+	if len(wire.Data) > 0 && !bytes.Equal(bytes.TrimSpace(wire.Data), []byte("null")) {
+		if err := json.Unmarshal(wire.Data, &data); err != nil {
+			return clientFrame{}, invalidFrame("data must be an object")
+		}
+	}
+	switch wire.Type {
+	case "ping":
+	case "resume":
+		since := wire.Since
+		if since == nil {
+			since = data.Since
+		}
+		if since == nil || *since < 0 {
+			return clientFrame{}, invalidFrame("resume needs since, a sequence number ≥ 0")
+		}
+		f.Since = *since
+	case "viewing":
+		if data.ConversationID != nil {
+			f.ConversationIDs = []uuid.UUID{*data.ConversationID}
+		}
+		for _, id := range data.ConversationIDs {
+			if len(f.ConversationIDs) >= wsMaxViewing {
+				return clientFrame{}, invalidFrame("at most %d conversations can be viewed at once", wsMaxViewing)
+			}
+			if id != uuid.Nil && !containsID(f.ConversationIDs, id) {
+				f.ConversationIDs = append(f.ConversationIDs, id)
+			}
+		}
+	case "typing":
+		if data.ConversationID == nil || *data.ConversationID == uuid.Nil {
+			return clientFrame{}, invalidFrame("typing needs data.conversation_id")
+		}
+		f.ConversationIDs = []uuid.UUID{*data.ConversationID}
+	case "":
+		return clientFrame{}, invalidFrame("type is required")
+	default:
+		return clientFrame{}, &clientFrameError{Code: "unknown_type",
+			Message: "unknown frame type " + truncate(strings.ToValidUTF8(wire.Type, "?"), 40)}
+	}
+	return f, nil
+}
+
+func containsID(ids []uuid.UUID, id uuid.UUID) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
