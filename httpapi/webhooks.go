@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"crm"
+	"crm/actors"
 	"crm/channels"
 	"crm/persistence"
 	crmpb "crm/proto"
@@ -37,13 +38,7 @@ type WebhookConnection struct {
 type WebhookConnectionLookup func(ctx context.Context, id uuid.UUID) (*WebhookConnection, error)
 
 // InboundDispatch is one durable inbox event handed to the engine.
-type InboundDispatch struct {
-	InboxID      uuid.UUID
-	TenantID     uuid.UUID
-	ConnectionID uuid.UUID
-	Event        *crmpb.ChannelEvent
-	ReceivedAt   time.Time
-}
+type InboundDispatch = actors.InboxItem
 
 // Dispatcher hands durable events to their conversation grains. It must not
 // block the webhook: events it cannot take now are found again by the sweeper.
