@@ -24,6 +24,8 @@ const ADMIN = 'admin@demo.crm';
 const AGENT = 'agent@demo.crm';
 const OWNER = 'owner@demo.crm';
 const run = Date.now().toString(36);
+// unique mobile numbers per run (the server refuses a phone twice)
+const phone = (area) => `+55 ${area} 9${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`;
 mkdirSync(SHOTS, { recursive: true });
 
 const browser = await chromium.launch({
@@ -177,11 +179,11 @@ if (adminIn) {
     await page.waitForURL(/\/contacts/);
     await page.getByTestId('new-contact').click();
     await page.getByLabel('Nome').fill(`Cliente ${run}`);
-    await page.getByLabel('Telefone').fill('+55 11 91234-5678');
+    await page.getByLabel('Telefone').fill(phone(11));
     await page.getByRole('button', { name: 'Salvar' }).click();
     await expectVisible(page.getByTestId('contacts-list').getByText(`Cliente ${run}`), 'the new contact in the list');
     await page.getByRole('button', { name: 'Importar CSV' }).click();
-    const csv = `name,phone,email\nAna ${run},+55 21 99876-5432,ana.${run}@example.com\nSem telefone ${run},12,nao-e-email\n`;
+    const csv = `name,phone,email\nAna ${run},${phone(21)},ana.${run}@example.com\nSem telefone ${run},12,nao-e-email\n`;
     await page.locator('#import-file').setInputFiles({ name: 'contatos.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
     await page.getByRole('button', { name: 'Importar', exact: true }).click();
     await expectVisible(page.getByTestId('import-progress'), 'the import progress');
@@ -202,6 +204,25 @@ if (adminIn) {
     await shot(page, '10-conversation-bubbles', 'Conversation pane (sample messages): text, image, voice note, note, document, location, contact card, video, sticker, reply quote, reaction, ticks, failed with reason');
     await page.evaluate(() => document.querySelector('[data-testid="message-list"]')?.parentElement?.scrollTo(0, 0));
     await shot(page, '11-conversation-bubbles-top', 'Same conversation scrolled to the top: Ontem separator, image with caption, voice note, internal note');
+  });
+
+  await step('a reload keeps the session (rotating refresh token in localStorage)', async () => {
+    const { page } = admin;
+    await page.goto(`${BASE}/settings/labels`);
+    await expectVisible(page.getByTestId('labels-list').getByText(labelName), 'labels after a reload');
+    await page.reload();
+    await expectVisible(page.getByTestId('labels-list').getByText(labelName), 'labels after a second reload');
+    if (!/\/settings\/labels/.test(page.url())) throw new Error(`expected to stay on /settings/labels, at ${page.url()}`);
+  });
+
+  await step('English can be chosen and pt-BR comes back', async () => {
+    const { page } = admin;
+    await page.goto(`${BASE}/inbox`);
+    await page.getByTestId('language-select').filter({ visible: true }).selectOption('en');
+    await expectVisible(page.getByRole('heading', { name: 'Conversations' }), 'English inbox title');
+    await expectVisible(page.getByRole('tab', { name: 'Queue', exact: true }), 'English tab');
+    await page.getByTestId('language-select').filter({ visible: true }).selectOption('pt-BR');
+    await expectVisible(page.getByRole('heading', { name: 'Conversas' }), 'Portuguese inbox title');
   });
 
   await step('keyboard: ? opens the shortcut list', async () => {

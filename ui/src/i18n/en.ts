@@ -133,7 +133,7 @@ export const en: Loose<Dictionary> = {
     placeholder_title: 'Customer service', placeholder_text: 'Pick a conversation on the left to see its messages and reply.',
     not_available: 'Conversation unavailable', no_messages: 'No messages in this conversation.', older: 'Earlier messages',
     preview_notice: 'Preview with sample messages', assign_me: 'Take it', resolve: 'Resolve', reopen: 'Reopen',
-    composer_placeholder: 'Type a message or / for quick replies', note_placeholder: 'Internal note (the customer does not see it)',
+    composer_placeholder: 'Message (/ for quick replies)', note_placeholder: 'Internal note (the customer does not see it)',
     note_mode: 'Toggle internal note', send: 'Send', save_note: 'Save note',
     window_left: '24h window: {{time}}', window_closed: '24h window closed',
     window_closed_hint: 'The 24-hour window has closed: only an approved template or an internal note can be sent.',

@@ -130,7 +130,7 @@ export const ptBR = {
     placeholder_title: 'Atendimento', placeholder_text: 'Escolha uma conversa à esquerda para ver as mensagens e responder.',
     not_available: 'Conversa indisponível', no_messages: 'Nenhuma mensagem nesta conversa.', older: 'Mensagens anteriores',
     preview_notice: 'Pré-visualização com mensagens de exemplo', assign_me: 'Assumir', resolve: 'Resolver', reopen: 'Reabrir',
-    composer_placeholder: 'Digite uma mensagem ou / para respostas rápidas', note_placeholder: 'Nota interna (o cliente não vê)',
+    composer_placeholder: 'Mensagem (/ para respostas rápidas)', note_placeholder: 'Nota interna (o cliente não vê)',
     note_mode: 'Alternar nota interna', send: 'Enviar', save_note: 'Salvar nota',
     window_left: 'Janela de 24h: {{time}}', window_closed: 'Janela de 24h encerrada',
     window_closed_hint: 'A janela de 24 horas fechou: só é possível enviar um modelo aprovado ou uma nota interna.',

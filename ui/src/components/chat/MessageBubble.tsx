@@ -234,7 +234,7 @@ export function MessageBubble({ message: m, replyTo, reactions = [], author, tai
   const err = m.status === 'failed' ? errorText(m) : null;
   const shown = reactions.filter((r) => r.emoji && !r.removed);
   return (
-    <div className={clsx('group flex px-3 sm:px-[6%]', out ? 'justify-end' : 'justify-start', shown.length ? 'mb-4' : 'mb-0.5', tail && 'mt-2')}
+    <div className={clsx('group flex px-3 sm:px-[6%]', out ? 'justify-end' : 'justify-start', shown.length ? 'mb-5' : 'mb-0.5', tail && 'mt-2')}
       data-testid="bubble" data-message-id={m.id} data-type={m.type} data-direction={m.direction} data-status={m.status}>
       <div className={clsx('relative max-w-[85%] sm:max-w-[65%]')}>
         <div
@@ -269,7 +269,7 @@ export function MessageBubble({ message: m, replyTo, reactions = [], author, tai
           )}
         </div>
         {shown.length > 0 && (
-          <div className={clsx('absolute -bottom-3.5 flex gap-0.5 rounded-full border border-gray-100 bg-white px-1.5 py-0.5 text-sm shadow', out ? 'right-2' : 'left-2')} data-testid="reactions">
+          <div className="absolute -bottom-4 left-2 flex gap-0.5 rounded-full border border-gray-100 bg-white px-1.5 py-0.5 text-sm shadow" data-testid="reactions">
             {shown.map((r, i) => <span key={i} title={r.from}>{r.emoji}</span>)}
           </div>
         )}
