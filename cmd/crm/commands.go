@@ -87,7 +87,11 @@ func Demo(ctx context.Context, cfg Config, out io.Writer) error {
 	if _, err := db.Migrate(ctx); err != nil {
 		return err
 	}
-	return seedDemo(ctx, db, cfg, cfg.HTTPAddr, out)
+	sealer, err := crm.NewSealer(cfg.SecretKey)
+	if err != nil {
+		return err
+	}
+	return seedDemo(ctx, &node{db: db, sealer: sealer}, cfg, out)
 }
 
 // Demo logins. They are printed by `make run`; change them on any server that
@@ -100,8 +104,15 @@ const (
 )
 
 // seedDemo creates (idempotently) a super admin, a demo plan, the demo tenant
-// with an admin and an agent, and prints the URL and logins.
-func seedDemo(ctx context.Context, db *persistence.DB, cfg Config, addr string, out io.Writer) error {
+// with an admin and an agent, a sandbox WhatsApp connection and, when this
+// node can sign licenses, a license for its own address; then it prints the
+// URL and logins.
+func seedDemo(ctx context.Context, n *node, cfg Config, out io.Writer) error {
+	db := n.db
+	addr := cfg.HTTPAddr
+	if n.listener != nil {
+		addr = n.Addr()
+	}
 	hash, err := crm.HashPassword(demoPassword)
 	if err != nil {
 		return err
@@ -131,6 +142,16 @@ func seedDemo(ctx context.Context, db *persistence.DB, cfg Config, addr string, 
 	if err := db.EnsureDemoUser(ctx, tenantID, "Agente Demo", demoAgentEmail, crm.RoleAgent, hash); err != nil {
 		return err
 	}
+	if _, err := persistence.EnsureDemoSandboxConnection(ctx, db, n.sealer, tenantID, publicURL(cfg, addr)); err != nil {
+		return fmt.Errorf("creating the sandbox connection: %w", err)
+	}
+	license := "not enforced (no CRM_LICENSE_SIGNING_KEY)"
+	if n.signingKey != nil && len(n.serverIPs) > 0 {
+		if _, err := db.IssueDemoLicense(ctx, tenantID, n.signingKey, n.serverIPs[0]); err != nil {
+			return fmt.Errorf("issuing the demo license: %w", err)
+		}
+		license = "issued for " + n.serverIPs[0]
+	}
 	fmt.Fprintf(out, `
   CRM is running at %s
 
@@ -139,7 +160,10 @@ func seedDemo(ctx context.Context, db *persistence.DB, cfg Config, addr string, 
     tenant admin    %s
     agent           %s
 
-`, publicURL(cfg, addr), demoPassword, demoSuperEmail, demoAdminEmail, demoAgentEmail)
+  The demo company has a sandbox WhatsApp connection: open Configurações → Conexões to
+  play the customer. Demo license: %s.
+
+`, publicURL(cfg, addr), demoPassword, demoSuperEmail, demoAdminEmail, demoAgentEmail, license)
 	return nil
 }
 

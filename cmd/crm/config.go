@@ -32,6 +32,8 @@ type Config struct {
 	S3SecretKey      string
 	LogLevel         slog.Level
 	ShutdownTimeout  time.Duration
+	// Getenv is kept for the parts that read their own variables (cluster, licenses).
+	Getenv func(string) string
 }
 
 // LoadConfig reads the configuration with getenv, filling defaults.
@@ -51,6 +53,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		S3AccessKey:      getenv("CRM_S3_ACCESS_KEY"),
 		S3SecretKey:      getenv("CRM_S3_SECRET_KEY"),
 		ShutdownTimeout:  20 * time.Second,
+		Getenv:           getenv,
 	}
 	if c.DatabaseURL == "" {
 		c.DatabaseURL = "postgres://postgres@127.0.0.1:5432/crm?sslmode=disable"

@@ -57,6 +57,8 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 		return Demo(ctx, cfg, os.Stdout)
+	case "license":
+		return runLicense(ctx, args[1:], os.Stdout)
 	case "version", "--version", "-v":
 		fmt.Println("crm", version)
 		return nil

@@ -36,8 +36,8 @@ func TestServeEndToEnd(t *testing.T) {
 	base := "http://" + n.Addr()
 
 	var out bytes.Buffer
-	require.NoError(t, seedDemo(ctx, n.db, cfg, n.Addr(), &out))
-	require.NoError(t, seedDemo(ctx, n.db, cfg, n.Addr(), &out), "seeding is idempotent")
+	require.NoError(t, seedDemo(ctx, n, cfg, &out))
+	require.NoError(t, seedDemo(ctx, n, cfg, &out), "seeding is idempotent")
 	require.Contains(t, out.String(), demoAdminEmail)
 	require.Contains(t, out.String(), base)
 

@@ -2,15 +2,25 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"crm"
+	"crm/actors"
+	"crm/channels"
+	"crm/cluster"
 	"crm/httpapi"
 	"crm/persistence"
 	"crm/ui"
@@ -19,57 +29,195 @@ import (
 // node is a running crm node; Shutdown stops it in order (HTTP → sockets →
 // actors → database) and is safe to call twice.
 type node struct {
-	log      *slog.Logger
-	db       *persistence.DB
-	http     *http.Server
-	listener net.Listener
-	once     sync.Once
-	cancel   context.CancelFunc
-	bg       sync.WaitGroup
+	log        *slog.Logger
+	db         *persistence.DB
+	http       *http.Server
+	listener   net.Listener
+	cluster    *cluster.Node
+	engine     *actors.Engine
+	inbox      *persistence.InboxWriter
+	sealer     *crm.Sealer
+	signingKey ed25519.PrivateKey
+	serverIPs  []string
+	once       sync.Once
+	cancel     context.CancelFunc
+	bg         sync.WaitGroup
 }
 
 // Addr is the address the HTTP server listens on.
 func (n *node) Addr() string { return n.listener.Addr().String() }
 
-// Start opens the database, migrates it, and starts serving HTTP.
-func Start(ctx context.Context, cfg Config, log *slog.Logger) (*node, error) {
-	db, err := persistence.Open(ctx, persistence.Config{URL: cfg.DatabaseURL, TenantRole: cfg.DBTenantRole}, log)
+// connectionSource builds connections' adapters for the engine, caching
+// them briefly (decrypting credentials on every send would be wasteful).
+type connectionSource struct {
+	db     *persistence.DB
+	sealer *crm.Sealer
+	mu     sync.Mutex
+	cache  map[uuid.UUID]cachedProvider
+}
+
+type cachedProvider struct {
+	provider channels.Provider
+	expires  time.Time
+}
+
+func (s *connectionSource) Provider(ctx context.Context, tenantID, connectionID uuid.UUID) (channels.Provider, error) {
+	s.mu.Lock()
+	if c, ok := s.cache[connectionID]; ok && time.Now().Before(c.expires) {
+		s.mu.Unlock()
+		return c.provider, nil
+	}
+	s.mu.Unlock()
+	sec, err := persistence.LoadConnection(ctx, s.db, s.sealer, tenantID, connectionID)
 	if err != nil {
 		return nil, err
 	}
-	applied, err := db.Migrate(ctx)
+	if sec.Deleted {
+		return nil, crm.NotFound("connection")
+	}
+	p, err := httpapi.ProviderFor(sec)
 	if err != nil {
-		db.Close()
+		return nil, err
+	}
+	s.mu.Lock()
+	s.cache[connectionID] = cachedProvider{provider: p, expires: time.Now().Add(30 * time.Second)}
+	s.mu.Unlock()
+	return p, nil
+}
+
+// Start opens the database, migrates it, joins the cluster, starts the
+// engine and serves HTTP.
+func Start(ctx context.Context, cfg Config, log *slog.Logger) (n *node, err error) {
+	n = &node{log: log}
+	defer func() {
+		if err != nil {
+			n.Shutdown(context.Background()) //nolint:errcheck
+		}
+	}()
+	getenv := cfg.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	n.db, err = persistence.Open(ctx, persistence.Config{URL: cfg.DatabaseURL, TenantRole: cfg.DBTenantRole}, log)
+	if err != nil {
+		return nil, err
+	}
+	applied, err := n.db.Migrate(ctx)
+	if err != nil {
 		return nil, fmt.Errorf("migrating: %w", err)
 	}
 	if len(applied) > 0 {
 		log.Info("applied migrations", "versions", applied)
 	}
-	api, err := httpapi.New(httpapi.Config{DB: db, Log: log, TokenKey: cfg.subkey("access-tokens"), UI: ui.Handler()})
-	if err != nil {
-		db.Close()
+	if n.sealer, err = crm.NewSealer(cfg.SecretKey); err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	blobs, err := persistence.OpenBlobStore(ctx, persistence.BlobConfig{Dir: cfg.MediaDir, S3Endpoint: cfg.S3Endpoint,
+		S3Bucket: cfg.S3Bucket, S3AccessKey: cfg.S3AccessKey, S3SecretKey: cfg.S3SecretKey})
 	if err != nil {
-		db.Close()
+		return nil, fmt.Errorf("opening the media store: %w", err)
+	}
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	licenses, err := n.licenses(cfg, getenv, log)
+	if err != nil {
+		return nil, err
+	}
+
+	n.engine, err = actors.NewEngine(actors.EngineConfig{DB: n.db, Log: log, Registry: registry,
+		Connections: &connectionSource{db: n.db, sealer: n.sealer, cache: map[uuid.UUID]cachedProvider{}}})
+	if err != nil {
+		return nil, err
+	}
+	clusterCfg, err := cluster.FromEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	clusterCfg.Logger = log
+	clusterCfg.Kinds = n.engine.Kinds()
+	if n.cluster, err = cluster.Start(ctx, clusterCfg); err != nil {
+		return nil, fmt.Errorf("joining the cluster: %w", err)
+	}
+	n.engine.Attach(n.cluster)
+	gateway := actors.NewGateway(actors.GatewayConfig{Log: log})
+	if _, err := gateway.Spawn(n.cluster.System()); err != nil {
+		return nil, err
+	}
+	n.inbox = persistence.NewInboxWriter(n.db, persistence.InboxConfig{}, log)
+
+	api, err := httpapi.New(httpapi.Config{DB: n.db, Log: log, TokenKey: cfg.subkey("access-tokens"), UI: ui.Handler(),
+		Registry: registry, Sealer: n.sealer, Blobs: blobs, PublicURL: cfg.PublicURL, Licenses: licenses,
+		LicenseSigningKey: n.signingKey, Gateway: gateway, Engine: n.engine, Dispatcher: n.engine, Inbox: n.inbox,
+		WebhookConnections: httpapi.WebhookConnectionsFromDB(n.db, n.sealer),
+		Ready: func(context.Context) error {
+			if !n.cluster.Joined() {
+				return errors.New("not joined")
+			}
+			return nil
+		}})
+	if err != nil {
+		return nil, err
+	}
+	if n.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("listening on %s: %w", cfg.HTTPAddr, err)
 	}
 	bgCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	n := &node{log: log, db: db, listener: ln, cancel: cancel, http: &http.Server{
+	n.cancel = cancel
+	n.http = &http.Server{
 		Handler:           api.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}}
-	n.every(bgCtx, 24*time.Hour, "message partitions", db.EnsurePartitions)
+	}
+	n.engine.Start(bgCtx)
+	n.every(bgCtx, 24*time.Hour, "message partitions", n.db.EnsurePartitions)
+	if licenses != nil {
+		n.bg.Add(1)
+		go func() {
+			defer n.bg.Done()
+			_ = licenses.Run(bgCtx)
+		}()
+	}
 	go func() {
-		if err := n.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := n.http.Serve(n.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server stopped", "error", err)
 		}
 	}()
 	return n, nil
+}
+
+// licenses builds the license checker when a verifying key is configured;
+// without one, licenses are not enforced (a warning says so).
+func (n *node) licenses(cfg Config, getenv func(string) string, log *slog.Logger) (*persistence.LicenseChecker, error) {
+	if raw := getenv("CRM_LICENSE_SIGNING_KEY"); raw != "" {
+		key, err := crm.ParseLicenseSigningKey(raw)
+		if err != nil {
+			return nil, fmt.Errorf("CRM_LICENSE_SIGNING_KEY: %w", err)
+		}
+		n.signingKey = key
+	}
+	pub, err := crm.LicensePublicKeyFromEnv(getenv("CRM_LICENSE_PUBLIC_KEY"), getenv("CRM_LICENSE_SIGNING_KEY"))
+	if err != nil {
+		return nil, err
+	}
+	if pub == nil {
+		log.Warn("no CRM_LICENSE_PUBLIC_KEY or CRM_LICENSE_SIGNING_KEY: licenses are not enforced on this node")
+		return nil, nil
+	}
+	ips, err := crm.ServerAddresses(getenv("CRM_SERVER_IP"))
+	if err != nil || len(ips) == 0 {
+		return nil, fmt.Errorf("finding this server's addresses for license checks (set CRM_SERVER_IP): %v", err)
+	}
+	n.serverIPs = ips
+	grace, err := crm.ParseLicenseGrace(getenv("CRM_LICENSE_GRACE"))
+	if err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	return persistence.NewLicenseChecker(n.db, persistence.LicenseCheckerConfig{PublicKey: pub, ServerIPs: ips,
+		Hostname: host, Grace: grace, Log: log})
 }
 
 // every runs fn periodically until ctx ends.
@@ -92,13 +240,27 @@ func (n *node) every(ctx context.Context, period time.Duration, name string, fn 
 	}()
 }
 
-// Shutdown stops accepting requests, lets in-flight ones finish, stops the
-// background work and closes the database.
+// Shutdown stops in order: HTTP (and with it the sockets), the engine's
+// workers, the inbox writer (flushing), the cluster (leaving gracefully),
+// the background tasks, then the database. Safe to call twice.
 func (n *node) Shutdown(ctx context.Context) error {
 	var err error
 	n.once.Do(func() {
-		err = n.http.Shutdown(ctx)
-		n.cancel()
+		if n.http != nil {
+			err = n.http.Shutdown(ctx)
+		}
+		if n.engine != nil {
+			n.engine.Stop()
+		}
+		if n.inbox != nil {
+			n.inbox.Close()
+		}
+		if n.cluster != nil {
+			n.cluster.Shutdown(true)
+		}
+		if n.cancel != nil {
+			n.cancel()
+		}
 		n.bg.Wait()
 		n.db.Close()
 	})
@@ -119,12 +281,16 @@ func Serve(ctx context.Context, cfg Config, args []string) error {
 	}
 	log.Info("crm node serving", "addr", n.Addr(), "version", version)
 	if *demo {
-		if err := seedDemo(ctx, n.db, cfg, n.Addr(), stdoutWriter()); err != nil {
+		if err := seedDemo(ctx, n, cfg, stdoutWriter()); err != nil {
 			n.Shutdown(ctx) //nolint:errcheck
 			return fmt.Errorf("creating demo data: %w", err)
 		}
 	}
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case <-n.cluster.Excluded():
+		log.Error("this node was excluded from the cluster; exiting so the supervisor restarts it")
+	}
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
