@@ -15,5 +15,6 @@ func (s *Server) featureRoutes() []func() {
 		s.platformRoutes,
 		s.socketRoutes,
 		s.connectionRoutes,
+		s.mediaRoutes,
 	}
 }
