@@ -274,6 +274,108 @@ if (adminIn) {
   });
 }
 
+// ---------------------------------------------------------------- mocked API answers
+// Errors the demo server cannot produce on demand (lockout, license,
+// suspension, several companies) and the conversation engine that is still
+// being built are answered by the browser's network layer instead.
+const json = (status, body, headers = {}) => ({ status, contentType: 'application/json', headers, body: JSON.stringify(body) });
+const apiError = (status, code, details, headers) => json(status, { error: { code, message: code, details } }, headers);
+
+await step('login errors from the API: lockout countdown, license, suspension, choose company', async () => {
+  const { page, context } = await newPage('login-errors');
+  const answers = [
+    apiError(429, 'too_many_attempts', { retry_after_seconds: 75 }, { 'Retry-After': '75' }),
+    apiError(402, 'license_invalid', { reason: 'expired' }),
+    apiError(403, 'tenant_suspended'),
+    apiError(409, 'tenant_required', { tenants: [{ slug: 'loja-centro', name: 'Loja Centro' }, { slug: 'loja-norte', name: 'Loja Norte' }] }),
+  ];
+  const bodies = [];
+  await page.route('**/api/v1/auth/login', (route) => {
+    bodies.push(JSON.parse(route.request().postData() ?? '{}'));
+    return route.fulfill(answers.shift() ?? apiError(401, 'invalid_credentials'));
+  });
+  await login(page, 'varias@empresas.com', 'qualquer-senha');
+  await expectVisible(page.getByTestId('login-error').filter({ hasText: /Tente de novo em 1:1[45]/ }), 'lockout countdown');
+  const locked = page.getByRole('button', { name: /Bloqueado por/ });
+  if (!(await locked.isDisabled())) throw new Error('the button must be disabled while locked out');
+  await page.waitForTimeout(1200);
+  await expectVisible(page.getByTestId('login-error').filter({ hasText: /1:1[0-3]/ }), 'the countdown moving');
+  await shot(page, '19-login-locked', 'Login locked out after too many attempts: countdown from Retry-After, button disabled');
+  // the lockout ends on its own in the UI only after the countdown; start a fresh page for the next answers
+  await page.goto(`${BASE}/login`);
+  for (const [text, name] of [
+    ['A licença desta empresa não é válida. Ela expirou.', '20-login-license'],
+    ['A conta da sua empresa está suspensa', null],
+  ]) {
+    await page.getByLabel('E-mail').fill('varias@empresas.com');
+    await page.getByLabel('Senha').fill('qualquer-senha');
+    await page.getByRole('button', { name: 'Entrar', exact: true }).click();
+    await expectVisible(page.getByTestId('login-error').filter({ hasText: text }), text);
+    if (name) await shot(page, name, 'Login refused: the license is invalid (reason: expired)');
+  }
+  await page.getByRole('button', { name: 'Entrar', exact: true }).click();
+  const select = page.getByLabel('Em qual empresa você quer entrar?');
+  await expectVisible(select, 'choose company');
+  await select.selectOption('loja-norte');
+  await shot(page, '21-login-choose-company', 'Login with an email in several companies: choose which one');
+  await page.getByRole('button', { name: 'Entrar nesta empresa' }).click();
+  await expectVisible(page.getByTestId('login-error').filter({ hasText: 'E-mail ou senha incorretos.' }), 'answer after choosing');
+  if (bodies.at(-1)?.tenant !== 'loja-norte') throw new Error(`the chosen company was not sent: ${JSON.stringify(bodies.at(-1))}`);
+  await context.close();
+});
+
+await step('inbox with conversations, live socket drop and resume since seq (engine answers mocked)', async () => {
+  const { page, context } = await newPage('inbox-mocked');
+  const now = Date.now();
+  const ago = (min) => new Date(now - min * 60_000).toISOString();
+  const conv = (id, name, phone, text, min, extra = {}) => ({
+    id, connection_id: 'sandbox', channel: 'whatsapp', contact_id: `c-${id}`, contact: { id: `c-${id}`, name, phone },
+    status: 'open', assignee_id: null, team_id: null, label_ids: [], unread_count: 0,
+    last_message: { type: 'text', text, direction: 'inbound', created_at: ago(min), status: 'received' }, last_message_at: ago(min),
+    window_expires_at: new Date(now + (24 * 60 - min) * 60_000).toISOString(), ...extra,
+  });
+  const conversations = [
+    conv('c1', 'Maria Oliveira', '+55 19 98765-4321', 'Vocês entregam em Campinas?', 2, { unread_count: 3 }),
+    conv('c2', 'João Souza', '+55 11 91234-0000', '', 15, { last_message: { type: 'audio', direction: 'inbound', created_at: ago(15), status: 'received', media: { voice: true } }, unread_count: 1, channel: 'instagram' }),
+    conv('c3', 'Ana Lima', '+55 21 99999-1111', 'Obrigada! 😊', 60 * 26, { assignee_name: 'Agente Demo', status: 'in_progress' }),
+  ];
+  const messages = [
+    { id: 'm1', conversation_id: 'c1', seq: 1, direction: 'inbound', type: 'text', text: 'Oi! Vocês entregam em Campinas?', status: 'received', created_at: ago(5) },
+    { id: 'm2', conversation_id: 'c1', seq: 2, direction: 'outbound', type: 'text', text: 'Entregamos sim! Em até 2 dias úteis 🚚', status: 'read', created_at: ago(4), sent_by_name: 'Admin Demo' },
+    { id: 'm3', conversation_id: 'c1', seq: 3, direction: 'inbound', type: 'location', location: { latitude: -22.9, longitude: -47.06, name: 'Minha casa' }, status: 'received', created_at: ago(2) },
+  ];
+  await context.route(/\/api\/v1\/conversations(\?.*)?$/, (route) => route.fulfill(json(200, { items: conversations, next_cursor: null })));
+  await context.route(/\/api\/v1\/conversations\/c1$/, (route) => route.fulfill(json(200, conversations[0])));
+  await context.route(/\/api\/v1\/conversations\/c1\/messages(\?.*)?$/, (route) => route.fulfill(json(200, { items: messages, next_cursor: null })));
+  const sockets = [];
+  const received = [];
+  await context.routeWebSocket(/\/api\/v1\/ws/, (ws) => {
+    sockets.push(ws);
+    ws.onMessage((m) => received.push({ socket: sockets.length, frame: JSON.parse(String(m)) }));
+    ws.send(JSON.stringify({ type: 'hello', seq: 41 }));
+    ws.send(JSON.stringify({ type: 'conversation.updated', seq: 42, data: { id: 'c1' } }));
+  });
+  await login(page, ADMIN);
+  await page.waitForURL(/\/inbox/);
+  await page.getByRole('tab', { name: 'Todas', exact: true }).click();
+  await expectVisible(page.getByTestId('conversation-row').filter({ hasText: 'Maria Oliveira' }), 'a conversation row');
+  await page.getByTestId('conversation-row').filter({ hasText: 'Maria Oliveira' }).click();
+  await page.waitForURL(/\/inbox\/c1/);
+  await expectVisible(page.getByTestId('bubble').filter({ hasText: 'Entregamos sim!' }), 'the messages of the conversation');
+  await shot(page, '22-inbox-conversation', 'Inbox with conversations (mocked engine answers): rows with channel, preview, time, unread badge, assignee; open conversation with ticks, location and the 24-hour window');
+  // drop the socket: the banner shows, the client reconnects and resumes since the last seq
+  for (let i = 0; i < 50 && sockets.length === 0; i++) await page.waitForTimeout(100);
+  if (!sockets.length) throw new Error('the console never opened the realtime socket');
+  await sockets[0].close({ code: 1011, reason: 'test drop' });
+  await expectVisible(page.getByTestId('connection-lost'), 'the connection-lost banner');
+  await shot(page, '23-connection-lost', 'Connection-lost banner while the realtime socket reconnects');
+  for (let i = 0; i < 100 && !received.some((r) => r.socket === 2); i++) await page.waitForTimeout(100);
+  const resume = received.find((r) => r.socket === 2)?.frame;
+  if (!resume || resume.type !== 'resume' || resume.since !== 42) throw new Error(`expected {"type":"resume","since":42} on the new socket, got ${JSON.stringify(received)}`);
+  await page.getByTestId('connection-lost').waitFor({ state: 'detached' });
+  await context.close();
+});
+
 // ---------------------------------------------------------------- platform owner
 await step('platform owner sees metrics, tenants and plans', async () => {
   const owner = await newPage('owner');
