@@ -204,6 +204,9 @@ if (adminIn) {
     await shot(page, '10-conversation-bubbles', 'Conversation pane (sample messages): text, image, voice note, note, document, location, contact card, video, sticker, reply quote, reaction, ticks, failed with reason');
     await page.evaluate(() => document.querySelector('[data-testid="message-list"]')?.parentElement?.scrollTo(0, 0));
     await shot(page, '11-conversation-bubbles-top', 'Same conversation scrolled to the top: Ontem separator, image with caption, voice note, internal note');
+    await page.getByTestId('open-contact').click();
+    await expectVisible(page.getByTestId('contact-panel').getByText('Campinas'), 'the contact panel with custom fields');
+    await shot(page, '11b-contact-panel', 'Conversation with the contact panel open: profile, labels, custom fields');
   });
 
   await step('a reload keeps the session (rotating refresh token in localStorage)', async () => {

@@ -142,6 +142,7 @@ export const en: Loose<Dictionary> = {
       resolve: 'Resolve the conversation', composer: 'Go to the message box', search: 'Search conversations', close: 'Close the conversation', help: 'Show this list',
     },
   },
+  contact_panel: { title: 'Contact info', open: 'See contact info', no_labels: 'No labels', no_fields: 'No custom fields' },
   chat: {
     you: 'You', customer: 'Customer', reply: 'Reply', reply_not_loaded: 'Original message not loaded', cancel_reply: 'Cancel reply',
     note: 'Internal note', media_unavailable: 'Media unavailable', open_image: 'Open image', download: 'Download', download_item: 'Download {{name}}',

@@ -139,6 +139,7 @@ export const ptBR = {
       resolve: 'Resolver a conversa', composer: 'Ir para a caixa de mensagem', search: 'Pesquisar conversas', close: 'Fechar a conversa', help: 'Mostrar esta lista',
     },
   },
+  contact_panel: { title: 'Dados do contato', open: 'Ver dados do contato', no_labels: 'Sem etiquetas', no_fields: 'Nenhum campo personalizado' },
   chat: {
     you: 'Você', customer: 'Cliente', reply: 'Responder', reply_not_loaded: 'Mensagem original não carregada', cancel_reply: 'Cancelar resposta',
     note: 'Nota interna', media_unavailable: 'Mídia indisponível', open_image: 'Abrir imagem', download: 'Baixar', download_item: 'Baixar {{name}}',

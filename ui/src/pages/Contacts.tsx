@@ -131,7 +131,7 @@ export default function ContactsPage() {
   );
 }
 
-function ContactForm({ contact, labels: allLabels, onClose }: { contact: Contact | null; labels: Label[]; onClose: () => void }) {
+export function ContactForm({ contact, labels: allLabels, onClose }: { contact: Contact | null; labels: Label[]; onClose: () => void }) {
   const { t } = useTranslation();
   const qc = useQueryClient();
   const f = useForm({
@@ -149,6 +149,7 @@ function ContactForm({ contact, labels: allLabels, onClose }: { contact: Contact
     },
     onSuccess: () => {
       void qc.invalidateQueries({ queryKey: ['contacts'] });
+      if (contact) void qc.invalidateQueries({ queryKey: ['contact', contact.id] });
       onClose();
     },
     onError: f.fail,

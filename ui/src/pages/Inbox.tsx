@@ -9,6 +9,7 @@ import { CONVERSATION_STATUSES, type Channel, type Conversation, type Message, t
 import { messagePreview } from '../components/chat/MessageBubble';
 import { MessageList } from '../components/chat/MessageList';
 import { fixtureConversation, fixtureMessages } from '../components/chat/fixtures';
+import { ContactPanel } from '../components/ContactPanel';
 import { FormError } from '../components/FormError';
 import { Avatar, Badge, Button, EmptyState, ErrorState, Modal, Select, SkeletonRows, notBuiltYet } from '../components/ui';
 import { listTime, newIdempotencyKey } from '../lib/format';
@@ -259,6 +260,7 @@ function ConversationPane({ id, preview }: { id: string; preview?: boolean }) {
     retry: false,
   });
   const [replyTo, setReplyTo] = useState<Message | null>(null);
+  const [showContact, setShowContact] = useState(false);
   const [sent, setSent] = useState<Message[]>([]);
   const conversation = preview ? fixtureConversation(fixtureNow) : convQ.data;
   const messages = useMemo(() => {
@@ -297,19 +299,22 @@ function ConversationPane({ id, preview }: { id: string; preview?: boolean }) {
   const c = conversation!;
   const resolved = c.status === 'resolved' || c.status === 'archived';
   return (
+    <div className="relative flex min-w-0 flex-1">
     <div className="flex min-w-0 flex-1 flex-col" data-testid="conversation-pane">
       <header className="flex items-center gap-3 border-b border-gray-200 bg-chat-panel px-3 py-2">
         <button className="rounded-full p-1 text-gray-600 hover:bg-gray-200 md:hidden" onClick={() => navigate('/inbox')} aria-label={t('common.back')}><ArrowLeft className="h-5 w-5" aria-hidden /></button>
+        <button type="button" onClick={() => setShowContact((v) => !v)} className="flex min-w-0 flex-1 items-center gap-3 rounded-lg text-left focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-500" aria-expanded={showContact} title={t('contact_panel.open')} data-testid="open-contact">
         <Avatar name={c.contact?.name || c.contact?.phone} />
         <div className="min-w-0 flex-1">
-          <p className="flex items-center gap-1.5 truncate font-medium text-gray-900"><ChannelIcon channel={c.channel} /> {c.contact?.name || c.contact?.phone}</p>
-          <p className="flex flex-wrap items-center gap-x-2 truncate text-xs text-gray-500">
+          <p className="flex items-center gap-1.5 font-medium text-gray-900"><ChannelIcon channel={c.channel} className="shrink-0" /> <span className="truncate">{c.contact?.name || c.contact?.phone}</span></p>
+          <p className="flex items-center gap-x-2 overflow-hidden whitespace-nowrap text-xs text-gray-500">
             <span>{c.contact?.phone}</span>
             <span>· {t(`inbox.status.${c.status}`)}</span>
             {c.assignee_name && <span>· {t('inbox.assigned_to', { name: c.assignee_name })}</span>}
             <WindowCountdown expiresAt={c.window_expires_at} />
           </p>
         </div>
+        </button>
         <div className="flex items-center gap-1">
           {c.assignee_id !== user?.id && (
             <Button variant="ghost" size="sm" onClick={() => !preview && update.mutate({ assignee_id: user?.id ?? null })} title={t('inbox.assign_me')}>
@@ -344,6 +349,8 @@ function ConversationPane({ id, preview }: { id: string; preview?: boolean }) {
         )}
       </div>
       <Composer conversation={c} replyTo={replyTo} onClearReply={() => setReplyTo(null)} onSent={(m) => setSent((s) => [...s, m])} preview={preview} />
+    </div>
+    {showContact && <ContactPanel conversation={c} preview={preview} onClose={() => setShowContact(false)} />}
     </div>
   );
 }

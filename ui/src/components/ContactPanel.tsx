@@ -1,0 +1,76 @@
+import { useQuery } from '@tanstack/react-query';
+import { Mail, Pencil, Phone, X } from 'lucide-react';
+import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { contacts, labels } from '../api/endpoints';
+import type { Contact, Conversation } from '../api/types';
+import { ContactForm } from '../pages/Contacts';
+import { Avatar, Badge, Button, ErrorState, SkeletonRows, notBuiltYet } from './ui';
+
+/** The contact beside a conversation: profile, labels and custom fields, editable. */
+export function ContactPanel({ conversation, onClose, preview }: { conversation: Conversation; onClose: () => void; preview?: boolean }) {
+  const { t } = useTranslation();
+  const id = conversation.contact_id;
+  const q = useQuery({ queryKey: ['contact', id], queryFn: () => contacts.get(id), enabled: !preview && !!id, retry: false });
+  const labelsQ = useQuery({ queryKey: ['labels'], queryFn: () => labels.list(), enabled: !preview });
+  const [editing, setEditing] = useState(false);
+  const fallback: Contact = {
+    id, name: conversation.contact?.name ?? '', phone: conversation.contact?.phone ?? null, email: null,
+    custom_fields: preview ? { cidade: 'Campinas', pedido: '#10482' } : null, label_ids: [],
+  };
+  const c = q.data ?? fallback;
+  const fields = Object.entries(c.custom_fields ?? {});
+  return (
+    <aside className="absolute inset-0 z-20 flex flex-col border-l border-gray-200 bg-white lg:static lg:w-80 lg:shrink-0" aria-label={t('contact_panel.title')} data-testid="contact-panel">
+      <header className="flex items-center gap-3 border-b border-gray-200 bg-chat-panel px-3 py-3">
+        <button onClick={onClose} className="rounded-full p-1 text-gray-600 hover:bg-gray-200" aria-label={t('common.close')}><X className="h-5 w-5" aria-hidden /></button>
+        <h2 className="font-medium text-gray-900">{t('contact_panel.title')}</h2>
+      </header>
+      <div className="min-h-0 flex-1 overflow-y-auto">
+        {!preview && q.isPending ? (
+          <SkeletonRows rows={3} />
+        ) : !preview && q.isError && !notBuiltYet(q.error) && !q.data ? (
+          <ErrorState error={q.error} onRetry={() => q.refetch()} />
+        ) : (
+          <>
+            <div className="flex flex-col items-center gap-2 border-b border-gray-100 px-4 py-6 text-center">
+              <Avatar name={c.name || c.phone} className="h-20 w-20 text-2xl" />
+              <p className="text-lg font-medium text-gray-900">{c.name || c.phone}</p>
+              {c.phone && <p className="flex items-center gap-1.5 font-mono text-sm text-gray-600"><Phone className="h-3.5 w-3.5" aria-hidden /> {c.phone}</p>}
+              {c.email && <p className="flex items-center gap-1.5 text-sm text-gray-600"><Mail className="h-3.5 w-3.5" aria-hidden /> {c.email}</p>}
+              {!preview && q.data && (
+                <Button variant="outline" size="sm" className="mt-2" onClick={() => setEditing(true)}><Pencil className="h-4 w-4" aria-hidden /> {t('contacts.edit')}</Button>
+              )}
+            </div>
+            <section className="border-b border-gray-100 px-4 py-3">
+              <h3 className="mb-2 text-xs font-semibold uppercase tracking-wide text-gray-500">{t('contacts.labels')}</h3>
+              <div className="flex flex-wrap gap-1">
+                {(c.label_ids ?? []).length === 0 && <p className="text-sm text-gray-400">{t('contact_panel.no_labels')}</p>}
+                {(c.label_ids ?? []).map((lid) => {
+                  const l = labelsQ.data?.find((x) => x.id === lid);
+                  return l ? <Badge key={lid} color={l.color}>{l.name}</Badge> : null;
+                })}
+              </div>
+            </section>
+            <section className="px-4 py-3">
+              <h3 className="mb-2 text-xs font-semibold uppercase tracking-wide text-gray-500">{t('contacts.custom_fields')}</h3>
+              {fields.length === 0 ? (
+                <p className="text-sm text-gray-400">{t('contact_panel.no_fields')}</p>
+              ) : (
+                <dl className="space-y-2 text-sm">
+                  {fields.map(([k, v]) => (
+                    <div key={k}>
+                      <dt className="text-xs text-gray-500">{k}</dt>
+                      <dd className="break-words text-gray-900">{v === null || v === undefined ? '—' : String(v)}</dd>
+                    </div>
+                  ))}
+                </dl>
+              )}
+            </section>
+          </>
+        )}
+      </div>
+      {editing && q.data && <ContactForm contact={q.data} labels={labelsQ.data ?? []} onClose={() => setEditing(false)} />}
+    </aside>
+  );
+}
