@@ -65,6 +65,10 @@ type Gateway struct {
 
 	pid *actor.PID
 
+	// queues recycles session queues: an idle session holds none, a busy
+	// one borrows one per burst.
+	queues sync.Pool
+
 	sockets   atomic.Int64
 	overflows atomic.Uint64
 	sent      atomic.Uint64
@@ -126,6 +130,24 @@ func NewGateway(cfg GatewayConfig) *Gateway {
 		descPublished: prometheus.NewDesc("crm_ws_events_published_total", "Tenant events handed to the gateway.", nil, nil),
 		descResumes:   prometheus.NewDesc("crm_ws_resumes_total", "Resume requests served.", nil, nil),
 	}
+}
+
+const pooledQueueCap = 64
+
+func (g *Gateway) getQueue() []OutFrame {
+	if q, ok := g.queues.Get().(*[]OutFrame); ok {
+		return (*q)[:0]
+	}
+	return make([]OutFrame, 0, 8)
+}
+
+func (g *Gateway) putQueue(q []OutFrame) {
+	if cap(q) > pooledQueueCap {
+		return
+	}
+	clear(q)
+	q = q[:0]
+	g.queues.Put(&q)
 }
 
 // Config returns the gateway's settings with defaults filled.

@@ -241,6 +241,9 @@ func (s *Session) deliverLocked(f OutFrame) {
 		s.overflowLocked()
 		return
 	}
+	if s.queue == nil {
+		s.queue = s.gw.getQueue()
+	}
 	s.queue = append(s.queue, f)
 	if f.Seq > 0 {
 		if f.Seq > s.lastSeq {
@@ -377,13 +380,20 @@ func (s *Session) write() {
 		}
 		s.mu.Unlock()
 
-		bufs = bufs[:0]
-		for _, f := range batch {
-			bufs = append(bufs, f.Wire)
+		var err error
+		if len(batch) == 1 {
+			_ = s.conn.SetWriteDeadline(time.Now().Add(s.gw.cfg.WriteTimeout))
+			_, err = s.conn.Write(batch[0].Wire)
+		} else {
+			bufs = bufs[:0]
+			for _, f := range batch {
+				bufs = append(bufs, f.Wire)
+			}
+			_ = s.conn.SetWriteDeadline(time.Now().Add(s.gw.cfg.WriteTimeout))
+			toWrite := bufs // WriteTo consumes its receiver
+			_, err = toWrite.WriteTo(s.conn)
+			clear(bufs)
 		}
-		_ = s.conn.SetWriteDeadline(time.Now().Add(s.gw.cfg.WriteTimeout))
-		toWrite := bufs
-		_, err := toWrite.WriteTo(s.conn)
 		if err != nil {
 			s.mu.Lock()
 			s.writing = false
@@ -392,7 +402,7 @@ func (s *Session) write() {
 			return
 		}
 		s.gw.sent.Add(uint64(len(batch)))
-		clear(bufs)
+		s.gw.putQueue(batch)
 	}
 }
 
