@@ -23,10 +23,14 @@ ui:
 var/secret.key:
 	@mkdir -p var && umask 077 && head -c 32 /dev/urandom | base64 > var/secret.key
 
+var/license.key: | build
+	@mkdir -p var && umask 077 && ./$(BIN) license keygen | sed -n 's/^CRM_LICENSE_SIGNING_KEY=//p' > var/license.key
+
 ## run: one node with embedded defaults and the demo tenant; prints the URL and logins
-run: build var/secret.key
+run: build var/secret.key var/license.key
 	@DATABASE_URL="$$(./scripts/dev-postgres.sh)" && export DATABASE_URL && \
 	export CRM_SECRET_KEY="$${CRM_SECRET_KEY:-$$(cat var/secret.key)}" && \
+	export CRM_LICENSE_SIGNING_KEY="$${CRM_LICENSE_SIGNING_KEY:-$$(cat var/license.key)}" && \
 	export CRM_MEDIA_DIR="$${CRM_MEDIA_DIR:-$$PWD/var/media}" && \
 	exec ./$(BIN) serve --demo
 

@@ -429,9 +429,10 @@ func (s *Server) sendMessage(c *gin.Context, p crm.Principal) error {
 	return nil
 }
 
-// requireSendable refuses sends of a suspended tenant (its webhooks are still stored).
+// requireSendable refuses sends of a suspended or unlicensed tenant (its
+// webhooks are still stored, its sends are held).
 func (s *Server) requireSendable(c *gin.Context, p crm.Principal) error {
-	return nil
+	return s.cfg.Licenses.SendAllowed(c, s.db, p.TenantID)
 }
 
 func (s *Server) listNotes(c *gin.Context, p crm.Principal) error {

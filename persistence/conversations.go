@@ -98,6 +98,11 @@ func (db *DB) ResolveContact(ctx context.Context, tenantID uuid.UUID, channel, e
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
+		// A customer's message is never refused for the contacts quota: the
+		// contact is counted, over the limit if need be.
+		if err := AllowOverLimit(ctx, tx); err != nil {
+			return err
+		}
 		// A WhatsApp identity may match a contact an agent created by phone.
 		var existing uuid.UUID
 		if phone != "" {
