@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,9 +12,11 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/gobwas/ws"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"crm"
 	"crm/persistence"
 	crmpb "crm/proto"
 )
@@ -266,6 +269,46 @@ func (g *Gateway) Broadcast(tenantID uuid.UUID, wire []byte, except *Session) {
 			s.deliver(frame)
 		}
 	}
+}
+
+// SetUserVisibility replaces the teams of a user's sessions on this node
+// (their team membership changed), so live filtering follows at once.
+func (g *Gateway) SetUserVisibility(tenantID, userID uuid.UUID, teamIDs []uuid.UUID) {
+	for _, s := range g.TenantSessions(tenantID) {
+		if p := s.Principal(); p.UserID == userID {
+			s.SetVisibility(crm.VisibilityFor(p, teamIDs))
+		}
+	}
+}
+
+// Shutdown closes every session with 1001 (going away), so consoles
+// reconnect, to another node if this one is leaving, and resume; it waits
+// until they are gone or ctx ends. Safe to call more than once.
+func (g *Gateway) Shutdown(ctx context.Context) error {
+	g.mu.RLock()
+	var all []*Session
+	for _, ts := range g.tenants {
+		for s := range ts.sessions {
+			all = append(all, s)
+		}
+	}
+	g.mu.RUnlock()
+	for _, s := range all {
+		s.Close(ws.StatusGoingAway, "server shutting down")
+	}
+	ticker := time.NewTicker(10 * time.Millisecond)
+	defer ticker.Stop()
+	for g.Sessions() > 0 {
+		select {
+		case <-ctx.Done():
+			for _, s := range all {
+				s.Shutdown()
+			}
+			return ctx.Err()
+		case <-ticker.C:
+		}
+	}
+	return nil
 }
 
 // Sessions is the number of open sessions on this node.

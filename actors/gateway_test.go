@@ -502,6 +502,36 @@ func TestSessionSweeperPingsExpiresAndClosesIdle(t *testing.T) {
 	require.Equal(t, 0, g.Sessions())
 }
 
+func TestGatewayShutdownClosesSessionsAndRefreshesTeams(t *testing.T) {
+	t.Parallel()
+	g := testGateway(t)
+	tenant := crm.NewID()
+	team := crm.NewID()
+	p := principal(tenant, crm.RoleAgent)
+	s, conn := newTestSession(t, g, p, nil, false)
+	_, otherConn := newTestSession(t, g, principal(tenant, crm.RoleAgent), nil, false)
+	conv := crm.NewID()
+	g.Publish(event(tenant, 1, &conv, nil, &team)) // not in the team yet
+	g.SetUserVisibility(tenant, p.UserID, []uuid.UUID{team})
+	require.True(t, s.Visibility().Sees(nil, &team))
+	g.Publish(event(tenant, 2, &conv, nil, &team))
+	eventually(t, time.Second, func() error {
+		if got := seqsOf(conn.frames(t)); !equalSeqs(got, []int64{2}) {
+			return fmt.Errorf("got %v", got)
+		}
+		return nil
+	})
+	require.Empty(t, seqsOf(otherConn.frames(t)))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	require.NoError(t, g.Shutdown(ctx))
+	require.Equal(t, 0, g.Sessions())
+	frames := conn.frames(t)
+	require.Equal(t, ws.OpClose, frames[len(frames)-1].op)
+	require.True(t, otherConn.isClosed())
+}
+
 func TestEncodeEventFrame(t *testing.T) {
 	t.Parallel()
 	for _, size := range []int{0, 10, 125, 126, 1000, 70000} {
