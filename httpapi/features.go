@@ -16,5 +16,6 @@ func (s *Server) featureRoutes() []func() {
 		s.socketRoutes,
 		s.connectionRoutes,
 		s.mediaRoutes,
+		s.sandboxRoutes,
 	}
 }

@@ -224,7 +224,9 @@ func TestSandboxSendEveryType(t *testing.T) {
 		check func(t *testing.T, req map[string]any)
 	}{
 		{"text", &channels.OutboundMessage{Type: channels.OutText, Text: &channels.OutboundText{Body: "Olá!"}},
-			func(t *testing.T, req map[string]any) { require.Equal(t, "Olá!", req["text"].(map[string]any)["body"]) }},
+			func(t *testing.T, req map[string]any) {
+				require.Equal(t, "Olá!", req["text"].(map[string]any)["body"])
+			}},
 		{"image by id", &channels.OutboundMessage{Type: channels.OutImage, Media: &channels.OutboundMedia{ID: imageID, Caption: "veja"}},
 			func(t *testing.T, req map[string]any) {
 				require.Equal(t, map[string]any{"id": imageID, "caption": "veja"}, req["image"])
@@ -280,7 +282,9 @@ func TestSandboxSendEveryType(t *testing.T) {
 		{"audio by id", &channels.OutboundMessage{Type: channels.OutAudio, Media: &channels.OutboundMedia{ID: imageID}},
 			func(t *testing.T, req map[string]any) { require.Equal(t, imageID, req["audio"].(map[string]any)["id"]) }},
 		{"video and sticker by link", &channels.OutboundMessage{Type: channels.OutVideo, Media: &channels.OutboundMedia{Link: "https://x.example/v.mp4"}},
-			func(t *testing.T, req map[string]any) { require.Equal(t, "https://x.example/v.mp4", req["video"].(map[string]any)["link"]) }},
+			func(t *testing.T, req map[string]any) {
+				require.Equal(t, "https://x.example/v.mp4", req["video"].(map[string]any)["link"])
+			}},
 	}
 	ids := map[string]string{}
 	for _, tc := range cases {
@@ -538,61 +542,33 @@ func TestSandboxInboundEveryType(t *testing.T) {
 				require.Equal(t, "João Souza", m.Contacts[0].Name.FormattedName)
 				require.Equal(t, "5511912345678", m.Contacts[0].Phones[0].WaId)
 			}},
-		{"reaction", sandbox.InboundRequest{Type: "reaction", Reaction: &struct {
-			MessageID string `json:"message_id"`
-			Emoji     string `json:"emoji"`
-		}{MessageID: "wamid.ours", Emoji: "❤️"}}, func(t *testing.T, m *crmpb.Message) {
+		{"reaction", sandbox.InboundRequest{Type: "reaction", Reaction: &sandbox.InboundReaction{MessageID: "wamid.ours", Emoji: "❤️"}}, func(t *testing.T, m *crmpb.Message) {
 			require.Equal(t, crmpb.MessageType_MESSAGE_TYPE_REACTION, m.Type)
 			require.Equal(t, "wamid.ours", m.Reaction.TargetExternalId)
 			require.Equal(t, "❤️", m.Reaction.Emoji)
 			require.False(t, m.Reaction.Removed)
 		}},
-		{"reaction removed", sandbox.InboundRequest{Type: "reaction", Reaction: &struct {
-			MessageID string `json:"message_id"`
-			Emoji     string `json:"emoji"`
-		}{MessageID: "wamid.ours"}}, func(t *testing.T, m *crmpb.Message) {
+		{"reaction removed", sandbox.InboundRequest{Type: "reaction", Reaction: &sandbox.InboundReaction{MessageID: "wamid.ours"}}, func(t *testing.T, m *crmpb.Message) {
 			require.True(t, m.Reaction.Removed)
 		}},
-		{"button reply", sandbox.InboundRequest{Type: "interactive", Interactive: &struct {
-			Type        string `json:"type"`
-			ID          string `json:"id"`
-			Title       string `json:"title"`
-			Description string `json:"description,omitempty"`
-		}{Type: "button_reply", ID: "sim", Title: "Sim"}, Context: &struct {
-			MessageID string `json:"message_id"`
-			Forwarded bool   `json:"forwarded,omitempty"`
-		}{MessageID: "wamid.buttons"}}, func(t *testing.T, m *crmpb.Message) {
+		{"button reply", sandbox.InboundRequest{Type: "interactive", Interactive: &sandbox.InboundInteractive{Type: "button_reply", ID: "sim", Title: "Sim"}, Context: &sandbox.InboundContext{MessageID: "wamid.buttons"}}, func(t *testing.T, m *crmpb.Message) {
 			require.Equal(t, crmpb.MessageType_MESSAGE_TYPE_BUTTON_REPLY, m.Type)
 			require.Equal(t, "sim", m.ButtonReply.Id)
 			require.Equal(t, "wamid.buttons", m.ReplyTo.ExternalId)
 		}},
-		{"list reply", sandbox.InboundRequest{Type: "interactive", Interactive: &struct {
-			Type        string `json:"type"`
-			ID          string `json:"id"`
-			Title       string `json:"title"`
-			Description string `json:"description,omitempty"`
-		}{Type: "list_reply", ID: "10h", Title: "10h", Description: "manhã"}}, func(t *testing.T, m *crmpb.Message) {
+		{"list reply", sandbox.InboundRequest{Type: "interactive", Interactive: &sandbox.InboundInteractive{Type: "list_reply", ID: "10h", Title: "10h", Description: "manhã"}}, func(t *testing.T, m *crmpb.Message) {
 			require.Equal(t, crmpb.MessageType_MESSAGE_TYPE_LIST_REPLY, m.Type)
 			require.Equal(t, "manhã", m.ListReply.Description)
 		}},
-		{"template button", sandbox.InboundRequest{Type: "button", Button: &struct {
-			Payload string `json:"payload"`
-			Text    string `json:"text"`
-		}{Payload: "CONFIRMAR", Text: "SIM"}}, func(t *testing.T, m *crmpb.Message) {
+		{"template button", sandbox.InboundRequest{Type: "button", Button: &sandbox.InboundButton{Payload: "CONFIRMAR", Text: "SIM"}}, func(t *testing.T, m *crmpb.Message) {
 			require.Equal(t, crmpb.MessageType_MESSAGE_TYPE_TEMPLATE_BUTTON, m.Type)
 			require.Equal(t, "CONFIRMAR", m.TemplateButton.Payload)
 		}},
-		{"reply", sandbox.InboundRequest{Type: "text", Text: "isso", Context: &struct {
-			MessageID string `json:"message_id"`
-			Forwarded bool   `json:"forwarded,omitempty"`
-		}{MessageID: "wamid.earlier"}}, func(t *testing.T, m *crmpb.Message) {
+		{"reply", sandbox.InboundRequest{Type: "text", Text: "isso", Context: &sandbox.InboundContext{MessageID: "wamid.earlier"}}, func(t *testing.T, m *crmpb.Message) {
 			require.Equal(t, "wamid.earlier", m.ReplyTo.ExternalId)
 			require.Equal(t, f.conn.DisplayPhoneNumber, m.ReplyTo.From)
 		}},
-		{"forwarded with referral", sandbox.InboundRequest{Type: "text", Text: "vi o anúncio", Context: &struct {
-			MessageID string `json:"message_id"`
-			Forwarded bool   `json:"forwarded,omitempty"`
-		}{Forwarded: true}, Referral: json.RawMessage(`{"source_url":"https://fb.me/ad","source_type":"ad","source_id":"123","headline":"Promo","ctwa_clid":"abc"}`)},
+		{"forwarded with referral", sandbox.InboundRequest{Type: "text", Text: "vi o anúncio", Context: &sandbox.InboundContext{Forwarded: true}, Referral: json.RawMessage(`{"source_url":"https://fb.me/ad","source_type":"ad","source_id":"123","headline":"Promo","ctwa_clid":"abc"}`)},
 			func(t *testing.T, m *crmpb.Message) {
 				require.True(t, m.Forwarded)
 				require.Equal(t, "123", m.Referral.SourceId)

@@ -99,33 +99,45 @@ type InboundRequest struct {
 	Name string `json:"name"`
 	// Type: text, image, audio, video, document, sticker, location, contacts,
 	// reaction, interactive, button, unsupported.
-	Type     string          `json:"type"`
-	Text     string          `json:"text,omitempty"`
-	Media    *InboundMedia   `json:"media,omitempty"`
-	Location *InboundPlace   `json:"location,omitempty"`
-	Contacts json.RawMessage `json:"contacts,omitempty"` // WhatsApp contact cards, as Meta sends them
-	Reaction *struct {
-		MessageID string `json:"message_id"`
-		Emoji     string `json:"emoji"` // empty removes the reaction
-	} `json:"reaction,omitempty"`
-	Interactive *struct {
-		Type        string `json:"type"` // button_reply or list_reply
-		ID          string `json:"id"`
-		Title       string `json:"title"`
-		Description string `json:"description,omitempty"`
-	} `json:"interactive,omitempty"`
-	Button *struct {
-		Payload string `json:"payload"`
-		Text    string `json:"text"`
-	} `json:"button,omitempty"`
-	Context *struct {
-		MessageID string `json:"message_id"`
-		Forwarded bool   `json:"forwarded,omitempty"`
-	} `json:"context,omitempty"`
-	Referral json.RawMessage `json:"referral,omitempty"` // a click-to-WhatsApp ad, as Meta sends it
+	Type        string              `json:"type"`
+	Text        string              `json:"text,omitempty"`
+	Media       *InboundMedia       `json:"media,omitempty"`
+	Location    *InboundPlace       `json:"location,omitempty"`
+	Contacts    json.RawMessage     `json:"contacts,omitempty"` // WhatsApp contact cards, as Meta sends them
+	Reaction    *InboundReaction    `json:"reaction,omitempty"`
+	Interactive *InboundInteractive `json:"interactive,omitempty"`
+	Button      *InboundButton      `json:"button,omitempty"`
+	Context     *InboundContext     `json:"context,omitempty"`
+	Referral    json.RawMessage     `json:"referral,omitempty"` // a click-to-WhatsApp ad, as Meta sends it
 	// ID reuses a message id (to simulate Meta delivering a webhook twice);
 	// default a new wamid.
 	ID string `json:"id,omitempty"`
+}
+
+// InboundReaction reacts to one of our messages; an empty emoji removes it.
+type InboundReaction struct {
+	MessageID string `json:"message_id"`
+	Emoji     string `json:"emoji"`
+}
+
+// InboundInteractive is a tap on one of our buttons or list rows.
+type InboundInteractive struct {
+	Type        string `json:"type"` // button_reply or list_reply
+	ID          string `json:"id"`
+	Title       string `json:"title"`
+	Description string `json:"description,omitempty"`
+}
+
+// InboundButton is a tap on a template's quick-reply button.
+type InboundButton struct {
+	Payload string `json:"payload"`
+	Text    string `json:"text"`
+}
+
+// InboundContext makes the message a reply to message_id, or forwarded.
+type InboundContext struct {
+	MessageID string `json:"message_id"`
+	Forwarded bool   `json:"forwarded,omitempty"`
 }
 
 // InboundMedia is the file a customer sends: inline or fetched from a URL.
