@@ -1,7 +1,7 @@
 // One typed function per route the console uses (DESIGN §6).
 import { api } from './index';
 import type {
-  AuditEntry, Contact, Conversation, ImportJob, Label, License, Message, Page, Plan, PlatformMetrics,
+  AuditEntry, Contact, Conversation, ImportJob, Label, License, Message, Note, Page, Plan, PlatformMetrics,
   QuickReply, SendMessageRequest, Team, Tenant, TenantInfo, TokenResponse, User, UserSummary,
 } from './types';
 
@@ -98,7 +98,9 @@ export const conversations = {
     api.patch<Conversation>(`/api/v1/conversations/${id}`, body),
   messages: (id: string, query: Q = {}) => api.get<Page<Message>>(`/api/v1/conversations/${id}/messages`, { query }),
   send: (id: string, body: SendMessageRequest) => api.post<Message>(`/api/v1/conversations/${id}/messages`, body),
-  note: (id: string, text: string) => api.post<Message>(`/api/v1/conversations/${id}/notes`, { text }),
+  note: (id: string, text: string) => api.post<Note>(`/api/v1/conversations/${id}/notes`, { text }),
+  notes: (id: string) => api.get<Page<Note>>(`/api/v1/conversations/${id}/notes`),
+  read: (id: string) => api.post<Conversation>(`/api/v1/conversations/${id}/read`, {}),
 };
 
 /** Saves a fetched Response (CSV) as a file download. */

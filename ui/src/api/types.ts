@@ -228,7 +228,13 @@ export interface Conversation {
   connection_id: string;
   channel?: Channel;
   contact_id: string;
-  contact?: Pick<Contact, 'id' | 'name' | 'phone'> & { avatar_url?: string };
+  contact?: { id: string; name: string; phone: string | null; avatar_url?: string };
+  subject?: string;
+  last_seq?: number;
+  last_message_preview?: string;
+  last_message_direction?: 'inbound' | 'outbound' | '';
+  last_activity_at?: string;
+  bot_active?: boolean;
   status: ConversationStatus;
   assignee_id: string | null;
   assignee_name?: string;
@@ -245,6 +251,15 @@ export type MessageType =
   | 'text' | 'image' | 'audio' | 'video' | 'document' | 'sticker' | 'location' | 'contacts'
   | 'reaction' | 'button_reply' | 'list_reply' | 'template_button' | 'postback' | 'quick_reply'
   | 'share' | 'template' | 'note' | 'unsupported';
+
+/** An internal note (GET/POST /api/v1/conversations/{id}/notes). */
+export interface Note {
+  id: string;
+  conversation_id: string;
+  author_id: string | null;
+  text: string;
+  created_at: string;
+}
 
 export type DeliveryStatus = 'pending' | 'sent' | 'delivered' | 'read' | 'played' | 'failed' | 'received';
 
@@ -299,7 +314,7 @@ export interface Message {
   reply_to_id?: string | null;
   external_id?: string | null;
   status: DeliveryStatus;
-  error?: { code?: string; message?: string } | string | null;
+  error?: { code?: string | number; message?: string; title?: string } | string | null;
   sent_by?: string | null;
   sent_by_name?: string;
   is_note?: boolean;

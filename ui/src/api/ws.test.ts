@@ -15,7 +15,7 @@ class FakeSocket implements SocketLike {
   // server side
   open() { this.readyState = 1; this.onopen?.({}); }
   push(frame: Frame) { this.onmessage?.({ data: JSON.stringify(frame) }); }
-  drop() { this.readyState = 3; this.onclose?.({ code: 1006 }); }
+  drop(code = 1006) { this.readyState = 3; this.onclose?.({ code }); }
 }
 
 function harness() {
@@ -23,10 +23,12 @@ function harness() {
   const timers: { fn: () => void; ms: number }[] = [];
   const frames: Frame[] = [];
   const statuses: string[] = [];
+  const closeCodes: (number | null)[] = [];
   const resync = vi.fn();
   let token = 0;
   const client = new RealtimeClient({
-    url: () => `ws://test/api/v1/ws?token=t${++token}`,
+    url: ({ closeCode }) => { closeCodes.push(closeCode); return `ws://test/api/v1/ws?token=t${++token}`; },
+    pingInterval: 0,
     socket: (url) => { const s = new FakeSocket(url); sockets.push(s); return s; },
     onFrame: (f) => frames.push(f),
     onStatus: (s) => statuses.push(s),
@@ -37,7 +39,7 @@ function harness() {
   });
   const flush = () => new Promise((r) => setTimeout(r, 0));
   const fire = async () => { const t = timers.shift(); t?.fn(); await flush(); return t?.ms; };
-  return { client, sockets, timers, frames, statuses, resync, flush, fire };
+  return { client, sockets, timers, frames, statuses, resync, flush, fire, closeCodes };
 }
 
 describe('RealtimeClient', () => {
@@ -155,6 +157,62 @@ describe('RealtimeClient', () => {
     await new Promise((r) => setTimeout(r, 0));
     sockets[0].open();
     expect(sockets[0].sent).toEqual([{ type: 'resume', since: 7 }]);
+    client.stop();
+  });
+
+  it('replays after a slow_consumer resync on the same socket', async () => {
+    const h = harness();
+    h.client.start();
+    await h.flush();
+    h.sockets[0].open();
+    h.sockets[0].push({ type: 'message.created', seq: 5 });
+    h.sockets[0].push({ type: 'resync_required', data: { reason: 'slow_consumer', since: 3 } });
+    expect(h.sockets[0].sent).toEqual([{ type: 'resume', since: 3 }]);
+    expect(h.resync).not.toHaveBeenCalled();
+    h.sockets[0].push({ type: 'message.created', seq: 4 });
+    h.sockets[0].push({ type: 'message.created', seq: 5 });
+    expect(h.frames.map((f) => f.seq)).toEqual([5, 4, 5]);
+  });
+
+  it('reloads when it reconnects with no seq to resume from', async () => {
+    const h = harness();
+    h.client.start();
+    await h.flush();
+    h.sockets[0].open();
+    h.sockets[0].push({ type: 'pong' });
+    h.sockets[0].drop();
+    await h.fire();
+    h.sockets[1].open();
+    expect(h.sockets[1].sent).toEqual([]);
+    expect(h.resync).toHaveBeenCalledTimes(1);
+  });
+
+  it('tells the URL builder the token expired (close 4401) so it refreshes first', async () => {
+    const h = harness();
+    h.client.start();
+    await h.flush();
+    h.sockets[0].open();
+    h.sockets[0].drop(4401);
+    await h.fire();
+    expect(h.closeCodes).toEqual([null, 4401]);
+  });
+
+  it('pings while open', async () => {
+    const timers: { fn: () => void; ms: number }[] = [];
+    const sockets: FakeSocket[] = [];
+    const client = new RealtimeClient({
+      url: () => 'ws://x', pingInterval: 25_000,
+      socket: (u) => { const s = new FakeSocket(u); sockets.push(s); return s; },
+      setTimer: (fn, ms) => { timers.push({ fn, ms }); return timers.length; },
+      clearTimer: () => undefined,
+    });
+    client.start();
+    await new Promise((r) => setTimeout(r, 0));
+    sockets[0].open();
+    expect(timers.map((t) => t.ms)).toEqual([25_000]);
+    timers.shift()!.fn();
+    expect(sockets[0].sent).toEqual([{ type: 'ping' }]);
+    expect(timers.map((t) => t.ms)).toEqual([25_000]);
     client.stop();
   });
 });

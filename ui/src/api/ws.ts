@@ -26,8 +26,11 @@ export interface SocketLike {
 export type SocketFactory = (url: string) => SocketLike;
 
 export interface RealtimeOptions {
-  /** Builds the socket URL (with a fresh token). May be async to refresh the token first. */
-  url: () => string | Promise<string>;
+  /**
+   * Builds the socket URL (with a fresh token). May be async to refresh the
+   * token first; closeCode is why the previous socket closed (4401: token expired).
+   */
+  url: (info: { closeCode: number | null }) => string | Promise<string>;
   socket?: SocketFactory;
   onFrame?: (frame: Frame) => void;
   onStatus?: (status: RealtimeStatus) => void;
@@ -41,24 +44,30 @@ export interface RealtimeOptions {
   clearTimer?: (t: unknown) => void;
   /** The last seq already handled (e.g. restored from a previous socket). */
   since?: number | null;
+  /** Sends {"type":"ping"} this often while open (the server closes idle sockets); 0 turns it off. */
+  pingInterval?: number;
 }
 
 const OPEN = 1;
 
 export class RealtimeClient {
-  private opts: Required<Pick<RealtimeOptions, 'minDelay' | 'maxDelay' | 'random' | 'setTimer' | 'clearTimer'>> & RealtimeOptions;
+  private opts: Required<Pick<RealtimeOptions, 'minDelay' | 'maxDelay' | 'random' | 'setTimer' | 'clearTimer' | 'pingInterval'>> & RealtimeOptions;
   private ws: SocketLike | null = null;
   private timer: unknown = null;
   private attempts = 0;
   private stopped = true;
   private _status: RealtimeStatus = 'idle';
   private _lastSeq: number | null;
+  private closeCode: number | null = null;
+  private pingTimer: unknown = null;
+  private everOpened = false;
 
   constructor(opts: RealtimeOptions) {
     this.opts = {
       minDelay: 500,
       maxDelay: 15_000,
       random: Math.random,
+      pingInterval: 25_000,
       setTimer: (fn, ms) => setTimeout(fn, ms),
       clearTimer: (t) => clearTimeout(t as ReturnType<typeof setTimeout>),
       ...opts,
@@ -80,6 +89,7 @@ export class RealtimeClient {
     this.stopped = true;
     if (this.timer !== null) this.opts.clearTimer(this.timer);
     this.timer = null;
+    this.stopPing();
     const ws = this.ws;
     this.ws = null;
     if (ws) {
@@ -125,7 +135,7 @@ export class RealtimeClient {
     this.setStatus(this.attempts === 0 && this._lastSeq === null ? 'connecting' : 'reconnecting');
     let url: string;
     try {
-      url = await this.opts.url();
+      url = await this.opts.url({ closeCode: this.closeCode });
     } catch {
       this.scheduleReconnect();
       return;
@@ -143,7 +153,11 @@ export class RealtimeClient {
     ws.onopen = () => {
       if (this.ws !== ws) return;
       this.attempts = 0;
+      this.closeCode = null;
       if (this._lastSeq !== null) ws.send(JSON.stringify({ type: 'resume', since: this._lastSeq }));
+      else if (this.everOpened) this.opts.onResyncRequired?.(); // reconnected without a seq to resume from: reload
+      this.everOpened = true;
+      this.startPing(ws);
       this.setStatus('open');
     };
     ws.onmessage = (ev) => {
@@ -151,9 +165,11 @@ export class RealtimeClient {
       this.handle(ev.data);
     };
     ws.onerror = () => { /* onclose follows */ };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       if (this.ws !== ws) return;
       this.ws = null;
+      this.closeCode = typeof ev?.code === 'number' ? ev.code : null;
+      this.stopPing();
       this.scheduleReconnect();
     };
   }
@@ -167,7 +183,14 @@ export class RealtimeClient {
     }
     if (!frame || typeof frame.type !== 'string') return;
     if (frame.type === 'resync_required') {
-      // The server could not replay what we missed: start over from its present.
+      const data = (frame.data ?? {}) as { reason?: string; since?: number };
+      if (data.reason === 'slow_consumer' && typeof data.since === 'number') {
+        // We fell behind and frames after `since` were dropped: replay them.
+        this._lastSeq = this._lastSeq === null ? data.since : Math.min(this._lastSeq, data.since);
+        this.send({ type: 'resume', since: this._lastSeq });
+        return;
+      }
+      // Too old to replay: reload the state and go on live from the server's present.
       this._lastSeq = typeof frame.seq === 'number' ? frame.seq : null;
       this.opts.onResyncRequired?.();
       return;
@@ -177,6 +200,22 @@ export class RealtimeClient {
       this._lastSeq = frame.seq;
     }
     this.opts.onFrame?.(frame);
+  }
+
+  private startPing(ws: SocketLike) {
+    this.stopPing();
+    if (!this.opts.pingInterval) return;
+    const tick = () => {
+      if (this.ws !== ws) return;
+      this.send({ type: 'ping' });
+      this.pingTimer = this.opts.setTimer(tick, this.opts.pingInterval);
+    };
+    this.pingTimer = this.opts.setTimer(tick, this.opts.pingInterval);
+  }
+
+  private stopPing() {
+    if (this.pingTimer !== null) this.opts.clearTimer(this.pingTimer);
+    this.pingTimer = null;
   }
 
   /** The delay before reconnect attempt n (0-based): exponential, capped, with ±20% jitter. */

@@ -1,40 +1,89 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { useEffect } from 'react';
 import { api } from '../api';
+import type { Conversation, Message } from '../api/types';
 import { RealtimeClient, type Frame } from '../api/ws';
+import { upsertConversation, upsertMessage } from '../lib/liveCache';
 import { useAuth } from '../store/auth';
 import { useRealtime } from '../store/realtime';
 
+let current: RealtimeClient | null = null;
+
+/** Sends a frame on the live socket when it is open ({"type":"viewing"}, {"type":"typing"}). */
+export function sendRealtime(frame: Record<string, unknown>): boolean {
+  return current?.send(frame) ?? false;
+}
+
+/** Seconds until a JWT expires (no signature check: only to refresh in time). */
+export function secondsLeft(token: string | null): number {
+  if (!token) return 0;
+  try {
+    const payload = JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
+    return typeof payload.exp === 'number' ? payload.exp - Date.now() / 1000 : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** Keeps one realtime socket open for a signed-in tenant user and turns its frames into cache updates. */
 export function RealtimeProvider() {
-  const user = useAuth((s) => s.user);
+  const userId = useAuth((s) => s.user?.id);
+  const tenantId = useAuth((s) => s.user?.tenant_id);
   const qc = useQueryClient();
   useEffect(() => {
-    if (!user || !user.tenant_id) return;
-    const setStatus = useRealtime.getState().setStatus;
+    if (!userId || !tenantId) return;
+    let listTimer: ReturnType<typeof setTimeout> | null = null;
+    const refreshLists = () => {
+      if (listTimer) return;
+      listTimer = setTimeout(() => {
+        listTimer = null;
+        void qc.invalidateQueries({ queryKey: ['conversations'] });
+      }, 400);
+    };
     const client = new RealtimeClient({
-      url: async () => {
-        if (!useAuth.getState().accessToken) await api.refresh();
+      url: async ({ closeCode }) => {
+        // a token that expired (close 4401) or is about to is refreshed first: the server refuses it before the upgrade
+        if (closeCode === 4401 || secondsLeft(useAuth.getState().accessToken) < 30) await api.refresh();
         const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
         return `${proto}//${location.host}/api/v1/ws?token=${encodeURIComponent(useAuth.getState().accessToken ?? '')}`;
       },
-      onStatus: setStatus,
+      onStatus: useRealtime.getState().setStatus,
       onFrame: (frame: Frame) => {
         useRealtime.getState().setLastSeq(client.lastSeq);
-        if (frame.type.startsWith('message') || frame.type.startsWith('conversation')) {
-          void qc.invalidateQueries({ queryKey: ['conversations'] });
-          const cid = (frame.data as { conversation_id?: string; id?: string } | undefined)?.conversation_id;
-          if (cid) void qc.invalidateQueries({ queryKey: ['messages', cid] });
+        const data = frame.data as Record<string, unknown> | undefined;
+        switch (frame.type) {
+          case 'message.created':
+          case 'message.updated':
+            if (data?.conversation_id) upsertMessage(qc, data as unknown as Message);
+            refreshLists();
+            break;
+          case 'note.created':
+            if (data?.conversation_id) void qc.invalidateQueries({ queryKey: ['notes', data.conversation_id] });
+            break;
+          case 'conversation.created':
+          case 'conversation.updated':
+            if (data?.id) upsertConversation(qc, data as unknown as Conversation);
+            refreshLists();
+            break;
+          default:
+            if (frame.type.startsWith('conversation') || frame.type.startsWith('message')) refreshLists();
         }
       },
       onResyncRequired: () => {
         void qc.invalidateQueries({ queryKey: ['conversations'] });
+        void qc.invalidateQueries({ queryKey: ['conversation'] });
         void qc.invalidateQueries({ queryKey: ['messages'] });
+        void qc.invalidateQueries({ queryKey: ['notes'] });
       },
       maxDelay: 30_000,
     });
+    current = client;
     client.start();
-    return () => client.stop();
-  }, [user, qc]);
+    return () => {
+      if (listTimer) clearTimeout(listTimer);
+      client.stop();
+      if (current === client) current = null;
+    };
+  }, [userId, tenantId, qc]);
   return null;
 }

@@ -121,6 +121,7 @@ export const en: Loose<Dictionary> = {
     row_error: 'Row {{row}}, {{field}}: {{message}}', run_in_background: 'Continue in the background',
   },
   inbox: {
+    choose_team: 'Choose a team', no_team: 'You are in no team', no_team_hint: 'Ask an administrator to add you to a team.',
     title: 'Conversations', search_placeholder: 'Search name or phone', tabs_label: 'Conversation queues',
     tabs: { mine: 'Mine', queue: 'Queue', teams: 'My teams', all: 'All' },
     filter_status: 'Filter by status', filter_label: 'Filter by label', all_statuses: 'All statuses',

@@ -118,6 +118,7 @@ export const ptBR = {
     row_error: 'Linha {{row}}, {{field}}: {{message}}', run_in_background: 'Continuar em segundo plano',
   },
   inbox: {
+    choose_team: 'Escolher equipe', no_team: 'Você não está em nenhuma equipe', no_team_hint: 'Peça a um administrador para incluir você em uma equipe.',
     title: 'Conversas', search_placeholder: 'Pesquisar nome ou telefone', tabs_label: 'Filas de conversa',
     tabs: { mine: 'Minhas', queue: 'Fila', teams: 'Minhas equipes', all: 'Todas' },
     filter_status: 'Filtrar por situação', filter_label: 'Filtrar por etiqueta', all_statuses: 'Todas as situações',

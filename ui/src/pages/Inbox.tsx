@@ -4,12 +4,13 @@ import { ArrowLeft, CheckCircle2, Camera, Clock, Keyboard, MessageSquare, Messag
 import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent as ReactKeyboardEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useNavigate, useParams } from 'react-router';
-import { conversations, labels, quickReplies } from '../api/endpoints';
+import { conversations, labels, quickReplies, teams, users } from '../api/endpoints';
 import { CONVERSATION_STATUSES, type Channel, type Conversation, type Message, type QuickReply } from '../api/types';
 import { messagePreview } from '../components/chat/MessageBubble';
-import { MessageList } from '../components/chat/MessageList';
+import { MessageList, mergeNotes } from '../components/chat/MessageList';
 import { fixtureConversation, fixtureMessages } from '../components/chat/fixtures';
 import { ContactPanel } from '../components/ContactPanel';
+import { sendRealtime } from '../components/RealtimeProvider';
 import { FormError } from '../components/FormError';
 import { Avatar, Badge, Button, EmptyState, ErrorState, Modal, Select, SkeletonRows, notBuiltYet } from '../components/ui';
 import { listTime, newIdempotencyKey } from '../lib/format';
@@ -19,6 +20,14 @@ import type { Role } from '../api/types';
 
 export type InboxTab = 'mine' | 'queue' | 'teams' | 'all';
 
+const PAGE = 50;
+
+/** Names of the tenant's users by id (agents may read the user list). */
+export function useUserNames(): Map<string, string> {
+  const q = useQuery({ queryKey: ['users'], queryFn: () => users.list(), staleTime: 5 * 60_000, retry: false });
+  return useMemo(() => new Map((q.data ?? []).map((u) => [u.id, u.name])), [q.data]);
+}
+
 /** The tabs a role sees: agents their own and the queue; supervisors add their teams; admins everything. */
 export function tabsFor(role?: Role | null): InboxTab[] {
   if (role === 'TENANT_ADMIN') return ['mine', 'queue', 'teams', 'all'];
@@ -26,12 +35,12 @@ export function tabsFor(role?: Role | null): InboxTab[] {
   return ['mine', 'queue'];
 }
 
-/** The list query of a tab (GET /api/v1/conversations filters). */
-export function tabQuery(tab: InboxTab, userId?: string): Record<string, string | undefined> {
+/** The list query of a tab (GET /api/v1/conversations: assignee_id "me" | "none", team_id). */
+export function tabQuery(tab: InboxTab, teamId?: string): Record<string, string | undefined> {
   switch (tab) {
-    case 'mine': return { assignee_id: userId };
+    case 'mine': return { assignee_id: 'me' };
     case 'queue': return { assignee_id: 'none' };
-    case 'teams': return { team_id: 'mine' };
+    case 'teams': return { team_id: teamId };
     default: return {};
   }
 }
@@ -44,9 +53,11 @@ export function ChannelIcon({ channel, className }: { channel?: Channel; classNa
   return <MessageCircle className={clsx('h-3.5 w-3.5 text-brand-600', className)} aria-label={label} />;
 }
 
-function ConversationRow({ c, active, labelsById }: { c: Conversation; active: boolean; labelsById: Map<string, { name: string; color: string }> }) {
+function ConversationRow({ c, active, labelsById, assignee }: { c: Conversation; active: boolean; labelsById: Map<string, { name: string; color: string }>; assignee?: string }) {
   const { t } = useTranslation();
-  const preview = c.last_message ? messagePreview({ ...c.last_message, location: null, contacts: null }, t) : '';
+  const preview = c.last_message ? messagePreview({ ...c.last_message, location: null, contacts: null }, t) : c.last_message_preview ?? '';
+  const outbound = (c.last_message?.direction ?? c.last_message_direction) === 'outbound';
+  const assigneeName = c.assignee_name ?? assignee;
   return (
     <Link to={`/inbox/${c.id}`} data-testid="conversation-row" aria-current={active ? 'true' : undefined}
       className={clsx('flex gap-3 border-b border-gray-100 px-3 py-2.5 focus:outline-none focus-visible:bg-brand-50', active ? 'bg-gray-100' : 'hover:bg-gray-50')}>
@@ -57,16 +68,16 @@ function ConversationRow({ c, active, labelsById }: { c: Conversation; active: b
             <ChannelIcon channel={c.channel} className="shrink-0" />
             <span className="truncate">{c.contact?.name || c.contact?.phone || t('inbox.unknown_contact')}</span>
           </p>
-          <span className={clsx('shrink-0 text-xs', (c.unread_count ?? 0) > 0 ? 'font-medium text-brand-600' : 'text-gray-500')}>{listTime(c.last_message_at ?? c.last_message?.created_at)}</span>
+          <span className={clsx('shrink-0 text-xs', (c.unread_count ?? 0) > 0 ? 'font-medium text-brand-600' : 'text-gray-500')}>{listTime(c.last_message_at ?? c.last_message?.created_at ?? c.last_activity_at)}</span>
         </div>
         <div className="flex items-center justify-between gap-2">
-          <p className="truncate text-sm text-gray-500">{preview}</p>
+          <p className="truncate text-sm text-gray-500">{outbound && <span className="text-gray-400">{t('chat.you')}: </span>}{preview}</p>
           {(c.unread_count ?? 0) > 0 && (
             <span className="flex h-5 min-w-[20px] shrink-0 items-center justify-center rounded-full bg-brand-500 px-1.5 text-[11px] font-semibold text-white" aria-label={t('inbox.unread', { count: c.unread_count })}>{c.unread_count}</span>
           )}
         </div>
         <div className="mt-0.5 flex flex-wrap items-center gap-1">
-          {c.assignee_name && <span className="text-[11px] text-gray-500">{t('inbox.assigned_to', { name: c.assignee_name })}</span>}
+          {assigneeName && <span className="text-[11px] text-gray-500">{t('inbox.assigned_to', { name: assigneeName })}</span>}
           {(c.label_ids ?? []).map((id) => {
             const l = labelsById.get(id);
             return l ? <Badge key={id} color={l.color} className="text-[10px]">{l.name}</Badge> : null;
@@ -88,11 +99,18 @@ function ConversationList({ activeId, onOrder }: { activeId?: string; onOrder: (
   const q = useDebounced(search.trim(), 300);
   const labelsQ = useQuery({ queryKey: ['labels'], queryFn: () => labels.list() });
   const labelsById = useMemo(() => new Map((labelsQ.data ?? []).map((l) => [l.id, l])), [labelsQ.data]);
+  const userNames = useUserNames();
+  const teamsQ = useQuery({ queryKey: ['teams'], queryFn: () => teams.list(), enabled: tab === 'teams' });
+  const myTeams = useMemo(() => (teamsQ.data ?? []).filter((tm) => (tm.member_ids ?? []).includes(user?.id ?? '')), [teamsQ.data, user?.id]);
+  const [teamId, setTeamId] = useState('');
+  const team = teamId || myTeams[0]?.id || '';
+  const noTeam = tab === 'teams' && teamsQ.isSuccess && myTeams.length === 0;
   const list = useInfiniteQuery({
-    queryKey: ['conversations', tab, status, labelId, q],
-    queryFn: ({ pageParam }) => conversations.page({ ...tabQuery(tab, user?.id), status: status || undefined, label_id: labelId, q, cursor: pageParam, limit: 30 }),
+    queryKey: ['conversations', tab, team, status, labelId, q],
+    queryFn: ({ pageParam }) => conversations.page({ ...tabQuery(tab, team), status: status || undefined, label_id: labelId, q, cursor: pageParam, limit: 30 }),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.next_cursor ?? undefined,
+    enabled: tab !== 'teams' || !!team,
     retry: false,
   });
   const items = useMemo(() => list.data?.pages.flatMap((p) => p.items ?? []) ?? [], [list.data]);
@@ -125,6 +143,11 @@ function ConversationList({ activeId, onOrder }: { activeId?: string; onOrder: (
             </button>
           ))}
         </div>
+        {tab === 'teams' && myTeams.length > 1 && (
+          <Select className="mt-2 py-1 text-xs" value={team} onChange={(e) => setTeamId(e.target.value)} aria-label={t('inbox.choose_team')}>
+            {myTeams.map((tm) => <option key={tm.id} value={tm.id}>{tm.name}</option>)}
+          </Select>
+        )}
         <div className="mt-2 flex gap-2">
           <Select className="py-1 text-xs" value={status} onChange={(e) => setStatus(e.target.value)} aria-label={t('inbox.filter_status')}>
             <option value="">{t('inbox.all_statuses')}</option>
@@ -137,7 +160,9 @@ function ConversationList({ activeId, onOrder }: { activeId?: string; onOrder: (
         </div>
       </div>
       <div className="min-h-0 flex-1 overflow-y-auto border-t border-gray-100 scroll-thin" data-testid="conversation-list">
-        {list.isPending ? (
+        {noTeam ? (
+          <EmptyState icon={<MessageCircle className="h-6 w-6" aria-hidden />} title={t('inbox.no_team')} description={t('inbox.no_team_hint')} />
+        ) : list.isPending ? (
           <SkeletonRows rows={7} />
         ) : list.isError && !notBuiltYet(list.error) ? (
           <ErrorState error={list.error} onRetry={() => list.refetch()} />
@@ -145,7 +170,7 @@ function ConversationList({ activeId, onOrder }: { activeId?: string; onOrder: (
           <EmptyState icon={<MessageCircle className="h-6 w-6" aria-hidden />} title={q || labelId ? t('common.no_results') : t(`inbox.empty.${tab}`)} description={t('inbox.empty_hint')} />
         ) : (
           <>
-            {items.map((c) => <ConversationRow key={c.id} c={c} active={c.id === activeId} labelsById={labelsById} />)}
+            {items.map((c) => <ConversationRow key={c.id} c={c} active={c.id === activeId} labelsById={labelsById} assignee={c.assignee_id ? userNames.get(c.assignee_id) : undefined} />)}
             <div ref={sentinel} className="h-8">{list.isFetchingNextPage && <SkeletonRows rows={1} />}</div>
           </>
         )}
@@ -165,7 +190,7 @@ export function WindowCountdown({ expiresAt, now = Date.now() }: { expiresAt?: s
   return <span className={clsx('inline-flex items-center gap-1 text-xs', h < 1 ? 'text-amber-600' : 'text-gray-500')} data-testid="window-countdown"><Clock className="h-3 w-3" aria-hidden /> {t('inbox.window_left', { time: `${h}h${String(m).padStart(2, '0')}` })}</span>;
 }
 
-function Composer({ conversation, replyTo, onClearReply, onSent, preview }: { conversation: Conversation; replyTo: Message | null; onClearReply: () => void; onSent: (m: Message) => void; preview?: boolean }) {
+function Composer({ conversation, replyTo, onClearReply, onSent, onNote, preview }: { conversation: Conversation; replyTo: Message | null; onClearReply: () => void; onSent: (m: Message) => void; onNote: () => void; preview?: boolean }) {
   const { t } = useTranslation();
   const [text, setText] = useState('');
   const [note, setNote] = useState(false);
@@ -175,13 +200,22 @@ function Composer({ conversation, replyTo, onClearReply, onSent, preview }: { co
   const qrQ = useQuery({ queryKey: ['quick-replies', ''], queryFn: () => quickReplies.list(), enabled: slash !== null && !preview, staleTime: 60_000 });
   const matches: QuickReply[] = slash === null ? [] : (qrQ.data ?? []).filter((r) => r.shortcut.toLowerCase().includes(slash) || r.title.toLowerCase().includes(slash)).slice(0, 8);
   const windowClosed = !!conversation.window_expires_at && new Date(conversation.window_expires_at).getTime() < Date.now();
+  // One idempotency key per typed message: a retry after a failure reuses it, so the server never sends it twice.
+  const key = useRef<string>(newIdempotencyKey());
   const send = useMutation({
-    mutationFn: (body: string) =>
-      note ? conversations.note(conversation.id, body) : conversations.send(conversation.id, { type: 'text', text: body, reply_to_id: replyTo?.id, idempotency_key: newIdempotencyKey() }),
+    mutationFn: async (body: string) => {
+      if (note) {
+        await conversations.note(conversation.id, body);
+        return null;
+      }
+      return conversations.send(conversation.id, { type: 'text', text: body, reply_to_id: replyTo?.id, idempotency_key: key.current });
+    },
     onSuccess: (m) => {
       setText('');
+      key.current = newIdempotencyKey();
       onClearReply();
       if (m) onSent(m);
+      else onNote();
     },
   });
   useEffect(() => {
@@ -232,7 +266,7 @@ function Composer({ conversation, replyTo, onClearReply, onSent, preview }: { co
           className={clsx('mb-1 rounded-full p-2 focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-500', note ? 'bg-amber-200 text-amber-900' : 'text-gray-500 hover:bg-gray-200')}>
           <StickyNote className="h-5 w-5" aria-hidden />
         </button>
-        <textarea ref={ref} id="composer" rows={1} value={text} onChange={(e) => { setText(e.target.value); setPickIndex(0); }} onKeyDown={onKeyDown}
+        <textarea ref={ref} id="composer" rows={1} value={text} onChange={(e) => { setText(e.target.value); setPickIndex(0); key.current = newIdempotencyKey(); }} onKeyDown={onKeyDown}
           placeholder={note ? t('inbox.note_placeholder') : t('inbox.composer_placeholder')} aria-label={note ? t('inbox.note_placeholder') : t('inbox.composer_placeholder')}
           className="max-h-40 min-h-[42px] flex-1 resize-none rounded-lg border-0 bg-white px-3 py-2.5 text-sm shadow-sm focus:outline-none focus:ring-2 focus:ring-brand-500/40" disabled={windowClosed && !note} />
         <button type="button" onClick={() => text.trim() && !preview && send.mutate(text.trim())} disabled={!text.trim() || send.isPending}
@@ -251,14 +285,21 @@ function ConversationPane({ id, preview }: { id: string; preview?: boolean }) {
   const navigate = useNavigate();
   const fixtureNow = useMemo(() => new Date(), []);
   const convQ = useQuery({ queryKey: ['conversation', id], queryFn: () => conversations.get(id), enabled: !preview, retry: false });
+  // The newest page first (?before=latest), then back through history by seq.
   const msgsQ = useInfiniteQuery({
     queryKey: ['messages', id],
-    queryFn: ({ pageParam }) => conversations.messages(id, { cursor: pageParam, limit: 50 }),
-    initialPageParam: undefined as string | undefined,
-    getNextPageParam: (last) => last.next_cursor ?? undefined,
+    queryFn: ({ pageParam }) => conversations.messages(id, { before: pageParam, limit: PAGE }),
+    initialPageParam: 'latest',
+    getNextPageParam: (last) => {
+      const items = last.items ?? [];
+      if (items.length < PAGE) return undefined;
+      return String(Math.min(...items.map((m) => m.seq)));
+    },
     enabled: !preview,
     retry: false,
   });
+  const notesQ = useQuery({ queryKey: ['notes', id], queryFn: () => conversations.notes(id), enabled: !preview, retry: false });
+  const userNames = useUserNames();
   const [replyTo, setReplyTo] = useState<Message | null>(null);
   const [showContact, setShowContact] = useState(false);
   const [sent, setSent] = useState<Message[]>([]);
@@ -266,9 +307,21 @@ function ConversationPane({ id, preview }: { id: string; preview?: boolean }) {
   const messages = useMemo(() => {
     if (preview) return fixtureMessages(fixtureNow);
     const all = msgsQ.data?.pages.flatMap((p) => p.items ?? []) ?? [];
-    const ids = new Set(all.map((m) => m.id));
-    return [...all, ...sent.filter((m) => !ids.has(m.id))];
-  }, [preview, fixtureNow, msgsQ.data, sent]);
+    const byId = new Map(all.map((m) => [m.id, m]));
+    const merged = [...byId.values(), ...sent.filter((m) => !byId.has(m.id))];
+    return mergeNotes(merged, notesQ.data?.items ?? []);
+  }, [preview, fixtureNow, msgsQ.data, notesQ.data, sent]);
+  useEffect(() => {
+    if (preview) return;
+    const tell = () => sendRealtime({ type: 'viewing', data: { conversation_id: id } });
+    tell();
+    const timer = setInterval(tell, 20_000);
+    return () => clearInterval(timer);
+  }, [preview, id]);
+  useEffect(() => {
+    if (preview || !convQ.data || !convQ.data.unread_count) return;
+    conversations.read(id).then(() => qc.invalidateQueries({ queryKey: ['conversations'] })).catch(() => undefined);
+  }, [preview, id, convQ.data, qc]);
   const update = useMutation({
     mutationFn: (body: Parameters<typeof conversations.update>[1]) => conversations.update(id, body),
     onSuccess: () => {
@@ -277,10 +330,12 @@ function ConversationPane({ id, preview }: { id: string; preview?: boolean }) {
     },
   });
   const scroller = useRef<HTMLDivElement>(null);
+  // Follow the newest message (not when older pages are prepended).
+  const newestId = useMemo(() => [...messages].sort((a, b) => b.seq - a.seq)[0]?.id, [messages]);
   useEffect(() => {
     const el = scroller.current;
     if (el) el.scrollTop = el.scrollHeight;
-  }, [messages.length, id]);
+  }, [newestId, id]);
   useEffect(() => {
     const resolve = () => conversation && conversation.status !== 'resolved' && !preview && update.mutate({ status: 'resolved' });
     window.addEventListener('crm:resolve', resolve);
@@ -345,10 +400,12 @@ function ConversationPane({ id, preview }: { id: string; preview?: boolean }) {
         ) : messages.length === 0 ? (
           <EmptyState title={t('inbox.no_messages')} />
         ) : (
-          <MessageList messages={messages} onReply={setReplyTo} now={fixtureNow} />
+          <MessageList messages={messages} onReply={setReplyTo} now={fixtureNow} authorOf={(m) => (m.sent_by ? userNames.get(m.sent_by) : null)} />
         )}
       </div>
-      <Composer conversation={c} replyTo={replyTo} onClearReply={() => setReplyTo(null)} onSent={(m) => setSent((s) => [...s, m])} preview={preview} />
+      <Composer conversation={c} replyTo={replyTo} onClearReply={() => setReplyTo(null)} preview={preview}
+        onSent={(m) => setSent((s) => [...s.filter((x) => x.id !== m.id), m])}
+        onNote={() => qc.invalidateQueries({ queryKey: ['notes', id] })} />
     </div>
     {showContact && <ContactPanel conversation={c} preview={preview} onClose={() => setShowContact(false)} />}
     </div>

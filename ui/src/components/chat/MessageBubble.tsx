@@ -14,7 +14,7 @@ export function isNote(m: Message): boolean {
 export function errorText(m: Message): string | null {
   if (!m.error) return null;
   if (typeof m.error === 'string') return m.error;
-  return m.error.message || m.error.code || null;
+  return m.error.message || m.error.title || (m.error.code !== undefined ? String(m.error.code) : null);
 }
 
 /** Turns bare URLs in text into links. */

@@ -1,7 +1,26 @@
 import { useMemo } from 'react';
-import type { Message, Reaction } from '../../api/types';
+import type { Message, Note, Reaction } from '../../api/types';
 import { dayKey, dayLabel } from '../../lib/format';
 import { MessageBubble, isNote } from './MessageBubble';
+
+/**
+ * Places internal notes in the message timeline: a note gets the seq of the
+ * last message written before it plus a half, so it sorts right after it.
+ */
+export function mergeNotes(messages: Message[], notes: Note[]): Message[] {
+  if (!notes.length) return messages;
+  const byTime = [...messages].sort((a, b) => a.created_at.localeCompare(b.created_at));
+  const asMessages = notes.map((n): Message => {
+    let seq = 0;
+    for (const m of byTime) {
+      if (m.created_at <= n.created_at) seq = Math.max(seq, m.seq);
+      else break;
+    }
+    return { id: `note-${n.id}`, conversation_id: n.conversation_id, seq: seq + 0.5, direction: 'outbound', type: 'note', text: n.text,
+      status: 'sent', sent_by: n.author_id, created_at: n.created_at, is_note: true };
+  });
+  return [...messages, ...asMessages];
+}
 
 export interface Row {
   kind: 'day' | 'message';

@@ -1,0 +1,38 @@
+import { QueryClient, type InfiniteData } from '@tanstack/react-query';
+import { describe, expect, it } from 'vitest';
+import type { Message, Page } from '../api/types';
+import { newerStatus, upsertMessage } from './liveCache';
+
+const msg = (id: string, seq: number, status: Message['status']): Message => ({
+  id, conversation_id: 'c', seq, direction: 'outbound', type: 'text', text: id, status, created_at: new Date(2026, 0, 1, 10, seq).toISOString(),
+});
+
+describe('live cache', () => {
+  it('moves statuses forward only', () => {
+    expect(newerStatus('pending', 'sent')).toBe('sent');
+    expect(newerStatus('read', 'delivered')).toBe('read');
+    expect(newerStatus('sent', 'failed')).toBe('failed');
+    expect(newerStatus('delivered', 'failed')).toBe('delivered');
+    expect(newerStatus('failed', 'delivered')).toBe('delivered');
+  });
+
+  it('appends new messages to the newest page and updates known ones in place', () => {
+    const qc = new QueryClient();
+    qc.setQueryData<InfiniteData<Page<Message>>>(['messages', 'c'], {
+      pages: [{ items: [msg('a', 10, 'sent'), msg('b', 11, 'pending')], next_cursor: null }, { items: [msg('z', 1, 'read')], next_cursor: null }],
+      pageParams: ['latest', '10'],
+    });
+    upsertMessage(qc, msg('b', 11, 'delivered'));
+    upsertMessage(qc, msg('a', 10, 'pending')); // a late, older status does not win
+    upsertMessage(qc, msg('c', 12, 'pending'));
+    const data = qc.getQueryData<InfiniteData<Page<Message>>>(['messages', 'c'])!;
+    expect(data.pages[0].items.map((m) => `${m.id}:${m.status}`)).toEqual(['a:sent', 'b:delivered', 'c:pending']);
+    expect(data.pages[1].items).toHaveLength(1);
+  });
+
+  it('leaves conversations that are not loaded alone', () => {
+    const qc = new QueryClient();
+    upsertMessage(qc, msg('x', 1, 'sent'));
+    expect(qc.getQueryData(['messages', 'c'])).toBeUndefined();
+  });
+});

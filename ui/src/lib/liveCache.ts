@@ -1,0 +1,36 @@
+import type { InfiniteData, QueryClient } from '@tanstack/react-query';
+import type { Conversation, DeliveryStatus, Message, Page } from '../api/types';
+
+const rank: Record<string, number> = { pending: 0, sent: 1, delivered: 2, read: 3, played: 4 };
+
+/** Statuses only move forward (pending < sent < delivered < read); failed replaces pending or sent. */
+export function newerStatus(current: DeliveryStatus, incoming: DeliveryStatus): DeliveryStatus {
+  if (incoming === current) return current;
+  if (incoming === 'failed') return (rank[current] ?? 0) <= 1 ? 'failed' : current;
+  if (current === 'failed') return (rank[incoming] ?? 0) >= 2 ? incoming : current;
+  if (rank[incoming] === undefined || rank[current] === undefined) return incoming;
+  return rank[incoming] > rank[current] ? incoming : current;
+}
+
+/** Puts a live message into the cached pages of its conversation (or updates it in place). */
+export function upsertMessage(qc: QueryClient, m: Message) {
+  qc.setQueryData<InfiniteData<Page<Message>>>(['messages', m.conversation_id], (old) => {
+    if (!old) return old;
+    let found = false;
+    const pages = old.pages.map((p) => ({
+      ...p,
+      items: (p.items ?? []).map((x) => {
+        if (x.id !== m.id) return x;
+        found = true;
+        return { ...x, ...m, status: newerStatus(x.status, m.status) };
+      }),
+    }));
+    if (!found && pages.length) pages[0] = { ...pages[0], items: [...pages[0].items, m] };
+    return { ...old, pages };
+  });
+}
+
+/** Replaces a conversation wherever it is cached. */
+export function upsertConversation(qc: QueryClient, c: Conversation) {
+  qc.setQueryData(['conversation', c.id], (old: Conversation | undefined) => ({ ...(old ?? {}), ...c }));
+}
