@@ -573,6 +573,7 @@ func TestSocketMemoryPerIdleSession(t *testing.T) {
 		return m.HeapInuse + m.StackInuse
 	}
 	before := measure()
+	goroutinesBefore := runtime.NumGoroutine()
 	conns := make([]net.Conn, 0, n)
 	for i := 0; i < n; i++ {
 		conn, br, _, err := ws.Dialer{Timeout: 5 * time.Second}.Dial(context.Background(), env.wsURL(a.AdminToken))
@@ -586,8 +587,11 @@ func TestSocketMemoryPerIdleSession(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // let the presence broadcasts drain
 	after := measure()
 	perSocket := float64(after-before) / float64(n)
-	t.Logf("%d idle sockets: %.0f bytes each (heap+stack, server and client ends in one process)", n, perSocket)
-	require.Less(t, perSocket, 20_000.0)
+	goroutines := float64(runtime.NumGoroutine()-goroutinesBefore) / float64(n)
+	t.Logf("%d idle sockets: %.0f bytes each (heap+stack, server and client ends in one process), %.2f goroutines each",
+		n, perSocket, goroutines)
+	require.Less(t, perSocket, 10_000.0)
+	require.Less(t, goroutines, 1.1, "an idle socket has one reader goroutine, no writer")
 	for _, c := range conns {
 		_ = c.Close()
 	}
