@@ -211,6 +211,7 @@ func (s *Server) updateConnection(c *gin.Context, p crm.Principal) error {
 	if err != nil {
 		return err
 	}
+	s.forgetConnection(id)
 	c.JSON(http.StatusOK, s.connectionResponse(c, conn))
 	return nil
 }
@@ -227,8 +228,18 @@ func (s *Server) deleteConnection(c *gin.Context, p crm.Principal) error {
 	if err := persistence.DeleteConnection(c, s.db, sealer, p.TenantID, id, directoryActor(c, p)); err != nil {
 		return err
 	}
+	s.forgetConnection(id)
 	c.Status(http.StatusNoContent)
 	return nil
+}
+
+// forgetConnection drops this node's cached webhook adapter, so new
+// credentials or a deletion apply at once here (other nodes within the
+// cache's few seconds).
+func (s *Server) forgetConnection(id uuid.UUID) {
+	if s.hooks != nil {
+		s.ForgetWebhookConnection(id)
+	}
 }
 
 // WebhookConnectionsFromDB is the Config.WebhookConnections lookup over the

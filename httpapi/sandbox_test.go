@@ -214,8 +214,17 @@ func TestSandboxAccess(t *testing.T) {
 	// A deleted connection is gone for the simulator and the Graph API.
 	sec, err := persistence.LoadConnection(context.Background(), env.db, env.srv.cfg.Sealer, env.acme.ID, connID)
 	require.NoError(t, err)
+	res = env.do(http.MethodPost, path, env.acme.AdminToken, text) // the webhook route now caches the connection
+	require.Equal(t, http.StatusAccepted, res.Status, string(res.Body))
+	payload := []byte(`{"object":"whatsapp_business_account","entry":[]}`)
+	hook := func() int {
+		return env.doHeaders(http.MethodPost, "/webhooks/sandbox/"+connID.String(), "", payload,
+			map[string]string{meta.SignatureHeader: meta.Sign(sec.Credentials["app_secret"], payload)}).Status
+	}
+	require.Equal(t, http.StatusOK, hook())
 	require.Equal(t, http.StatusNoContent, env.do(http.MethodDelete, "/api/v1/connections/"+connID.String(), env.acme.AdminToken, nil).Status)
 	require.Equal(t, http.StatusNotFound, env.do(http.MethodPost, path, env.acme.AdminToken, text).Status)
+	require.Equal(t, http.StatusNotFound, hook(), "a deleted connection's webhooks are refused at once on this node")
 	adapter, err := ProviderFor(sec)
 	require.NoError(t, err)
 	_, err = adapter.Send(context.Background(), &channels.OutboundMessage{To: "+5511987654321", Type: channels.OutText,
