@@ -780,8 +780,14 @@ func EnsureDemoSandboxConnection(ctx context.Context, db *DB, sealer *crm.Sealer
 	graph := strings.TrimRight(publicURL, "/") + "/sandbox/graph"
 	switch {
 	case err == nil:
-		_, err = UpdateConnection(ctx, db, sealer, tenantID, existing, AuditEntry{},
-			ConnectionPatch{Settings: map[string]any{"graph_base_url": graph}})
+		sec, err := LoadConnection(ctx, db, sealer, tenantID, existing)
+		if err != nil {
+			return uuid.Nil, err
+		}
+		if sec.Settings["graph_base_url"] != graph {
+			_, err = UpdateConnection(ctx, db, sealer, tenantID, existing, AuditEntry{},
+				ConnectionPatch{Settings: map[string]any{"graph_base_url": graph}})
+		}
 		return existing, err
 	case !errors.Is(err, pgx.ErrNoRows):
 		return uuid.Nil, translate(err)
