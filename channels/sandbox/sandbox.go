@@ -91,8 +91,11 @@ type Config struct {
 	// MaxFileBytes one file; default 16 MiB.
 	MaxMediaBytes int64
 	MaxFileBytes  int64
-	Logger        *slog.Logger
-	Now           func() time.Time
+	// ConnectionCacheTTL keeps a token's connection this long, so a load
+	// test's sends don't each read the database; default 2 s, negative off.
+	ConnectionCacheTTL time.Duration
+	Logger             *slog.Logger
+	Now                func() time.Time
 }
 
 // Sandbox is the fake. Safe for concurrent use; Close stops its webhooks.
@@ -108,10 +111,16 @@ type Sandbox struct {
 	mediaOrder []string
 	mediaBytes int64
 	closed     bool
+	byToken    map[string]cachedConnection
 
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+}
+
+type cachedConnection struct {
+	conn    Connection
+	expires time.Time
 }
 
 type storedMedia struct {
@@ -149,6 +158,9 @@ func New(cfg Config) (*Sandbox, error) {
 	if cfg.MaxFileBytes <= 0 {
 		cfg.MaxFileBytes = 16 << 20
 	}
+	if cfg.ConnectionCacheTTL == 0 {
+		cfg.ConnectionCacheTTL = 2 * time.Second
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -157,7 +169,8 @@ func New(cfg Config) (*Sandbox, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Sandbox{cfg: cfg, log: cfg.Logger.With("component", "sandbox"), client: cfg.HTTPClient,
-		outbox: map[uuid.UUID][]*OutboxEntry{}, media: map[string]*storedMedia{}, ctx: ctx, cancel: cancel}
+		outbox: map[uuid.UUID][]*OutboxEntry{}, media: map[string]*storedMedia{}, byToken: map[string]cachedConnection{},
+		ctx: ctx, cancel: cancel}
 	s.mediaFetch = newFetchClient(cfg.AllowPrivateURLs)
 	return s, nil
 }
@@ -205,9 +218,24 @@ func (s *Sandbox) connectionByToken(ctx context.Context, token string) (Connecti
 	if token == "" {
 		return Connection{}, false
 	}
+	now := s.cfg.Now()
+	s.mu.Lock()
+	cached, ok := s.byToken[token]
+	s.mu.Unlock()
+	if ok && now.Before(cached.expires) {
+		return cached.conn, true
+	}
 	conn, err := s.cfg.Store.SandboxConnectionByToken(ctx, token)
 	if err != nil || subtle.ConstantTimeCompare([]byte(conn.AccessToken), []byte(token)) != 1 {
 		return Connection{}, false
+	}
+	if s.cfg.ConnectionCacheTTL > 0 {
+		s.mu.Lock()
+		if len(s.byToken) > 10_000 {
+			s.byToken = map[string]cachedConnection{}
+		}
+		s.byToken[token] = cachedConnection{conn: conn, expires: now.Add(s.cfg.ConnectionCacheTTL)}
+		s.mu.Unlock()
 	}
 	return conn, true
 }
