@@ -1,11 +1,13 @@
 package actors
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -45,6 +47,11 @@ type GatewayConfig struct {
 	// SweepInterval is how often the one sweeper checks every session for
 	// pings, idleness and token expiry; default 5s.
 	SweepInterval time.Duration
+	// ReorderWindow is how long an event that arrives ahead of a missing
+	// lower seq is held for the missing one (two grains publishing at once
+	// race); after it the held events go out and a straggler is sent as
+	// late. Default 25ms; negative sends everything as it arrives.
+	ReorderWindow time.Duration
 }
 
 // Gateway is a node's router of live events to its local sessions (one per
@@ -82,17 +89,31 @@ type Gateway struct {
 	descSockets, descOverflows, descSent, descDropped, descPublished, descResumes *prometheus.Desc
 }
 
-// tenantSessions is one tenant's sessions on this node and the window of
-// sequence numbers the gateway has already seen for it, to drop duplicate
-// publications (grain retries) and to flag events that arrive after a higher
-// seq (two grains racing) so sessions do not skip them.
+// tenantSessions is one tenant's sessions on this node and its live
+// sequence: the window of seqs already seen (to drop duplicate publications,
+// which grain retries produce), the next seq expected, and events held until
+// the gap before them fills. Its mutex orders every delivery of the tenant,
+// so all its sessions see the same order whoever publishes.
 type tenantSessions struct {
 	sessions map[*Session]struct{}
 
-	seqMu  sync.Mutex
+	mu     sync.Mutex
 	maxSeq int64
 	seen   [seenWindow / 64]uint64
+	next   int64 // next seq in order; 0 until the first event
+	held   []routedFrame
+	timer  *time.Timer
 }
+
+// routedFrame is an encoded event with what visibility needs.
+type routedFrame struct {
+	frame          OutFrame
+	conversation   bool
+	assignee, team *uuid.UUID
+}
+
+// maxHeld bounds the events held for a gap; past it they go out.
+const maxHeld = 512
 
 const seenWindow = 1024
 
@@ -119,6 +140,9 @@ func NewGateway(cfg GatewayConfig) *Gateway {
 	}
 	if cfg.SweepInterval <= 0 {
 		cfg.SweepInterval = 5 * time.Second
+	}
+	if cfg.ReorderWindow == 0 {
+		cfg.ReorderWindow = 25 * time.Millisecond
 	}
 	return &Gateway{
 		cfg:         cfg,
@@ -234,23 +258,96 @@ func (g *Gateway) Publish(e *crmpb.TenantEvent) {
 	if ts == nil || len(ts.sessions) == 0 {
 		return
 	}
-	duplicate, late := ts.observe(e.GetSeq())
-	if duplicate {
+	ev := routedFrame{frame: OutFrame{Seq: e.GetSeq()}}
+	if e.GetConversationId() != "" {
+		ev.conversation = true
+		ev.assignee = parseOptionalID(e.GetAssigneeId())
+		ev.team = parseOptionalID(e.GetTeamId())
+	}
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	seq := e.GetSeq()
+	if seq > 0 && ts.duplicate(seq) {
 		return
 	}
-	var conversation, assignee, team *uuid.UUID
-	if e.GetConversationId() != "" {
-		conversation = parseOptionalID(e.GetConversationId())
-		assignee = parseOptionalID(e.GetAssigneeId())
-		team = parseOptionalID(e.GetTeamId())
-	}
-	frame := OutFrame{Seq: e.GetSeq(), Late: late, Wire: EncodeEventFrame(e.GetType(), e.GetSeq(), e.GetPayloadJson())}
-	for s := range ts.sessions {
-		if conversation != nil {
-			s.deliverIfSees(frame, assignee, team)
-		} else {
-			s.deliver(frame)
+	ev.frame.Wire = EncodeEventFrame(e.GetType(), seq, e.GetPayloadJson())
+	switch {
+	case seq <= 0:
+		ts.deliver(ev)
+	case ts.next == 0 || seq == ts.next || (seq > ts.next && g.cfg.ReorderWindow < 0):
+		ts.deliver(ev)
+		if seq >= ts.next {
+			ts.next = seq + 1
 		}
+		ts.drainHeld()
+	case seq > ts.next:
+		i, _ := slices.BinarySearchFunc(ts.held, seq, func(h routedFrame, seq int64) int { return cmp.Compare(h.frame.Seq, seq) })
+		ts.held = slices.Insert(ts.held, i, ev)
+		switch {
+		case len(ts.held) > maxHeld:
+			ts.flushHeld()
+		case ts.timer == nil:
+			ts.timer = time.AfterFunc(g.cfg.ReorderWindow, func() { g.gapExpired(tenantID, ts) })
+		}
+	default: // below next: a straggler after its gap was given up
+		ev.frame.Late = true
+		ts.deliver(ev)
+	}
+}
+
+// gapExpired gives up waiting for a missing seq: the held events go out.
+func (g *Gateway) gapExpired(tenantID uuid.UUID, ts *tenantSessions) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if g.tenants[tenantID] != ts {
+		return
+	}
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	ts.timer = nil
+	ts.flushHeld()
+}
+
+// deliver hands one event to every session that may see it.
+func (t *tenantSessions) deliver(ev routedFrame) {
+	for s := range t.sessions {
+		if ev.conversation {
+			s.deliverIfSees(ev.frame, ev.assignee, ev.team)
+		} else {
+			s.deliver(ev.frame)
+		}
+	}
+}
+
+// drainHeld sends the held events that are now in order.
+func (t *tenantSessions) drainHeld() {
+	for len(t.held) > 0 && t.held[0].frame.Seq <= t.next {
+		ev := t.held[0]
+		t.held = t.held[1:]
+		t.deliver(ev)
+		if ev.frame.Seq >= t.next {
+			t.next = ev.frame.Seq + 1
+		}
+	}
+	if len(t.held) == 0 {
+		t.held = nil
+		if t.timer != nil {
+			t.timer.Stop()
+			t.timer = nil
+		}
+	}
+}
+
+// flushHeld sends every held event in order, skipping the gaps.
+func (t *tenantSessions) flushHeld() {
+	for _, ev := range t.held {
+		t.deliver(ev)
+		t.next = ev.frame.Seq + 1
+	}
+	t.held = nil
+	if t.timer != nil {
+		t.timer.Stop()
+		t.timer = nil
 	}
 }
 
@@ -344,15 +441,9 @@ func parseOptionalID(s string) *uuid.UUID {
 	return &id
 }
 
-// observe records seq in the tenant's window. duplicate: already published
-// (or too old to tell, which only a retry would produce). late: first seen,
-// but after a higher seq.
-func (t *tenantSessions) observe(seq int64) (duplicate, late bool) {
-	if seq <= 0 {
-		return false, false
-	}
-	t.seqMu.Lock()
-	defer t.seqMu.Unlock()
+// duplicate records seq in the tenant's window and reports whether it was
+// already published (or is too old to tell, which only a retry produces).
+func (t *tenantSessions) duplicate(seq int64) bool {
 	switch {
 	case t.maxSeq == 0:
 		t.maxSeq = seq
@@ -365,15 +456,11 @@ func (t *tenantSessions) observe(seq int64) (duplicate, late bool) {
 			}
 		}
 		t.maxSeq = seq
-	case t.maxSeq-seq >= seenWindow:
-		return true, false
-	case t.bit(seq):
-		return true, false
-	default:
-		late = true
+	case t.maxSeq-seq >= seenWindow, t.bit(seq):
+		return true
 	}
 	t.setBit(seq)
-	return false, late
+	return false
 }
 
 func (t *tenantSessions) bit(seq int64) bool {
@@ -425,6 +512,13 @@ func (g *Gateway) unregister(s *Session) {
 	g.sockets.Add(-1)
 	if len(ts.sessions) == 0 {
 		delete(g.tenants, s.tenantID)
+		ts.mu.Lock()
+		if ts.timer != nil {
+			ts.timer.Stop()
+			ts.timer = nil
+		}
+		ts.held = nil
+		ts.mu.Unlock()
 	}
 }
 

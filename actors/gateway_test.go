@@ -236,16 +236,46 @@ func equalSeqs(a, b []int64) bool {
 	return true
 }
 
-func TestGatewayDropsDuplicatesAndFlagsLateEvents(t *testing.T) {
+func TestGatewayOrdersRacingEventsAndDropsDuplicates(t *testing.T) {
 	t.Parallel()
-	g := testGateway(t)
+	g := testGateway(t, func(c *GatewayConfig) { c.ReorderWindow = time.Hour })
 	tenant := crm.NewID()
 	_, conn := newTestSession(t, g, principal(tenant, crm.RoleTenantAdmin), nil, false)
+	// 4 arrives before 3 (two grains racing); 2, 3 and 1 are published twice.
 	for _, seq := range []int64{1, 2, 2, 4, 3, 3, 1, 5} {
 		g.Publish(event(tenant, seq, nil, nil, nil))
 	}
 	eventually(t, time.Second, func() error {
-		if got := seqsOf(conn.frames(t)); !equalSeqs(got, []int64{1, 2, 4, 3, 5}) {
+		if got := seqsOf(conn.frames(t)); !equalSeqs(got, []int64{1, 2, 3, 4, 5}) {
+			return fmt.Errorf("got %v", got)
+		}
+		return nil
+	})
+}
+
+func TestGatewayGivesUpOnAGapThenSendsTheStraggler(t *testing.T) {
+	t.Parallel()
+	g := testGateway(t, func(c *GatewayConfig) { c.ReorderWindow = 30 * time.Millisecond })
+	tenant := crm.NewID()
+	_, conn := newTestSession(t, g, principal(tenant, crm.RoleTenantAdmin), nil, false)
+	g.Publish(event(tenant, 1, nil, nil, nil))
+	g.Publish(event(tenant, 3, nil, nil, nil)) // 2 is missing: 3 is held
+	g.Publish(event(tenant, 4, nil, nil, nil))
+	time.Sleep(5 * time.Millisecond)
+	require.Equal(t, []int64{1}, seqsOf(conn.frames(t)))
+	eventually(t, time.Second, func() error { // the window passes: 3 and 4 go out
+		if got := seqsOf(conn.frames(t)); !equalSeqs(got, []int64{1, 3, 4}) {
+			return fmt.Errorf("got %v", got)
+		}
+		return nil
+	})
+	// 2 finally arrives: it is below what the session has, but never sent, so
+	// it goes out (flagged late) rather than being lost.
+	g.Publish(event(tenant, 2, nil, nil, nil))
+	g.Publish(event(tenant, 2, nil, nil, nil))
+	g.Publish(event(tenant, 5, nil, nil, nil))
+	eventually(t, time.Second, func() error {
+		if got := seqsOf(conn.frames(t)); !equalSeqs(got, []int64{1, 3, 4, 2, 5}) {
 			return fmt.Errorf("got %v", got)
 		}
 		return nil
