@@ -241,7 +241,7 @@ func (n *Node) Request(ctx context.Context, identity, kind string, msg any) (any
 		if timeout <= 0 {
 			return nil, fmt.Errorf("request to %s/%s: %w", kind, identity, context.DeadlineExceeded)
 		}
-		resp, err := n.cluster.Request(identity, kind, msg, pcluster.WithTimeout(timeout))
+		resp, err := n.attempt(identity, kind, msg, timeout)
 		if err == nil && resp != nil {
 			return resp, nil
 		}
@@ -256,6 +256,30 @@ func (n *Node) Request(ctx context.Context, identity, kind string, msg any) (any
 		case <-time.After(backoff):
 		}
 		backoff = min(backoff*2, 500*time.Millisecond)
+	}
+}
+
+// attempt makes one cluster request, abandoned after timeout. protoactor's
+// disthash placement asks the owner's activator with a fixed 5 s timeout
+// that ignores the call's own: while a dead owner is still in the topology,
+// one attempt could block for 5 s. Abandoning it lets the next attempt, made
+// after the topology update, reach the new owner (the abandoned call ends by
+// itself within those 5 s; handlers are idempotent).
+func (n *Node) attempt(identity, kind string, msg any, timeout time.Duration) (any, error) {
+	type result struct {
+		resp any
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := n.cluster.Request(identity, kind, msg, pcluster.WithTimeout(timeout))
+		done <- result{resp, err}
+	}()
+	select {
+	case r := <-done:
+		return r.resp, r.err
+	case <-time.After(timeout + 50*time.Millisecond):
+		return nil, fmt.Errorf("request to %s/%s: no answer within %s", kind, identity, timeout)
 	}
 }
 

@@ -136,6 +136,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (n *node, err erro
 	}
 	clusterCfg.Logger = log
 	clusterCfg.Kinds = n.engine.Kinds()
+	// One attempt waits at most a second: a request caught by a dead owner
+	// is retried on the new one instead of waiting out a long timeout. Grain
+	// handlers are idempotent, so a slow first attempt that lands anyway is
+	// harmless.
+	clusterCfg.RequestTimeout = time.Second
 	if n.cluster, err = cluster.Start(ctx, clusterCfg); err != nil {
 		return nil, fmt.Errorf("joining the cluster: %w", err)
 	}
