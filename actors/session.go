@@ -27,8 +27,21 @@ type EventSource interface {
 var _ EventSource = (*persistence.DB)(nil)
 
 // ErrResumeTooOld says a resume asked for events the server no longer keeps
-// (or for a future seq): the console must reload.
+// (or for a future seq): the console must reload. Resume returns it as a
+// *ResumeTooOldError.
 var ErrResumeTooOld = errors.New("resume point is not kept")
+
+// ResumeTooOldError carries the range of seqs still kept, so the console can
+// reload and go on live from Latest.
+type ResumeTooOldError struct {
+	Since, Oldest, Latest int64
+}
+
+func (e *ResumeTooOldError) Error() string {
+	return fmt.Sprintf("resume from %d: events kept are %d..%d", e.Since, e.Oldest, e.Latest)
+}
+
+func (e *ResumeTooOldError) Is(target error) bool { return target == ErrResumeTooOld }
 
 // SessionConfig is one socket's identity.
 type SessionConfig struct {
@@ -435,7 +448,7 @@ func (s *Session) Resume(ctx context.Context, src EventSource, since int64) erro
 		return fmt.Errorf("reading the event range: %w", err)
 	}
 	if since < 0 || since > latest || (oldest > 0 && since < oldest-1) {
-		return ErrResumeTooOld
+		return &ResumeTooOldError{Since: since, Oldest: oldest, Latest: latest}
 	}
 
 	s.mu.Lock()

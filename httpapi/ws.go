@@ -44,8 +44,12 @@ type socketHandler struct {
 	s        *Server
 	gateway  *actors.Gateway
 	presence *presence
-	tooOld   []byte // the resync_required frame a too-old resume gets
 }
+
+// tooOldData is what a resume from a seq no longer kept answers, in a
+// resync_required frame whose seq is the latest event: reload, then go on
+// live from there.
+var tooOldData = []byte(`{"reason":"too_old","reload":["conversations","messages"]}`)
 
 // socketRoutes registers the WebSocket route and the gateway's metrics.
 func (s *Server) socketRoutes() {
@@ -57,15 +61,13 @@ func (s *Server) socketRoutes() {
 	if err := gw.RegisterMetrics(s.cfg.Registry); err != nil {
 		s.log.Error("registering the gateway metrics", "error", err)
 	}
-	h := &socketHandler{s: s, gateway: gw, presence: newPresence(gw),
-		tooOld: actors.EncodeFrame("resync_required", map[string]any{
-			"reason": "too_old", "reload": []string{"conversations", "messages"}})}
+	h := &socketHandler{s: s, gateway: gw, presence: newPresence(gw)}
 	s.raw(op{Method: http.MethodGet, Path: "/api/v1/ws", Tag: "realtime", Access: accessTenant,
 		Perm: crm.PermConversationsRead, Query: wsQuery{}, Status: http.StatusSwitchingProtocols,
 		Summary: "Live events over WebSocket (?token=<access token>; 401 before the upgrade). " +
 			`Server frames: {"type","seq","data"} for tenant events the user may see (message.created, ` +
 			`conversation.updated, …), presence {user_id, online, viewing}, typing, pong, error {code}, ` +
-			`resync_required {reason: slow_consumer, since} or {reason: too_old, reload}. Client frames: ` +
+			`resync_required {reason: slow_consumer, since} or {reason: too_old, reload} (seq: the latest event). Client frames: ` +
 			`{"type":"resume","since":N} replays every visible event after N then continues live; ` +
 			`{"type":"ping"}; {"type":"viewing","data":{"conversation_id"}}; {"type":"typing","data":{"conversation_id"}}. ` +
 			"Close codes: 4401 token expired, 1009 frame over 64 KiB, 1008 repeated invalid frames, 1001 idle."},
@@ -222,9 +224,10 @@ func (h *socketHandler) handle(sess *actors.Session, raw []byte) bool {
 		ctx, cancel := context.WithTimeout(context.Background(), wsResumeTimeout)
 		err := sess.Resume(ctx, h.s.db, f.Since)
 		cancel()
+		var tooOld *actors.ResumeTooOldError
 		switch {
-		case errors.Is(err, actors.ErrResumeTooOld):
-			sess.SendControl(h.tooOld)
+		case errors.As(err, &tooOld):
+			sess.SendControl(actors.EncodeEventFrame("resync_required", tooOld.Latest, tooOldData))
 		case err != nil:
 			h.s.log.Error("resuming a socket", "tenant_id", sess.TenantID(), "user_id", sess.Principal().UserID,
 				"since", f.Since, "error", err)

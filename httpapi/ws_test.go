@@ -211,6 +211,13 @@ func TestWSConnectNeedsAValidToken(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, res.Status)
 	require.Equal(t, "invalid_token", res.ErrorCode())
 
+	// The gateway's metrics are on the server's registry.
+	metrics := env.do(http.MethodGet, "/metrics", "", nil)
+	require.Equal(t, http.StatusOK, metrics.Status)
+	for _, name := range []string{"crm_ws_sockets 1", "crm_ws_queue_overflows_total", "crm_ws_frames_sent_total"} {
+		require.Contains(t, string(metrics.Body), name)
+	}
+
 	// A super admin has no tenant stream.
 	_, err := env.dialWS(env.superAdmin())
 	var status ws.StatusError
@@ -368,6 +375,7 @@ func TestWSResumeTooOldAsksForReload(t *testing.T) {
 		c.send(map[string]any{"type": "resume", "since": since})
 		f := c.nextOf("resync_required", 5*time.Second)
 		require.JSONEq(t, `{"reason":"too_old","reload":["conversations","messages"]}`, string(f.Data))
+		require.Equal(t, int64(10), f.Seq, "the latest seq, to go on live from after the reload")
 	}
 	c.send(map[string]any{"type": "resume", "since": 5})
 	require.Equal(t, int64(6), c.nextOf("message.created", 5*time.Second).Seq)
