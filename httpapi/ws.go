@@ -221,9 +221,15 @@ func (h *socketHandler) handle(sess *actors.Session, raw []byte) bool {
 	case "ping":
 		sess.SendControl(pongFrame)
 	case "resume":
-		ctx, cancel := context.WithTimeout(context.Background(), wsResumeTimeout)
-		err := sess.Resume(ctx, h.s.db, f.Since)
-		cancel()
+		// The replay (pgx, encoding) runs on its own goroutine so that the
+		// reader's stack, which every idle socket keeps, stays small.
+		errc := make(chan error, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), wsResumeTimeout)
+			defer cancel()
+			errc <- sess.Resume(ctx, h.s.db, f.Since)
+		}()
+		err := <-errc
 		var tooOld *actors.ResumeTooOldError
 		switch {
 		case errors.As(err, &tooOld):
