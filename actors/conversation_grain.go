@@ -176,6 +176,7 @@ func (g *conversationGrain) inbound(req *crmpb.InboundEvent) *crmpb.InboundEvent
 	inboxID, _ := uuid.Parse(req.GetInboxEventId())
 	ev := req.GetEvent()
 	now := g.engine.cfg.Now().UTC()
+	var stored *persistence.Message
 	err := g.write(func(ctx context.Context, tx pgx.Tx) (*persistence.Conversation, []persistence.TenantEvent, error) {
 		m := &persistence.Message{TenantID: g.tenant, ConnectionID: g.connection, ContactID: g.contact, CreatedAt: now}
 		occurred := now
@@ -276,10 +277,13 @@ func (g *conversationGrain) inbound(req *crmpb.InboundEvent) *crmpb.InboundEvent
 			return nil, nil, err
 		}
 		res.ConversationId, res.MessageId, res.Seq, res.NewConversation = conv.ID.String(), m.ID.String(), m.Seq, isNew
+		stored = m
 		return conv, events, markInbox(ctx, tx, g.tenant, inboxID)
 	})
 	if err != nil {
 		res.Error = resultError(err)
+	} else if stored != nil && stored.Media != nil {
+		go g.engine.fetchInboundMedia(g.tenant, g.connection, stored)
 	}
 	return res
 }

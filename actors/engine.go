@@ -52,6 +52,8 @@ type EngineConfig struct {
 	Now         func() time.Time
 	Connections ConnectionSource
 	MediaLink   MediaLinker
+	// SaveMedia stores inbound media; nil leaves messages with the provider's reference.
+	SaveMedia MediaSaver
 	// PassivateAfter stops an idle conversation grain; default 10 minutes.
 	PassivateAfter time.Duration
 	// SendRate paces sends per connection (messages per second); default 80,

@@ -463,3 +463,14 @@ func ContactExternalID(ctx context.Context, tx pgx.Tx, tenantID, contactID uuid.
 	}
 	return ext, translate(err)
 }
+
+// SetMessageMediaID records our stored copy of a message's media.
+func SetMessageMediaID(ctx context.Context, tx pgx.Tx, tenantID, messageID, mediaID uuid.UUID, mime string, size int64) (*Message, error) {
+	m, err := scanMessage(tx.QueryRow(ctx, `UPDATE messages SET media = coalesce(media, '{}'::jsonb) ||
+		jsonb_build_object('media_id', $3::text, 'stored_mime_type', $4::text, 'size', $5::bigint)
+		WHERE tenant_id = $1 AND id = $2 RETURNING `+messageColumns, tenantID, messageID, mediaID.String(), mime, size))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, crm.NotFound("message")
+	}
+	return m, translate(err)
+}

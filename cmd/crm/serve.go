@@ -125,8 +125,21 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (n *node, err erro
 		return nil, err
 	}
 
+	mediaKey := httpapi.MediaURLKeyFrom(cfg.SecretKey)
+	mediaStore, err := persistence.NewMediaStore(n.db, blobs)
+	if err != nil {
+		return nil, err
+	}
 	n.engine, err = actors.NewEngine(actors.EngineConfig{DB: n.db, Log: log, Registry: registry,
-		Connections: &connectionSource{db: n.db, sealer: n.sealer, cache: map[uuid.UUID]cachedProvider{}}})
+		Connections: &connectionSource{db: n.db, sealer: n.sealer, cache: map[uuid.UUID]cachedProvider{}},
+		// Providers fetch outbound media from an expiring signed URL of ours.
+		MediaLink: func(_ context.Context, tenantID, mediaID uuid.UUID) (string, error) {
+			return httpapi.SignMediaURL(mediaKey, publicURL(cfg, cfg.HTTPAddr), tenantID, mediaID, time.Now().Add(time.Hour)), nil
+		},
+		SaveMedia: func(ctx context.Context, tenantID uuid.UUID, providerMediaID string, content *channels.MediaContent) (uuid.UUID, error) {
+			rec, err := mediaStore.StoreInboundMedia(ctx, tenantID, providerMediaID, content.Data, content.MimeType, content.SHA256, content.Filename)
+			return rec.ID, err
+		}})
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +165,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (n *node, err erro
 	n.inbox = persistence.NewInboxWriter(n.db, persistence.InboxConfig{}, log)
 
 	api, err := httpapi.New(httpapi.Config{DB: n.db, Log: log, TokenKey: cfg.subkey("access-tokens"), UI: ui.Handler(),
-		Registry: registry, Sealer: n.sealer, Blobs: blobs, PublicURL: cfg.PublicURL, Licenses: licenses,
+		Registry: registry, Sealer: n.sealer, Blobs: blobs, PublicURL: cfg.PublicURL, Licenses: licenses, MediaURLKey: mediaKey,
 		LicenseSigningKey: n.signingKey, Gateway: gateway, Engine: n.engine, Dispatcher: n.engine, Inbox: n.inbox,
 		WebhookConnections: httpapi.WebhookConnectionsFromDB(n.db, n.sealer),
 		Ready: func(context.Context) error {
