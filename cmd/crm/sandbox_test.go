@@ -212,4 +212,3 @@ func uploadMedia(t *testing.T, c client, name string, data []byte) string {
 	require.NoError(t, json.Unmarshal(raw, &out))
 	return out.ID
 }
-
