@@ -365,6 +365,9 @@ await step('inbox with conversations, live socket drop and resume since seq (eng
   await page.getByTestId('conversation-row').filter({ hasText: 'Maria Oliveira' }).click();
   await page.waitForURL(/\/inbox\/c1/);
   await expectVisible(page.getByTestId('bubble').filter({ hasText: 'Entregamos sim!' }), 'the messages of the conversation');
+  await expectVisible(page.getByTestId('open-contact').filter({ hasText: 'Maria Oliveira' }), 'the contact in the conversation header');
+  await page.waitForTimeout(500); // live frames arrive; the header must keep the contact
+  await expectVisible(page.getByTestId('open-contact').filter({ hasText: 'Maria Oliveira' }), 'the contact in the header after live frames');
   await shot(page, '22-inbox-conversation', 'Inbox with conversations (mocked engine answers): rows with channel, preview, time, unread badge, assignee; open conversation with ticks, location and the 24-hour window');
   // drop the socket: the banner shows, the client reconnects and resumes since the last seq
   for (let i = 0; i < 50 && sockets.length === 0; i++) await page.waitForTimeout(100);

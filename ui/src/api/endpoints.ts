@@ -91,6 +91,16 @@ export const platform = {
   metrics: () => api.get<PlatformMetrics>('/api/v1/admin/metrics'),
 };
 
+export interface MediaUpload { id: string; url: string; mime_type: string; kind: string; size: number; filename?: string }
+
+export const media = {
+  upload: (file: File | Blob, filename: string, channel = 'whatsapp') => {
+    const form = new FormData();
+    form.append('file', file, filename);
+    return api.post<MediaUpload>('/api/v1/media', undefined, { form, query: { channel } });
+  },
+};
+
 export const conversations = {
   page: (query: Q = {}) => api.get<Page<Conversation>>('/api/v1/conversations', { query }),
   get: (id: string) => api.get<Conversation>(`/api/v1/conversations/${id}`),

@@ -121,6 +121,7 @@ export const en: Loose<Dictionary> = {
     row_error: 'Row {{row}}, {{field}}: {{message}}', run_in_background: 'Continue in the background',
   },
   inbox: {
+    emoji: 'Emoji', attach: 'Attach a file', record: 'Record a voice message', stop_recording: 'Stop and send', mic_error: 'The microphone could not be used.',
     choose_team: 'Choose a team', no_team: 'You are in no team', no_team_hint: 'Ask an administrator to add you to a team.',
     title: 'Conversations', search_placeholder: 'Search name or phone', tabs_label: 'Conversation queues',
     tabs: { mine: 'Mine', queue: 'Queue', teams: 'My teams', all: 'All' },
@@ -144,6 +145,7 @@ export const en: Loose<Dictionary> = {
     },
   },
   contact_panel: { title: 'Contact info', open: 'See contact info', no_labels: 'No labels', no_fields: 'No custom fields' },
+  actions: { transfer: 'Transfer', transfer_title: 'Transfer the conversation', agent: 'Agent', nobody: 'Nobody (queue)', team: 'Team', no_team: 'No team', note: 'Internal note', note_hint: 'Optional: context for whoever takes it.', labels: 'Labels', labels_title: 'Conversation labels' },
   chat: {
     you: 'You', customer: 'Customer', reply: 'Reply', reply_not_loaded: 'Original message not loaded', cancel_reply: 'Cancel reply',
     note: 'Internal note', media_unavailable: 'Media unavailable', open_image: 'Open image', download: 'Download', download_item: 'Download {{name}}',

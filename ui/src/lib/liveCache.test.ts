@@ -1,7 +1,7 @@
 import { QueryClient, type InfiniteData } from '@tanstack/react-query';
 import { describe, expect, it } from 'vitest';
 import type { Message, Page } from '../api/types';
-import { newerStatus, upsertMessage } from './liveCache';
+import { newerStatus, upsertConversation, upsertMessage } from './liveCache';
 
 const msg = (id: string, seq: number, status: Message['status']): Message => ({
   id, conversation_id: 'c', seq, direction: 'outbound', type: 'text', text: id, status, created_at: new Date(2026, 0, 1, 10, seq).toISOString(),
@@ -34,5 +34,14 @@ describe('live cache', () => {
     const qc = new QueryClient();
     upsertMessage(qc, msg('x', 1, 'sent'));
     expect(qc.getQueryData(['messages', 'c'])).toBeUndefined();
+  });
+
+  it('updates a loaded conversation and ignores one that is not loaded', () => {
+    const qc = new QueryClient();
+    upsertConversation(qc, { id: 'c1', status: 'resolved' } as never);
+    expect(qc.getQueryData(['conversation', 'c1'])).toBeUndefined();
+    qc.setQueryData(['conversation', 'c1'], { id: 'c1', status: 'open', contact: { name: 'Maria' } });
+    upsertConversation(qc, { id: 'c1', status: 'resolved' } as never);
+    expect(qc.getQueryData(['conversation', 'c1'])).toMatchObject({ status: 'resolved', contact: { name: 'Maria' } });
   });
 });

@@ -32,5 +32,6 @@ export function upsertMessage(qc: QueryClient, m: Message) {
 
 /** Replaces a conversation wherever it is cached. */
 export function upsertConversation(qc: QueryClient, c: Conversation) {
-  qc.setQueryData(['conversation', c.id], (old: Conversation | undefined) => ({ ...(old ?? {}), ...c }));
+  // only a loaded conversation is updated: a partial frame must not become the whole of it
+  qc.setQueryData(['conversation', c.id], (old: Conversation | undefined) => (old ? { ...old, ...c } : old));
 }

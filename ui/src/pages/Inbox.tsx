@@ -1,15 +1,16 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import clsx from 'clsx';
-import { ArrowLeft, CheckCircle2, Camera, Clock, Keyboard, MessageSquare, MessageCircle, RotateCcw, Search, Send, StickyNote, UserPlus, X } from 'lucide-react';
+import { ArrowLeft, ArrowRightLeft, Camera, CheckCircle2, Clock, Keyboard, MessageCircle, MessageSquare, Mic, Paperclip, RotateCcw, Search, Send, Smile, Square, StickyNote, Tag, UserPlus, X } from 'lucide-react';
 import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent as ReactKeyboardEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useNavigate, useParams } from 'react-router';
-import { conversations, labels, quickReplies, teams, users } from '../api/endpoints';
+import { conversations, labels, media, quickReplies, teams, users } from '../api/endpoints';
 import { CONVERSATION_STATUSES, type Channel, type Conversation, type Message, type QuickReply } from '../api/types';
 import { messagePreview } from '../components/chat/MessageBubble';
 import { MessageList, mergeNotes } from '../components/chat/MessageList';
 import { fixtureConversation, fixtureMessages } from '../components/chat/fixtures';
 import { ContactPanel } from '../components/ContactPanel';
+import { LabelsDialog, TransferDialog } from '../components/ConversationActions';
 import { sendRealtime } from '../components/RealtimeProvider';
 import { FormError } from '../components/FormError';
 import { Avatar, Badge, Button, EmptyState, ErrorState, Modal, Select, SkeletonRows, notBuiltYet } from '../components/ui';
@@ -179,6 +180,49 @@ function ConversationList({ activeId, onOrder }: { activeId?: string; onOrder: (
   );
 }
 
+const EMOJIS = ['😀', '😂', '😊', '😍', '🙏', '👍', '👏', '🙌', '🎉', '❤️', '🔥', '✅', '😉', '🤔', '😢', '😅', '🚚', '📦', '💰', '📅', '⏰', '📍', '📞', '✨'];
+
+/** Records a voice note in the browser (MediaRecorder; Ogg/Opus when the browser can, else WebM). */
+function useVoiceRecorder() {
+  const [recording, setRecording] = useState(false);
+  const [error, setError] = useState(false);
+  const rec = useRef<MediaRecorder | null>(null);
+  const chunks = useRef<Blob[]>([]);
+  const supported = typeof window !== 'undefined' && typeof window.MediaRecorder !== 'undefined' && !!navigator.mediaDevices?.getUserMedia;
+  async function start() {
+    setError(false);
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+      const mimeType = ['audio/ogg;codecs=opus', 'audio/webm;codecs=opus'].find((m) => MediaRecorder.isTypeSupported(m));
+      const r = new MediaRecorder(stream, mimeType ? { mimeType } : undefined);
+      chunks.current = [];
+      r.ondataavailable = (e) => {
+        if (e.data.size) chunks.current.push(e.data);
+      };
+      r.start();
+      rec.current = r;
+      setRecording(true);
+    } catch {
+      setError(true);
+    }
+  }
+  function stop(): Promise<Blob | null> {
+    const r = rec.current;
+    if (!r) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      r.onstop = () => {
+        r.stream.getTracks().forEach((tr) => tr.stop());
+        rec.current = null;
+        setRecording(false);
+        resolve(new Blob(chunks.current, { type: r.mimeType || 'audio/webm' }));
+      };
+      r.stop();
+    });
+  }
+  useEffect(() => () => rec.current?.stream.getTracks().forEach((tr) => tr.stop()), []);
+  return { supported, recording, error, start, stop };
+}
+
 /** The 24-hour customer service window: time left, or closed. */
 export function WindowCountdown({ expiresAt, now = Date.now() }: { expiresAt?: string | null; now?: number }) {
   const { t } = useTranslation();
@@ -218,6 +262,40 @@ function Composer({ conversation, replyTo, onClearReply, onSent, onNote, preview
       else onNote();
     },
   });
+  const fileRef = useRef<HTMLInputElement>(null);
+  const [emojiOpen, setEmojiOpen] = useState(false);
+  const recorder = useVoiceRecorder();
+  const sendMedia = useMutation({
+    mutationFn: async ({ file, name }: { file: Blob; name: string }) => {
+      const up = await media.upload(file, name, conversation.channel ?? 'whatsapp');
+      const type = ['image', 'video', 'audio', 'document', 'sticker'].includes(up.kind) ? up.kind : 'document';
+      return conversations.send(conversation.id, { type, media_id: up.id, text: text.trim() || undefined, reply_to_id: replyTo?.id, idempotency_key: newIdempotencyKey() });
+    },
+    onSuccess: (m) => {
+      setText('');
+      onClearReply();
+      if (m) onSent(m);
+    },
+  });
+  function insertEmoji(emoji: string) {
+    const el = ref.current;
+    const start = el?.selectionStart ?? text.length;
+    const end = el?.selectionEnd ?? text.length;
+    setText(text.slice(0, start) + emoji + text.slice(end));
+    setEmojiOpen(false);
+    requestAnimationFrame(() => {
+      el?.focus();
+      el?.setSelectionRange(start + emoji.length, start + emoji.length);
+    });
+  }
+  async function toggleRecording() {
+    if (recorder.recording) {
+      const blob = await recorder.stop();
+      if (blob && blob.size > 0) sendMedia.mutate({ file: blob, name: blob.type.includes('ogg') ? 'voz.ogg' : 'voz.webm' });
+    } else {
+      await recorder.start();
+    }
+  }
   useEffect(() => {
     const focus = () => ref.current?.focus();
     window.addEventListener('crm:focus-composer', focus);
@@ -260,19 +338,50 @@ function Composer({ conversation, replyTo, onClearReply, onSent, onNote, preview
         </div>
       )}
       {send.isError && <FormError error={send.error} />}
+      {sendMedia.isError && <FormError error={sendMedia.error} />}
+      {recorder.error && <p className="mb-2 text-xs text-red-600" role="alert">{t('inbox.mic_error')}</p>}
+      {emojiOpen && (
+        <div className="absolute bottom-full left-3 mb-1 grid grid-cols-8 gap-1 rounded-lg border border-gray-200 bg-white p-2 shadow-lg" role="dialog" aria-label={t('inbox.emoji')}>
+          {EMOJIS.map((e) => (
+            <button key={e} type="button" className="rounded p-1 text-xl hover:bg-gray-100 focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-500" onClick={() => insertEmoji(e)}>{e}</button>
+          ))}
+        </div>
+      )}
       {windowClosed && !note && <p className="mb-2 text-xs text-amber-800">{t('inbox.window_closed_hint')}</p>}
       <div className="flex items-end gap-2">
         <button type="button" onClick={() => setNote((n) => !n)} aria-pressed={note} title={t('inbox.note_mode')} aria-label={t('inbox.note_mode')}
           className={clsx('mb-1 rounded-full p-2 focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-500', note ? 'bg-amber-200 text-amber-900' : 'text-gray-500 hover:bg-gray-200')}>
           <StickyNote className="h-5 w-5" aria-hidden />
         </button>
+        {!note && (
+          <>
+            <button type="button" onClick={() => setEmojiOpen((o) => !o)} title={t('inbox.emoji')} aria-label={t('inbox.emoji')} aria-expanded={emojiOpen}
+              className="mb-1 rounded-full p-2 text-gray-500 hover:bg-gray-200 focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-500">
+              <Smile className="h-5 w-5" aria-hidden />
+            </button>
+            <button type="button" onClick={() => fileRef.current?.click()} title={t('inbox.attach')} aria-label={t('inbox.attach')} disabled={windowClosed || preview || sendMedia.isPending}
+              className="mb-1 rounded-full p-2 text-gray-500 hover:bg-gray-200 disabled:opacity-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-500">
+              <Paperclip className="h-5 w-5" aria-hidden />
+            </button>
+            <input ref={fileRef} type="file" className="hidden" accept="image/*,video/*,audio/*,application/pdf,.doc,.docx,.xls,.xlsx,.ppt,.pptx,.txt,.csv"
+              onChange={(e) => { const f = e.target.files?.[0]; if (f) sendMedia.mutate({ file: f, name: f.name }); e.target.value = ''; }} />
+          </>
+        )}
         <textarea ref={ref} id="composer" rows={1} value={text} onChange={(e) => { setText(e.target.value); setPickIndex(0); key.current = newIdempotencyKey(); }} onKeyDown={onKeyDown}
           placeholder={note ? t('inbox.note_placeholder') : t('inbox.composer_placeholder')} aria-label={note ? t('inbox.note_placeholder') : t('inbox.composer_placeholder')}
           className="max-h-40 min-h-[42px] flex-1 resize-none rounded-lg border-0 bg-white px-3 py-2.5 text-sm shadow-sm focus:outline-none focus:ring-2 focus:ring-brand-500/40" disabled={windowClosed && !note} />
-        <button type="button" onClick={() => text.trim() && !preview && send.mutate(text.trim())} disabled={!text.trim() || send.isPending}
-          className="mb-0.5 rounded-full bg-brand-500 p-2.5 text-white hover:bg-brand-600 disabled:opacity-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-700" aria-label={note ? t('inbox.save_note') : t('inbox.send')}>
-          <Send className="h-5 w-5" aria-hidden />
-        </button>
+        {!note && !text.trim() && recorder.supported ? (
+          <button type="button" onClick={toggleRecording} disabled={preview || windowClosed || sendMedia.isPending}
+            className={clsx('mb-0.5 rounded-full p-2.5 text-white disabled:opacity-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-700', recorder.recording ? 'animate-pulse bg-red-500 hover:bg-red-600' : 'bg-brand-500 hover:bg-brand-600')}
+            aria-label={recorder.recording ? t('inbox.stop_recording') : t('inbox.record')} title={recorder.recording ? t('inbox.stop_recording') : t('inbox.record')} aria-pressed={recorder.recording}>
+            {recorder.recording ? <Square className="h-5 w-5" aria-hidden /> : <Mic className="h-5 w-5" aria-hidden />}
+          </button>
+        ) : (
+          <button type="button" onClick={() => text.trim() && !preview && send.mutate(text.trim())} disabled={!text.trim() || send.isPending}
+            className="mb-0.5 rounded-full bg-brand-500 p-2.5 text-white hover:bg-brand-600 disabled:opacity-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-700" aria-label={note ? t('inbox.save_note') : t('inbox.send')}>
+            <Send className="h-5 w-5" aria-hidden />
+          </button>
+        )}
       </div>
     </div>
   );
@@ -302,6 +411,7 @@ function ConversationPane({ id, preview }: { id: string; preview?: boolean }) {
   const userNames = useUserNames();
   const [replyTo, setReplyTo] = useState<Message | null>(null);
   const [showContact, setShowContact] = useState(false);
+  const [dialog, setDialog] = useState<'transfer' | 'labels' | null>(null);
   const [sent, setSent] = useState<Message[]>([]);
   const conversation = preview ? fixtureConversation(fixtureNow) : convQ.data;
   const messages = useMemo(() => {
@@ -373,16 +483,22 @@ function ConversationPane({ id, preview }: { id: string; preview?: boolean }) {
         <div className="flex items-center gap-1">
           {c.assignee_id !== user?.id && (
             <Button variant="ghost" size="sm" onClick={() => !preview && update.mutate({ assignee_id: user?.id ?? null })} title={t('inbox.assign_me')}>
-              <UserPlus className="h-4 w-4" aria-hidden /> <span className="hidden lg:inline">{t('inbox.assign_me')}</span>
+              <UserPlus className="h-4 w-4" aria-hidden /> <span className="hidden 2xl:inline">{t('inbox.assign_me')}</span>
             </Button>
           )}
+          <Button variant="ghost" size="sm" onClick={() => !preview && setDialog('labels')} title={t('actions.labels')}>
+            <Tag className="h-4 w-4" aria-hidden /> <span className="hidden 2xl:inline">{t('actions.labels')}</span>
+          </Button>
+          <Button variant="ghost" size="sm" onClick={() => !preview && setDialog('transfer')} title={t('actions.transfer')}>
+            <ArrowRightLeft className="h-4 w-4" aria-hidden /> <span className="hidden 2xl:inline">{t('actions.transfer')}</span>
+          </Button>
           {resolved ? (
             <Button variant="ghost" size="sm" onClick={() => !preview && update.mutate({ status: 'open' })} title={t('inbox.reopen')}>
-              <RotateCcw className="h-4 w-4" aria-hidden /> <span className="hidden lg:inline">{t('inbox.reopen')}</span>
+              <RotateCcw className="h-4 w-4" aria-hidden /> <span className="hidden 2xl:inline">{t('inbox.reopen')}</span>
             </Button>
           ) : (
             <Button variant="ghost" size="sm" onClick={() => !preview && update.mutate({ status: 'resolved' })} title={t('inbox.resolve')}>
-              <CheckCircle2 className="h-4 w-4 text-brand-600" aria-hidden /> <span className="hidden lg:inline">{t('inbox.resolve')}</span>
+              <CheckCircle2 className="h-4 w-4 text-brand-600" aria-hidden /> <span className="hidden 2xl:inline">{t('inbox.resolve')}</span>
             </Button>
           )}
         </div>
@@ -407,6 +523,8 @@ function ConversationPane({ id, preview }: { id: string; preview?: boolean }) {
         onSent={(m) => setSent((s) => [...s.filter((x) => x.id !== m.id), m])}
         onNote={() => qc.invalidateQueries({ queryKey: ['notes', id] })} />
     </div>
+    {dialog === 'transfer' && <TransferDialog conversation={c} onClose={() => setDialog(null)} />}
+    {dialog === 'labels' && <LabelsDialog conversation={c} onClose={() => setDialog(null)} />}
     {showContact && <ContactPanel conversation={c} preview={preview} onClose={() => setShowContact(false)} />}
     </div>
   );

@@ -32,7 +32,7 @@ export function UsageBar({ label, used, limit }: { label: string; used: number; 
 export default function PlanSettings() {
   const { t, i18n } = useTranslation();
   const warningLines = useWarningLines();
-  const q = useQuery({ queryKey: ['tenant'], queryFn: tenant.get });
+  const q = useQuery({ queryKey: ['tenant'], queryFn: tenant.get, staleTime: 0, refetchOnMount: 'always' });
   if (q.isPending) {
     return (
       <div className="grid gap-4 md:grid-cols-2">

@@ -117,6 +117,7 @@ function UserForm({ user, onClose }: { user: User | null; onClose: () => void })
     onSuccess: () => {
       void qc.invalidateQueries({ queryKey: ['users'] });
       void qc.invalidateQueries({ queryKey: ['teams'] });
+      void qc.invalidateQueries({ queryKey: ['tenant'] }); // usage against the plan
       onClose();
     },
     onError: f.fail,
