@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"runtime"
 	"strings"
@@ -557,7 +558,9 @@ func TestPresenceOnConnectViewAndDisconnect(t *testing.T) {
 
 // TestSocketMemoryPerIdleSession opens many idle authenticated sockets and
 // reports the heap and stack they take (client ends included, so it is an
-// upper bound for the server's share). CRM_WS_MEMORY_SOCKETS sets how many.
+// upper bound for the server's share), beside the same number of sockets on a
+// bare gobwas/ws server with one reader goroutine each (issue 7's baseline).
+// CRM_WS_MEMORY_SOCKETS sets how many.
 func TestSocketMemoryPerIdleSession(t *testing.T) {
 	if testing.Short() {
 		t.Skip("opens many sockets")
@@ -573,36 +576,65 @@ func TestSocketMemoryPerIdleSession(t *testing.T) {
 	warm.send(map[string]any{"type": "ping"})
 	warm.nextOf("pong", 5*time.Second)
 
-	measure := func() uint64 {
+	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, _, _, err := ws.UpgradeHTTP(r, w)
+		if err != nil {
+			return
+		}
+		go func() {
+			defer conn.Close()
+			for {
+				hdr, err := ws.ReadHeader(conn)
+				if err != nil {
+					return
+				}
+				if _, err := io.CopyN(io.Discard, conn, hdr.Length); err != nil {
+					return
+				}
+			}
+		}()
+	}))
+	t.Cleanup(bare.Close)
+
+	measure := func() (uint64, int) {
 		runtime.GC()
 		runtime.GC()
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
-		return m.HeapInuse + m.StackInuse
+		return m.HeapInuse + m.StackInuse, runtime.NumGoroutine()
 	}
-	before := measure()
-	goroutinesBefore := runtime.NumGoroutine()
-	conns := make([]net.Conn, 0, n)
-	for i := 0; i < n; i++ {
-		conn, br, _, err := ws.Dialer{Timeout: 5 * time.Second}.Dial(context.Background(), env.wsURL(a.AdminToken))
-		require.NoError(t, err)
-		if br != nil {
-			ws.PutReader(br)
+	open := func(url string, ready func() bool) (bytesEach, goroutinesEach float64, closeAll func()) {
+		heapBefore, goroutinesBefore := measure()
+		conns := make([]net.Conn, 0, n)
+		for i := 0; i < n; i++ {
+			conn, br, _, err := ws.Dialer{Timeout: 5 * time.Second}.Dial(context.Background(), url)
+			require.NoError(t, err)
+			if br != nil {
+				ws.PutReader(br)
+			}
+			conns = append(conns, conn)
 		}
-		conns = append(conns, conn)
+		require.Eventually(t, ready, 30*time.Second, 20*time.Millisecond)
+		time.Sleep(200 * time.Millisecond) // let presence broadcasts and handshakes settle
+		heapAfter, goroutinesAfter := measure()
+		return (float64(heapAfter) - float64(heapBefore)) / float64(n), float64(goroutinesAfter-goroutinesBefore) / float64(n), func() {
+			for _, c := range conns {
+				_ = c.Close()
+			}
+			require.Eventually(t, func() bool { return runtime.NumGoroutine() <= goroutinesBefore+2 }, 30*time.Second,
+				20*time.Millisecond)
+		}
 	}
-	require.Eventually(t, func() bool { return env.gateway().Sessions() == n+1 }, 30*time.Second, 20*time.Millisecond)
-	time.Sleep(200 * time.Millisecond) // let the presence broadcasts drain
-	after := measure()
-	perSocket := float64(after-before) / float64(n)
-	goroutines := float64(runtime.NumGoroutine()-goroutinesBefore) / float64(n)
-	t.Logf("%d idle sockets: %.0f bytes each (heap+stack, server and client ends in one process), %.2f goroutines each",
-		n, perSocket, goroutines)
-	require.Less(t, perSocket, 10_000.0)
+
+	baseline, _, closeBare := open("ws"+strings.TrimPrefix(bare.URL, "http"), func() bool { return true })
+	closeBare()
+	ours, goroutines, closeOurs := open(env.wsURL(a.AdminToken), func() bool { return env.gateway().Sessions() == n+1 })
+	closeOurs()
+	t.Logf("%d idle sockets: %.0f bytes each (heap+stack, server and client ends in one process), %.2f goroutines each; "+
+		"bare gobwas/ws server: %.0f bytes each; ratio %.2f", n, ours, goroutines, baseline, ours/baseline)
+	require.Less(t, ours, 10_000.0)
 	require.Less(t, goroutines, 1.1, "an idle socket has one reader goroutine, no writer")
-	for _, c := range conns {
-		_ = c.Close()
-	}
+	require.Less(t, ours/baseline, 2.0)
 }
 
 func FuzzClientFrame(f *testing.F) {
