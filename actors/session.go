@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"slices"
 	"sync"
@@ -387,7 +388,7 @@ func (s *Session) write() {
 			closing := s.closing
 			s.mu.Unlock()
 			if closing {
-				s.Shutdown()
+				s.lingerThenShutdown()
 			}
 			return
 		}
@@ -417,6 +418,31 @@ func (s *Session) write() {
 		s.gw.sent.Add(uint64(len(batch)))
 		s.gw.putQueue(batch)
 	}
+}
+
+// closeLinger is how long a closing socket waits for the client to answer
+// the close frame before it is closed anyway.
+const closeLinger = 2 * time.Second
+
+// lingerThenShutdown ends the session after its close frame is written.
+// Closing a TCP socket with unread client bytes makes the kernel send a
+// reset, which can destroy the close frame still in flight; so the write
+// side is shut (FIN after the close frame) and the reader, which drains
+// until the client closes, ends the session, or a timer does.
+func (s *Session) lingerThenShutdown() {
+	if cw, ok := s.conn.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+		time.AfterFunc(closeLinger, s.Shutdown)
+		return
+	}
+	s.Shutdown()
+}
+
+// DrainAfterClose is for a reader that asked for Close: it reads and drops
+// what the client still sends until it closes (or closeLinger passes), so the
+// close frame is not lost to a reset. Then the reader calls ReaderDone.
+func (s *Session) DrainAfterClose(r io.Reader) {
+	_ = s.conn.SetReadDeadline(time.Now().Add(closeLinger))
+	_, _ = io.Copy(io.Discard, io.LimitReader(r, 1<<20))
 }
 
 // tick is the sweeper's visit: token expiry, idleness, ping.

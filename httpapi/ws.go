@@ -142,15 +142,18 @@ func (h *socketHandler) read(sess *actors.Session, conn net.Conn, early []byte) 
 		if err != nil {
 			if errors.Is(err, ws.ErrHeaderLengthUnexpected) || errors.Is(err, ws.ErrHeaderLengthMSB) {
 				sess.Close(ws.StatusMessageTooBig, "frame larger than 65536 bytes")
+				sess.DrainAfterClose(r)
 			}
 			return
 		}
 		if hdr.Length > wsMaxFrame || int64(len(message))+hdr.Length > wsMaxFrame {
 			sess.Close(ws.StatusMessageTooBig, "frame larger than 65536 bytes")
+			sess.DrainAfterClose(r)
 			return
 		}
 		if !hdr.Masked || hdr.Rsv != 0 {
 			sess.Close(ws.StatusProtocolError, "client frames must be masked and uncompressed")
+			sess.DrainAfterClose(r)
 			return
 		}
 		payload := make([]byte, hdr.Length)
@@ -161,11 +164,13 @@ func (h *socketHandler) read(sess *actors.Session, conn net.Conn, early []byte) 
 		sess.Touch()
 		if sess.Expired(h.s.now()) {
 			sess.Close(actors.CloseTokenExpired, "token expired")
+			sess.DrainAfterClose(r)
 			return
 		}
 		switch hdr.OpCode {
 		case ws.OpClose:
 			sess.Close(ws.StatusNormalClosure, "")
+			sess.DrainAfterClose(r)
 			return
 		case ws.OpPing:
 			pong, err := ws.CompileFrame(ws.NewPongFrame(payload))
@@ -178,6 +183,7 @@ func (h *socketHandler) read(sess *actors.Session, conn net.Conn, early []byte) 
 		case ws.OpText, ws.OpBinary:
 			if message != nil {
 				sess.Close(ws.StatusProtocolError, "new message inside a fragmented one")
+				sess.DrainAfterClose(r)
 				return
 			}
 			if !hdr.Fin {
@@ -188,6 +194,7 @@ func (h *socketHandler) read(sess *actors.Session, conn net.Conn, early []byte) 
 		case ws.OpContinuation:
 			if message == nil {
 				sess.Close(ws.StatusProtocolError, "continuation without a message")
+				sess.DrainAfterClose(r)
 				return
 			}
 			message = append(message, payload...)
@@ -196,6 +203,7 @@ func (h *socketHandler) read(sess *actors.Session, conn net.Conn, early []byte) 
 			}
 		default:
 			sess.Close(ws.StatusProtocolError, "unknown opcode")
+			sess.DrainAfterClose(r)
 			return
 		}
 		ok := h.handle(sess, message)
@@ -204,6 +212,7 @@ func (h *socketHandler) read(sess *actors.Session, conn net.Conn, early []byte) 
 			invalid++
 			if invalid >= wsMaxInvalidFrames {
 				sess.Close(ws.StatusPolicyViolation, "too many invalid frames")
+				sess.DrainAfterClose(r)
 				return
 			}
 		}
