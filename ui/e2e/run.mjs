@@ -167,6 +167,9 @@ if (adminIn) {
     await expectText(page, 'Agrupe agentes');
     await page.getByRole('link', { name: 'Respostas rápidas' }).click();
     await expectText(page, 'Digite / no chat');
+    await page.getByRole('link', { name: 'Conexões' }).click();
+    await expectVisible(page.getByTestId('connections-list').or(page.getByTestId('empty-state')), 'connections list or empty state');
+    await shot(page, '07a-settings-connections', 'Settings → Conexões: the demo sandbox connection and its status');
     await page.getByRole('link', { name: 'Plano e licença' }).click();
     await expectText(page, 'Plano atual');
     await expectVisible(page.getByRole('progressbar', { name: 'Usuários' }), 'users usage bar');

@@ -1,7 +1,7 @@
 // One typed function per route the console uses (DESIGN §6).
 import { api } from './index';
 import type {
-  AuditEntry, Contact, Conversation, ImportJob, Label, License, Message, Note, Page, Plan, PlatformMetrics,
+  AuditEntry, Connection, Contact, Conversation, ImportJob, Label, License, Message, Note, Page, Plan, PlatformMetrics,
   QuickReply, SendMessageRequest, Team, Tenant, TenantInfo, TokenResponse, User, UserSummary,
 } from './types';
 
@@ -56,7 +56,13 @@ export interface TenantInput {
   admin: { name: string; email: string; password: string };
 }
 
+export interface ConnectionInput { name: string; channel: string; provider: string; credentials?: Record<string, string>; settings?: Record<string, unknown> }
+
 export const users = crud<User, UserInput>('/api/v1/users');
+export const connections = {
+  ...crud<Connection, ConnectionInput>('/api/v1/connections'),
+  create: (body: ConnectionInput) => api.post<Connection & { app_secret?: string }>('/api/v1/connections', body),
+};
 export const teams = crud<Team, TeamInput>('/api/v1/teams');
 export const labels = crud<Label, LabelInput>('/api/v1/labels');
 export const quickReplies = crud<QuickReply, QuickReplyInput>('/api/v1/quick-replies');

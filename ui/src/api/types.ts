@@ -217,6 +217,22 @@ export interface AuditEntry {
   created_at: string;
 }
 
+export interface Connection {
+  id: string;
+  name: string;
+  channel: Channel;
+  provider: 'meta' | 'uazapi' | 'evolution' | 'sandbox' | string;
+  status: string;
+  external_id?: string;
+  settings?: Record<string, unknown> | null;
+  verify_token?: string;
+  webhook_url?: string;
+  credentials_set?: string[] | null;
+  last_event_at?: string | null;
+  last_error?: string;
+  last_error_at?: string | null;
+}
+
 // ---- conversations and messages (engine issue; shapes per DESIGN §6) ----
 
 export type Channel = 'whatsapp' | 'instagram' | 'messenger';

@@ -5,7 +5,7 @@ import type { Conversation, Message } from '../api/types';
 import { RealtimeClient, type Frame } from '../api/ws';
 import { upsertConversation, upsertMessage } from '../lib/liveCache';
 import { useAuth } from '../store/auth';
-import { useRealtime } from '../store/realtime';
+import { useConnectionLive, useRealtime, type ConnectionLive } from '../store/realtime';
 
 let current: RealtimeClient | null = null;
 
@@ -64,6 +64,10 @@ export function RealtimeProvider() {
           case 'conversation.updated':
             if (data?.id) upsertConversation(qc, data as unknown as Conversation);
             refreshLists();
+            break;
+          case 'connection.updated':
+            if (data?.id) useConnectionLive.getState().set(String(data.id), data as ConnectionLive);
+            void qc.invalidateQueries({ queryKey: ['connections'] });
             break;
           default:
             if (frame.type.startsWith('conversation') || frame.type.startsWith('message')) refreshLists();

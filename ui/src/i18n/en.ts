@@ -71,7 +71,17 @@ export const en: Loose<Dictionary> = {
   },
   settings: {
     title: 'Settings', description: 'Team, labels, quick replies and your plan.',
-    tabs: { users: 'Users', teams: 'Teams', labels: 'Labels', quick_replies: 'Quick replies', plan: 'Plan and license' },
+    tabs: { connections: 'Connections', users: 'Users', teams: 'Teams', labels: 'Labels', quick_replies: 'Quick replies', plan: 'Plan and license' },
+  },
+  connections: {
+    title: 'Connections', description: 'The numbers and pages your customers reach you on.', new: 'New connection', created: 'Connection created',
+    empty: 'No connections yet', empty_hint: 'Connect a WhatsApp number or create a sandbox connection to try things out.',
+    name: 'Name', channel: 'Channel', provider: 'Provider', credentials: 'Credentials', webhook_url: 'Webhook URL', verify_token: 'Verify token',
+    app_secret: 'App secret', secret_once: 'Keep the secret now: it will not be shown again.', scan_qr: 'Scan the QR code with WhatsApp on the phone:',
+    qr: 'Pairing QR code', sandbox_hint: 'The sandbox simulates the WhatsApp API: ideal for testing without a real number.',
+    confirm_delete: 'Delete the connection {{name}}? Its conversations stay in the history.',
+    providers: { meta: 'Meta (official API)', uazapi: 'uazapi', evolution: 'Evolution API', sandbox: 'Sandbox (simulator)' },
+    status: { connected: 'Connected', active: 'Active', pending: 'Pending', connecting: 'Connecting', qr: 'Waiting for the QR code', disconnected: 'Disconnected', error: 'Error' },
   },
   users: {
     title: 'Users', description: 'Who answers and what each role may do.', new: 'New user', edit: 'Edit user',

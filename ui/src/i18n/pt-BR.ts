@@ -68,7 +68,17 @@ export const ptBR = {
   },
   settings: {
     title: 'Configurações', description: 'Equipe, etiquetas, respostas rápidas e o seu plano.',
-    tabs: { users: 'Usuários', teams: 'Equipes', labels: 'Etiquetas', quick_replies: 'Respostas rápidas', plan: 'Plano e licença' },
+    tabs: { connections: 'Conexões', users: 'Usuários', teams: 'Equipes', labels: 'Etiquetas', quick_replies: 'Respostas rápidas', plan: 'Plano e licença' },
+  },
+  connections: {
+    title: 'Conexões', description: 'Os números e páginas por onde os clientes falam com você.', new: 'Nova conexão', created: 'Conexão criada',
+    empty: 'Nenhuma conexão ainda', empty_hint: 'Conecte um número de WhatsApp ou crie uma conexão sandbox para testar.',
+    name: 'Nome', channel: 'Canal', provider: 'Provedor', credentials: 'Credenciais', webhook_url: 'URL do webhook', verify_token: 'Token de verificação',
+    app_secret: 'Segredo do app', secret_once: 'Guarde o segredo agora: ele não será mostrado de novo.', scan_qr: 'Escaneie o QR code com o WhatsApp do celular:',
+    qr: 'QR code de conexão', sandbox_hint: 'O sandbox simula a API do WhatsApp: ideal para testar sem um número real.',
+    confirm_delete: 'Excluir a conexão {{name}}? As conversas continuam no histórico.',
+    providers: { meta: 'Meta (API oficial)', uazapi: 'uazapi', evolution: 'Evolution API', sandbox: 'Sandbox (simulador)' },
+    status: { connected: 'Conectada', active: 'Ativa', pending: 'Pendente', connecting: 'Conectando', qr: 'Aguardando QR code', disconnected: 'Desconectada', error: 'Com erro' },
   },
   users: {
     title: 'Usuários', description: 'Quem atende e o que cada perfil pode fazer.', new: 'Novo usuário', edit: 'Editar usuário',

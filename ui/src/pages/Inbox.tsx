@@ -1,14 +1,15 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import clsx from 'clsx';
-import { ArrowLeft, ArrowRightLeft, Camera, CheckCircle2, Clock, Keyboard, MessageCircle, MessageSquare, Mic, Paperclip, RotateCcw, Search, Send, Smile, Square, StickyNote, Tag, UserPlus, X } from 'lucide-react';
+import { ArrowLeft, ArrowRightLeft, CheckCircle2, Clock, Keyboard, MessageCircle, Mic, Paperclip, RotateCcw, Search, Send, Smile, Square, StickyNote, Tag, UserPlus, X } from 'lucide-react';
 import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent as ReactKeyboardEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useNavigate, useParams } from 'react-router';
 import { conversations, labels, media, quickReplies, teams, users } from '../api/endpoints';
-import { CONVERSATION_STATUSES, type Channel, type Conversation, type Message, type QuickReply } from '../api/types';
+import { CONVERSATION_STATUSES, type Conversation, type Message, type QuickReply } from '../api/types';
 import { messagePreview } from '../components/chat/MessageBubble';
 import { MessageList, mergeNotes } from '../components/chat/MessageList';
 import { fixtureConversation, fixtureMessages } from '../components/chat/fixtures';
+import { ChannelIcon } from '../components/chat/ChannelIcon';
 import { ContactPanel } from '../components/ContactPanel';
 import { LabelsDialog, TransferDialog } from '../components/ConversationActions';
 import { sendRealtime } from '../components/RealtimeProvider';
@@ -18,6 +19,8 @@ import { listTime, newIdempotencyKey } from '../lib/format';
 import { useDebounced } from '../lib/useDebounced';
 import { useAuth } from '../store/auth';
 import type { Role } from '../api/types';
+
+export { ChannelIcon };
 
 export type InboxTab = 'mine' | 'queue' | 'teams' | 'all';
 
@@ -46,13 +49,6 @@ export function tabQuery(tab: InboxTab, teamId?: string): Record<string, string 
   }
 }
 
-export function ChannelIcon({ channel, className }: { channel?: Channel; className?: string }) {
-  const { t } = useTranslation();
-  const label = t(`inbox.channels.${channel ?? 'whatsapp'}`);
-  if (channel === 'instagram') return <Camera className={clsx('h-3.5 w-3.5 text-pink-600', className)} aria-label={label} />;
-  if (channel === 'messenger') return <MessageSquare className={clsx('h-3.5 w-3.5 text-blue-600', className)} aria-label={label} />;
-  return <MessageCircle className={clsx('h-3.5 w-3.5 text-brand-600', className)} aria-label={label} />;
-}
 
 function ConversationRow({ c, active, labelsById, assignee }: { c: Conversation; active: boolean; labelsById: Map<string, { name: string; color: string }>; assignee?: string }) {
   const { t } = useTranslation();

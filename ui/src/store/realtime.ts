@@ -10,6 +10,14 @@ interface RealtimeState {
   setLastSeq(n: number | null): void;
 }
 
+export interface ConnectionLive { status?: string; qr_code?: string; pairing_code?: string; last_error?: string }
+
+/** Connection states pushed live (connection.updated: status, QR code while pairing). */
+export const useConnectionLive = create<{ byId: Record<string, ConnectionLive>; set(id: string, v: ConnectionLive): void }>((set) => ({
+  byId: {},
+  set: (id, v) => set((s) => ({ byId: { ...s.byId, [id]: { ...s.byId[id], ...v } } })),
+}));
+
 export const useRealtime = create<RealtimeState>((set) => ({
   status: 'idle',
   everOpen: false,

@@ -4,6 +4,7 @@ import { Navigate, NavLink, Route, Routes } from 'react-router';
 import { PageBody } from '../../components/Shell';
 import { PageHeader } from '../../components/ui';
 import { isAdmin, isSupervisorOrUp, useAuth } from '../../store/auth';
+import ConnectionsSettings from './Connections';
 import LabelsSettings from './Labels';
 import PlanSettings from './Plan';
 import QuickRepliesSettings from './QuickReplies';
@@ -16,6 +17,7 @@ export default function Settings() {
   const tabs = [
     { to: '/settings/users', label: t('settings.tabs.users'), show: isSupervisorOrUp(role) },
     { to: '/settings/teams', label: t('settings.tabs.teams'), show: isSupervisorOrUp(role) },
+    { to: '/settings/connections', label: t('settings.tabs.connections'), show: isSupervisorOrUp(role) },
     { to: '/settings/labels', label: t('settings.tabs.labels'), show: true },
     { to: '/settings/quick-replies', label: t('settings.tabs.quick_replies'), show: true },
     { to: '/settings/plan', label: t('settings.tabs.plan'), show: isSupervisorOrUp(role) },
@@ -44,6 +46,7 @@ export default function Settings() {
           <Route index element={<Navigate to={tabs[0]?.to ?? '/settings/labels'} replace />} />
           <Route path="users" element={<UsersSettings canWrite={isAdmin(role)} />} />
           <Route path="teams" element={<TeamsSettings canWrite={isAdmin(role)} />} />
+          <Route path="connections" element={<ConnectionsSettings canWrite={isAdmin(role)} />} />
           <Route path="labels" element={<LabelsSettings canWrite={isSupervisorOrUp(role)} />} />
           <Route path="quick-replies" element={<QuickRepliesSettings canWrite={isAdmin(role)} />} />
           <Route path="plan" element={<PlanSettings />} />
