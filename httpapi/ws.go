@@ -137,6 +137,7 @@ func (h *socketHandler) read(sess *actors.Session, conn net.Conn, early []byte) 
 	}
 	var message []byte
 	invalid := 0
+	limiter := broadcastLimiter{tokens: wsBroadcastBurst}
 	for {
 		hdr, err := ws.ReadHeader(r)
 		if err != nil {
@@ -206,7 +207,7 @@ func (h *socketHandler) read(sess *actors.Session, conn net.Conn, early []byte) 
 			sess.DrainAfterClose(r)
 			return
 		}
-		ok := h.handle(sess, message)
+		ok := h.handle(sess, message, &limiter)
 		message = nil
 		if !ok {
 			invalid++
@@ -220,10 +221,20 @@ func (h *socketHandler) read(sess *actors.Session, conn net.Conn, early []byte) 
 }
 
 // handle answers one client message; false means it was invalid.
-func (h *socketHandler) handle(sess *actors.Session, raw []byte) bool {
+func (h *socketHandler) handle(sess *actors.Session, raw []byte, limiter *broadcastLimiter) bool {
 	f, ferr := parseClientFrame(raw)
 	if ferr != nil {
 		sess.SendControl(actors.EncodeFrame("error", ferr))
+		return false
+	}
+	// viewing and typing fan out to the whole tenant: one client must not
+	// turn a flood of them into a flood for everyone.
+	if (f.Type == "viewing" || f.Type == "typing") && !limiter.allow(h.s.now()) {
+		if f.Type == "typing" {
+			return true // a hint; dropping some is harmless
+		}
+		sess.SendControl(actors.EncodeFrame("error", &clientFrameError{Code: "rate_limited",
+			Message: "too many viewing changes; slow down"}))
 		return false
 	}
 	switch f.Type {
@@ -258,6 +269,31 @@ func (h *socketHandler) handle(sess *actors.Session, raw []byte) bool {
 }
 
 var pongFrame = actors.EncodeFrame("pong", nil)
+
+const (
+	// wsBroadcastBurst and wsBroadcastPerSecond bound the viewing and typing
+	// frames one socket may turn into tenant-wide broadcasts.
+	wsBroadcastBurst     = 20
+	wsBroadcastPerSecond = 4
+)
+
+// broadcastLimiter is a socket's token bucket for viewing and typing.
+type broadcastLimiter struct {
+	tokens float64
+	last   time.Time
+}
+
+func (l *broadcastLimiter) allow(now time.Time) bool {
+	if !l.last.IsZero() {
+		l.tokens = min(wsBroadcastBurst, l.tokens+now.Sub(l.last).Seconds()*wsBroadcastPerSecond)
+	}
+	l.last = now
+	if l.tokens < 1 {
+		return false
+	}
+	l.tokens--
+	return true
+}
 
 // clientFrame is a parsed client message.
 type clientFrame struct {

@@ -503,6 +503,33 @@ func TestWSInvalidFramesGetErrorsThenClose(t *testing.T) {
 	require.Equal(t, ws.StatusPolicyViolation, f.CloseCode)
 }
 
+func TestWSViewingFloodIsLimited(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, fastGateway(nil))
+	a := env.tenant("ws-flood")
+	c := env.mustDialWS(a.AdminToken)
+	for i := 0; i < wsBroadcastBurst+wsMaxInvalidFrames+5; i++ {
+		c.send(map[string]any{"type": "viewing", "data": map[string]any{"conversation_id": crm.NewID()}})
+	}
+	var presence, limited int
+	for {
+		f, err := c.next(5 * time.Second)
+		require.NoError(t, err)
+		if f.Close {
+			require.Equal(t, ws.StatusPolicyViolation, f.CloseCode)
+			break
+		}
+		switch {
+		case f.Type == "presence":
+			presence++
+		case f.Type == "error" && jsonField(t, f.Data, "code") == "rate_limited":
+			limited++
+		}
+	}
+	require.LessOrEqual(t, presence, wsBroadcastBurst+2, "broadcasts beyond the burst")
+	require.Equal(t, wsMaxInvalidFrames, limited)
+}
+
 func jsonField(t testing.TB, raw json.RawMessage, field string) any {
 	t.Helper()
 	var m map[string]any
