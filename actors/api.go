@@ -21,6 +21,8 @@ type SendInput struct {
 	Template       json.RawMessage
 	ReplyToID      *uuid.UUID
 	IdempotencyKey string
+	// Content is the location, contacts, reaction or interactive content.
+	Content json.RawMessage
 }
 
 // Send asks the conversation's grain to store and send a message. A repeat
@@ -34,6 +36,7 @@ func (e *Engine) Send(ctx context.Context, p crm.Principal, conv *persistence.Co
 		Type:           in.Type,
 		Text:           in.Text,
 		TemplateJson:   in.Template,
+		ContentJson:    in.Content,
 	}
 	if in.MediaID != nil {
 		req.MediaId = in.MediaID.String()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"strings"
 	"sync"
@@ -71,11 +72,13 @@ type EngineConfig struct {
 // Engine runs the grains and is what the HTTP layer asks to ingest, send and
 // change conversations.
 type Engine struct {
-	cfg     EngineConfig
-	db      *persistence.DB
-	log     *slog.Logger
-	node    *cluster.Node
-	queue   chan InboxItem
+	cfg  EngineConfig
+	db   *persistence.DB
+	log  *slog.Logger
+	node *cluster.Node
+	// queues are the dispatch shards: one contact's events always go to the
+	// same shard, so they reach their grain in the order they arrived.
+	queues  []chan InboxItem
 	stop    chan struct{}
 	wg      sync.WaitGroup
 	once    sync.Once
@@ -136,8 +139,11 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if cfg.Registry != nil {
 		cfg.Registry.MustRegister(m.activations, m.processed, m.ingestLag, m.sends, m.dropped)
 	}
-	return &Engine{cfg: cfg, db: cfg.DB, log: cfg.Log, metrics: m, queue: make(chan InboxItem, 10_000),
-		stop: make(chan struct{})}, nil
+	queues := make([]chan InboxItem, cfg.DispatchWorkers)
+	for i := range queues {
+		queues[i] = make(chan InboxItem, 10_000/cfg.DispatchWorkers+1)
+	}
+	return &Engine{cfg: cfg, db: cfg.DB, log: cfg.Log, metrics: m, queues: queues, stop: make(chan struct{})}, nil
 }
 
 // Kinds are the grain kinds this engine hosts, for cluster.Start.
@@ -161,9 +167,9 @@ func (e *Engine) OnPublish(fn func(tenantID uuid.UUID, events []*crmpb.TenantEve
 
 // Start runs the dispatch workers and the sweeper until Stop.
 func (e *Engine) Start(ctx context.Context) {
-	for i := 0; i < e.cfg.DispatchWorkers; i++ {
+	for _, q := range e.queues {
 		e.wg.Add(1)
-		go e.dispatchLoop()
+		go e.dispatchLoop(q)
 	}
 	e.wg.Add(1)
 	go e.sweepLoop()
@@ -182,20 +188,42 @@ func (e *Engine) Stop() {
 func (e *Engine) Dispatch(_ context.Context, events []InboxItem) {
 	for _, ev := range events {
 		select {
-		case e.queue <- ev:
+		case e.queues[e.shard(ev)] <- ev:
 		default:
 			e.metrics.dropped.Inc()
 		}
 	}
 }
 
-func (e *Engine) dispatchLoop() {
+// shard picks the dispatch shard of an event: by contact for messages, so a
+// conversation's events keep their arrival order.
+func (e *Engine) shard(ev InboxItem) int {
+	h := fnv.New32a()
+	h.Write(ev.ConnectionID[:])
+	var key string
+	switch body := ev.Event.GetEvent().(type) {
+	case *crmpb.ChannelEvent_InboundMessage:
+		key = contactKey(body.InboundMessage.GetContact())
+	case *crmpb.ChannelEvent_OutboundEcho:
+		key = contactKey(body.OutboundEcho.GetContact())
+	case *crmpb.ChannelEvent_Reaction:
+		key = contactKey(body.Reaction.GetContact())
+	case *crmpb.ChannelEvent_StatusUpdate:
+		key = body.StatusUpdate.GetExternalMessageId()
+	default:
+		key = ev.Event.GetDedupeKey()
+	}
+	h.Write([]byte(key))
+	return int(h.Sum32() % uint32(len(e.queues)))
+}
+
+func (e *Engine) dispatchLoop(queue chan InboxItem) {
 	defer e.wg.Done()
 	for {
 		select {
 		case <-e.stop:
 			return
-		case ev := <-e.queue:
+		case ev := <-queue:
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			if err := e.process(ctx, ev); err != nil {
 				e.metrics.processed.WithLabelValues("error").Inc()

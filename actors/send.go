@@ -75,6 +75,10 @@ func (g *conversationGrain) send(req *crmpb.SendMessage) *crmpb.SendResult {
 		if len(req.GetTemplateJson()) > 0 {
 			m.Template = json.RawMessage(req.GetTemplateJson())
 		}
+		content, err := g.content(ctx, tx, conv, msgType, req.GetContentJson(), m)
+		if err != nil {
+			return nil, nil, err
+		}
 		replyExternal := ""
 		if rid, err := uuid.Parse(req.GetReplyToId()); err == nil {
 			target, err := persistence.MessageByID(ctx, tx, g.tenant, rid)
@@ -117,7 +121,7 @@ func (g *conversationGrain) send(req *crmpb.SendMessage) *crmpb.SendResult {
 		res.ConversationId, res.MessageId, res.Seq, res.Status = conv.ID.String(), m.ID.String(), m.Seq, crmpb.DeliveryStatus_DELIVERY_STATUS_PENDING
 		job = &crmpb.SendRequest{TenantId: g.tenant.String(), ConnectionId: g.connection.String(), ConversationId: conv.ID.String(),
 			MessageId: m.ID.String(), To: to, Type: msgType, Text: m.Text, MediaId: req.GetMediaId(),
-			ReplyToExternalId: replyExternal, TemplateJson: req.GetTemplateJson()}
+			ReplyToExternalId: replyExternal, TemplateJson: req.GetTemplateJson(), ContentJson: content}
 		return conv, events, nil
 	})
 	switch {
@@ -253,6 +257,10 @@ func (g *connectionGrain) outbound(ctx context.Context, job *crmpb.SendRequest) 
 			return nil, &channels.SendError{Kind: channels.Permanent, Message: "bad template: " + err.Error()}
 		}
 		out.Template = tpl
+	case channels.OutLocation, channels.OutContacts, channels.OutReaction, channels.OutInteractive:
+		if err := decodeContent(out, job.GetContentJson()); err != nil {
+			return nil, &channels.SendError{Kind: channels.Permanent, Message: "bad " + job.GetType() + ": " + err.Error()}
+		}
 	default:
 		return nil, &channels.SendError{Kind: channels.Permanent, Message: "unsupported message type " + job.GetType()}
 	}

@@ -41,12 +41,22 @@ type listMessagesQuery struct {
 }
 
 type sendMessageRequest struct {
-	Type           string          `json:"type"`
-	Text           string          `json:"text,omitempty"`
-	MediaID        *uuid.UUID      `json:"media_id,omitempty"`
-	Template       json.RawMessage `json:"template,omitempty"`
-	ReplyToID      *uuid.UUID      `json:"reply_to_id,omitempty"`
-	IdempotencyKey string          `json:"idempotency_key" required:"true"`
+	// Type: text, image, audio, video, document, sticker, template, location,
+	// contacts, reaction or interactive.
+	Type     string          `json:"type"`
+	Text     string          `json:"text,omitempty"`
+	MediaID  *uuid.UUID      `json:"media_id,omitempty"`
+	Template json.RawMessage `json:"template,omitempty"`
+	// Location is {latitude, longitude, name?, address?}.
+	Location *actors.LocationContent `json:"location,omitempty"`
+	// Contacts are WhatsApp contact cards: [{name: {formatted_name}, phones: [{phone, wa_id?, type?}], …}].
+	Contacts json.RawMessage `json:"contacts,omitempty"`
+	// Reaction is {message_id, emoji}; an empty emoji removes it.
+	Reaction *actors.ReactionContent `json:"reaction,omitempty"`
+	// Interactive is {type: button|list, header?, body, footer?, buttons?, list_button?, sections?}.
+	Interactive    *actors.InteractiveContent `json:"interactive,omitempty"`
+	ReplyToID      *uuid.UUID                 `json:"reply_to_id,omitempty"`
+	IdempotencyKey string                     `json:"idempotency_key" required:"true"`
 }
 
 type noteRequest struct {
@@ -362,7 +372,7 @@ func (s *Server) listMessages(c *gin.Context, p crm.Principal) error {
 }
 
 var sendableTypes = map[string]bool{"text": true, "image": true, "audio": true, "video": true, "document": true,
-	"sticker": true, "template": true}
+	"sticker": true, "template": true, "location": true, "contacts": true, "reaction": true, "interactive": true}
 
 func (s *Server) sendMessage(c *gin.Context, p crm.Principal) error {
 	var req sendMessageRequest
@@ -370,11 +380,12 @@ func (s *Server) sendMessage(c *gin.Context, p crm.Principal) error {
 		return err
 	}
 	fields := crm.FieldErrors{}
+	var content json.RawMessage
 	if req.Type == "" {
 		req.Type = "text"
 	}
 	if !sendableTypes[req.Type] {
-		fields.Add("type", "must be text, image, audio, video, document, sticker or template")
+		fields.Add("type", "must be text, image, audio, video, document, sticker, template, location, contacts, reaction or interactive")
 	}
 	req.IdempotencyKey = strings.TrimSpace(req.IdempotencyKey)
 	if req.IdempotencyKey == "" || len(req.IdempotencyKey) > 200 {
@@ -391,6 +402,29 @@ func (s *Server) sendMessage(c *gin.Context, p crm.Principal) error {
 	case "template":
 		if len(req.Template) == 0 {
 			fields.Add("template", "is required")
+		}
+	case "location":
+		if req.Location == nil {
+			fields.Add("location", "is required")
+		} else {
+			content, _ = json.Marshal(req.Location)
+		}
+	case "contacts":
+		if len(req.Contacts) == 0 {
+			fields.Add("contacts", "is required")
+		}
+		content = req.Contacts
+	case "reaction":
+		if req.Reaction == nil {
+			fields.Add("reaction", "is required")
+		} else {
+			content, _ = json.Marshal(req.Reaction)
+		}
+	case "interactive":
+		if req.Interactive == nil {
+			fields.Add("interactive", "is required")
+		} else {
+			content, _ = json.Marshal(req.Interactive)
 		}
 	default:
 		if req.MediaID == nil {
@@ -412,7 +446,7 @@ func (s *Server) sendMessage(c *gin.Context, p crm.Principal) error {
 		return err
 	}
 	res, err := engine.Send(c, p, conv, actors.SendInput{Type: req.Type, Text: req.Text, MediaID: req.MediaID,
-		Template: req.Template, ReplyToID: req.ReplyToID, IdempotencyKey: req.IdempotencyKey})
+		Template: req.Template, ReplyToID: req.ReplyToID, IdempotencyKey: req.IdempotencyKey, Content: content})
 	if err != nil {
 		return err
 	}

@@ -472,7 +472,10 @@ type SendMessage struct {
 	MediaId        string                 `protobuf:"bytes,7,opt,name=media_id,json=mediaId,proto3" json:"media_id,omitempty"`
 	ReplyToId      string                 `protobuf:"bytes,8,opt,name=reply_to_id,json=replyToId,proto3" json:"reply_to_id,omitempty"`
 	// template_json is the WhatsApp template object, passed through.
-	TemplateJson  []byte `protobuf:"bytes,9,opt,name=template_json,json=templateJson,proto3" json:"template_json,omitempty"`
+	TemplateJson []byte `protobuf:"bytes,9,opt,name=template_json,json=templateJson,proto3" json:"template_json,omitempty"`
+	// content_json is the type's own content in the API's shape: location,
+	// contacts, reaction {message_id, emoji}, interactive.
+	ContentJson   []byte `protobuf:"bytes,10,opt,name=content_json,json=contentJson,proto3" json:"content_json,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -566,6 +569,13 @@ func (x *SendMessage) GetReplyToId() string {
 func (x *SendMessage) GetTemplateJson() []byte {
 	if x != nil {
 		return x.TemplateJson
+	}
+	return nil
+}
+
+func (x *SendMessage) GetContentJson() []byte {
+	if x != nil {
+		return x.ContentJson
 	}
 	return nil
 }
@@ -1375,8 +1385,11 @@ type SendRequest struct {
 	ReplyToExternalId string                 `protobuf:"bytes,10,opt,name=reply_to_external_id,json=replyToExternalId,proto3" json:"reply_to_external_id,omitempty"`
 	TemplateJson      []byte                 `protobuf:"bytes,11,opt,name=template_json,json=templateJson,proto3" json:"template_json,omitempty"`
 	Attempt           int32                  `protobuf:"varint,12,opt,name=attempt,proto3" json:"attempt,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// content_json: location, contacts, reaction {target_external_id, emoji}
+	// or interactive content, as stored on the message.
+	ContentJson   []byte `protobuf:"bytes,13,opt,name=content_json,json=contentJson,proto3" json:"content_json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SendRequest) Reset() {
@@ -1491,6 +1504,13 @@ func (x *SendRequest) GetAttempt() int32 {
 		return x.Attempt
 	}
 	return 0
+}
+
+func (x *SendRequest) GetContentJson() []byte {
+	if x != nil {
+		return x.ContentJson
+	}
+	return nil
 }
 
 type SendResponse struct {
@@ -2310,7 +2330,7 @@ const file_actors_proto_rawDesc = "" +
 	"\x10new_conversation\x18\x05 \x01(\bR\x0fnewConversation\x12\x16\n" +
 	"\x06parked\x18\x06 \x01(\bR\x06parked\x12.\n" +
 	"\x06status\x18\a \x01(\x0e2\x16.crm.v1.DeliveryStatusR\x06status\x12)\n" +
-	"\x05error\x18\b \x01(\v2\x13.crm.v1.ResultErrorR\x05error\"\xca\x02\n" +
+	"\x05error\x18\b \x01(\v2\x13.crm.v1.ResultErrorR\x05error\"\xed\x02\n" +
 	"\vSendMessage\x12;\n" +
 	"\fconversation\x18\x01 \x01(\v2\x17.crm.v1.ConversationRefR\fconversation\x12'\n" +
 	"\x0fconversation_id\x18\x02 \x01(\tR\x0econversationId\x12'\n" +
@@ -2320,7 +2340,9 @@ const file_actors_proto_rawDesc = "" +
 	"\x04text\x18\x06 \x01(\tR\x04text\x12\x19\n" +
 	"\bmedia_id\x18\a \x01(\tR\amediaId\x12\x1e\n" +
 	"\vreply_to_id\x18\b \x01(\tR\treplyToId\x12#\n" +
-	"\rtemplate_json\x18\t \x01(\fR\ftemplateJson\"\xdf\x01\n" +
+	"\rtemplate_json\x18\t \x01(\fR\ftemplateJson\x12!\n" +
+	"\fcontent_json\x18\n" +
+	" \x01(\fR\vcontentJson\"\xdf\x01\n" +
 	"\n" +
 	"SendResult\x12'\n" +
 	"\x0fconversation_id\x18\x01 \x01(\tR\x0econversationId\x12\x1d\n" +
@@ -2396,7 +2418,7 @@ const file_actors_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1a;\n" +
 	"\rFeaturesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\bR\x05value:\x028\x01\"\xf7\x02\n" +
+	"\x05value\x18\x02 \x01(\bR\x05value:\x028\x01\"\x9a\x03\n" +
 	"\vSendRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12#\n" +
 	"\rconnection_id\x18\x02 \x01(\tR\fconnectionId\x12'\n" +
@@ -2411,7 +2433,8 @@ const file_actors_proto_rawDesc = "" +
 	"\x14reply_to_external_id\x18\n" +
 	" \x01(\tR\x11replyToExternalId\x12#\n" +
 	"\rtemplate_json\x18\v \x01(\fR\ftemplateJson\x12\x18\n" +
-	"\aattempt\x18\f \x01(\x05R\aattempt\"\xcf\x01\n" +
+	"\aattempt\x18\f \x01(\x05R\aattempt\x12!\n" +
+	"\fcontent_json\x18\r \x01(\fR\vcontentJson\"\xcf\x01\n" +
 	"\fSendResponse\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x1f\n" +

@@ -142,6 +142,12 @@ func TestSandboxEndToEnd(t *testing.T) {
 		{"type": "text", "text": "Oi Maria, como posso ajudar?", "idempotency_key": "e2e-1"},
 		{"type": "image", "media_id": upload, "text": "nosso produto", "idempotency_key": "e2e-2"},
 		{"type": "template", "template": map[string]any{"name": "boas_vindas", "language": map[string]any{"code": "pt_BR"}}, "idempotency_key": "e2e-3"},
+		{"type": "location", "location": map[string]any{"latitude": lat, "longitude": lng, "name": "Nossa loja", "address": "Praça da Sé, 1"}, "idempotency_key": "e2e-4"},
+		{"type": "contacts", "contacts": []map[string]any{{"name": map[string]any{"formatted_name": "Suporte Loja"}, "phones": []map[string]any{{"phone": "+55 11 3000-0000", "type": "WORK"}}}}, "idempotency_key": "e2e-5"},
+		{"type": "reaction", "reaction": map[string]any{"message_id": msgs[0]["id"], "emoji": "👍"}, "idempotency_key": "e2e-6"},
+		{"type": "interactive", "interactive": map[string]any{"type": "button", "body": "Podemos confirmar?", "buttons": []map[string]any{{"id": "sim", "title": "Sim"}, {"id": "nao", "title": "Não"}}}, "idempotency_key": "e2e-7"},
+		{"type": "interactive", "interactive": map[string]any{"type": "list", "body": "Escolha um horário", "list_button": "Horários", "sections": []map[string]any{{"title": "Amanhã", "rows": []map[string]any{{"id": "9h", "title": "09:00"}, {"id": "14h", "title": "14:00"}}}}}, "idempotency_key": "e2e-8"},
+		{"type": "text", "text": "Respondendo a sua foto", "reply_to_id": msgs[1]["id"], "idempotency_key": "e2e-9"},
 	}
 	var sentIDs []string
 	for _, s := range sends {
@@ -177,9 +183,14 @@ func TestSandboxEndToEnd(t *testing.T) {
 		require.Equal(t, sends[i]["type"], item.Type)
 		var req map[string]any
 		require.NoError(t, json.Unmarshal(item.Request, &req))
+		if sends[i]["reply_to_id"] != nil {
+			require.NotEmpty(t, req["context"].(map[string]any)["message_id"], "a reply carries its context")
+		}
 		require.Equal(t, "whatsapp", req["messaging_product"], "Meta's wire format")
 		require.Equal(t, "5511987654321", req["to"])
-		require.Equal(t, []string{"sent", "delivered", "read"}, item.Statuses)
+		if item.Type != "reaction" { // reactions get a sent status only
+			require.Equal(t, []string{"sent", "delivered", "read"}, item.Statuses, item.Type)
+		}
 	}
 }
 
