@@ -180,3 +180,38 @@ func publicURL(cfg Config, addr string) string {
 	}
 	return "http://" + net.JoinHostPort(host, port)
 }
+
+// Secrets runs `crm secrets rotate`: every connection's credentials sealed
+// under CRM_SECRET_KEY_PREVIOUS are re-sealed under CRM_SECRET_KEY.
+func Secrets(ctx context.Context, cfg Config, args []string, out io.Writer) error {
+	if len(args) != 1 || args[0] != "rotate" {
+		return fmt.Errorf("usage: crm secrets rotate  (CRM_SECRET_KEY = new key, CRM_SECRET_KEY_PREVIOUS = old key)")
+	}
+	getenv := cfg.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	var previous [][]byte
+	if raw := getenv("CRM_SECRET_KEY_PREVIOUS"); raw != "" {
+		old, err := parseSecretKey(raw)
+		if err != nil {
+			return fmt.Errorf("CRM_SECRET_KEY_PREVIOUS: %w", err)
+		}
+		previous = append(previous, old)
+	}
+	sealer, err := crm.NewSealer(cfg.SecretKey, previous...)
+	if err != nil {
+		return err
+	}
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	n, err := persistence.RotateConnectionSecrets(ctx, db, sealer)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "re-encrypted the credentials of %d connections\n", n)
+	return nil
+}

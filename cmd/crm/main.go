@@ -57,6 +57,12 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 		return Demo(ctx, cfg, os.Stdout)
+	case "secrets":
+		cfg, err := LoadConfig(os.Getenv)
+		if err != nil {
+			return err
+		}
+		return Secrets(ctx, cfg, args[1:], os.Stdout)
 	case "license":
 		return runLicense(ctx, args[1:], os.Stdout)
 	case "version", "--version", "-v":
@@ -74,6 +80,8 @@ const usage = `usage: crm <command>
   migrate                    apply database migrations
   admin create-superadmin --email E --password P [--name N]
   demo                       create the demo tenant and print its logins
+  secrets rotate             re-encrypt connection credentials under CRM_SECRET_KEY
+                             (CRM_SECRET_KEY_PREVIOUS holds the old key)
   license keygen             make an Ed25519 key pair for signing licenses
   license verify <key>       show what a license holds and whether it is valid here
   version                    print the version`

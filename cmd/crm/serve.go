@@ -163,6 +163,16 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (n *node, err erro
 		return nil, err
 	}
 	n.inbox = persistence.NewInboxWriter(n.db, persistence.InboxConfig{}, log)
+	registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "crm_inbox_depth",
+		Help: "Inbox events stored but not yet processed (all tenants)."}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		depth, err := n.db.InboxDepth(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(depth)
+	}))
 
 	api, err := httpapi.New(httpapi.Config{DB: n.db, Log: log, TokenKey: cfg.subkey("access-tokens"), UI: ui.Handler(),
 		Registry: registry, Sealer: n.sealer, Blobs: blobs, PublicURL: cfg.PublicURL, Licenses: licenses, MediaURLKey: mediaKey,
