@@ -183,3 +183,29 @@ func (e *Engine) SetLabels(ctx context.Context, conv *persistence.Conversation, 
 	e.publish(conv.TenantID, events)
 	return nil
 }
+
+// RecordConnectionState stores a connection's health and tells the consoles.
+func (e *Engine) RecordConnectionState(ctx context.Context, tenantID, connectionID uuid.UUID, status, lastError string, extra map[string]any) error {
+	var events []persistence.TenantEvent
+	err := e.db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		payload, err := persistence.RecordConnectionState(ctx, tx, tenantID, connectionID, status, lastError, e.cfg.Now())
+		if err != nil {
+			return err
+		}
+		for k, v := range extra {
+			payload[k] = v
+		}
+		raw, _ := json.Marshal(payload)
+		ev := persistence.TenantEvent{Type: "connection.updated", Payload: raw}
+		if err := persistence.AppendTenantEvent(ctx, tx, tenantID, &ev); err != nil {
+			return err
+		}
+		events = append(events, ev)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	e.publish(tenantID, events)
+	return nil
+}

@@ -327,6 +327,13 @@ func (g *conversationGrain) command(change func(*persistence.Conversation) (bool
 			return nil, nil, err
 		}
 		events := []persistence.TenantEvent{conversationEvent("conversation.updated", conv)}
+		if !sameID(conv.AssigneeID, before.AssigneeID) || !sameID(conv.TeamID, before.TeamID) {
+			// A transfer: those who could see it before get the update too,
+			// so their consoles drop it from their lists.
+			previous := conversationEvent("conversation.updated", conv)
+			previous.AssigneeID, previous.TeamID = before.AssigneeID, before.TeamID
+			events = append(events, previous)
+		}
 		if err := appendEvents(ctx, tx, g.tenant, events); err != nil {
 			return nil, nil, err
 		}

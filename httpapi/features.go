@@ -7,6 +7,7 @@ func (s *Server) featureRoutes() []func() {
 	return []func(){
 		s.webhookRoutes,
 		s.conversationRoutes,
+		s.pairingRoutes,
 		s.userRoutes,
 		s.teamRoutes,
 		s.labelRoutes,

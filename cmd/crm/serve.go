@@ -35,6 +35,7 @@ type node struct {
 	listener   net.Listener
 	cluster    *cluster.Node
 	engine     *actors.Engine
+	gateway    *actors.Gateway
 	inbox      *persistence.InboxWriter
 	sealer     *crm.Sealer
 	signingKey ed25519.PrivateKey
@@ -162,6 +163,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (n *node, err erro
 	if _, err := gateway.Spawn(n.cluster.System()); err != nil {
 		return nil, err
 	}
+	n.gateway = gateway
 	n.inbox = persistence.NewInboxWriter(n.db, persistence.InboxConfig{}, log)
 	registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "crm_inbox_depth",
 		Help: "Inbox events stored but not yet processed (all tenants)."}, func() float64 {
@@ -276,6 +278,9 @@ func (n *node) Shutdown(ctx context.Context) error {
 	n.once.Do(func() {
 		if n.http != nil {
 			err = n.http.Shutdown(ctx)
+		}
+		if n.gateway != nil {
+			n.gateway.Shutdown(ctx) // close sockets with 1001 so consoles reconnect elsewhere and resume
 		}
 		if n.engine != nil {
 			n.engine.Stop()
