@@ -346,23 +346,12 @@ func (e *Engine) publish(tenantID uuid.UUID, events []persistence.TenantEvent) {
 	}
 	batch := &crmpb.TenantEvents{Events: make([]*crmpb.TenantEvent, 0, len(events))}
 	for _, ev := range events {
-		pe := &crmpb.TenantEvent{TenantId: tenantID.String(), Seq: ev.Seq, Type: ev.Type, PayloadJson: ev.Payload,
-			CreatedAtUnixMs: ev.CreatedAt.UnixMilli()}
-		if ev.ConversationID != nil {
-			pe.ConversationId = ev.ConversationID.String()
-		}
-		if ev.AssigneeID != nil {
-			pe.AssigneeId = ev.AssigneeID.String()
-		}
-		if ev.TeamID != nil {
-			pe.TeamId = ev.TeamID.String()
-		}
-		batch.Events = append(batch.Events, pe)
+		batch.Events = append(batch.Events, EventToProto(tenantID, ev))
 	}
 	if e.node != nil {
 		root := e.node.System().Root
 		for _, m := range e.node.Members() {
-			root.Send(actor.NewPID(m.Address, "gateway"), batch) // GatewayName
+			root.Send(GatewayPID(m.Address), batch)
 		}
 	}
 	e.localMu.RLock()
