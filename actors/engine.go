@@ -405,3 +405,7 @@ func (e *Engine) Sweep(ctx context.Context) int {
 	e.applyParked(ctx)
 	return len(pending)
 }
+
+// Process handles one inbox event now, in the caller's goroutine (the
+// sweeper's path; tests).
+func (e *Engine) Process(ctx context.Context, item InboxItem) error { return e.process(ctx, item) }
