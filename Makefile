@@ -6,7 +6,7 @@ BIN := bin/crm
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build ui run test test-go check-generated generate lint bench clean secret
+.PHONY: all build ui ui-deps ui-test run test test-go check-generated generate lint bench clean secret
 
 all: build
 
@@ -15,10 +15,17 @@ build: ui
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/crm
 
 ## ui: build the console into ui/dist (skipped until ui/package.json exists)
-ui:
-	@if [ -f ui/package.json ]; then \
-		cd ui && ( [ -d node_modules ] || npm ci --no-audit --no-fund ) && npm run build; \
-	fi
+ui: ui-deps
+	@if [ -f ui/package.json ]; then cd ui && npm run build; fi
+
+# npm ci again whenever the lock file is newer than what is installed.
+ui-deps:
+	@if [ -f ui/package.json ] && ! [ ui/node_modules/.package-lock.json -nt ui/package-lock.json ]; then \
+		cd ui && npm ci --no-audit --no-fund; fi
+
+## ui-test: the console's component tests (Vitest)
+ui-test: ui-deps
+	@if [ -f ui/package.json ]; then cd ui && npm test; fi
 
 var/secret.key:
 	@mkdir -p var && umask 077 && head -c 32 /dev/urandom | base64 > var/secret.key
@@ -34,8 +41,9 @@ run: build var/secret.key var/license.key
 	export CRM_MEDIA_DIR="$${CRM_MEDIA_DIR:-$$PWD/var/media}" && \
 	exec ./$(BIN) serve --demo
 
-## test: every test (unit, integration against real PostgreSQL, fuzz seeds), vet, gofmt, generated code
-test: lint check-generated test-go
+## test: every test: gofmt and vet, generated code, the console's Vitest tests and build, then the Go
+## tests (unit, integration against real PostgreSQL, clusters, fuzz seeds, the browser end-to-end run)
+test: lint check-generated ui-test ui test-go
 
 test-go:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not answering on 127.0.0.1:5432 (TEST_DATABASE_URL=$${TEST_DATABASE_URL:-unset}); .ci/run starts it"; [ -n "$${TEST_DATABASE_URL:-}" ]; }
