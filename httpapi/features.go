@@ -8,6 +8,7 @@ func (s *Server) featureRoutes() []func() {
 		s.webhookRoutes,
 		s.conversationRoutes,
 		s.pairingRoutes,
+		s.templateRoutes,
 		s.userRoutes,
 		s.teamRoutes,
 		s.labelRoutes,

@@ -136,6 +136,15 @@ func TestSandboxEndToEnd(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	require.Equal(t, onePixelPNG, body, "the stored bytes are the customer's")
 
+	// The composer's template picker lists the sandbox's approved templates.
+	templates := admin.items("/api/v1/connections/" + connID.String() + "/templates")
+	require.NotEmpty(t, templates)
+	names := map[any]bool{}
+	for _, tpl := range templates {
+		names[tpl["name"]] = true
+	}
+	require.True(t, names["boas_vindas"], "templates: %v", templates)
+
 	// Outbound: text, an uploaded image, a template.
 	upload := uploadMedia(t, admin, "produto.png", onePixelPNG)
 	sends := []map[string]any{
