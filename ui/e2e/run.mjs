@@ -375,6 +375,7 @@ await step('inbox with conversations, live socket drop and resume since seq (eng
   // drop the socket: the banner shows, the client reconnects and resumes since the last seq
   for (let i = 0; i < 50 && sockets.length === 0; i++) await page.waitForTimeout(100);
   if (!sockets.length) throw new Error('the console never opened the realtime socket');
+  if (sockets.length !== 1) throw new Error(`one socket must live across route changes; ${sockets.length} were opened`);
   await sockets[0].close({ code: 1011, reason: 'test drop' });
   await expectVisible(page.getByTestId('connection-lost'), 'the connection-lost banner');
   await shot(page, '23-connection-lost', 'Connection-lost banner while the realtime socket reconnects');

@@ -1,5 +1,10 @@
 import { useQueryClient } from '@tanstack/react-query';
-import { useEffect } from 'react';
+import { useEffect, useRef } from 'react';
+import { useNavigate } from 'react-router';
+import i18n from '../i18n';
+import { notifyInbound } from '../lib/notify';
+import { usePresence } from '../store/presence';
+import { messagePreview } from './chat/MessageBubble';
 import { api } from '../api';
 import type { Conversation, Message } from '../api/types';
 import { RealtimeClient, type Frame } from '../api/ws';
@@ -30,6 +35,10 @@ export function RealtimeProvider() {
   const userId = useAuth((s) => s.user?.id);
   const tenantId = useAuth((s) => s.user?.tenant_id);
   const qc = useQueryClient();
+  const navigate = useNavigate();
+  // navigate changes with every route; the socket must not
+  const navigateRef = useRef(navigate);
+  navigateRef.current = navigate;
   useEffect(() => {
     if (!userId || !tenantId) return;
     let listTimer: ReturnType<typeof setTimeout> | null = null;
@@ -53,10 +62,26 @@ export function RealtimeProvider() {
         const data = frame.data as Record<string, unknown> | undefined;
         switch (frame.type) {
           case 'message.created':
-          case 'message.updated':
-            if (data?.conversation_id) upsertMessage(qc, data as unknown as Message);
+          case 'message.updated': {
+            const m = data as unknown as Message | undefined;
+            if (m?.conversation_id) upsertMessage(qc, m);
+            if (frame.type === 'message.created' && m?.direction === 'inbound' && !location.pathname.endsWith(`/inbox/${m.conversation_id}`)) {
+              const conv = qc.getQueryData<Conversation>(['conversation', m.conversation_id]);
+              notifyInbound({
+                title: conv?.contact?.name || conv?.contact?.phone || i18n.t('notify.new_message'),
+                body: m.text || messagePreview(m, i18n.t.bind(i18n) as never),
+                conversationId: m.conversation_id,
+                open: (id) => navigateRef.current(`/inbox/${id}`),
+              });
+            }
             refreshLists();
             break;
+          }
+          case 'presence': {
+            const p = data as { user_id?: string; online?: boolean; viewing?: string[] | null } | undefined;
+            if (p?.user_id) usePresence.getState().set(p.user_id, { online: !!p.online, viewing: p.viewing ?? [] });
+            break;
+          }
           case 'note.created':
             if (data?.conversation_id) void qc.invalidateQueries({ queryKey: ['notes', data.conversation_id] });
             break;
@@ -85,6 +110,7 @@ export function RealtimeProvider() {
     client.start();
     return () => {
       if (listTimer) clearTimeout(listTimer);
+      usePresence.getState().clear();
       client.stop();
       if (current === client) current = null;
     };

@@ -1,7 +1,8 @@
 import { useQuery } from '@tanstack/react-query';
 import clsx from 'clsx';
-import { BarChart3, Building2, Contact as ContactIcon, CreditCard, LogOut, MessageCircle, Settings, WifiOff } from 'lucide-react';
-import type { ReactNode } from 'react';
+import { askNotifications, notificationsSupported } from '../lib/notify';
+import { Bell, BarChart3, Building2, Contact as ContactIcon, CreditCard, LogOut, MessageCircle, Settings, WifiOff } from 'lucide-react';
+import { useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { NavLink, Outlet, useNavigate } from 'react-router';
 import { auth, tenant } from '../api/endpoints';
@@ -31,6 +32,18 @@ export function useNavItems(): NavItem[] {
   ];
   items.push({ to: '/settings', label: t('nav.settings'), icon: <Settings className="h-5 w-5" aria-hidden /> });
   return items;
+}
+
+function NotificationsButton() {
+  const { t } = useTranslation();
+  const [state, setState] = useState(() => (notificationsSupported() ? Notification.permission : 'unsupported'));
+  if (state !== 'default') return null;
+  return (
+    <button type="button" onClick={async () => { await askNotifications(); setState(Notification.permission); }}
+      className="flex w-full items-center gap-2 rounded-lg px-2 py-1.5 text-left text-xs text-gray-600 hover:bg-gray-100 focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-500" data-testid="enable-notifications">
+      <Bell className="h-4 w-4" aria-hidden /> {t('notify.enable')}
+    </button>
+  );
 }
 
 export function ConnectionBanner() {
@@ -116,6 +129,7 @@ export function Shell() {
               </button>
             </div>
             <LanguageSwitch compact />
+            <NotificationsButton />
           </div>
         </aside>
         <div className="flex min-w-0 flex-1 flex-col">

@@ -84,6 +84,7 @@ export const en: Loose<Dictionary> = {
     status: { connected: 'Connected', active: 'Active', pending: 'Pending', connecting: 'Connecting', qr: 'Waiting for the QR code', disconnected: 'Disconnected', error: 'Error' },
   },
   users: {
+    online: 'Online now',
     title: 'Users', description: 'Who answers and what each role may do.', new: 'New user', edit: 'Edit user',
     name: 'Name', email: 'Email', password: 'Password', password_hint: 'At least 8 characters.', password_keep: 'Leave blank to keep the current one.',
     role: 'Role', teams: 'Teams', status: 'Status', active: 'Active', inactive: 'Inactive', last_login: 'Last sign-in', never: 'Never',
@@ -131,6 +132,7 @@ export const en: Loose<Dictionary> = {
     row_error: 'Row {{row}}, {{field}}: {{message}}', run_in_background: 'Continue in the background',
   },
   inbox: {
+    also_viewing: 'Also viewing: {{names}}',
     emoji: 'Emoji', attach: 'Attach a file', record: 'Record a voice message', stop_recording: 'Stop and send', mic_error: 'The microphone could not be used.',
     choose_team: 'Choose a team', no_team: 'You are in no team', no_team_hint: 'Ask an administrator to add you to a team.',
     title: 'Conversations', search_placeholder: 'Search name or phone', tabs_label: 'Conversation queues',
@@ -156,6 +158,7 @@ export const en: Loose<Dictionary> = {
   },
   contact_panel: { title: 'Contact info', open: 'See contact info', no_labels: 'No labels', no_fields: 'No custom fields' },
   actions: { transfer: 'Transfer', transfer_title: 'Transfer the conversation', agent: 'Agent', nobody: 'Nobody (queue)', team: 'Team', no_team: 'No team', note: 'Internal note', note_hint: 'Optional: context for whoever takes it.', labels: 'Labels', labels_title: 'Conversation labels' },
+  notify: { enable: 'Turn on notifications', new_message: 'New message' },
   chat: {
     you: 'You', customer: 'Customer', reply: 'Reply', reply_not_loaded: 'Original message not loaded', cancel_reply: 'Cancel reply',
     note: 'Internal note', media_unavailable: 'Media unavailable', open_image: 'Open image', download: 'Download', download_item: 'Download {{name}}',

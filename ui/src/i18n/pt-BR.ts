@@ -81,6 +81,7 @@ export const ptBR = {
     status: { connected: 'Conectada', active: 'Ativa', pending: 'Pendente', connecting: 'Conectando', qr: 'Aguardando QR code', disconnected: 'Desconectada', error: 'Com erro' },
   },
   users: {
+    online: 'Online agora',
     title: 'Usuários', description: 'Quem atende e o que cada perfil pode fazer.', new: 'Novo usuário', edit: 'Editar usuário',
     name: 'Nome', email: 'E-mail', password: 'Senha', password_hint: 'Pelo menos 8 caracteres.', password_keep: 'Deixe em branco para manter a atual.',
     role: 'Perfil', teams: 'Equipes', status: 'Situação', active: 'Ativo', inactive: 'Inativo', last_login: 'Último acesso', never: 'Nunca',
@@ -128,6 +129,7 @@ export const ptBR = {
     row_error: 'Linha {{row}}, {{field}}: {{message}}', run_in_background: 'Continuar em segundo plano',
   },
   inbox: {
+    also_viewing: 'Também vendo: {{names}}',
     emoji: 'Emojis', attach: 'Anexar arquivo', record: 'Gravar mensagem de voz', stop_recording: 'Parar e enviar', mic_error: 'Não foi possível usar o microfone.',
     choose_team: 'Escolher equipe', no_team: 'Você não está em nenhuma equipe', no_team_hint: 'Peça a um administrador para incluir você em uma equipe.',
     title: 'Conversas', search_placeholder: 'Pesquisar nome ou telefone', tabs_label: 'Filas de conversa',
@@ -153,6 +155,7 @@ export const ptBR = {
   },
   contact_panel: { title: 'Dados do contato', open: 'Ver dados do contato', no_labels: 'Sem etiquetas', no_fields: 'Nenhum campo personalizado' },
   actions: { transfer: 'Transferir', transfer_title: 'Transferir conversa', agent: 'Agente', nobody: 'Ninguém (fila)', team: 'Equipe', no_team: 'Sem equipe', note: 'Nota interna', note_hint: 'Opcional: contexto para quem recebe.', labels: 'Etiquetas', labels_title: 'Etiquetas da conversa' },
+  notify: { enable: 'Ativar notificações', new_message: 'Nova mensagem' },
   chat: {
     you: 'Você', customer: 'Cliente', reply: 'Responder', reply_not_loaded: 'Mensagem original não carregada', cancel_reply: 'Cancelar resposta',
     note: 'Nota interna', media_unavailable: 'Mídia indisponível', open_image: 'Abrir imagem', download: 'Baixar', download_item: 'Baixar {{name}}',

@@ -1,6 +1,6 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import clsx from 'clsx';
-import { ArrowLeft, ArrowRightLeft, CheckCircle2, Clock, Keyboard, MessageCircle, Mic, Paperclip, RotateCcw, Search, Send, Smile, Square, StickyNote, Tag, UserPlus, X } from 'lucide-react';
+import { ArrowLeft, ArrowRightLeft, Eye, CheckCircle2, Clock, Keyboard, MessageCircle, Mic, Paperclip, RotateCcw, Search, Send, Smile, Square, StickyNote, Tag, UserPlus, X } from 'lucide-react';
 import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent as ReactKeyboardEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useNavigate, useParams } from 'react-router';
@@ -18,6 +18,7 @@ import { Avatar, Badge, Button, EmptyState, ErrorState, Modal, Select, SkeletonR
 import { listTime, newIdempotencyKey } from '../lib/format';
 import { useDebounced } from '../lib/useDebounced';
 import { useAuth } from '../store/auth';
+import { usePresence } from '../store/presence';
 import type { Role } from '../api/types';
 
 export { ChannelIcon };
@@ -217,6 +218,17 @@ function useVoiceRecorder() {
   }
   useEffect(() => () => rec.current?.stream.getTracks().forEach((tr) => tr.stop()), []);
   return { supported, recording, error, start, stop };
+}
+
+/** Other agents who have this conversation open right now. */
+function AlsoViewing({ conversationId }: { conversationId: string }) {
+  const { t } = useTranslation();
+  const me = useAuth((s) => s.user?.id);
+  const byUser = usePresence((s) => s.byUser);
+  const names = useUserNames();
+  const others = Object.entries(byUser).filter(([id, p]) => id !== me && p.online && p.viewing.includes(conversationId)).map(([id]) => names.get(id) ?? '…');
+  if (!others.length) return null;
+  return <p className="flex items-center gap-1 text-xs text-sky-700" data-testid="also-viewing"><Eye className="h-3 w-3" aria-hidden /> {t('inbox.also_viewing', { names: others.join(', ') })}</p>;
 }
 
 /** The 24-hour customer service window: time left, or closed. */
@@ -474,6 +486,7 @@ function ConversationPane({ id, preview }: { id: string; preview?: boolean }) {
             {c.assignee_name && <span>· {t('inbox.assigned_to', { name: c.assignee_name })}</span>}
             <WindowCountdown expiresAt={c.window_expires_at} />
           </p>
+          <AlsoViewing conversationId={c.id} />
         </div>
         </button>
         <div className="flex items-center gap-1">

@@ -10,6 +10,7 @@ import { Avatar, Badge, Button, Card, EmptyState, ErrorState, Field, Input, Moda
 import { formatDateTime } from '../../lib/format';
 import { useForm } from '../../lib/useForm';
 import { useAuth } from '../../store/auth';
+import { usePresence } from '../../store/presence';
 
 export default function UsersSettings({ canWrite }: { canWrite: boolean }) {
   const { t } = useTranslation();
@@ -25,6 +26,7 @@ export default function UsersSettings({ canWrite }: { canWrite: boolean }) {
     },
     onSuccess: () => qc.invalidateQueries({ queryKey: ['users'] }),
   });
+  const online = usePresence((s) => s.byUser);
   const teamName = (id: string) => teamsQ.data?.find((x) => x.id === id)?.name;
 
   return (
@@ -64,7 +66,10 @@ export default function UsersSettings({ canWrite }: { canWrite: boolean }) {
               <tr key={u.id} className={u.active ? '' : 'opacity-60'}>
                 <Td>
                   <div className="flex items-center gap-3">
-                    <Avatar name={u.name} className="h-8 w-8 text-xs" />
+                    <span className="relative">
+                      <Avatar name={u.name} className="h-8 w-8 text-xs" />
+                      {online[u.id]?.online && <span className="absolute -bottom-0.5 -right-0.5 h-3 w-3 rounded-full border-2 border-white bg-brand-500" title={t('users.online')} aria-label={t('users.online')} />}
+                    </span>
                     <div className="min-w-0">
                       <p className="truncate font-medium">{u.name}</p>
                       <p className="truncate text-xs text-gray-500">{u.email}</p>
