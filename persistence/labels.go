@@ -101,52 +101,11 @@ func (db *DB) GetLabel(ctx context.Context, tenantID, id uuid.UUID) (Label, erro
 
 // ListLabels returns one page of labels ordered by name, then id.
 func (db *DB) ListLabels(ctx context.Context, tenantID uuid.UUID, f LabelFilter) (crm.Page[Label], error) {
-	var afterName string
-	var afterID uuid.UUID
-	hasCursor, err := crm.DecodeCursor(f.Cursor, &afterName, &afterID)
-	if err != nil {
-		return crm.Page[Label]{}, err
-	}
-	limit := crm.ClampLimit(f.Limit)
-	where := []string{"l.tenant_id = $1"}
-	args := []any{tenantID}
-	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	l := newNameList(tenantID, "l", "labels l", labelColumns)
 	if f.Q != "" {
-		where = append(where, "l.name ILIKE "+arg("%"+directoryLikeEscape(f.Q)+"%"))
+		l.filter("l.name ILIKE " + l.arg("%"+directoryLikeEscape(f.Q)+"%"))
 	}
-	if hasCursor {
-		where = append(where, "(lower(l.name), l.id) > ("+arg(afterName)+", "+arg(afterID)+")")
-	}
-	query := `SELECT ` + labelColumns + `, lower(l.name) FROM labels l WHERE ` + strings.Join(where, " AND ") +
-		` ORDER BY lower(l.name), l.id LIMIT ` + arg(limit+1)
-	page := crm.Page[Label]{Items: []Label{}}
-	var keys []string
-	err = db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var key string
-			l, err := scanLabel(rows, &key)
-			if err != nil {
-				return err
-			}
-			page.Items = append(page.Items, l)
-			keys = append(keys, key)
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return crm.Page[Label]{}, translate(err)
-	}
-	if len(page.Items) > limit {
-		page.Items = page.Items[:limit]
-		next := crm.EncodeCursor(keys[limit-1], page.Items[limit-1].ID)
-		page.NextCursor = &next
-	}
-	return page, nil
+	return listByName(ctx, db, tenantID, l, f.Cursor, f.Limit, scanLabel, func(x Label) uuid.UUID { return x.ID })
 }
 
 // UpdateLabel applies the patch.

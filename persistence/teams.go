@@ -111,52 +111,11 @@ func (db *DB) GetTeam(ctx context.Context, tenantID, id uuid.UUID) (Team, error)
 
 // ListTeams returns one page of teams ordered by name, then id.
 func (db *DB) ListTeams(ctx context.Context, tenantID uuid.UUID, f TeamFilter) (crm.Page[Team], error) {
-	var afterName string
-	var afterID uuid.UUID
-	hasCursor, err := crm.DecodeCursor(f.Cursor, &afterName, &afterID)
-	if err != nil {
-		return crm.Page[Team]{}, err
-	}
-	limit := crm.ClampLimit(f.Limit)
-	where := []string{"t.tenant_id = $1"}
-	args := []any{tenantID}
-	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	l := newNameList(tenantID, "t", "teams t", teamColumns)
 	if f.Q != "" {
-		where = append(where, "t.name ILIKE "+arg("%"+directoryLikeEscape(f.Q)+"%"))
+		l.filter("t.name ILIKE " + l.arg("%"+directoryLikeEscape(f.Q)+"%"))
 	}
-	if hasCursor {
-		where = append(where, "(lower(t.name), t.id) > ("+arg(afterName)+", "+arg(afterID)+")")
-	}
-	query := `SELECT ` + teamColumns + `, lower(t.name) FROM teams t WHERE ` + strings.Join(where, " AND ") +
-		` ORDER BY lower(t.name), t.id LIMIT ` + arg(limit+1)
-	page := crm.Page[Team]{Items: []Team{}}
-	var keys []string
-	err = db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var key string
-			t, err := scanTeam(rows, &key)
-			if err != nil {
-				return err
-			}
-			page.Items = append(page.Items, t)
-			keys = append(keys, key)
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return crm.Page[Team]{}, translate(err)
-	}
-	if len(page.Items) > limit {
-		page.Items = page.Items[:limit]
-		next := crm.EncodeCursor(keys[limit-1], page.Items[limit-1].ID)
-		page.NextCursor = &next
-	}
-	return page, nil
+	return listByName(ctx, db, tenantID, l, f.Cursor, f.Limit, scanTeam, func(x Team) uuid.UUID { return x.ID })
 }
 
 // UpdateTeam applies the patch.

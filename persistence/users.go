@@ -139,62 +139,21 @@ func loadUser(ctx context.Context, tx pgx.Tx, tenantID, id uuid.UUID, forUpdate 
 
 // ListUsers returns one page of users ordered by name, then id.
 func (db *DB) ListUsers(ctx context.Context, tenantID uuid.UUID, f UserFilter) (crm.Page[User], error) {
-	var afterName string
-	var afterID uuid.UUID
-	hasCursor, err := crm.DecodeCursor(f.Cursor, &afterName, &afterID)
-	if err != nil {
-		return crm.Page[User]{}, err
-	}
-	limit := crm.ClampLimit(f.Limit)
-	where := []string{"u.tenant_id = $1"}
-	args := []any{tenantID}
-	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	l := newNameList(tenantID, "u", "users u", userColumns)
 	if f.Role != "" {
-		where = append(where, "u.role = "+arg(string(f.Role)))
+		l.filter("u.role = " + l.arg(string(f.Role)))
 	}
 	if f.Active != nil {
-		where = append(where, "u.active = "+arg(*f.Active))
+		l.filter("u.active = " + l.arg(*f.Active))
 	}
 	if f.TeamID != nil {
-		where = append(where, "EXISTS (SELECT 1 FROM team_members tm WHERE tm.tenant_id = u.tenant_id AND tm.user_id = u.id AND tm.team_id = "+arg(*f.TeamID)+")")
+		l.filter("EXISTS (SELECT 1 FROM team_members tm WHERE tm.tenant_id = u.tenant_id AND tm.user_id = u.id AND tm.team_id = " + l.arg(*f.TeamID) + ")")
 	}
 	if f.Q != "" {
-		p := arg("%" + directoryLikeEscape(f.Q) + "%")
-		where = append(where, "(u.name ILIKE "+p+" OR u.email ILIKE "+p+")")
+		p := l.arg("%" + directoryLikeEscape(f.Q) + "%")
+		l.filter("(u.name ILIKE " + p + " OR u.email ILIKE " + p + ")")
 	}
-	if hasCursor {
-		where = append(where, "(lower(u.name), u.id) > ("+arg(afterName)+", "+arg(afterID)+")")
-	}
-	query := `SELECT ` + userColumns + `, lower(u.name) FROM users u WHERE ` + strings.Join(where, " AND ") +
-		` ORDER BY lower(u.name), u.id LIMIT ` + arg(limit+1)
-	page := crm.Page[User]{Items: []User{}}
-	var sortKeys []string
-	err = db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var key string
-			u, err := scanUser(rows, &key)
-			if err != nil {
-				return err
-			}
-			page.Items = append(page.Items, u)
-			sortKeys = append(sortKeys, key)
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return crm.Page[User]{}, translate(err)
-	}
-	if len(page.Items) > limit {
-		page.Items = page.Items[:limit]
-		next := crm.EncodeCursor(sortKeys[limit-1], page.Items[limit-1].ID)
-		page.NextCursor = &next
-	}
-	return page, nil
+	return listByName(ctx, db, tenantID, l, f.Cursor, f.Limit, scanUser, func(x User) uuid.UUID { return x.ID })
 }
 
 // UpdateUser applies the patch. Changing the password, the role or the active
