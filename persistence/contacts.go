@@ -390,11 +390,6 @@ func (db *DB) DeleteContact(ctx context.Context, tenantID, id uuid.UUID, by Audi
 	return translate(err)
 }
 
-// contactLikeEscape makes s match itself literally inside a LIKE pattern.
-func contactLikeEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}
-
 // contactPhoneQuery returns the digits of q when q looks like a phone number
 // (digits and phone punctuation only, at least three digits), else "".
 func contactPhoneQuery(q string) string {
@@ -420,7 +415,7 @@ func contactWhere(tenantID uuid.UUID, f ContactFilter, args *[]any) string {
 	arg := func(v any) string { *args = append(*args, v); return fmt.Sprintf("$%d", len(*args)) }
 	where := []string{"c.tenant_id = " + arg(tenantID)}
 	if q := strings.TrimSpace(f.Q); q != "" {
-		like := arg("%" + contactLikeEscape(q) + "%")
+		like := arg("%" + escapeLike(q) + "%")
 		match := []string{"c.name ILIKE " + like, "c.email ILIKE " + like}
 		if digits := contactPhoneQuery(q); digits != "" {
 			match = append(match, "c.phone LIKE "+arg("%"+digits+"%"))

@@ -103,7 +103,7 @@ func (db *DB) GetLabel(ctx context.Context, tenantID, id uuid.UUID) (Label, erro
 func (db *DB) ListLabels(ctx context.Context, tenantID uuid.UUID, f LabelFilter) (crm.Page[Label], error) {
 	l := newNameList(tenantID, "l", "labels l", labelColumns)
 	if f.Q != "" {
-		l.filter("l.name ILIKE " + l.arg("%"+directoryLikeEscape(f.Q)+"%"))
+		l.filter("l.name ILIKE " + l.arg("%"+escapeLike(f.Q)+"%"))
 	}
 	return listByName(ctx, db, tenantID, l, f.Cursor, f.Limit, scanLabel, func(x Label) uuid.UUID { return x.ID })
 }

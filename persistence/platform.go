@@ -490,7 +490,7 @@ func (db *DB) ListTenants(ctx context.Context, f TenantFilter) (crm.Page[Tenant]
 			AND ($3 = '' OR t.name ILIKE '%' || $3 || '%' OR t.slug ILIKE '%' || $3 || '%'
 			     OR t.email ILIKE '%' || $3 || '%' OR t.document ILIKE '%' || $3 || '%')
 			AND (NOT $4 OR t.id < $5) ORDER BY t.id DESC LIMIT $6`
-		rows, err := tx.Query(ctx, q, f.Status, f.PlanID, likeEscape(f.Query), hasCursor, afterID, limit+1)
+		rows, err := tx.Query(ctx, q, f.Status, f.PlanID, escapeLike(f.Query), hasCursor, afterID, limit+1)
 		if err != nil {
 			return err
 		}
@@ -506,10 +506,6 @@ func (db *DB) ListTenants(ctx context.Context, f TenantFilter) (crm.Page[Tenant]
 		page.NextCursor = &next
 	}
 	return page, nil
-}
-
-func likeEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
 var slugUnsafe = regexp.MustCompile(`[^a-z0-9]+`)

@@ -137,8 +137,8 @@ func (db *DB) ListQuickReplies(ctx context.Context, tenantID uuid.UUID, f QuickR
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
 	if q := strings.TrimSpace(f.Q); q != "" {
 		prefix := strings.ToLower(strings.TrimPrefix(q, "/"))
-		where = append(where, "(q.shortcut LIKE "+arg(directoryLikeEscape(prefix)+"%")+
-			" OR q.title ILIKE "+arg("%"+directoryLikeEscape(q)+"%")+")")
+		where = append(where, "(q.shortcut LIKE "+arg(escapeLike(prefix)+"%")+
+			" OR q.title ILIKE "+arg("%"+escapeLike(q)+"%")+")")
 	}
 	if hasCursor {
 		where = append(where, "(q.shortcut, q.id) > ("+arg(afterShortcut)+", "+arg(afterID)+")")

@@ -113,7 +113,7 @@ func (db *DB) GetTeam(ctx context.Context, tenantID, id uuid.UUID) (Team, error)
 func (db *DB) ListTeams(ctx context.Context, tenantID uuid.UUID, f TeamFilter) (crm.Page[Team], error) {
 	l := newNameList(tenantID, "t", "teams t", teamColumns)
 	if f.Q != "" {
-		l.filter("t.name ILIKE " + l.arg("%"+directoryLikeEscape(f.Q)+"%"))
+		l.filter("t.name ILIKE " + l.arg("%"+escapeLike(f.Q)+"%"))
 	}
 	return listByName(ctx, db, tenantID, l, f.Cursor, f.Limit, scanTeam, func(x Team) uuid.UUID { return x.ID })
 }

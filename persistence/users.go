@@ -150,7 +150,7 @@ func (db *DB) ListUsers(ctx context.Context, tenantID uuid.UUID, f UserFilter) (
 		l.filter("EXISTS (SELECT 1 FROM team_members tm WHERE tm.tenant_id = u.tenant_id AND tm.user_id = u.id AND tm.team_id = " + l.arg(*f.TeamID) + ")")
 	}
 	if f.Q != "" {
-		p := l.arg("%" + directoryLikeEscape(f.Q) + "%")
+		p := l.arg("%" + escapeLike(f.Q) + "%")
 		l.filter("(u.name ILIKE " + p + " OR u.email ILIKE " + p + ")")
 	}
 	return listByName(ctx, db, tenantID, l, f.Cursor, f.Limit, scanUser, func(x User) uuid.UUID { return x.ID })
@@ -297,11 +297,6 @@ func setUserTeams(ctx context.Context, tx pgx.Tx, tenantID, userID uuid.UUID, te
 
 // The helpers below are shared by the directory stores: users, teams, labels
 // and quick replies.
-
-// directoryLikeEscape makes s match itself literally inside a LIKE pattern.
-func directoryLikeEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}
 
 // directoryConflict turns a unique violation of constraint into a 409 naming
 // the field; other errors pass through.
