@@ -71,7 +71,12 @@ func (g *webhookGen) next(buf []byte) ([]byte, *connection, int64) {
 	return b, conn, first
 }
 
-func (g *webhookGen) contactOf(n int64) int64 { return (n * 7919) % int64(g.contacts) }
+// contactOf spreads a connection's messages over all its contacts.
+func (g *webhookGen) contactOf(n int64) int64 {
+	batch, conns := int64(g.batch), int64(len(g.conns))
+	local := (n/batch)/conns*batch + n%batch // this message's index among its connection's
+	return (local * 7919) % int64(g.contacts)
+}
 
 func (g *webhookGen) appendContact(b []byte, n int64) []byte {
 	return strconv.AppendInt(b, g.contactOf(n), 10)
