@@ -48,6 +48,15 @@ func run(args []string) error {
 		return fmt.Errorf("campaign-pacing: not implemented yet (campaigns are a later issue)")
 	case "report":
 		return reportCommand(args[1:])
+	case "build-crm":
+		if len(args) != 2 {
+			return fmt.Errorf("usage: loadgen build-crm DIR")
+		}
+		bin, err := buildCRM(context.Background(), args[1])
+		if err == nil {
+			fmt.Println(bin)
+		}
+		return err
 	case "bare-http":
 		return runBareHTTP(args[1:])
 	case "bare-ws":

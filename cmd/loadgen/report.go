@@ -1,0 +1,362 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// reportCommand writes BENCHMARKS.md from the JSON results of one run.
+func reportCommand(args []string) error {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	dir := fs.String("dir", "", "directory holding ingest.json, processed.json, e2e.json, sockets.json, send.json, commands.tsv, micro.txt")
+	out := fs.String("out", "BENCHMARKS.md", "file to write")
+	notes := fs.String("notes", "", "a Markdown file of analysis to append (written by hand; labelled as such)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	load := func(name string) map[string]any {
+		raw, err := os.ReadFile(filepath.Join(*dir, name))
+		if err != nil {
+			return nil
+		}
+		var m map[string]any
+		if json.Unmarshal(raw, &m) != nil {
+			return nil
+		}
+		return m
+	}
+	ingest, processed, e2e, sockets, send := load("ingest.json"), load("processed.json"), load("e2e.json"), load("sockets.json"), load("send.json")
+	var b strings.Builder
+	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+
+	w("# Benchmarks\n\n")
+	w("Written by `make bench` (scripts/bench.sh → `go run ./cmd/loadgen report`). Every figure below comes from this one run; ")
+	w("each baseline is measured in the same run on the same machine, so a ratio is against this machine's limit at that moment. ")
+	w("The load generator runs on the same 2 cores as the node and PostgreSQL (\"load generator included\").\n\n")
+	w("| | |\n| --- | --- |\n")
+	w("| date | %s |\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	w("| machine | %d CPUs (%s), %s memory, %s |\n", runtime.NumCPU(), cpuModel(), memTotal(), kernel())
+	w("| commit | %s |\n", gitDescribe())
+	w("| Go | %s |\n", runtime.Version())
+	w("| PostgreSQL | %s |\n\n", pgVersion())
+
+	w("## Goals\n\n")
+	w("| goal | figure | baseline (same run) | ratio | target | result |\n| --- | --- | --- | --- | --- | --- |\n")
+	raw := num(ingest, "figures.raw_rows_per_sec")
+	if ingest != nil {
+		for _, batch := range []string{"1", "50"} {
+			rate := num(ingest, "figures.max_batch"+batch+".messages_per_sec")
+			w("| Durable ingest, batch %s (acknowledged = in the inbox) | %.0f msg/s | raw batched insert %.0f rows/s | %.0f%% | ≥ 50%% | %s |\n",
+				batch, rate, raw, 100*rate/raw, passMiss(rate/raw >= 0.5, fmt.Sprintf("%.0f%% short", 100*(0.5-rate/raw))))
+		}
+	}
+	if processed != nil {
+		praw := num(processed, "figures.raw_rows_per_sec")
+		prate := num(processed, "figures.processed_per_sec_second_half")
+		offered := num(processed, "params.rate")
+		acked := num(processed, "figures.sustained.messages_per_sec")
+		bounded := processed["figures"].(map[string]any)["depth_bounded"] == true
+		w("| Fully processed, sustained %.0f s at %.0f msg/s offered (%.0f acked), inbox depth bounded | %.0f msg/s processed; depth %v→%v (bounded: %v) | raw batched insert %.0f rows/s | %.0f%% | ≥ 25%%, bounded | %s |\n",
+			num(processed, "figures.sustained.seconds"), offered, acked, prate,
+			num(processed, "figures.depth_max_first_half"), num(processed, "figures.depth_at_end"), bounded, praw, 100*prate/praw,
+			passMiss(bounded && prate/praw >= 0.25, fmt.Sprintf("processing reached %.0f%% of raw", 100*prate/praw)))
+	}
+	if ingest != nil && num(ingest, "figures.ack_at_rate.ack_latency.count") > 0 {
+		p99 := num(ingest, "figures.ack_at_rate.ack_latency.p99_ms")
+		target := num(ingest, "params.ack_rate")
+		got := num(ingest, "figures.ack_at_rate.messages_per_sec")
+		bare := num(ingest, "figures.bare_http_batch1.ack_latency.p99_ms")
+		ok := p99 <= 20 && got >= 0.95*target
+		w("| Ack p99 at %.0f msg/s (batch 1; latency from when each request was due) | p99 %.1f ms, %.0f msg/s achieved, %v not sent (fell behind) | bare net/http+HMAC as fast as possible: p99 %.1f ms at %.0f req/s | — | ≤ 20 ms | %s |\n",
+			target, p99, got, num(ingest, "figures.ack_at_rate.not_sent_fell_behind"), bare, num(ingest, "figures.bare_http_batch1.messages_per_sec"),
+			passMiss(ok, fmt.Sprintf("%.1f× the target", p99/20)))
+	}
+	if e2e != nil {
+		p99 := num(e2e, "figures.webhook_to_console.p99_ms")
+		missed := num(e2e, "figures.frames_missed_after_20s")
+		w("| Webhook → console p99 at %.0f msg/s, %.0f consoles over %.0f tenants | p50 %.1f / p99 %.1f / max %.1f ms; %.0f msg/s acked; %.0f of %.0f frames missed | — | — | ≤ 50 ms | %s |\n",
+			num(e2e, "params.rate"), num(e2e, "params.consoles"), num(e2e, "params.tenants"),
+			num(e2e, "figures.webhook_to_console.p50_ms"), p99, num(e2e, "figures.webhook_to_console.max_ms"),
+			num(e2e, "figures.webhooks.messages_per_sec"), missed, num(e2e, "figures.frames_expected"),
+			passMiss(p99 <= 50 && missed == 0, fmt.Sprintf("%.1f× the target", p99/50)))
+	}
+	if sockets != nil {
+		ours := num(sockets, "figures.crm.rss_bytes_per_session")
+		bare := num(sockets, "figures.bare_gobwas.rss_bytes_per_session")
+		n := num(sockets, "figures.crm.sessions")
+		w("| Idle socket RSS at %.0f sessions (goal is at 50k: see below) | %.0f B/session | bare gobwas/ws %.0f B/socket | %.2f× | ≤ 10 KB and ≤ 1.5× | %s |\n",
+			n, ours, bare, ours/bare, passMiss(ours <= 10240 && ours/bare <= 1.5, fmt.Sprintf("%.0f B, %.2f×", ours, ours/bare)))
+		w("| One event to all %.0f idle sessions | %.1f ms (received by %.0f) | — | — | (reported) | — |\n",
+			n, num(sockets, "figures.one_event_to_all_ms"), num(sockets, "figures.one_event_received_by"))
+	}
+	if send != nil {
+		p99 := num(send, "figures.send_to_provider.p99_ms")
+		w("| Agent send → provider call p99 (%.0f sends/s over %.0f tenants) | p50 %.1f / p99 %.1f / max %.1f ms | — | — | ≤ 20 ms | %s |\n",
+			num(send, "params.rate"), num(send, "params.tenants"), num(send, "figures.send_to_provider.p50_ms"), p99,
+			num(send, "figures.send_to_provider.max_ms"), passMiss(p99 <= 20, fmt.Sprintf("%.1f× the target", p99/20)))
+	}
+	w("\n")
+
+	if ingest != nil {
+		w("## Ingest (`loadgen ingest`)\n\n")
+		w("%v tenants, %v sandbox connections, %v contacts each; %v requests in flight. Signed WhatsApp webhooks (Meta's wire format, X-Hub-Signature-256) to `POST /webhooks/sandbox/:id`.\n\n",
+			num(ingest, "params.tenants"), num(ingest, "params.connections"), num(ingest, "params.contacts_per_connection"), num(ingest, "params.concurrency"))
+		w("| phase | msg/s | requests | ack p50 | p99 | max | errors / non-200 |\n| --- | --- | --- | --- | --- | --- | --- |\n")
+		for _, k := range []string{"bare_http_batch1", "bare_http_batch50", "ack_at_rate", "max_batch1", "max_batch50"} {
+			p := "figures." + k + "."
+			if num(ingest, p+"requests") == 0 {
+				continue
+			}
+			w("| %s | %.0f | %.0f | %.1f ms | %.1f ms | %.1f ms | %.0f / %.0f |\n", phaseName(k), num(ingest, p+"messages_per_sec"), num(ingest, p+"requests"),
+				num(ingest, p+"ack_latency.p50_ms"), num(ingest, p+"ack_latency.p99_ms"), num(ingest, p+"ack_latency.max_ms"),
+				num(ingest, p+"errors"), num(ingest, p+"non_200"))
+		}
+		w("\nStorage baseline (same rows as the node wrote, copied into `CREATE TABLE … (LIKE inbound_events INCLUDING ALL)`, batches of %.0f rows, %.0f writers, each batch its own transaction): multi-row INSERT %.0f rows/s, COPY %.0f rows/s.\n\n",
+			num(ingest, "figures.raw_insert.batch"), num(ingest, "figures.raw_insert.writers"), num(ingest, "figures.raw_insert.rows_per_sec"), num(ingest, "figures.raw_copy.rows_per_sec"))
+		w("Exactly once: %.0f messages acknowledged, %.0f stored, %.0f missing, %.0f duplicated.\n\n",
+			num(ingest, "figures.exactly_once.acked"), num(ingest, "figures.exactly_once.stored"), num(ingest, "figures.exactly_once.missing"), num(ingest, "figures.exactly_once.duplicated"))
+	}
+	if processed != nil {
+		w("## Sustained processing (`loadgen ingest -processed`)\n\n")
+		w("Offered %.0f msg/s (%.0f%% of the raw rate %.0f rows/s measured first in the same run), batches of 50, for %.0f s. Acked: %s. Processed (stored as messages and published) over the second half: %.0f msg/s. Inbox depth (unprocessed rows) sampled every second: ",
+			num(processed, "params.rate"), 100*num(processed, "params.fraction_of_raw"), num(processed, "figures.raw_rows_per_sec"),
+			num(processed, "figures.sustained.seconds"), driveLine(processed, "figures.sustained."), num(processed, "figures.processed_per_sec_second_half"))
+		if s, ok := get(processed, "figures.depth_samples").([]any); ok {
+			var parts []string
+			for i, x := range s {
+				if i%5 == 4 || i == len(s)-1 {
+					m := x.(map[string]any)
+					parts = append(parts, fmt.Sprintf("%.0fs:%.0f", m["t"], m["depth"]))
+				}
+			}
+			w("%s. ", strings.Join(parts, ", "))
+		}
+		w("Still unprocessed 30 s after the load stopped: %.0f.\n\n", num(processed, "figures.depth_after_30s_drain"))
+	}
+	if e2e != nil {
+		w("## Webhook → console (`loadgen e2e`)\n\n")
+		w("%.0f consoles (WebSocket, %.0f per tenant) while webhooks arrive at %.0f msg/s for %.0f s: %s. Webhook → console frame (from the webhook POST to the `message.created` frame on each console of the tenant): %s. Frames expected %.0f, missed %.0f (after waiting %.1f s), duplicated %.0f.\n\n",
+			num(e2e, "params.consoles"), num(e2e, "params.consoles")/num(e2e, "params.tenants"), num(e2e, "params.rate"), num(e2e, "params.duration_s"),
+			driveLine(e2e, "figures.webhooks."), latLine(e2e, "figures.webhook_to_console."), num(e2e, "figures.frames_expected"),
+			num(e2e, "figures.frames_missed_after_20s"), num(e2e, "figures.drain_wait_s"), num(e2e, "figures.frames_duplicated"))
+	}
+	if sockets != nil {
+		w("## Idle sockets (`loadgen sockets`)\n\n")
+		for _, k := range []string{"crm", "bare_gobwas"} {
+			p := "figures." + k + "."
+			w("- %s: %.0f sockets connected in %.1f s; VmRSS %.0f → %.0f (half) → %.0f KB; %.0f B per socket as the slope over the second half (%.0f B over the whole).\n",
+				map[string]string{"crm": "crm node (authenticated sessions, one tenant)", "bare_gobwas": "bare gobwas/ws server (one reader goroutine per socket)"}[k],
+				num(sockets, p+"sessions"), num(sockets, p+"connect_seconds"), num(sockets, p+"rss_before_kb"), num(sockets, p+"rss_half_kb"),
+				num(sockets, p+"rss_after_kb"), num(sockets, p+"rss_bytes_per_session"), num(sockets, p+"rss_bytes_per_session_whole"))
+		}
+		w("- One webhook to the tenant: its `message.created` frame reached all %.0f sessions %.1f ms after the POST.\n",
+			num(sockets, "figures.one_event_received_by"), num(sockets, "figures.one_event_to_all_ms"))
+		w("- **50k sessions cannot be run on this machine**: a process may hold at most 20,000 open files (hard limit), so one node holds at most ~19.9k sockets. The figure above is at the largest standard size; the per-session figure is a slope, so it does not depend on the count until memory pressure.\n\n")
+	}
+	if send != nil {
+		w("## Agent sends (`loadgen send`)\n\n")
+		w("%.0f sends/s (%.0f accepted, %.0f failed) through `POST /api/v1/conversations/:id/messages` to sandbox connections (status delays %.0f ms). ",
+			num(send, "figures.sends_per_sec"), num(send, "figures.sends_accepted"), num(send, "figures.sends_failed"), num(send, "params.sandbox_status_delay_ms"))
+		w("POST → 202: %s. Send → provider call (the sandbox's `received_at`): %s (%.0f never reached it). Send → console shows sent: %s; delivered: %s; read: %s.\n\n",
+			latLine(send, "figures.post_to_202."), latLine(send, "figures.send_to_provider."), num(send, "figures.sends_not_seen_by_provider"),
+			latLine(send, "figures.send_to_console_sent."), latLine(send, "figures.send_to_console_delivered."), latLine(send, "figures.send_to_console_read."))
+	}
+
+	w("## Profiles\n\n")
+	w("CPU profiles of the node (its own process, `go tool pprof -top` on `/debug/pprof/profile`; the binary is built with a `-overlay` file that serves net/http/pprof on `CRM_PPROF_ADDR`, the server's sources are unchanged).\n\n")
+	for _, p := range []struct {
+		res  map[string]any
+		key  string
+		name string
+	}{{ingest, "profiles.ingest_cpu_top", "Ingest, as fast as acknowledged, batch 1"}, {processed, "profiles.processing_cpu_top", "Sustained processing"},
+		{e2e, "profiles.e2e_cpu_top", "Fan-out: webhooks to 1,000 consoles"}} {
+		top, _ := get(p.res, p.key).(string)
+		if top == "" {
+			continue
+		}
+		w("### %s\n\n%s\n<details><summary>pprof -top (flat, then cumulative)</summary>\n\n```\n%s```\n</details>\n\n", p.name, profileBreakdown(top), trimTop(top))
+	}
+
+	if raw, err := os.ReadFile(filepath.Join(*dir, "micro.txt")); err == nil {
+		w("## Go micro-benchmarks\n\n```\n%s```\n\n", string(raw))
+	}
+	if raw, err := os.ReadFile(filepath.Join(*dir, "commands.tsv")); err == nil {
+		w("## Commands (as run by scripts/bench.sh)\n\n| step | seconds | command |\n| --- | --- | --- |\n")
+		sc := bufio.NewScanner(strings.NewReader(string(raw)))
+		for sc.Scan() {
+			f := strings.SplitN(sc.Text(), "\t", 3)
+			if len(f) == 3 {
+				w("| %s | %s | `%s` |\n", f[0], f[1], f[2])
+			}
+		}
+		w("\n")
+	}
+	if *notes != "" {
+		if raw, err := os.ReadFile(*notes); err == nil {
+			w("%s\n", string(raw))
+		}
+	}
+	return os.WriteFile(*out, []byte(b.String()), 0o644)
+}
+
+func phaseName(k string) string {
+	return map[string]string{"bare_http_batch1": "baseline: bare net/http + HMAC, batch 1, as fast as possible",
+		"bare_http_batch50": "baseline: bare net/http + HMAC, batch 50", "ack_at_rate": "node, fixed rate, batch 1",
+		"max_batch1": "node, as fast as acknowledged, batch 1", "max_batch50": "node, as fast as acknowledged, batch 50"}[k]
+}
+
+func passMiss(ok bool, miss string) string {
+	if ok {
+		return "**pass**"
+	}
+	return "**miss** (" + miss + ")"
+}
+
+func get(m map[string]any, path string) any {
+	var cur any = m
+	for _, k := range strings.Split(path, ".") {
+		mm, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = mm[k]
+	}
+	return cur
+}
+
+func num(m map[string]any, path string) float64 {
+	switch v := get(m, path).(type) {
+	case float64:
+		return v
+	case bool:
+		if v {
+			return 1
+		}
+	}
+	return 0
+}
+
+func latLine(m map[string]any, p string) string {
+	return fmt.Sprintf("p50 %.1f / p90 %.1f / p99 %.1f / max %.1f ms (n=%.0f)", num(m, p+"p50_ms"), num(m, p+"p90_ms"), num(m, p+"p99_ms"), num(m, p+"max_ms"), num(m, p+"count"))
+}
+
+func driveLine(m map[string]any, p string) string {
+	return fmt.Sprintf("%.0f msg/s acked, ack %s, %.0f errors, %.0f non-200, %.0f not sent", num(m, p+"messages_per_sec"),
+		latLine(m, p+"ack_latency."), num(m, p+"errors"), num(m, p+"non_200"), num(m, p+"not_sent_fell_behind"))
+}
+
+// profileBreakdown picks, from pprof's cumulative listing, the share of the
+// node's CPU under the functions that name the stages of the hot paths.
+func profileBreakdown(top string) string {
+	stages := []struct{ fn, name string }{
+		{"net/http.(*conn).serve", "HTTP serving (all requests)"},
+		{"crm/httpapi.(*Server).webhookPost.func1", "webhook handler"},
+		{"crm/persistence.(*InboxWriter).flush", "inbox group commit"},
+		{"crm/actors.(*Engine).dispatchLoop", "engine dispatch workers"},
+		{"crm/persistence.(*DB).ResolveContact", "contact resolution"},
+		{"crm/actors.(*conversationGrain).Receive", "conversation grains"},
+		{"crm/persistence.(*DB).inTx", "database transactions (all)"},
+		{"github.com/jackc/pgx/v5/pgconn.(*PgConn).flushWithPotentialWriteReadDeadlock", "writes to PostgreSQL sockets"},
+		{"crm/actors.(*Gateway)", "gateway"},
+		{"crm/actors.(*Session)", "sessions"},
+		{"runtime.gcBgMarkWorker", "garbage collector"},
+		{"syscall.Syscall", "system calls (all)"},
+	}
+	var total string
+	sc := bufio.NewScanner(strings.NewReader(top))
+	found := map[string]string{}
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "Duration:") && total == "" {
+			total = line
+		}
+		f := strings.Fields(line)
+		if len(f) < 6 {
+			continue
+		}
+		name := strings.Join(f[5:], " ")
+		for _, st := range stages {
+			if _, done := found[st.name]; !done && strings.HasPrefix(name, st.fn) {
+				found[st.name] = f[4]
+			}
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n\n", total)
+	for _, st := range stages {
+		if v, ok := found[st.name]; ok {
+			fmt.Fprintf(&b, "- %s: %s of samples (cumulative)\n", st.name, v)
+		}
+	}
+	return b.String()
+}
+
+func trimTop(top string) string {
+	var out []string
+	for _, l := range strings.Split(top, "\n") {
+		if strings.HasPrefix(l, "File:") || strings.HasPrefix(l, "Build ID:") || strings.HasPrefix(l, "Type:") || strings.HasPrefix(l, "Time:") {
+			continue
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, "\n")
+}
+
+func cpuModel() string {
+	raw, _ := os.ReadFile("/proc/cpuinfo")
+	for _, l := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(l, "model name") {
+			_, v, _ := strings.Cut(l, ":")
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown CPU"
+}
+
+func memTotal() string {
+	raw, _ := os.ReadFile("/proc/meminfo")
+	for _, l := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(l, "MemTotal:") {
+			var kb float64
+			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(l, "MemTotal:")), "%f", &kb)
+			return fmt.Sprintf("%.1f GB", kb/1024/1024)
+		}
+	}
+	return "unknown"
+}
+
+func kernel() string {
+	out, _ := exec.Command("uname", "-sr").Output()
+	return strings.TrimSpace(string(out))
+}
+
+func gitDescribe() string {
+	head, _ := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
+	subject, _ := exec.Command("git", "log", "-1", "--format=%s").Output()
+	s := strings.TrimSpace(string(head))
+	if st, _ := exec.Command("git", "status", "--porcelain", "--untracked-files=no", "--", "*.go", "go.mod", "go.sum").Output(); len(strings.TrimSpace(string(st))) > 0 {
+		s += " (with uncommitted Go changes in the working tree)"
+	}
+	subj := strings.TrimSpace(string(subject))
+	if len(subj) > 90 {
+		subj = subj[:90] + "…"
+	}
+	return s + " — " + subj
+}
+
+func pgVersion() string {
+	out, err := exec.Command("psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc",
+		"SELECT version() || '; synchronous_commit=' || current_setting('synchronous_commit') || ', shared_buffers=' || current_setting('shared_buffers')").Output()
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(out))
+}

@@ -1,5 +1,0 @@
-package main
-
-import "errors"
-
-func reportCommand([]string) error { return errors.New("todo") }

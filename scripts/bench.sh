@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# make bench: the standard load scenarios (cmd/loadgen) and the Go
+# micro-benchmarks, then BENCHMARKS.md. Needs PostgreSQL on 127.0.0.1:5432
+# (or TEST_DATABASE_URL); every node and database it makes is its own and
+# removed at the end. Bounded: each scenario has a hard -timeout; the whole
+# set takes about 8 minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+out="${BENCH_DIR:-$(mktemp -d -t crm-bench-XXXXXX)}"
+mkdir -p "$out"
+echo "bench: results in $out"
+: > "$out/commands.tsv"
+
+pg_isready -q -h 127.0.0.1 -p 5432 || [ -n "${TEST_DATABASE_URL:-}" ] || {
+	echo "bench: PostgreSQL is not answering on 127.0.0.1:5432 (set TEST_DATABASE_URL)"; exit 1; }
+
+go build -o "$out/loadgen" ./cmd/loadgen
+crm_bin="$("$out/loadgen" build-crm "$out")"
+lg=("$out/loadgen")
+
+step() { # step NAME COMMAND...: run, time, log the command
+	local name="$1"; shift
+	local start end
+	echo; echo "== $name: $*"
+	start=$(date +%s.%N)
+	"$@" 2>>"$out/$name.stderr" || { echo "bench: $name failed (stderr in $out/$name.stderr)"; tail -20 "$out/$name.stderr"; }
+	end=$(date +%s.%N)
+	printf "%s\t%.0f\t%s\n" "$name" "$(awk "BEGIN{print $end - $start}")" "$*" | sed "s#$out/#\$BENCH_DIR/#g" >> "$out/commands.tsv"
+}
+
+common=(-crm-bin "$crm_bin" -profile-dir "$out")
+step ingest "${lg[@]}" ingest "${common[@]}" -server-log "$out/ingest.server.log" -out "$out/ingest.json" \
+	-tenants 20 -connections 2 -contacts 500 -concurrency 128 -duration 15s -ack-rate 5000 -ack-duration 15s \
+	-baseline-duration 8s -profile-seconds 10 -timeout 4m
+step processed "${lg[@]}" ingest -processed "${common[@]}" -server-log "$out/processed.server.log" -out "$out/processed.json" \
+	-tenants 20 -connections 2 -contacts 500 -concurrency 128 -fraction 0.25 -processed-duration 60s \
+	-baseline-duration 8s -profile-seconds 10 -timeout 4m
+step e2e "${lg[@]}" e2e "${common[@]}" -server-log "$out/e2e.server.log" -out "$out/e2e.json" \
+	-tenants 100 -consoles 1000 -rate 2000 -duration 30s -concurrency 256 -profile-seconds 10 -timeout 4m
+step sockets "${lg[@]}" sockets "${common[@]}" -server-log "$out/sockets.server.log" -out "$out/sockets.json" \
+	-sessions 15000 -sources 8 -settle 3s -timeout 4m
+step send "${lg[@]}" send "${common[@]}" -server-log "$out/send.server.log" -out "$out/send.json" \
+	-tenants 4 -conversations 10 -rate 40 -duration 20s -timeout 3m
+step micro bash -c "go test -run '^\$' -bench . -benchmem -benchtime=200ms -timeout 5m ./... 2>&1 | grep -E '^(Benchmark|ok|FAIL|PASS|goos|goarch|pkg|cpu)' > '$out/micro.txt'"
+
+"${lg[@]}" report -dir "$out" -out BENCHMARKS.md -notes cmd/loadgen/NOTES.md
+echo; echo "bench: wrote BENCHMARKS.md (raw results and profiles in $out)"
