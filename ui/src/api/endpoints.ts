@@ -100,6 +100,7 @@ export const platform = {
 export interface MediaUpload { id: string; url: string; mime_type: string; kind: string; size: number; filename?: string }
 
 export const media = {
+  get: (id: string) => api.get<MediaUpload>(`/api/v1/media/${id}`),
   upload: (file: File | Blob, filename: string, channel = 'whatsapp') => {
     const form = new FormData();
     form.append('file', file, filename);

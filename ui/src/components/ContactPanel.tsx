@@ -2,7 +2,10 @@ import { useQuery } from '@tanstack/react-query';
 import { Mail, Pencil, Phone, X } from 'lucide-react';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { contacts, labels } from '../api/endpoints';
+import { Link } from 'react-router';
+import { contacts, conversations, labels } from '../api/endpoints';
+import { listTime } from '../lib/format';
+import { ChannelIcon } from './chat/ChannelIcon';
 import type { Contact, Conversation } from '../api/types';
 import { ContactForm } from '../pages/Contacts';
 import { Avatar, Badge, Button, ErrorState, SkeletonRows, notBuiltYet } from './ui';
@@ -14,6 +17,8 @@ export function ContactPanel({ conversation, onClose, preview }: { conversation:
   const q = useQuery({ queryKey: ['contact', id], queryFn: () => contacts.get(id), enabled: !preview && !!id, retry: false });
   const labelsQ = useQuery({ queryKey: ['labels'], queryFn: () => labels.list(), enabled: !preview });
   const [editing, setEditing] = useState(false);
+  const othersQ = useQuery({ queryKey: ['conversations', 'contact', id], queryFn: () => conversations.page({ contact_id: id, status: '', limit: 20 }), enabled: !preview && !!id, retry: false });
+  const others = (othersQ.data?.items ?? []).filter((x) => x.id !== conversation.id);
   const fallback: Contact = {
     id, name: conversation.contact?.name ?? '', phone: conversation.contact?.phone ?? null, email: null,
     custom_fields: preview ? { cidade: 'Campinas', pedido: '#10482' } : null, label_ids: [],
@@ -51,6 +56,24 @@ export function ContactPanel({ conversation, onClose, preview }: { conversation:
                   return l ? <Badge key={lid} color={l.color}>{l.name}</Badge> : null;
                 })}
               </div>
+            </section>
+            <section className="border-b border-gray-100 px-4 py-3">
+              <h3 className="mb-2 text-xs font-semibold uppercase tracking-wide text-gray-500">{t('contact_panel.other_conversations')}</h3>
+              {others.length === 0 ? (
+                <p className="text-sm text-gray-400">{t('contact_panel.no_other_conversations')}</p>
+              ) : (
+                <ul className="space-y-1">
+                  {others.map((o) => (
+                    <li key={o.id}>
+                      <Link to={`/inbox/${o.id}`} className="flex items-center gap-2 rounded-md px-2 py-1 text-sm hover:bg-gray-50">
+                        <ChannelIcon channel={o.channel} className="shrink-0" />
+                        <span className="min-w-0 flex-1 truncate">{o.last_message_preview || t(`inbox.status.${o.status}`)}</span>
+                        <span className="shrink-0 text-xs text-gray-500">{listTime(o.last_message_at ?? o.last_activity_at)}</span>
+                      </Link>
+                    </li>
+                  ))}
+                </ul>
+              )}
             </section>
             <section className="px-4 py-3">
               <h3 className="mb-2 text-xs font-semibold uppercase tracking-wide text-gray-500">{t('contacts.custom_fields')}</h3>

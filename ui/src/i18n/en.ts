@@ -156,7 +156,7 @@ export const en: Loose<Dictionary> = {
       resolve: 'Resolve the conversation', composer: 'Go to the message box', search: 'Search conversations', close: 'Close the conversation', help: 'Show this list',
     },
   },
-  contact_panel: { title: 'Contact info', open: 'See contact info', no_labels: 'No labels', no_fields: 'No custom fields' },
+  contact_panel: { other_conversations: 'Other conversations', no_other_conversations: 'No other conversations', title: 'Contact info', open: 'See contact info', no_labels: 'No labels', no_fields: 'No custom fields' },
   actions: { transfer: 'Transfer', transfer_title: 'Transfer the conversation', agent: 'Agent', nobody: 'Nobody (queue)', team: 'Team', no_team: 'No team', note: 'Internal note', note_hint: 'Optional: context for whoever takes it.', labels: 'Labels', labels_title: 'Conversation labels' },
   notify: { enable: 'Turn on notifications', new_message: 'New message' },
   chat: {

@@ -153,7 +153,7 @@ export const ptBR = {
       resolve: 'Resolver a conversa', composer: 'Ir para a caixa de mensagem', search: 'Pesquisar conversas', close: 'Fechar a conversa', help: 'Mostrar esta lista',
     },
   },
-  contact_panel: { title: 'Dados do contato', open: 'Ver dados do contato', no_labels: 'Sem etiquetas', no_fields: 'Nenhum campo personalizado' },
+  contact_panel: { other_conversations: 'Outras conversas', no_other_conversations: 'Nenhuma outra conversa', title: 'Dados do contato', open: 'Ver dados do contato', no_labels: 'Sem etiquetas', no_fields: 'Nenhum campo personalizado' },
   actions: { transfer: 'Transferir', transfer_title: 'Transferir conversa', agent: 'Agente', nobody: 'Ninguém (fila)', team: 'Equipe', no_team: 'Sem equipe', note: 'Nota interna', note_hint: 'Opcional: contexto para quem recebe.', labels: 'Etiquetas', labels_title: 'Etiquetas da conversa' },
   notify: { enable: 'Ativar notificações', new_message: 'Nova mensagem' },
   chat: {

@@ -1,11 +1,23 @@
 import clsx from 'clsx';
 import { Ban, Contact as ContactIcon, CornerUpLeft, FileText, Image as ImageIcon, MapPin, Mic, MousePointerClick, Share2, StickyNote, Video } from 'lucide-react';
+import { useQuery } from '@tanstack/react-query';
 import { Fragment, useState, type ReactNode } from 'react';
+import { media as mediaApi } from '../../api/endpoints';
 import { useTranslation } from 'react-i18next';
 import type { Message, Reaction } from '../../api/types';
 import { formatBytes, formatTime } from '../../lib/format';
 import { Modal } from '../ui';
 import { Ticks } from './Ticks';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The media's URL: given in the message, or a fresh signed URL from GET /api/v1/media/{id}. */
+export function useMediaUrl(m: Message): string | undefined {
+  const id = m.media?.id;
+  const need = !m.media?.url && !!id && UUID.test(id);
+  const q = useQuery({ queryKey: ['media', id], queryFn: () => mediaApi.get(id!), enabled: need, staleTime: 4 * 60_000, retry: false });
+  return m.media?.url || q.data?.url;
+}
 
 export function isNote(m: Message): boolean {
   return m.type === 'note' || !!m.is_note;
@@ -68,10 +80,9 @@ function MediaMissing({ icon, label }: { icon: ReactNode; label: string }) {
   );
 }
 
-function ImageBody({ m }: { m: Message }) {
+function ImageBody({ m, url }: { m: Message; url?: string }) {
   const { t } = useTranslation();
   const [open, setOpen] = useState(false);
-  const url = m.media?.url;
   if (!url) return <MediaMissing icon={<ImageIcon className="h-6 w-6" aria-hidden />} label={t('chat.media_unavailable')} />;
   return (
     <>
@@ -94,20 +105,21 @@ function Caption({ m }: { m: Message }) {
 
 function Body({ m }: { m: Message }) {
   const { t } = useTranslation();
+  const url = useMediaUrl(m);
   switch (m.type) {
     case 'text':
     case 'note':
       return <p className="whitespace-pre-wrap break-words"><Linkify text={m.text ?? ''} /></p>;
     case 'image':
-      return <><ImageBody m={m} /><Caption m={m} /></>;
+      return <><ImageBody m={m} url={url} /><Caption m={m} /></>;
     case 'sticker':
-      return m.media?.url
-        ? <img src={m.media.url} alt={t('chat.types.sticker')} className="h-32 w-32 object-contain" loading="lazy" />
+      return url
+        ? <img src={url} alt={t('chat.types.sticker')} className="h-32 w-32 object-contain" loading="lazy" />
         : <MediaMissing icon={<ImageIcon className="h-6 w-6" aria-hidden />} label={t('chat.types.sticker')} />;
     case 'video':
       return (
         <>
-          {m.media?.url ? <video src={m.media.url} controls preload="metadata" className="max-h-72 max-w-full rounded-md" /> : <MediaMissing icon={<Video className="h-6 w-6" aria-hidden />} label={t('chat.media_unavailable')} />}
+          {url ? <video src={url} controls preload="metadata" className="max-h-72 max-w-full rounded-md" /> : <MediaMissing icon={<Video className="h-6 w-6" aria-hidden />} label={t('chat.media_unavailable')} />}
           <Caption m={m} />
         </>
       );
@@ -119,7 +131,7 @@ function Body({ m }: { m: Message }) {
           </span>
           <div className="min-w-0 flex-1">
             <p className="text-xs text-gray-500">{m.media?.voice ? t('chat.types.voice') : t('chat.types.audio')}</p>
-            {m.media?.url ? <audio src={m.media.url} controls preload="none" className="h-8 w-full" /> : <p className="text-xs italic text-gray-500">{t('chat.media_unavailable')}</p>}
+            {url ? <audio src={url} controls preload="none" className="h-8 w-full" /> : <p className="text-xs italic text-gray-500">{t('chat.media_unavailable')}</p>}
           </div>
         </div>
       );
@@ -138,7 +150,7 @@ function Body({ m }: { m: Message }) {
       );
       return (
         <>
-          {m.media?.url ? <a href={m.media.url} target="_blank" rel="noopener noreferrer" download={name} aria-label={t('chat.download_item', { name })}>{inner}</a> : inner}
+          {url ? <a href={url} target="_blank" rel="noopener noreferrer" download={name} aria-label={t('chat.download_item', { name })}>{inner}</a> : inner}
           {m.media?.caption && <Caption m={m} />}
         </>
       );
@@ -192,7 +204,7 @@ function Body({ m }: { m: Message }) {
         </div>
       );
     case 'share':
-      return <p className="flex items-center gap-1 break-words"><Share2 className="h-4 w-4 shrink-0" aria-hidden /> <Linkify text={m.text || m.media?.url || t('chat.types.share')} /></p>;
+      return <p className="flex items-center gap-1 break-words"><Share2 className="h-4 w-4 shrink-0" aria-hidden /> <Linkify text={m.text || url || t('chat.types.share')} /></p>;
     default:
       return (
         <p className="flex items-center gap-1.5 italic text-gray-500" data-testid="unsupported">

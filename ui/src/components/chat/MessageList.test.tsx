@@ -1,11 +1,14 @@
-import { render, screen, within } from '@testing-library/react';
-import { describe, expect, it } from 'vitest';
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { render as rtlRender, screen, within } from '@testing-library/react';
+import type { ReactElement } from 'react';
+import { describe, expect, it, vi } from 'vitest';
 import type { Message } from '../../api/types';
 import { fixtureMessages } from './fixtures';
 import { MessageBubble } from './MessageBubble';
 import { MessageList, buildRows } from './MessageList';
 
 const now = new Date(2026, 10, 28, 12, 0);
+const render = (ui: ReactElement) => rtlRender(<QueryClientProvider client={new QueryClient()}>{ui}</QueryClientProvider>);
 
 function bubble(id: string) {
   return document.querySelector(`[data-message-id="${id}"]`) as HTMLElement;
@@ -86,5 +89,17 @@ describe('MessageBubble', () => {
     render(<MessageBubble message={m} />);
     expect(screen.getByText('Mídia indisponível')).toBeTruthy();
     expect(screen.getByRole('link', { name: 'https://exemplo.com.br/p' }).getAttribute('target')).toBe('_blank');
+  });
+
+  it('fetches a signed URL for stored media that came without one', async () => {
+    const fetchMock = vi.fn(async () => new Response(JSON.stringify({ id: 'x', url: '/api/v1/media/x/content?sig=abc', mime_type: 'image/jpeg', kind: 'image', size: 10 }), { status: 200 }));
+    vi.stubGlobal('fetch', fetchMock);
+    const id = '0192f0a4-1111-7000-8000-000000000001';
+    const m: Message = { id: 'i', conversation_id: 'c', seq: 1, type: 'image', direction: 'inbound', status: 'received', created_at: now.toISOString(), media: { id } };
+    render(<MessageBubble message={m} />);
+    const img = await screen.findByRole('img');
+    expect(img.getAttribute('src')).toBe('/api/v1/media/x/content?sig=abc');
+    expect(String((fetchMock.mock.calls[0] as unknown[])[0])).toBe(`/api/v1/media/${id}`);
+    vi.unstubAllGlobals();
   });
 });
