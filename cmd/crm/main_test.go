@@ -91,3 +91,20 @@ func TestConfigSecretKey(t *testing.T) {
 	require.Equal(t, ":8080", cfg.HTTPAddr)
 	require.NotEqual(t, cfg.subkey("a"), cfg.subkey("b"))
 }
+
+// TestStartFailsCleanly: a node that cannot start says why and leaves
+// nothing running (it used to panic while undoing a half-started node).
+func TestStartFailsCleanly(t *testing.T) {
+	t.Parallel()
+	cfg, err := LoadConfig(func(k string) string {
+		return map[string]string{
+			"DATABASE_URL":   pgtest.URLFor("crm_no_such_database"),
+			"CRM_HTTP_ADDR":  "127.0.0.1:0",
+			"CRM_SECRET_KEY": "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=",
+		}[k]
+	})
+	require.NoError(t, err)
+	n, err := Start(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	require.Nil(t, n)
+	require.ErrorContains(t, err, "crm_no_such_database")
+}

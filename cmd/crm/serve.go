@@ -88,10 +88,10 @@ func (s *connectionSource) Provider(ctx context.Context, tenantID, connectionID 
 
 // Start opens the database, migrates it, joins the cluster, starts the
 // engine and serves HTTP.
-func Start(ctx context.Context, cfg Config, log *slog.Logger) (n *node, err error) {
-	n = &node{log: log}
+func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *node, err error) {
+	n := &node{log: log}
 	defer func() {
-		if err != nil {
+		if err != nil { // undo what was started, in order
 			n.Shutdown(context.Background()) //nolint:errcheck
 		}
 	}()
