@@ -55,6 +55,9 @@ type EngineConfig struct {
 	MediaLink   MediaLinker
 	// SaveMedia stores inbound media; nil leaves messages with the provider's reference.
 	SaveMedia MediaSaver
+	// SendGate is the license check the tenant grain applies to sends; nil
+	// when licenses are not enforced.
+	SendGate SendGate
 	// PassivateAfter stops an idle conversation grain; default 10 minutes.
 	PassivateAfter time.Duration
 	// SendRate paces sends per connection (messages per second); default 80,
@@ -151,6 +154,7 @@ func (e *Engine) Kinds() []*cluster.Kind {
 	return []*cluster.Kind{
 		cluster.NewKind(KindConversation, actor.PropsFromProducer(func() actor.Actor { return &conversationGrain{engine: e} })),
 		cluster.NewKind(KindConnection, actor.PropsFromProducer(func() actor.Actor { return newConnectionGrain(e) })),
+		cluster.NewKind(KindTenant, actor.PropsFromProducer(func() actor.Actor { return &tenantGrain{engine: e} })),
 	}
 }
 

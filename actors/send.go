@@ -196,6 +196,12 @@ func (g *connectionGrain) deliver(job *crmpb.SendRequest) {
 		g.record(ctx, messageID, "", err)
 		return
 	}
+	// A tenant suspended or unlicensed since the message was accepted: its
+	// sends are refused with the reason, never half-sent.
+	if err := e.MayI(ctx, g.tenant, ActionSend); err != nil {
+		g.record(ctx, messageID, "", &channels.SendError{Kind: channels.Permanent, Message: "not sent: " + err.Error()})
+		return
+	}
 	provider, err := e.cfg.Connections.Provider(ctx, g.tenant, g.connection)
 	if err != nil {
 		g.record(ctx, messageID, "", &channels.SendError{Kind: channels.Permanent, Message: "connection unavailable: " + err.Error()})

@@ -56,6 +56,7 @@ func (s *Server) issueLicense(c *gin.Context, p crm.Principal) error {
 	if err := s.cfg.Licenses.Refresh(c, tenantID); err != nil {
 		return err
 	}
+	s.refreshTenant(c, tenantID)
 	c.JSON(http.StatusCreated, license)
 	return nil
 }
@@ -90,6 +91,7 @@ func (s *Server) revokeLicense(c *gin.Context, p crm.Principal) error {
 	if err := s.cfg.Licenses.Refresh(c, tenantID); err != nil {
 		return err
 	}
+	s.refreshTenant(c, tenantID)
 	c.JSON(http.StatusOK, license)
 	return nil
 }

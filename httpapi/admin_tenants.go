@@ -223,6 +223,7 @@ func (s *Server) changeTenant(c *gin.Context, p crm.Principal, action string, ed
 	if err != nil {
 		return err
 	}
+	s.refreshTenant(c, id)
 	c.JSON(http.StatusOK, tenantView(tenant))
 	return nil
 }

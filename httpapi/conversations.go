@@ -466,7 +466,17 @@ func (s *Server) sendMessage(c *gin.Context, p crm.Principal) error {
 // requireSendable refuses sends of a suspended or unlicensed tenant (its
 // webhooks are still stored, its sends are held).
 func (s *Server) requireSendable(c *gin.Context, p crm.Principal) error {
+	if s.cfg.Engine != nil {
+		return s.cfg.Engine.MayI(c, p.TenantID, actors.ActionSend)
+	}
 	return s.cfg.Licenses.SendAllowed(c, s.db, p.TenantID)
+}
+
+// refreshTenant tells the tenant's grain to reload after a change made here.
+func (s *Server) refreshTenant(c *gin.Context, tenantID uuid.UUID) {
+	if s.cfg.Engine != nil {
+		s.cfg.Engine.RefreshTenant(c, tenantID)
+	}
 }
 
 func (s *Server) listNotes(c *gin.Context, p crm.Principal) error {

@@ -301,3 +301,48 @@ func TestSendRetriesRateLimitsAndRefusesOutsideTheWindow(t *testing.T) {
 	note := env.do(http.MethodPost, "/api/v1/conversations/"+convID+"/notes", env.tenant.AdminToken, map[string]any{"text": "cliente VIP"})
 	require.Equal(t, http.StatusCreated, note.Status, string(note.Body))
 }
+
+// TestSuspendedTenantSendsRefusedAtOnce: the tenant grain answers "may I
+// send?" from memory, and a suspension made here reaches it at once.
+func TestSuspendedTenantSendsRefusedAtOnce(t *testing.T) {
+	t.Parallel()
+	env := newEngineEnv(t)
+	owner := env.superAdmin()
+	env.postWebhook(whatsappText("5531999990000", "Bia", "wamid.sus.1", "Oi", time.Now()))
+	var convID string
+	checkFor(t, 10*time.Second, func() error {
+		items := env.do(http.MethodGet, "/api/v1/conversations", env.tenant.AdminToken, nil).Items()
+		if len(items) != 1 {
+			return fmt.Errorf("%d conversations", len(items))
+		}
+		convID = items[0]["id"].(string)
+		return nil
+	})
+	send := func(key string) response {
+		return env.do(http.MethodPost, "/api/v1/conversations/"+convID+"/messages", env.tenant.AdminToken,
+			map[string]any{"text": "Olá", "idempotency_key": key})
+	}
+	require.Equal(t, http.StatusAccepted, send("s-1").Status)
+
+	res := env.do(http.MethodPost, "/api/v1/admin/tenants/"+env.tenant.ID.String()+"/suspend", owner, map[string]any{"reason": "payment overdue"})
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	// The admin's own token stops too, so ask as the platform owner would see it: the grain refuses.
+	err := env.engine.MayI(context.Background(), env.tenant.ID, actors.ActionSend)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "suspended")
+	// Its webhooks are still stored.
+	env.postWebhook(whatsappText("5531999990000", "Bia", "wamid.sus.2", "Alguém aí?", time.Now()))
+
+	res = env.do(http.MethodPost, "/api/v1/admin/tenants/"+env.tenant.ID.String()+"/reactivate", owner, nil)
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	require.NoError(t, env.engine.MayI(context.Background(), env.tenant.ID, actors.ActionSend))
+	require.Equal(t, http.StatusAccepted, send("s-2").Status)
+	checkFor(t, 10*time.Second, func() error {
+		msgs := env.do(http.MethodGet, "/api/v1/conversations/"+convID+"/messages", env.tenant.AdminToken, nil).Items()
+		if len(msgs) != 4 {
+			return fmt.Errorf("%d messages", len(msgs))
+		}
+		return nil
+	})
+	require.NoError(t, env.engine.MayI(context.Background(), env.tenant.ID, actors.FeaturePrefix+"campaigns"))
+}

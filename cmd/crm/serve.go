@@ -137,6 +137,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *node, err erro
 		MediaLink: func(_ context.Context, tenantID, mediaID uuid.UUID) (string, error) {
 			return httpapi.SignMediaURL(mediaKey, publicURL(cfg, cfg.HTTPAddr), tenantID, mediaID, time.Now().Add(time.Hour)), nil
 		},
+		SendGate: licenses.Gate,
 		SaveMedia: func(ctx context.Context, tenantID uuid.UUID, providerMediaID string, content *channels.MediaContent) (uuid.UUID, error) {
 			rec, err := mediaStore.StoreInboundMedia(ctx, tenantID, providerMediaID, content.Data, content.MimeType, content.SHA256, content.Filename)
 			return rec.ID, err
