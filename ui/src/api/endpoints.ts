@@ -2,7 +2,7 @@
 import { api } from './index';
 import type {
   AuditEntry, Connection, Contact, Conversation, ImportJob, Label, License, Message, Note, Page, Plan, PlatformMetrics,
-  QuickReply, SendMessageRequest, Team, Tenant, TenantInfo, TokenResponse, User, UserSummary,
+  MessageTemplate, OutboxEntry, QuickReply, SendMessageRequest, Team, Tenant, TenantInfo, TokenResponse, User, UserSummary,
 } from './types';
 
 type Q = Record<string, string | number | boolean | null | undefined>;
@@ -61,6 +61,7 @@ export interface ConnectionInput { name: string; channel: string; provider: stri
 export const users = crud<User, UserInput>('/api/v1/users');
 export const connections = {
   ...crud<Connection, ConnectionInput>('/api/v1/connections'),
+  templates: (id: string) => api.get<Page<MessageTemplate>>(`/api/v1/connections/${id}/templates`).then((p) => itemsOf(p)),
   create: (body: ConnectionInput) => api.post<Connection & { app_secret?: string }>('/api/v1/connections', body),
 };
 export const teams = crud<Team, TeamInput>('/api/v1/teams');
@@ -118,6 +119,28 @@ export const conversations = {
   note: (id: string, text: string) => api.post<Note>(`/api/v1/conversations/${id}/notes`, { text }),
   notes: (id: string) => api.get<Page<Note>>(`/api/v1/conversations/${id}/notes`),
   read: (id: string) => api.post<Conversation>(`/api/v1/conversations/${id}/read`, {}),
+};
+
+/** What a simulated customer sends through a sandbox connection. */
+export interface SandboxInbound {
+  from: string;
+  name?: string;
+  type: string;
+  text?: string;
+  media?: { mime_type: string; filename?: string; caption?: string; voice?: boolean; data_base64: string };
+  location?: { latitude: number; longitude: number; name?: string; address?: string };
+  contacts?: unknown[];
+  reaction?: { message_id: string; emoji: string };
+  interactive?: { type: 'button_reply' | 'list_reply'; id: string; title: string };
+  button?: { payload: string; text: string };
+  context?: { message_id: string };
+}
+
+/** The sandbox: a fake WhatsApp Cloud API and its simulated customer. */
+export const sandbox = {
+  inbound: (connectionId: string, body: SandboxInbound) =>
+    api.post<{ message_id: string; media_id?: string }>(`/api/v1/sandbox/${connectionId}/inbound`, body),
+  outbox: (connectionId: string) => api.get<{ items: OutboxEntry[] | null }>(`/sandbox/api/${connectionId}/outbox`).then((r) => r.items ?? []),
 };
 
 /** Saves a fetched Response (CSV) as a file download. */

@@ -334,16 +334,58 @@ export interface Message {
   sent_by?: string | null;
   sent_by_name?: string;
   is_note?: boolean;
+  idempotency_key?: string | null;
+  template?: { name?: string; language?: { code?: string } | string; components?: unknown } | null;
+  /** Console only: an optimistic bubble not yet accepted by the server. */
+  local?: boolean;
   created_at: string;
   delivered_at?: string | null;
   read_at?: string | null;
+}
+
+export interface TemplateComponent {
+  type: string;
+  format?: string;
+  text?: string;
+  example?: { body_text?: string[][]; [k: string]: unknown };
+  buttons?: { type?: string; text?: string; [k: string]: unknown }[];
+}
+
+/** A WhatsApp message template (GET /api/v1/connections/:id/templates). */
+export interface MessageTemplate {
+  id: string;
+  name: string;
+  language: string;
+  status: string;
+  category: string;
+  components: TemplateComponent[] | null;
+}
+
+export interface TemplateSend {
+  name: string;
+  language: { code: string };
+  components: { type: string; parameters: { type: string; text: string }[] }[];
 }
 
 export interface SendMessageRequest {
   type: string;
   text?: string;
   media_id?: string;
-  template?: { name: string; language: string; parameters: string[] };
+  template?: TemplateSend;
+  location?: Location;
+  contacts?: ContactCard[];
+  reaction?: { message_id: string; emoji: string };
   reply_to_id?: string;
   idempotency_key: string;
+}
+
+/** One message the sandbox "phone" received from us (GET /sandbox/api/:id/outbox). */
+export interface OutboxEntry {
+  message_id?: string;
+  to: string;
+  type: string;
+  request: Record<string, unknown>;
+  statuses: string[] | null;
+  error?: { message?: string; code?: number } | null;
+  received_at?: string;
 }

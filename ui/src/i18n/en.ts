@@ -159,8 +159,16 @@ export const en: Loose<Dictionary> = {
   contact_panel: { other_conversations: 'Other conversations', no_other_conversations: 'No other conversations', title: 'Contact info', open: 'See contact info', no_labels: 'No labels', no_fields: 'No custom fields' },
   actions: { transfer: 'Transfer', transfer_title: 'Transfer the conversation', agent: 'Agent', nobody: 'Nobody (queue)', team: 'Team', no_team: 'No team', note: 'Internal note', note_hint: 'Optional: context for whoever takes it.', labels: 'Labels', labels_title: 'Conversation labels' },
   notify: { enable: 'Turn on notifications', new_message: 'New message' },
+  templates: {
+    title: 'Message templates', open: 'Send a template', close: 'Close templates', choose: 'Approved templates',
+    window_closed: 'The 24-hour window is closed: choose an approved template to restart the conversation.',
+    anytime: 'Templates approved by Meta can be sent at any time.',
+    empty: 'No approved templates', empty_hint: 'Create and approve templates in WhatsApp Business Manager.',
+    pick_hint: 'Choose a template on the left.', param: 'Parameter {{n}}', preview: 'What the customer will see', send: 'Send template',
+    window_closed_error: 'the 24-hour window closed; send a template',
+  },
   chat: {
-    you: 'You', customer: 'Customer', reply: 'Reply', reply_not_loaded: 'Original message not loaded', cancel_reply: 'Cancel reply',
+    retry: 'Try again', you: 'You', customer: 'Customer', reply: 'Reply', reply_not_loaded: 'Original message not loaded', cancel_reply: 'Cancel reply',
     note: 'Internal note', media_unavailable: 'Media unavailable', open_image: 'Open image', download: 'Download', download_item: 'Download {{name}}',
     open_map: 'Open in maps', unsupported_plain: "Unsupported message. See it on the customer's phone.", unsupported: "Unsupported message ({{type}}). See it on the customer's phone.",
     failed: 'Not sent: {{reason}}', failed_unknown: 'unknown error',

@@ -156,8 +156,16 @@ export const ptBR = {
   contact_panel: { other_conversations: 'Outras conversas', no_other_conversations: 'Nenhuma outra conversa', title: 'Dados do contato', open: 'Ver dados do contato', no_labels: 'Sem etiquetas', no_fields: 'Nenhum campo personalizado' },
   actions: { transfer: 'Transferir', transfer_title: 'Transferir conversa', agent: 'Agente', nobody: 'Ninguém (fila)', team: 'Equipe', no_team: 'Sem equipe', note: 'Nota interna', note_hint: 'Opcional: contexto para quem recebe.', labels: 'Etiquetas', labels_title: 'Etiquetas da conversa' },
   notify: { enable: 'Ativar notificações', new_message: 'Nova mensagem' },
+  templates: {
+    title: 'Modelos de mensagem', open: 'Enviar um modelo', close: 'Fechar modelos', choose: 'Modelos aprovados',
+    window_closed: 'A janela de 24h está fechada: escolha um modelo aprovado para retomar a conversa.',
+    anytime: 'Modelos aprovados pela Meta podem ser enviados a qualquer momento.',
+    empty: 'Nenhum modelo aprovado', empty_hint: 'Crie e aprove modelos no gerenciador do WhatsApp Business.',
+    pick_hint: 'Escolha um modelo à esquerda.', param: 'Parâmetro {{n}}', preview: 'Como o cliente vai ver', send: 'Enviar modelo',
+    window_closed_error: 'a janela de 24h fechou; envie um modelo',
+  },
   chat: {
-    you: 'Você', customer: 'Cliente', reply: 'Responder', reply_not_loaded: 'Mensagem original não carregada', cancel_reply: 'Cancelar resposta',
+    retry: 'Tentar de novo', you: 'Você', customer: 'Cliente', reply: 'Responder', reply_not_loaded: 'Mensagem original não carregada', cancel_reply: 'Cancelar resposta',
     note: 'Nota interna', media_unavailable: 'Mídia indisponível', open_image: 'Abrir imagem', download: 'Baixar', download_item: 'Baixar {{name}}',
     open_map: 'Abrir no mapa', unsupported_plain: 'Mensagem não suportada. Veja no celular do cliente.', unsupported: 'Mensagem não suportada ({{type}}). Veja no celular do cliente.',
     failed: 'Não enviada: {{reason}}', failed_unknown: 'erro desconhecido',

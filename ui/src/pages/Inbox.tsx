@@ -1,11 +1,13 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import clsx from 'clsx';
-import { ArrowLeft, ArrowRightLeft, Eye, CheckCircle2, Clock, Keyboard, MessageCircle, Mic, Paperclip, RotateCcw, Search, Send, Smile, Square, StickyNote, Tag, UserPlus, X } from 'lucide-react';
+import { ArrowLeft, ArrowRightLeft, Eye, CheckCircle2, Clock, FileText, Keyboard, MessageCircle, Mic, Paperclip, RotateCcw, Search, Send, Smile, Square, StickyNote, Tag, UserPlus, X } from 'lucide-react';
 import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent as ReactKeyboardEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useNavigate, useParams } from 'react-router';
 import { conversations, labels, media, quickReplies, teams, users } from '../api/endpoints';
-import { CONVERSATION_STATUSES, type Conversation, type Message, type QuickReply } from '../api/types';
+import { CONVERSATION_STATUSES, type Conversation, type Message, type MessageType, type QuickReply, type SendMessageRequest } from '../api/types';
+import { ApiError } from '../api/client';
+import { TemplatePicker } from '../components/TemplatePicker';
 import { messagePreview } from '../components/chat/MessageBubble';
 import { MessageList, mergeNotes } from '../components/chat/MessageList';
 import { fixtureConversation, fixtureMessages } from '../components/chat/fixtures';
@@ -14,7 +16,7 @@ import { ContactPanel } from '../components/ContactPanel';
 import { LabelsDialog, TransferDialog } from '../components/ConversationActions';
 import { sendRealtime } from '../components/RealtimeProvider';
 import { FormError } from '../components/FormError';
-import { Avatar, Badge, Button, EmptyState, ErrorState, Modal, Select, SkeletonRows, notBuiltYet } from '../components/ui';
+import { Avatar, Badge, Button, EmptyState, ErrorState, Modal, Select, SkeletonRows, notBuiltYet, useErrorText } from '../components/ui';
 import { listTime, newIdempotencyKey } from '../lib/format';
 import { useDebounced } from '../lib/useDebounced';
 import { useAuth } from '../store/auth';
@@ -242,7 +244,13 @@ export function WindowCountdown({ expiresAt, now = Date.now() }: { expiresAt?: s
   return <span className={clsx('inline-flex items-center gap-1 text-xs', h < 1 ? 'text-amber-600' : 'text-gray-500')} data-testid="window-countdown"><Clock className="h-3 w-3" aria-hidden /> {t('inbox.window_left', { time: `${h}h${String(m).padStart(2, '0')}` })}</span>;
 }
 
-function Composer({ conversation, replyTo, onClearReply, onSent, onNote, preview }: { conversation: Conversation; replyTo: Message | null; onClearReply: () => void; onSent: (m: Message) => void; onNote: () => void; preview?: boolean }) {
+/** What the composer hands to the pane to send (the pane adds the idempotency key and the pending bubble). */
+export type Dispatch = (body: Omit<SendMessageRequest, 'idempotency_key'>, shown?: Partial<Message>) => void;
+
+function Composer({ conversation, replyTo, onClearReply, onDispatch, onNote, preview, pickerOpen, setPickerOpen }: {
+  conversation: Conversation; replyTo: Message | null; onClearReply: () => void; onDispatch: Dispatch; onNote: () => void; preview?: boolean;
+  pickerOpen: boolean; setPickerOpen: (open: boolean) => void;
+}) {
   const { t } = useTranslation();
   const [text, setText] = useState('');
   const [note, setNote] = useState(false);
@@ -252,22 +260,21 @@ function Composer({ conversation, replyTo, onClearReply, onSent, onNote, preview
   const qrQ = useQuery({ queryKey: ['quick-replies', ''], queryFn: () => quickReplies.list(), enabled: slash !== null && !preview, staleTime: 60_000 });
   const matches: QuickReply[] = slash === null ? [] : (qrQ.data ?? []).filter((r) => r.shortcut.toLowerCase().includes(slash) || r.title.toLowerCase().includes(slash)).slice(0, 8);
   const windowClosed = !!conversation.window_expires_at && new Date(conversation.window_expires_at).getTime() < Date.now();
-  // One idempotency key per typed message: a retry after a failure reuses it, so the server never sends it twice.
-  const key = useRef<string>(newIdempotencyKey());
+  const showPicker = !note && !preview && (pickerOpen || windowClosed) && conversation.channel !== 'instagram' && conversation.channel !== 'messenger';
+  // Notes are saved directly; messages go out optimistically through the pane (onDispatch).
   const send = useMutation({
     mutationFn: async (body: string) => {
       if (note) {
         await conversations.note(conversation.id, body);
-        return null;
+        return true;
       }
-      return conversations.send(conversation.id, { type: 'text', text: body, reply_to_id: replyTo?.id, idempotency_key: key.current });
+      onDispatch({ type: 'text', text: body, reply_to_id: replyTo?.id }, { reply_to_id: replyTo?.id ?? null });
+      return false;
     },
-    onSuccess: (m) => {
+    onSuccess: (wasNote) => {
       setText('');
-      key.current = newIdempotencyKey();
       onClearReply();
-      if (m) onSent(m);
-      else onNote();
+      if (wasNote) onNote();
     },
   });
   const fileRef = useRef<HTMLInputElement>(null);
@@ -276,13 +283,14 @@ function Composer({ conversation, replyTo, onClearReply, onSent, onNote, preview
   const sendMedia = useMutation({
     mutationFn: async ({ file, name }: { file: Blob; name: string }) => {
       const up = await media.upload(file, name, conversation.channel ?? 'whatsapp');
-      const type = ['image', 'video', 'audio', 'document', 'sticker'].includes(up.kind) ? up.kind : 'document';
-      return conversations.send(conversation.id, { type, media_id: up.id, text: text.trim() || undefined, reply_to_id: replyTo?.id, idempotency_key: newIdempotencyKey() });
+      const type = (['image', 'video', 'audio', 'document', 'sticker'].includes(up.kind) ? up.kind : 'document') as MessageType;
+      const caption = text.trim() || undefined;
+      onDispatch({ type, media_id: up.id, text: caption, reply_to_id: replyTo?.id },
+        { type, text: caption ?? null, media: { id: up.id, url: up.url, mime_type: up.mime_type, filename: up.filename ?? name, size: up.size, voice: name.startsWith('voz.') }, reply_to_id: replyTo?.id ?? null });
     },
-    onSuccess: (m) => {
+    onSuccess: () => {
       setText('');
       onClearReply();
-      if (m) onSent(m);
     },
   });
   function insertEmoji(emoji: string) {
@@ -345,6 +353,11 @@ function Composer({ conversation, replyTo, onClearReply, onSent, onNote, preview
           <button type="button" onClick={onClearReply} aria-label={t('chat.cancel_reply')}><X className="h-4 w-4 text-gray-500" aria-hidden /></button>
         </div>
       )}
+      {showPicker && (
+        <TemplatePicker connectionId={conversation.connection_id} windowClosed={windowClosed}
+          onClose={windowClosed ? undefined : () => setPickerOpen(false)}
+          onSend={(template, shown) => { onDispatch({ type: 'template', template }, { type: 'template', text: shown, template }); setPickerOpen(false); }} />
+      )}
       {send.isError && <FormError error={send.error} />}
       {sendMedia.isError && <FormError error={sendMedia.error} />}
       {recorder.error && <p className="mb-2 text-xs text-red-600" role="alert">{t('inbox.mic_error')}</p>}
@@ -355,7 +368,7 @@ function Composer({ conversation, replyTo, onClearReply, onSent, onNote, preview
           ))}
         </div>
       )}
-      {windowClosed && !note && <p className="mb-2 text-xs text-amber-800">{t('inbox.window_closed_hint')}</p>}
+      {windowClosed && !note && <p className="mb-2 text-xs text-amber-800" data-testid="window-closed-hint">{t('inbox.window_closed_hint')}</p>}
       <div className="flex items-end gap-2">
         <button type="button" onClick={() => setNote((n) => !n)} aria-pressed={note} title={t('inbox.note_mode')} aria-label={t('inbox.note_mode')}
           className={clsx('mb-1 rounded-full p-2 focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-500', note ? 'bg-amber-200 text-amber-900' : 'text-gray-500 hover:bg-gray-200')}>
@@ -367,6 +380,10 @@ function Composer({ conversation, replyTo, onClearReply, onSent, onNote, preview
               className="mb-1 rounded-full p-2 text-gray-500 hover:bg-gray-200 focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-500">
               <Smile className="h-5 w-5" aria-hidden />
             </button>
+            <button type="button" onClick={() => setPickerOpen(!pickerOpen)} title={t('templates.open')} aria-label={t('templates.open')} aria-pressed={showPicker} disabled={preview || windowClosed}
+              data-testid="open-templates" className="mb-1 rounded-full p-2 text-gray-500 hover:bg-gray-200 disabled:opacity-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-500">
+              <FileText className="h-5 w-5" aria-hidden />
+            </button>
             <button type="button" onClick={() => fileRef.current?.click()} title={t('inbox.attach')} aria-label={t('inbox.attach')} disabled={windowClosed || preview || sendMedia.isPending}
               className="mb-1 rounded-full p-2 text-gray-500 hover:bg-gray-200 disabled:opacity-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-500">
               <Paperclip className="h-5 w-5" aria-hidden />
@@ -375,7 +392,7 @@ function Composer({ conversation, replyTo, onClearReply, onSent, onNote, preview
               onChange={(e) => { const f = e.target.files?.[0]; if (f) sendMedia.mutate({ file: f, name: f.name }); e.target.value = ''; }} />
           </>
         )}
-        <textarea ref={ref} id="composer" rows={1} value={text} onChange={(e) => { setText(e.target.value); setPickIndex(0); key.current = newIdempotencyKey(); }} onKeyDown={onKeyDown}
+        <textarea ref={ref} id="composer" rows={1} value={text} onChange={(e) => { setText(e.target.value); setPickIndex(0); }} onKeyDown={onKeyDown}
           placeholder={note ? t('inbox.note_placeholder') : t('inbox.composer_placeholder')} aria-label={note ? t('inbox.note_placeholder') : t('inbox.composer_placeholder')}
           className="max-h-40 min-h-[42px] flex-1 resize-none rounded-lg border-0 bg-white px-3 py-2.5 text-sm shadow-sm focus:outline-none focus:ring-2 focus:ring-brand-500/40" disabled={windowClosed && !note} />
         {!note && !text.trim() && recorder.supported ? (
@@ -393,6 +410,20 @@ function Composer({ conversation, replyTo, onClearReply, onSent, onNote, preview
       </div>
     </div>
   );
+}
+
+interface LocalSend { message: Message; body: SendMessageRequest }
+
+/**
+ * Adds the optimistic bubbles still waiting for the server after the loaded
+ * messages; one whose idempotency key the server already returned is dropped.
+ */
+export function withLocals(messages: Message[], locals: LocalSend[]): Message[] {
+  if (!locals.length) return messages;
+  const keys = new Set(messages.map((m) => m.idempotency_key).filter(Boolean));
+  const maxSeq = messages.reduce((n, m) => Math.max(n, m.seq), 0);
+  const waiting = locals.filter((l) => !keys.has(l.message.idempotency_key)).map((l, i) => ({ ...l.message, seq: maxSeq + 0.6 + i / 1000 }));
+  return [...messages, ...waiting];
 }
 
 function ConversationPane({ id, preview }: { id: string; preview?: boolean }) {
@@ -421,14 +452,48 @@ function ConversationPane({ id, preview }: { id: string; preview?: boolean }) {
   const [showContact, setShowContact] = useState(false);
   const [dialog, setDialog] = useState<'transfer' | 'labels' | null>(null);
   const [sent, setSent] = useState<Message[]>([]);
+  // Optimistic sends: a pending bubble per idempotency key until the server's message (202 or live frame) replaces it.
+  const [locals, setLocals] = useState<LocalSend[]>([]);
+  const [pickerOpen, setPickerOpen] = useState(false);
+  const errorText = useErrorText();
   const conversation = preview ? fixtureConversation(fixtureNow) : convQ.data;
   const messages = useMemo(() => {
     if (preview) return fixtureMessages(fixtureNow);
     const all = msgsQ.data?.pages.flatMap((p) => p.items ?? []) ?? [];
     const byId = new Map(all.map((m) => [m.id, m]));
     const merged = [...byId.values(), ...sent.filter((m) => !byId.has(m.id))];
-    return mergeNotes(merged, notesQ.data?.items ?? []);
-  }, [preview, fixtureNow, msgsQ.data, notesQ.data, sent]);
+    return mergeNotes(withLocals(merged, locals), notesQ.data?.items ?? []);
+  }, [preview, fixtureNow, msgsQ.data, notesQ.data, sent, locals]);
+  const dispatch = useCallback((body: SendMessageRequest, shown: Partial<Message> = {}) => {
+    const key = body.idempotency_key;
+    const local: Message = {
+      id: `local-${key}`, conversation_id: id, seq: 0, direction: 'outbound', type: body.type as MessageType, text: body.text ?? null,
+      status: 'pending', created_at: new Date().toISOString(), idempotency_key: key, local: true, sent_by: user?.id ?? null, ...shown,
+    };
+    setLocals((ls) => [...ls.filter((l) => l.message.idempotency_key !== key), { message: local, body }]);
+    conversations.send(id, body).then(
+      (m) => {
+        if (m?.id) setSent((s) => [...s.filter((x) => x.id !== m.id), m]);
+        setLocals((ls) => ls.filter((l) => l.message.idempotency_key !== key));
+      },
+      (err: unknown) => {
+        const closed = err instanceof ApiError && err.code === 'window_closed';
+        setLocals((ls) => ls.map((l) => (l.message.idempotency_key === key
+          ? { ...l, message: { ...l.message, status: 'failed', error: closed ? t('templates.window_closed_error') : errorText(err) } }
+          : l)));
+        if (closed) {
+          setPickerOpen(true);
+          void qc.invalidateQueries({ queryKey: ['conversation', id] });
+        }
+      },
+    );
+  }, [id, user?.id, qc, t, errorText]);
+  const onDispatch = useCallback<Dispatch>((body, shown) => dispatch({ ...body, idempotency_key: newIdempotencyKey() }, shown), [dispatch]);
+  const retry = useCallback((m: Message) => {
+    const l = locals.find((x) => x.message.id === m.id);
+    // the same idempotency key: if the first attempt did reach the server, it is not sent twice
+    if (l) dispatch(l.body, { ...l.message, status: 'pending', error: null });
+  }, [locals, dispatch]);
   useEffect(() => {
     if (preview) return;
     const tell = () => sendRealtime({ type: 'viewing', data: { conversation_id: id } });
@@ -525,11 +590,11 @@ function ConversationPane({ id, preview }: { id: string; preview?: boolean }) {
         ) : messages.length === 0 ? (
           <EmptyState title={t('inbox.no_messages')} />
         ) : (
-          <MessageList messages={messages} onReply={setReplyTo} now={fixtureNow} authorOf={(m) => (m.sent_by ? userNames.get(m.sent_by) : null)} />
+          <MessageList messages={messages} onReply={setReplyTo} onRetry={retry} now={fixtureNow} authorOf={(m) => (m.sent_by ? userNames.get(m.sent_by) : null)} />
         )}
       </div>
       <Composer conversation={c} replyTo={replyTo} onClearReply={() => setReplyTo(null)} preview={preview}
-        onSent={(m) => setSent((s) => [...s.filter((x) => x.id !== m.id), m])}
+        onDispatch={onDispatch} pickerOpen={pickerOpen} setPickerOpen={setPickerOpen}
         onNote={() => qc.invalidateQueries({ queryKey: ['notes', id] })} />
     </div>
     {dialog === 'transfer' && <TransferDialog conversation={c} onClose={() => setDialog(null)} />}

@@ -1,5 +1,5 @@
 import clsx from 'clsx';
-import { Ban, Contact as ContactIcon, CornerUpLeft, FileText, Image as ImageIcon, MapPin, Mic, MousePointerClick, Share2, StickyNote, Video } from 'lucide-react';
+import { Ban, Contact as ContactIcon, CornerUpLeft, FileText, Image as ImageIcon, MapPin, Mic, MousePointerClick, RotateCcw, Share2, StickyNote, Video } from 'lucide-react';
 import { useQuery } from '@tanstack/react-query';
 import { Fragment, useState, type ReactNode } from 'react';
 import { media as mediaApi } from '../../api/endpoints';
@@ -29,6 +29,12 @@ export function errorText(m: Message): string | null {
   return m.error.message || m.error.title || (m.error.code !== undefined ? String(m.error.code) : null);
 }
 
+/** The text parameters of a sent template (its components' parameters). */
+export function templateParams(tpl: Message['template']): string[] {
+  const comps = Array.isArray(tpl?.components) ? (tpl.components as { parameters?: { text?: string }[] }[]) : [];
+  return comps.flatMap((c) => (c.parameters ?? []).map((p) => p.text ?? '')).filter(Boolean);
+}
+
 /** Turns bare URLs in text into links. */
 export function Linkify({ text }: { text: string }) {
   const parts = text.split(/(https?:\/\/[^\s]+)/g);
@@ -48,10 +54,10 @@ export function Linkify({ text }: { text: string }) {
 /** One line describing a message, for reply quotes and the conversation list. */
 export function messagePreview(m: Pick<Message, 'type' | 'text' | 'media' | 'location' | 'contacts'>, t: (k: string, o?: Record<string, unknown>) => string): string {
   const caption = m.text || m.media?.caption || '';
+  if (m.type === 'template') return m.text || `📄 ${t('chat.types.template')}`;
   switch (m.type) {
     case 'text':
     case 'note':
-    case 'template':
     case 'button_reply':
     case 'list_reply':
     case 'quick_reply':
@@ -199,8 +205,8 @@ function Body({ m }: { m: Message }) {
     case 'template':
       return (
         <div>
-          <p className="mb-0.5 text-xs text-gray-500">{t('chat.types.template')}</p>
-          <p className="whitespace-pre-wrap break-words"><Linkify text={m.text ?? ''} /></p>
+          <p className="mb-0.5 text-xs text-gray-500">{t('chat.types.template')}{m.template?.name ? ` · ${m.template.name}` : ''}</p>
+          <p className="whitespace-pre-wrap break-words"><Linkify text={m.text || templateParams(m.template).join(' · ')} /></p>
         </div>
       );
     case 'share':
@@ -224,9 +230,11 @@ export interface BubbleProps {
   /** First of a run from the same side: draw the bubble's tail. */
   tail?: boolean;
   onReply?: (m: Message) => void;
+  /** Send a failed optimistic message again (same idempotency key). */
+  onRetry?: (m: Message) => void;
 }
 
-export function MessageBubble({ message: m, replyTo, reactions = [], author, tail = true, onReply }: BubbleProps) {
+export function MessageBubble({ message: m, replyTo, reactions = [], author, tail = true, onReply, onRetry }: BubbleProps) {
   const { t } = useTranslation();
   if (isNote(m)) {
     return (
@@ -247,7 +255,7 @@ export function MessageBubble({ message: m, replyTo, reactions = [], author, tai
   const shown = reactions.filter((r) => r.emoji && !r.removed);
   return (
     <div className={clsx('group flex px-3 sm:px-[6%]', out ? 'justify-end' : 'justify-start', shown.length ? 'mb-5' : 'mb-0.5', tail && 'mt-2')}
-      data-testid="bubble" data-message-id={m.id} data-type={m.type} data-direction={m.direction} data-status={m.status}>
+      data-testid="bubble" data-message-id={m.id} data-type={m.type} data-direction={m.direction} data-status={m.status} data-local={m.local ? 'true' : undefined} data-idempotency-key={m.idempotency_key ?? undefined}>
       <div className={clsx('relative max-w-[85%] sm:max-w-[65%]')}>
         <div
           className={clsx(
@@ -289,6 +297,13 @@ export function MessageBubble({ message: m, replyTo, reactions = [], author, tai
           <p className="mt-1 text-right text-xs text-red-600" role="alert" data-testid="send-error">{t('chat.failed', { reason: err || t('chat.failed_unknown') })}</p>
         )}
         {m.status === 'failed' && !err && <p className="mt-1 text-right text-xs text-red-600" role="alert">{t('chat.failed', { reason: t('chat.failed_unknown') })}</p>}
+        {m.local && m.status === 'failed' && onRetry && (
+          <div className="mt-0.5 text-right">
+            <button type="button" onClick={() => onRetry(m)} data-testid="retry-send" className="inline-flex items-center gap-1 rounded px-1 text-xs font-medium text-brand-700 hover:underline focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-500">
+              <RotateCcw className="h-3 w-3" aria-hidden /> {t('chat.retry')}
+            </button>
+          </div>
+        )}
       </div>
     </div>
   );

@@ -84,7 +84,7 @@ export function DaySeparator({ label }: { label: string }) {
   );
 }
 
-export function MessageList({ messages, authorOf, onReply, now }: { messages: Message[]; authorOf?: (m: Message) => string | null | undefined; onReply?: (m: Message) => void; now?: Date }) {
+export function MessageList({ messages, authorOf, onReply, onRetry, now }: { messages: Message[]; authorOf?: (m: Message) => string | null | undefined; onReply?: (m: Message) => void; onRetry?: (m: Message) => void; now?: Date }) {
   const { rows, reactions, byId } = useMemo(() => buildRows(messages, now), [messages, now]);
   return (
     <div className="pb-2" data-testid="message-list">
@@ -100,6 +100,7 @@ export function MessageList({ messages, authorOf, onReply, now }: { messages: Me
             reactions={reactions.get(row.message!.id)}
             author={authorOf?.(row.message!) ?? row.message!.sent_by_name}
             onReply={onReply}
+            onRetry={onRetry}
           />
         ),
       )}
