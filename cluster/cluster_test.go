@@ -50,9 +50,12 @@ func testLogger(t *testing.T) *slog.Logger {
 // fastFailureDetection shortens memberlist's probes so a killed node is
 // declared dead in about a second instead of several.
 func fastFailureDetection(c *memberlist.Config) {
-	c.ProbeInterval = 100 * time.Millisecond
-	c.ProbeTimeout = 50 * time.Millisecond
-	c.SuspicionMult = 2
+	// Tight, but not so tight that a loaded 2-core machine (the whole suite
+	// runs in parallel) sees false deaths: protoactor blocks a member it was
+	// told is dead for good, so a false positive would split the test cluster.
+	c.ProbeInterval = 200 * time.Millisecond
+	c.ProbeTimeout = 150 * time.Millisecond
+	c.SuspicionMult = 3
 	c.SuspicionMaxTimeoutMult = 2
 	c.GossipInterval = 30 * time.Millisecond
 	c.GossipToTheDeadTime = time.Second
