@@ -210,40 +210,47 @@ func (w *InboxWriter) flush(batch []*inboxRequest) {
 		}
 	}
 	inserted := map[inboxKey]bool{}
-	err := w.db.multiTenantTx(ctx, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		for _, tenant := range order {
-			events := byTenant[tenant]
-			n := len(events)
-			tenantIDs, rowIDs, conns := make([]uuid.UUID, n), make([]uuid.UUID, n), make([]uuid.UUID, n)
-			providers, kinds, keys, payloads := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-			for i, e := range events {
-				tenantIDs[i], conns[i] = e.TenantID, e.ConnectionID
-				rowIDs[i] = ids[inboxKey{e.TenantID, e.ConnectionID, e.DedupeKey}]
-				providers[i], kinds[i], keys[i], payloads[i] = e.Provider, e.Kind, e.DedupeKey, string(e.Payload)
-				if kinds[i] == "" {
-					kinds[i] = "message"
-				}
+	// The whole transaction is one pipeline, one round trip: BEGIN, the
+	// role switch, each tenant's rows, COMMIT. A failed statement aborts
+	// the rest; the connection is then left in the failed transaction and
+	// the pool discards it on release.
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN`)
+	if w.db.tenantRole != "-" {
+		b.Queue("SET LOCAL ROLE " + pgx.Identifier{w.db.tenantRole}.Sanitize())
+	}
+	for _, tenant := range order {
+		events := byTenant[tenant]
+		n := len(events)
+		tenantIDs, rowIDs, conns := make([]uuid.UUID, n), make([]uuid.UUID, n), make([]uuid.UUID, n)
+		providers, kinds, keys, payloads := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		for i, e := range events {
+			tenantIDs[i], conns[i] = e.TenantID, e.ConnectionID
+			rowIDs[i] = ids[inboxKey{e.TenantID, e.ConnectionID, e.DedupeKey}]
+			providers[i], kinds[i], keys[i], payloads[i] = e.Provider, e.Kind, e.DedupeKey, string(e.Payload)
+			if kinds[i] == "" {
+				kinds[i] = "message"
 			}
-			b.Queue(`SELECT set_config('app.tenant_id', $1, true)`, tenant.String())
-			b.Queue(`INSERT INTO inbound_events (tenant_id, id, connection_id, provider, kind, dedupe_key, payload)
-				SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::jsonb[])
-				ON CONFLICT (tenant_id, connection_id, dedupe_key) DO NOTHING
-				RETURNING connection_id, dedupe_key`,
-				tenantIDs, rowIDs, conns, providers, kinds, keys, payloads).Query(func(rows pgx.Rows) error {
-				for rows.Next() {
-					var conn uuid.UUID
-					var key string
-					if err := rows.Scan(&conn, &key); err != nil {
-						return err
-					}
-					inserted[inboxKey{tenant, conn, key}] = true
-				}
-				return rows.Err()
-			})
 		}
-		return tx.SendBatch(ctx, b).Close()
-	})
+		b.Queue(`SELECT set_config('app.tenant_id', $1, true)`, tenant.String())
+		b.Queue(`INSERT INTO inbound_events (tenant_id, id, connection_id, provider, kind, dedupe_key, payload)
+			SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::jsonb[])
+			ON CONFLICT (tenant_id, connection_id, dedupe_key) DO NOTHING
+			RETURNING connection_id, dedupe_key`,
+			tenantIDs, rowIDs, conns, providers, kinds, keys, payloads).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var conn uuid.UUID
+				var key string
+				if err := rows.Scan(&conn, &key); err != nil {
+					return err
+				}
+				inserted[inboxKey{tenant, conn, key}] = true
+			}
+			return rows.Err()
+		})
+	}
+	b.Queue(`COMMIT`)
+	err := w.db.Pool.SendBatch(ctx, b).Close()
 	if err != nil {
 		err = fmt.Errorf("appending %d inbox events: %w", len(ids), translate(err))
 		w.log.Error("inbox batch failed", "error", err)
@@ -265,20 +272,6 @@ func (w *InboxWriter) flush(batch []*inboxRequest) {
 		}
 		close(r.done)
 	}
-}
-
-// multiTenantTx is a transaction under the tenant role in which the caller
-// switches app.tenant_id between statements (set_config(…, true)). Only the
-// system paths that batch several tenants' rows (ingest) use it.
-func (db *DB) multiTenantTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	return db.inTx(ctx, func(tx pgx.Tx) error {
-		if db.tenantRole != "-" {
-			if _, err := tx.Exec(ctx, "SET LOCAL ROLE "+pgx.Identifier{db.tenantRole}.Sanitize()); err != nil {
-				return fmt.Errorf("switching to tenant role: %w", err)
-			}
-		}
-		return fn(tx)
-	})
 }
 
 // PendingInboxEvent is an inbox row not yet processed.
