@@ -60,6 +60,7 @@ func e2eCommand(args []string) error {
 	lat := &latencies{}
 
 	cons := make([]*e2eConsole, *consoles)
+	connectStart := time.Now()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(32)
 	for i := range cons {
@@ -94,7 +95,6 @@ func e2eCommand(args []string) error {
 			return nil
 		})
 	}
-	connectStart := time.Now()
 	if err := g.Wait(); err != nil {
 		return err
 	}
