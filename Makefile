@@ -68,7 +68,7 @@ lint:
 
 ## bench: the Go micro-benchmarks (the load harness writes BENCHMARKS.md once it exists)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	./scripts/bench.sh
 
 clean:
 	rm -rf bin

@@ -32,12 +32,19 @@ step() { # step NAME COMMAND...: run, time, log the command
 common=(-crm-bin "$crm_bin" -profile-dir "$out")
 step ingest "${lg[@]}" ingest "${common[@]}" -server-log "$out/ingest.server.log" -out "$out/ingest.json" \
 	-tenants 20 -connections 2 -contacts 500 -concurrency 128 -duration 15s -ack-rate 5000 -ack-duration 15s \
-	-baseline-duration 8s -profile-seconds 10 -timeout 4m
+	-baseline-duration 6s -profile-seconds 10 -timeout 4m
 step processed "${lg[@]}" ingest -processed "${common[@]}" -server-log "$out/processed.server.log" -out "$out/processed.json" \
 	-tenants 20 -connections 2 -contacts 500 -concurrency 128 -fraction 0.25 -processed-duration 60s \
-	-baseline-duration 8s -profile-seconds 10 -timeout 4m
+	-baseline-duration 5s -profile-seconds 10 -timeout 4m
+# What the node does sustain: a fixed rate below the goal's, batch 1.
+step capacity "${lg[@]}" ingest -processed "${common[@]}" -server-log "$out/capacity.server.log" -out "$out/capacity.json" \
+	-tenants 20 -connections 2 -contacts 500 -concurrency 64 -rate 250 -batch 1 -processed-duration 30s \
+	-baseline-duration 4s -profile-seconds 8 -timeout 3m
 step e2e "${lg[@]}" e2e "${common[@]}" -server-log "$out/e2e.server.log" -out "$out/e2e.json" \
-	-tenants 100 -consoles 1000 -rate 2000 -duration 30s -concurrency 256 -profile-seconds 10 -timeout 4m
+	-tenants 100 -consoles 1000 -rate 2000 -duration 20s -concurrency 256 -profile-seconds 10 -timeout 4m
+# The same consoles at a rate processing keeps up with: the latency without a backlog.
+step e2e-low "${lg[@]}" e2e "${common[@]}" -server-log "$out/e2e-low.server.log" -out "$out/e2e-low.json" \
+	-tenants 100 -consoles 1000 -rate 200 -duration 15s -concurrency 64 -profile-seconds 0 -timeout 3m
 step sockets "${lg[@]}" sockets "${common[@]}" -server-log "$out/sockets.server.log" -out "$out/sockets.json" \
 	-sessions 15000 -sources 8 -settle 3s -timeout 4m
 step send "${lg[@]}" send "${common[@]}" -server-log "$out/send.server.log" -out "$out/send.json" \
