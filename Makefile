@@ -42,12 +42,13 @@ run: build var/secret.key var/license.key
 	exec ./$(BIN) serve --demo
 
 ## test: every test: gofmt and vet, generated code, the console's Vitest tests and build, then the Go
-## tests (unit, integration against real PostgreSQL, clusters, fuzz seeds, the browser end-to-end run)
+## tests (unit, integration against real PostgreSQL, clusters, fuzz seeds, the browser end-to-end run).
+## One package at a time (-p 1): the cluster tests measure failover times on a 2-core machine.
 test: lint check-generated ui-test ui test-go
 
 test-go:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not answering on 127.0.0.1:5432 (TEST_DATABASE_URL=$${TEST_DATABASE_URL:-unset}); .ci/run starts it"; [ -n "$${TEST_DATABASE_URL:-}" ]; }
-	$(GO) test -count=1 -timeout 25m ./...
+	$(GO) test -count=1 -p 1 -timeout 25m ./...
 
 ## generate: regenerate the protobuf Go code
 generate:

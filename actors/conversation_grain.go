@@ -147,12 +147,7 @@ func messageEvent(typ string, c *persistence.Conversation, m *persistence.Messag
 
 // appendEvents gives the events their tenant sequence numbers.
 func appendEvents(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, events []persistence.TenantEvent) error {
-	for i := range events {
-		if err := persistence.AppendTenantEvent(ctx, tx, tenant, &events[i]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return persistence.AppendTenantEvents(ctx, tx, tenant, events)
 }
 
 // saveOrInsert persists the conversation: fenced update, or insert when new.

@@ -67,9 +67,12 @@ type EngineConfig struct {
 	SendAttempts int
 	// DispatchWorkers process inbox events in parallel; default 32.
 	DispatchWorkers int
-	// SweepAfter re-dispatches inbox rows not processed this long after
-	// arrival; default 5 s.
+	// SweepAfter is how often the sweeper looks for inbox rows left
+	// unprocessed; default 2 s.
 	SweepAfter time.Duration
+	// ClaimTimeout is how long a node's claim on an inbox row lasts before
+	// another node's sweeper takes the row over; default 15 s.
+	ClaimTimeout time.Duration
 }
 
 // Engine runs the grains and is what the HTTP layer asks to ingest, send and
@@ -124,7 +127,10 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		cfg.DispatchWorkers = 32
 	}
 	if cfg.SweepAfter <= 0 {
-		cfg.SweepAfter = 5 * time.Second
+		cfg.SweepAfter = 2 * time.Second
+	}
+	if cfg.ClaimTimeout <= 0 {
+		cfg.ClaimTimeout = 15 * time.Second
 	}
 	m := &engineMetrics{
 		activations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crm_grain_activations_total",
@@ -187,15 +193,33 @@ func (e *Engine) Stop() {
 	})
 }
 
-// Dispatch queues durable events for their grains without blocking; what
-// doesn't fit is left to the sweeper.
+// Dispatch queues durable events for their grains without blocking the
+// caller (a webhook about to answer 200). When a shard is full, a goroutine
+// waits up to two seconds for room; past that the event is left to the
+// sweeper, which takes it over when this node's claim expires.
 func (e *Engine) Dispatch(_ context.Context, events []InboxItem) {
 	for _, ev := range events {
+		q := e.queues[e.shard(ev)]
 		select {
-		case e.queues[e.shard(ev)] <- ev:
+		case q <- ev:
 		default:
-			e.metrics.dropped.Inc()
+			go e.enqueue(q, ev, 2*time.Second)
 		}
+	}
+}
+
+// enqueue waits up to timeout for room in q.
+func (e *Engine) enqueue(q chan InboxItem, ev InboxItem, timeout time.Duration) bool {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case q <- ev:
+		return true
+	case <-t.C:
+		e.metrics.dropped.Inc()
+		return false
+	case <-e.stop:
+		return false
 	}
 }
 
@@ -384,10 +408,12 @@ func (e *Engine) sweepLoop() {
 	}
 }
 
-// Sweep re-dispatches what is pending and applies parked statuses whose
-// message has since appeared.
+// Sweep takes over inbox rows whose claim went stale (their node died, or
+// dropped them under overload), hands them to the dispatch workers, and
+// applies parked statuses whose message has since appeared. It returns how
+// many rows it took.
 func (e *Engine) Sweep(ctx context.Context) int {
-	pending, err := e.db.PendingInbox(ctx, e.cfg.Now().Add(-e.cfg.SweepAfter), 2000)
+	pending, err := e.db.ClaimPendingInbox(ctx, e.cfg.Now().Add(-e.cfg.ClaimTimeout), 1000)
 	if err != nil {
 		if ctx.Err() == nil {
 			e.log.Warn("sweeping inbox", "error", err)
@@ -400,10 +426,9 @@ func (e *Engine) Sweep(ctx context.Context) int {
 			e.log.Error("inbox row is not a channel event", "inbox_id", p.ID, "error", err)
 			continue
 		}
-		in := InboxItem{InboxID: p.ID, TenantID: p.TenantID, ConnectionID: p.ConnectionID, Event: ev}
-		if err := e.process(ctx, in); err != nil {
-			e.log.Warn("re-dispatch failed", "inbox_id", p.ID, "error", err)
-			_ = e.db.RecordInboxFailure(ctx, p.TenantID, p.ID, err)
+		item := InboxItem{InboxID: p.ID, TenantID: p.TenantID, ConnectionID: p.ConnectionID, Event: ev, ReceivedAt: p.ReceivedAt}
+		if !e.enqueue(e.queues[e.shard(item)], item, 5*time.Second) {
+			break // overloaded: the rest keep their fresh claim and come back later
 		}
 	}
 	e.applyParked(ctx)

@@ -93,3 +93,41 @@ func (db *DB) PruneTenantEvents(ctx context.Context, olderThan time.Time) (int64
 	})
 	return n, translate(err)
 }
+
+// AppendTenantEvents appends several events in two statements: one counter
+// update reserving their sequence numbers, one insert of them all.
+func AppendTenantEvents(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, events []TenantEvent) error {
+	n := len(events)
+	switch n {
+	case 0:
+		return nil
+	case 1:
+		return AppendTenantEvent(ctx, tx, tenantID, &events[0])
+	}
+	var last int64
+	if err := tx.QueryRow(ctx, `INSERT INTO tenant_event_counters (tenant_id, last_seq) VALUES ($1, $2)
+		ON CONFLICT (tenant_id) DO UPDATE SET last_seq = tenant_event_counters.last_seq + $2
+		RETURNING last_seq`, tenantID, int64(n)).Scan(&last); err != nil {
+		return translate(err)
+	}
+	seqs, types, payloads := make([]int64, n), make([]string, n), make([]string, n)
+	convs, assignees, teams := make([]*uuid.UUID, n), make([]*uuid.UUID, n), make([]*uuid.UUID, n)
+	for i := range events {
+		events[i].Seq = last - int64(n) + 1 + int64(i)
+		seqs[i], types[i], payloads[i] = events[i].Seq, events[i].Type, string(events[i].Payload)
+		convs[i], assignees[i], teams[i] = events[i].ConversationID, events[i].AssigneeID, events[i].TeamID
+	}
+	var at time.Time
+	err := tx.QueryRow(ctx, `WITH ins AS (
+		INSERT INTO tenant_events (tenant_id, seq, type, conversation_id, assignee_id, team_id, payload)
+		SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::uuid[], $5::uuid[], $6::uuid[], $7::jsonb[])
+		RETURNING created_at)
+		SELECT min(created_at) FROM ins`, tenantID, seqs, types, convs, assignees, teams, payloads).Scan(&at)
+	if err != nil {
+		return translate(err)
+	}
+	for i := range events {
+		events[i].CreatedAt = at
+	}
+	return nil
+}

@@ -199,7 +199,7 @@ func TestThreeNodesWebhookOnAConsoleOnC(t *testing.T) {
 	if testing.Short() {
 		t.Skip("cluster test")
 	}
-	t.Parallel()
+	// Not parallel: three nodes' failure detection wants a quiet machine.
 	nodes, cfg := startNodes(t, 3)
 	a, c := nodes[0], nodes[2]
 	require.NoError(t, seedDemo(context.Background(), a, cfg, io.Discard))
@@ -208,7 +208,7 @@ func TestThreeNodesWebhookOnAConsoleOnC(t *testing.T) {
 	token := login(t, baseC, demoAdminEmail)
 	cons := dialConsole(t, c.Addr(), token, 0)
 
-	const contacts, perContact = 6, 4
+	const contacts, perContact = 12, 2
 	for i := 0; i < perContact; i++ {
 		for k := 0; k < contacts; k++ {
 			from := fmt.Sprintf("55119876500%02d", k)

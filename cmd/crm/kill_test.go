@@ -91,7 +91,8 @@ func TestKillNodeMidStream(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process test")
 	}
-	t.Parallel()
+	// Not parallel: it measures a failover time, so it runs before the
+	// package's parallel tests start (and make test runs one package at a time).
 	bin := filepath.Join(t.TempDir(), "crm")
 	build := exec.Command("go", "build", "-o", bin, ".")
 	build.Stderr = os.Stderr
