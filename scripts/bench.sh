@@ -38,13 +38,13 @@ step processed "${lg[@]}" ingest -processed "${common[@]}" -server-log "$out/pro
 	-baseline-duration 5s -profile-seconds 10 -timeout 4m
 # What the node does sustain: a fixed rate below the goal's, batch 1.
 step capacity "${lg[@]}" ingest -processed "${common[@]}" -server-log "$out/capacity.server.log" -out "$out/capacity.json" \
-	-tenants 20 -connections 2 -contacts 500 -concurrency 64 -rate 250 -batch 1 -processed-duration 30s \
+	-tenants 20 -connections 2 -contacts 10 -concurrency 64 -rate 300 -batch 1 -processed-duration 30s \
 	-baseline-duration 4s -profile-seconds 8 -timeout 3m
 step e2e "${lg[@]}" e2e "${common[@]}" -server-log "$out/e2e.server.log" -out "$out/e2e.json" \
-	-tenants 100 -consoles 1000 -rate 2000 -duration 20s -concurrency 256 -profile-seconds 10 -timeout 4m
+	-tenants 100 -consoles 1000 -contacts 20 -rate 2000 -duration 20s -concurrency 256 -profile-seconds 10 -timeout 4m
 # The same consoles at a rate processing keeps up with: the latency without a backlog.
 step e2e-low "${lg[@]}" e2e "${common[@]}" -server-log "$out/e2e-low.server.log" -out "$out/e2e-low.json" \
-	-tenants 100 -consoles 1000 -rate 200 -duration 15s -concurrency 64 -profile-seconds 0 -timeout 3m
+	-tenants 100 -consoles 1000 -contacts 20 -rate 200 -duration 15s -concurrency 64 -profile-seconds 0 -timeout 3m
 step sockets "${lg[@]}" sockets "${common[@]}" -server-log "$out/sockets.server.log" -out "$out/sockets.json" \
 	-sessions 15000 -sources 8 -settle 3s -timeout 4m
 step send "${lg[@]}" send "${common[@]}" -server-log "$out/send.server.log" -out "$out/send.json" \

@@ -349,5 +349,17 @@ func pprofTop(bin, path string) string {
 		b.Write(out)
 		b.WriteString("\n")
 	}
+	// Every crm function and the runtime's big items, cumulative: what the
+	// report's breakdown reads.
+	out, err := exec.Command("go", "tool", "pprof", "-top", "-cum", "-nodecount=1000", bin, path).CombinedOutput()
+	if err == nil {
+		b.WriteString("crm functions and GC, cumulative:\n")
+		for _, line := range strings.Split(string(out), "\n") {
+			if strings.Contains(line, " crm/") || strings.Contains(line, "runtime.gcBgMarkWorker") || strings.Contains(line, "net/http.(*conn).serve") ||
+				strings.Contains(line, "flushWithPotentialWriteReadDeadlock") || strings.HasSuffix(line, " syscall.Syscall") {
+				b.WriteString(line + "\n")
+			}
+		}
+	}
 	return b.String()
 }

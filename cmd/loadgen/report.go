@@ -176,6 +176,10 @@ func reportCommand(args []string) error {
 			num(m, "params.consoles"), num(m, "params.consoles")/num(m, "params.tenants"), num(m, "params.rate"), num(m, "params.duration_s"),
 			driveLine(m, "figures.webhooks."), latLine(m, "figures.webhook_to_console."), num(m, "figures.frames_expected"),
 			num(m, "figures.frames_missed_after_wait"), num(m, "figures.drain_wait_s"), num(m, "figures.frames_duplicated"))
+		if get(m, "params.prewarm") == true {
+			w("The %.0f conversations (%.0f contacts per connection) were created first, one message each, and processed before the consoles connected: the measured messages go to existing conversations.\n\n",
+				num(m, "params.tenants")*num(m, "params.contacts_per_connection"), num(m, "params.contacts_per_connection"))
+		}
 	}
 	if sockets != nil {
 		w("## Idle sockets (`loadgen sockets`)\n\n")
@@ -288,15 +292,16 @@ func driveLine(m map[string]any, p string) string {
 func profileBreakdown(top string) string {
 	stages := []struct{ fn, name string }{
 		{"net/http.(*conn).serve", "HTTP serving (all requests)"},
-		{"crm/httpapi.(*Server).webhookPost.func1", "webhook handler"},
+		{"crm/httpapi.(*Server).webhookRoutes.(*Server).webhookPost", "webhook handler"},
+		{"crm/channels/meta.ParseWebhook", "webhook parsing (encoding/json)"},
 		{"crm/persistence.(*InboxWriter).flush", "inbox group commit"},
 		{"crm/actors.(*Engine).dispatchLoop", "engine dispatch workers"},
 		{"crm/persistence.(*DB).ResolveContact", "contact resolution"},
 		{"crm/actors.(*conversationGrain).Receive", "conversation grains"},
 		{"crm/persistence.(*DB).inTx", "database transactions (all)"},
 		{"github.com/jackc/pgx/v5/pgconn.(*PgConn).flushWithPotentialWriteReadDeadlock", "writes to PostgreSQL sockets"},
+		{"crm/actors.(*Session).write", "socket writes"},
 		{"crm/actors.(*Gateway)", "gateway"},
-		{"crm/actors.(*Session)", "sessions"},
 		{"runtime.gcBgMarkWorker", "garbage collector"},
 		{"syscall.Syscall", "system calls (all)"},
 	}
