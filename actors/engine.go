@@ -84,11 +84,12 @@ type Engine struct {
 	node *cluster.Node
 	// queues are the dispatch shards: one contact's events always go to the
 	// same shard, so they reach their grain in the order they arrived.
-	queues  []chan InboxItem
-	stop    chan struct{}
-	wg      sync.WaitGroup
-	once    sync.Once
-	metrics *engineMetrics
+	queues   []chan InboxItem
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	once     sync.Once
+	metrics  *engineMetrics
+	contacts *contactCache
 	// local receives events published on this node when no cluster is
 	// attached (tests) in addition to the gateways.
 	localMu sync.RWMutex
@@ -152,7 +153,8 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	for i := range queues {
 		queues[i] = make(chan InboxItem, 10_000/cfg.DispatchWorkers+1)
 	}
-	return &Engine{cfg: cfg, db: cfg.DB, log: cfg.Log, metrics: m, queues: queues, stop: make(chan struct{})}, nil
+	return &Engine{cfg: cfg, db: cfg.DB, log: cfg.Log, metrics: m, queues: queues, stop: make(chan struct{}),
+		contacts: newContactCache(200_000)}, nil
 }
 
 // Kinds are the grain kinds this engine hosts, for cluster.Start.
@@ -313,7 +315,7 @@ func (e *Engine) toConversation(ctx context.Context, in InboxItem, profile *crmp
 		return e.markProcessed(ctx, in, "no_contact")
 	}
 	channel := ChannelName(in.Event.GetChannel())
-	contactID, _, err := e.db.ResolveContact(ctx, in.TenantID, channel, key, profile.GetName(), contactPhone(in.Event.GetChannel(), profile))
+	contactID, err := e.resolveContact(ctx, in.TenantID, channel, key, profile.GetName(), contactPhone(in.Event.GetChannel(), profile))
 	if err != nil {
 		return fmt.Errorf("resolving contact: %w", err)
 	}
@@ -335,6 +337,10 @@ func (e *Engine) toConversation(ctx context.Context, in InboxItem, profile *crmp
 		if res.GetError() != nil {
 			if res.GetError().GetRetryable() && attempt < 5 {
 				continue // a fenced, stale activation stopped itself: the next one is fresh
+			}
+			if res.GetError().GetCode() == "invalid_reference" {
+				// The cached contact was deleted: resolve it afresh on the retry.
+				e.contacts.forget(contactCacheKey{tenant: in.TenantID, channel: channel, key: key})
 			}
 			return fmt.Errorf("conversation grain: %s: %s", res.GetError().GetCode(), res.GetError().GetMessage())
 		}

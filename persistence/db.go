@@ -56,8 +56,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) {
 	}
 	if cfg.MaxConns > 0 {
 		pc.MaxConns = cfg.MaxConns
-	} else if pc.MaxConns < 16 {
-		pc.MaxConns = 16
+	} else if pc.MaxConns < 32 {
+		pc.MaxConns = 32 // dispatch workers, grains, webhooks and sockets' resumes share it
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
@@ -117,13 +117,16 @@ func (db *DB) TenantTx(ctx context.Context, tenantID uuid.UUID, fn func(pgx.Tx) 
 		return errors.New("tenant transaction without a tenant")
 	}
 	return db.inTx(ctx, func(tx pgx.Tx) error {
+		// One round trip for both: set_config('role', …, true) is SET LOCAL ROLE.
+		var err error
 		if db.tenantRole != "-" {
-			if _, err := tx.Exec(ctx, "SET LOCAL ROLE "+pgx.Identifier{db.tenantRole}.Sanitize()); err != nil {
-				return fmt.Errorf("switching to tenant role: %w", err)
-			}
+			_, err = tx.Exec(ctx, `SELECT set_config('role', $1, true), set_config('app.tenant_id', $2, true)`,
+				db.tenantRole, tenantID.String())
+		} else {
+			_, err = tx.Exec(ctx, `SELECT set_config('app.tenant_id', $1, true)`, tenantID.String())
 		}
-		if _, err := tx.Exec(ctx, `SELECT set_config('app.tenant_id', $1, true)`, tenantID.String()); err != nil {
-			return fmt.Errorf("setting tenant: %w", err)
+		if err != nil {
+			return fmt.Errorf("entering tenant %s: %w", tenantID, err)
 		}
 		return fn(tx)
 	})
