@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -23,11 +24,23 @@ import (
 // Chromium with ui/e2e/run.mjs (playwright-core). Screenshots land in
 // artifacts/screenshots at the repository root.
 //
-// It needs node/npm, ui/node_modules (npm ci in ui/) and Chromium at
-// /usr/bin/chromium (or CHROMIUM_PATH); without them it is skipped.
+// It needs node/npm, ui/node_modules (npm ci in ui/), Chromium at
+// /usr/bin/chromium (or CHROMIUM_PATH) and psql (the window-closed scenario
+// closes a conversation's 24-hour window in the database). Without them it is
+// skipped, unless CRM_E2E_REQUIRED is set (CI sets it): then it fails, since
+// CI must run it. It installs nothing itself (`make ui-deps` runs npm ci,
+// .ci/run installs Chromium).
 func TestConsoleEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipping the browser end-to-end test in -short mode")
+	}
+	required := os.Getenv("CRM_E2E_REQUIRED") != ""
+	missing := func(format string, args ...any) {
+		t.Helper()
+		if required {
+			t.Fatalf("CRM_E2E_REQUIRED is set but the console e2e test cannot run: "+format, args...)
+		}
+		t.Skipf("skipping the console e2e test: "+format, args...)
 	}
 	uiDir, err := filepath.Abs(".")
 	if err != nil {
@@ -36,7 +49,7 @@ func TestConsoleEndToEnd(t *testing.T) {
 	root := filepath.Dir(uiDir)
 	for _, tool := range []string{"node", "npm"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("skipping the console e2e test: %s is not installed (install Node.js 20+, then `cd ui && npm ci`)", tool)
+			missing("%s is not installed (install Node.js 20+, then `cd ui && npm ci`)", tool)
 		}
 	}
 	chromium := os.Getenv("CHROMIUM_PATH")
@@ -44,10 +57,14 @@ func TestConsoleEndToEnd(t *testing.T) {
 		chromium = "/usr/bin/chromium"
 	}
 	if _, err := os.Stat(chromium); err != nil {
-		t.Skipf("skipping the console e2e test: no Chromium at %s (apt-get install -y chromium, or set CHROMIUM_PATH)", chromium)
+		missing("no Chromium at %s (apt-get install -y chromium, or set CHROMIUM_PATH)", chromium)
 	}
 	if _, err := os.Stat(filepath.Join(uiDir, "node_modules", "playwright-core")); err != nil {
-		t.Skip("skipping the console e2e test: ui/node_modules is missing (run `cd ui && npm ci`)")
+		missing("ui/node_modules is missing (run `make ui-deps` or `cd ui && npm ci`)")
+	}
+	psql := findPsql()
+	if psql == "" {
+		missing("psql is not installed (it comes with PostgreSQL: postgresql-client)")
 	}
 
 	// The binary embeds ui/dist: build the console when it was not built yet.
@@ -113,11 +130,26 @@ func TestConsoleEndToEnd(t *testing.T) {
 		"CRM_E2E_URL=" + base,
 		"CRM_E2E_SCREENSHOTS=" + shots,
 		"CHROMIUM_PATH=" + chromium,
+		"CRM_E2E_DATABASE_URL=" + dbURL,
+		"CRM_E2E_PSQL=" + psql,
 	}, "node", "e2e/run.mjs")
 	if err != nil {
 		t.Fatalf("console e2e failed (%v):\n%s\n--- server log ---\n%s", err, output, tail(out.String(), 4000))
 	}
 	t.Logf("console e2e passed; screenshots in %s\n%s", shots, output)
+}
+
+// findPsql is psql on PATH, else the newest in /usr/lib/postgresql/*/bin (Debian's layout).
+func findPsql() string {
+	if p, err := exec.LookPath("psql"); err == nil {
+		return p
+	}
+	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/psql")
+	sort.Strings(matches)
+	if len(matches) > 0 {
+		return matches[len(matches)-1]
+	}
+	return ""
 }
 
 func run(t *testing.T, dir string, timeout time.Duration, env []string, name string, args ...string) {

@@ -266,7 +266,20 @@ export interface Conversation {
 export type MessageType =
   | 'text' | 'image' | 'audio' | 'video' | 'document' | 'sticker' | 'location' | 'contacts'
   | 'reaction' | 'button_reply' | 'list_reply' | 'template_button' | 'postback' | 'quick_reply'
-  | 'share' | 'template' | 'note' | 'unsupported';
+  | 'share' | 'template' | 'note' | 'interactive' | 'unsupported';
+
+/** Reply buttons or a list we sent, or the customer's tap on one (type button_reply / list_reply). */
+export interface Interactive {
+  type?: string;
+  header?: string;
+  body?: string;
+  footer?: string;
+  buttons?: { id: string; title: string }[] | null;
+  list_button?: string;
+  sections?: { title?: string; rows: { id: string; title: string; description?: string }[] }[] | null;
+  button_reply?: { id: string; title: string } | null;
+  list_reply?: { id: string; title: string; description?: string } | null;
+}
 
 /** An internal note (GET/POST /api/v1/conversations/{id}/notes). */
 export interface Note {
@@ -280,7 +293,10 @@ export interface Note {
 export type DeliveryStatus = 'pending' | 'sent' | 'delivered' | 'read' | 'played' | 'failed' | 'received';
 
 export interface Media {
+  /** The provider's media id (Meta's), or ours on sends. */
   id?: string;
+  /** Our stored copy: GET /api/v1/media/{media_id} gives a signed URL. */
+  media_id?: string;
   url?: string;
   mime_type?: string;
   caption?: string;
@@ -335,6 +351,7 @@ export interface Message {
   sent_by_name?: string;
   is_note?: boolean;
   idempotency_key?: string | null;
+  interactive?: Interactive | null;
   template?: { name?: string; language?: { code?: string } | string; components?: unknown } | null;
   /** Console only: an optimistic bubble not yet accepted by the server. */
   local?: boolean;

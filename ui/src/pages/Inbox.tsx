@@ -29,6 +29,9 @@ export type InboxTab = 'mine' | 'queue' | 'teams' | 'all';
 
 const PAGE = 50;
 
+/** The list's default status filter: open, in progress and waiting. */
+export const ACTIVE_STATUSES = 'open,in_progress,waiting';
+
 /** Names of the tenant's users by id (agents may read the user list). */
 export function useUserNames(): Map<string, string> {
   const q = useQuery({ queryKey: ['users'], queryFn: () => users.list(), staleTime: 5 * 60_000, retry: false });
@@ -93,7 +96,8 @@ function ConversationList({ activeId, onOrder }: { activeId?: string; onOrder: (
   const user = useAuth((s) => s.user);
   const tabs = tabsFor(user?.role);
   const [tab, setTab] = useState<InboxTab>(tabs[0]);
-  const [status, setStatus] = useState('open');
+  // default: everything not resolved (a reply moves a conversation to in_progress; it must stay in the list)
+  const [status, setStatus] = useState(ACTIVE_STATUSES);
   const [labelId, setLabelId] = useState('');
   const [search, setSearch] = useState('');
   const q = useDebounced(search.trim(), 300);
@@ -150,6 +154,7 @@ function ConversationList({ activeId, onOrder }: { activeId?: string; onOrder: (
         )}
         <div className="mt-2 flex gap-2">
           <Select className="py-1 text-xs" value={status} onChange={(e) => setStatus(e.target.value)} aria-label={t('inbox.filter_status')}>
+            <option value={ACTIVE_STATUSES}>{t('inbox.active_statuses')}</option>
             <option value="">{t('inbox.all_statuses')}</option>
             {CONVERSATION_STATUSES.map((s) => <option key={s} value={s}>{t(`inbox.status.${s}`)}</option>)}
           </Select>
@@ -263,6 +268,8 @@ function Composer({ conversation, replyTo, onClearReply, onDispatch, onNote, pre
   const showPicker = !note && !preview && (pickerOpen || windowClosed) && conversation.channel !== 'instagram' && conversation.channel !== 'messenger';
   // Notes are saved directly; messages go out optimistically through the pane (onDispatch).
   const send = useMutation({
+    // not paused while offline: a message fails at once (and offers a retry), it does not vanish into a queue
+    networkMode: 'always',
     mutationFn: async (body: string) => {
       if (note) {
         await conversations.note(conversation.id, body);
@@ -281,6 +288,7 @@ function Composer({ conversation, replyTo, onClearReply, onDispatch, onNote, pre
   const [emojiOpen, setEmojiOpen] = useState(false);
   const recorder = useVoiceRecorder();
   const sendMedia = useMutation({
+    networkMode: 'always',
     mutationFn: async ({ file, name }: { file: Blob; name: string }) => {
       const up = await media.upload(file, name, conversation.channel ?? 'whatsapp');
       const type = (['image', 'video', 'audio', 'document', 'sticker'].includes(up.kind) ? up.kind : 'document') as MessageType;
@@ -479,7 +487,7 @@ function ConversationPane({ id, preview }: { id: string; preview?: boolean }) {
       (err: unknown) => {
         const closed = err instanceof ApiError && err.code === 'window_closed';
         setLocals((ls) => ls.map((l) => (l.message.idempotency_key === key
-          ? { ...l, message: { ...l.message, status: 'failed', error: closed ? t('templates.window_closed_error') : errorText(err) } }
+          ? { ...l, message: { ...l.message, status: 'failed', error: closed ? { code: 'window_closed', message: t('templates.window_closed_error') } : errorText(err) } }
           : l)));
         if (closed) {
           setPickerOpen(true);

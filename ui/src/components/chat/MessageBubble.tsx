@@ -13,8 +13,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The media's URL: given in the message, or a fresh signed URL from GET /api/v1/media/{id}. */
 export function useMediaUrl(m: Message): string | undefined {
-  const id = m.media?.id;
-  const need = !m.media?.url && !!id && UUID.test(id);
+  // media_id is our stored copy (set shortly after an inbound message arrives); id may be the provider's
+  const id = [m.media?.media_id, m.media?.id].find((x): x is string => !!x && UUID.test(x));
+  const need = !m.media?.url && !!id;
   const q = useQuery({ queryKey: ['media', id], queryFn: () => mediaApi.get(id!), enabled: need, staleTime: 4 * 60_000, retry: false });
   return m.media?.url || q.data?.url;
 }
@@ -55,6 +56,10 @@ export function Linkify({ text }: { text: string }) {
 export function messagePreview(m: Pick<Message, 'type' | 'text' | 'media' | 'location' | 'contacts'>, t: (k: string, o?: Record<string, unknown>) => string): string {
   const caption = m.text || m.media?.caption || '';
   if (m.type === 'template') return m.text || `📄 ${t('chat.types.template')}`;
+  if (m.type === 'interactive') {
+    const it = (m as Pick<Message, 'interactive'>).interactive;
+    return it?.button_reply?.title || it?.list_reply?.title || it?.body || m.text || t('chat.types.button_reply');
+  }
   switch (m.type) {
     case 'text':
     case 'note':
@@ -191,6 +196,29 @@ function Body({ m }: { m: Message }) {
           ))}
         </div>
       );
+    case 'interactive': {
+      const it = m.interactive;
+      const tapped = it?.button_reply ?? it?.list_reply;
+      if (tapped || m.direction === 'inbound') {
+        return (
+          <div data-testid="button-reply">
+            <p className="mb-0.5 flex items-center gap-1 text-xs text-gray-500"><MousePointerClick className="h-3 w-3" aria-hidden /> {t('chat.types.button_reply')}</p>
+            <p className="whitespace-pre-wrap break-words">{tapped?.title || m.text}</p>
+          </div>
+        );
+      }
+      const options = [...(it?.buttons ?? []), ...(it?.sections ?? []).flatMap((sec) => sec.rows ?? [])];
+      return (
+        <div className="min-w-[200px]">
+          {it?.header && <p className="font-semibold">{it.header}</p>}
+          <p className="whitespace-pre-wrap break-words"><Linkify text={it?.body || m.text || ''} /></p>
+          {it?.footer && <p className="text-xs text-gray-500">{it.footer}</p>}
+          <div className="mt-1 space-y-1">
+            {options.map((b) => <p key={b.id} className="rounded-md bg-white/70 px-2 py-1 text-center text-sm text-sky-700">{b.title}</p>)}
+          </div>
+        </div>
+      );
+    }
     case 'button_reply':
     case 'list_reply':
     case 'quick_reply':
@@ -297,7 +325,7 @@ export function MessageBubble({ message: m, replyTo, reactions = [], author, tai
           <p className="mt-1 text-right text-xs text-red-600" role="alert" data-testid="send-error">{t('chat.failed', { reason: err || t('chat.failed_unknown') })}</p>
         )}
         {m.status === 'failed' && !err && <p className="mt-1 text-right text-xs text-red-600" role="alert">{t('chat.failed', { reason: t('chat.failed_unknown') })}</p>}
-        {m.local && m.status === 'failed' && onRetry && (
+        {m.local && m.status === 'failed' && onRetry && !(typeof m.error === 'object' && m.error?.code === 'window_closed') && (
           <div className="mt-0.5 text-right">
             <button type="button" onClick={() => onRetry(m)} data-testid="retry-send" className="inline-flex items-center gap-1 rounded px-1 text-xs font-medium text-brand-700 hover:underline focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-500">
               <RotateCcw className="h-3 w-3" aria-hidden /> {t('chat.retry')}

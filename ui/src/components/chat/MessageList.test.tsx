@@ -1,5 +1,5 @@
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { render as rtlRender, screen, within } from '@testing-library/react';
+import { render as rtlRender, screen, waitFor, within } from '@testing-library/react';
 import type { ReactElement } from 'react';
 import { describe, expect, it, vi } from 'vitest';
 import type { Message } from '../../api/types';
@@ -100,6 +100,17 @@ describe('MessageBubble', () => {
     const img = await screen.findByRole('img');
     expect(img.getAttribute('src')).toBe('/api/v1/media/x/content?sig=abc');
     expect(String((fetchMock.mock.calls[0] as unknown[])[0])).toBe(`/api/v1/media/${id}`);
+    vi.unstubAllGlobals();
+  });
+
+  it("uses our media_id, not the provider's media id, for an inbound file", async () => {
+    const fetchMock = vi.fn(async () => new Response(JSON.stringify({ id: 'y', url: '/api/v1/media/y/content?sig=def', mime_type: 'audio/ogg', kind: 'audio', size: 10 }), { status: 200 }));
+    vi.stubGlobal('fetch', fetchMock);
+    const ours = '0192f0a4-2222-7000-8000-000000000002';
+    const m: Message = { id: 'v', conversation_id: 'c', seq: 1, type: 'audio', direction: 'inbound', status: 'received', created_at: now.toISOString(), media: { id: '9538434238769094', media_id: ours, voice: true } };
+    render(<MessageBubble message={m} />);
+    await waitFor(() => expect(document.querySelector('audio')?.getAttribute('src')).toBe('/api/v1/media/y/content?sig=def'));
+    expect(String((fetchMock.mock.calls[0] as unknown[])[0])).toBe(`/api/v1/media/${ours}`);
     vi.unstubAllGlobals();
   });
 });

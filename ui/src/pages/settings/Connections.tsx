@@ -1,5 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Check, Copy, Plug, Plus, Trash2 } from 'lucide-react';
+import { Check, Copy, Plug, Plus, Smartphone, Trash2 } from 'lucide-react';
+import { Link } from 'react-router';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { connections, type ConnectionInput } from '../../api/endpoints';
@@ -79,6 +80,12 @@ export default function ConnectionsSettings({ canWrite }: { canWrite: boolean })
                     <p className="font-medium text-gray-900">{c.name}</p>
                     <p className="text-xs text-gray-500">{t(`inbox.channels.${c.channel}`)} · {t(`connections.providers.${c.provider}`, { defaultValue: c.provider })}</p>
                   </div>
+                  {c.provider === 'sandbox' && (
+                    <Link to={`/settings/connections/${c.id}/phone`} data-testid="open-phone"
+                      className="inline-flex items-center gap-1.5 rounded-md border border-brand-200 px-2.5 py-1 text-sm font-medium text-brand-700 hover:bg-brand-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-500">
+                      <Smartphone className="h-4 w-4" aria-hidden /> {t('phone.open')}
+                    </Link>
+                  )}
                   <Badge color={statusColor[status] ?? '#64748b'}>{t(`connections.status.${status}`, { defaultValue: status })}</Badge>
                   {canWrite && (
                     <Button variant="ghost" size="sm" onClick={() => { if (confirm(t('connections.confirm_delete', { name: c.name }))) remove.mutate(c.id); }} aria-label={t('common.delete_item', { name: c.name })}>

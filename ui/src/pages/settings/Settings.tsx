@@ -8,6 +8,7 @@ import ConnectionsSettings from './Connections';
 import LabelsSettings from './Labels';
 import PlanSettings from './Plan';
 import QuickRepliesSettings from './QuickReplies';
+import SandboxPhone from './SandboxPhone';
 import TeamsSettings from './Teams';
 import UsersSettings from './Users';
 
@@ -47,6 +48,7 @@ export default function Settings() {
           <Route path="users" element={<UsersSettings canWrite={isAdmin(role)} />} />
           <Route path="teams" element={<TeamsSettings canWrite={isAdmin(role)} />} />
           <Route path="connections" element={<ConnectionsSettings canWrite={isAdmin(role)} />} />
+          <Route path="connections/:id/phone" element={<SandboxPhone />} />
           <Route path="labels" element={<LabelsSettings canWrite={isSupervisorOrUp(role)} />} />
           <Route path="quick-replies" element={<QuickRepliesSettings canWrite={isAdmin(role)} />} />
           <Route path="plan" element={<PlanSettings />} />
