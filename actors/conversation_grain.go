@@ -267,13 +267,17 @@ func (g *conversationGrain) inbound(req *crmpb.InboundEvent) *crmpb.InboundEvent
 		if isNew {
 			convType = "conversation.created"
 		}
+		if err := markInbox(ctx, tx, g.tenant, inboxID); err != nil {
+			return nil, nil, err
+		}
+		// Last: appending takes the tenant's sequence lock, held until commit.
 		events := []persistence.TenantEvent{conversationEvent(convType, conv), messageEvent("message.created", conv, m)}
 		if err := appendEvents(ctx, tx, g.tenant, events); err != nil {
 			return nil, nil, err
 		}
 		res.ConversationId, res.MessageId, res.Seq, res.NewConversation = conv.ID.String(), m.ID.String(), m.Seq, isNew
 		stored = m
-		return conv, events, markInbox(ctx, tx, g.tenant, inboxID)
+		return conv, events, nil
 	})
 	if err != nil {
 		res.Error = resultError(err)
