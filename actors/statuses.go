@@ -36,22 +36,24 @@ func (e *Engine) applyStatus(ctx context.Context, in InboxItem, st *crmpb.Status
 	}
 	var events []persistence.TenantEvent
 	err := e.db.TenantTx(ctx, in.TenantID, func(tx pgx.Tx) error {
+		if err := persistence.MarkInboxProcessed(ctx, tx, in.TenantID, in.InboxID); err != nil {
+			return err
+		}
 		m, changed, err := persistence.ApplyStatus(ctx, tx, in.TenantID, in.ConnectionID, st.GetExternalMessageId(), status, at, statusErr)
 		if err != nil {
 			return err
 		}
 		if m == nil {
-			if err := persistence.ParkStatus(ctx, tx, in.TenantID, in.ConnectionID, st.GetExternalMessageId(), status, at, statusErr); err != nil {
-				return err
-			}
-		} else if changed {
+			return persistence.ParkStatus(ctx, tx, in.TenantID, in.ConnectionID, st.GetExternalMessageId(), status, at, statusErr)
+		}
+		if changed { // last: the tenant's sequence lock is held until commit
 			ev, err := messageUpdatedEvent(ctx, tx, in.TenantID, m)
 			if err != nil {
 				return err
 			}
 			events = append(events, ev)
 		}
-		return persistence.MarkInboxProcessed(ctx, tx, in.TenantID, in.InboxID)
+		return nil
 	})
 	if err != nil {
 		return err
