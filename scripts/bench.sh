@@ -11,6 +11,12 @@ out="${BENCH_DIR:-$(mktemp -d -t crm-bench-XXXXXX)}"
 mkdir -p "$out"
 echo "bench: results in $out"
 : > "$out/commands.tsv"
+# What is measured: the commit (and whether Go files differ from it) and when.
+{
+	echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown) — $(git log -1 --format=%s 2>/dev/null | cut -c1-90)"
+	git status --porcelain --untracked-files=no -- '*.go' go.mod go.sum 2>/dev/null | grep -q . && echo "dirty=with uncommitted Go changes in the working tree when the run started"
+} > "$out/run.txt" || true
 
 pg_isready -q -h 127.0.0.1 -p 5432 || [ -n "${TEST_DATABASE_URL:-}" ] || {
 	echo "bench: PostgreSQL is not answering on 127.0.0.1:5432 (set TEST_DATABASE_URL)"; exit 1; }

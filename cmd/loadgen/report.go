@@ -43,9 +43,26 @@ func reportCommand(args []string) error {
 	w("each baseline is measured in the same run on the same machine, so a ratio is against this machine's limit at that moment. ")
 	w("The load generator runs on the same 2 cores as the node and PostgreSQL (\"load generator included\").\n\n")
 	w("| | |\n| --- | --- |\n")
-	w("| date | %s |\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	run := map[string]string{}
+	if raw, err := os.ReadFile(filepath.Join(*dir, "run.txt")); err == nil {
+		for _, l := range strings.Split(string(raw), "\n") {
+			if k, v, ok := strings.Cut(l, "="); ok {
+				run[k] = v
+			}
+		}
+	}
+	date, commit := run["date"], run["commit"]
+	if date == "" {
+		date = time.Now().UTC().Format("2006-01-02 15:04 MST")
+	}
+	if commit == "" {
+		commit = gitDescribe()
+	} else if run["dirty"] != "" {
+		commit += " (" + run["dirty"] + ")"
+	}
+	w("| date (start of the run) | %s |\n", date)
 	w("| machine | %d CPUs (%s), %s memory, %s |\n", runtime.NumCPU(), cpuModel(), memTotal(), kernel())
-	w("| commit | %s |\n", gitDescribe())
+	w("| commit | %s |\n", commit)
 	w("| Go | %s |\n", runtime.Version())
 	w("| PostgreSQL | %s |\n\n", pgVersion())
 
