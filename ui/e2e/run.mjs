@@ -605,55 +605,69 @@ if (adminIn) {
 }
 
 // ---------------------------------------------------------------- mocked API answers
-// The only mocked answers: login errors the demo server cannot reach quickly
-// or safely. A real lockout also blocks this machine's IP (every later login
-// of the run), licenses are not enforced without CRM_LICENSE_SIGNING_KEY, and
-// suspension / several companies would need a second tenant. Everything else
-// in this run talks to the real server.
+// The only mocked answers: two login errors the demo server cannot reach
+// quickly or safely. A real lockout also blocks this machine's IP (every later
+// login of the run would be refused), and licenses are not enforced without
+// CRM_LICENSE_SIGNING_KEY. Everything else in this run talks to the real server.
 const json = (status, body, headers = {}) => ({ status, contentType: 'application/json', headers, body: JSON.stringify(body) });
 const apiError = (status, code, details, headers) => json(status, { error: { code, message: code, details } }, headers);
 
-await step('login errors from the API: lockout countdown, license, suspension, choose company', async () => {
+await step('login errors from the API (mocked): lockout countdown, license', async () => {
   const { page, context } = await newPage('login-errors');
   const answers = [
     apiError(429, 'too_many_attempts', { retry_after_seconds: 75 }, { 'Retry-After': '75' }),
     apiError(402, 'license_invalid', { reason: 'expired' }),
-    apiError(403, 'tenant_suspended'),
-    apiError(409, 'tenant_required', { tenants: [{ slug: 'loja-centro', name: 'Loja Centro' }, { slug: 'loja-norte', name: 'Loja Norte' }] }),
   ];
-  const bodies = [];
-  await page.route('**/api/v1/auth/login', (route) => {
-    bodies.push(JSON.parse(route.request().postData() ?? '{}'));
-    return route.fulfill(answers.shift() ?? apiError(401, 'invalid_credentials'));
-  });
+  await page.route('**/api/v1/auth/login', (route) => route.fulfill(answers.shift() ?? apiError(401, 'invalid_credentials')));
   await login(page, 'varias@empresas.com', 'qualquer-senha');
   await expectVisible(page.getByTestId('login-error').filter({ hasText: /Tente de novo em 1:1[45]/ }), 'lockout countdown');
   const locked = page.getByRole('button', { name: /Bloqueado por/ });
   if (!(await locked.isDisabled())) throw new Error('the button must be disabled while locked out');
   await page.waitForTimeout(1200);
   await expectVisible(page.getByTestId('login-error').filter({ hasText: /1:1[0-3]/ }), 'the countdown moving');
-  await shot(page, '19-login-locked', 'Login locked out after too many attempts: countdown from Retry-After, button disabled');
-  // the lockout ends on its own in the UI only after the countdown; start a fresh page for the next answers
+  await shot(page, '19-login-locked', 'Login locked out after too many attempts (mocked answer): countdown from Retry-After, button disabled');
+  // the lockout ends on its own in the UI only after the countdown; start a fresh page for the next answer
   await page.goto(`${BASE}/login`);
-  for (const [text, name] of [
-    ['A licença desta empresa não é válida. Ela expirou.', '20-login-license'],
-    ['A conta da sua empresa está suspensa', null],
-  ]) {
-    await page.getByLabel('E-mail').fill('varias@empresas.com');
-    await page.getByLabel('Senha').fill('qualquer-senha');
-    await page.getByRole('button', { name: 'Entrar', exact: true }).click();
-    await expectVisible(page.getByTestId('login-error').filter({ hasText: text }), text);
-    if (name) await shot(page, name, 'Login refused: the license is invalid (reason: expired)');
-  }
+  await page.getByLabel('E-mail').fill('varias@empresas.com');
+  await page.getByLabel('Senha').fill('qualquer-senha');
   await page.getByRole('button', { name: 'Entrar', exact: true }).click();
+  await expectVisible(page.getByTestId('login-error').filter({ hasText: 'A licença desta empresa não é válida. Ela expirou.' }), 'license message');
+  await shot(page, '20-login-license', 'Login refused (mocked answer): the license is invalid (reason: expired)');
+  await context.close();
+});
+
+
+// ---------------------------------------------------------------- several companies, one suspended (real)
+await step('an email in two companies chooses one; a suspended company is refused (real tenants)', async () => {
+  const owner = await apiLogin(OWNER);
+  const adminToken = await apiLogin(ADMIN);
+  const email = `multi.${run}@example.com`;
+  const password = 'senha-multi-123';
+  await call(adminToken, 'POST', '/api/v1/users', { name: `Paula Demo ${run}`, email, password, role: 'AGENT', team_ids: [] });
+  const plans = await call(owner, 'GET', '/api/v1/admin/plans');
+  const plan = (plans.items ?? plans).find((p) => !p.retired);
+  const slug = `loja-norte-${run}`;
+  const north = await call(owner, 'POST', '/api/v1/admin/tenants', {
+    name: `Loja Norte ${run}`, email: `norte.${run}@example.com`, slug, plan_id: plan.id, admin: { name: `Paula Norte ${run}`, email, password },
+  });
+  const { page, context } = await newPage('two-companies');
+  await login(page, email, password);
   const select = page.getByLabel('Em qual empresa você quer entrar?');
   await expectVisible(select, 'choose company');
-  await select.selectOption('loja-norte');
-  await shot(page, '21-login-choose-company', 'Login with an email in several companies: choose which one');
+  await select.selectOption(slug);
+  await shot(page, '21-login-choose-company', 'Login with an email in two real companies (Loja Demo and a tenant the test created): choose which one');
   await page.getByRole('button', { name: 'Entrar nesta empresa' }).click();
-  await expectVisible(page.getByTestId('login-error').filter({ hasText: 'E-mail ou senha incorretos.' }), 'answer after choosing');
-  if (bodies.at(-1)?.tenant !== 'loja-norte') throw new Error(`the chosen company was not sent: ${JSON.stringify(bodies.at(-1))}`);
+  await page.waitForURL(/\/inbox/);
+  await expectVisible(page.getByTestId('current-user').filter({ hasText: `Paula Norte ${run}` }), 'signed in as the Loja Norte admin');
   await context.close();
+  await call(owner, 'POST', `/api/v1/admin/tenants/${north.id}/suspend`, { reason: `teste e2e ${run}` });
+  const again = await newPage('suspended');
+  await login(again.page, email, password);
+  await again.page.getByLabel('Em qual empresa você quer entrar?').selectOption(slug);
+  await again.page.getByRole('button', { name: 'Entrar nesta empresa' }).click();
+  await expectVisible(again.page.getByTestId('login-error').filter({ hasText: 'A conta da sua empresa está suspensa' }), 'the suspended company refused');
+  await shot(again.page, '21b-login-suspended', 'Login into the suspended company (suspended by the platform owner through the API): refused with the reason');
+  await again.context.close();
 });
 
 // ---------------------------------------------------------------- platform owner
