@@ -10,7 +10,7 @@
 // Every step runs even when an earlier one failed (unless it depends on it);
 // the exit status is 1 when any step failed.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -30,6 +30,8 @@ const run = Date.now().toString(36);
 // unique mobile numbers per run (the server refuses a phone twice)
 const phone = (area) => `+55 ${area} 9${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`;
 mkdirSync(SHOTS, { recursive: true });
+// screenshots of earlier runs (e.g. of scenarios since renamed) would not be in index.json: start clean
+for (const f of readdirSync(SHOTS)) if (/^\d+[a-z]?-[\w-]+\.png$/.test(f)) unlinkSync(join(SHOTS, f));
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
@@ -484,6 +486,7 @@ if (adminIn) {
       await expectVisible(failed.getByTestId('retry-send'), 'the retry button');
       await page.waitForTimeout(1000);
       early = await page.getByTestId('bubble').filter({ hasText: 'enquanto você estava offline' }).count();
+      await failed.getByTestId('retry-send').scrollIntoViewIfNeeded();
       await shot(page, '30-connection-lost', 'Socket dropped while offline: connection-lost banner, a reply that failed with "Tentar de novo"');
     } finally {
       await context.setOffline(false);
