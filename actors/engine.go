@@ -73,6 +73,10 @@ type EngineConfig struct {
 	// ClaimTimeout is how long a node's claim on an inbox row lasts before
 	// another node's sweeper takes the row over; default 15 s.
 	ClaimTimeout time.Duration
+	// StaleSendAfter is how long an outbound message may stay pending before
+	// the sweeper hands it to its connection again; default 15 minutes, well
+	// past the longest retrying attempt.
+	StaleSendAfter time.Duration
 }
 
 // Engine runs the grains and is what the HTTP layer asks to ingest, send and
@@ -132,6 +136,9 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	}
 	if cfg.ClaimTimeout <= 0 {
 		cfg.ClaimTimeout = 15 * time.Second
+	}
+	if cfg.StaleSendAfter <= 0 {
+		cfg.StaleSendAfter = 15 * time.Minute
 	}
 	m := &engineMetrics{
 		activations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crm_grain_activations_total",
@@ -438,6 +445,7 @@ func (e *Engine) Sweep(ctx context.Context) int {
 		}
 	}
 	e.applyParked(ctx)
+	e.resendStale(ctx)
 	return len(pending)
 }
 

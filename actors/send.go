@@ -323,3 +323,60 @@ func (g *connectionGrain) record(ctx context.Context, messageID uuid.UUID, exter
 	}
 	e.publish(g.tenant, events)
 }
+
+// resendStale hands again to their connection the sends left pending by a
+// node that died after storing them (guarantee 5: a send is never lost).
+// A message is taken only long after any attempt could still be retrying,
+// so a live send is not doubled; one accepted by the provider just before its
+// node died, before the answer was recorded, can be (the provider has no
+// idempotency key to stop it).
+func (e *Engine) resendStale(ctx context.Context) {
+	stale, err := e.db.TakeStaleSends(ctx, e.cfg.Now().Add(-e.cfg.StaleSendAfter), 200)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Warn("looking for stale sends", "error", err)
+		}
+		return
+	}
+	for _, m := range stale {
+		job, err := e.sendJob(ctx, m)
+		if err != nil {
+			e.log.Warn("stale send not rebuilt", "message_id", m.ID, "error", err)
+			continue
+		}
+		e.metrics.sends.WithLabelValues("resent_stale").Inc()
+		go e.handToConnection(job)
+	}
+}
+
+// sendJob rebuilds the connection grain's request from a stored message.
+func (e *Engine) sendJob(ctx context.Context, m *persistence.Message) (*crmpb.SendRequest, error) {
+	job := &crmpb.SendRequest{TenantId: m.TenantID.String(), ConnectionId: m.ConnectionID.String(),
+		ConversationId: m.ConversationID.String(), MessageId: m.ID.String(), Type: m.Type, Text: m.Text,
+		ReplyToExternalId: m.ReplyToExternalID, TemplateJson: m.Template}
+	var media struct {
+		MediaID string `json:"media_id"`
+	}
+	if len(m.Media) > 0 && json.Unmarshal(m.Media, &media) == nil {
+		job.MediaId = media.MediaID
+	}
+	switch m.Type {
+	case "location":
+		job.ContentJson = m.Location
+	case "contacts":
+		job.ContentJson = m.Contacts
+	case "reaction":
+		job.ContentJson = m.Reaction
+	case "interactive":
+		job.ContentJson = m.Interactive
+	}
+	err := e.db.TenantTx(ctx, m.TenantID, func(tx pgx.Tx) error {
+		conv, err := persistence.LoadConversationByID(ctx, tx, m.TenantID, m.ConversationID)
+		if err != nil {
+			return err
+		}
+		job.To, err = persistence.ContactExternalID(ctx, tx, m.TenantID, m.ContactID, conv.Channel)
+		return err
+	})
+	return job, err
+}

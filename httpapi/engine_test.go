@@ -346,3 +346,49 @@ func TestSuspendedTenantSendsRefusedAtOnce(t *testing.T) {
 	})
 	require.NoError(t, env.engine.MayI(context.Background(), env.tenant.ID, actors.FeaturePrefix+"campaigns"))
 }
+
+// TestPendingSendOfADeadNodeIsResent: a send stored as pending whose node
+// died before handing it over is sent by a sweeper later, once.
+func TestPendingSendOfADeadNodeIsResent(t *testing.T) {
+	t.Parallel()
+	env := newEngineEnv(t)
+	env.postWebhook(whatsappText("5541999990000", "Caio", "wamid.stale.1", "Oi", time.Now()))
+	var conv map[string]any
+	checkFor(t, 10*time.Second, func() error {
+		items := env.do(http.MethodGet, "/api/v1/conversations", env.tenant.AdminToken, nil).Items()
+		if len(items) != 1 {
+			return fmt.Errorf("%d conversations", len(items))
+		}
+		conv = items[0]
+		return nil
+	})
+	// What a node that died right after storing the send leaves behind.
+	ctx := context.Background()
+	convID, contactID := uuid.MustParse(conv["id"].(string)), uuid.MustParse(conv["contact_id"].(string))
+	key := "left-behind"
+	require.NoError(t, env.db.TenantTx(ctx, env.tenant.ID, func(tx pgx.Tx) error {
+		m := &persistence.Message{TenantID: env.tenant.ID, ConversationID: convID, ConnectionID: env.connID, ContactID: contactID,
+			Seq: 2, Direction: "outbound", Type: "text", Text: "Ainda está aí?", Status: "pending", IdempotencyKey: &key}
+		_, err := persistence.InsertMessage(ctx, tx, m)
+		return err
+	}))
+	// Twenty minutes later (the touch trigger would stamp now(): bypass it, as only a superuser can).
+	tx, err := env.db.Pool.Begin(ctx)
+	require.NoError(t, err)
+	_, err = tx.Exec(ctx, `SET LOCAL session_replication_role = replica`)
+	require.NoError(t, err)
+	_, err = tx.Exec(ctx, `UPDATE messages SET updated_at = now() - interval '20 minutes' WHERE tenant_id = $1 AND idempotency_key = $2`, env.tenant.ID, key)
+	require.NoError(t, err)
+	require.NoError(t, tx.Commit(ctx))
+	env.engine.Sweep(ctx)
+	env.engine.Sweep(ctx) // a second sweep meanwhile does not send it again
+	checkFor(t, 10*time.Second, func() error {
+		for _, m := range env.do(http.MethodGet, "/api/v1/conversations/"+convID.String()+"/messages", env.tenant.AdminToken, nil).Items() {
+			if m["text"] == "Ainda está aí?" && m["status"] == "sent" {
+				return nil
+			}
+		}
+		return fmt.Errorf("not sent yet")
+	})
+	require.Equal(t, 1, env.graph.count(), "sent once")
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 
 	"time"
 
@@ -473,4 +474,36 @@ func SetMessageMediaID(ctx context.Context, tx pgx.Tx, tenantID, messageID, medi
 		return nil, crm.NotFound("message")
 	}
 	return m, translate(err)
+}
+
+// TakeStaleSends finds outbound messages pending since before staleBefore
+// (long after any attempt to send them could still be running: their node
+// died between storing them and handing them to the provider),
+// across tenants, and touches them so the next sweep leaves them alone while
+// they are retried (the sweeper's system path).
+func (db *DB) TakeStaleSends(ctx context.Context, staleBefore time.Time, limit int) ([]*Message, error) {
+	var out []*Message
+	err := db.PlatformTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `UPDATE messages m SET updated_at = now()
+			FROM (SELECT tenant_id, id, created_at FROM messages
+			      WHERE status = 'pending' AND direction = 'outbound' AND updated_at < $1
+			      ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED) s
+			WHERE m.tenant_id = s.tenant_id AND m.id = s.id AND m.created_at = s.created_at
+			RETURNING `+prefixed("m.", messageColumns), staleBefore, limit)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Message, error) { return scanMessage(r) })
+		return err
+	})
+	return out, translate(err)
+}
+
+// prefixed qualifies every column of a comma-separated list.
+func prefixed(prefix, columns string) string {
+	parts := strings.Split(columns, ",")
+	for i, p := range parts {
+		parts[i] = prefix + strings.TrimSpace(p)
+	}
+	return strings.Join(parts, ", ")
 }
