@@ -32,7 +32,7 @@ step() { # step NAME COMMAND...: run, time, log the command
 	start=$(date +%s.%N)
 	"$@" 2>>"$out/$name.stderr" || { echo "bench: $name failed (stderr in $out/$name.stderr)"; tail -20 "$out/$name.stderr"; }
 	end=$(date +%s.%N)
-	printf "%s\t%.0f\t%s\n" "$name" "$(awk "BEGIN{print $end - $start}")" "$*" | sed "s#$out/#\$BENCH_DIR/#g" >> "$out/commands.tsv"
+	printf "%s\t%.0f\t%s\n" "$name" "$(awk "BEGIN{print $end - $start}")" "$*" | sed "s#$out#\$BENCH_DIR#g" >> "$out/commands.tsv"
 }
 
 common=(-crm-bin "$crm_bin" -profile-dir "$out")
