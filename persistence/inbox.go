@@ -1,15 +1,18 @@
 package persistence
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"crm"
 )
@@ -209,11 +212,61 @@ func (w *InboxWriter) flush(batch []*inboxRequest) {
 			byTenant[e.TenantID] = append(byTenant[e.TenantID], e)
 		}
 	}
-	inserted := map[inboxKey]bool{}
-	// The whole transaction is one pipeline, one round trip: BEGIN, the
-	// role switch, each tenant's rows, COMMIT. A failed statement aborts
-	// the rest; the connection is then left in the failed transaction and
-	// the pool discards it on release.
+	// Every batch inserts in the same order (tenant, connection, key): two
+	// concurrent batches carrying the same duplicated keys then wait on each
+	// other instead of deadlocking.
+	sort.Slice(order, func(i, j int) bool { return bytes.Compare(order[i][:], order[j][:]) < 0 })
+	for _, events := range byTenant {
+		sort.Slice(events, func(i, j int) bool {
+			if c := bytes.Compare(events[i].ConnectionID[:], events[j].ConnectionID[:]); c != 0 {
+				return c < 0
+			}
+			return events[i].DedupeKey < events[j].DedupeKey
+		})
+	}
+	var inserted map[inboxKey]bool
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		inserted = map[inboxKey]bool{}
+		if err = w.send(ctx, order, byTenant, ids, inserted); err == nil || !retryable(err) {
+			break
+		}
+	}
+	if err != nil {
+		err = fmt.Errorf("appending %d inbox events: %w", len(ids), translate(err))
+		w.log.Error("inbox batch failed", "error", err)
+	}
+	for _, r := range batch {
+		if err != nil {
+			r.err = err
+		} else {
+			r.receipts = make([]InboxReceipt, len(r.events))
+			for i, e := range r.events {
+				k := inboxKey{e.TenantID, e.ConnectionID, e.DedupeKey}
+				if inserted[k] {
+					r.receipts[i] = InboxReceipt{ID: ids[k]}
+					delete(inserted, k) // a second copy in the same batch is a duplicate
+				} else {
+					r.receipts[i] = InboxReceipt{Duplicate: true}
+				}
+			}
+		}
+		close(r.done)
+	}
+}
+
+// retryable reports a deadlock or serialization failure: the batch can simply run again.
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
+}
+
+// send writes one batch. The whole transaction is one pipeline, one round
+// trip: BEGIN, the role switch, each tenant's rows, COMMIT. A failed
+// statement aborts the rest; the connection is then left in the failed
+// transaction and the pool discards it on release.
+func (w *InboxWriter) send(ctx context.Context, order []uuid.UUID, byTenant map[uuid.UUID][]InboxEvent,
+	ids map[inboxKey]uuid.UUID, inserted map[inboxKey]bool) error {
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN`)
 	if w.db.tenantRole != "-" {
@@ -250,28 +303,7 @@ func (w *InboxWriter) flush(batch []*inboxRequest) {
 		})
 	}
 	b.Queue(`COMMIT`)
-	err := w.db.Pool.SendBatch(ctx, b).Close()
-	if err != nil {
-		err = fmt.Errorf("appending %d inbox events: %w", len(ids), translate(err))
-		w.log.Error("inbox batch failed", "error", err)
-	}
-	for _, r := range batch {
-		if err != nil {
-			r.err = err
-		} else {
-			r.receipts = make([]InboxReceipt, len(r.events))
-			for i, e := range r.events {
-				k := inboxKey{e.TenantID, e.ConnectionID, e.DedupeKey}
-				if inserted[k] {
-					r.receipts[i] = InboxReceipt{ID: ids[k]}
-					delete(inserted, k) // a second copy in the same batch is a duplicate
-				} else {
-					r.receipts[i] = InboxReceipt{Duplicate: true}
-				}
-			}
-		}
-		close(r.done)
-	}
+	return w.db.Pool.SendBatch(ctx, b).Close()
 }
 
 // PendingInboxEvent is an inbox row not yet processed.
