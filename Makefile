@@ -67,7 +67,7 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-## bench: the Go micro-benchmarks (the load harness writes BENCHMARKS.md once it exists)
+## bench: load scenarios (cmd/loadgen) and Go micro-benchmarks → BENCHMARKS.md (≤ 10 min, needs PostgreSQL)
 bench:
 	./scripts/bench.sh
 
