@@ -781,6 +781,20 @@ func EnsureDemoSandboxConnection(ctx context.Context, db *DB, sealer *crm.Sealer
 	switch {
 	case err == nil:
 		sec, err := LoadConnection(ctx, db, sealer, tenantID, existing)
+		if errors.Is(err, crm.ErrUnseal) {
+			// Sealed under another CRM_SECRET_KEY (./var/secret.key was
+			// replaced while the database stayed): the demo sandbox holds no
+			// real secrets, so retire it and make a fresh one below.
+			if err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+				_, err := tx.Exec(ctx, `UPDATE connections SET deleted_at = now(), status = 'disconnected',
+					name = left(name, 70) || ' [deleted ' || right(id::text, 12) || ']'
+					WHERE tenant_id = $1 AND id = $2`, tenantID, existing)
+				return err
+			}); err != nil {
+				return uuid.Nil, translate(err)
+			}
+			break
+		}
 		if err != nil {
 			return uuid.Nil, err
 		}
