@@ -150,6 +150,13 @@ func seedDemo(ctx context.Context, n *node, cfg Config, out io.Writer) error {
 		if _, err := db.IssueDemoLicense(ctx, tenantID, n.signingKey, n.serverIPs[0]); err != nil {
 			return fmt.Errorf("issuing the demo license: %w", err)
 		}
+		// The checker looked at start, before this license existed: take it in now.
+		if err := n.checker.Refresh(ctx, tenantID); err != nil {
+			return err
+		}
+		if n.engine != nil {
+			n.engine.RefreshTenant(ctx, tenantID)
+		}
 		license = "issued for " + n.serverIPs[0]
 	}
 	fmt.Fprintf(out, `

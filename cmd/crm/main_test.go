@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -107,4 +109,54 @@ func TestStartFailsCleanly(t *testing.T) {
 	n, err := Start(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	require.Nil(t, n)
 	require.ErrorContains(t, err, "crm_no_such_database")
+}
+
+// TestDemoLicenseWorksAtOnce: with licenses enforced (as make run sets them
+// up), the demo tenant is usable as soon as the demo is seeded, not after the
+// checker's next hourly pass, even when ./var/license.key was replaced and the
+// database still holds licenses signed by the old key.
+func TestDemoLicenseWorksAtOnce(t *testing.T) {
+	t.Parallel()
+	dbURL := pgtest.NewDatabase(t)
+	ctx := context.Background()
+	for round := 0; round < 2; round++ {
+		_, private, err := ed25519.GenerateKey(nil)
+		require.NoError(t, err)
+		env := map[string]string{
+			"DATABASE_URL":            dbURL,
+			"CRM_HTTP_ADDR":           "127.0.0.1:0",
+			"CRM_SECRET_KEY":          "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=",
+			"CRM_LICENSE_SIGNING_KEY": base64.StdEncoding.EncodeToString(private),
+			"CRM_SERVER_IP":           "203.0.113.7",
+			"CRM_MEDIA_DIR":           t.TempDir(),
+		}
+		cfg, err := LoadConfig(func(k string) string { return env[k] })
+		require.NoError(t, err)
+		n, err := Start(ctx, cfg, slog.New(slog.DiscardHandler))
+		require.NoError(t, err)
+		if round == 1 {
+			// Let the start-up check see the old license (signed by the other key) first.
+			require.Eventually(t, func() bool {
+				id, err := n.db.TenantBySlug(ctx, "demo")
+				if err != nil {
+					return false
+				}
+				st, err := n.checker.State(ctx, id)
+				return err == nil && !st.Valid
+			}, 10*time.Second, 20*time.Millisecond)
+		}
+		require.NoError(t, seedDemo(ctx, n, cfg, io.Discard))
+		token := login(t, "http://"+n.Addr(), demoAdminEmail)
+		req, _ := http.NewRequest(http.MethodGet, "http://"+n.Addr()+"/api/v1/tenant", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		require.Equal(t, http.StatusOK, res.StatusCode, "round %d: %s", round, body)
+		require.Contains(t, string(body), `"valid":true`)
+		shutdownCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		require.NoError(t, n.Shutdown(shutdownCtx))
+		cancel()
+	}
 }

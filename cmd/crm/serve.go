@@ -40,6 +40,7 @@ type node struct {
 	sealer     *crm.Sealer
 	signingKey ed25519.PrivateKey
 	serverIPs  []string
+	checker    *persistence.LicenseChecker
 	once       sync.Once
 	cancel     context.CancelFunc
 	bg         sync.WaitGroup
@@ -125,6 +126,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *node, err erro
 	if err != nil {
 		return nil, err
 	}
+	n.checker = licenses
 
 	mediaKey := httpapi.MediaURLKeyFrom(cfg.SecretKey)
 	mediaStore, err := persistence.NewMediaStore(n.db, blobs)
