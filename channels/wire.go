@@ -228,3 +228,22 @@ func mask(s string) string {
 	}
 	return "***"
 }
+
+// VerifyURLSecret is the check of the unofficial gateways, which sign
+// nothing: the webhook URL's secret segment, then a credential the gateway
+// echoes in the body (field), both compared in constant time. A wrong or
+// missing one wraps ErrInvalidSignature (401); a body that is not a JSON
+// object after a good URL secret is ErrInvalidPayload (400).
+func VerifyURLSecret(gateway, webhookSecret, field, expected string, req WebhookRequest) error {
+	if !SecretEqual(webhookSecret, req.PathSecret) {
+		return fmt.Errorf("%w: webhook url secret mismatch", ErrInvalidSignature)
+	}
+	payload := ParseLoose(req.Body)
+	if payload == nil {
+		return InvalidPayload(fmt.Errorf("%s webhook body is not a JSON object", gateway))
+	}
+	if !SecretEqual(expected, payload.Str(field)) {
+		return fmt.Errorf("%w: %s mismatch", ErrInvalidSignature, field)
+	}
+	return nil
+}

@@ -91,17 +91,7 @@ func (p *Provider) VerifyWebhook(req channels.WebhookRequest) error {
 // channels.ErrInvalidSignature (401); a body that is not JSON after a good
 // secret is channels.ErrInvalidPayload (400).
 func VerifyWebhook(webhookSecret, apikey string, req channels.WebhookRequest) error {
-	if !channels.SecretEqual(webhookSecret, req.PathSecret) {
-		return fmt.Errorf("%w: webhook url secret mismatch", channels.ErrInvalidSignature)
-	}
-	payload := channels.ParseLoose(req.Body)
-	if payload == nil {
-		return channels.InvalidPayload(fmt.Errorf("evolution webhook body is not a JSON object"))
-	}
-	if !channels.SecretEqual(apikey, payload.Str("apikey")) {
-		return fmt.Errorf("%w: apikey mismatch", channels.ErrInvalidSignature)
-	}
-	return nil
+	return channels.VerifyURLSecret("evolution", webhookSecret, "apikey", apikey, req)
 }
 
 // Handshake: Evolution has no verification handshake.

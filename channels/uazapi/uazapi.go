@@ -95,17 +95,7 @@ func (p *Provider) VerifyWebhook(req channels.WebhookRequest) error {
 // missing secret or token wraps channels.ErrInvalidSignature (401); a body
 // that is not JSON after a good secret is channels.ErrInvalidPayload (400).
 func VerifyWebhook(webhookSecret, instanceToken string, req channels.WebhookRequest) error {
-	if !channels.SecretEqual(webhookSecret, req.PathSecret) {
-		return fmt.Errorf("%w: webhook url secret mismatch", channels.ErrInvalidSignature)
-	}
-	payload := channels.ParseLoose(req.Body)
-	if payload == nil {
-		return channels.InvalidPayload(fmt.Errorf("uazapi webhook body is not a JSON object"))
-	}
-	if !channels.SecretEqual(instanceToken, payload.Str("token")) {
-		return fmt.Errorf("%w: instance token mismatch", channels.ErrInvalidSignature)
-	}
-	return nil
+	return channels.VerifyURLSecret("uazapi", webhookSecret, "token", instanceToken, req)
 }
 
 // Handshake: uazapi has no verification handshake.
