@@ -449,6 +449,6 @@ func (e *Engine) Sweep(ctx context.Context) int {
 	return len(pending)
 }
 
-// Process handles one inbox event now, in the caller's goroutine (the
-// sweeper's path; tests).
+// Process handles one inbox event now, in the caller's goroutine (tests
+// that drive grains without the dispatch workers).
 func (e *Engine) Process(ctx context.Context, item InboxItem) error { return e.process(ctx, item) }

@@ -54,6 +54,7 @@ type webhookEnv struct {
 	tenant     tenantFixture
 	connID     uuid.UUID
 	dispatcher *recordingDispatcher
+	inbox      *persistence.InboxWriter
 }
 
 func newWebhookEnv(t *testing.T) *webhookEnv {
@@ -79,7 +80,7 @@ func newWebhookEnv(t *testing.T) *webhookEnv {
 	t.Cleanup(inbox.Close)
 	tenant := env.tenant("hooks")
 	tenantID = tenant.ID
-	return &webhookEnv{testEnv: env, tenant: tenant, connID: connID, dispatcher: dispatcher}
+	return &webhookEnv{testEnv: env, tenant: tenant, connID: connID, dispatcher: dispatcher, inbox: inbox}
 }
 
 func (e *webhookEnv) inboxCount() int {
@@ -202,4 +203,19 @@ func TestWebhookStoresEveryFixtureOnce(t *testing.T) {
 		return rows.Err()
 	}))
 	require.Equal(t, map[string]int{"message": 5, "status": 4}, kinds)
+}
+
+// TestWebhookNotDurableIsNotAcknowledged: when the inbox cannot store the
+// events, the provider gets a 5xx (so Meta retries), never a 200, and nothing
+// is handed to the engine (guarantee 1).
+func TestWebhookNotDurableIsNotAcknowledged(t *testing.T) {
+	t.Parallel()
+	env := newWebhookEnv(t)
+	env.inbox.Close()
+	body := fixture(t, "whatsapp/text.json")
+	res := env.doHeaders(http.MethodPost, "/webhooks/meta/"+env.connID.String(), "", body,
+		map[string]string{"X-Hub-Signature-256": meta.Sign("test_app_secret_123", body)})
+	require.Equal(t, http.StatusServiceUnavailable, res.Status, string(res.Body))
+	require.Equal(t, 0, env.inboxCount())
+	require.Equal(t, 0, env.dispatcher.count())
 }

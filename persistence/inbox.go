@@ -314,33 +314,6 @@ type PendingInboxEvent struct {
 	Attempts   int
 }
 
-// PendingInbox lists unprocessed inbox rows received before olderThan, across
-// tenants, oldest first. It is the sweeper's system path (platform role):
-// it reads ids to re-dispatch, each then processed in its tenant's transaction.
-func (db *DB) PendingInbox(ctx context.Context, olderThan time.Time, limit int) ([]PendingInboxEvent, error) {
-	var out []PendingInboxEvent
-	err := db.PlatformTx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT tenant_id, id, connection_id, provider, kind, dedupe_key, payload::text, received_at, attempts
-			FROM inbound_events WHERE processed_at IS NULL AND received_at < $1 ORDER BY received_at LIMIT $2`, olderThan, limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var e PendingInboxEvent
-			var payload string
-			if err := rows.Scan(&e.TenantID, &e.ID, &e.ConnectionID, &e.Provider, &e.Kind, &e.DedupeKey, &payload,
-				&e.ReceivedAt, &e.Attempts); err != nil {
-				return err
-			}
-			e.Payload = []byte(payload)
-			out = append(out, e)
-		}
-		return rows.Err()
-	})
-	return out, translate(err)
-}
-
 // InboxDepth counts unprocessed inbox rows (for metrics and back-pressure).
 func (db *DB) InboxDepth(ctx context.Context) (int64, error) {
 	var n int64

@@ -75,7 +75,7 @@ func TestInboxGroupCommitDeduplicatesConcurrentDeliveries(t *testing.T) {
 	require.True(t, receipts[1].Duplicate)
 	require.True(t, receipts[2].Duplicate)
 
-	pending, err := db.PendingInbox(ctx, time.Now().Add(time.Minute), 1000)
+	pending, err := db.ClaimPendingInbox(ctx, time.Now().Add(time.Minute), 1000)
 	require.NoError(t, err)
 	require.Len(t, pending, distinct+1)
 	depth, err := db.InboxDepth(ctx)
