@@ -29,6 +29,37 @@ type conversationGrain struct {
 	tenant, connection, contact uuid.UUID
 	conv                        *persistence.Conversation
 	loaded                      bool
+	// recent remembers the results of the last inbox events stored here: a
+	// request retried after its first attempt timed out (the grain was
+	// busy, not gone) is answered without touching the database.
+	recent     [8]recentInbound
+	recentNext int
+}
+
+type recentInbound struct {
+	inbox  uuid.UUID
+	result *crmpb.InboundEventResult
+}
+
+func (g *conversationGrain) remembered(inbox uuid.UUID) *crmpb.InboundEventResult {
+	if inbox == uuid.Nil {
+		return nil
+	}
+	for _, r := range g.recent {
+		if r.inbox == inbox {
+			return &crmpb.InboundEventResult{ConversationId: r.result.GetConversationId(), MessageId: r.result.GetMessageId(),
+				Seq: r.result.GetSeq(), Duplicate: true}
+		}
+	}
+	return nil
+}
+
+func (g *conversationGrain) remember(inbox uuid.UUID, res *crmpb.InboundEventResult) {
+	if inbox == uuid.Nil || res.GetError() != nil {
+		return
+	}
+	g.recent[g.recentNext] = recentInbound{inbox, res}
+	g.recentNext = (g.recentNext + 1) % len(g.recent)
 }
 
 func (g *conversationGrain) Receive(ctx actor.Context) {
@@ -166,7 +197,146 @@ func saveOrInsert(ctx context.Context, tx pgx.Tx, c *persistence.Conversation, i
 	return nil
 }
 
+// inboundMessage builds the message an event carries and when it happened.
+func inboundMessage(ev *crmpb.ChannelEvent, m *persistence.Message, now time.Time) (time.Time, error) {
+	occurred := now
+	if ts := ev.GetTimestampMs(); ts > 0 {
+		occurred = time.UnixMilli(ts).UTC()
+	}
+	switch body := ev.GetEvent().(type) {
+	case *crmpb.ChannelEvent_InboundMessage:
+		m.Direction, m.Status = "inbound", "received"
+		fillMessage(m, body.InboundMessage.GetMessage())
+	case *crmpb.ChannelEvent_OutboundEcho:
+		m.Direction, m.Status, m.Via = "outbound", "sent", "phone"
+		fillMessage(m, body.OutboundEcho.GetMessage())
+		m.SentAt = &occurred
+	case *crmpb.ChannelEvent_Reaction:
+		r := body.Reaction
+		m.Direction, m.Status, m.Type = "inbound", "received", "reaction"
+		m.Reaction = rawJSON(map[string]any{"target_external_id": r.GetTargetExternalId(), "emoji": r.GetEmoji(), "removed": r.GetRemoved()})
+		key := ev.GetDedupeKey()
+		m.ExternalID = &key
+	default:
+		return occurred, errors.New("not a conversation event")
+	}
+	return occurred, nil
+}
+
+// openFor returns the conversation m goes to: a copy of the live one, or a
+// new one when there is none (or it was archived).
+func (g *conversationGrain) openFor(live *persistence.Conversation, channel crmpb.Channel) (*persistence.Conversation, bool) {
+	if live == nil || live.Status == "archived" {
+		return &persistence.Conversation{ID: crm.NewID(), TenantID: g.tenant, ConnectionID: g.connection, ContactID: g.contact,
+			Channel: ChannelName(channel), Status: "open"}, true
+	}
+	c := *live
+	return &c, false
+}
+
+// applyInbound moves the conversation past message m: its sequence, last
+// message, unread count, the 24-hour window and a reopening.
+func applyInbound(conv *persistence.Conversation, m *persistence.Message, occurred, now time.Time) {
+	conv.LastSeq++
+	m.Seq, m.ConversationID = conv.LastSeq, conv.ID
+	conv.LastMessageAt, conv.LastActivityAt = &now, now
+	conv.LastMessagePreview, conv.LastMessageDirection = preview(m), m.Direction
+	if m.Direction != "inbound" {
+		return
+	}
+	conv.UnreadCount++
+	conv.LastInboundAt = &occurred
+	if conv.Channel == "whatsapp" {
+		closes := occurred.Add(24 * time.Hour)
+		if conv.WindowExpiresAt == nil || closes.After(*conv.WindowExpiresAt) {
+			conv.WindowExpiresAt = &closes
+		}
+	}
+	switch conv.Status {
+	case "resolved":
+		conv.Status, conv.ResolvedAt = "open", nil
+	case "waiting":
+		conv.Status = "open"
+		if conv.AssigneeID != nil {
+			conv.Status = "in_progress"
+		}
+	}
+}
+
+func inboundEvents(conv *persistence.Conversation, m *persistence.Message, isNew bool) []persistence.TenantEvent {
+	convType := "conversation.updated"
+	if isNew {
+		convType = "conversation.created"
+	}
+	return []persistence.TenantEvent{conversationEvent(convType, conv), messageEvent("message.created", conv, m)}
+}
+
 func (g *conversationGrain) inbound(req *crmpb.InboundEvent) *crmpb.InboundEventResult {
+	inbox, _ := uuid.Parse(req.GetInboxEventId())
+	if res := g.remembered(inbox); res != nil {
+		return res
+	}
+	res, ok := g.inboundBatched(req)
+	if !ok {
+		res = g.inboundAlone(req)
+	}
+	g.remember(inbox, res)
+	return res
+}
+
+// inboundBatched stores an inbound message or reaction through the engine's
+// group commit (one transaction for many conversations). It answers false
+// when the event is not for that path (echoes, which may settle parked
+// statuses) or its batch failed for a reason not its own (a duplicate, a
+// conflict): inboundAlone then stores it with its own checks.
+func (g *conversationGrain) inboundBatched(req *crmpb.InboundEvent) (*crmpb.InboundEventResult, bool) {
+	if g.engine.committer == nil {
+		return nil, false
+	}
+	ev := req.GetEvent()
+	switch ev.GetEvent().(type) {
+	case *crmpb.ChannelEvent_InboundMessage, *crmpb.ChannelEvent_Reaction:
+	default:
+		return nil, false
+	}
+	now := g.engine.cfg.Now().UTC()
+	m := &persistence.Message{TenantID: g.tenant, ConnectionID: g.connection, ContactID: g.contact, CreatedAt: now}
+	occurred, err := inboundMessage(ev, m, now)
+	if err != nil {
+		return nil, false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if !g.loaded {
+		c, err := g.engine.db.LoadConversation(ctx, g.tenant, g.connection, g.contact)
+		if err != nil {
+			return nil, false
+		}
+		g.conv, g.loaded = c, true
+	}
+	conv, isNew := g.openFor(g.conv, ev.GetChannel())
+	applyInbound(conv, m, occurred, now)
+	inboxID, _ := uuid.Parse(req.GetInboxEventId())
+	w := &persistence.InboundWrite{Conv: conv, IsNew: isNew, Message: m, InboxID: inboxID,
+		Events: func() []persistence.TenantEvent { return inboundEvents(conv, m, isNew) }}
+	if err := g.engine.committer.write(ctx, w); err != nil {
+		g.loaded = false // reload: another activation may have written
+		if errors.Is(err, persistence.ErrFenced) {
+			return &crmpb.InboundEventResult{Error: resultError(err)}, true
+		}
+		return nil, false
+	}
+	g.conv = conv
+	g.engine.publish(g.tenant, w.Stored)
+	if m.Media != nil {
+		go g.engine.fetchInboundMedia(g.tenant, g.connection, m)
+	}
+	return &crmpb.InboundEventResult{ConversationId: conv.ID.String(), MessageId: m.ID.String(), Seq: m.Seq, NewConversation: isNew}, true
+}
+
+// inboundAlone stores one event in its own transaction, checking first that
+// its message is not stored already.
+func (g *conversationGrain) inboundAlone(req *crmpb.InboundEvent) *crmpb.InboundEventResult {
 	res := &crmpb.InboundEventResult{}
 	inboxID, _ := uuid.Parse(req.GetInboxEventId())
 	ev := req.GetEvent()
@@ -174,26 +344,9 @@ func (g *conversationGrain) inbound(req *crmpb.InboundEvent) *crmpb.InboundEvent
 	var stored *persistence.Message
 	err := g.write(func(ctx context.Context, tx pgx.Tx) (*persistence.Conversation, []persistence.TenantEvent, error) {
 		m := &persistence.Message{TenantID: g.tenant, ConnectionID: g.connection, ContactID: g.contact, CreatedAt: now}
-		occurred := now
-		if ts := ev.GetTimestampMs(); ts > 0 {
-			occurred = time.UnixMilli(ts).UTC()
-		}
-		switch body := ev.GetEvent().(type) {
-		case *crmpb.ChannelEvent_InboundMessage:
-			m.Direction, m.Status = "inbound", "received"
-			fillMessage(m, body.InboundMessage.GetMessage())
-		case *crmpb.ChannelEvent_OutboundEcho:
-			m.Direction, m.Status, m.Via = "outbound", "sent", "phone"
-			fillMessage(m, body.OutboundEcho.GetMessage())
-			m.SentAt = &occurred
-		case *crmpb.ChannelEvent_Reaction:
-			r := body.Reaction
-			m.Direction, m.Status, m.Type = "inbound", "received", "reaction"
-			m.Reaction = rawJSON(map[string]any{"target_external_id": r.GetTargetExternalId(), "emoji": r.GetEmoji(), "removed": r.GetRemoved()})
-			key := ev.GetDedupeKey()
-			m.ExternalID = &key
-		default:
-			return nil, nil, errors.New("not a conversation event")
+		occurred, err := inboundMessage(ev, m, now)
+		if err != nil {
+			return nil, nil, err
 		}
 		if m.ExternalID != nil {
 			existing, err := persistence.FindMessageByKey(ctx, tx, g.tenant, "external", g.connection, *m.ExternalID)
@@ -205,15 +358,11 @@ func (g *conversationGrain) inbound(req *crmpb.InboundEvent) *crmpb.InboundEvent
 				return nil, nil, markInbox(ctx, tx, g.tenant, inboxID)
 			}
 		}
-		conv, err := g.current(ctx, tx)
+		live, err := g.current(ctx, tx)
 		if err != nil {
 			return nil, nil, err
 		}
-		isNew := conv == nil || conv.Status == "archived"
-		if isNew {
-			conv = &persistence.Conversation{TenantID: g.tenant, ConnectionID: g.connection, ContactID: g.contact,
-				Channel: ChannelName(ev.GetChannel()), Status: "open"}
-		}
+		conv, isNew := g.openFor(live, ev.GetChannel())
 		if m.ReplyToExternalID != "" {
 			if target, err := persistence.FindMessageByKey(ctx, tx, g.tenant, "external", g.connection, m.ReplyToExternalID); err != nil {
 				return nil, nil, err
@@ -221,34 +370,7 @@ func (g *conversationGrain) inbound(req *crmpb.InboundEvent) *crmpb.InboundEvent
 				m.ReplyToID = &target.ID
 			}
 		}
-		conv.LastSeq++
-		m.Seq = conv.LastSeq
-		m.ConversationID = conv.ID
-		if isNew {
-			conv.ID = crm.NewID()
-			m.ConversationID = conv.ID
-		}
-		conv.LastMessageAt, conv.LastActivityAt = &now, now
-		conv.LastMessagePreview, conv.LastMessageDirection = preview(m), m.Direction
-		if m.Direction == "inbound" {
-			conv.UnreadCount++
-			conv.LastInboundAt = &occurred
-			if conv.Channel == "whatsapp" {
-				closes := occurred.Add(24 * time.Hour)
-				if conv.WindowExpiresAt == nil || closes.After(*conv.WindowExpiresAt) {
-					conv.WindowExpiresAt = &closes
-				}
-			}
-			switch conv.Status {
-			case "resolved":
-				conv.Status, conv.ResolvedAt = "open", nil
-			case "waiting":
-				conv.Status = "open"
-				if conv.AssigneeID != nil {
-					conv.Status = "in_progress"
-				}
-			}
-		}
+		applyInbound(conv, m, occurred, now)
 		if err := saveOrInsert(ctx, tx, conv, isNew); err != nil {
 			return nil, nil, err
 		}
@@ -263,15 +385,11 @@ func (g *conversationGrain) inbound(req *crmpb.InboundEvent) *crmpb.InboundEvent
 				return nil, nil, err
 			}
 		}
-		convType := "conversation.updated"
-		if isNew {
-			convType = "conversation.created"
-		}
 		if err := markInbox(ctx, tx, g.tenant, inboxID); err != nil {
 			return nil, nil, err
 		}
 		// Last: appending takes the tenant's sequence lock, held until commit.
-		events := []persistence.TenantEvent{conversationEvent(convType, conv), messageEvent("message.created", conv, m)}
+		events := inboundEvents(conv, m, isNew)
 		if err := appendEvents(ctx, tx, g.tenant, events); err != nil {
 			return nil, nil, err
 		}

@@ -65,8 +65,17 @@ type EngineConfig struct {
 	SendRate float64
 	// SendAttempts bounds retries of retryable send errors; default 6.
 	SendAttempts int
-	// DispatchWorkers process inbox events in parallel; default 32.
+	// DispatchWorkers process inbox events in parallel; default 256. Each
+	// waits for its event's conversation grain, and the grains' writes
+	// share transactions, so more workers make larger group commits.
 	DispatchWorkers int
+	// CommitBatch is the most conversation writes one group-commit
+	// transaction holds; default 500. Negative: every event is stored in a
+	// transaction of its own.
+	CommitBatch int
+	// CommitDelay is how long a group commit waits for more writes after
+	// its first; default 1 ms.
+	CommitDelay time.Duration
 	// SweepAfter is how often the sweeper looks for inbox rows left
 	// unprocessed; default 2 s.
 	SweepAfter time.Duration
@@ -94,6 +103,9 @@ type Engine struct {
 	once     sync.Once
 	metrics  *engineMetrics
 	contacts *contactCache
+	// committer group-commits the conversation grains' inbound writes; nil
+	// when CommitBatch is negative.
+	committer *committer
 	// local receives events published on this node when no cluster is
 	// attached (tests) in addition to the gateways.
 	localMu sync.RWMutex
@@ -129,7 +141,13 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		cfg.SendAttempts = 6
 	}
 	if cfg.DispatchWorkers <= 0 {
-		cfg.DispatchWorkers = 32
+		cfg.DispatchWorkers = 256
+	}
+	if cfg.CommitBatch == 0 {
+		cfg.CommitBatch = 500
+	}
+	if cfg.CommitDelay <= 0 {
+		cfg.CommitDelay = time.Millisecond
 	}
 	if cfg.SweepAfter <= 0 {
 		cfg.SweepAfter = 2 * time.Second
@@ -160,8 +178,12 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	for i := range queues {
 		queues[i] = make(chan InboxItem, 10_000/cfg.DispatchWorkers+1)
 	}
-	return &Engine{cfg: cfg, db: cfg.DB, log: cfg.Log, metrics: m, queues: queues, stop: make(chan struct{}),
-		contacts: newContactCache(200_000)}, nil
+	e := &Engine{cfg: cfg, db: cfg.DB, log: cfg.Log, metrics: m, queues: queues, stop: make(chan struct{}),
+		contacts: newContactCache(200_000)}
+	if cfg.CommitBatch > 0 {
+		e.committer = newCommitter(cfg.DB, cfg.Log, cfg.Registry, 2, cfg.CommitBatch, cfg.CommitDelay)
+	}
+	return e, nil
 }
 
 // Kinds are the grain kinds this engine hosts, for cluster.Start.
@@ -199,6 +221,9 @@ func (e *Engine) Stop() {
 	e.once.Do(func() {
 		close(e.stop)
 		e.wg.Wait()
+		if e.committer != nil {
+			e.committer.close()
+		}
 	})
 }
 

@@ -137,8 +137,51 @@ func TestEveryTenantTableIsIsolated(t *testing.T) {
 			})
 			require.Error(t, err, "tenant B must not insert a row with tenant A's id into %s", tb.name)
 			require.Equal(t, before+1, countAs(tenantA), "tenant A's row in %s survives", tb.name)
+
+			// The engine's group commit (crm_engine) sees exactly the tenants
+			// of its batch: A's row with A listed, nothing of A without it,
+			// and it can neither change A's row nor write one claiming A.
+			engineCount := func(tenants string) int {
+				var n int
+				require.NoError(t, engineTx(ctx, db, tenants, func(tx pgx.Tx) error {
+					return tx.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM %s WHERE tenant_id = $1`, pgx.Identifier{tb.name}.Sanitize()), tenantA).Scan(&n)
+				}))
+				return n
+			}
+			require.Equal(t, before+1, engineCount("{"+tenantB.String()+","+tenantA.String()+"}"), "a batch holding tenant A sees A's rows in %s", tb.name)
+			require.Equal(t, 0, engineCount("{"+tenantB.String()+"}"), "a batch without tenant A sees none of A's rows in %s", tb.name)
+			require.Equal(t, 0, engineCount(""), "a batch with no tenants sees nothing in %s", tb.name)
+			require.NoError(t, engineTx(ctx, db, "{"+tenantB.String()+"}", func(tx pgx.Tx) error {
+				tag, err := tx.Exec(ctx, fmt.Sprintf(`UPDATE %s SET tenant_id = tenant_id`, pgx.Identifier{tb.name}.Sanitize()))
+				if err == nil && tag.RowsAffected() != 0 {
+					return fmt.Errorf("a batch of tenant B updated %d rows", tag.RowsAffected())
+				}
+				return err
+			}))
+			require.Error(t, engineTx(ctx, db, "{"+tenantB.String()+"}", func(tx pgx.Tx) error {
+				_, err := tx.Exec(ctx, insert, args...)
+				return err
+			}), "a batch of tenant B must not insert a row of tenant A into %s", tb.name)
+			require.Equal(t, before+1, countAs(tenantA), "tenant A's row in %s survives", tb.name)
 		})
 	}
+}
+
+// engineTx runs fn as the engine's group commit does: role crm_engine,
+// app.tenant_ids set to tenants (a Postgres array literal, or empty).
+func engineTx(ctx context.Context, db *persistence.DB, tenants string, fn func(pgx.Tx) error) error {
+	tx, err := db.Pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck
+	if _, err := tx.Exec(ctx, `SET LOCAL ROLE crm_engine`); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `SELECT set_config('app.tenant_ids', $1, true)`, tenants); err != nil {
+		return err
+	}
+	return fn(tx)
 }
 
 var partitionFrom = regexp.MustCompile(`FROM \('([^']+)'\)`)

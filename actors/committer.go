@@ -1,0 +1,172 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"crm/persistence"
+)
+
+// committer is the engine's group commit of conversation writes: grains
+// hand it what an inbound event made of their conversation and wait; it
+// stores the writes of many grains (many conversations and tenants) in one
+// transaction of a few round trips, instead of one transaction each. A batch
+// closes when it is full or a moment after its first write; while one batch
+// commits the next one fills, so under load batches grow by themselves.
+type committer struct {
+	db       *persistence.DB
+	log      *slog.Logger
+	batches  *prometheus.CounterVec // by outcome: committed, fenced, failed
+	sizes    prometheus.Histogram
+	seconds  prometheus.Histogram
+	maxBatch int
+	maxDelay time.Duration
+	requests chan *commitRequest
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	once     sync.Once
+	// closing guards queueing against close: every request queued before
+	// closed is set is flushed by the writers' final drain.
+	closing sync.RWMutex
+	closed  bool
+}
+
+type commitRequest struct {
+	write *persistence.InboundWrite
+	err   error
+	done  chan struct{}
+}
+
+func newCommitter(db *persistence.DB, log *slog.Logger, reg prometheus.Registerer, writers, maxBatch int, maxDelay time.Duration) *committer {
+	c := &committer{db: db, log: log, maxBatch: maxBatch, maxDelay: maxDelay,
+		batches: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crm_commit_batches_total",
+			Help: "Group-commit transactions of conversation writes, by outcome (committed, fenced, failed)."}, []string{"outcome"}),
+		sizes: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "crm_commit_batch_writes",
+			Help: "Conversation writes per group-commit transaction.", Buckets: []float64{1, 2, 5, 10, 20, 50, 100, 200, 500}}),
+		seconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "crm_commit_batch_seconds",
+			Help: "Time to store one group-commit transaction.", Buckets: []float64{.001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 2.5}}),
+		requests: make(chan *commitRequest, maxBatch*writers), stop: make(chan struct{})}
+	if reg != nil {
+		reg.MustRegister(c.batches, c.sizes, c.seconds)
+	}
+	for i := 0; i < writers; i++ {
+		c.wg.Add(1)
+		go c.loop()
+	}
+	return c
+}
+
+// write stores w with others and returns once its batch committed or failed.
+// A failed batch stores nothing; the error is persistence.ErrFenced for a
+// write whose conversation another activation saved meanwhile, and
+// persistence.ErrBatchFailed (store it alone) for the others.
+func (c *committer) write(ctx context.Context, w *persistence.InboundWrite) error {
+	r := &commitRequest{write: w, done: make(chan struct{})}
+	c.closing.RLock()
+	if c.closed {
+		c.closing.RUnlock()
+		return persistence.ErrBatchFailed
+	}
+	select {
+	case c.requests <- r:
+		c.closing.RUnlock()
+	case <-ctx.Done():
+		c.closing.RUnlock()
+		return ctx.Err()
+	}
+	// Once queued, the request is committed or failed by a writer even if
+	// the caller gives up: wait for it, so the grain's state stays in step.
+	<-r.done
+	return r.err
+}
+
+func (c *committer) close() {
+	c.once.Do(func() {
+		c.closing.Lock()
+		c.closed = true
+		c.closing.Unlock()
+		close(c.stop)
+		c.wg.Wait()
+	})
+}
+
+func (c *committer) loop() {
+	defer c.wg.Done()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		var first *commitRequest
+		select {
+		case first = <-c.requests:
+		case <-c.stop:
+			c.drain()
+			return
+		}
+		batch := []*commitRequest{first}
+		timer.Reset(c.maxDelay)
+	collect:
+		for len(batch) < c.maxBatch {
+			select {
+			case r := <-c.requests:
+				batch = append(batch, r)
+			case <-timer.C:
+				break collect
+			}
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		c.flush(batch)
+	}
+}
+
+func (c *committer) drain() {
+	for {
+		select {
+		case r := <-c.requests:
+			c.flush([]*commitRequest{r})
+		default:
+			return
+		}
+	}
+}
+
+func (c *committer) flush(batch []*commitRequest) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	writes := make([]*persistence.InboundWrite, len(batch))
+	for i, r := range batch {
+		writes[i] = r.write
+	}
+	start := time.Now()
+	err := c.db.WriteInbound(ctx, writes)
+	c.seconds.Observe(time.Since(start).Seconds())
+	c.sizes.Observe(float64(len(batch)))
+	switch {
+	case err == nil:
+		c.batches.WithLabelValues("committed").Inc()
+	case errors.Is(err, persistence.ErrFenced):
+		c.batches.WithLabelValues("fenced").Inc()
+	default:
+		c.batches.WithLabelValues("failed").Inc()
+		c.log.Warn("group commit failed; its writes are stored one by one", "writes", len(batch), "error", err)
+	}
+	for _, r := range batch {
+		if err != nil {
+			if be, ok := err.(*persistence.InboundBatchError); ok {
+				r.err = be.ErrOf(r.write)
+			} else {
+				r.err = persistence.ErrBatchFailed
+			}
+		}
+		close(r.done)
+	}
+}
