@@ -2,11 +2,13 @@ package actors
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"log/slog"
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"crm/persistence"
@@ -26,10 +28,13 @@ type committer struct {
 	seconds  prometheus.Histogram
 	maxBatch int
 	maxDelay time.Duration
-	requests chan *commitRequest
-	stop     chan struct{}
-	wg       sync.WaitGroup
-	once     sync.Once
+	// shards holds one queue per writer; a tenant's writes always go to
+	// the same writer, so two writers never wait on each other's locks
+	// (each tenant's usage and event counter rows are locked until commit).
+	shards []chan *commitRequest
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	once   sync.Once
 	// closing guards queueing against close: every request queued before
 	// closed is set is flushed by the writers' final drain.
 	closing sync.RWMutex
@@ -50,13 +55,15 @@ func newCommitter(db *persistence.DB, log *slog.Logger, reg prometheus.Registere
 			Help: "Conversation writes per group-commit transaction.", Buckets: []float64{1, 2, 5, 10, 20, 50, 100, 200, 500}}),
 		seconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "crm_commit_batch_seconds",
 			Help: "Time to store one group-commit transaction.", Buckets: []float64{.001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 2.5}}),
-		requests: make(chan *commitRequest, maxBatch*writers), stop: make(chan struct{})}
+		stop: make(chan struct{})}
 	if reg != nil {
 		reg.MustRegister(c.batches, c.sizes, c.seconds)
 	}
 	for i := 0; i < writers; i++ {
+		q := make(chan *commitRequest, maxBatch)
+		c.shards = append(c.shards, q)
 		c.wg.Add(1)
-		go c.loop()
+		go c.loop(q)
 	}
 	return c
 }
@@ -73,7 +80,7 @@ func (c *committer) write(ctx context.Context, w *persistence.InboundWrite) erro
 		return persistence.ErrBatchFailed
 	}
 	select {
-	case c.requests <- r:
+	case c.shards[shardOf(w.Conv.TenantID, len(c.shards))] <- r:
 		c.closing.RUnlock()
 	case <-ctx.Done():
 		c.closing.RUnlock()
@@ -95,16 +102,20 @@ func (c *committer) close() {
 	})
 }
 
-func (c *committer) loop() {
+func shardOf(tenant uuid.UUID, n int) int {
+	return int(binary.BigEndian.Uint32(tenant[12:]) % uint32(n))
+}
+
+func (c *committer) loop(requests chan *commitRequest) {
 	defer c.wg.Done()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for {
 		var first *commitRequest
 		select {
-		case first = <-c.requests:
+		case first = <-requests:
 		case <-c.stop:
-			c.drain()
+			c.drain(requests)
 			return
 		}
 		batch := []*commitRequest{first}
@@ -112,7 +123,7 @@ func (c *committer) loop() {
 	collect:
 		for len(batch) < c.maxBatch {
 			select {
-			case r := <-c.requests:
+			case r := <-requests:
 				batch = append(batch, r)
 			case <-timer.C:
 				break collect
@@ -128,10 +139,10 @@ func (c *committer) loop() {
 	}
 }
 
-func (c *committer) drain() {
+func (c *committer) drain(requests chan *commitRequest) {
 	for {
 		select {
-		case r := <-c.requests:
+		case r := <-requests:
 			c.flush([]*commitRequest{r})
 		default:
 			return

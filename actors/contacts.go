@@ -2,9 +2,13 @@ package actors
 
 import (
 	"context"
+	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
+
+	"crm/persistence"
 )
 
 // contactCache remembers which contact a channel identity (wa_id, PSID,
@@ -56,10 +60,135 @@ func (e *Engine) resolveContact(ctx context.Context, tenantID uuid.UUID, channel
 	if id, ok := e.contacts.get(k); ok {
 		return id, nil
 	}
-	id, _, err := e.db.ResolveContact(ctx, tenantID, channel, key, name, phone)
-	if err != nil {
-		return uuid.Nil, err
+	var id uuid.UUID
+	var err error
+	if e.resolver != nil {
+		id, err = e.resolver.resolve(ctx, persistence.ContactLookup{TenantID: tenantID, Channel: channel, ExternalID: key, Name: name, Phone: phone})
+	}
+	if e.resolver == nil || err != nil {
+		// Alone: no batching, or the batch failed (a race on this identity
+		// or phone, which the one-by-one path settles).
+		if id, _, err = e.db.ResolveContact(ctx, tenantID, channel, key, name, phone); err != nil {
+			return uuid.Nil, err
+		}
 	}
 	e.contacts.put(k, id)
 	return id, nil
+}
+
+// contactResolver resolves the identities of first messages in groups: many
+// dispatch workers meeting unknown people at once (a campaign's replies)
+// share one transaction instead of one each.
+type contactResolver struct {
+	db       *persistence.DB
+	log      *slog.Logger
+	requests chan *contactRequest
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	once     sync.Once
+	closing  sync.RWMutex
+	closed   bool
+	maxBatch int
+	maxDelay time.Duration
+}
+
+type contactRequest struct {
+	lookup persistence.ContactLookup
+	err    error
+	done   chan struct{}
+}
+
+func newContactResolver(db *persistence.DB, log *slog.Logger, maxBatch int, maxDelay time.Duration) *contactResolver {
+	r := &contactResolver{db: db, log: log, requests: make(chan *contactRequest, maxBatch), stop: make(chan struct{}),
+		maxBatch: maxBatch, maxDelay: maxDelay}
+	r.wg.Add(1)
+	go r.loop()
+	return r
+}
+
+// resolve answers the lookup with others; errBatchFailed-like failures are
+// returned for the caller to resolve it alone.
+func (r *contactResolver) resolve(ctx context.Context, l persistence.ContactLookup) (uuid.UUID, error) {
+	req := &contactRequest{lookup: l, done: make(chan struct{})}
+	r.closing.RLock()
+	if r.closed {
+		r.closing.RUnlock()
+		return uuid.Nil, persistence.ErrBatchFailed
+	}
+	select {
+	case r.requests <- req:
+		r.closing.RUnlock()
+	case <-ctx.Done():
+		r.closing.RUnlock()
+		return uuid.Nil, ctx.Err()
+	}
+	<-req.done
+	return req.lookup.ContactID, req.err
+}
+
+func (r *contactResolver) close() {
+	r.once.Do(func() {
+		r.closing.Lock()
+		r.closed = true
+		r.closing.Unlock()
+		close(r.stop)
+		r.wg.Wait()
+	})
+}
+
+func (r *contactResolver) loop() {
+	defer r.wg.Done()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		var first *contactRequest
+		select {
+		case first = <-r.requests:
+		case <-r.stop:
+			for {
+				select {
+				case req := <-r.requests:
+					r.flush([]*contactRequest{req})
+				default:
+					return
+				}
+			}
+		}
+		batch := []*contactRequest{first}
+		timer.Reset(r.maxDelay)
+	collect:
+		for len(batch) < r.maxBatch {
+			select {
+			case req := <-r.requests:
+				batch = append(batch, req)
+			case <-timer.C:
+				break collect
+			}
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		r.flush(batch)
+	}
+}
+
+func (r *contactResolver) flush(batch []*contactRequest) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	lookups := make([]*persistence.ContactLookup, len(batch))
+	for i, req := range batch {
+		lookups[i] = &req.lookup
+	}
+	err := r.db.ResolveContacts(ctx, lookups)
+	if err != nil {
+		r.log.Info("contacts resolved one by one: their batch failed", "lookups", len(batch), "error", err)
+		err = persistence.ErrBatchFailed
+	}
+	for _, req := range batch {
+		req.err = err
+		close(req.done)
+	}
 }

@@ -76,6 +76,9 @@ type EngineConfig struct {
 	// CommitDelay is how long a group commit waits for more writes after
 	// its first; default 1 ms.
 	CommitDelay time.Duration
+	// CommitWriters is how many group commits run at once, each for its
+	// own share of the tenants; default 2.
+	CommitWriters int
 	// SweepAfter is how often the sweeper looks for inbox rows left
 	// unprocessed; default 2 s.
 	SweepAfter time.Duration
@@ -106,6 +109,8 @@ type Engine struct {
 	// committer group-commits the conversation grains' inbound writes; nil
 	// when CommitBatch is negative.
 	committer *committer
+	// resolver batches first-sight contact resolutions; nil with committer.
+	resolver *contactResolver
 	// local receives events published on this node when no cluster is
 	// attached (tests) in addition to the gateways.
 	localMu sync.RWMutex
@@ -149,6 +154,9 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if cfg.CommitDelay <= 0 {
 		cfg.CommitDelay = time.Millisecond
 	}
+	if cfg.CommitWriters <= 0 {
+		cfg.CommitWriters = 2
+	}
 	if cfg.SweepAfter <= 0 {
 		cfg.SweepAfter = 2 * time.Second
 	}
@@ -180,8 +188,9 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	}
 	e := &Engine{cfg: cfg, db: cfg.DB, log: cfg.Log, metrics: m, queues: queues, stop: make(chan struct{}),
 		contacts: newContactCache(200_000)}
-	if cfg.CommitBatch > 0 {
-		e.committer = newCommitter(cfg.DB, cfg.Log, cfg.Registry, 2, cfg.CommitBatch, cfg.CommitDelay)
+	if cfg.CommitBatch > 0 && cfg.DB.EngineBatches() {
+		e.committer = newCommitter(cfg.DB, cfg.Log, cfg.Registry, cfg.CommitWriters, cfg.CommitBatch, cfg.CommitDelay)
+		e.resolver = newContactResolver(cfg.DB, cfg.Log, cfg.CommitBatch, cfg.CommitDelay)
 	}
 	return e, nil
 }
@@ -223,6 +232,7 @@ func (e *Engine) Stop() {
 		e.wg.Wait()
 		if e.committer != nil {
 			e.committer.close()
+			e.resolver.close()
 		}
 	})
 }

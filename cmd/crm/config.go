@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -32,6 +33,10 @@ type Config struct {
 	S3SecretKey      string
 	LogLevel         slog.Level
 	ShutdownTimeout  time.Duration
+	// Engine tuning (0: the engine's default).
+	DispatchWorkers int
+	CommitBatch     int
+	CommitWriters   int
 	// Getenv is kept for the parts that read their own variables (cluster, licenses).
 	Getenv func(string) string
 }
@@ -63,6 +68,18 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			if s = strings.TrimSpace(s); s != "" {
 				c.ClusterSeeds = append(c.ClusterSeeds, s)
 			}
+		}
+	}
+	for _, v := range []struct {
+		name string
+		dst  *int
+	}{{"CRM_DISPATCH_WORKERS", &c.DispatchWorkers}, {"CRM_COMMIT_BATCH", &c.CommitBatch}, {"CRM_COMMIT_WRITERS", &c.CommitWriters}} {
+		if raw := strings.TrimSpace(getenv(v.name)); raw != "" {
+			n, err := strconv.Atoi(raw)
+			if err != nil {
+				return c, fmt.Errorf("%s: %q is not a whole number", v.name, raw)
+			}
+			*v.dst = n
 		}
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(orDefault(getenv("CRM_LOG_LEVEL"), "info"))); err != nil {

@@ -134,6 +134,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *node, err erro
 		return nil, err
 	}
 	n.engine, err = actors.NewEngine(actors.EngineConfig{DB: n.db, Log: log, Registry: registry,
+		DispatchWorkers: cfg.DispatchWorkers, CommitBatch: cfg.CommitBatch, CommitWriters: cfg.CommitWriters,
 		Connections: &connectionSource{db: n.db, sealer: n.sealer, cache: map[uuid.UUID]cachedProvider{}},
 		// Providers fetch outbound media from an expiring signed URL of ours.
 		MediaLink: func(_ context.Context, tenantID, mediaID uuid.UUID) (string, error) {
