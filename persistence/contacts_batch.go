@@ -90,7 +90,7 @@ func (db *DB) ResolveContacts(ctx context.Context, lookups []*ContactLookup) err
 	for i, l := range uniq {
 		ts[i], chans[i], keys[i], phones[i] = l.TenantID, l.Channel, l.ExternalID, l.Phone
 	}
-	known := make([]uuid.UUID, n)  // by identity
+	known := make([]uuid.UUID, n)   // by identity
 	byPhone := make([]uuid.UUID, n) // a contact an agent created with the phone
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN`)
