@@ -1,7 +1,7 @@
 package meta
 
 import (
-	"encoding/json"
+	json "github.com/goccy/go-json"
 	"strconv"
 	"strings"
 
