@@ -203,3 +203,43 @@ func seedTenant(t *testing.T, db *persistence.DB, slug string) (uuid.UUID, uuid.
 	}))
 	return tenant, connection
 }
+
+// TestBacklogSaysWhenProcessingIsBehind: events handed to the dispatch
+// queues count until processed; past MaxBacklog the engine is overloaded
+// (the webhook route then sheds), and it recovers as the queues drain.
+func TestBacklogSaysWhenProcessingIsBehind(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	e, err := actors.NewEngine(actors.EngineConfig{DB: db, Log: slog.New(slog.DiscardHandler), SweepAfter: time.Hour, MaxBacklog: 2})
+	require.NoError(t, err)
+	node, err := cluster.Start(ctx, cluster.Config{Kinds: e.Kinds(), Logger: slog.New(slog.DiscardHandler), Name: "backlog-" + crm.NewID().String()})
+	require.NoError(t, err)
+	t.Cleanup(func() { node.Shutdown(false) })
+	e.Attach(node)
+	tenant, conn := seedTenant(t, db, "backlog")
+	var items []actors.InboxItem
+	for i := 0; i < 3; i++ {
+		id := fmt.Sprint("wamid.backlog.", i)
+		items = append(items, actors.InboxItem{InboxID: crm.NewID(), TenantID: tenant, ConnectionID: conn, ReceivedAt: time.Now(),
+			Event: &crmpb.ChannelEvent{Provider: "meta", Channel: crmpb.Channel_CHANNEL_WHATSAPP, DedupeKey: id,
+				Event: &crmpb.ChannelEvent_InboundMessage{InboundMessage: &crmpb.InboundMessage{
+					Contact: &crmpb.ContactProfile{WaId: fmt.Sprint("551190000000", i)},
+					Message: &crmpb.Message{ExternalId: id, Type: crmpb.MessageType_MESSAGE_TYPE_TEXT, Text: "oi"}}}}})
+	}
+	e.Dispatch(ctx, items[:2])
+	require.EqualValues(t, 2, e.Backlog())
+	require.False(t, e.Overloaded(), "at the limit, not past it")
+	e.Dispatch(ctx, items[2:])
+	require.True(t, e.Overloaded(), "the workers have not started: three events wait")
+
+	e.Start(ctx)
+	t.Cleanup(e.Stop)
+	require.Eventually(t, func() bool { return e.Backlog() == 0 }, 10*time.Second, 10*time.Millisecond)
+	require.False(t, e.Overloaded())
+	var stored int
+	require.NoError(t, db.TenantTx(ctx, tenant, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT count(*) FROM messages`).Scan(&stored)
+	}))
+	require.Equal(t, 3, stored)
+}

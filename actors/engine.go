@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -85,6 +86,10 @@ type EngineConfig struct {
 	// ClaimTimeout is how long a node's claim on an inbox row lasts before
 	// another node's sweeper takes the row over; default 15 s.
 	ClaimTimeout time.Duration
+	// MaxBacklog is how many inbox events may wait for processing on this
+	// node before Overloaded says so (the webhook route then sheds load);
+	// default 20,000. Negative: never.
+	MaxBacklog int
 	// StaleSendAfter is how long an outbound message may stay pending before
 	// the sweeper hands it to its connection again; default 15 minutes, well
 	// past the longest retrying attempt.
@@ -100,7 +105,10 @@ type Engine struct {
 	node *cluster.Node
 	// queues are the dispatch shards: one contact's events always go to the
 	// same shard, so they reach their grain in the order they arrived.
-	queues   []chan InboxItem
+	queues []chan InboxItem
+	// backlog counts events handed to the dispatch queues and not yet
+	// processed (or left to the sweeper).
+	backlog  atomic.Int64
 	stop     chan struct{}
 	wg       sync.WaitGroup
 	once     sync.Once
@@ -157,6 +165,9 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if cfg.CommitWriters <= 0 {
 		cfg.CommitWriters = 2
 	}
+	if cfg.MaxBacklog == 0 {
+		cfg.MaxBacklog = 20_000
+	}
 	if cfg.SweepAfter <= 0 {
 		cfg.SweepAfter = 2 * time.Second
 	}
@@ -188,6 +199,10 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	}
 	e := &Engine{cfg: cfg, db: cfg.DB, log: cfg.Log, metrics: m, queues: queues, stop: make(chan struct{}),
 		contacts: newContactCache(200_000)}
+	if cfg.Registry != nil {
+		cfg.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "crm_engine_backlog",
+			Help: "Inbox events waiting for processing on this node."}, func() float64 { return float64(e.Backlog()) }))
+	}
 	if cfg.CommitBatch > 0 && cfg.DB.EngineBatches() {
 		e.committer = newCommitter(cfg.DB, cfg.Log, cfg.Registry, cfg.CommitWriters, cfg.CommitBatch, cfg.CommitDelay)
 		e.resolver = newContactResolver(cfg.DB, cfg.Log, cfg.CommitBatch, cfg.CommitDelay)
@@ -244,6 +259,7 @@ func (e *Engine) Stop() {
 func (e *Engine) Dispatch(_ context.Context, events []InboxItem) {
 	for _, ev := range events {
 		q := e.queues[e.shard(ev)]
+		e.backlog.Add(1)
 		select {
 		case q <- ev:
 		default:
@@ -261,8 +277,10 @@ func (e *Engine) enqueue(q chan InboxItem, ev InboxItem, timeout time.Duration) 
 		return true
 	case <-t.C:
 		e.metrics.dropped.Inc()
+		e.backlog.Add(-1)
 		return false
 	case <-e.stop:
+		e.backlog.Add(-1)
 		return false
 	}
 }
@@ -303,8 +321,19 @@ func (e *Engine) dispatchLoop(queue chan InboxItem) {
 				_ = e.db.RecordInboxFailure(ctx, ev.TenantID, ev.InboxID, err)
 			}
 			cancel()
+			e.backlog.Add(-1)
 		}
 	}
+}
+
+// Backlog is how many inbox events wait for processing on this node.
+func (e *Engine) Backlog() int64 { return e.backlog.Load() }
+
+// Overloaded reports a backlog past MaxBacklog: processing is behind by
+// more than a few seconds, and webhooks from providers that retry (Meta's)
+// are better answered 503 than stored faster than they can be processed.
+func (e *Engine) Overloaded() bool {
+	return e.cfg.MaxBacklog > 0 && e.backlog.Load() > int64(e.cfg.MaxBacklog)
 }
 
 // process routes one inbox event: messages to their conversation grain,
@@ -475,6 +504,7 @@ func (e *Engine) Sweep(ctx context.Context) int {
 			continue
 		}
 		item := InboxItem{InboxID: p.ID, TenantID: p.TenantID, ConnectionID: p.ConnectionID, Event: ev, ReceivedAt: p.ReceivedAt}
+		e.backlog.Add(1)
 		if !e.enqueue(e.queues[e.shard(item)], item, 5*time.Second) {
 			break // overloaded: the rest keep their fresh claim and come back later
 		}

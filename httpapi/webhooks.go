@@ -46,6 +46,17 @@ type Dispatcher interface {
 	Dispatch(ctx context.Context, events []InboundDispatch)
 }
 
+// LoadShedder is a Dispatcher that can tell when processing is too far
+// behind to take more: webhooks from providers that retry are then answered
+// 503 with Retry-After instead of being stored faster than they can be
+// processed (the engine implements it).
+type LoadShedder interface {
+	Overloaded() bool
+}
+
+// shedRetryAfter is the Retry-After of a shed webhook, in seconds.
+const shedRetryAfter = "2"
+
 // webhookState caches connections for a few seconds: a busy number posts
 // thousands of webhooks a second, each needing its app secret.
 type webhookState struct {
@@ -55,6 +66,7 @@ type webhookState struct {
 
 	received *prometheus.CounterVec
 	ackTime  prometheus.Histogram
+	shed     prometheus.Counter
 }
 
 type webhookCacheEntry struct {
@@ -70,8 +82,10 @@ func (s *Server) webhookRoutes() {
 		ackTime: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "crm_webhook_ack_seconds",
 			Help:    "Time from a webhook's arrival to its 200, including the durable inbox write.",
 			Buckets: []float64{.001, .002, .005, .01, .02, .05, .1, .25, .5, 1}}),
+		shed: prometheus.NewCounter(prometheus.CounterOpts{Name: "crm_webhook_shed_total",
+			Help: "Webhooks answered 503 (Retry-After) because processing was too far behind; the provider retries them."}),
 	}
-	s.cfg.Registry.MustRegister(s.hooks.received, s.hooks.ackTime)
+	s.cfg.Registry.MustRegister(s.hooks.received, s.hooks.ackTime, s.hooks.shed)
 
 	s.raw(op{Method: http.MethodGet, Path: "/webhooks/meta/:connection_id", Summary: "Meta webhook verification handshake (hub.challenge)",
 		Tag: "webhooks", Raw: "text/plain"}, s.webhookHandshake)
@@ -144,6 +158,16 @@ func (s *Server) webhookPost(pathSecret bool) gin.HandlerFunc {
 		conn, err := s.webhookConnection(c, c.Param("connection_id"))
 		if err != nil {
 			writeError(c, s.log, err)
+			return
+		}
+		if shedder, ok := s.cfg.Dispatcher.(LoadShedder); ok && !pathSecret && shedder.Overloaded() {
+			// Meta (and the sandbox, which speaks its protocol) retry a
+			// failed delivery. The unofficial gateways behind a path
+			// secret may not, so their webhooks are always taken.
+			s.hooks.shed.Inc()
+			c.Header("Retry-After", shedRetryAfter)
+			c.AbortWithStatusJSON(http.StatusServiceUnavailable, errorBody{Error: errorDetail{Code: "overloaded",
+				Message: "processing is behind; retry after " + shedRetryAfter + " s"}})
 			return
 		}
 		body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxWebhookBody))

@@ -31,8 +31,15 @@ func fixture(t *testing.T, path string) []byte {
 }
 
 type recordingDispatcher struct {
-	mu     sync.Mutex
-	events []InboundDispatch
+	mu         sync.Mutex
+	events     []InboundDispatch
+	overloaded bool
+}
+
+func (d *recordingDispatcher) Overloaded() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.overloaded
 }
 
 func (d *recordingDispatcher) Dispatch(_ context.Context, events []InboundDispatch) {
@@ -218,4 +225,34 @@ func TestWebhookNotDurableIsNotAcknowledged(t *testing.T) {
 	require.Equal(t, http.StatusServiceUnavailable, res.Status, string(res.Body))
 	require.Equal(t, 0, env.inboxCount())
 	require.Equal(t, 0, env.dispatcher.count())
+}
+
+// TestWebhookShedWhileProcessingIsBehind: while the engine says it is
+// overloaded, a Meta webhook is answered 503 with Retry-After and a JSON
+// error, nothing is stored or dispatched; once it catches up the same
+// delivery (Meta's retry) is stored and acknowledged.
+func TestWebhookShedWhileProcessingIsBehind(t *testing.T) {
+	t.Parallel()
+	env := newWebhookEnv(t)
+	body := fixture(t, "whatsapp/text.json")
+	headers := map[string]string{"X-Hub-Signature-256": meta.Sign("test_app_secret_123", body)}
+	path := "/webhooks/meta/" + env.connID.String()
+
+	env.dispatcher.mu.Lock()
+	env.dispatcher.overloaded = true
+	env.dispatcher.mu.Unlock()
+	res := env.doHeaders(http.MethodPost, path, "", body, headers)
+	require.Equal(t, http.StatusServiceUnavailable, res.Status, string(res.Body))
+	require.Equal(t, "2", res.Header.Get("Retry-After"))
+	require.Contains(t, string(res.Body), `"code":"overloaded"`)
+	require.Equal(t, 0, env.inboxCount())
+	require.Equal(t, 0, env.dispatcher.count())
+
+	env.dispatcher.mu.Lock()
+	env.dispatcher.overloaded = false
+	env.dispatcher.mu.Unlock()
+	res = env.doHeaders(http.MethodPost, path, "", body, headers)
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	require.Equal(t, 1, env.inboxCount())
+	require.Equal(t, 1, env.dispatcher.count())
 }

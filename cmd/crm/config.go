@@ -37,6 +37,7 @@ type Config struct {
 	DispatchWorkers int
 	CommitBatch     int
 	CommitWriters   int
+	MaxBacklog      int
 	// Getenv is kept for the parts that read their own variables (cluster, licenses).
 	Getenv func(string) string
 }
@@ -73,7 +74,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	for _, v := range []struct {
 		name string
 		dst  *int
-	}{{"CRM_DISPATCH_WORKERS", &c.DispatchWorkers}, {"CRM_COMMIT_BATCH", &c.CommitBatch}, {"CRM_COMMIT_WRITERS", &c.CommitWriters}} {
+	}{{"CRM_DISPATCH_WORKERS", &c.DispatchWorkers}, {"CRM_COMMIT_BATCH", &c.CommitBatch}, {"CRM_COMMIT_WRITERS", &c.CommitWriters}, {"CRM_MAX_BACKLOG", &c.MaxBacklog}} {
 		if raw := strings.TrimSpace(getenv(v.name)); raw != "" {
 			n, err := strconv.Atoi(raw)
 			if err != nil {
