@@ -88,7 +88,7 @@ type EngineConfig struct {
 	ClaimTimeout time.Duration
 	// MaxBacklog is how many inbox events may wait for processing on this
 	// node before Overloaded says so (the webhook route then sheds load);
-	// default 20,000. Negative: never.
+	// default 5,000, a few seconds of processing. Negative: never.
 	MaxBacklog int
 	// StaleSendAfter is how long an outbound message may stay pending before
 	// the sweeper hands it to its connection again; default 15 minutes, well
@@ -108,12 +108,15 @@ type Engine struct {
 	queues []chan InboxItem
 	// backlog counts events handed to the dispatch queues and not yet
 	// processed (or left to the sweeper).
-	backlog  atomic.Int64
-	stop     chan struct{}
-	wg       sync.WaitGroup
-	once     sync.Once
-	metrics  *engineMetrics
-	contacts *contactCache
+	backlog atomic.Int64
+	// deferredAt is when an event last waited too long for a full queue
+	// and was left to the sweeper (unix nanoseconds).
+	deferredAt atomic.Int64
+	stop       chan struct{}
+	wg         sync.WaitGroup
+	once       sync.Once
+	metrics    *engineMetrics
+	contacts   *contactCache
 	// committer group-commits the conversation grains' inbound writes; nil
 	// when CommitBatch is negative.
 	committer *committer
@@ -166,7 +169,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		cfg.CommitWriters = 2
 	}
 	if cfg.MaxBacklog == 0 {
-		cfg.MaxBacklog = 20_000
+		cfg.MaxBacklog = 5_000
 	}
 	if cfg.SweepAfter <= 0 {
 		cfg.SweepAfter = 2 * time.Second
@@ -277,6 +280,7 @@ func (e *Engine) enqueue(q chan InboxItem, ev InboxItem, timeout time.Duration) 
 		return true
 	case <-t.C:
 		e.metrics.dropped.Inc()
+		e.deferredAt.Store(time.Now().UnixNano())
 		e.backlog.Add(-1)
 		return false
 	case <-e.stop:
@@ -329,11 +333,15 @@ func (e *Engine) dispatchLoop(queue chan InboxItem) {
 // Backlog is how many inbox events wait for processing on this node.
 func (e *Engine) Backlog() int64 { return e.backlog.Load() }
 
-// Overloaded reports a backlog past MaxBacklog: processing is behind by
-// more than a few seconds, and webhooks from providers that retry (Meta's)
-// are better answered 503 than stored faster than they can be processed.
+// Overloaded reports a backlog past MaxBacklog, or an event left to the
+// sweeper in the last five seconds because the queues stayed full:
+// processing is behind, and webhooks from providers that retry (Meta's) are
+// better answered 503 than stored faster than they can be processed.
 func (e *Engine) Overloaded() bool {
-	return e.cfg.MaxBacklog > 0 && e.backlog.Load() > int64(e.cfg.MaxBacklog)
+	if e.cfg.MaxBacklog <= 0 {
+		return false
+	}
+	return e.backlog.Load() > int64(e.cfg.MaxBacklog) || time.Since(time.Unix(0, e.deferredAt.Load())) < 5*time.Second
 }
 
 // process routes one inbox event: messages to their conversation grain,
