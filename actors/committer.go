@@ -5,12 +5,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"crm/groupcommit"
 	"crm/persistence"
 )
 
@@ -21,24 +21,15 @@ import (
 // closes when it is full or a moment after its first write; while one batch
 // commits the next one fills, so under load batches grow by themselves.
 type committer struct {
-	db       *persistence.DB
-	log      *slog.Logger
-	batches  *prometheus.CounterVec // by outcome: committed, fenced, failed
-	sizes    prometheus.Histogram
-	seconds  prometheus.Histogram
-	maxBatch int
-	maxDelay time.Duration
-	// shards holds one queue per writer; a tenant's writes always go to
-	// the same writer, so two writers never wait on each other's locks
-	// (each tenant's usage and event counter rows are locked until commit).
-	shards []chan *commitRequest
-	stop   chan struct{}
-	wg     sync.WaitGroup
-	once   sync.Once
-	// closing guards queueing against close: every request queued before
-	// closed is set is flushed by the writers' final drain.
-	closing sync.RWMutex
-	closed  bool
+	db      *persistence.DB
+	log     *slog.Logger
+	batches *prometheus.CounterVec // by outcome: committed, fenced, failed
+	sizes   prometheus.Histogram
+	seconds prometheus.Histogram
+	// queue has one writer per shard; a tenant's writes always go to the
+	// same writer, so two writers never wait on each other's locks (each
+	// tenant's usage and event counter rows are locked until commit).
+	queue *groupcommit.Queue[*commitRequest]
 }
 
 type commitRequest struct {
@@ -48,23 +39,18 @@ type commitRequest struct {
 }
 
 func newCommitter(db *persistence.DB, log *slog.Logger, reg prometheus.Registerer, writers, maxBatch int, maxDelay time.Duration) *committer {
-	c := &committer{db: db, log: log, maxBatch: maxBatch, maxDelay: maxDelay,
+	c := &committer{db: db, log: log,
 		batches: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crm_commit_batches_total",
 			Help: "Group-commit transactions of conversation writes, by outcome (committed, fenced, failed)."}, []string{"outcome"}),
 		sizes: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "crm_commit_batch_writes",
 			Help: "Conversation writes per group-commit transaction.", Buckets: []float64{1, 2, 5, 10, 20, 50, 100, 200, 500}}),
 		seconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "crm_commit_batch_seconds",
 			Help: "Time to store one group-commit transaction.", Buckets: []float64{.001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 2.5}}),
-		stop: make(chan struct{})}
+	}
 	if reg != nil {
 		reg.MustRegister(c.batches, c.sizes, c.seconds)
 	}
-	for i := 0; i < writers; i++ {
-		q := make(chan *commitRequest, maxBatch)
-		c.shards = append(c.shards, q)
-		c.wg.Add(1)
-		go c.loop(q)
-	}
+	c.queue = groupcommit.New(groupcommit.Config{Writers: writers, MaxBatch: maxBatch, MaxDelay: maxDelay}, nil, c.flush)
 	return c
 }
 
@@ -74,17 +60,11 @@ func newCommitter(db *persistence.DB, log *slog.Logger, reg prometheus.Registere
 // persistence.ErrBatchFailed (store it alone) for the others.
 func (c *committer) write(ctx context.Context, w *persistence.InboundWrite) error {
 	r := &commitRequest{write: w, done: make(chan struct{})}
-	c.closing.RLock()
-	if c.closed {
-		c.closing.RUnlock()
-		return persistence.ErrBatchFailed
-	}
-	select {
-	case c.shards[shardOf(w.Conv.TenantID, len(c.shards))] <- r:
-		c.closing.RUnlock()
-	case <-ctx.Done():
-		c.closing.RUnlock()
-		return ctx.Err()
+	if err := c.queue.Put(ctx, shardOf(w.Conv.TenantID), r); err != nil {
+		if errors.Is(err, groupcommit.ErrClosed) {
+			return persistence.ErrBatchFailed
+		}
+		return err
 	}
 	// Once queued, the request is committed or failed by a writer even if
 	// the caller gives up: wait for it, so the grain's state stays in step.
@@ -92,63 +72,9 @@ func (c *committer) write(ctx context.Context, w *persistence.InboundWrite) erro
 	return r.err
 }
 
-func (c *committer) close() {
-	c.once.Do(func() {
-		c.closing.Lock()
-		c.closed = true
-		c.closing.Unlock()
-		close(c.stop)
-		c.wg.Wait()
-	})
-}
+func (c *committer) close() { c.queue.Close() }
 
-func shardOf(tenant uuid.UUID, n int) int {
-	return int(binary.BigEndian.Uint32(tenant[12:]) % uint32(n))
-}
-
-func (c *committer) loop(requests chan *commitRequest) {
-	defer c.wg.Done()
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	for {
-		var first *commitRequest
-		select {
-		case first = <-requests:
-		case <-c.stop:
-			c.drain(requests)
-			return
-		}
-		batch := []*commitRequest{first}
-		timer.Reset(c.maxDelay)
-	collect:
-		for len(batch) < c.maxBatch {
-			select {
-			case r := <-requests:
-				batch = append(batch, r)
-			case <-timer.C:
-				break collect
-			}
-		}
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
-		}
-		c.flush(batch)
-	}
-}
-
-func (c *committer) drain(requests chan *commitRequest) {
-	for {
-		select {
-		case r := <-requests:
-			c.flush([]*commitRequest{r})
-		default:
-			return
-		}
-	}
-}
+func shardOf(tenant uuid.UUID) int { return int(binary.BigEndian.Uint32(tenant[12:]) & 0x7fffffff) }
 
 func (c *committer) flush(batch []*commitRequest) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

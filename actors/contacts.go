@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"crm/groupcommit"
 	"crm/persistence"
 )
 
@@ -80,16 +81,9 @@ func (e *Engine) resolveContact(ctx context.Context, tenantID uuid.UUID, channel
 // dispatch workers meeting unknown people at once (a campaign's replies)
 // share one transaction instead of one each.
 type contactResolver struct {
-	db       *persistence.DB
-	log      *slog.Logger
-	requests chan *contactRequest
-	stop     chan struct{}
-	wg       sync.WaitGroup
-	once     sync.Once
-	closing  sync.RWMutex
-	closed   bool
-	maxBatch int
-	maxDelay time.Duration
+	db    *persistence.DB
+	log   *slog.Logger
+	queue *groupcommit.Queue[*contactRequest]
 }
 
 type contactRequest struct {
@@ -99,81 +93,23 @@ type contactRequest struct {
 }
 
 func newContactResolver(db *persistence.DB, log *slog.Logger, maxBatch int, maxDelay time.Duration) *contactResolver {
-	r := &contactResolver{db: db, log: log, requests: make(chan *contactRequest, maxBatch), stop: make(chan struct{}),
-		maxBatch: maxBatch, maxDelay: maxDelay}
-	r.wg.Add(1)
-	go r.loop()
+	r := &contactResolver{db: db, log: log}
+	r.queue = groupcommit.New(groupcommit.Config{MaxBatch: maxBatch, MaxDelay: maxDelay}, nil, r.flush)
 	return r
 }
 
-// resolve answers the lookup with others; errBatchFailed-like failures are
-// returned for the caller to resolve it alone.
+// resolve answers the lookup with others. An error (the batch failed, or
+// the resolver is closed) leaves the caller to resolve it alone.
 func (r *contactResolver) resolve(ctx context.Context, l persistence.ContactLookup) (uuid.UUID, error) {
 	req := &contactRequest{lookup: l, done: make(chan struct{})}
-	r.closing.RLock()
-	if r.closed {
-		r.closing.RUnlock()
-		return uuid.Nil, persistence.ErrBatchFailed
-	}
-	select {
-	case r.requests <- req:
-		r.closing.RUnlock()
-	case <-ctx.Done():
-		r.closing.RUnlock()
-		return uuid.Nil, ctx.Err()
+	if err := r.queue.Put(ctx, 0, req); err != nil {
+		return uuid.Nil, err
 	}
 	<-req.done
 	return req.lookup.ContactID, req.err
 }
 
-func (r *contactResolver) close() {
-	r.once.Do(func() {
-		r.closing.Lock()
-		r.closed = true
-		r.closing.Unlock()
-		close(r.stop)
-		r.wg.Wait()
-	})
-}
-
-func (r *contactResolver) loop() {
-	defer r.wg.Done()
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	for {
-		var first *contactRequest
-		select {
-		case first = <-r.requests:
-		case <-r.stop:
-			for {
-				select {
-				case req := <-r.requests:
-					r.flush([]*contactRequest{req})
-				default:
-					return
-				}
-			}
-		}
-		batch := []*contactRequest{first}
-		timer.Reset(r.maxDelay)
-	collect:
-		for len(batch) < r.maxBatch {
-			select {
-			case req := <-r.requests:
-				batch = append(batch, req)
-			case <-timer.C:
-				break collect
-			}
-		}
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
-		}
-		r.flush(batch)
-	}
-}
+func (r *contactResolver) close() { r.queue.Close() }
 
 func (r *contactResolver) flush(batch []*contactRequest) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

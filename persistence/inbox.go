@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"crm"
+	"crm/groupcommit"
 )
 
 // InboxEvent is one provider event to make durable before the webhook is
@@ -49,17 +50,12 @@ type InboxConfig struct {
 // callers share one transaction, closed on size or after a few milliseconds,
 // so thousands of webhooks cost a few fsyncs.
 type InboxWriter struct {
-	db       *DB
-	cfg      InboxConfig
-	log      *slog.Logger
-	requests chan *inboxRequest
-	stop     chan struct{}
-	done     sync.WaitGroup
-	once     sync.Once
-	// closing guards enqueueing against Close: every request queued before
-	// closed is set is flushed by the writers' final drain.
-	closing sync.RWMutex
-	closed  bool
+	db    *DB
+	cfg   InboxConfig
+	log   *slog.Logger
+	queue *groupcommit.Queue[*inboxRequest]
+	// next spreads requests over the writers.
+	next atomic.Uint32
 }
 
 type inboxRequest struct {
@@ -86,11 +82,9 @@ func NewInboxWriter(db *DB, cfg InboxConfig, log *slog.Logger) *InboxWriter {
 	if log == nil {
 		log = slog.Default()
 	}
-	w := &InboxWriter{db: db, cfg: cfg, log: log, requests: make(chan *inboxRequest, cfg.MaxBatch), stop: make(chan struct{})}
-	for i := 0; i < cfg.Writers; i++ {
-		w.done.Add(1)
-		go w.loop()
-	}
+	w := &InboxWriter{db: db, cfg: cfg, log: log}
+	w.queue = groupcommit.New(groupcommit.Config{Writers: cfg.Writers, MaxBatch: cfg.MaxBatch, MaxDelay: cfg.MaxDelay},
+		func(r *inboxRequest) int { return len(r.events) }, w.flush)
 	return w
 }
 
@@ -106,17 +100,11 @@ func (w *InboxWriter) Append(ctx context.Context, events []InboxEvent) ([]InboxR
 		}
 	}
 	req := &inboxRequest{events: events, done: make(chan struct{})}
-	w.closing.RLock()
-	if w.closed {
-		w.closing.RUnlock()
-		return nil, ErrInboxClosed
-	}
-	select {
-	case w.requests <- req:
-		w.closing.RUnlock()
-	case <-ctx.Done():
-		w.closing.RUnlock()
-		return nil, ctx.Err()
+	if err := w.queue.Put(ctx, int(w.next.Add(1)), req); err != nil {
+		if errors.Is(err, groupcommit.ErrClosed) {
+			return nil, ErrInboxClosed
+		}
+		return nil, err
 	}
 	// Once queued, the request is committed or failed by the writer even if
 	// the caller gives up, so a cancelled caller never leaves it half-done.
@@ -129,62 +117,7 @@ func (w *InboxWriter) Append(ctx context.Context, events []InboxEvent) ([]InboxR
 }
 
 // Close stops accepting events, flushes what is queued and waits.
-func (w *InboxWriter) Close() {
-	w.once.Do(func() {
-		w.closing.Lock()
-		w.closed = true
-		w.closing.Unlock()
-		close(w.stop)
-		w.done.Wait()
-	})
-}
-
-func (w *InboxWriter) loop() {
-	defer w.done.Done()
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	for {
-		var first *inboxRequest
-		select {
-		case first = <-w.requests:
-		case <-w.stop:
-			w.drain()
-			return
-		}
-		batch := []*inboxRequest{first}
-		rows := len(first.events)
-		timer.Reset(w.cfg.MaxDelay)
-	collect:
-		for rows < w.cfg.MaxBatch {
-			select {
-			case r := <-w.requests:
-				batch = append(batch, r)
-				rows += len(r.events)
-			case <-timer.C:
-				break collect
-			}
-		}
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
-		}
-		w.flush(batch)
-	}
-}
-
-// drain flushes requests still queued at Close.
-func (w *InboxWriter) drain() {
-	for {
-		select {
-		case r := <-w.requests:
-			w.flush([]*inboxRequest{r})
-		default:
-			return
-		}
-	}
-}
+func (w *InboxWriter) Close() { w.queue.Close() }
 
 type inboxKey struct {
 	tenant, connection uuid.UUID

@@ -1,0 +1,143 @@
+// Package groupcommit collects work from many goroutines into batches, so
+// that one transaction (one fsync, a few round trips) serves many callers:
+// the webhook inbox, the conversation writes and the first-sight contact
+// look-ups all go through it.
+package groupcommit
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// ErrClosed is returned by Put after Close.
+var ErrClosed = errors.New("group commit is closed")
+
+// Config tunes a Queue.
+type Config struct {
+	// Writers is how many batches may be flushed at once; each writer has
+	// its own queue, chosen by Put's shard. Default 1.
+	Writers int
+	// MaxBatch closes a batch at this weight. Default 500.
+	MaxBatch int
+	// MaxDelay closes a batch this long after its first item. Default 1 ms.
+	MaxDelay time.Duration
+}
+
+// Queue batches items of type T and hands each batch to flush. While a
+// batch is flushed the next one fills, so batches grow with the load.
+type Queue[T any] struct {
+	cfg    Config
+	flush  func([]T)
+	weight func(T) int
+	queues []chan T
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	once   sync.Once
+	// closing guards Put against Close: every item queued before closed is
+	// set is flushed by the writers' final drain.
+	closing sync.RWMutex
+	closed  bool
+}
+
+// New starts the writers. flush is called with each batch, from one
+// writer's goroutine; it must answer every item (items carry their own
+// reply). weight may be nil (each item weighs 1).
+func New[T any](cfg Config, weight func(T) int, flush func([]T)) *Queue[T] {
+	if cfg.Writers <= 0 {
+		cfg.Writers = 1
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 500
+	}
+	if cfg.MaxDelay <= 0 {
+		cfg.MaxDelay = time.Millisecond
+	}
+	if weight == nil {
+		weight = func(T) int { return 1 }
+	}
+	q := &Queue[T]{cfg: cfg, flush: flush, weight: weight, stop: make(chan struct{})}
+	for i := 0; i < cfg.Writers; i++ {
+		ch := make(chan T, cfg.MaxBatch)
+		q.queues = append(q.queues, ch)
+		q.wg.Add(1)
+		go q.loop(ch)
+	}
+	return q
+}
+
+// Writers is how many queues Put's shard chooses among.
+func (q *Queue[T]) Writers() int { return len(q.queues) }
+
+// Put queues item for the writer shard % Writers. Once it returns nil the
+// item will be flushed, even if ctx ends afterwards.
+func (q *Queue[T]) Put(ctx context.Context, shard int, item T) error {
+	q.closing.RLock()
+	defer q.closing.RUnlock()
+	if q.closed {
+		return ErrClosed
+	}
+	if shard < 0 {
+		shard = -shard
+	}
+	select {
+	case q.queues[shard%len(q.queues)] <- item:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close stops accepting items, flushes what is queued and waits; safe to
+// call twice.
+func (q *Queue[T]) Close() {
+	q.once.Do(func() {
+		q.closing.Lock()
+		q.closed = true
+		q.closing.Unlock()
+		close(q.stop)
+		q.wg.Wait()
+	})
+}
+
+func (q *Queue[T]) loop(ch chan T) {
+	defer q.wg.Done()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		var first T
+		select {
+		case first = <-ch:
+		case <-q.stop:
+			for {
+				select {
+				case item := <-ch:
+					q.flush([]T{item})
+				default:
+					return
+				}
+			}
+		}
+		batch := []T{first}
+		weight := q.weight(first)
+		timer.Reset(q.cfg.MaxDelay)
+	collect:
+		for weight < q.cfg.MaxBatch {
+			select {
+			case item := <-ch:
+				batch = append(batch, item)
+				weight += q.weight(item)
+			case <-timer.C:
+				break collect
+			}
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		q.flush(batch)
+	}
+}
