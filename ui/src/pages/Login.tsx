@@ -74,8 +74,11 @@ export default function LoginPage() {
         setTenant((cur) => cur || err.details.tenants![0].slug);
       } else if (err.code === 'too_many_attempts' || err.status === 429) {
         const secs = err.retryAfter ?? 60;
-        setNow(Date.now());
-        setLockedUntil(Date.now() + secs * 1000);
+        // One clock reading for both, so the countdown starts at secs
+        // exactly (two readings a millisecond apart showed secs + 1).
+        const at = Date.now();
+        setNow(at);
+        setLockedUntil(at + secs * 1000);
         setError({ kind: 'too_many_attempts' });
       } else if (err.code === 'validation_failed') {
         setFields(translateFieldErrors(err.fieldErrors));
