@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	pcluster "github.com/asynkron/protoactor-go/cluster"
 	"github.com/hashicorp/memberlist"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -476,4 +477,41 @@ func TestFromEnv(t *testing.T) {
 		return ""
 	})
 	require.Error(t, err)
+}
+
+// silentGrain never answers: a request to it waits for its timeout.
+type silentGrain struct{}
+
+func (silentGrain) Receive(actor.Context) {}
+
+// TestAttemptGivesUpWhenMembersLeave: a request waiting on a grain is
+// abandoned as soon as a topology says members left (its owner may be one
+// of them) instead of waiting out its timeout, so the retry reaches the new
+// owner without the dead one's delay.
+func TestAttemptGivesUpWhenMembersLeave(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	n, err := Start(ctx, Config{Logger: testLogger(t)},
+		NewKind("silent", actor.PropsFromProducer(func() actor.Actor { return silentGrain{} })))
+	require.NoError(t, err)
+	defer n.Shutdown(false)
+	checkFor(t, 5*time.Second, func() error { return sameMembers([]*Node{n}, 1) })
+
+	started := time.Now()
+	errs := make(chan error, 1)
+	go func() {
+		_, err := n.attempt("x", "silent", wrapperspb.Int64(1), 10*time.Second)
+		errs <- err
+	}()
+	time.Sleep(300 * time.Millisecond)
+	n.onTopology(&pcluster.ClusterTopology{Members: n.cluster.MemberList.Members().Members(),
+		Left: []*pcluster.Member{{Id: "gone", Host: "127.0.0.1", Port: 1}}})
+	select {
+	case err := <-errs:
+		require.ErrorContains(t, err, "left the cluster")
+		require.Less(t, time.Since(started), 2*time.Second)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the attempt waited out its timeout after a member left")
+	}
+	require.True(t, n.Joined(), "this node is still in the topology")
 }

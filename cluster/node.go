@@ -47,6 +47,10 @@ type Node struct {
 	mu      sync.RWMutex
 	members []Member
 	inTopo  bool // the last topology includes this node
+	// departed is closed (and replaced) when a topology says members left:
+	// attempts waiting on a grain then give up at once and retry on its new
+	// owner instead of waiting out their timeout on a dead one.
+	departed chan struct{}
 
 	shutdownOnce sync.Once
 	stopped      chan struct{}
@@ -101,6 +105,7 @@ func Start(ctx context.Context, cfg Config, kinds ...*Kind) (node *Node, err err
 		cluster:  c,
 		provider: provider,
 		stopped:  make(chan struct{}),
+		departed: make(chan struct{}),
 	}
 	// The topology protoactor accepted (after its block list) is the truth
 	// for Members and Joined, not what the provider offered.
@@ -171,6 +176,10 @@ func (n *Node) onTopology(t *pcluster.ClusterTopology) {
 	n.members = members
 	// A client is never in the topology; it is ready once it sees members.
 	n.inTopo = self || (n.cfg.Client && len(members) > 0)
+	if len(t.Left) > 0 {
+		close(n.departed)
+		n.departed = make(chan struct{})
+	}
 	n.mu.Unlock()
 }
 
@@ -264,12 +273,17 @@ func (n *Node) Request(ctx context.Context, identity, kind string, msg any) (any
 // that ignores the call's own: while a dead owner is still in the topology,
 // one attempt could block for 5 s. Abandoning it lets the next attempt, made
 // after the topology update, reach the new owner (the abandoned call ends by
-// itself within those 5 s; handlers are idempotent).
+// itself within those 5 s; handlers are idempotent). An attempt is also
+// abandoned as soon as a topology says members left: its owner may be one of
+// them, and the retry is placed on the new topology.
 func (n *Node) attempt(identity, kind string, msg any, timeout time.Duration) (any, error) {
 	type result struct {
 		resp any
 		err  error
 	}
+	n.mu.RLock()
+	departed := n.departed
+	n.mu.RUnlock()
 	done := make(chan result, 1)
 	go func() {
 		resp, err := n.cluster.Request(identity, kind, msg, pcluster.WithTimeout(timeout))
@@ -278,6 +292,8 @@ func (n *Node) attempt(identity, kind string, msg any, timeout time.Duration) (a
 	select {
 	case r := <-done:
 		return r.resp, r.err
+	case <-departed:
+		return nil, fmt.Errorf("request to %s/%s: members left the cluster meanwhile", kind, identity)
 	case <-time.After(timeout + 50*time.Millisecond):
 		return nil, fmt.Errorf("request to %s/%s: no answer within %s", kind, identity, timeout)
 	}
