@@ -247,7 +247,7 @@ func applyInbound(conv *persistence.Conversation, m *persistence.Message, occurr
 	conv.UnreadCount++
 	conv.LastInboundAt = &occurred
 	if conv.Channel == "whatsapp" {
-		closes := occurred.Add(24 * time.Hour)
+		closes := occurred.Add(WindowLength)
 		if conv.WindowExpiresAt == nil || closes.After(*conv.WindowExpiresAt) {
 			conv.WindowExpiresAt = &closes
 		}

@@ -1,15 +1,16 @@
 // Package actors holds the grains (tenant, connection, conversation) and the
 // local actors (session, gateway) of the engine.
 //
-// Each actor's decisions live in a plain Go type beside it, testable without
-// an actor system: ConversationState is the conversation grain's state
-// machine (statuses, assignment, unread counts, per-conversation sequence,
-// 24-hour window, forward-only delivery statuses with parking, idempotency of
-// inbound external ids and send idempotency keys, bot state). The grain
-// around it only loads and fences snapshots, persists what an outcome says
-// changed and pushes events.
+// The conversation grain decides everything about its conversation with
+// plain functions beside it, testable without an actor system and given the
+// time as an argument: applyInbound (sequence, unread count, 24-hour window,
+// reopening), assign and changeStatus (CanTransition). It then stores the
+// result fenced on the conversation's version, through the node's group
+// commit (committer.go) for inbound messages or a transaction of its own for
+// commands and sends, and pushes the events.
 //
 // Handlers are idempotent because protoactor-go may deliver a request twice
-// (RequestFuture retries), and the pure types are deterministic: they take
-// the time of each command as an argument instead of reading a clock.
+// (RequestFuture retries): inbound events are deduplicated on the provider's
+// message id, sends on their idempotency key, and a grain answers a retried
+// inbound request from its memory of the last few.
 package actors
