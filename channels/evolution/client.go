@@ -112,7 +112,7 @@ func (p *Provider) Send(ctx context.Context, msg *channels.OutboundMessage) (*ch
 		return nil, &channels.SendError{Kind: channels.Permanent, Message: "evolution adapter can't send " + string(msg.Type)}
 	}
 	var resp json.RawMessage
-	if err := channels.DoJSON(ctx, p.client, channels.JSONCall{Method: http.MethodPost, URL: p.endpoint(path),
+	if err := channels.DoJSON(ctx, p.Client, channels.JSONCall{Method: http.MethodPost, URL: p.endpoint(path),
 		Header: p.header(), Body: body}, &resp); err != nil {
 		return nil, err
 	}
@@ -131,7 +131,7 @@ func (p *Provider) Connect(ctx context.Context, phone string) (*channels.Instanc
 		u += "?number=" + url.QueryEscape(channels.DigitsOnly(phone))
 	}
 	var resp json.RawMessage
-	if err := channels.DoJSON(ctx, p.client, channels.JSONCall{Method: http.MethodGet, URL: u, Header: p.header()}, &resp); err != nil {
+	if err := channels.DoJSON(ctx, p.Client, channels.JSONCall{Method: http.MethodGet, URL: u, Header: p.header()}, &resp); err != nil {
 		return nil, fmt.Errorf("evolution connect: %w", err)
 	}
 	r := channels.ParseLoose(resp)
@@ -149,7 +149,7 @@ func (p *Provider) Connect(ctx context.Context, phone string) (*channels.Instanc
 // Status implements channels.InstanceManager: GET /instance/connectionState/{instance}.
 func (p *Provider) Status(ctx context.Context) (*channels.InstanceState, error) {
 	var resp json.RawMessage
-	if err := channels.DoJSON(ctx, p.client, channels.JSONCall{Method: http.MethodGet,
+	if err := channels.DoJSON(ctx, p.Client, channels.JSONCall{Method: http.MethodGet,
 		URL: p.endpoint("/instance/connectionState"), Header: p.header()}, &resp); err != nil {
 		return nil, fmt.Errorf("evolution status: %w", err)
 	}
@@ -174,7 +174,7 @@ func (p *Provider) ConfigureWebhook(ctx context.Context, webhookURL string) erro
 	body.Webhook.Enabled = true
 	body.Webhook.URL = webhookURL
 	body.Webhook.Events = []string{"MESSAGES_UPSERT", "MESSAGES_UPDATE", "CONNECTION_UPDATE", "QRCODE_UPDATED"}
-	if err := channels.DoJSON(ctx, p.client, channels.JSONCall{Method: http.MethodPost, URL: p.endpoint("/webhook/set"),
+	if err := channels.DoJSON(ctx, p.Client, channels.JSONCall{Method: http.MethodPost, URL: p.endpoint("/webhook/set"),
 		Header: p.header(), Body: body}, nil); err != nil {
 		return fmt.Errorf("evolution webhook: %w", err)
 	}
@@ -190,7 +190,7 @@ func (p *Provider) FetchMedia(ctx context.Context, ref channels.MediaRef) (*chan
 	}
 	body := map[string]any{"message": map[string]any{"key": map[string]any{"id": ref.ID}}, "convertToMp4": false}
 	var resp json.RawMessage
-	if err := channels.DoJSON(ctx, p.client, channels.JSONCall{Method: http.MethodPost,
+	if err := channels.DoJSON(ctx, p.Client, channels.JSONCall{Method: http.MethodPost,
 		URL: p.endpoint("/chat/getBase64FromMediaMessage"), Header: p.header(), Body: body}, &resp); err != nil {
 		return nil, fmt.Errorf("evolution media %s: %w", ref.ID, err)
 	}
@@ -199,7 +199,7 @@ func (p *Provider) FetchMedia(ctx context.Context, ref channels.MediaRef) (*chan
 	if _, after, found := strings.Cut(b64, ";base64,"); found {
 		b64 = after
 	}
-	if int64(len(b64))/4*3 > p.settings.MaxMediaBytes {
+	if int64(len(b64))/4*3 > p.Settings.MaxMediaBytes {
 		return nil, channels.ErrMediaTooLarge
 	}
 	data, err := base64.StdEncoding.DecodeString(b64)

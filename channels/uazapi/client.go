@@ -67,7 +67,7 @@ func (p *Provider) Send(ctx context.Context, msg *channels.OutboundMessage) (*ch
 		return nil, &channels.SendError{Kind: channels.Permanent, Message: "uazapi adapter can't send " + string(msg.Type)}
 	}
 	var resp json.RawMessage
-	if err := channels.DoJSON(ctx, p.client, channels.JSONCall{Method: http.MethodPost, URL: p.base + path,
+	if err := channels.DoJSON(ctx, p.Client, channels.JSONCall{Method: http.MethodPost, URL: p.Base + path,
 		Header: p.header(), Body: body}, &resp); err != nil {
 		return nil, err
 	}
@@ -103,7 +103,7 @@ func (p *Provider) Connect(ctx context.Context, phone string) (*channels.Instanc
 		body["phone"] = channels.DigitsOnly(phone)
 	}
 	var resp json.RawMessage
-	if err := channels.DoJSON(ctx, p.client, channels.JSONCall{Method: http.MethodPost, URL: p.base + "/instance/connect",
+	if err := channels.DoJSON(ctx, p.Client, channels.JSONCall{Method: http.MethodPost, URL: p.Base + "/instance/connect",
 		Header: p.header(), Body: body}, &resp); err != nil {
 		return nil, fmt.Errorf("uazapi connect: %w", err)
 	}
@@ -113,7 +113,7 @@ func (p *Provider) Connect(ctx context.Context, phone string) (*channels.Instanc
 // Status implements channels.InstanceManager: GET /instance/status.
 func (p *Provider) Status(ctx context.Context) (*channels.InstanceState, error) {
 	var resp json.RawMessage
-	if err := channels.DoJSON(ctx, p.client, channels.JSONCall{Method: http.MethodGet, URL: p.base + "/instance/status",
+	if err := channels.DoJSON(ctx, p.Client, channels.JSONCall{Method: http.MethodGet, URL: p.Base + "/instance/status",
 		Header: p.header()}, &resp); err != nil {
 		return nil, fmt.Errorf("uazapi status: %w", err)
 	}
@@ -150,7 +150,7 @@ type webhookConfig struct {
 func (p *Provider) ConfigureWebhook(ctx context.Context, url string) error {
 	body := webhookConfig{URL: url, Events: []string{"messages", "messages_update", "connection"},
 		ExcludeMessages: []string{"wasSentByApi"}}
-	if err := channels.DoJSON(ctx, p.client, channels.JSONCall{Method: http.MethodPost, URL: p.base + "/webhook",
+	if err := channels.DoJSON(ctx, p.Client, channels.JSONCall{Method: http.MethodPost, URL: p.Base + "/webhook",
 		Header: p.header(), Body: body}, nil); err != nil {
 		return fmt.Errorf("uazapi webhook: %w", err)
 	}
@@ -165,7 +165,7 @@ func (p *Provider) FetchMedia(ctx context.Context, ref channels.MediaRef) (*chan
 		return nil, fmt.Errorf("uazapi media without message id: %w", channels.ErrInvalidPayload)
 	}
 	var resp json.RawMessage
-	if err := channels.DoJSON(ctx, p.client, channels.JSONCall{Method: http.MethodPost, URL: p.base + "/message/download",
+	if err := channels.DoJSON(ctx, p.Client, channels.JSONCall{Method: http.MethodPost, URL: p.Base + "/message/download",
 		Header: p.header(), Body: map[string]any{"id": ref.ID, "return_link": true}}, &resp); err != nil {
 		return nil, fmt.Errorf("uazapi media %s: %w", ref.ID, err)
 	}
@@ -180,7 +180,7 @@ func (p *Provider) FetchMedia(ctx context.Context, ref channels.MediaRef) (*chan
 		if err != nil {
 			return nil, fmt.Errorf("uazapi media %s: %w", ref.ID, channels.InvalidPayload(err))
 		}
-		if int64(len(decoded)) > p.settings.MaxMediaBytes {
+		if int64(len(decoded)) > p.Settings.MaxMediaBytes {
 			return nil, channels.ErrMediaTooLarge
 		}
 		data = decoded
@@ -193,7 +193,7 @@ func (p *Provider) FetchMedia(ctx context.Context, ref channels.MediaRef) (*chan
 		if err != nil {
 			return nil, fmt.Errorf("uazapi media %s: %w", ref.ID, err)
 		}
-		resp, err := p.client.Do(req)
+		resp, err := p.Client.Do(req)
 		if err != nil {
 			return nil, fmt.Errorf("uazapi media %s: %w", ref.ID, channels.TransportError(ctx, err))
 		}
@@ -202,7 +202,7 @@ func (p *Provider) FetchMedia(ctx context.Context, ref channels.MediaRef) (*chan
 			return nil, fmt.Errorf("uazapi media %s: download status %d: %w", ref.ID, resp.StatusCode,
 				&channels.SendError{Kind: channels.StatusKind(resp.StatusCode), HTTPStatus: resp.StatusCode})
 		}
-		if data, err = channels.ReadLimited(resp.Body, p.settings.MaxMediaBytes); err != nil {
+		if data, err = channels.ReadLimited(resp.Body, p.Settings.MaxMediaBytes); err != nil {
 			return nil, fmt.Errorf("uazapi media %s: %w", ref.ID, err)
 		}
 		if mimeType == "" {
