@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -64,154 +63,137 @@ func (db *DB) ResolveContacts(ctx context.Context, lookups []*ContactLookup) err
 		}
 		return uniq[i].ExternalID < uniq[j].ExternalID
 	})
-	var tenants []string
-	seen := map[uuid.UUID]bool{}
-	for _, l := range uniq {
-		if !seen[l.TenantID] {
-			seen[l.TenantID] = true
-			tenants = append(tenants, l.TenantID.String())
+	var tenants []uuid.UUID
+	for i, l := range uniq {
+		if i == 0 || l.TenantID != uniq[i-1].TenantID {
+			tenants = append(tenants, l.TenantID)
 		}
 	}
-
-	conn, err := db.Pool.Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Release()
-	inTx := false
-	defer func() {
-		if err != nil && inTx {
-			_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
-		}
-	}()
 
 	n := len(uniq)
 	ts, chans, keys, phones := make([]uuid.UUID, n), make([]string, n), make([]string, n), make([]string, n)
 	for i, l := range uniq {
 		ts[i], chans[i], keys[i], phones[i] = l.TenantID, l.Channel, l.ExternalID, l.Phone
 	}
-	known := make([]uuid.UUID, n)   // by identity
-	byPhone := make([]uuid.UUID, n) // a contact an agent created with the phone
-	b := &pgx.Batch{}
-	b.Queue(`BEGIN`)
-	b.Queue(`SET LOCAL ROLE crm_engine`)
-	b.Queue(`SELECT set_config('app.tenant_ids', $1, true), set_config('crm.allow_over_limit', 'on', true)`,
-		"{"+strings.Join(tenants, ",")+"}")
-	b.Queue(`SELECT u.pos, i.contact_id FROM unnest($1::uuid[], $2::text[], $3::text[]) WITH ORDINALITY AS u(t, ch, k, pos)
+	// A known identity's contact, and a contact an agent created with the
+	// phone; both read in the first pipeline.
+	err := db.inEngineTx(ctx, tenants, map[string]string{"crm.allow_over_limit": "on"}, func(send func(*pgx.Batch) error) error {
+		known := make([]uuid.UUID, n)   // by identity
+		byPhone := make([]uuid.UUID, n) // a contact an agent created with the phone
+		b := &pgx.Batch{}
+		b.Queue(`SELECT u.pos, i.contact_id FROM unnest($1::uuid[], $2::text[], $3::text[]) WITH ORDINALITY AS u(t, ch, k, pos)
 		JOIN contact_identities i ON i.tenant_id = u.t AND i.channel = u.ch AND i.external_id = u.k`,
-		ts, chans, keys).Query(func(rows pgx.Rows) error {
-		for rows.Next() {
-			var pos int64
-			var id uuid.UUID
-			if err := rows.Scan(&pos, &id); err != nil {
-				return err
+			ts, chans, keys).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var pos int64
+				var id uuid.UUID
+				if err := rows.Scan(&pos, &id); err != nil {
+					return err
+				}
+				known[pos-1] = id
 			}
-			known[pos-1] = id
-		}
-		return rows.Err()
-	})
-	b.Queue(`SELECT u.pos, c.id FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS u(t, p, pos)
+			return rows.Err()
+		})
+		b.Queue(`SELECT u.pos, c.id FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS u(t, p, pos)
 		JOIN contacts c ON c.tenant_id = u.t AND c.phone = u.p WHERE u.p <> ''`,
-		ts, phones).Query(func(rows pgx.Rows) error {
-		for rows.Next() {
-			var pos int64
-			var id uuid.UUID
-			if err := rows.Scan(&pos, &id); err != nil {
-				return err
+			ts, phones).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var pos int64
+				var id uuid.UUID
+				if err := rows.Scan(&pos, &id); err != nil {
+					return err
+				}
+				byPhone[pos-1] = id
 			}
-			byPhone[pos-1] = id
-		}
-		return rows.Err()
-	})
-	inTx = true
-	if err = conn.SendBatch(ctx, b).Close(); err != nil {
-		return err
-	}
-
-	// New contacts (one per tenant and phone), new identities, names to fill.
-	type phoneKey struct {
-		tenant uuid.UUID
-		phone  string
-	}
-	newByPhone := map[phoneKey]uuid.UUID{}
-	var cT, cID []uuid.UUID
-	var cName []string
-	var cPhone []*string
-	var iT, iID, iContact []uuid.UUID
-	var iChan, iKey, iName []string
-	var nT, nID []uuid.UUID
-	var nName []string
-	for i, l := range uniq {
-		name := truncateRunes(l.Name, 200)
-		if known[i] != uuid.Nil {
-			l.ContactID = known[i]
-			if name != "" {
-				nT, nID, nName = append(nT, l.TenantID), append(nID, l.ContactID), append(nName, name)
-			}
-			continue
-		}
-		switch {
-		case byPhone[i] != uuid.Nil:
-			l.ContactID = byPhone[i]
-		case l.Phone != "" && newByPhone[phoneKey{l.TenantID, l.Phone}] != uuid.Nil:
-			l.ContactID = newByPhone[phoneKey{l.TenantID, l.Phone}]
-		default:
-			l.ContactID = crm.NewID()
-			var phone *string
-			if l.Phone != "" {
-				p := l.Phone
-				phone = &p
-				newByPhone[phoneKey{l.TenantID, l.Phone}] = l.ContactID
-			}
-			cT, cID, cName, cPhone = append(cT, l.TenantID), append(cID, l.ContactID), append(cName, name), append(cPhone, phone)
-		}
-		iT, iID, iContact = append(iT, l.TenantID), append(iID, crm.NewID()), append(iContact, l.ContactID)
-		iChan, iKey, iName = append(iChan, l.Channel), append(iKey, l.ExternalID), append(iName, name)
-	}
-	b = &pgx.Batch{}
-	if len(cT) > 0 {
-		want := len(cT)
-		b.Queue(`WITH ins AS (INSERT INTO contacts (tenant_id, id, name, phone)
-			SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[])
-			ON CONFLICT (tenant_id, phone) DO NOTHING RETURNING 1) SELECT count(*) FROM ins`,
-			cT, cID, cName, cPhone).QueryRow(func(row pgx.Row) error {
-			var got int
-			if err := row.Scan(&got); err != nil {
-				return err
-			}
-			if got != want {
-				return fmt.Errorf("%d of %d new contacts' phones taken meanwhile", want-got, want)
-			}
-			return nil
+			return rows.Err()
 		})
-	}
-	if len(iT) > 0 {
-		want := len(iT)
-		b.Queue(`WITH ins AS (INSERT INTO contact_identities (tenant_id, id, contact_id, channel, external_id, display_name)
-			SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[])
-			ON CONFLICT (tenant_id, channel, external_id) DO NOTHING RETURNING 1) SELECT count(*) FROM ins`,
-			iT, iID, iContact, iChan, iKey, iName).QueryRow(func(row pgx.Row) error {
-			var got int
-			if err := row.Scan(&got); err != nil {
-				return err
-			}
-			if got != want {
-				return fmt.Errorf("%d of %d identities taken meanwhile", want-got, want)
-			}
-			return nil
-		})
-	}
-	if len(nT) > 0 {
-		b.Queue(`UPDATE contacts c SET name = u.name FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS u(t, id, name)
-			WHERE c.tenant_id = u.t AND c.id = u.id AND c.name = ''`, nT, nID, nName)
-	}
-	if b.Len() > 0 {
-		if err = conn.SendBatch(ctx, b).Close(); err != nil {
+		if err := send(b); err != nil {
 			return err
 		}
-	}
-	inTx = false
-	if _, err = conn.Exec(ctx, `COMMIT`); err != nil {
+
+		// New contacts (one per tenant and phone), new identities, names to fill.
+		type phoneKey struct {
+			tenant uuid.UUID
+			phone  string
+		}
+		newByPhone := map[phoneKey]uuid.UUID{}
+		var cT, cID []uuid.UUID
+		var cName []string
+		var cPhone []*string
+		var iT, iID, iContact []uuid.UUID
+		var iChan, iKey, iName []string
+		var nT, nID []uuid.UUID
+		var nName []string
+		for i, l := range uniq {
+			name := truncateRunes(l.Name, 200)
+			if known[i] != uuid.Nil {
+				l.ContactID = known[i]
+				if name != "" {
+					nT, nID, nName = append(nT, l.TenantID), append(nID, l.ContactID), append(nName, name)
+				}
+				continue
+			}
+			switch {
+			case byPhone[i] != uuid.Nil:
+				l.ContactID = byPhone[i]
+			case l.Phone != "" && newByPhone[phoneKey{l.TenantID, l.Phone}] != uuid.Nil:
+				l.ContactID = newByPhone[phoneKey{l.TenantID, l.Phone}]
+			default:
+				l.ContactID = crm.NewID()
+				var phone *string
+				if l.Phone != "" {
+					p := l.Phone
+					phone = &p
+					newByPhone[phoneKey{l.TenantID, l.Phone}] = l.ContactID
+				}
+				cT, cID, cName, cPhone = append(cT, l.TenantID), append(cID, l.ContactID), append(cName, name), append(cPhone, phone)
+			}
+			iT, iID, iContact = append(iT, l.TenantID), append(iID, crm.NewID()), append(iContact, l.ContactID)
+			iChan, iKey, iName = append(iChan, l.Channel), append(iKey, l.ExternalID), append(iName, name)
+		}
+		b = &pgx.Batch{}
+		if len(cT) > 0 {
+			want := len(cT)
+			b.Queue(`WITH ins AS (INSERT INTO contacts (tenant_id, id, name, phone)
+			SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[])
+			ON CONFLICT (tenant_id, phone) DO NOTHING RETURNING 1) SELECT count(*) FROM ins`,
+				cT, cID, cName, cPhone).QueryRow(func(row pgx.Row) error {
+				var got int
+				if err := row.Scan(&got); err != nil {
+					return err
+				}
+				if got != want {
+					return fmt.Errorf("%d of %d new contacts' phones taken meanwhile", want-got, want)
+				}
+				return nil
+			})
+		}
+		if len(iT) > 0 {
+			want := len(iT)
+			b.Queue(`WITH ins AS (INSERT INTO contact_identities (tenant_id, id, contact_id, channel, external_id, display_name)
+			SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[])
+			ON CONFLICT (tenant_id, channel, external_id) DO NOTHING RETURNING 1) SELECT count(*) FROM ins`,
+				iT, iID, iContact, iChan, iKey, iName).QueryRow(func(row pgx.Row) error {
+				var got int
+				if err := row.Scan(&got); err != nil {
+					return err
+				}
+				if got != want {
+					return fmt.Errorf("%d of %d identities taken meanwhile", want-got, want)
+				}
+				return nil
+			})
+		}
+		if len(nT) > 0 {
+			b.Queue(`UPDATE contacts c SET name = u.name FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS u(t, id, name)
+			WHERE c.tenant_id = u.t AND c.id = u.id AND c.name = ''`, nT, nID, nName)
+		}
+		if b.Len() == 0 {
+			return nil
+		}
+		return send(b)
+	})
+	if err != nil {
 		return err
 	}
 	for _, l := range lookups {

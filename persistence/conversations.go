@@ -155,12 +155,15 @@ func (db *DB) ResolveContact(ctx context.Context, tenantID uuid.UUID, channel, e
 	return contactID, created, nil
 }
 
+// currentConversationSQL selects the live conversation of ($1 tenant, $2
+// connection, $3 contact).
+const currentConversationSQL = `SELECT ` + conversationColumns + ` FROM conversations c
+	WHERE c.tenant_id = $1 AND c.connection_id = $2 AND c.contact_id = $3 AND c.status <> 'archived'`
+
 // CurrentConversation loads the live (not archived) conversation of a
 // connection and contact, or nil when there is none.
 func CurrentConversation(ctx context.Context, tx pgx.Tx, tenantID, connectionID, contactID uuid.UUID) (*Conversation, error) {
-	c, err := scanConversation(tx.QueryRow(ctx, `SELECT `+conversationColumns+` FROM conversations c
-		WHERE c.tenant_id = $1 AND c.connection_id = $2 AND c.contact_id = $3 AND c.status <> 'archived'`,
-		tenantID, connectionID, contactID), false)
+	c, err := scanConversation(tx.QueryRow(ctx, currentConversationSQL, tenantID, connectionID, contactID), false)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}

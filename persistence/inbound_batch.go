@@ -104,49 +104,29 @@ func (db *DB) WriteInbound(ctx context.Context, writes []*InboundWrite) error {
 // tenant role itself (TenantRole "-") cannot.
 func (db *DB) EngineBatches() bool { return db.tenantRole != "-" }
 
-func (db *DB) writeInbound(ctx context.Context, writes []*InboundWrite) (err error) {
-	conn, err := db.Pool.Acquire(ctx)
-	if err != nil {
-		return &InboundBatchError{Cause: err}
-	}
-	// A connection left inside the transaction (a failed pipeline) is
-	// destroyed by the pool on release instead of being reused.
-	defer conn.Release()
-	inTx := false
-	defer func() {
-		if err != nil && inTx {
-			_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
-		}
-	}()
-	var tenants []string
+func (db *DB) writeInbound(ctx context.Context, writes []*InboundWrite) error {
+	var tenants []uuid.UUID
 	for i, w := range writes {
 		if i == 0 || w.Conv.TenantID != writes[i-1].Conv.TenantID {
-			tenants = append(tenants, w.Conv.TenantID.String())
+			tenants = append(tenants, w.Conv.TenantID)
 		}
 	}
 	fenced := map[*InboundWrite]bool{}
-	b := &pgx.Batch{}
-	b.Queue(`BEGIN`)
-	b.Queue(`SET LOCAL ROLE crm_engine`)
-	b.Queue(`SELECT set_config('app.tenant_ids', $1, true)`, "{"+strings.Join(tenants, ",")+"}")
-	queueRows(b, writes, time.Now().UTC(), fenced)
-	inTx = true
-	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+	err := db.inEngineTx(ctx, tenants, nil, func(send func(*pgx.Batch) error) error {
+		b := &pgx.Batch{}
+		queueRows(b, writes, time.Now().UTC(), fenced)
+		if err := send(b); err != nil {
+			return err
+		}
+		if len(fenced) > 0 {
+			return ErrFenced
+		}
+		b = &pgx.Batch{}
+		queueEvents(b, writes)
+		return send(b)
+	})
+	if err != nil {
 		return &InboundBatchError{Fenced: fenced, Cause: err}
-	}
-	if len(fenced) > 0 {
-		return &InboundBatchError{Fenced: fenced, Cause: ErrFenced}
-	}
-	b = &pgx.Batch{}
-	queueEvents(b, writes)
-	if err := conn.SendBatch(ctx, b).Close(); err != nil {
-		return &InboundBatchError{Cause: err}
-	}
-	// COMMIT on its own: a batch whose answers failed to read must not
-	// have committed.
-	inTx = false
-	if _, err := conn.Exec(ctx, `COMMIT`); err != nil {
-		return &InboundBatchError{Cause: err}
 	}
 	return nil
 }
@@ -476,9 +456,7 @@ func (db *DB) LoadConversation(ctx context.Context, tenantID, connectionID, cont
 		b.Queue("SET LOCAL ROLE " + pgx.Identifier{db.tenantRole}.Sanitize())
 	}
 	b.Queue(`SELECT set_config('app.tenant_id', $1, true)`, tenantID.String())
-	b.Queue(`SELECT `+conversationColumns+` FROM conversations c
-		WHERE c.tenant_id = $1 AND c.connection_id = $2 AND c.contact_id = $3 AND c.status <> 'archived'`,
-		tenantID, connectionID, contactID).Query(func(rows pgx.Rows) error {
+	b.Queue(currentConversationSQL, tenantID, connectionID, contactID).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			c, err := scanConversation(rows, false)
 			if err != nil {
@@ -493,4 +471,55 @@ func (db *DB) LoadConversation(ctx context.Context, tenantID, connectionID, cont
 		return nil, translate(err)
 	}
 	return conv, nil
+}
+
+// inEngineTx runs fn in one transaction as crm_engine, which row-level
+// security limits to tenants (app.tenant_ids); settings are more
+// set_config(name, value, true) pairs. fn sends its statements with send,
+// one pipeline per call; the first call also carries BEGIN, the role and
+// the settings, so it costs no round trip of its own. When fn returns nil
+// the transaction commits (COMMIT alone, so a pipeline whose answers failed
+// to read never committed); otherwise it rolls back. A connection left in
+// a failed transaction is destroyed by the pool on release.
+func (db *DB) inEngineTx(ctx context.Context, tenants []uuid.UUID, settings map[string]string,
+	fn func(send func(*pgx.Batch) error) error) (err error) {
+	conn, err := db.Pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	ids := make([]string, 0, len(tenants))
+	for _, t := range tenants {
+		ids = append(ids, t.String())
+	}
+	prefix := &pgx.Batch{}
+	prefix.Queue(`BEGIN`)
+	prefix.Queue(`SET LOCAL ROLE crm_engine`)
+	prefix.Queue(`SELECT set_config('app.tenant_ids', $1, true)`, "{"+strings.Join(ids, ",")+"}")
+	for name, value := range settings {
+		prefix.Queue(`SELECT set_config($1, $2, true)`, name, value)
+	}
+	begun := false
+	defer func() {
+		if err != nil && begun {
+			_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+		}
+	}()
+	send := func(b *pgx.Batch) error {
+		if !begun {
+			begun = true
+			prefix.QueuedQueries = append(prefix.QueuedQueries, b.QueuedQueries...)
+			b = prefix
+		}
+		return conn.SendBatch(ctx, b).Close()
+	}
+	if err = fn(send); err != nil {
+		return err
+	}
+	if !begun {
+		return nil
+	}
+	begun = false
+	_, err = conn.Exec(ctx, `COMMIT`)
+	return err
 }
