@@ -182,3 +182,13 @@ func TestParseTemplateJSON(t *testing.T) {
 		t.Error("language required")
 	}
 }
+
+// TestOnlyRetryingProvidersMayBeRefused: load shedding refuses webhooks
+// only from providers that deliver them again.
+func TestOnlyRetryingProvidersMayBeRefused(t *testing.T) {
+	for provider, retries := range map[string]bool{"meta": true, "sandbox": true, "uazapi": false, "evolution": false, "": false} {
+		if got := RetriesFailedWebhooks(provider); got != retries {
+			t.Errorf("RetriesFailedWebhooks(%q) = %v, want %v", provider, got, retries)
+		}
+	}
+}

@@ -178,3 +178,11 @@ type InstanceState struct {
 	ProfileName string
 	LoggedIn    bool
 }
+
+// RetriesFailedWebhooks reports whether a provider delivers a webhook again
+// when we answer it with an error, so that refusing one under load loses
+// nothing. Meta retries (and the sandbox speaks its protocol); the unofficial
+// gateways (uazapi, Evolution) may not.
+func RetriesFailedWebhooks(provider string) bool {
+	return provider == "meta" || provider == "sandbox"
+}

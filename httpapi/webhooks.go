@@ -160,10 +160,8 @@ func (s *Server) webhookPost(pathSecret bool) gin.HandlerFunc {
 			writeError(c, s.log, err)
 			return
 		}
-		if shedder, ok := s.cfg.Dispatcher.(LoadShedder); ok && !pathSecret && shedder.Overloaded() {
-			// Meta (and the sandbox, which speaks its protocol) retry a
-			// failed delivery. The unofficial gateways behind a path
-			// secret may not, so their webhooks are always taken.
+		if shedder, ok := s.cfg.Dispatcher.(LoadShedder); ok && channels.RetriesFailedWebhooks(conn.Provider) && shedder.Overloaded() {
+			// Only a provider that delivers again may be refused.
 			s.hooks.shed.Inc()
 			c.Header("Retry-After", shedRetryAfter)
 			c.AbortWithStatusJSON(http.StatusServiceUnavailable, errorBody{Error: errorDetail{Code: "overloaded",
