@@ -59,6 +59,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) {
 	} else if pc.MaxConns < 32 {
 		pc.MaxConns = 32 // dispatch workers, grains, webhooks and sockets' resumes share it
 	}
+	pc.AfterConnect = func(_ context.Context, c *pgx.Conn) error {
+		registerUUID(c.TypeMap())
+		return nil
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to database: %w", err)
