@@ -14,6 +14,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"crm"
 	"crm/actors"
@@ -64,10 +65,10 @@ func TestGroupCommitStoresManyConversationsTogether(t *testing.T) {
 				Contact: &crmpb.ContactProfile{WaId: fmt.Sprintf("55119%08d", contact), Name: fmt.Sprint("C", contact)},
 				Message: msg,
 			}}}
-		payload, err := protojson.Marshal(ev)
+		payload, err := proto.Marshal(ev)
 		require.NoError(t, err)
 		receipts, err := inbox.Append(ctx, []persistence.InboxEvent{{TenantID: tc.tenant, ConnectionID: tc.conn, Provider: "meta",
-			DedupeKey: id, Payload: payload}})
+			DedupeKey: id, Event: payload}})
 		require.NoError(t, err)
 		return actors.InboxItem{InboxID: receipts[0].ID, TenantID: tc.tenant, ConnectionID: tc.conn, Event: ev, ReceivedAt: time.Now()}
 	}
@@ -242,4 +243,62 @@ func TestBacklogSaysWhenProcessingIsBehind(t *testing.T) {
 		return tx.QueryRow(ctx, `SELECT count(*) FROM messages`).Scan(&stored)
 	}))
 	require.Equal(t, 3, stored)
+}
+
+// TestSweeperReadsBinaryAndLegacyInboxRows: the sweeper takes over stale
+// inbox rows whatever their format — the binary protobuf event rows are
+// stored with now, and protojson payloads in rows stored before migration
+// 0008 — and both become messages.
+func TestSweeperReadsBinaryAndLegacyInboxRows(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	e, err := actors.NewEngine(actors.EngineConfig{DB: db, Log: slog.New(slog.DiscardHandler), SweepAfter: time.Hour})
+	require.NoError(t, err)
+	node, err := cluster.Start(ctx, cluster.Config{Kinds: e.Kinds(), Logger: slog.New(slog.DiscardHandler), Name: "sweep-" + crm.NewID().String()})
+	require.NoError(t, err)
+	t.Cleanup(func() { node.Shutdown(false) })
+	e.Attach(node)
+	e.Start(ctx)
+	t.Cleanup(e.Stop)
+	tenant, conn := seedTenant(t, db, "sweepfmt")
+	event := func(i int) *crmpb.ChannelEvent {
+		id := fmt.Sprint("wamid.sweep.", i)
+		return &crmpb.ChannelEvent{Provider: "meta", Channel: crmpb.Channel_CHANNEL_WHATSAPP, DedupeKey: id, TimestampMs: time.Now().UnixMilli(),
+			Event: &crmpb.ChannelEvent_InboundMessage{InboundMessage: &crmpb.InboundMessage{
+				Contact: &crmpb.ContactProfile{WaId: fmt.Sprint("55119000000", i)},
+				Message: &crmpb.Message{ExternalId: id, Type: crmpb.MessageType_MESSAGE_TYPE_TEXT, Text: fmt.Sprint("texto ", i)}}}}
+	}
+	inbox := persistence.NewInboxWriter(db, persistence.InboxConfig{}, nil)
+	t.Cleanup(inbox.Close)
+	binary, err := proto.Marshal(event(1))
+	require.NoError(t, err)
+	_, err = inbox.Append(ctx, []persistence.InboxEvent{{TenantID: tenant, ConnectionID: conn, Provider: "meta", DedupeKey: "wamid.sweep.1", Event: binary}})
+	require.NoError(t, err)
+	legacy, err := protojson.Marshal(event(2))
+	require.NoError(t, err)
+	require.NoError(t, db.TenantTx(ctx, tenant, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO inbound_events (tenant_id, id, connection_id, provider, kind, dedupe_key, payload)
+			VALUES ($1, $2, $3, 'meta', 'message', 'wamid.sweep.2', $4::jsonb)`, tenant, crm.NewID(), conn, string(legacy)); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE inbound_events SET claimed_at = now() - interval '1 hour'`)
+		return err
+	}))
+
+	require.Equal(t, 2, e.Sweep(ctx))
+	var texts []string
+	require.Eventually(t, func() bool {
+		texts = nil
+		require.NoError(t, db.TenantTx(ctx, tenant, func(tx pgx.Tx) error {
+			rows, err := tx.Query(ctx, `SELECT text FROM messages ORDER BY text`)
+			if err != nil {
+				return err
+			}
+			texts, err = pgx.CollectRows(rows, pgx.RowTo[string])
+			return err
+		}))
+		return len(texts) == 2
+	}, 10*time.Second, 20*time.Millisecond)
+	require.Equal(t, []string{"texto 1", "texto 2"}, texts)
 }

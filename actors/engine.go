@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"crm/channels"
 	"crm/cluster"
@@ -106,6 +107,8 @@ type Engine struct {
 	// queues are the dispatch shards: one contact's events always go to the
 	// same shard, so they reach their grain in the order they arrived.
 	queues []chan InboxItem
+	// overflows hold each shard's events that found its queue full.
+	overflows []overflow
 	// backlog counts events handed to the dispatch queues and not yet
 	// processed (or left to the sweeper).
 	backlog atomic.Int64
@@ -200,7 +203,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	for i := range queues {
 		queues[i] = make(chan InboxItem, 10_000/cfg.DispatchWorkers+1)
 	}
-	e := &Engine{cfg: cfg, db: cfg.DB, log: cfg.Log, metrics: m, queues: queues, stop: make(chan struct{}),
+	e := &Engine{cfg: cfg, db: cfg.DB, log: cfg.Log, metrics: m, queues: queues, overflows: make([]overflow, len(queues)), stop: make(chan struct{}),
 		contacts: newContactCache(200_000)}
 	if cfg.Registry != nil {
 		cfg.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "crm_engine_backlog",
@@ -256,22 +259,30 @@ func (e *Engine) Stop() {
 }
 
 // Dispatch queues durable events for their grains without blocking the
-// caller (a webhook about to answer 200). When a shard is full, a goroutine
-// waits up to two seconds for room; past that the event is left to the
-// sweeper, which takes it over when this node's claim expires.
+// caller (a webhook about to answer 200). Events that find their shard's
+// queue full wait in its overflow, in order, up to two seconds; past that
+// they are left to the sweeper, which takes them over when this node's
+// claim expires.
 func (e *Engine) Dispatch(_ context.Context, events []InboxItem) {
+	deadline := time.Now().Add(2 * time.Second)
 	for _, ev := range events {
-		q := e.queues[e.shard(ev)]
+		i := e.shard(ev)
 		e.backlog.Add(1)
-		select {
-		case q <- ev:
-		default:
-			go e.enqueue(q, ev, 2*time.Second)
+		if e.overflows[i].add(e.queues[i], ev, deadline) {
+			go e.overflows[i].feed(e.queues[i], e.stop, e.leaveToSweeper)
 		}
 	}
 }
 
-// enqueue waits up to timeout for room in q.
+// leaveToSweeper gives up on dispatching an event that waited too long:
+// its inbox row stays unprocessed for the sweeper.
+func (e *Engine) leaveToSweeper(InboxItem) {
+	e.metrics.dropped.Inc()
+	e.deferredAt.Store(time.Now().UnixNano())
+	e.backlog.Add(-1)
+}
+
+// enqueue waits up to timeout for room in q (the sweeper's hand-off).
 func (e *Engine) enqueue(q chan InboxItem, ev InboxItem, timeout time.Duration) bool {
 	t := time.NewTimer(timeout)
 	defer t.Stop()
@@ -279,9 +290,7 @@ func (e *Engine) enqueue(q chan InboxItem, ev InboxItem, timeout time.Duration) 
 	case q <- ev:
 		return true
 	case <-t.C:
-		e.metrics.dropped.Inc()
-		e.deferredAt.Store(time.Now().UnixNano())
-		e.backlog.Add(-1)
+		e.leaveToSweeper(ev)
 		return false
 	case <-e.stop:
 		e.backlog.Add(-1)
@@ -506,8 +515,8 @@ func (e *Engine) Sweep(ctx context.Context) int {
 		return 0
 	}
 	for _, p := range pending {
-		ev := &crmpb.ChannelEvent{}
-		if err := protojson.Unmarshal(p.Payload, ev); err != nil {
+		ev, err := inboxEvent(p)
+		if err != nil {
 			e.log.Error("inbox row is not a channel event", "inbox_id", p.ID, "error", err)
 			continue
 		}
@@ -520,6 +529,16 @@ func (e *Engine) Sweep(ctx context.Context) int {
 	e.applyParked(ctx)
 	e.resendStale(ctx)
 	return len(pending)
+}
+
+// inboxEvent decodes an inbox row's event: binary protobuf, or protojson
+// in rows stored before migration 0008.
+func inboxEvent(p persistence.PendingInboxEvent) (*crmpb.ChannelEvent, error) {
+	ev := &crmpb.ChannelEvent{}
+	if p.Event == nil && p.PayloadJSON != nil {
+		return ev, protojson.Unmarshal(p.PayloadJSON, ev)
+	}
+	return ev, proto.Unmarshal(p.Event, ev)
 }
 
 // Process handles one inbox event now, in the caller's goroutine (tests

@@ -11,7 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
-	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"crm"
 	"crm/actors"
@@ -202,7 +202,7 @@ func (s *Server) webhookPost(pathSecret bool) gin.HandlerFunc {
 				s.log.Warn("webhook event for another account ignored", "connection_id", conn.ID, "account_id", ev.GetAccountId())
 				continue
 			}
-			payload, err := protojson.Marshal(ev)
+			payload, err := proto.Marshal(ev)
 			if err != nil {
 				writeError(c, s.log, err)
 				return
@@ -212,7 +212,7 @@ func (s *Server) webhookPost(pathSecret bool) gin.HandlerFunc {
 				key = crm.NewID().String()
 			}
 			inbox = append(inbox, persistence.InboxEvent{TenantID: conn.TenantID, ConnectionID: conn.ID,
-				Provider: ev.GetProvider(), Kind: eventKind(ev), DedupeKey: key, Payload: payload})
+				Provider: ev.GetProvider(), Kind: eventKind(ev), DedupeKey: key, Event: payload})
 			kept = append(kept, ev)
 		}
 		var receipts []persistence.InboxReceipt

@@ -60,7 +60,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) {
 		pc.MaxConns = 32 // dispatch workers, grains, webhooks and sockets' resumes share it
 	}
 	pc.AfterConnect = func(_ context.Context, c *pgx.Conn) error {
-		registerUUID(c.TypeMap())
+		RegisterUUID(c.TypeMap())
 		return nil
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)

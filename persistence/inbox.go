@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"crm"
 	"crm/groupcommit"
@@ -26,7 +27,7 @@ type InboxEvent struct {
 	Provider     string
 	Kind         string // message, status, echo, connection, error, unsupported
 	DedupeKey    string // the provider's id for it; a retry carries the same key
-	Payload      []byte // JSON
+	Event        []byte // the parsed event: a crm.v1.ChannelEvent, binary protobuf
 }
 
 // InboxReceipt says what happened to one event: stored now, or a duplicate
@@ -209,21 +210,24 @@ func (w *InboxWriter) send(ctx context.Context, order []uuid.UUID, byTenant map[
 		events := byTenant[tenant]
 		n := len(events)
 		tenantIDs, rowIDs, conns := make([]uuid.UUID, n), make([]uuid.UUID, n), make([]uuid.UUID, n)
-		providers, kinds, keys, payloads := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		providers, kinds, keys, bodies := make([]string, n), make([]string, n), make([]string, n), make([][]byte, n)
 		for i, e := range events {
 			tenantIDs[i], conns[i] = e.TenantID, e.ConnectionID
 			rowIDs[i] = ids[inboxKey{e.TenantID, e.ConnectionID, e.DedupeKey}]
-			providers[i], kinds[i], keys[i], payloads[i] = e.Provider, e.Kind, e.DedupeKey, string(e.Payload)
+			providers[i], kinds[i], keys[i], bodies[i] = e.Provider, e.Kind, e.DedupeKey, e.Event
+			if bodies[i] == nil {
+				bodies[i] = []byte{} // nil would be NULL
+			}
 			if kinds[i] == "" {
 				kinds[i] = "message"
 			}
 		}
 		b.Queue(`SELECT set_config('app.tenant_id', $1, true)`, tenant.String())
-		b.Queue(`INSERT INTO inbound_events (tenant_id, id, connection_id, provider, kind, dedupe_key, payload)
-			SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::jsonb[])
+		b.Queue(`INSERT INTO inbound_events (tenant_id, id, connection_id, provider, kind, dedupe_key, event)
+			SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::bytea[])
 			ON CONFLICT (tenant_id, connection_id, dedupe_key) DO NOTHING
 			RETURNING connection_id, dedupe_key`,
-			tenantIDs, rowIDs, conns, providers, kinds, keys, payloads).Query(func(rows pgx.Rows) error {
+			tenantIDs, rowIDs, conns, providers, kinds, keys, pgtype.FlatArray[[]byte](bodies)).Query(func(rows pgx.Rows) error {
 			for rows.Next() {
 				var conn uuid.UUID
 				var key string
@@ -245,6 +249,9 @@ type PendingInboxEvent struct {
 	ID         uuid.UUID
 	ReceivedAt time.Time
 	Attempts   int
+	// PayloadJSON is the event as protojson, in rows stored before
+	// migration 0008 (their Event is empty).
+	PayloadJSON []byte
 }
 
 // InboxDepth counts unprocessed inbox rows (for metrics and back-pressure).

@@ -21,7 +21,7 @@ func (db *DB) ClaimPendingInbox(ctx context.Context, staleBefore time.Time, limi
 			      WHERE processed_at IS NULL AND claimed_at < $1
 			      ORDER BY claimed_at LIMIT $2 FOR UPDATE SKIP LOCKED) stale
 			WHERE e.tenant_id = stale.tenant_id AND e.id = stale.id
-			RETURNING e.tenant_id, e.id, e.connection_id, e.provider, e.kind, e.dedupe_key, e.payload::text, e.received_at, e.attempts`,
+			RETURNING e.tenant_id, e.id, e.connection_id, e.provider, e.kind, e.dedupe_key, e.event, e.payload::text, e.received_at, e.attempts`,
 			staleBefore, limit)
 		if err != nil {
 			return err
@@ -29,12 +29,14 @@ func (db *DB) ClaimPendingInbox(ctx context.Context, staleBefore time.Time, limi
 		defer rows.Close()
 		for rows.Next() {
 			var e PendingInboxEvent
-			var payload string
-			if err := rows.Scan(&e.TenantID, &e.ID, &e.ConnectionID, &e.Provider, &e.Kind, &e.DedupeKey, &payload,
+			var payload *string
+			if err := rows.Scan(&e.TenantID, &e.ID, &e.ConnectionID, &e.Provider, &e.Kind, &e.DedupeKey, &e.Event, &payload,
 				&e.ReceivedAt, &e.Attempts); err != nil {
 				return err
 			}
-			e.Payload = []byte(payload)
+			if payload != nil {
+				e.PayloadJSON = []byte(*payload)
+			}
 			out = append(out, e)
 		}
 		return rows.Err()

@@ -26,7 +26,7 @@ func TestClaimPendingInboxTakesOnlyStaleClaims(t *testing.T) {
 	defer w.Close()
 	var events []persistence.InboxEvent
 	for _, key := range []string{"a", "b", "c"} {
-		events = append(events, persistence.InboxEvent{TenantID: tenant, ConnectionID: conn, Provider: "meta", DedupeKey: key, Payload: []byte(`{}`)})
+		events = append(events, persistence.InboxEvent{TenantID: tenant, ConnectionID: conn, Provider: "meta", DedupeKey: key, Event: []byte(`{}`)})
 	}
 	receipts, err := w.Append(ctx, events)
 	require.NoError(t, err)

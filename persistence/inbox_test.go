@@ -41,7 +41,7 @@ func TestInboxGroupCommitDeduplicatesConcurrentDeliveries(t *testing.T) {
 					tenant, conn = tenantB, connB
 				}
 				receipts, err := w.Append(ctx, []persistence.InboxEvent{{TenantID: tenant, ConnectionID: conn, Provider: "meta",
-					Kind: "message", DedupeKey: fmt.Sprintf("wamid.%d", i), Payload: []byte(fmt.Sprintf(`{"n":%d}`, i))}})
+					Kind: "message", DedupeKey: fmt.Sprintf("wamid.%d", i), Event: []byte(fmt.Sprintf(`{"n":%d}`, i))}})
 				require.NoError(t, err)
 				require.Len(t, receipts, 1)
 				if !receipts[0].Duplicate {
@@ -66,9 +66,9 @@ func TestInboxGroupCommitDeduplicatesConcurrentDeliveries(t *testing.T) {
 
 	// A batch in one call with an internal duplicate.
 	receipts, err := w.Append(ctx, []persistence.InboxEvent{
-		{TenantID: tenantA, ConnectionID: connA, Provider: "meta", DedupeKey: "x1", Payload: []byte(`{}`)},
-		{TenantID: tenantA, ConnectionID: connA, Provider: "meta", DedupeKey: "x1", Payload: []byte(`{}`)},
-		{TenantID: tenantA, ConnectionID: connA, Provider: "meta", DedupeKey: "wamid.0", Payload: []byte(`{}`)},
+		{TenantID: tenantA, ConnectionID: connA, Provider: "meta", DedupeKey: "x1", Event: []byte(`{}`)},
+		{TenantID: tenantA, ConnectionID: connA, Provider: "meta", DedupeKey: "x1", Event: []byte(`{}`)},
+		{TenantID: tenantA, ConnectionID: connA, Provider: "meta", DedupeKey: "wamid.0", Event: []byte(`{}`)},
 	})
 	require.NoError(t, err)
 	require.False(t, receipts[0].Duplicate)
@@ -99,7 +99,7 @@ func TestInboxRejectsIncompleteEventsAndClosed(t *testing.T) {
 	require.Error(t, err)
 	w.Close()
 	w.Close()
-	_, err = w.Append(ctx, []persistence.InboxEvent{{TenantID: crm.NewID(), ConnectionID: crm.NewID(), DedupeKey: "k", Payload: []byte(`{}`)}})
+	_, err = w.Append(ctx, []persistence.InboxEvent{{TenantID: crm.NewID(), ConnectionID: crm.NewID(), DedupeKey: "k", Event: []byte(`{}`)}})
 	require.ErrorIs(t, err, persistence.ErrInboxClosed)
 }
 
@@ -129,7 +129,7 @@ func BenchmarkInboxAppend(b *testing.B) {
 		for pb.Next() {
 			i := n.Add(1)
 			_, err := w.Append(ctx, []persistence.InboxEvent{{TenantID: tenant, ConnectionID: conn, Provider: "meta",
-				Kind: "message", DedupeKey: fmt.Sprintf("wamid.%d", i), Payload: payload}})
+				Kind: "message", DedupeKey: fmt.Sprintf("wamid.%d", i), Event: payload}})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -7,14 +7,14 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-// registerUUID teaches a connection's type map to move google/uuid values
+// RegisterUUID teaches a connection's type map to move google/uuid values
 // as the 16 bytes of PostgreSQL's binary uuid. Left alone, pgx sees a
 // uuid.UUID as a driver.Valuer: each one is formatted to its 36-character
 // string and parsed back, and each is scanned through sql.Scanner from a
 // string, which in the engine's batches (arrays of thousands of ids) was
 // the largest single cost of encoding a query. The jackc/pgx-google-uuid
 // package does this job but is not served by this module proxy.
-func registerUUID(m *pgtype.Map) {
+func RegisterUUID(m *pgtype.Map) {
 	elem := &pgtype.Type{Name: "uuid", OID: pgtype.UUIDOID, Codec: uuidCodec{}}
 	m.RegisterType(elem)
 	m.RegisterType(&pgtype.Type{Name: "_uuid", OID: pgtype.UUIDArrayOID, Codec: &pgtype.ArrayCodec{ElementType: elem}})

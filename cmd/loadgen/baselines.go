@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crm/persistence"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"crm"
@@ -46,7 +48,15 @@ func rawInsert(ctx context.Context, dbURL string, samples []inboxSample, method 
 	if len(samples) == 0 {
 		return nil, errors.New("no sample rows")
 	}
-	pool, err := pgxpool.New(ctx, dbURL)
+	pc, err := pgxpool.ParseConfig(dbURL)
+	if err != nil {
+		return nil, err
+	}
+	pc.AfterConnect = func(_ context.Context, c *pgx.Conn) error {
+		persistence.RegisterUUID(c.TypeMap()) // the node's own encoding of ids: the baseline is not slowed by pgx's generic path
+		return nil
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, err
 	}
@@ -68,30 +78,30 @@ func rawInsert(ctx context.Context, dbURL string, samples []inboxSample, method 
 			defer wg.Done()
 			n := batch
 			tenantIDs, ids, conns := make([]uuid.UUID, n), make([]uuid.UUID, n), make([]uuid.UUID, n)
-			providers, kinds, keys, payloads := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+			providers, kinds, keys, bodies := make([]string, n), make([]string, n), make([]string, n), make([][]byte, n)
 			copyRows := make([][]any, n)
 			for time.Now().Before(end) && ctx.Err() == nil {
 				base := seq.Add(int64(n)) - int64(n)
 				for i := 0; i < n; i++ {
 					s := samples[(int(base)+i)%len(samples)]
 					tenantIDs[i], ids[i], conns[i] = s.TenantID, crm.NewID(), s.ConnectionID
-					providers[i], kinds[i], keys[i], payloads[i] = s.Provider, s.Kind, fmt.Sprintf("raw.%d", base+int64(i)), s.Payload
-					copyRows[i] = []any{tenantIDs[i], ids[i], conns[i], providers[i], kinds[i], keys[i], payloads[i]}
+					providers[i], kinds[i], keys[i], bodies[i] = s.Provider, s.Kind, fmt.Sprintf("raw.%d", base+int64(i)), s.Event
+					copyRows[i] = []any{tenantIDs[i], ids[i], conns[i], providers[i], kinds[i], keys[i], bodies[i]}
 				}
 				var err error
 				switch method {
 				case "copy":
 					err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-						_, err := tx.CopyFrom(ctx, pgx.Identifier{table}, []string{"tenant_id", "id", "connection_id", "provider", "kind", "dedupe_key", "payload"},
+						_, err := tx.CopyFrom(ctx, pgx.Identifier{table}, []string{"tenant_id", "id", "connection_id", "provider", "kind", "dedupe_key", "event"},
 							pgx.CopyFromRows(copyRows))
 						return err
 					})
 				default:
 					err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-						_, err := tx.Exec(ctx, `INSERT INTO `+table+` (tenant_id, id, connection_id, provider, kind, dedupe_key, payload)
-							SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::jsonb[])
+						_, err := tx.Exec(ctx, `INSERT INTO `+table+` (tenant_id, id, connection_id, provider, kind, dedupe_key, event)
+							SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::bytea[])
 							ON CONFLICT (tenant_id, connection_id, dedupe_key) DO NOTHING`,
-							tenantIDs, ids, conns, providers, kinds, keys, payloads)
+							tenantIDs, ids, conns, providers, kinds, keys, pgtype.FlatArray[[]byte](bodies))
 						return err
 					})
 				}
@@ -118,18 +128,18 @@ func rawInsert(ctx context.Context, dbURL string, samples []inboxSample, method 
 type inboxSample struct {
 	TenantID, ConnectionID uuid.UUID
 	Provider, Kind         string
-	Payload                string
+	Event                  []byte
 }
 
 func loadSamples(ctx context.Context, s *server, prefix string, limit int) ([]inboxSample, error) {
-	rows, err := s.db.Pool.Query(ctx, `SELECT tenant_id, connection_id, provider, kind, payload::text FROM inbound_events
+	rows, err := s.db.Pool.Query(ctx, `SELECT tenant_id, connection_id, provider, kind, event FROM inbound_events
 		WHERE dedupe_key LIKE $1 LIMIT $2`, prefix+"%", limit)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (inboxSample, error) {
 		var x inboxSample
-		err := r.Scan(&x.TenantID, &x.ConnectionID, &x.Provider, &x.Kind, &x.Payload)
+		err := r.Scan(&x.TenantID, &x.ConnectionID, &x.Provider, &x.Kind, &x.Event)
 		return x, err
 	})
 }
