@@ -192,3 +192,25 @@ func TestOnlyRetryingProvidersMayBeRefused(t *testing.T) {
 		}
 	}
 }
+
+// FuzzFlexString: a quoted JSON string decodes to exactly what
+// encoding/json makes of it, whether or not it takes the no-escape fast
+// path (escapes, control characters, invalid UTF-8 included).
+func FuzzFlexString(f *testing.F) {
+	for _, s := range []string{`"1767000001"`, `"Olá, tudo bem?"`, `"a\"b"`, `"\u00e9\n"`, "\"\xff\xfe\"", `"tab	here"`, `""`, `"😀"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var want string
+		if err := json.Unmarshal(b, &want); err != nil {
+			return // not a JSON string
+		}
+		var got FlexString
+		if err := got.UnmarshalJSON(b); err != nil {
+			t.Fatalf("%q: %v", b, err)
+		}
+		if string(got) != want {
+			t.Fatalf("%q: got %q, encoding/json %q", b, got, want)
+		}
+	})
+}
