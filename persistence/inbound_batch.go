@@ -488,14 +488,10 @@ func (db *DB) inEngineTx(ctx context.Context, tenants []uuid.UUID, settings map[
 		return err
 	}
 	defer conn.Release()
-	ids := make([]string, 0, len(tenants))
-	for _, t := range tenants {
-		ids = append(ids, t.String())
-	}
 	prefix := &pgx.Batch{}
 	prefix.Queue(`BEGIN`)
 	prefix.Queue(`SET LOCAL ROLE crm_engine`)
-	prefix.Queue(`SELECT set_config('app.tenant_ids', $1, true)`, "{"+strings.Join(ids, ",")+"}")
+	prefix.Queue(`SELECT set_config('app.tenant_ids', $1, true)`, tenantIDsSetting(tenants))
 	for name, value := range settings {
 		prefix.Queue(`SELECT set_config($1, $2, true)`, name, value)
 	}
@@ -522,4 +518,13 @@ func (db *DB) inEngineTx(ctx context.Context, tenants []uuid.UUID, settings map[
 	begun = false
 	_, err = conn.Exec(ctx, `COMMIT`)
 	return err
+}
+
+// tenantIDsSetting is app.tenant_ids for the tenants: a uuid[] literal.
+func tenantIDsSetting(tenants []uuid.UUID) string {
+	ids := make([]string, 0, len(tenants))
+	for _, t := range tenants {
+		ids = append(ids, t.String())
+	}
+	return "{" + strings.Join(ids, ",") + "}"
 }

@@ -117,3 +117,33 @@ func BenchmarkWriteInbound(b *testing.B) {
 }
 
 var _ = uuid.Nil
+
+// BenchmarkWriteInboundNewConversations: batches of 50 first messages, each
+// opening a conversation (usage counting and plan limits included), spread
+// over 20 tenants.
+func BenchmarkWriteInboundNewConversations(b *testing.B) {
+	ctx := context.Background()
+	db := pgtest.NewDB(b)
+	seeds := seedConversations(b, db, 20, 1) // tenants and connections
+	const batch = 50
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		writes := make([]*persistence.InboundWrite, batch)
+		for j := range writes {
+			s := seeds[j%len(seeds)]
+			contact := crm.NewID()
+			require.NoError(b, db.TenantTx(ctx, s.TenantID, func(tx pgx.Tx) error {
+				_, err := tx.Exec(ctx, `INSERT INTO contacts (tenant_id, id, name) VALUES ($1, $2, 'c')`, s.TenantID, contact)
+				return err
+			}))
+			c := &persistence.Conversation{TenantID: s.TenantID, ConnectionID: s.ConnectionID, ContactID: contact, Channel: "whatsapp", Status: "open"}
+			writes[j] = inboundWrite(c, "oi")
+			writes[j].IsNew = true
+		}
+		b.StartTimer()
+		if err := db.WriteInbound(ctx, writes); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "writes/s")
+}

@@ -129,8 +129,8 @@ func (w *InboxWriter) flush(batch []*inboxRequest) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	ids := map[inboxKey]uuid.UUID{}
-	// Group rows by tenant: each tenant's rows are inserted after switching
-	// app.tenant_id, so row-level security checks every row.
+	// Group rows by tenant (send inserts them per tenant, or all at once as
+	// the engine role; row-level security checks every row either way).
 	byTenant := map[uuid.UUID][]InboxEvent{}
 	var order []uuid.UUID
 	for _, r := range batch {
@@ -196,51 +196,69 @@ func retryable(err error) bool {
 }
 
 // send writes one batch. The whole transaction is one pipeline, one round
-// trip: BEGIN, the role switch, each tenant's rows, COMMIT. A failed
-// statement aborts the rest; the connection is then left in the failed
-// transaction and the pool discards it on release.
+// trip: BEGIN, the role switch, the rows, COMMIT. As crm_engine (the
+// engine's multi-tenant role, which sees exactly the tenants listed in
+// app.tenant_ids) every tenant's rows go in one statement; as the tenant
+// role alone (TenantRole "-"), each tenant's rows go in their own statement
+// after switching app.tenant_id. Row-level security checks every row either
+// way. A failed statement aborts the rest; the connection is then left in
+// the failed transaction and the pool discards it on release.
 func (w *InboxWriter) send(ctx context.Context, order []uuid.UUID, byTenant map[uuid.UUID][]InboxEvent,
 	ids map[inboxKey]uuid.UUID, inserted map[inboxKey]bool) error {
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN`)
-	if w.db.tenantRole != "-" {
-		b.Queue("SET LOCAL ROLE " + pgx.Identifier{w.db.tenantRole}.Sanitize())
-	}
-	for _, tenant := range order {
-		events := byTenant[tenant]
-		n := len(events)
-		tenantIDs, rowIDs, conns := make([]uuid.UUID, n), make([]uuid.UUID, n), make([]uuid.UUID, n)
-		providers, kinds, keys, bodies := make([]string, n), make([]string, n), make([]string, n), make([][]byte, n)
-		for i, e := range events {
-			tenantIDs[i], conns[i] = e.TenantID, e.ConnectionID
-			rowIDs[i] = ids[inboxKey{e.TenantID, e.ConnectionID, e.DedupeKey}]
-			providers[i], kinds[i], keys[i], bodies[i] = e.Provider, e.Kind, e.DedupeKey, e.Event
-			if bodies[i] == nil {
-				bodies[i] = []byte{} // nil would be NULL
-			}
-			if kinds[i] == "" {
-				kinds[i] = "message"
-			}
+	if w.db.EngineBatches() {
+		b.Queue(`SET LOCAL ROLE crm_engine`)
+		b.Queue(`SELECT set_config('app.tenant_ids', $1, true)`, tenantIDsSetting(order))
+		var all []InboxEvent
+		for _, tenant := range order {
+			all = append(all, byTenant[tenant]...)
 		}
-		b.Queue(`SELECT set_config('app.tenant_id', $1, true)`, tenant.String())
-		b.Queue(`INSERT INTO inbound_events (tenant_id, id, connection_id, provider, kind, dedupe_key, event)
-			SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::bytea[])
-			ON CONFLICT (tenant_id, connection_id, dedupe_key) DO NOTHING
-			RETURNING connection_id, dedupe_key`,
-			tenantIDs, rowIDs, conns, providers, kinds, keys, pgtype.FlatArray[[]byte](bodies)).Query(func(rows pgx.Rows) error {
-			for rows.Next() {
-				var conn uuid.UUID
-				var key string
-				if err := rows.Scan(&conn, &key); err != nil {
-					return err
-				}
-				inserted[inboxKey{tenant, conn, key}] = true
-			}
-			return rows.Err()
-		})
+		queueInboxRows(b, all, ids, inserted)
+	} else {
+		if w.db.tenantRole != "-" {
+			b.Queue("SET LOCAL ROLE " + pgx.Identifier{w.db.tenantRole}.Sanitize())
+		}
+		for _, tenant := range order {
+			b.Queue(`SELECT set_config('app.tenant_id', $1, true)`, tenant.String())
+			queueInboxRows(b, byTenant[tenant], ids, inserted)
+		}
 	}
 	b.Queue(`COMMIT`)
 	return w.db.Pool.SendBatch(ctx, b).Close()
+}
+
+// queueInboxRows queues one insert of the events; the rows it stores (not
+// duplicates) are recorded in inserted.
+func queueInboxRows(b *pgx.Batch, events []InboxEvent, ids map[inboxKey]uuid.UUID, inserted map[inboxKey]bool) {
+	n := len(events)
+	tenantIDs, rowIDs, conns := make([]uuid.UUID, n), make([]uuid.UUID, n), make([]uuid.UUID, n)
+	providers, kinds, keys, bodies := make([]string, n), make([]string, n), make([]string, n), make([][]byte, n)
+	for i, e := range events {
+		tenantIDs[i], conns[i] = e.TenantID, e.ConnectionID
+		rowIDs[i] = ids[inboxKey{e.TenantID, e.ConnectionID, e.DedupeKey}]
+		providers[i], kinds[i], keys[i], bodies[i] = e.Provider, e.Kind, e.DedupeKey, e.Event
+		if kinds[i] == "" {
+			kinds[i] = "message"
+		}
+		if bodies[i] == nil {
+			bodies[i] = []byte{} // nil would be NULL
+		}
+	}
+	b.Queue(`INSERT INTO inbound_events (tenant_id, id, connection_id, provider, kind, dedupe_key, event)
+		SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::bytea[])
+		ON CONFLICT (tenant_id, connection_id, dedupe_key) DO NOTHING
+		RETURNING tenant_id, connection_id, dedupe_key`,
+		tenantIDs, rowIDs, conns, providers, kinds, keys, pgtype.FlatArray[[]byte](bodies)).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var k inboxKey
+			if err := rows.Scan(&k.tenant, &k.connection, &k.dedupe); err != nil {
+				return err
+			}
+			inserted[k] = true
+		}
+		return rows.Err()
+	})
 }
 
 // PendingInboxEvent is an inbox row not yet processed.

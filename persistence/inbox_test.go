@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,13 +20,46 @@ import (
 	"crm/persistence/pgtest"
 )
 
+// TestInboxGroupCommitDeduplicatesConcurrentDeliveries, as the engine role
+// (one statement for every tenant of a batch) and as a login that is the
+// tenant role itself (CRM_DB_TENANT_ROLE=-: one statement per tenant).
 func TestInboxGroupCommitDeduplicatesConcurrentDeliveries(t *testing.T) {
 	t.Parallel()
+	t.Run("engine role", func(t *testing.T) {
+		t.Parallel()
+		db := pgtest.NewDB(t)
+		testInboxDeduplicates(t, db, db)
+	})
+	t.Run("tenant role login", func(t *testing.T) {
+		t.Parallel()
+		ctx := context.Background()
+		dbURL := pgtest.NewDatabase(t)
+		db, err := persistence.Open(ctx, persistence.Config{URL: dbURL}, slog.New(slog.DiscardHandler))
+		require.NoError(t, err)
+		t.Cleanup(db.Close)
+		role := "crm_login_" + strings.ReplaceAll(crm.NewID().String(), "-", "")[:12]
+		_, err = db.Pool.Exec(ctx, `CREATE ROLE `+role+` LOGIN IN ROLE crm_app`)
+		require.NoError(t, err)
+		u, err := url.Parse(dbURL)
+		require.NoError(t, err)
+		u.User = url.User(role)
+		login, err := persistence.Open(ctx, persistence.Config{URL: u.String(), TenantRole: "-"}, slog.New(slog.DiscardHandler))
+		require.NoError(t, err)
+		t.Cleanup(func() {
+			login.Close()
+			_, _ = db.Pool.Exec(context.Background(), `DROP ROLE IF EXISTS `+role)
+		})
+		require.False(t, login.EngineBatches())
+		testInboxDeduplicates(t, db, login)
+	})
+}
+
+// testInboxDeduplicates appends through writerDB's inbox and checks through db.
+func testInboxDeduplicates(t *testing.T, db, writerDB *persistence.DB) {
 	ctx := context.Background()
-	db := pgtest.NewDB(t)
 	tenantA, tenantB := createTenant(t, db, "a"), createTenant(t, db, "b")
 	connA, connB := crm.NewID(), crm.NewID()
-	w := persistence.NewInboxWriter(db, persistence.InboxConfig{MaxBatch: 64, MaxDelay: 3 * time.Millisecond}, slog.New(slog.DiscardHandler))
+	w := persistence.NewInboxWriter(writerDB, persistence.InboxConfig{MaxBatch: 64, MaxDelay: 3 * time.Millisecond}, slog.New(slog.DiscardHandler))
 	defer w.Close()
 
 	// 200 distinct events, each delivered 3 times concurrently, across two tenants.
