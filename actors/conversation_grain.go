@@ -308,9 +308,11 @@ func (g *conversationGrain) inboundBatched(req *crmpb.InboundEvent) (*crmpb.Inbo
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if !g.loaded {
-		c, err := g.engine.db.LoadConversation(ctx, g.tenant, g.connection, g.contact)
+		c, err := g.engine.loader.load(ctx, persistence.ConversationKey{TenantID: g.tenant, ConnectionID: g.connection, ContactID: g.contact})
 		if err != nil {
-			return nil, false
+			if c, err = g.engine.db.LoadConversation(ctx, g.tenant, g.connection, g.contact); err != nil {
+				return nil, false
+			}
 		}
 		g.conv, g.loaded = c, true
 	}

@@ -125,6 +125,9 @@ type Engine struct {
 	committer *committer
 	// resolver batches first-sight contact resolutions; nil with committer.
 	resolver *contactResolver
+	// loader batches the conversation reads of activating grains; nil with
+	// committer.
+	loader *conversationLoader
 	// local receives events published on this node when no cluster is
 	// attached (tests) in addition to the gateways.
 	localMu sync.RWMutex
@@ -212,6 +215,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if cfg.CommitBatch > 0 && cfg.DB.EngineBatches() {
 		e.committer = newCommitter(cfg.DB, cfg.Log, cfg.Registry, cfg.CommitWriters, cfg.CommitBatch, cfg.CommitDelay)
 		e.resolver = newContactResolver(cfg.DB, cfg.Log, cfg.CommitBatch, cfg.CommitDelay)
+		e.loader = newConversationLoader(cfg.DB, cfg.Log, cfg.CommitBatch, cfg.CommitDelay)
 	}
 	return e, nil
 }
@@ -254,6 +258,7 @@ func (e *Engine) Stop() {
 		if e.committer != nil {
 			e.committer.close()
 			e.resolver.close()
+			e.loader.close()
 		}
 	})
 }

@@ -473,6 +473,58 @@ func (db *DB) LoadConversation(ctx context.Context, tenantID, connectionID, cont
 	return conv, nil
 }
 
+// ConversationKey names a grain's conversation: its connection and contact.
+type ConversationKey struct {
+	TenantID, ConnectionID, ContactID uuid.UUID
+}
+
+// LoadConversations is LoadConversation for many grains at once, of any
+// tenants: one read-only transaction as crm_engine (row-level security
+// limited to the keys' tenants), one statement, one round trip. Keys with
+// no live conversation are absent from the map.
+func (db *DB) LoadConversations(ctx context.Context, keys []ConversationKey) (map[ConversationKey]*Conversation, error) {
+	out := make(map[ConversationKey]*Conversation, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	if !db.EngineBatches() {
+		return nil, errors.New("batched loads need the crm_engine role (CRM_DB_TENANT_ROLE is -)")
+	}
+	n := len(keys)
+	tenants, conns, contacts := make([]uuid.UUID, n), make([]uuid.UUID, n), make([]uuid.UUID, n)
+	seen := map[uuid.UUID]bool{}
+	var tenantList []uuid.UUID
+	for i, k := range keys {
+		tenants[i], conns[i], contacts[i] = k.TenantID, k.ConnectionID, k.ContactID
+		if !seen[k.TenantID] {
+			seen[k.TenantID] = true
+			tenantList = append(tenantList, k.TenantID)
+		}
+	}
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN READ ONLY`)
+	b.Queue(`SET LOCAL ROLE crm_engine`)
+	b.Queue(`SELECT set_config('app.tenant_ids', $1, true)`, tenantIDsSetting(tenantList))
+	b.Queue(`SELECT `+conversationColumns+`
+		FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS u(tenant, conn, contact)
+		JOIN conversations c ON c.tenant_id = u.tenant AND c.connection_id = u.conn AND c.contact_id = u.contact
+			AND c.status <> 'archived'`, tenants, conns, contacts).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			c, err := scanConversation(rows, false)
+			if err != nil {
+				return err
+			}
+			out[ConversationKey{c.TenantID, c.ConnectionID, c.ContactID}] = c
+		}
+		return rows.Err()
+	})
+	b.Queue(`COMMIT`)
+	if err := db.Pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, translate(err)
+	}
+	return out, nil
+}
+
 // inEngineTx runs fn in one transaction as crm_engine, which row-level
 // security limits to tenants (app.tenant_ids); settings are more
 // set_config(name, value, true) pairs. fn sends its statements with send,
