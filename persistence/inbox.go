@@ -209,7 +209,7 @@ func (w *InboxWriter) send(ctx context.Context, order []uuid.UUID, byTenant map[
 	b.Queue(`BEGIN`)
 	if w.db.EngineBatches() {
 		b.Queue(`SET LOCAL ROLE crm_engine`)
-		b.Queue(`SELECT set_config('app.tenant_ids', $1, true)`, tenantIDsSetting(order))
+		b.Queue(engineSettingsSQL, tenantIDsSetting(order))
 		var all []InboxEvent
 		for _, tenant := range order {
 			all = append(all, byTenant[tenant]...)
