@@ -126,8 +126,7 @@ func BenchmarkWriteInboundNewConversations(b *testing.B) {
 	db := pgtest.NewDB(b)
 	seeds := seedConversations(b, db, 20, 1) // tenants and connections
 	const batch = 50
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
+	newWrites := func() []*persistence.InboundWrite {
 		writes := make([]*persistence.InboundWrite, batch)
 		for j := range writes {
 			s := seeds[j%len(seeds)]
@@ -140,39 +139,19 @@ func BenchmarkWriteInboundNewConversations(b *testing.B) {
 			writes[j] = inboundWrite(c, "oi")
 			writes[j].IsNew = true
 		}
+		return writes
+	}
+	// One batch first: the first statements of a connection are planned
+	// and cached, which the steady state does not pay.
+	require.NoError(b, db.WriteInbound(ctx, newWrites()))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		writes := newWrites()
 		b.StartTimer()
 		if err := db.WriteInbound(ctx, writes); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "writes/s")
-}
-
-// TestLoadConversationsAcrossTenants: one read returns the live
-// conversation of each key, of several tenants, and nothing for a key
-// without one (no conversation yet, or only an archived one).
-func TestLoadConversationsAcrossTenants(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	db := pgtest.NewDB(t)
-	convs := seedConversations(t, db, 2, 2) // two tenants, two conversations each
-	archived := convs[3]
-	require.NoError(t, db.TenantTx(ctx, archived.TenantID, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE conversations SET status = 'archived' WHERE tenant_id = $1 AND id = $2`, archived.TenantID, archived.ID)
-		return err
-	}))
-	key := func(c *persistence.Conversation) persistence.ConversationKey {
-		return persistence.ConversationKey{TenantID: c.TenantID, ConnectionID: c.ConnectionID, ContactID: c.ContactID}
-	}
-	none := persistence.ConversationKey{TenantID: convs[0].TenantID, ConnectionID: convs[0].ConnectionID, ContactID: crm.NewID()}
-	got, err := db.LoadConversations(ctx, []persistence.ConversationKey{key(convs[0]), key(convs[1]), key(convs[2]), key(archived), none})
-	require.NoError(t, err)
-	require.Len(t, got, 3)
-	for _, c := range convs[:3] {
-		require.Equal(t, c.ID, got[key(c)].ID)
-		require.Equal(t, c.Version, got[key(c)].Version)
-	}
-	require.NotEqual(t, convs[0].TenantID, convs[2].TenantID, "the keys span two tenants")
-	require.Nil(t, got[key(archived)])
-	require.Nil(t, got[none])
 }
