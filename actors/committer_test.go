@@ -302,3 +302,63 @@ func TestSweeperReadsBinaryAndLegacyInboxRows(t *testing.T) {
 	}, 10*time.Second, 20*time.Millisecond)
 	require.Equal(t, []string{"texto 1", "texto 2"}, texts)
 }
+
+// TestWrongNewContactHintStillFindsTheConversation: a grain told its
+// contact is new skips looking for a conversation; when that is wrong (the
+// person wrote before) the insert of a second live conversation fails its
+// batch, and the event is stored alone, into the existing conversation.
+func TestWrongNewContactHintStillFindsTheConversation(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	reg := prometheus.NewRegistry()
+	start := func(name string, r *prometheus.Registry) (*actors.Engine, *cluster.Node) {
+		e, err := actors.NewEngine(actors.EngineConfig{DB: db, Log: slog.New(slog.DiscardHandler), SweepAfter: time.Hour, Registry: r})
+		require.NoError(t, err)
+		node, err := cluster.Start(ctx, cluster.Config{Kinds: e.Kinds(), Logger: slog.New(slog.DiscardHandler), Name: name + crm.NewID().String()})
+		require.NoError(t, err)
+		t.Cleanup(func() { node.Shutdown(false) })
+		e.Attach(node)
+		t.Cleanup(e.Stop)
+		return e, node
+	}
+	tenant, conn := seedTenant(t, db, "hint")
+	event := func(i int) *crmpb.ChannelEvent {
+		id := fmt.Sprint("wamid.hint.", i)
+		return &crmpb.ChannelEvent{Provider: "meta", Channel: crmpb.Channel_CHANNEL_WHATSAPP, DedupeKey: id, TimestampMs: time.Now().UnixMilli(),
+			Event: &crmpb.ChannelEvent_InboundMessage{InboundMessage: &crmpb.InboundMessage{
+				Contact: &crmpb.ContactProfile{WaId: "5511900001234", Name: "Bia"},
+				Message: &crmpb.Message{ExternalId: id, Type: crmpb.MessageType_MESSAGE_TYPE_TEXT, Text: fmt.Sprint("msg ", i)}}}}
+	}
+	e1, _ := start("hint-a-", prometheus.NewRegistry())
+	require.NoError(t, e1.Process(ctx, actors.InboxItem{InboxID: crm.NewID(), TenantID: tenant, ConnectionID: conn, Event: event(1), ReceivedAt: time.Now()}))
+	var contact, conv uuid.UUID
+	require.NoError(t, db.TenantTx(ctx, tenant, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT contact_id, id FROM conversations`).Scan(&contact, &conv)
+	}))
+
+	// Another node's fresh grain of the same conversation, told (wrongly)
+	// that the contact is new.
+	_, node2 := start("hint-b-", reg)
+	resp, err := node2.Request(ctx, actors.ConversationIdentity(tenant, conn, contact), actors.KindConversation, &crmpb.InboundEvent{
+		Conversation: &crmpb.ConversationRef{TenantId: tenant.String(), ConnectionId: conn.String(), ContactId: contact.String()},
+		InboxEventId: crm.NewID().String(), Event: event(2), ReceivedAtUnixMs: time.Now().UnixMilli(), NewContact: true})
+	require.NoError(t, err)
+	res, ok := resp.(*crmpb.InboundEventResult)
+	require.True(t, ok, "answered %T", resp)
+	require.Nil(t, res.GetError())
+	require.Equal(t, conv.String(), res.GetConversationId())
+	require.False(t, res.GetNewConversation())
+	require.EqualValues(t, 2, res.GetSeq())
+	require.EqualValues(t, 1, counter(t, reg, "crm_commit_batches_total", "failed"), "the hint was taken, and its batch failed")
+
+	var convs, msgs int
+	require.NoError(t, db.TenantTx(ctx, tenant, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM conversations`).Scan(&convs); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT count(*) FROM messages WHERE conversation_id = $1`, conv).Scan(&msgs)
+	}))
+	require.Equal(t, 1, convs)
+	require.Equal(t, 2, msgs)
+}

@@ -55,26 +55,26 @@ func (c *contactCache) forget(k contactCacheKey) {
 }
 
 // resolveContact finds (or creates) the contact behind a channel identity,
-// through the cache.
-func (e *Engine) resolveContact(ctx context.Context, tenantID uuid.UUID, channel, key, name, phone string) (uuid.UUID, error) {
+// through the cache; created says this call made the contact.
+func (e *Engine) resolveContact(ctx context.Context, tenantID uuid.UUID, channel, key, name, phone string) (id uuid.UUID, created bool, err error) {
 	k := contactCacheKey{tenant: tenantID, channel: channel, key: key}
 	if id, ok := e.contacts.get(k); ok {
-		return id, nil
+		return id, false, nil
 	}
-	var id uuid.UUID
-	var err error
 	if e.resolver != nil {
-		id, err = e.resolver.resolve(ctx, persistence.ContactLookup{TenantID: tenantID, Channel: channel, ExternalID: key, Name: name, Phone: phone})
+		var l persistence.ContactLookup
+		l, err = e.resolver.resolve(ctx, persistence.ContactLookup{TenantID: tenantID, Channel: channel, ExternalID: key, Name: name, Phone: phone})
+		id, created = l.ContactID, l.Created
 	}
 	if e.resolver == nil || err != nil {
 		// Alone: no batching, or the batch failed (a race on this identity
 		// or phone, which the one-by-one path settles).
-		if id, _, err = e.db.ResolveContact(ctx, tenantID, channel, key, name, phone); err != nil {
-			return uuid.Nil, err
+		if id, created, err = e.db.ResolveContact(ctx, tenantID, channel, key, name, phone); err != nil {
+			return uuid.Nil, false, err
 		}
 	}
 	e.contacts.put(k, id)
-	return id, nil
+	return id, created, nil
 }
 
 // contactResolver resolves the identities of first messages in groups: many
@@ -100,13 +100,13 @@ func newContactResolver(db *persistence.DB, log *slog.Logger, maxBatch int, maxD
 
 // resolve answers the lookup with others. An error (the batch failed, or
 // the resolver is closed) leaves the caller to resolve it alone.
-func (r *contactResolver) resolve(ctx context.Context, l persistence.ContactLookup) (uuid.UUID, error) {
+func (r *contactResolver) resolve(ctx context.Context, l persistence.ContactLookup) (persistence.ContactLookup, error) {
 	req := &contactRequest{lookup: l, done: make(chan struct{})}
 	if err := r.queue.Put(ctx, 0, req); err != nil {
-		return uuid.Nil, err
+		return l, err
 	}
 	<-req.done
-	return req.lookup.ContactID, req.err
+	return req.lookup, req.err
 }
 
 func (r *contactResolver) close() { r.queue.Close() }

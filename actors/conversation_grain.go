@@ -307,6 +307,9 @@ func (g *conversationGrain) inboundBatched(req *crmpb.InboundEvent) (*crmpb.Inbo
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	if !g.loaded && req.GetNewContact() {
+		g.conv, g.loaded = nil, true // first sight of this person: no conversation to load
+	}
 	if !g.loaded {
 		c, err := g.engine.loader.load(ctx, persistence.ConversationKey{TenantID: g.tenant, ConnectionID: g.connection, ContactID: g.contact})
 		if err != nil {

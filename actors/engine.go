@@ -408,7 +408,7 @@ func (e *Engine) toConversation(ctx context.Context, in InboxItem, profile *crmp
 		return e.markProcessed(ctx, in, "no_contact")
 	}
 	channel := ChannelName(in.Event.GetChannel())
-	contactID, err := e.resolveContact(ctx, in.TenantID, channel, key, profile.GetName(), contactPhone(in.Event.GetChannel(), profile))
+	contactID, created, err := e.resolveContact(ctx, in.TenantID, channel, key, profile.GetName(), contactPhone(in.Event.GetChannel(), profile))
 	if err != nil {
 		return fmt.Errorf("resolving contact: %w", err)
 	}
@@ -417,6 +417,7 @@ func (e *Engine) toConversation(ctx context.Context, in InboxItem, profile *crmp
 		InboxEventId:     in.InboxID.String(),
 		Event:            in.Event,
 		ReceivedAtUnixMs: in.ReceivedAt.UnixMilli(),
+		NewContact:       created,
 	}
 	for attempt := 0; ; attempt++ {
 		resp, err := e.request(ctx, ConversationIdentity(in.TenantID, in.ConnectionID, contactID), KindConversation, req)

@@ -23,6 +23,9 @@ type ContactLookup struct {
 	Phone      string
 	// ContactID is the answer.
 	ContactID uuid.UUID
+	// Created says the contact was made by this resolution (first sight):
+	// it can have no conversation yet.
+	Created bool
 }
 
 // ResolveContacts is ResolveContact for many identities of many tenants in
@@ -139,7 +142,7 @@ func (db *DB) ResolveContacts(ctx context.Context, lookups []*ContactLookup) err
 			case l.Phone != "" && newByPhone[phoneKey{l.TenantID, l.Phone}] != uuid.Nil:
 				l.ContactID = newByPhone[phoneKey{l.TenantID, l.Phone}]
 			default:
-				l.ContactID = crm.NewID()
+				l.ContactID, l.Created = crm.NewID(), true
 				var phone *string
 				if l.Phone != "" {
 					p := l.Phone
@@ -197,7 +200,8 @@ func (db *DB) ResolveContacts(ctx context.Context, lookups []*ContactLookup) err
 		return err
 	}
 	for _, l := range lookups {
-		l.ContactID = first[identity{l.TenantID, l.Channel, l.ExternalID}].ContactID
+		f := first[identity{l.TenantID, l.Channel, l.ExternalID}]
+		l.ContactID, l.Created = f.ContactID, f.Created
 	}
 	return nil
 }

@@ -44,6 +44,14 @@ func TestResolveContactsInOneBatch(t *testing.T) {
 	require.Equal(t, lookups[2].ContactID, lookups[3].ContactID, "two identities with one phone share a contact")
 	require.Equal(t, lookups[2].ContactID, lookups[4].ContactID, "a repeated identity gets the same answer")
 	require.NotEqual(t, known, lookups[5].ContactID, "tenant B's person is B's own contact")
+	// Created only where this batch made the contact: not for a known
+	// identity or a saved phone; for one of the two identities sharing the
+	// new phone (the other links to it); the repeat answers as its first.
+	require.False(t, lookups[0].Created)
+	require.False(t, lookups[1].Created)
+	require.True(t, lookups[2].Created != lookups[3].Created, "one of two identities made the shared contact")
+	require.Equal(t, lookups[2].Created, lookups[4].Created)
+	require.True(t, lookups[5].Created)
 
 	// The same answers one by one, now that everything exists.
 	for _, l := range lookups {

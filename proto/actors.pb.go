@@ -289,8 +289,12 @@ type InboundEvent struct {
 	Event        *ChannelEvent `protobuf:"bytes,3,opt,name=event,proto3" json:"event,omitempty"`
 	// received_at_unix_ms is when our webhook accepted it (ingest lag metric).
 	ReceivedAtUnixMs int64 `protobuf:"varint,4,opt,name=received_at_unix_ms,json=receivedAtUnixMs,proto3" json:"received_at_unix_ms,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// new_contact says the contact was created while routing this event: the
+	// grain need not look for a conversation (a wrong hint only costs the
+	// batch, whose writes are then stored alone with their own checks).
+	NewContact    bool `protobuf:"varint,5,opt,name=new_contact,json=newContact,proto3" json:"new_contact,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *InboundEvent) Reset() {
@@ -349,6 +353,13 @@ func (x *InboundEvent) GetReceivedAtUnixMs() int64 {
 		return x.ReceivedAtUnixMs
 	}
 	return 0
+}
+
+func (x *InboundEvent) GetNewContact() bool {
+	if x != nil {
+		return x.NewContact
+	}
+	return false
 }
 
 // InboundEventResult answers an InboundEvent.
@@ -2315,12 +2326,14 @@ const file_actors_proto_rawDesc = "" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12#\n" +
 	"\rconnection_id\x18\x02 \x01(\tR\fconnectionId\x12\x1d\n" +
 	"\n" +
-	"contact_id\x18\x03 \x01(\tR\tcontactId\"\xcc\x01\n" +
+	"contact_id\x18\x03 \x01(\tR\tcontactId\"\xed\x01\n" +
 	"\fInboundEvent\x12;\n" +
 	"\fconversation\x18\x01 \x01(\v2\x17.crm.v1.ConversationRefR\fconversation\x12$\n" +
 	"\x0einbox_event_id\x18\x02 \x01(\tR\finboxEventId\x12*\n" +
 	"\x05event\x18\x03 \x01(\v2\x14.crm.v1.ChannelEventR\x05event\x12-\n" +
-	"\x13received_at_unix_ms\x18\x04 \x01(\x03R\x10receivedAtUnixMs\"\xaa\x02\n" +
+	"\x13received_at_unix_ms\x18\x04 \x01(\x03R\x10receivedAtUnixMs\x12\x1f\n" +
+	"\vnew_contact\x18\x05 \x01(\bR\n" +
+	"newContact\"\xaa\x02\n" +
 	"\x12InboundEventResult\x12'\n" +
 	"\x0fconversation_id\x18\x01 \x01(\tR\x0econversationId\x12\x1d\n" +
 	"\n" +
