@@ -60,6 +60,7 @@ type server struct {
 	db        *persistence.DB
 	sealer    *crm.Sealer
 	cmd       *exec.Cmd
+	exited    chan struct{} // closed when cmd has exited (one goroutine waits for it)
 	dropDB    func()
 	tmp       string
 }
@@ -205,49 +206,83 @@ func startServer(ctx context.Context, o serverOptions) (*server, error) {
 			return nil, err
 		}
 	}
-	httpAddr, _ := freePort()
-	gossip, _ := freePort()
-	s.pprofAddr, _ = freePort()
-	s.base = "http://" + httpAddr
 	level := o.logLevel
 	if level == "" {
 		level = "warn"
 	}
-	s.cmd = exec.Command(s.bin, "serve")
-	s.cmd.Env = append(append(os.Environ(), "DATABASE_URL="+s.dbURL, "CRM_SECRET_KEY="+key, "CRM_HTTP_ADDR="+httpAddr,
-		"CRM_PUBLIC_URL="+s.base, "CRM_CLUSTER_BIND="+gossip, "CRM_CLUSTER_SEEDS=", "CRM_MEDIA_DIR="+filepath.Join(s.tmp, "media"),
-		"CRM_LICENSE_SIGNING_KEY=", "CRM_LICENSE_PUBLIC_KEY=", "CRM_LOG_LEVEL="+level, "CRM_PPROF_ADDR="+s.pprofAddr), o.extraEnv...)
 	logPath := o.serverLogs
 	if logPath == "" {
 		logPath = filepath.Join(s.tmp, "server.log")
 	}
+	// The ports come from freePort, which closes its listener before the
+	// node binds: another process (this load generator's own client
+	// sockets take ephemeral ports) may take one in between. A node that
+	// exits before it is ready is started again on fresh ports.
+	for attempt := 1; ; attempt++ {
+		err := s.startNode(o, key, level, logPath)
+		if err == nil {
+			return s, nil
+		}
+		if !errors.Is(err, errNodeExited) || attempt == 3 {
+			s.close()
+			return nil, err
+		}
+		fmt.Fprintf(os.Stderr, "loadgen: %v; starting it again on other ports\n", err)
+	}
+}
+
+var errNodeExited = errors.New("node exited before it was ready")
+
+// startNode starts the node on fresh ports and waits until it is ready.
+func (s *server) startNode(o serverOptions, key, level, logPath string) error {
+	httpAddr, _ := freePort()
+	gossip, _ := freePort()
+	s.pprofAddr, _ = freePort()
+	s.base = "http://" + httpAddr
+	s.cmd = exec.Command(s.bin, "serve")
+	s.cmd.Env = append(append(os.Environ(), "DATABASE_URL="+s.dbURL, "CRM_SECRET_KEY="+key, "CRM_HTTP_ADDR="+httpAddr,
+		"CRM_PUBLIC_URL="+s.base, "CRM_CLUSTER_BIND="+gossip, "CRM_CLUSTER_SEEDS=", "CRM_MEDIA_DIR="+filepath.Join(s.tmp, "media"),
+		"CRM_LICENSE_SIGNING_KEY=", "CRM_LICENSE_PUBLIC_KEY=", "CRM_LOG_LEVEL="+level, "CRM_PPROF_ADDR="+s.pprofAddr), o.extraEnv...)
 	logFile, err := os.Create(logPath)
 	if err != nil {
-		s.close()
-		return nil, err
+		return err
 	}
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	if err := s.cmd.Start(); err != nil {
-		s.close()
-		return nil, err
+		logFile.Close()
+		return err
 	}
 	s.pid = s.cmd.Process.Pid
+	exited := make(chan struct{})
+	s.exited = exited
+	go func(cmd *exec.Cmd) { _ = cmd.Wait(); logFile.Close(); close(exited) }(s.cmd)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		res, err := http.Get(s.base + "/readyz")
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
-				break
+				return nil
 			}
 		}
+		select {
+		case <-exited:
+			s.cmd = nil
+			return fmt.Errorf("%w (log: %s): %s", errNodeExited, logPath, lastLine(logPath))
+		default:
+		}
 		if time.Now().After(deadline) {
-			s.close()
-			return nil, fmt.Errorf("node at %s not ready after 60 s (log: %s)", s.base, logPath)
+			return fmt.Errorf("node at %s not ready after 60 s (log: %s)", s.base, logPath)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return s, nil
+}
+
+// lastLine is the last non-empty line of a file (a node's last words).
+func lastLine(path string) string {
+	b, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return lines[len(lines)-1]
 }
 
 func parseKey(s string) ([]byte, error) {
@@ -263,13 +298,11 @@ func parseKey(s string) ([]byte, error) {
 func (s *server) close() {
 	if s.cmd != nil && s.cmd.Process != nil {
 		_ = s.cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = s.cmd.Wait(); close(done) }()
 		select {
-		case <-done:
+		case <-s.exited:
 		case <-time.After(25 * time.Second):
 			_ = s.cmd.Process.Kill()
-			<-done
+			<-s.exited
 		}
 		s.cmd = nil
 	}
