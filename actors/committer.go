@@ -29,14 +29,10 @@ type committer struct {
 	// queue has one writer per shard; a tenant's writes always go to the
 	// same writer, so two writers never wait on each other's locks (each
 	// tenant's usage and event counter rows are locked until commit).
-	queue *groupcommit.Queue[*commitRequest]
+	queue *groupcommit.Queue[*commitCall]
 }
 
-type commitRequest struct {
-	write *persistence.InboundWrite
-	err   error
-	done  chan struct{}
-}
+type commitCall = groupcommit.Call[*persistence.InboundWrite, struct{}]
 
 func newCommitter(db *persistence.DB, log *slog.Logger, reg prometheus.Registerer, writers, maxBatch int, maxDelay time.Duration) *committer {
 	c := &committer{db: db, log: log,
@@ -59,29 +55,23 @@ func newCommitter(db *persistence.DB, log *slog.Logger, reg prometheus.Registere
 // write whose conversation another activation saved meanwhile, and
 // persistence.ErrBatchFailed (store it alone) for the others.
 func (c *committer) write(ctx context.Context, w *persistence.InboundWrite) error {
-	r := &commitRequest{write: w, done: make(chan struct{})}
-	if err := c.queue.Put(ctx, shardOf(w.Conv.TenantID), r); err != nil {
-		if errors.Is(err, groupcommit.ErrClosed) {
-			return persistence.ErrBatchFailed
-		}
-		return err
+	_, err := groupcommit.Do(ctx, c.queue, shardOf(w.Conv.TenantID), w)
+	if errors.Is(err, groupcommit.ErrClosed) {
+		return persistence.ErrBatchFailed
 	}
-	// Once queued, the request is committed or failed by a writer even if
-	// the caller gives up: wait for it, so the grain's state stays in step.
-	<-r.done
-	return r.err
+	return err
 }
 
 func (c *committer) close() { c.queue.Close() }
 
 func shardOf(tenant uuid.UUID) int { return int(binary.BigEndian.Uint32(tenant[12:]) & 0x7fffffff) }
 
-func (c *committer) flush(batch []*commitRequest) {
+func (c *committer) flush(batch []*commitCall) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	writes := make([]*persistence.InboundWrite, len(batch))
-	for i, r := range batch {
-		writes[i] = r.write
+	for i, call := range batch {
+		writes[i] = call.In
 	}
 	start := time.Now()
 	err := c.db.WriteInbound(ctx, writes)
@@ -96,14 +86,14 @@ func (c *committer) flush(batch []*commitRequest) {
 		c.batches.WithLabelValues("failed").Inc()
 		c.log.Warn("group commit failed; its writes are stored one by one", "writes", len(batch), "error", err)
 	}
-	for _, r := range batch {
+	for _, call := range batch {
+		var callErr error
 		if err != nil {
+			callErr = persistence.ErrBatchFailed
 			if be, ok := err.(*persistence.InboundBatchError); ok {
-				r.err = be.ErrOf(r.write)
-			} else {
-				r.err = persistence.ErrBatchFailed
+				callErr = be.ErrOf(call.In)
 			}
 		}
-		close(r.done)
+		call.Answer(struct{}{}, callErr)
 	}
 }

@@ -83,14 +83,10 @@ func (e *Engine) resolveContact(ctx context.Context, tenantID uuid.UUID, channel
 type contactResolver struct {
 	db    *persistence.DB
 	log   *slog.Logger
-	queue *groupcommit.Queue[*contactRequest]
+	queue *groupcommit.Queue[*contactCall]
 }
 
-type contactRequest struct {
-	lookup persistence.ContactLookup
-	err    error
-	done   chan struct{}
-}
+type contactCall = groupcommit.Call[persistence.ContactLookup, persistence.ContactLookup]
 
 func newContactResolver(db *persistence.DB, log *slog.Logger, maxBatch int, maxDelay time.Duration) *contactResolver {
 	r := &contactResolver{db: db, log: log}
@@ -101,30 +97,24 @@ func newContactResolver(db *persistence.DB, log *slog.Logger, maxBatch int, maxD
 // resolve answers the lookup with others. An error (the batch failed, or
 // the resolver is closed) leaves the caller to resolve it alone.
 func (r *contactResolver) resolve(ctx context.Context, l persistence.ContactLookup) (persistence.ContactLookup, error) {
-	req := &contactRequest{lookup: l, done: make(chan struct{})}
-	if err := r.queue.Put(ctx, 0, req); err != nil {
-		return l, err
-	}
-	<-req.done
-	return req.lookup, req.err
+	return groupcommit.Do(ctx, r.queue, 0, l)
 }
 
 func (r *contactResolver) close() { r.queue.Close() }
 
-func (r *contactResolver) flush(batch []*contactRequest) {
+func (r *contactResolver) flush(batch []*contactCall) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	lookups := make([]*persistence.ContactLookup, len(batch))
-	for i, req := range batch {
-		lookups[i] = &req.lookup
+	for i, call := range batch {
+		lookups[i] = &call.In // answered in place
 	}
 	err := r.db.ResolveContacts(ctx, lookups)
 	if err != nil {
 		r.log.Info("contacts resolved one by one: their batch failed", "lookups", len(batch), "error", err)
 		err = persistence.ErrBatchFailed
 	}
-	for _, req := range batch {
-		req.err = err
-		close(req.done)
+	for _, call := range batch {
+		call.Answer(call.In, err)
 	}
 }

@@ -17,15 +17,10 @@ import (
 type conversationLoader struct {
 	db    *persistence.DB
 	log   *slog.Logger
-	queue *groupcommit.Queue[*loadRequest]
+	queue *groupcommit.Queue[*loadCall]
 }
 
-type loadRequest struct {
-	key  persistence.ConversationKey
-	conv *persistence.Conversation
-	err  error
-	done chan struct{}
-}
+type loadCall = groupcommit.Call[persistence.ConversationKey, *persistence.Conversation]
 
 func newConversationLoader(db *persistence.DB, log *slog.Logger, maxBatch int, maxDelay time.Duration) *conversationLoader {
 	l := &conversationLoader{db: db, log: log}
@@ -37,42 +32,33 @@ func newConversationLoader(db *persistence.DB, log *slog.Logger, maxBatch int, m
 // An error (the batch failed, or the loader is closed) leaves the caller to
 // load it alone.
 func (l *conversationLoader) load(ctx context.Context, key persistence.ConversationKey) (*persistence.Conversation, error) {
-	req := &loadRequest{key: key, done: make(chan struct{})}
-	if err := l.queue.Put(ctx, 0, req); err != nil {
-		return nil, err
-	}
-	<-req.done
-	return req.conv, req.err
+	return groupcommit.Do(ctx, l.queue, 0, key)
 }
 
 func (l *conversationLoader) close() { l.queue.Close() }
 
-func (l *conversationLoader) flush(batch []*loadRequest) {
+func (l *conversationLoader) flush(batch []*loadCall) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	keys := make([]persistence.ConversationKey, len(batch))
-	for i, req := range batch {
-		keys[i] = req.key
+	for i, call := range batch {
+		keys[i] = call.In
 	}
 	found, err := l.db.LoadConversations(ctx, keys)
 	if err != nil {
 		l.log.Info("conversations loaded one by one: their batch failed", "loads", len(batch), "error", err)
 	}
 	handed := map[persistence.ConversationKey]bool{}
-	for _, req := range batch {
-		if err != nil {
-			req.err = err
-		} else if c := found[req.key]; c != nil {
-			if handed[req.key] {
-				// Two grains of one key (a duplicate activation) must not
-				// share one struct.
-				cp := *c
-				cp.LabelIDs = slices.Clone(c.LabelIDs)
-				c = &cp
-			}
-			handed[req.key] = true
-			req.conv = c
+	for _, call := range batch {
+		c := found[call.In]
+		if c != nil && handed[call.In] {
+			// Two grains of one key (a duplicate activation) must not share
+			// one struct.
+			cp := *c
+			cp.LabelIDs = slices.Clone(c.LabelIDs)
+			c = &cp
 		}
-		close(req.done)
+		handed[call.In] = true
+		call.Answer(c, err)
 	}
 }

@@ -1,7 +1,7 @@
 // Package groupcommit collects work from many goroutines into batches, so
 // that one transaction (one fsync, a few round trips) serves many callers:
-// the webhook inbox, the conversation writes and the first-sight contact
-// look-ups all go through it.
+// the webhook inbox, the conversation writes, the first-sight contact
+// look-ups and the activating grains' conversation reads all go through it.
 package groupcommit
 
 import (
@@ -140,4 +140,34 @@ func (q *Queue[T]) loop(ch chan T) {
 		}
 		q.flush(batch)
 	}
+}
+
+// Call is a queued item that waits for an answer: the caller's input, and
+// the output and error its batch's flush gives it with Answer.
+type Call[In, Out any] struct {
+	In   In
+	out  Out
+	err  error
+	done chan struct{}
+}
+
+// Answer gives the call its result and wakes its caller. A flush answers
+// each call of its batch exactly once.
+func (c *Call[In, Out]) Answer(out Out, err error) {
+	c.out, c.err = out, err
+	close(c.done)
+}
+
+// Do queues in for the writer of shard and waits for its answer. Once
+// queued, the call is answered by its batch even if ctx ends, and Do waits
+// for that: the caller's state stays in step with what was stored. The
+// error is Put's when it could not be queued (ErrClosed, ctx's).
+func Do[In, Out any](ctx context.Context, q *Queue[*Call[In, Out]], shard int, in In) (Out, error) {
+	c := &Call[In, Out]{In: in, done: make(chan struct{})}
+	if err := q.Put(ctx, shard, c); err != nil {
+		var zero Out
+		return zero, err
+	}
+	<-c.done
+	return c.out, c.err
 }

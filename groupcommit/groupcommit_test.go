@@ -2,6 +2,7 @@ package groupcommit
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -95,3 +96,57 @@ func TestWeightClosesABatch(t *testing.T) {
 		t.Fatal("a batch past MaxBatch was not flushed at once")
 	}
 }
+
+// TestDoWaitsForTheAnswer: Do returns each call's own answer from its
+// batch, still waits for it when the caller's context ends after queueing,
+// and refuses once the queue is closed.
+func TestDoWaitsForTheAnswer(t *testing.T) {
+	release := make(chan struct{})
+	q := New(Config{MaxBatch: 10, MaxDelay: time.Millisecond}, nil, func(batch []*Call[int, int]) {
+		<-release
+		for _, c := range batch {
+			if c.In < 0 {
+				c.Answer(0, errNegative)
+				continue
+			}
+			c.Answer(c.In*2, nil)
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	type result struct {
+		out int
+		err error
+	}
+	results := make(chan result, 2)
+	for _, in := range []int{21, -1} {
+		go func() {
+			out, err := Do(ctx, q, 0, in)
+			results <- result{out, err}
+		}()
+	}
+	time.Sleep(20 * time.Millisecond) // both queued (their batch waits on release)
+	cancel()
+	select {
+	case r := <-results:
+		t.Fatalf("Do returned %+v before its batch was flushed", r)
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(release)
+	got := map[int]error{}
+	for range 2 {
+		r := <-results
+		got[r.out] = r.err
+	}
+	if err, ok := got[42]; !ok || err != nil {
+		t.Fatalf("21 was not answered 42: %v", got)
+	}
+	if err := got[0]; err != errNegative {
+		t.Fatalf("-1 was not answered its error: %v", got)
+	}
+	q.Close()
+	if _, err := Do(context.Background(), q, 0, 1); err != ErrClosed {
+		t.Fatalf("after Close: %v", err)
+	}
+}
+
+var errNegative = errors.New("negative")
