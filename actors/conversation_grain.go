@@ -276,9 +276,9 @@ func (g *conversationGrain) inbound(req *crmpb.InboundEvent) *crmpb.InboundEvent
 	if res := g.remembered(inbox); res != nil {
 		return res
 	}
-	res, ok := g.inboundBatched(req)
+	res, ok := g.inboundBatched(req, inbox)
 	if !ok {
-		res = g.inboundAlone(req)
+		res = g.inboundAlone(req, inbox)
 	}
 	g.remember(inbox, res)
 	return res
@@ -289,7 +289,7 @@ func (g *conversationGrain) inbound(req *crmpb.InboundEvent) *crmpb.InboundEvent
 // when the event is not for that path (echoes, which may settle parked
 // statuses) or its batch failed for a reason not its own (a duplicate, a
 // conflict): inboundAlone then stores it with its own checks.
-func (g *conversationGrain) inboundBatched(req *crmpb.InboundEvent) (*crmpb.InboundEventResult, bool) {
+func (g *conversationGrain) inboundBatched(req *crmpb.InboundEvent, inboxID uuid.UUID) (*crmpb.InboundEventResult, bool) {
 	if g.engine.committer == nil {
 		return nil, false
 	}
@@ -321,7 +321,6 @@ func (g *conversationGrain) inboundBatched(req *crmpb.InboundEvent) (*crmpb.Inbo
 	}
 	conv, isNew := g.openFor(g.conv, ev.GetChannel())
 	applyInbound(conv, m, occurred, now)
-	inboxID, _ := uuid.Parse(req.GetInboxEventId())
 	w := &persistence.InboundWrite{Conv: conv, IsNew: isNew, Message: m, InboxID: inboxID,
 		Events: func() []persistence.TenantEvent { return inboundEvents(conv, m, isNew) }}
 	if err := g.engine.committer.write(ctx, w); err != nil {
@@ -341,9 +340,8 @@ func (g *conversationGrain) inboundBatched(req *crmpb.InboundEvent) (*crmpb.Inbo
 
 // inboundAlone stores one event in its own transaction, checking first that
 // its message is not stored already.
-func (g *conversationGrain) inboundAlone(req *crmpb.InboundEvent) *crmpb.InboundEventResult {
+func (g *conversationGrain) inboundAlone(req *crmpb.InboundEvent, inboxID uuid.UUID) *crmpb.InboundEventResult {
 	res := &crmpb.InboundEventResult{}
-	inboxID, _ := uuid.Parse(req.GetInboxEventId())
 	ev := req.GetEvent()
 	now := g.engine.cfg.Now().UTC()
 	var stored *persistence.Message
