@@ -35,14 +35,7 @@ func TestGroupCommitStoresManyConversationsTogether(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.NewDB(t)
 	reg := prometheus.NewRegistry()
-	e, err := actors.NewEngine(actors.EngineConfig{DB: db, Log: slog.New(slog.DiscardHandler), Registry: reg, SweepAfter: time.Hour,
-		CommitDelay: 5 * time.Millisecond})
-	require.NoError(t, err)
-	node, err := cluster.Start(ctx, cluster.Config{Kinds: e.Kinds(), Logger: slog.New(slog.DiscardHandler), Name: "commit-" + crm.NewID().String()})
-	require.NoError(t, err)
-	t.Cleanup(func() { node.Shutdown(false) })
-	e.Attach(node)
-	t.Cleanup(e.Stop)
+	e, _ := startEngine(t, db, actors.EngineConfig{Registry: reg, CommitDelay: 5 * time.Millisecond}, "commit")
 
 	inbox := persistence.NewInboxWriter(db, persistence.InboxConfig{}, nil)
 	t.Cleanup(inbox.Close)
@@ -108,13 +101,7 @@ func TestGroupCommitStoresManyConversationsTogether(t *testing.T) {
 	// after the sweeper took the row over): its batch fails on the message
 	// key, and the event, stored alone, is found to be a duplicate.
 	reg2 := prometheus.NewRegistry()
-	e2, err := actors.NewEngine(actors.EngineConfig{DB: db, Log: slog.New(slog.DiscardHandler), Registry: reg2, SweepAfter: time.Hour})
-	require.NoError(t, err)
-	node2, err := cluster.Start(ctx, cluster.Config{Kinds: e2.Kinds(), Logger: slog.New(slog.DiscardHandler), Name: "commit2-" + crm.NewID().String()})
-	require.NoError(t, err)
-	t.Cleanup(func() { node2.Shutdown(false) })
-	e2.Attach(node2)
-	t.Cleanup(e2.Stop)
+	e2, _ := startEngine(t, db, actors.EngineConfig{Registry: reg2}, "commit2")
 	require.NoError(t, e2.Process(ctx, redelivered))
 	require.EqualValues(t, 1, counter(t, reg2, "crm_commit_batches_total", "failed"), "the redelivery fell back")
 
@@ -187,6 +174,29 @@ func label(m *dto.Metric, name string) string {
 	return ""
 }
 
+// startEngine makes an engine on db (cfg's DB and Log filled in, no sweeps
+// unless asked) attached to a cluster node of its own, both stopped when t
+// ends. The engine's workers are not started.
+func startEngine(t *testing.T, db *persistence.DB, cfg actors.EngineConfig, name string) (*actors.Engine, *cluster.Node) {
+	t.Helper()
+	cfg.DB = db
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.SweepAfter == 0 {
+		cfg.SweepAfter = time.Hour
+	}
+	e, err := actors.NewEngine(cfg)
+	require.NoError(t, err)
+	node, err := cluster.Start(context.Background(), cluster.Config{Kinds: e.Kinds(), Logger: slog.New(slog.DiscardHandler),
+		Name: name + "-" + crm.NewID().String()})
+	require.NoError(t, err)
+	t.Cleanup(func() { node.Shutdown(false) })
+	e.Attach(node)
+	t.Cleanup(e.Stop)
+	return e, node
+}
+
 func seedTenant(t *testing.T, db *persistence.DB, slug string) (uuid.UUID, uuid.UUID) {
 	t.Helper()
 	ctx := context.Background()
@@ -212,12 +222,7 @@ func TestBacklogSaysWhenProcessingIsBehind(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.NewDB(t)
-	e, err := actors.NewEngine(actors.EngineConfig{DB: db, Log: slog.New(slog.DiscardHandler), SweepAfter: time.Hour, MaxBacklog: 2})
-	require.NoError(t, err)
-	node, err := cluster.Start(ctx, cluster.Config{Kinds: e.Kinds(), Logger: slog.New(slog.DiscardHandler), Name: "backlog-" + crm.NewID().String()})
-	require.NoError(t, err)
-	t.Cleanup(func() { node.Shutdown(false) })
-	e.Attach(node)
+	e, _ := startEngine(t, db, actors.EngineConfig{MaxBacklog: 2}, "backlog")
 	tenant, conn := seedTenant(t, db, "backlog")
 	var items []actors.InboxItem
 	for i := 0; i < 3; i++ {
@@ -235,7 +240,6 @@ func TestBacklogSaysWhenProcessingIsBehind(t *testing.T) {
 	require.True(t, e.Overloaded(), "the workers have not started: three events wait")
 
 	e.Start(ctx)
-	t.Cleanup(e.Stop)
 	require.Eventually(t, func() bool { return e.Backlog() == 0 }, 10*time.Second, 10*time.Millisecond)
 	require.False(t, e.Overloaded())
 	var stored int
@@ -253,14 +257,8 @@ func TestSweeperReadsBinaryAndLegacyInboxRows(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.NewDB(t)
-	e, err := actors.NewEngine(actors.EngineConfig{DB: db, Log: slog.New(slog.DiscardHandler), SweepAfter: time.Hour})
-	require.NoError(t, err)
-	node, err := cluster.Start(ctx, cluster.Config{Kinds: e.Kinds(), Logger: slog.New(slog.DiscardHandler), Name: "sweep-" + crm.NewID().String()})
-	require.NoError(t, err)
-	t.Cleanup(func() { node.Shutdown(false) })
-	e.Attach(node)
+	e, _ := startEngine(t, db, actors.EngineConfig{}, "sweep")
 	e.Start(ctx)
-	t.Cleanup(e.Stop)
 	tenant, conn := seedTenant(t, db, "sweepfmt")
 	event := func(i int) *crmpb.ChannelEvent {
 		id := fmt.Sprint("wamid.sweep.", i)
@@ -312,16 +310,6 @@ func TestWrongNewContactHintStillFindsTheConversation(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.NewDB(t)
 	reg := prometheus.NewRegistry()
-	start := func(name string, r *prometheus.Registry) (*actors.Engine, *cluster.Node) {
-		e, err := actors.NewEngine(actors.EngineConfig{DB: db, Log: slog.New(slog.DiscardHandler), SweepAfter: time.Hour, Registry: r})
-		require.NoError(t, err)
-		node, err := cluster.Start(ctx, cluster.Config{Kinds: e.Kinds(), Logger: slog.New(slog.DiscardHandler), Name: name + crm.NewID().String()})
-		require.NoError(t, err)
-		t.Cleanup(func() { node.Shutdown(false) })
-		e.Attach(node)
-		t.Cleanup(e.Stop)
-		return e, node
-	}
 	tenant, conn := seedTenant(t, db, "hint")
 	event := func(i int) *crmpb.ChannelEvent {
 		id := fmt.Sprint("wamid.hint.", i)
@@ -330,7 +318,7 @@ func TestWrongNewContactHintStillFindsTheConversation(t *testing.T) {
 				Contact: &crmpb.ContactProfile{WaId: "5511900001234", Name: "Bia"},
 				Message: &crmpb.Message{ExternalId: id, Type: crmpb.MessageType_MESSAGE_TYPE_TEXT, Text: fmt.Sprint("msg ", i)}}}}
 	}
-	e1, _ := start("hint-a-", prometheus.NewRegistry())
+	e1, _ := startEngine(t, db, actors.EngineConfig{}, "hint-a")
 	require.NoError(t, e1.Process(ctx, actors.InboxItem{InboxID: crm.NewID(), TenantID: tenant, ConnectionID: conn, Event: event(1), ReceivedAt: time.Now()}))
 	var contact, conv uuid.UUID
 	require.NoError(t, db.TenantTx(ctx, tenant, func(tx pgx.Tx) error {
@@ -339,7 +327,7 @@ func TestWrongNewContactHintStillFindsTheConversation(t *testing.T) {
 
 	// Another node's fresh grain of the same conversation, told (wrongly)
 	// that the contact is new.
-	_, node2 := start("hint-b-", reg)
+	_, node2 := startEngine(t, db, actors.EngineConfig{Registry: reg}, "hint-b")
 	resp, err := node2.Request(ctx, actors.ConversationIdentity(tenant, conn, contact), actors.KindConversation, &crmpb.InboundEvent{
 		Conversation: &crmpb.ConversationRef{TenantId: tenant.String(), ConnectionId: conn.String(), ContactId: contact.String()},
 		InboxEventId: crm.NewID().String(), Event: event(2), ReceivedAtUnixMs: time.Now().UnixMilli(), NewContact: true})
@@ -361,4 +349,42 @@ func TestWrongNewContactHintStillFindsTheConversation(t *testing.T) {
 	}))
 	require.Equal(t, 1, convs)
 	require.Equal(t, 2, msgs)
+}
+
+// TestDispatchKeepsAContactsOrderThroughOverflow: a burst from one contact
+// larger than its dispatch shard's queue waits partly in the shard's
+// overflow; its messages are still stored in the order they arrived
+// (DESIGN §5.3: per-conversation order).
+func TestDispatchKeepsAContactsOrderThroughOverflow(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	e, _ := startEngine(t, db, actors.EngineConfig{}, "order")
+	tenant, conn := seedTenant(t, db, "order")
+	const n = 120 // a shard's queue holds 10,000/256+1 = 40
+	var items []actors.InboxItem
+	for i := 0; i < n; i++ {
+		id := fmt.Sprint("wamid.order.", i)
+		items = append(items, actors.InboxItem{InboxID: crm.NewID(), TenantID: tenant, ConnectionID: conn, ReceivedAt: time.Now(),
+			Event: &crmpb.ChannelEvent{Provider: "meta", Channel: crmpb.Channel_CHANNEL_WHATSAPP, DedupeKey: id,
+				Event: &crmpb.ChannelEvent_InboundMessage{InboundMessage: &crmpb.InboundMessage{
+					Contact: &crmpb.ContactProfile{WaId: "5511900005555"},
+					Message: &crmpb.Message{ExternalId: id, Type: crmpb.MessageType_MESSAGE_TYPE_TEXT, Text: fmt.Sprint(i)}}}}})
+	}
+	e.Dispatch(ctx, items) // the workers have not started: the queue fills, the rest overflows
+	e.Start(ctx)
+	require.Eventually(t, func() bool { return e.Backlog() == 0 }, 20*time.Second, 10*time.Millisecond)
+	var texts []string
+	require.NoError(t, db.TenantTx(ctx, tenant, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT text FROM messages ORDER BY seq`)
+		if err != nil {
+			return err
+		}
+		texts, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	}))
+	require.Len(t, texts, n, "none left to the sweeper")
+	for i, text := range texts {
+		require.Equal(t, fmt.Sprint(i), text, "message %d out of order", i)
+	}
 }

@@ -3,7 +3,6 @@ package actors_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -13,7 +12,6 @@ import (
 
 	"crm"
 	"crm/actors"
-	"crm/cluster"
 	"crm/persistence"
 	"crm/persistence/pgtest"
 	crmpb "crm/proto"
@@ -32,13 +30,7 @@ func TestDuplicateActivationCannotWriteTwice(t *testing.T) {
 
 	var engines []*actors.Engine
 	for i := 0; i < 2; i++ {
-		e, err := actors.NewEngine(actors.EngineConfig{DB: db, Log: slog.New(slog.DiscardHandler), SweepAfter: time.Hour})
-		require.NoError(t, err)
-		node, err := cluster.Start(ctx, cluster.Config{Kinds: e.Kinds(), Logger: slog.New(slog.DiscardHandler),
-			Name: fmt.Sprintf("split-%d-%s", i, crm.NewID())}) // two clusters: each owns every identity
-		require.NoError(t, err)
-		t.Cleanup(func() { node.Shutdown(false) })
-		e.Attach(node)
+		e, _ := startEngine(t, db, actors.EngineConfig{}, fmt.Sprint("split-", i)) // two clusters: each owns every identity
 		engines = append(engines, e)
 	}
 
