@@ -179,15 +179,21 @@ func InsertConversation(ctx context.Context, tx pgx.Tx, c *Conversation) error {
 		c.Status = "open"
 	}
 	c.Version = 1
-	err := tx.QueryRow(ctx, `INSERT INTO conversations (tenant_id, id, connection_id, contact_id, channel, status, assignee_id,
+	// over_limit is flagged by the statement's counting trigger, after the
+	// row is in: it is read back in the same round trip.
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO conversations (tenant_id, id, connection_id, contact_id, channel, status, assignee_id,
 		team_id, unread_count, last_seq, version, last_message_at, last_message_preview, last_message_direction,
 		last_inbound_at, window_expires_at, bot_active, last_activity_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $13, $14, $15, $16, coalesce($11, now()))
-		RETURNING created_at, updated_at, last_activity_at, over_limit`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $13, $14, $15, $16, coalesce($11, now()))`,
 		c.TenantID, c.ID, c.ConnectionID, c.ContactID, c.Channel, c.Status, c.AssigneeID, c.TeamID, c.UnreadCount,
 		c.LastSeq, c.LastMessageAt, c.LastMessagePreview, c.LastMessageDirection, c.LastInboundAt, c.WindowExpiresAt,
-		c.BotActive).Scan(&c.CreatedAt, &c.UpdatedAt, &c.LastActivityAt, &c.OverLimit)
-	return translate(err)
+		c.BotActive)
+	b.Queue(`SELECT created_at, updated_at, last_activity_at, over_limit FROM conversations WHERE tenant_id = $1 AND id = $2`,
+		c.TenantID, c.ID).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&c.CreatedAt, &c.UpdatedAt, &c.LastActivityAt, &c.OverLimit)
+	})
+	return translate(tx.SendBatch(ctx, b).Close())
 }
 
 // SaveConversation writes the grain's state fenced on its version: if another

@@ -155,3 +155,84 @@ func BenchmarkWriteInboundNewConversations(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "writes/s")
 }
+
+// TestWriteInboundCountsNewConversationsPerStatement: the engine's batch
+// opens conversations of two tenants in one statement; the one with a plan
+// limit gets exactly its rows past the limit flagged over_limit (the last
+// ones, in id order), in the stored rows and in what the grains are handed
+// back, its month counted and warned; the other tenant's, well within its
+// plan, are not.
+func TestWriteInboundCountsNewConversationsPerStatement(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	limited := tenantOn(t, db, planWith(t, db, persistence.PlanLimits{Users: 5, Connections: 5, Contacts: 100,
+		MonthlyConversations: 3, MonthlyCampaigns: 1}))
+	open := tenantOn(t, db, planWith(t, db, persistence.PlanLimits{Users: 5, Connections: 5, Contacts: 100,
+		MonthlyConversations: 1000, MonthlyCampaigns: 1}))
+	newConv := func(tenant, conn uuid.UUID) *persistence.Conversation {
+		contact := crm.NewID()
+		require.NoError(t, db.TenantTx(ctx, tenant, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO contacts (tenant_id, id) VALUES ($1, $2)`, tenant, contact)
+			return err
+		}))
+		return &persistence.Conversation{ID: crm.NewID(), TenantID: tenant, ConnectionID: conn, ContactID: contact, Channel: "whatsapp", Status: "open"}
+	}
+	limitedConn, err := insertConnection(ctx, db, limited)
+	require.NoError(t, err)
+	openConn, err := insertConnection(ctx, db, open)
+	require.NoError(t, err)
+	// Two of the limited tenant's three this month are used already.
+	for i := 0; i < 2; i++ {
+		c := newConv(limited, limitedConn)
+		require.NoError(t, db.TenantTx(ctx, limited, func(tx pgx.Tx) error { return persistence.InsertConversation(ctx, tx, c) }))
+		require.False(t, c.OverLimit)
+	}
+	var writes []*persistence.InboundWrite
+	for i := 0; i < 3; i++ {
+		for _, tc := range [][2]uuid.UUID{{limited, limitedConn}, {open, openConn}} {
+			w := inboundWrite(newConv(tc[0], tc[1]), "oi")
+			w.IsNew = true
+			writes = append(writes, w)
+		}
+	}
+	require.NoError(t, db.WriteInbound(ctx, writes))
+
+	got := map[uuid.UUID]bool{}
+	require.NoError(t, db.PlatformTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id, over_limit FROM conversations`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id uuid.UUID
+			var over bool
+			if err := rows.Scan(&id, &over); err != nil {
+				return err
+			}
+			got[id] = over
+		}
+		return rows.Err()
+	}))
+	var flagged []int
+	for i, w := range writes {
+		require.Equal(t, got[w.Conv.ID], w.Conv.OverLimit, "write %d: handed back as stored", i)
+		if w.Conv.OverLimit {
+			require.Equal(t, limited, w.Conv.TenantID, "write %d: a tenant within its plan is never over", i)
+			flagged = append(flagged, i)
+		}
+	}
+	// The limited tenant's writes are 0, 2 and 4 (ids in that order): 2 + 3
+	// = 5 conversations against 3, so the last two are past the limit.
+	require.Equal(t, []int{2, 4}, flagged)
+	tenant, err := db.GetTenant(ctx, limited)
+	require.NoError(t, err)
+	require.Equal(t, 5, tenant.Usage.MonthlyConversations)
+	require.NotNil(t, tenant.Usage.Warned80At)
+	require.NotNil(t, tenant.Usage.Warned100At)
+	other, err := db.GetTenant(ctx, open)
+	require.NoError(t, err)
+	require.Equal(t, 3, other.Usage.MonthlyConversations)
+	require.Nil(t, other.Usage.Warned80At)
+}

@@ -229,8 +229,12 @@ func TestLimitConversationsFlaggedAndWarned(t *testing.T) {
 			if _, err := tx.Exec(ctx, `INSERT INTO contacts (tenant_id, id) VALUES ($1, $2)`, tenant, contact); err != nil {
 				return err
 			}
-			return tx.QueryRow(ctx, `INSERT INTO conversations (tenant_id, id, connection_id, contact_id, channel)
-				VALUES ($1, $2, $3, $4, 'whatsapp') RETURNING over_limit`, tenant, crm.NewID(), conn, contact).Scan(&overLimit)
+			c := &persistence.Conversation{TenantID: tenant, ConnectionID: conn, ContactID: contact, Channel: "whatsapp"}
+			if err := persistence.InsertConversation(ctx, tx, c); err != nil {
+				return err
+			}
+			overLimit = c.OverLimit
+			return nil
 		}))
 		flags = append(flags, overLimit)
 		got, err := db.GetTenant(ctx, tenant)
