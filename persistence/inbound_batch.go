@@ -38,37 +38,50 @@ type InboundWrite struct {
 // deadlock): the caller stores it alone, by the one-event path.
 var ErrBatchFailed = errors.New("inbound batch failed; store the event alone")
 
-// InboundBatchError says which writes of a failed batch were fenced (their
-// conversation was saved meanwhile by another activation); every other write
-// of the batch failed with ErrBatchFailed.
+// InboundBatchError says what became of each write of a batch that did not
+// store all of them: stored (by a retry without the writes that failed it),
+// fenced (the conversation was saved meanwhile by another activation), or
+// failed with ErrBatchFailed: a duplicate (its message is stored already;
+// the one-event path finds it and takes the inbox row out) or a write of a
+// batch that failed for a reason not its own.
 type InboundBatchError struct {
-	Fenced map[*InboundWrite]bool
-	Cause  error
+	Stored     map[*InboundWrite]bool
+	Fenced     map[*InboundWrite]bool
+	Duplicates map[*InboundWrite]bool
+	Cause      error
 }
 
 func (e *InboundBatchError) Error() string {
-	return fmt.Sprintf("inbound batch: %d fenced: %v", len(e.Fenced), e.Cause)
+	return fmt.Sprintf("inbound batch: %d stored, %d fenced, %d duplicates: %v", len(e.Stored), len(e.Fenced), len(e.Duplicates), e.Cause)
 }
 
 func (e *InboundBatchError) Unwrap() error { return e.Cause }
 
-// ErrOf is the error of one write of the failed batch.
+// ErrOf is the error of one write of the batch: nil when it was stored.
 func (e *InboundBatchError) ErrOf(w *InboundWrite) error {
-	if e.Fenced[w] {
+	switch {
+	case e.Stored[w]:
+		return nil
+	case e.Fenced[w]:
 		return ErrFenced
 	}
 	return ErrBatchFailed
 }
 
 // WriteInbound stores the writes in one transaction sent as two pipelines:
-// the rows (message keys, conversations, messages, inbox marks) of every
-// write, then, with the stored rows in hand, the tenant events (one counter
-// update and one insert for all); then COMMIT. Each statement covers every
-// tenant of the batch, so a batch costs the same few statements whether it
-// holds one tenant or a hundred. The transaction runs as crm_engine with
-// app.tenant_ids set to exactly the batch's tenants: row-level security
-// still refuses every row of any other tenant. Any failure rolls the whole
-// batch back and returns an *InboundBatchError: nothing of it is stored.
+// the rows (message keys, conversations, messages, processed inbox rows out)
+// of every write, then, with the stored rows in hand, the tenant events (one
+// counter update and one insert for all); then COMMIT. Each statement covers
+// every tenant of the batch, so a batch costs the same few statements
+// whether it holds one tenant or a hundred. The transaction runs as
+// crm_engine with app.tenant_ids set to exactly the batch's tenants:
+// row-level security still refuses every row of any other tenant.
+//
+// A failed transaction stores nothing. When it failed because of some of its
+// writes (fenced conversations, messages stored already: a provider's
+// redelivery), it is run again without them, so one redelivered message
+// does not send a whole batch down the one-by-one path; a deadlock is run
+// again as is. Anything not stored comes back in an *InboundBatchError.
 //
 // The writes must be of distinct conversations (a grain waits for its write
 // before making the next) and inbound messages without idempotency keys.
@@ -81,22 +94,44 @@ func (db *DB) WriteInbound(ctx context.Context, writes []*InboundWrite) error {
 	}
 	// Every batch locks tenants' rows (usage counters, event counters) in
 	// the same order, so concurrent batches wait instead of deadlocking.
-	sorted := append([]*InboundWrite(nil), writes...)
-	sort.SliceStable(sorted, func(i, j int) bool {
-		return bytes.Compare(sorted[i].Conv.TenantID[:], sorted[j].Conv.TenantID[:]) < 0
+	left := append([]*InboundWrite(nil), writes...)
+	sort.SliceStable(left, func(i, j int) bool {
+		return bytes.Compare(left[i].Conv.TenantID[:], left[j].Conv.TenantID[:]) < 0
 	})
-	var err error
-	for attempt := 0; attempt < 3; attempt++ {
-		if err = db.writeInbound(ctx, sorted); err == nil {
-			return nil
+	out := &InboundBatchError{Fenced: map[*InboundWrite]bool{}, Duplicates: map[*InboundWrite]bool{}}
+	for attempt := 0; attempt < 4 && len(left) > 0; attempt++ {
+		be := db.writeInbound(ctx, left)
+		if be == nil {
+			if attempt == 0 {
+				return nil
+			}
+			out.Stored = make(map[*InboundWrite]bool, len(left))
+			for _, w := range left {
+				out.Stored[w] = true
+			}
+			return out
 		}
-		var be *InboundBatchError
-		if errors.As(err, &be) && len(be.Fenced) == 0 && retryable(be.Cause) {
-			continue // a deadlock with another transaction: run it again
+		out.Cause = be.Cause
+		if len(be.Fenced) == 0 && len(be.Duplicates) == 0 {
+			if retryable(be.Cause) {
+				continue // a deadlock with another transaction: run it again
+			}
+			return out
 		}
-		break
+		kept := left[:0]
+		for _, w := range left {
+			switch {
+			case be.Fenced[w]:
+				out.Fenced[w] = true
+			case be.Duplicates[w]:
+				out.Duplicates[w] = true
+			default:
+				kept = append(kept, w)
+			}
+		}
+		left = kept
 	}
-	return err
+	return out
 }
 
 // EngineBatches reports whether the engine's multi-tenant group commit is
@@ -104,17 +139,22 @@ func (db *DB) WriteInbound(ctx context.Context, writes []*InboundWrite) error {
 // tenant role itself (TenantRole "-") cannot.
 func (db *DB) EngineBatches() bool { return db.tenantRole != "-" }
 
-func (db *DB) writeInbound(ctx context.Context, writes []*InboundWrite) error {
+// writeInbound is one attempt: one transaction for all of writes. On
+// failure nothing of it is stored and each write's conversation version is
+// as it was, so the writes can be tried again.
+func (db *DB) writeInbound(ctx context.Context, writes []*InboundWrite) *InboundBatchError {
 	var tenants []uuid.UUID
+	versions := make([]int64, len(writes))
 	for i, w := range writes {
 		if i == 0 || w.Conv.TenantID != writes[i-1].Conv.TenantID {
 			tenants = append(tenants, w.Conv.TenantID)
 		}
+		versions[i] = w.Conv.Version
 	}
-	fenced := map[*InboundWrite]bool{}
+	fenced, dups := map[*InboundWrite]bool{}, map[*InboundWrite]bool{}
 	err := db.inEngineTx(ctx, tenants, nil, func(send func(*pgx.Batch) error) error {
 		b := &pgx.Batch{}
-		queueRows(b, writes, time.Now().UTC(), fenced)
+		queueRows(b, writes, time.Now().UTC(), fenced, dups)
 		if err := send(b); err != nil {
 			return err
 		}
@@ -126,19 +166,24 @@ func (db *DB) writeInbound(ctx context.Context, writes []*InboundWrite) error {
 		return send(b)
 	})
 	if err != nil {
-		return &InboundBatchError{Fenced: fenced, Cause: err}
+		for i, w := range writes {
+			w.Conv.Version = versions[i] // the saved versions were rolled back
+		}
+		return &InboundBatchError{Fenced: fenced, Duplicates: dups, Cause: err}
 	}
 	return nil
 }
 
 // queueRows queues the rows of every write. Results are read into the
 // writes as the pipeline's answers arrive; a fenced conversation is
-// recorded in fenced.
-func queueRows(b *pgx.Batch, writes []*InboundWrite, now time.Time, fenced map[*InboundWrite]bool) {
+// recorded in fenced, a message stored already in dups.
+func queueRows(b *pgx.Batch, writes []*InboundWrite, now time.Time, fenced, dups map[*InboundWrite]bool) {
 	n := len(writes)
 	var newW, oldW []*InboundWrite
-	// Message keys first: a duplicate (the inbox row redelivered while its
-	// first processing committed) fails the batch before anything else.
+	// Message keys first: a duplicate (a provider's redelivery, stored again
+	// in the inbox after the first was processed; or the inbox row
+	// redelivered while its first processing committed) fails the batch
+	// before anything else, and is named in dups.
 	var kTenants, kConns, kIDs []uuid.UUID
 	var kKeys []string
 	var kAts []time.Time
@@ -163,18 +208,27 @@ func queueRows(b *pgx.Batch, writes []*InboundWrite, now time.Time, fenced map[*
 		}
 	}
 	if len(kKeys) > 0 {
-		want := len(kKeys)
-		b.Queue(`WITH ins AS (
-			INSERT INTO message_keys (tenant_id, connection_id, kind, key, message_id, message_created_at)
+		b.Queue(`INSERT INTO message_keys (tenant_id, connection_id, kind, key, message_id, message_created_at)
 			SELECT t, c, 'external', k, i, a FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::timestamptz[]) AS u(t, c, k, i, a)
-			ON CONFLICT DO NOTHING RETURNING 1)
-			SELECT count(*) FROM ins`, kTenants, kConns, kKeys, kIDs, kAts).QueryRow(func(row pgx.Row) error {
-			var got int
-			if err := row.Scan(&got); err != nil {
+			ON CONFLICT DO NOTHING RETURNING message_id`, kTenants, kConns, kKeys, kIDs, kAts).Query(func(rows pgx.Rows) error {
+			inserted := make(map[uuid.UUID]bool, len(kIDs))
+			for rows.Next() {
+				var id uuid.UUID
+				if err := rows.Scan(&id); err != nil {
+					return err
+				}
+				inserted[id] = true
+			}
+			if err := rows.Err(); err != nil {
 				return err
 			}
-			if got != want {
-				return fmt.Errorf("%d of %d message keys already taken: %w", want-got, want, crm.Conflict("external_id", "message already stored"))
+			for _, w := range writes {
+				if m := w.Message; m.ExternalID != nil && *m.ExternalID != "" && !inserted[m.ID] {
+					dups[w] = true
+				}
+			}
+			if len(dups) > 0 {
+				return fmt.Errorf("%d of %d message keys already taken: %w", len(dups), len(kIDs), crm.Conflict("external_id", "message already stored"))
 			}
 			return nil
 		})
@@ -246,8 +300,8 @@ func queueRows(b *pgx.Batch, writes []*InboundWrite, now time.Time, fenced map[*
 		return nil
 	})
 	if len(inboxIDs) > 0 {
-		b.Queue(`UPDATE inbound_events e SET processed_at = now(), attempts = e.attempts + 1
-			FROM unnest($1::uuid[], $2::uuid[]) AS u(tenant, id)
+		// Processed: out of the inbox (see MarkInboxProcessed).
+		b.Queue(`DELETE FROM inbound_events e USING unnest($1::uuid[], $2::uuid[]) AS u(tenant, id)
 			WHERE e.tenant_id = u.tenant AND e.id = u.id`, inboxTenants, inboxIDs)
 	}
 }

@@ -70,8 +70,9 @@ func inboundWrite(c *persistence.Conversation, text string) *persistence.Inbound
 }
 
 // TestWriteInboundFencesOnlyTheStaleConversation: a batch holding one
-// conversation saved meanwhile elsewhere stores nothing, names that write
-// fenced and the others retryable alone.
+// conversation saved meanwhile elsewhere names that write fenced and stores
+// the others, run again without it: at the versions they were read at (the
+// first try's rolled-back updates do not count), with their events.
 func TestWriteInboundFencesOnlyTheStaleConversation(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -84,14 +85,55 @@ func TestWriteInboundFencesOnlyTheStaleConversation(t *testing.T) {
 	var be *persistence.InboundBatchError
 	require.ErrorAs(t, err, &be)
 	require.ErrorIs(t, be.ErrOf(writes[1]), persistence.ErrFenced)
-	require.ErrorIs(t, be.ErrOf(writes[0]), persistence.ErrBatchFailed)
-	require.ErrorIs(t, be.ErrOf(writes[2]), persistence.ErrBatchFailed)
+	require.NoError(t, be.ErrOf(writes[0]))
+	require.NoError(t, be.ErrOf(writes[2]))
+	require.EqualValues(t, 2, writes[0].Conv.Version, "saved once, from version 1")
+	require.EqualValues(t, 2, writes[2].Conv.Version)
+	var texts []string
+	var events int
+	require.NoError(t, db.PlatformTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT text FROM messages ORDER BY text`)
+		if err != nil {
+			return err
+		}
+		if texts, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT count(*) FROM tenant_events`).Scan(&events)
+	}))
+	require.Equal(t, []string{"a", "c"}, texts, "the fenced write stored nothing")
+	require.Equal(t, 2, events)
+	require.NotEmpty(t, writes[0].Stored)
+	require.Nil(t, writes[1].Stored)
+}
+
+// TestWriteInboundRedeliveredMessageLeavesTheBatch: a message stored
+// already (a provider's redelivery, stored in the inbox again after the
+// first was processed) is named a duplicate, for the one-event path to find;
+// the rest of its batch is stored, once.
+func TestWriteInboundRedeliveredMessageLeavesTheBatch(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	convs := seedConversations(t, db, 2, 3)
+	first := inboundWrite(convs[0], "first")
+	require.NoError(t, db.WriteInbound(ctx, []*persistence.InboundWrite{first}))
+	again := inboundWrite(convs[0], "again")
+	again.Message.ExternalID = first.Message.ExternalID
+	writes := []*persistence.InboundWrite{inboundWrite(convs[1], "x"), again, inboundWrite(convs[4], "y")}
+	err := db.WriteInbound(ctx, writes)
+	var be *persistence.InboundBatchError
+	require.ErrorAs(t, err, &be)
+	require.True(t, be.Duplicates[again])
+	require.ErrorIs(t, be.ErrOf(again), persistence.ErrBatchFailed)
+	require.NoError(t, be.ErrOf(writes[0]))
+	require.NoError(t, be.ErrOf(writes[2]))
 	var messages, events int
 	require.NoError(t, db.PlatformTx(ctx, func(tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM messages), (SELECT count(*) FROM tenant_events)`).Scan(&messages, &events)
 	}))
-	require.Zero(t, messages, "a failed batch stores nothing")
-	require.Zero(t, events)
+	require.Equal(t, 3, messages, "first, x and y; the redelivery not again")
+	require.Equal(t, 3, events)
 }
 
 // BenchmarkWriteInbound: batches of 50 inbound messages to existing

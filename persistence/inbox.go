@@ -281,11 +281,13 @@ func (db *DB) InboxDepth(ctx context.Context) (int64, error) {
 	return n, translate(err)
 }
 
-// MarkInboxProcessed marks an inbox row processed inside the tenant
-// transaction that stored its effects, so both commit together.
+// MarkInboxProcessed removes an inbox row inside the tenant transaction that
+// stored its effects, so both commit together: the inbox holds the events
+// not processed yet (migration 0011). A provider's later redelivery of the
+// same event is stored again and found a duplicate of what it made: the
+// message's external id (message_keys), a status that moves forward only.
 func MarkInboxProcessed(ctx context.Context, tx pgx.Tx, tenantID, id uuid.UUID) error {
-	_, err := tx.Exec(ctx, `UPDATE inbound_events SET processed_at = now(), attempts = attempts + 1
-		WHERE tenant_id = $1 AND id = $2`, tenantID, id)
+	_, err := tx.Exec(ctx, `DELETE FROM inbound_events WHERE tenant_id = $1 AND id = $2`, tenantID, id)
 	return translate(err)
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crm/persistence"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -24,8 +23,11 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"google.golang.org/protobuf/proto"
 
 	"crm"
+	"crm/channels/meta"
+	"crm/persistence"
 )
 
 // rawInsertResult is the storage limit: the same inbox rows written straight
@@ -131,17 +133,31 @@ type inboxSample struct {
 	Event                  []byte
 }
 
-func loadSamples(ctx context.Context, s *server, prefix string, limit int) ([]inboxSample, error) {
-	rows, err := s.db.Pool.Query(ctx, `SELECT tenant_id, connection_id, provider, kind, event FROM inbound_events
-		WHERE dedupe_key LIKE $1 LIMIT $2`, prefix+"%", limit)
-	if err != nil {
-		return nil, err
+// makeSamples makes the inbox rows the node stores for n of gen's webhooks
+// (not sent): each body parsed by the node's own WhatsApp parser and each
+// event encoded as the webhook handler encodes it. The inbox holds rows
+// only until they are processed, so they are made here rather than read
+// back.
+func makeSamples(gen *webhookGen, n int) ([]inboxSample, error) {
+	var out []inboxSample
+	var buf []byte
+	for len(out) < n {
+		body, conn, _ := gen.next(buf)
+		buf = body
+		events, err := meta.ParseWebhook(body)
+		if err != nil {
+			return nil, err
+		}
+		for _, ev := range events {
+			raw, err := proto.Marshal(ev)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, inboxSample{TenantID: conn.TenantID, ConnectionID: conn.ID, Provider: ev.GetProvider(),
+				Kind: "message", Event: raw})
+		}
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (inboxSample, error) {
-		var x inboxSample
-		err := r.Scan(&x.TenantID, &x.ConnectionID, &x.Provider, &x.Kind, &x.Event)
-		return x, err
-	})
+	return out, nil
 }
 
 // runBareHTTP is the child process `loadgen bare-http`: a bare net/http

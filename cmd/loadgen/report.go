@@ -150,9 +150,9 @@ func reportCommand(args []string) error {
 				num(ingest, p+"ack_latency.p50_ms"), num(ingest, p+"ack_latency.p99_ms"), num(ingest, p+"ack_latency.max_ms"),
 				num(ingest, p+"errors"), num(ingest, p+"non_200"))
 		}
-		w("\nStorage baseline (same rows as the node wrote, copied into `CREATE TABLE … (LIKE inbound_events INCLUDING ALL)`, batches of %.0f rows, %.0f writers, each batch its own transaction): multi-row INSERT %.0f rows/s, COPY %.0f rows/s.\n\n",
+		w("\nStorage baseline (the rows the node writes for these webhooks, made by its own parser and encoding, inserted into `CREATE TABLE … (LIKE inbound_events INCLUDING ALL)`, batches of %.0f rows, %.0f writers, each batch its own transaction): multi-row INSERT %.0f rows/s, COPY %.0f rows/s.\n\n",
 			num(ingest, "figures.raw_insert.batch"), num(ingest, "figures.raw_insert.writers"), num(ingest, "figures.raw_insert.rows_per_sec"), num(ingest, "figures.raw_copy.rows_per_sec"))
-		w("Exactly once: %.0f messages acknowledged, %.0f stored, %.0f missing, %.0f duplicated.\n\n",
+		w("Exactly once: %.0f messages acknowledged, %.0f stored (in the inbox, or processed: a message keyed by its id), %.0f missing, %.0f duplicated.\n\n",
 			num(ingest, "figures.exactly_once.acked"), num(ingest, "figures.exactly_once.stored"), num(ingest, "figures.exactly_once.missing"), num(ingest, "figures.exactly_once.duplicated"))
 	}
 	for _, p := range []struct {
