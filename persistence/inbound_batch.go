@@ -593,7 +593,7 @@ func (db *DB) LoadConversations(ctx context.Context, keys []ConversationKey) (ma
 		return rows.Err()
 	})
 	b.Queue(`COMMIT`)
-	if err := db.Pool.SendBatch(ctx, b).Close(); err != nil {
+	if err := db.engine.SendBatch(ctx, b).Close(); err != nil {
 		return nil, translate(err)
 	}
 	return out, nil
@@ -609,7 +609,7 @@ func (db *DB) LoadConversations(ctx context.Context, keys []ConversationKey) (ma
 // a failed transaction is destroyed by the pool on release.
 func (db *DB) inEngineTx(ctx context.Context, tenants []uuid.UUID, settings map[string]string,
 	fn func(send func(*pgx.Batch) error) error) (err error) {
-	conn, err := db.Pool.Acquire(ctx)
+	conn, err := db.engine.Acquire(ctx)
 	if err != nil {
 		return err
 	}
@@ -650,8 +650,8 @@ func (db *DB) inEngineTx(ctx context.Context, tenants []uuid.UUID, settings map[
 // see tenantIDsSetting), the tenants row-level security admits.
 //
 // The policy is a filter, not an index condition (migration 0010), and
-// every statement is planned for its own arguments (the pool's exec mode,
-// see Open): together they keep each batch statement to look-ups by its
+// every statement is planned for its own arguments (the engine pool's exec
+// mode, see Open): together they keep each batch statement to look-ups by its
 // keys. Tried and not kept: switching off hash joins, merge joins and
 // bitmap scans for these transactions. It did the same for the
 // conversation update, but settings apply to every statement of the
