@@ -120,7 +120,7 @@ func AppendTenantEvents(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, even
 	var at time.Time
 	err := tx.QueryRow(ctx, `WITH ins AS (
 		INSERT INTO tenant_events (tenant_id, seq, type, conversation_id, assignee_id, team_id, payload)
-		SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::uuid[], $5::uuid[], $6::uuid[], $7::jsonb[])
+		SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::uuid[], $5::uuid[], $6::uuid[], $7::json[])
 		RETURNING created_at)
 		SELECT min(created_at) FROM ins`, tenantID, seqs, types, convs, assignees, teams, payloads).Scan(&at)
 	if err != nil {

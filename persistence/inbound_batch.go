@@ -483,7 +483,7 @@ func queueEvents(b *pgx.Batch, writes []*InboundWrite) {
 		ins AS (
 			INSERT INTO tenant_events (tenant_id, seq, type, conversation_id, assignee_id, team_id, payload)
 			SELECT u.tenant, c.last_seq - u.count + u.ord, u.type, u.conv, u.assignee, u.team, u.payload
-			FROM unnest($3::uuid[], $4::bigint[], $5::bigint[], $6::text[], $7::uuid[], $8::uuid[], $9::uuid[], $10::jsonb[])
+			FROM unnest($3::uuid[], $4::bigint[], $5::bigint[], $6::text[], $7::uuid[], $8::uuid[], $9::uuid[], $10::json[])
 				AS u(tenant, ord, count, type, conv, assignee, team, payload)
 			JOIN c ON c.tenant_id = u.tenant)
 		SELECT tenant_id, last_seq, now() FROM c`,
