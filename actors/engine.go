@@ -75,8 +75,9 @@ type EngineConfig struct {
 	// transaction holds; default 500. Negative: every event is stored in a
 	// transaction of its own.
 	CommitBatch int
-	// CommitDelay is how long a group commit waits for more writes after
-	// its first; default 1 ms.
+	// CommitDelay keeps a group commit open this long after its first write
+	// for more (groupcommit.Config.MaxDelay); default 0: a batch is what
+	// queued up while the previous one committed.
 	CommitDelay time.Duration
 	// CommitWriters is how many group commits run at once, each for its
 	// own share of the tenants; default 2.
@@ -167,9 +168,6 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	}
 	if cfg.CommitBatch == 0 {
 		cfg.CommitBatch = 500
-	}
-	if cfg.CommitDelay <= 0 {
-		cfg.CommitDelay = time.Millisecond
 	}
 	if cfg.CommitWriters <= 0 {
 		cfg.CommitWriters = 2

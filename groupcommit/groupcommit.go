@@ -21,7 +21,13 @@ type Config struct {
 	Writers int
 	// MaxBatch closes a batch at this weight. Default 500.
 	MaxBatch int
-	// MaxDelay closes a batch this long after its first item. Default 1 ms.
+	// MaxDelay, when positive, keeps a batch open this long after its first
+	// item for more to arrive. By default (0) a batch is its first item and
+	// whatever queued up while the previous batch was flushed: one alone
+	// goes at once, and batches grow with the load by themselves. Waiting
+	// cost every batch the delay and bought nothing measurable: with 1-2 ms
+	// the webhook ack at 300 msg/s took p50 5.8 ms instead of 2.8, for the
+	// same throughput (loadgen ingest, back to back).
 	MaxDelay time.Duration
 }
 
@@ -50,9 +56,6 @@ func New[T any](cfg Config, weight func(T) int, flush func([]T)) *Queue[T] {
 	}
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 500
-	}
-	if cfg.MaxDelay <= 0 {
-		cfg.MaxDelay = time.Millisecond
 	}
 	if weight == nil {
 		weight = func(T) int { return 1 }
@@ -121,21 +124,35 @@ func (q *Queue[T]) loop(ch chan T) {
 		}
 		batch := []T{first}
 		weight := q.weight(first)
-		timer.Reset(q.cfg.MaxDelay)
-	collect:
+		// What queued up while the previous batch was flushed joins this
+		// one at once.
+	drain:
 		for weight < q.cfg.MaxBatch {
 			select {
 			case item := <-ch:
 				batch = append(batch, item)
 				weight += q.weight(item)
-			case <-timer.C:
-				break collect
+			default:
+				break drain
 			}
 		}
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
+		if q.cfg.MaxDelay > 0 && weight < q.cfg.MaxBatch {
+			timer.Reset(q.cfg.MaxDelay)
+		collect:
+			for weight < q.cfg.MaxBatch {
+				select {
+				case item := <-ch:
+					batch = append(batch, item)
+					weight += q.weight(item)
+				case <-timer.C:
+					break collect
+				}
+			}
+			if !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
 			}
 		}
 		q.flush(batch)

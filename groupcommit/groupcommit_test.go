@@ -150,3 +150,54 @@ func TestDoWaitsForTheAnswer(t *testing.T) {
 }
 
 var errNegative = errors.New("negative")
+
+// TestABatchIsWhatQueuedDuringTheLastFlush: with no delay configured (the
+// default) a lone item is flushed alone, and what queues up while a flush
+// runs is the next batch, whole.
+func TestABatchIsWhatQueuedDuringTheLastFlush(t *testing.T) {
+	flushing := make(chan struct{})
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var got [][]int
+	q := New(Config{MaxBatch: 100}, nil, func(batch []int) {
+		mu.Lock()
+		got = append(got, append([]int(nil), batch...))
+		first := len(got) == 1
+		mu.Unlock()
+		if first {
+			close(flushing)
+			<-release
+		}
+	})
+	defer q.Close()
+	ctx := context.Background()
+	if err := q.Put(ctx, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-flushing: // flushed alone, with no delay configured to wait out
+	case <-time.After(5 * time.Second):
+		t.Fatal("a lone item was not flushed")
+	}
+	for i := 2; i <= 6; i++ {
+		if err := q.Put(ctx, 0, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(release)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n >= 2 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 2 || len(got[0]) != 1 || len(got[1]) != 5 {
+		t.Fatalf("batches %v, want [[1] [2 3 4 5 6]]", got)
+	}
+}

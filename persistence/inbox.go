@@ -41,7 +41,9 @@ type InboxReceipt struct {
 type InboxConfig struct {
 	// MaxBatch closes a batch at this many events; default 1000.
 	MaxBatch int
-	// MaxDelay closes a batch this long after its first event; default 2ms.
+	// MaxDelay keeps a batch open this long after its first event for more
+	// (groupcommit.Config.MaxDelay); default 0: a batch is what queued up
+	// while the previous one committed.
 	MaxDelay time.Duration
 	// Writers is how many batches may commit at once; default 2.
 	Writers int
@@ -73,9 +75,6 @@ var ErrInboxClosed = errors.New("inbox writer is closed")
 func NewInboxWriter(db *DB, cfg InboxConfig, log *slog.Logger) *InboxWriter {
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 1000
-	}
-	if cfg.MaxDelay <= 0 {
-		cfg.MaxDelay = 2 * time.Millisecond
 	}
 	if cfg.Writers <= 0 {
 		cfg.Writers = 2
