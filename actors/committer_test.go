@@ -388,3 +388,60 @@ func TestDispatchKeepsAContactsOrderThroughOverflow(t *testing.T) {
 		require.Equal(t, fmt.Sprint(i), text, "message %d out of order", i)
 	}
 }
+
+// TestDeferredEventsAreTakenBackOnTheNextSweep: events that waited in a
+// full dispatch shard past their deadline are left to the sweeper; the
+// node's next sweep takes those rows back at once, long before their claim
+// would time out, and every message is stored.
+func TestDeferredEventsAreTakenBackOnTheNextSweep(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	reg := prometheus.NewRegistry()
+	e, _ := startEngine(t, db, actors.EngineConfig{Registry: reg, ClaimTimeout: time.Hour, SweepAfter: 200 * time.Millisecond}, "deferred")
+	tenant, conn := seedTenant(t, db, "deferred")
+	inbox := persistence.NewInboxWriter(db, persistence.InboxConfig{}, nil)
+	t.Cleanup(inbox.Close)
+	const n = 120 // one contact, one shard: its queue holds 40, the rest overflows
+	var items []actors.InboxItem
+	for i := 0; i < n; i++ {
+		id := fmt.Sprint("wamid.deferred.", i)
+		ev := &crmpb.ChannelEvent{Provider: "meta", Channel: crmpb.Channel_CHANNEL_WHATSAPP, DedupeKey: id,
+			Event: &crmpb.ChannelEvent_InboundMessage{InboundMessage: &crmpb.InboundMessage{
+				Contact: &crmpb.ContactProfile{WaId: "5511900006666"},
+				Message: &crmpb.Message{ExternalId: id, Type: crmpb.MessageType_MESSAGE_TYPE_TEXT, Text: fmt.Sprint(i)}}}}
+		raw, err := proto.Marshal(ev)
+		require.NoError(t, err)
+		receipts, err := inbox.Append(ctx, []persistence.InboxEvent{{TenantID: tenant, ConnectionID: conn, Provider: "meta",
+			Kind: "message", DedupeKey: id, Event: raw}})
+		require.NoError(t, err)
+		items = append(items, actors.InboxItem{InboxID: receipts[0].ID, TenantID: tenant, ConnectionID: conn, ReceivedAt: time.Now(), Event: ev})
+	}
+	e.Dispatch(ctx, items) // the workers have not started: 80 wait in the overflow past their 2 s
+	require.Eventually(t, func() bool { return counter(t, reg, "crm_dispatch_deferred_total", "") > 0 }, 10*time.Second, 20*time.Millisecond)
+	e.Start(ctx)
+	require.Eventually(t, func() bool {
+		var stored int
+		require.NoError(t, db.TenantTx(ctx, tenant, func(tx pgx.Tx) error {
+			return tx.QueryRow(ctx, `SELECT count(*) FROM messages`).Scan(&stored)
+		}))
+		return stored == n
+	}, 20*time.Second, 50*time.Millisecond, "the deferred events are stored well inside the hour their claim lasts")
+	var left int
+	var texts []string
+	require.NoError(t, db.TenantTx(ctx, tenant, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM inbound_events`).Scan(&left); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT text FROM messages ORDER BY seq`)
+		if err != nil {
+			return err
+		}
+		texts, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	}))
+	require.Zero(t, left)
+	for i, text := range texts {
+		require.Equal(t, fmt.Sprint(i), text, "message %d out of order: taken back in the order they were left", i)
+	}
+}

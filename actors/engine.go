@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -116,6 +117,11 @@ type Engine struct {
 	// deferredAt is when an event last waited too long for a full queue
 	// and was left to the sweeper (unix nanoseconds).
 	deferredAt atomic.Int64
+	// deferred names the inbox rows this node left to its sweeper (at most
+	// maxDeferred): its next pass takes them back, where other rows wait
+	// for their claim to time out.
+	deferredMu sync.Mutex
+	deferred   []persistence.InboxKey
 	stop       chan struct{}
 	wg         sync.WaitGroup
 	once       sync.Once
@@ -278,11 +284,35 @@ func (e *Engine) Dispatch(_ context.Context, events []InboxItem) {
 }
 
 // leaveToSweeper gives up on dispatching an event that waited too long:
-// its inbox row stays unprocessed for the sweeper.
-func (e *Engine) leaveToSweeper(InboxItem) {
+// its inbox row stays unprocessed, and this node's sweeper takes it back on
+// its next pass (past maxDeferred rows, once its claim times out).
+func (e *Engine) leaveToSweeper(item InboxItem) {
 	e.metrics.dropped.Inc()
 	e.deferredAt.Store(time.Now().UnixNano())
 	e.backlog.Add(-1)
+	if item.InboxID == uuid.Nil {
+		return
+	}
+	e.deferredMu.Lock()
+	if len(e.deferred) < maxDeferred {
+		e.deferred = append(e.deferred, persistence.InboxKey{TenantID: item.TenantID, ID: item.InboxID})
+	}
+	e.deferredMu.Unlock()
+}
+
+// maxDeferred bounds the rows a node remembers leaving to its sweeper (32
+// bytes each).
+const maxDeferred = 100_000
+
+// takeDeferred removes and returns up to n of the rows left to the sweeper,
+// oldest first.
+func (e *Engine) takeDeferred(n int) []persistence.InboxKey {
+	e.deferredMu.Lock()
+	defer e.deferredMu.Unlock()
+	n = min(n, len(e.deferred))
+	out := append([]persistence.InboxKey(nil), e.deferred[:n]...)
+	e.deferred = append(e.deferred[:0], e.deferred[n:]...)
+	return out
 }
 
 // enqueue waits up to timeout for room in q (the sweeper's hand-off).
@@ -511,14 +541,47 @@ func (e *Engine) sweepLoop() {
 // applies parked statuses whose message has since appeared. It returns how
 // many rows it took.
 func (e *Engine) Sweep(ctx context.Context) int {
+	// First the rows this node itself left behind under overload; a row the
+	// dispatch queue refuses again is left again, so remembered again.
+	taken := 0
+	if keys := e.takeDeferred(1000); len(keys) > 0 {
+		back, err := e.db.ReclaimInbox(ctx, keys)
+		if err != nil {
+			e.deferredMu.Lock()
+			e.deferred = append(keys, e.deferred...)
+			e.deferredMu.Unlock()
+			if ctx.Err() == nil {
+				e.log.Warn("taking back deferred inbox rows", "error", err)
+			}
+		}
+		// In the order they were left behind (arrival order, per shard),
+		// which UPDATE … RETURNING does not keep.
+		pos := make(map[uuid.UUID]int, len(keys))
+		for i, k := range keys {
+			pos[k.ID] = i
+		}
+		sort.Slice(back, func(i, j int) bool { return pos[back[i].ID] < pos[back[j].ID] })
+		taken += e.redispatch(back, true)
+	}
 	pending, err := e.db.ClaimPendingInbox(ctx, e.cfg.Now().Add(-e.cfg.ClaimTimeout), 1000)
 	if err != nil {
 		if ctx.Err() == nil {
 			e.log.Warn("sweeping inbox", "error", err)
 		}
-		return 0
+		return taken
 	}
-	for _, p := range pending {
+	taken += e.redispatch(pending, false)
+	e.applyParked(ctx)
+	e.resendStale(ctx)
+	return taken
+}
+
+// redispatch hands claimed inbox rows to the dispatch workers and returns
+// how many it took. When a queue stays full it stops: with remember, the
+// rest are remembered for the next pass; otherwise they keep their fresh
+// claim and come back once it times out.
+func (e *Engine) redispatch(pending []persistence.PendingInboxEvent, remember bool) int {
+	for i, p := range pending {
 		ev, err := inboxEvent(p)
 		if err != nil {
 			e.log.Error("inbox row is not a channel event", "inbox_id", p.ID, "error", err)
@@ -527,11 +590,18 @@ func (e *Engine) Sweep(ctx context.Context) int {
 		item := InboxItem{InboxID: p.ID, TenantID: p.TenantID, ConnectionID: p.ConnectionID, Event: ev, ReceivedAt: p.ReceivedAt}
 		e.backlog.Add(1)
 		if !e.enqueue(e.queues[e.shard(item)], item, 5*time.Second) {
-			break // overloaded: the rest keep their fresh claim and come back later
+			if remember {
+				e.deferredMu.Lock()
+				for _, rest := range pending[i+1:] {
+					if len(e.deferred) < maxDeferred {
+						e.deferred = append(e.deferred, persistence.InboxKey{TenantID: rest.TenantID, ID: rest.ID})
+					}
+				}
+				e.deferredMu.Unlock()
+			}
+			return i
 		}
 	}
-	e.applyParked(ctx)
-	e.resendStale(ctx)
 	return len(pending)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -21,25 +22,65 @@ func (db *DB) ClaimPendingInbox(ctx context.Context, staleBefore time.Time, limi
 			      WHERE processed_at IS NULL AND claimed_at < $1
 			      ORDER BY claimed_at LIMIT $2 FOR UPDATE SKIP LOCKED) stale
 			WHERE e.tenant_id = stale.tenant_id AND e.id = stale.id
-			RETURNING e.tenant_id, e.id, e.connection_id, e.provider, e.kind, e.dedupe_key, e.event, e.payload::text, e.received_at, e.attempts`,
-			staleBefore, limit)
+			RETURNING `+pendingInboxColumns, staleBefore, limit)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var e PendingInboxEvent
-			var payload *string
-			if err := rows.Scan(&e.TenantID, &e.ID, &e.ConnectionID, &e.Provider, &e.Kind, &e.DedupeKey, &e.Event, &payload,
-				&e.ReceivedAt, &e.Attempts); err != nil {
-				return err
-			}
-			if payload != nil {
-				e.PayloadJSON = []byte(*payload)
-			}
-			out = append(out, e)
+		out, err = scanPendingInbox(rows)
+		return err
+	})
+	return out, translate(err)
+}
+
+const pendingInboxColumns = `e.tenant_id, e.id, e.connection_id, e.provider, e.kind, e.dedupe_key, e.event, e.payload::text,
+	e.received_at, e.attempts`
+
+func scanPendingInbox(rows pgx.Rows) ([]PendingInboxEvent, error) {
+	defer rows.Close()
+	var out []PendingInboxEvent
+	for rows.Next() {
+		var e PendingInboxEvent
+		var payload *string
+		if err := rows.Scan(&e.TenantID, &e.ID, &e.ConnectionID, &e.Provider, &e.Kind, &e.DedupeKey, &e.Event, &payload,
+			&e.ReceivedAt, &e.Attempts); err != nil {
+			return nil, err
 		}
-		return rows.Err()
+		if payload != nil {
+			e.PayloadJSON = []byte(*payload)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// InboxKey names one inbox row.
+type InboxKey struct {
+	TenantID, ID uuid.UUID
+}
+
+// ReclaimInbox claims again the named inbox rows that are still
+// unprocessed and returns them: the rows a node left to its sweeper when
+// its dispatch queue stayed full, taken back on its next pass instead of
+// after their claim times out. Rows processed meanwhile are simply absent.
+func (db *DB) ReclaimInbox(ctx context.Context, keys []InboxKey) ([]PendingInboxEvent, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	tenants, ids := make([]uuid.UUID, len(keys)), make([]uuid.UUID, len(keys))
+	for i, k := range keys {
+		tenants[i], ids[i] = k.TenantID, k.ID
+	}
+	var out []PendingInboxEvent
+	err := db.PlatformTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `UPDATE inbound_events e SET claimed_at = now()
+			FROM unnest($1::uuid[], $2::uuid[]) AS u(tenant, id)
+			WHERE e.tenant_id = u.tenant AND e.id = u.id AND e.processed_at IS NULL
+			RETURNING `+pendingInboxColumns, tenants, ids)
+		if err != nil {
+			return err
+		}
+		out, err = scanPendingInbox(rows)
+		return err
 	})
 	return out, translate(err)
 }
