@@ -392,13 +392,15 @@ func TestDispatchKeepsAContactsOrderThroughOverflow(t *testing.T) {
 // TestDeferredEventsAreTakenBackOnTheNextSweep: events that waited in a
 // full dispatch shard past their deadline are left to the sweeper; the
 // node's next sweep takes those rows back at once, long before their claim
-// would time out, and every message is stored.
+// would time out, and every message is stored. Meanwhile the engine sheds
+// webhooks while more than half of MaxBacklog waits, and not once drained.
 func TestDeferredEventsAreTakenBackOnTheNextSweep(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.NewDB(t)
 	reg := prometheus.NewRegistry()
-	e, _ := startEngine(t, db, actors.EngineConfig{Registry: reg, ClaimTimeout: time.Hour, SweepAfter: 200 * time.Millisecond}, "deferred")
+	e, _ := startEngine(t, db, actors.EngineConfig{Registry: reg, ClaimTimeout: time.Hour, SweepAfter: 200 * time.Millisecond,
+		MaxBacklog: 60}, "deferred")
 	tenant, conn := seedTenant(t, db, "deferred")
 	inbox := persistence.NewInboxWriter(db, persistence.InboxConfig{}, nil)
 	t.Cleanup(inbox.Close)
@@ -418,7 +420,9 @@ func TestDeferredEventsAreTakenBackOnTheNextSweep(t *testing.T) {
 		items = append(items, actors.InboxItem{InboxID: receipts[0].ID, TenantID: tenant, ConnectionID: conn, ReceivedAt: time.Now(), Event: ev})
 	}
 	e.Dispatch(ctx, items) // the workers have not started: 80 wait in the overflow past their 2 s
-	require.Eventually(t, func() bool { return counter(t, reg, "crm_dispatch_deferred_total", "") > 0 }, 10*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool { return counter(t, reg, "crm_dispatch_deferred_total", "") == n-40 }, 10*time.Second, 20*time.Millisecond)
+	require.EqualValues(t, 40, e.Backlog(), "what waits in the shard's queue")
+	require.True(t, e.Overloaded(), "a deferral just now, and more than half of MaxBacklog waiting")
 	e.Start(ctx)
 	require.Eventually(t, func() bool {
 		var stored int
@@ -427,6 +431,8 @@ func TestDeferredEventsAreTakenBackOnTheNextSweep(t *testing.T) {
 		}))
 		return stored == n
 	}, 20*time.Second, 50*time.Millisecond, "the deferred events are stored well inside the hour their claim lasts")
+	require.Eventually(t, func() bool { return e.Backlog() == 0 }, 5*time.Second, 10*time.Millisecond)
+	require.False(t, e.Overloaded(), "drained below half of MaxBacklog: webhooks are taken again, deferral or not")
 	var left int
 	var texts []string
 	require.NoError(t, db.TenantTx(ctx, tenant, func(tx pgx.Tx) error {
