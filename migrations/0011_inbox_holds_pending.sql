@@ -7,5 +7,8 @@
 -- Exactly one message per provider message still holds: a redelivery after
 -- processing is stored again and found a duplicate by what it made (the
 -- message's external id in message_keys; a status moves forward only).
--- Rows processed before this migration go the same way.
+-- Rows processed before this migration go the same way (forced RLS applies
+-- to the table's owner too, so this runs on the platform role).
+SET LOCAL ROLE crm_platform;
 DELETE FROM inbound_events WHERE processed_at IS NOT NULL;
+RESET ROLE;
