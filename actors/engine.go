@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -276,36 +277,27 @@ func (e *Engine) Dispatch(_ context.Context, events []InboxItem) {
 	for _, ev := range events {
 		i := e.shard(ev)
 		e.backlog.Add(1)
-		switch start, leave := e.overflows[i].add(e.queues[i], ev, deadline); {
-		case leave:
-			e.leaveToSweeper(ev)
-		case start:
+		if e.overflows[i].add(e.queues[i], ev, deadline) {
 			go e.overflows[i].feed(e.queues[i], e.stop, e.leaveToSweeper)
 		}
 	}
 }
 
-// leaveToSweeper gives up on dispatching an event its shard already counts
-// as deferred (it waited too long, or earlier events of its shard are with
-// the sweeper): its inbox row stays unprocessed, and this node's sweeper
-// takes it back on its next pass, in the order it was left (past
-// maxDeferred rows, once its claim times out, uncounted).
+// leaveToSweeper gives up on dispatching an event that waited too long:
+// its inbox row stays unprocessed, and this node's sweeper takes it back on
+// its next pass (past maxDeferred rows, once its claim times out).
 func (e *Engine) leaveToSweeper(item InboxItem) {
 	e.metrics.dropped.Inc()
 	e.deferredAt.Store(time.Now().UnixNano())
 	e.backlog.Add(-1)
-	remembered := false
-	if item.InboxID != uuid.Nil {
-		e.deferredMu.Lock()
-		if len(e.deferred) < maxDeferred {
-			e.deferred = append(e.deferred, persistence.InboxKey{TenantID: item.TenantID, ID: item.InboxID, Shard: e.shard(item)})
-			remembered = true
-		}
-		e.deferredMu.Unlock()
+	if item.InboxID == uuid.Nil {
+		return
 	}
-	if !remembered {
-		e.overflows[e.shard(item)].undefer(1)
+	e.deferredMu.Lock()
+	if len(e.deferred) < maxDeferred {
+		e.deferred = append(e.deferred, persistence.InboxKey{TenantID: item.TenantID, ID: item.InboxID})
 	}
+	e.deferredMu.Unlock()
 }
 
 // maxDeferred bounds the rows a node remembers leaving to its sweeper (32
@@ -331,7 +323,6 @@ func (e *Engine) enqueue(q chan InboxItem, ev InboxItem, timeout time.Duration) 
 	case q <- ev:
 		return true
 	case <-t.C:
-		e.overflows[e.shard(ev)].deferOne()
 		e.leaveToSweeper(ev)
 		return false
 	case <-e.stop:
@@ -561,7 +552,23 @@ func (e *Engine) Sweep(ctx context.Context) int {
 	// dispatch queue refuses again is left again, so remembered again.
 	taken := 0
 	if keys := e.takeDeferred(1000); len(keys) > 0 {
-		taken += e.takeBack(ctx, keys)
+		back, err := e.db.ReclaimInbox(ctx, keys)
+		if err != nil {
+			e.deferredMu.Lock()
+			e.deferred = append(keys, e.deferred...)
+			e.deferredMu.Unlock()
+			if ctx.Err() == nil {
+				e.log.Warn("taking back deferred inbox rows", "error", err)
+			}
+		}
+		// In the order they were left behind (arrival order, per shard),
+		// which UPDATE … RETURNING does not keep.
+		pos := make(map[uuid.UUID]int, len(keys))
+		for i, k := range keys {
+			pos[k.ID] = i
+		}
+		sort.Slice(back, func(i, j int) bool { return pos[back[i].ID] < pos[back[j].ID] })
+		taken += e.redispatch(back, true)
 	}
 	pending, err := e.db.ClaimPendingInbox(ctx, e.cfg.Now().Add(-e.cfg.ClaimTimeout), 1000)
 	if err != nil {
@@ -570,74 +577,17 @@ func (e *Engine) Sweep(ctx context.Context) int {
 		}
 		return taken
 	}
-	taken += e.redispatch(pending)
+	taken += e.redispatch(pending, false)
 	e.applyParked(ctx)
 	e.resendStale(ctx)
 	return taken
 }
 
-// takeBack claims again the rows this node left to its sweeper (keys, in
-// the order they were left) and hands them to their shards' queues in that
-// order, each counted back from its shard's deferred. When a queue stays
-// full it stops, and what it did not hand over goes back to the front of
-// the list, for the next pass. It returns how many it handed over.
-func (e *Engine) takeBack(ctx context.Context, keys []persistence.InboxKey) int {
-	back, err := e.db.ReclaimInbox(ctx, keys)
-	if err != nil {
-		e.deferredMu.Lock()
-		e.deferred = append(keys, e.deferred...)
-		e.deferredMu.Unlock()
-		if ctx.Err() == nil {
-			e.log.Warn("taking back deferred inbox rows", "error", err)
-		}
-		return 0
-	}
-	rows := make(map[uuid.UUID]persistence.PendingInboxEvent, len(back))
-	for _, p := range back {
-		rows[p.ID] = p
-	}
-	t := time.NewTimer(time.Hour)
-	defer t.Stop()
-	for i, k := range keys {
-		p, ok := rows[k.ID]
-		if !ok {
-			e.overflows[k.Shard].undefer(1) // processed meanwhile
-			continue
-		}
-		ev, err := inboxEvent(p)
-		if err != nil {
-			e.log.Error("inbox row is not a channel event", "inbox_id", p.ID, "error", err)
-			e.overflows[k.Shard].undefer(1)
-			continue
-		}
-		item := InboxItem{InboxID: p.ID, TenantID: p.TenantID, ConnectionID: p.ConnectionID, Event: ev, ReceivedAt: p.ReceivedAt}
-		e.backlog.Add(1)
-		t.Reset(5 * time.Second)
-		select {
-		case e.queues[k.Shard] <- item:
-			e.overflows[k.Shard].undefer(1)
-			if !t.Stop() {
-				<-t.C
-			}
-		case <-t.C:
-			e.backlog.Add(-1)
-			e.deferredMu.Lock()
-			e.deferred = append(append([]persistence.InboxKey(nil), keys[i:]...), e.deferred...)
-			e.deferredMu.Unlock()
-			return i
-		case <-e.stop:
-			e.backlog.Add(-1)
-			return i
-		}
-	}
-	return len(keys)
-}
-
 // redispatch hands claimed inbox rows to the dispatch workers and returns
-// how many it took. When a queue stays full it stops: the row it could not
-// hand over is left to the sweeper (remembered), the rest keep their fresh
+// how many it took. When a queue stays full it stops: with remember, the
+// rest are remembered for the next pass; otherwise they keep their fresh
 // claim and come back once it times out.
-func (e *Engine) redispatch(pending []persistence.PendingInboxEvent) int {
+func (e *Engine) redispatch(pending []persistence.PendingInboxEvent, remember bool) int {
 	for i, p := range pending {
 		ev, err := inboxEvent(p)
 		if err != nil {
@@ -647,6 +597,15 @@ func (e *Engine) redispatch(pending []persistence.PendingInboxEvent) int {
 		item := InboxItem{InboxID: p.ID, TenantID: p.TenantID, ConnectionID: p.ConnectionID, Event: ev, ReceivedAt: p.ReceivedAt}
 		e.backlog.Add(1)
 		if !e.enqueue(e.queues[e.shard(item)], item, 5*time.Second) {
+			if remember {
+				e.deferredMu.Lock()
+				for _, rest := range pending[i+1:] {
+					if len(e.deferred) < maxDeferred {
+						e.deferred = append(e.deferred, persistence.InboxKey{TenantID: rest.TenantID, ID: rest.ID})
+					}
+				}
+				e.deferredMu.Unlock()
+			}
 			return i
 		}
 	}

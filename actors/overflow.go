@@ -16,11 +16,6 @@ type overflow struct {
 	mu      sync.Mutex
 	items   []overflowItem
 	feeding bool
-	// deferred counts this shard's events left to the sweeper and not yet
-	// back in its queue. While there are any, the shard's later events are
-	// left to the sweeper too, behind them, so that none overtakes them: the
-	// sweeper takes them back in the order they were left.
-	deferred int
 }
 
 type overflowItem struct {
@@ -30,49 +25,28 @@ type overflowItem struct {
 
 // add queues ev directly when nothing is waiting before it and the queue
 // has room; otherwise it appends ev to the overflow and reports whether the
-// caller must start the feeder. While earlier events of the shard are with
-// the sweeper, ev must join them: leave (it is counted as deferred).
-func (o *overflow) add(q chan InboxItem, ev InboxItem, deadline time.Time) (startFeeder, leave bool) {
+// caller must start the feeder.
+func (o *overflow) add(q chan InboxItem, ev InboxItem, deadline time.Time) (startFeeder bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.deferred > 0 {
-		o.deferred++
-		return false, true
-	}
 	if len(o.items) == 0 {
 		select {
 		case q <- ev:
-			return false, false
+			return false
 		default:
 		}
 	}
 	o.items = append(o.items, overflowItem{ev: ev, deadline: deadline})
 	if o.feeding {
-		return false, false
+		return false
 	}
 	o.feeding = true
-	return true, false
-}
-
-// undefer counts n of the shard's deferred events back in its queue (or
-// gone: processed meanwhile, or not remembered).
-func (o *overflow) undefer(n int) {
-	o.mu.Lock()
-	o.deferred = max(0, o.deferred-n)
-	o.mu.Unlock()
-}
-
-// deferOne counts one more of the shard's events left to the sweeper.
-func (o *overflow) deferOne() {
-	o.mu.Lock()
-	o.deferred++
-	o.mu.Unlock()
+	return true
 }
 
 // feed moves the overflow into q until it is empty; expired is called for
 // each event that waited past its deadline (or was waiting when the engine
-// stopped), and then for every event waiting behind it, counted as
-// deferred: later events never go ahead of one left to the sweeper.
+// stopped).
 func (o *overflow) feed(q chan InboxItem, stop <-chan struct{}, expired func(InboxItem)) {
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
@@ -107,17 +81,9 @@ func (o *overflow) feed(q chan InboxItem, stop <-chan struct{}, expired func(Inb
 		o.mu.Lock()
 		o.items[0] = overflowItem{}
 		o.items = o.items[1:]
-		var behind []overflowItem
-		if !sent {
-			behind, o.items = o.items, nil
-			o.deferred += 1 + len(behind)
-		}
 		o.mu.Unlock()
 		if !sent {
 			expired(it.ev)
-			for _, b := range behind {
-				expired(b.ev)
-			}
 		}
 	}
 }

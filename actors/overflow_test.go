@@ -24,13 +24,11 @@ func TestOverflowKeepsOrderAndExpires(t *testing.T) {
 	var expired []int
 	feeders := 0
 	item := func(n int) InboxItem { return InboxItem{InboxID: crm.NewID(), ReceivedAt: time.Unix(int64(n), 0)} }
-	add := func(n int, deadline time.Time) (leave bool) {
-		start, leave := o.add(q, item(n), deadline)
-		if start {
+	add := func(n int, deadline time.Time) {
+		if o.add(q, item(n), deadline) {
 			feeders++
 			go o.feed(q, stop, func(ev InboxItem) { mu.Lock(); expired = append(expired, int(ev.ReceivedAt.Unix())); mu.Unlock() })
 		}
-		return leave
 	}
 	later := time.Now().Add(time.Minute)
 	for n := 1; n <= 6; n++ {
@@ -49,23 +47,14 @@ func TestOverflowKeepsOrderAndExpires(t *testing.T) {
 	require.Equal(t, []int{2, 3, 4, 5, 6, 7}, got)
 	require.Eventually(t, func() bool { o.mu.Lock(); defer o.mu.Unlock(); return !o.feeding }, time.Second, time.Millisecond)
 
-	// A full queue nobody drains: the waiting event expires at its deadline,
-	// and the one behind it goes with it, though its own deadline is later.
+	// A full queue nobody drains: the waiting events expire at their deadline.
 	q <- item(100)
 	q <- item(101)
 	soon := time.Now().Add(50 * time.Millisecond)
-	require.False(t, add(8, soon))
-	require.False(t, add(9, later))
+	add(8, soon)
+	add(9, soon)
 	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(expired) == 2 }, 2*time.Second, time.Millisecond)
 	require.Equal(t, []int{8, 9}, expired)
 	require.Len(t, q, 2, "expired events did not go in")
-	// While they are with the sweeper, later events of the shard join them,
-	// even with room in the queue.
-	<-q
-	require.True(t, add(10, later), "behind the deferred events")
-	require.Len(t, q, 1)
-	o.undefer(3) // all three back in the queue
-	require.False(t, add(11, later))
-	require.Len(t, q, 2, "straight into the queue again")
 	close(stop)
 }

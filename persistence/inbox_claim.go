@@ -53,11 +53,9 @@ func scanPendingInbox(rows pgx.Rows) ([]PendingInboxEvent, error) {
 	return out, rows.Err()
 }
 
-// InboxKey names one inbox row; Shard is free for the caller's use (the
-// engine's dispatch shard).
+// InboxKey names one inbox row.
 type InboxKey struct {
 	TenantID, ID uuid.UUID
-	Shard        int
 }
 
 // ReclaimInbox claims again the named inbox rows that are still
