@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -287,9 +286,7 @@ func (e *Engine) Dispatch(_ context.Context, events []InboxItem) {
 // its inbox row stays unprocessed, and this node's sweeper takes it back on
 // its next pass (past maxDeferred rows, once its claim times out).
 func (e *Engine) leaveToSweeper(item InboxItem) {
-	e.metrics.dropped.Inc()
-	e.deferredAt.Store(time.Now().UnixNano())
-	e.backlog.Add(-1)
+	e.gaveUp()
 	if item.InboxID == uuid.Nil {
 		return
 	}
@@ -297,6 +294,25 @@ func (e *Engine) leaveToSweeper(item InboxItem) {
 	if len(e.deferred) < maxDeferred {
 		e.deferred = append(e.deferred, persistence.InboxKey{TenantID: item.TenantID, ID: item.InboxID})
 	}
+	e.deferredMu.Unlock()
+}
+
+// gaveUp counts an event the dispatch queues did not take in time.
+func (e *Engine) gaveUp() {
+	e.metrics.dropped.Inc()
+	e.deferredAt.Store(time.Now().UnixNano())
+	e.backlog.Add(-1)
+}
+
+// deferFirst puts rows back at the head of the ones left to the sweeper:
+// taken for its pass and not handed over, they stay ahead of later ones.
+func (e *Engine) deferFirst(rows []persistence.PendingInboxEvent) {
+	keys := make([]persistence.InboxKey, 0, len(rows))
+	for _, p := range rows {
+		keys = append(keys, persistence.InboxKey{TenantID: p.TenantID, ID: p.ID})
+	}
+	e.deferredMu.Lock()
+	e.deferred = append(keys, e.deferred...)
 	e.deferredMu.Unlock()
 }
 
@@ -323,7 +339,7 @@ func (e *Engine) enqueue(q chan InboxItem, ev InboxItem, timeout time.Duration) 
 	case q <- ev:
 		return true
 	case <-t.C:
-		e.leaveToSweeper(ev)
+		e.gaveUp()
 		return false
 	case <-e.stop:
 		e.backlog.Add(-1)
@@ -548,8 +564,9 @@ func (e *Engine) sweepLoop() {
 // applies parked statuses whose message has since appeared. It returns how
 // many rows it took.
 func (e *Engine) Sweep(ctx context.Context) int {
-	// First the rows this node itself left behind under overload; a row the
-	// dispatch queue refuses again is left again, so remembered again.
+	// First the rows this node itself left behind under overload, in the
+	// order it left them; those the dispatch queues still refuse stay at the
+	// head of the list. Then rows whose claim went stale (another node's).
 	taken := 0
 	if keys := e.takeDeferred(1000); len(keys) > 0 {
 		back, err := e.db.ReclaimInbox(ctx, keys)
@@ -561,14 +578,7 @@ func (e *Engine) Sweep(ctx context.Context) int {
 				e.log.Warn("taking back deferred inbox rows", "error", err)
 			}
 		}
-		// In the order they were left behind (arrival order, per shard),
-		// which UPDATE … RETURNING does not keep.
-		pos := make(map[uuid.UUID]int, len(keys))
-		for i, k := range keys {
-			pos[k.ID] = i
-		}
-		sort.Slice(back, func(i, j int) bool { return pos[back[i].ID] < pos[back[j].ID] })
-		taken += e.redispatch(back, true)
+		taken += e.redispatch(back)
 	}
 	pending, err := e.db.ClaimPendingInbox(ctx, e.cfg.Now().Add(-e.cfg.ClaimTimeout), 1000)
 	if err != nil {
@@ -577,17 +587,17 @@ func (e *Engine) Sweep(ctx context.Context) int {
 		}
 		return taken
 	}
-	taken += e.redispatch(pending, false)
+	taken += e.redispatch(pending)
 	e.applyParked(ctx)
 	e.resendStale(ctx)
 	return taken
 }
 
-// redispatch hands claimed inbox rows to the dispatch workers and returns
-// how many it took. When a queue stays full it stops: with remember, the
-// rest are remembered for the next pass; otherwise they keep their fresh
-// claim and come back once it times out.
-func (e *Engine) redispatch(pending []persistence.PendingInboxEvent, remember bool) int {
+// redispatch hands claimed inbox rows, in order, to the dispatch workers
+// and returns how many it took. When a queue stays full it stops; the rows
+// it did not hand over go back to the head of the ones left to the
+// sweeper, for its next pass.
+func (e *Engine) redispatch(pending []persistence.PendingInboxEvent) int {
 	for i, p := range pending {
 		ev, err := inboxEvent(p)
 		if err != nil {
@@ -597,15 +607,7 @@ func (e *Engine) redispatch(pending []persistence.PendingInboxEvent, remember bo
 		item := InboxItem{InboxID: p.ID, TenantID: p.TenantID, ConnectionID: p.ConnectionID, Event: ev, ReceivedAt: p.ReceivedAt}
 		e.backlog.Add(1)
 		if !e.enqueue(e.queues[e.shard(item)], item, 5*time.Second) {
-			if remember {
-				e.deferredMu.Lock()
-				for _, rest := range pending[i+1:] {
-					if len(e.deferred) < maxDeferred {
-						e.deferred = append(e.deferred, persistence.InboxKey{TenantID: rest.TenantID, ID: rest.ID})
-					}
-				}
-				e.deferredMu.Unlock()
-			}
+			e.deferFirst(pending[i:])
 			return i
 		}
 	}

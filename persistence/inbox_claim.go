@@ -59,9 +59,10 @@ type InboxKey struct {
 }
 
 // ReclaimInbox claims again the named inbox rows that are still
-// unprocessed and returns them: the rows a node left to its sweeper when
-// its dispatch queue stayed full, taken back on its next pass instead of
-// after their claim times out. Rows processed meanwhile are simply absent.
+// unprocessed and returns them in the order of keys: the rows a node left
+// to its sweeper when its dispatch queue stayed full, taken back on its
+// next pass instead of after their claim times out, in the order they were
+// left. Rows processed meanwhile are simply absent.
 func (db *DB) ReclaimInbox(ctx context.Context, keys []InboxKey) ([]PendingInboxEvent, error) {
 	if len(keys) == 0 {
 		return nil, nil
@@ -72,10 +73,13 @@ func (db *DB) ReclaimInbox(ctx context.Context, keys []InboxKey) ([]PendingInbox
 	}
 	var out []PendingInboxEvent
 	err := db.PlatformTx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `UPDATE inbound_events e SET claimed_at = now()
-			FROM unnest($1::uuid[], $2::uuid[]) AS u(tenant, id)
-			WHERE e.tenant_id = u.tenant AND e.id = u.id AND e.processed_at IS NULL
-			RETURNING `+pendingInboxColumns, tenants, ids)
+		rows, err := tx.Query(ctx, `WITH taken AS (
+				UPDATE inbound_events e SET claimed_at = now()
+				FROM unnest($1::uuid[], $2::uuid[]) WITH ORDINALITY AS u(tenant, id, pos)
+				WHERE e.tenant_id = u.tenant AND e.id = u.id AND e.processed_at IS NULL
+				RETURNING u.pos, `+pendingInboxColumns+`)
+			SELECT tenant_id, id, connection_id, provider, kind, dedupe_key, event, payload, received_at, attempts
+			FROM taken ORDER BY pos`, tenants, ids)
 		if err != nil {
 			return err
 		}
