@@ -104,6 +104,13 @@ func TestGroupCommitStoresManyConversationsTogether(t *testing.T) {
 	e2, _ := startEngine(t, db, actors.EngineConfig{Registry: reg2}, "commit2")
 	require.NoError(t, e2.Process(ctx, redelivered))
 	require.EqualValues(t, 1, counter(t, reg2, "crm_commit_batches_total", "failed"), "the redelivery fell back")
+	// Sent again by the provider after it was processed (DESIGN §5.2): the
+	// inbox holds only pending events, so it is stored again, as a new row,
+	// and processing finds its message already stored (checked below: one
+	// message each, the inbox empty).
+	again := event(tcs[0], 0, 2)
+	require.NotEqual(t, redelivered.InboxID, again.InboxID, "a new inbox row: the first was taken out when processed")
+	require.NoError(t, e2.Process(ctx, again))
 
 	for _, tc := range tcs {
 		require.NoError(t, db.TenantTx(ctx, tc.tenant, func(tx pgx.Tx) error {
@@ -197,6 +204,15 @@ func startEngine(t *testing.T, db *persistence.DB, cfg actors.EngineConfig, name
 	return e, node
 }
 
+// textEvent is a WhatsApp text message with provider id id from the
+// contact waID.
+func textEvent(waID, id, text string) *crmpb.ChannelEvent {
+	return &crmpb.ChannelEvent{Provider: "meta", Channel: crmpb.Channel_CHANNEL_WHATSAPP, DedupeKey: id,
+		Event: &crmpb.ChannelEvent_InboundMessage{InboundMessage: &crmpb.InboundMessage{
+			Contact: &crmpb.ContactProfile{WaId: waID},
+			Message: &crmpb.Message{ExternalId: id, Type: crmpb.MessageType_MESSAGE_TYPE_TEXT, Text: text}}}}
+}
+
 func seedTenant(t *testing.T, db *persistence.DB, slug string) (uuid.UUID, uuid.UUID) {
 	t.Helper()
 	ctx := context.Background()
@@ -228,10 +244,7 @@ func TestBacklogSaysWhenProcessingIsBehind(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		id := fmt.Sprint("wamid.backlog.", i)
 		items = append(items, actors.InboxItem{InboxID: crm.NewID(), TenantID: tenant, ConnectionID: conn, ReceivedAt: time.Now(),
-			Event: &crmpb.ChannelEvent{Provider: "meta", Channel: crmpb.Channel_CHANNEL_WHATSAPP, DedupeKey: id,
-				Event: &crmpb.ChannelEvent_InboundMessage{InboundMessage: &crmpb.InboundMessage{
-					Contact: &crmpb.ContactProfile{WaId: fmt.Sprint("551190000000", i)},
-					Message: &crmpb.Message{ExternalId: id, Type: crmpb.MessageType_MESSAGE_TYPE_TEXT, Text: "oi"}}}}})
+			Event: textEvent(fmt.Sprint("551190000000", i), id, "oi")})
 	}
 	e.Dispatch(ctx, items[:2])
 	require.EqualValues(t, 2, e.Backlog())
@@ -366,10 +379,7 @@ func TestDispatchKeepsAContactsOrderThroughOverflow(t *testing.T) {
 	for i := 0; i < n; i++ {
 		id := fmt.Sprint("wamid.order.", i)
 		items = append(items, actors.InboxItem{InboxID: crm.NewID(), TenantID: tenant, ConnectionID: conn, ReceivedAt: time.Now(),
-			Event: &crmpb.ChannelEvent{Provider: "meta", Channel: crmpb.Channel_CHANNEL_WHATSAPP, DedupeKey: id,
-				Event: &crmpb.ChannelEvent_InboundMessage{InboundMessage: &crmpb.InboundMessage{
-					Contact: &crmpb.ContactProfile{WaId: "5511900005555"},
-					Message: &crmpb.Message{ExternalId: id, Type: crmpb.MessageType_MESSAGE_TYPE_TEXT, Text: fmt.Sprint(i)}}}}})
+			Event: textEvent("5511900005555", id, fmt.Sprint(i))})
 	}
 	e.Dispatch(ctx, items) // the workers have not started: the queue fills, the rest overflows
 	e.Start(ctx)
@@ -408,10 +418,7 @@ func TestDeferredEventsAreTakenBackOnTheNextSweep(t *testing.T) {
 	var items []actors.InboxItem
 	for i := 0; i < n; i++ {
 		id := fmt.Sprint("wamid.deferred.", i)
-		ev := &crmpb.ChannelEvent{Provider: "meta", Channel: crmpb.Channel_CHANNEL_WHATSAPP, DedupeKey: id,
-			Event: &crmpb.ChannelEvent_InboundMessage{InboundMessage: &crmpb.InboundMessage{
-				Contact: &crmpb.ContactProfile{WaId: "5511900006666"},
-				Message: &crmpb.Message{ExternalId: id, Type: crmpb.MessageType_MESSAGE_TYPE_TEXT, Text: fmt.Sprint(i)}}}}
+		ev := textEvent("5511900006666", id, fmt.Sprint(i))
 		raw, err := proto.Marshal(ev)
 		require.NoError(t, err)
 		receipts, err := inbox.Append(ctx, []persistence.InboxEvent{{TenantID: tenant, ConnectionID: conn, Provider: "meta",

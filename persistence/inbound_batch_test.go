@@ -105,6 +105,10 @@ func TestWriteInboundFencesOnlyTheStaleConversation(t *testing.T) {
 	require.Equal(t, 2, events)
 	require.NotEmpty(t, writes[0].Stored)
 	require.Nil(t, writes[1].Stored)
+	// Each tenant's sequence has no gap from the rolled-back first try
+	// (DESIGN §5.4): the first event of each is seq 1.
+	require.EqualValues(t, 1, writes[0].Stored[0].Seq)
+	require.EqualValues(t, 1, writes[2].Stored[0].Seq)
 }
 
 // TestWriteInboundRedeliveredMessageLeavesTheBatch: a message stored
@@ -157,8 +161,6 @@ func BenchmarkWriteInbound(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "writes/s")
 }
-
-var _ = uuid.Nil
 
 // BenchmarkWriteInboundNewConversations: batches of 50 first messages, each
 // opening a conversation (usage counting and plan limits included), spread
