@@ -576,9 +576,7 @@ func (db *DB) LoadConversations(ctx context.Context, keys []ConversationKey) (ma
 		}
 	}
 	b := &pgx.Batch{}
-	b.Queue(`BEGIN READ ONLY`)
-	b.Queue(`SET LOCAL ROLE crm_engine`)
-	b.Queue(engineSettingsSQL, tenantIDsSetting(tenantList))
+	queueEngineBegin(b, `BEGIN READ ONLY`, tenantList)
 	b.Queue(`SELECT `+conversationColumns+`
 		FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) AS u(tenant, conn, contact)
 		JOIN conversations c ON c.tenant_id = u.tenant AND c.connection_id = u.conn AND c.contact_id = u.contact
@@ -615,9 +613,7 @@ func (db *DB) inEngineTx(ctx context.Context, tenants []uuid.UUID, settings map[
 	}
 	defer conn.Release()
 	prefix := &pgx.Batch{}
-	prefix.Queue(`BEGIN`)
-	prefix.Queue(`SET LOCAL ROLE crm_engine`)
-	prefix.Queue(engineSettingsSQL, tenantIDsSetting(tenants))
+	queueEngineBegin(prefix, `BEGIN`, tenants)
 	for name, value := range settings {
 		prefix.Queue(`SELECT set_config($1, $2, true)`, name, value)
 	}
@@ -657,6 +653,14 @@ func (db *DB) inEngineTx(ctx context.Context, tenants []uuid.UUID, settings map[
 // conversation update, but settings apply to every statement of the
 // transaction: the contact resolver's joins went from 1 to 4-5 ms each.
 const engineSettingsSQL = `SELECT set_config('app.tenant_ids', $1, true)`
+
+// queueEngineBegin queues the start of a crm_engine transaction (begin is
+// BEGIN or BEGIN READ ONLY) that row-level security limits to tenants.
+func queueEngineBegin(b *pgx.Batch, begin string, tenants []uuid.UUID) {
+	b.Queue(begin)
+	b.Queue(`SET LOCAL ROLE crm_engine`)
+	b.Queue(engineSettingsSQL, tenantIDsSetting(tenants))
+}
 
 // tenantIDsSetting is app.tenant_ids for the tenants: a uuid[] literal.
 func tenantIDsSetting(tenants []uuid.UUID) string {

@@ -205,16 +205,15 @@ func retryable(err error) bool {
 func (w *InboxWriter) send(ctx context.Context, order []uuid.UUID, byTenant map[uuid.UUID][]InboxEvent,
 	ids map[inboxKey]uuid.UUID, inserted map[inboxKey]bool) error {
 	b := &pgx.Batch{}
-	b.Queue(`BEGIN`)
 	if w.db.EngineBatches() {
-		b.Queue(`SET LOCAL ROLE crm_engine`)
-		b.Queue(engineSettingsSQL, tenantIDsSetting(order))
+		queueEngineBegin(b, `BEGIN`, order)
 		var all []InboxEvent
 		for _, tenant := range order {
 			all = append(all, byTenant[tenant]...)
 		}
 		queueInboxRows(b, all, ids, inserted)
 	} else {
+		b.Queue(`BEGIN`)
 		if w.db.tenantRole != "-" {
 			b.Queue("SET LOCAL ROLE " + pgx.Identifier{w.db.tenantRole}.Sanitize())
 		}
