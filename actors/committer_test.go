@@ -124,9 +124,14 @@ func TestGroupCommitStoresManyConversationsTogether(t *testing.T) {
 				OR version <> $1 OR (SELECT array_agg(seq ORDER BY seq) FROM messages m WHERE m.conversation_id = c.id) <> '{1,2,3,4,5}'`,
 				perContact).Scan(&badSeq))
 			require.Zero(t, badSeq, "each conversation holds seq 1..5, one write per message")
-			var events, maxSeq, pending int64
-			require.NoError(t, tx.QueryRow(ctx, `SELECT count(*), max(seq) FROM tenant_events`).Scan(&events, &maxSeq))
-			require.EqualValues(t, 2*contacts*perContact, events, "a conversation and a message event per message")
+			var events, maxSeq, created, carrying, pending int64
+			require.NoError(t, tx.QueryRow(ctx, `SELECT count(*), max(seq), count(*) FILTER (WHERE type = 'conversation.created'),
+				count(*) FILTER (WHERE type = 'message.created' AND payload->'conversation'->>'id' = conversation_id::text
+					AND (payload->'conversation'->>'last_seq')::int = (payload->>'seq')::int)
+				FROM tenant_events`).Scan(&events, &maxSeq, &created, &carrying))
+			require.EqualValues(t, contacts+contacts*perContact, events, "one event per message, and one for each new conversation")
+			require.EqualValues(t, contacts, created)
+			require.EqualValues(t, contacts*perContact, carrying, "each message.created carries its conversation as of that message")
 			require.Equal(t, events, maxSeq, "the tenant's sequence has no gap")
 			require.NoError(t, tx.QueryRow(ctx, `SELECT count(*) FROM inbound_events`).Scan(&pending))
 			require.Zero(t, pending, "every inbox row is out of the inbox once processed")

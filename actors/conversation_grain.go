@@ -176,6 +176,23 @@ func messageEvent(typ string, c *persistence.Conversation, m *persistence.Messag
 	return persistence.TenantEvent{Type: typ, ConversationID: &id, AssigneeID: c.AssigneeID, TeamID: c.TeamID, Payload: payload}
 }
 
+// messageWithConversation is message.created's payload: the message, and
+// under "conversation" the conversation's state with the message applied.
+type messageWithConversation struct {
+	*persistence.Message
+	Conversation *persistence.Conversation `json:"conversation"`
+}
+
+// messageCreated is the one event of a message stored in an existing
+// conversation: the conversation's new state (preview, unread count, status)
+// rides in the same event, so a message costs one tenant event row and one
+// frame per console instead of a message.created and a conversation.updated.
+func messageCreated(c *persistence.Conversation, m *persistence.Message) persistence.TenantEvent {
+	payload, _ := json.Marshal(messageWithConversation{Message: m, Conversation: c})
+	id := c.ID
+	return persistence.TenantEvent{Type: "message.created", ConversationID: &id, AssigneeID: c.AssigneeID, TeamID: c.TeamID, Payload: payload}
+}
+
 // appendEvents gives the events their tenant sequence numbers.
 func appendEvents(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, events []persistence.TenantEvent) error {
 	return persistence.AppendTenantEvents(ctx, tx, tenant, events)
@@ -263,12 +280,14 @@ func applyInbound(conv *persistence.Conversation, m *persistence.Message, occurr
 	}
 }
 
+// inboundEvents are the tenant events of an inbound message: a new
+// conversation is announced first (conversation.created), then the message
+// carries the conversation's state.
 func inboundEvents(conv *persistence.Conversation, m *persistence.Message, isNew bool) []persistence.TenantEvent {
-	convType := "conversation.updated"
 	if isNew {
-		convType = "conversation.created"
+		return []persistence.TenantEvent{conversationEvent("conversation.created", conv), messageCreated(conv, m)}
 	}
-	return []persistence.TenantEvent{conversationEvent(convType, conv), messageEvent("message.created", conv, m)}
+	return []persistence.TenantEvent{messageCreated(conv, m)}
 }
 
 func (g *conversationGrain) inbound(req *crmpb.InboundEvent) *crmpb.InboundEventResult {

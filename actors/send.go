@@ -114,7 +114,7 @@ func (g *conversationGrain) send(req *crmpb.SendMessage) *crmpb.SendResult {
 		if err := persistence.SaveConversation(ctx, tx, conv); err != nil {
 			return nil, nil, err
 		}
-		events := []persistence.TenantEvent{messageEvent("message.created", conv, m), conversationEvent("conversation.updated", conv)}
+		events := []persistence.TenantEvent{messageCreated(conv, m)}
 		if err := appendEvents(ctx, tx, g.tenant, events); err != nil {
 			return nil, nil, err
 		}

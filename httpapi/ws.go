@@ -65,8 +65,9 @@ func (s *Server) socketRoutes() {
 	s.raw(op{Method: http.MethodGet, Path: "/api/v1/ws", Tag: "realtime", Access: accessTenant,
 		Perm: crm.PermConversationsRead, Query: wsQuery{}, Status: http.StatusSwitchingProtocols,
 		Summary: "Live events over WebSocket (?token=<access token>; 401 before the upgrade). " +
-			`Server frames: {"type","seq","data"} for tenant events the user may see (message.created, ` +
-			`conversation.updated, …), presence {user_id, online, viewing}, typing, pong, error {code}, ` +
+			`Server frames: {"type","seq","data"} for tenant events the user may see (message.created, whose data is ` +
+			`the message with the conversation's new state under "conversation"; conversation.created, ` +
+			`conversation.updated for changes that are not a message; message.updated, …), presence {user_id, online, viewing}, typing, pong, error {code}, ` +
 			`resync_required {reason: slow_consumer, since} or {reason: too_old, reload} (seq: the latest event). Client frames: ` +
 			`{"type":"resume","since":N} replays every visible event after N then continues live; ` +
 			`{"type":"ping"}; {"type":"viewing","data":{"conversation_id"}}; {"type":"typing","data":{"conversation_id"}}. ` +

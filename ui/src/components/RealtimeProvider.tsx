@@ -6,9 +6,9 @@ import { notifyInbound } from '../lib/notify';
 import { usePresence } from '../store/presence';
 import { messagePreview } from './chat/MessageBubble';
 import { api } from '../api';
-import type { Conversation, Message } from '../api/types';
+import type { Conversation } from '../api/types';
 import { RealtimeClient, type Frame } from '../api/ws';
-import { upsertConversation, upsertMessage } from '../lib/liveCache';
+import { applyMessageFrame, upsertConversation } from '../lib/liveCache';
 import { useAuth } from '../store/auth';
 import { useConnectionLive, useRealtime, type ConnectionLive } from '../store/realtime';
 
@@ -63,8 +63,7 @@ export function RealtimeProvider() {
         switch (frame.type) {
           case 'message.created':
           case 'message.updated': {
-            const m = data as unknown as Message | undefined;
-            if (m?.conversation_id) upsertMessage(qc, m);
+            const m = applyMessageFrame(qc, data);
             if (frame.type === 'message.created' && m?.direction === 'inbound' && !location.pathname.endsWith(`/inbox/${m.conversation_id}`)) {
               const conv = qc.getQueryData<Conversation>(['conversation', m.conversation_id]);
               notifyInbound({

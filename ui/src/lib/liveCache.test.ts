@@ -1,7 +1,7 @@
 import { QueryClient, type InfiniteData } from '@tanstack/react-query';
 import { describe, expect, it } from 'vitest';
 import type { Message, Page } from '../api/types';
-import { newerStatus, upsertConversation, upsertMessage } from './liveCache';
+import { applyMessageFrame, newerStatus, upsertConversation, upsertMessage } from './liveCache';
 
 const msg = (id: string, seq: number, status: Message['status']): Message => ({
   id, conversation_id: 'c', seq, direction: 'outbound', type: 'text', text: id, status, created_at: new Date(2026, 0, 1, 10, seq).toISOString(),
@@ -43,5 +43,19 @@ describe('live cache', () => {
     qc.setQueryData(['conversation', 'c1'], { id: 'c1', status: 'open', contact: { name: 'Maria' } });
     upsertConversation(qc, { id: 'c1', status: 'resolved' } as never);
     expect(qc.getQueryData(['conversation', 'c1'])).toMatchObject({ status: 'resolved', contact: { name: 'Maria' } });
+  });
+
+  it('takes the conversation a message.created frame carries, and keeps it out of the message', () => {
+    const qc = new QueryClient();
+    qc.setQueryData<InfiniteData<Page<Message>>>(['messages', 'c'], { pages: [{ items: [msg('a', 1, 'read')], next_cursor: null }], pageParams: ['latest'] });
+    qc.setQueryData(['conversation', 'c'], { id: 'c', status: 'resolved', unread_count: 0, contact: { name: 'Maria' } });
+    const m = applyMessageFrame(qc, { ...msg('b', 2, 'sent'), direction: 'inbound', conversation: { id: 'c', status: 'open', unread_count: 1, last_message_preview: 'b' } });
+    expect(m).toMatchObject({ id: 'b', direction: 'inbound' });
+    expect(m).not.toHaveProperty('conversation');
+    const items = qc.getQueryData<InfiniteData<Page<Message>>>(['messages', 'c'])!.pages[0].items;
+    expect(items.map((x) => x.id)).toEqual(['a', 'b']);
+    expect(items[1]).not.toHaveProperty('conversation');
+    expect(qc.getQueryData(['conversation', 'c'])).toMatchObject({ status: 'open', unread_count: 1, last_message_preview: 'b', contact: { name: 'Maria' } });
+    expect(applyMessageFrame(qc, undefined)).toBeUndefined();
   });
 });

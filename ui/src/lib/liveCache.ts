@@ -35,3 +35,17 @@ export function upsertConversation(qc: QueryClient, c: Conversation) {
   // only a loaded conversation is updated: a partial frame must not become the whole of it
   qc.setQueryData(['conversation', c.id], (old: Conversation | undefined) => (old ? { ...old, ...c } : old));
 }
+
+/**
+ * Applies a message.created or message.updated frame: the message goes into its conversation's pages and, when the
+ * frame carries the conversation's new state (message.created does, under "conversation"), that replaces the cached
+ * conversation. Answers the message without the conversation, or undefined for a frame without one.
+ */
+export function applyMessageFrame(qc: QueryClient, data: Record<string, unknown> | undefined): Message | undefined {
+  if (!data) return undefined;
+  const { conversation, ...rest } = data as { conversation?: Conversation } & Record<string, unknown>;
+  const m = rest as unknown as Message;
+  if (m.conversation_id) upsertMessage(qc, m);
+  if (conversation?.id) upsertConversation(qc, conversation);
+  return m.conversation_id ? m : undefined;
+}
