@@ -460,7 +460,7 @@ func queueEvents(b *pgx.Batch, writes []*InboundWrite) {
 	}
 	// ords number each event within its tenant, from 1; ofTenant is its
 	// tenant's count (writes come sorted by tenant).
-	ords, ofTenant, types, payloads := make([]int64, n), make([]int64, n), make([]string, n), make([]string, n)
+	ords, ofTenant, types, payloads := make([]int64, n), make([]int64, n), make([]string, n), make([][]byte, n)
 	convs, assignees, teams := make([]*uuid.UUID, n), make([]*uuid.UUID, n), make([]*uuid.UUID, n)
 	countOf := make(map[uuid.UUID]int64, len(counterTenants))
 	for i, t := range counterTenants {
@@ -472,7 +472,7 @@ func queueEvents(b *pgx.Batch, writes []*InboundWrite) {
 			ord = 0
 		}
 		ord++
-		ords[i], ofTenant[i], types[i], payloads[i] = ord, countOf[tenantOf[i]], e.Type, string(e.Payload)
+		ords[i], ofTenant[i], types[i], payloads[i] = ord, countOf[tenantOf[i]], e.Type, e.Payload
 		convs[i], assignees[i], teams[i] = e.ConversationID, e.AssigneeID, e.TeamID
 	}
 	b.Queue(`WITH c AS (
