@@ -116,11 +116,12 @@ type Engine struct {
 	// deferredAt is when an event last waited too long for a full queue
 	// and was left to the sweeper (unix nanoseconds).
 	deferredAt atomic.Int64
-	// deferred names the inbox rows this node left to its sweeper (at most
-	// maxDeferred): its next pass takes them back, where other rows wait
-	// for their claim to time out.
-	deferredMu sync.Mutex
-	deferred   []persistence.InboxKey
+	// deferredN counts the inbox rows the shards have deferred and will
+	// take back (at most maxDeferred are remembered; others wait for their
+	// claim to time out and the sweeper).
+	deferredN atomic.Int64
+	// takingBack bounds the shards claiming deferred rows back at once.
+	takingBack chan struct{}
 	stop       chan struct{}
 	wg         sync.WaitGroup
 	once       sync.Once
@@ -209,7 +210,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	for i := range queues {
 		queues[i] = make(chan InboxItem, 10_000/cfg.DispatchWorkers+1)
 	}
-	e := &Engine{cfg: cfg, db: cfg.DB, log: cfg.Log, metrics: m, queues: queues, overflows: make([]overflow, len(queues)), stop: make(chan struct{}),
+	e := &Engine{cfg: cfg, db: cfg.DB, log: cfg.Log, metrics: m, queues: queues, overflows: make([]overflow, len(queues)), takingBack: make(chan struct{}, 2), stop: make(chan struct{}),
 		contacts: newContactCache(200_000)}
 	if cfg.Registry != nil {
 		cfg.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "crm_engine_backlog",
@@ -269,83 +270,35 @@ func (e *Engine) Stop() {
 // Dispatch queues durable events for their grains without blocking the
 // caller (a webhook about to answer 200). Events that find their shard's
 // queue full wait in its overflow, in order, up to two seconds; past that
-// they are left to the sweeper, which takes them over when this node's
-// claim expires.
+// the shard defers them, and its later events, to its inbox rows and takes
+// them back in order as its worker frees room (see overflow).
 func (e *Engine) Dispatch(_ context.Context, events []InboxItem) {
 	deadline := time.Now().Add(2 * time.Second)
 	for _, ev := range events {
 		i := e.shard(ev)
 		e.backlog.Add(1)
-		if e.overflows[i].add(e.queues[i], ev, deadline) {
-			go e.overflows[i].feed(e.queues[i], e.stop, e.leaveToSweeper)
+		switch e.overflows[i].add(e.queues[i], ev, deadline, e.deferredN.Load() < maxDeferred) {
+		case addStartFeeder:
+			go e.feed(i)
+		case addDeferred:
+			e.deferredN.Add(1)
+			e.gaveUp()
+		case addNotRemembered:
+			e.gaveUp()
 		}
 	}
 }
 
-// leaveToSweeper gives up on dispatching an event that waited too long:
-// its inbox row stays unprocessed, and this node's sweeper takes it back on
-// its next pass (past maxDeferred rows, once its claim times out).
-func (e *Engine) leaveToSweeper(item InboxItem) {
-	e.gaveUp()
-	if item.InboxID == uuid.Nil {
-		return
-	}
-	e.deferredMu.Lock()
-	if len(e.deferred) < maxDeferred {
-		e.deferred = append(e.deferred, persistence.InboxKey{TenantID: item.TenantID, ID: item.InboxID})
-	}
-	e.deferredMu.Unlock()
-}
-
 // gaveUp counts an event the dispatch queues did not take in time.
 func (e *Engine) gaveUp() {
-	e.metrics.dropped.Inc()
-	e.deferredAt.Store(time.Now().UnixNano())
 	e.backlog.Add(-1)
+	e.deferredAt.Store(time.Now().UnixNano())
+	e.metrics.dropped.Inc() // last: who sees the count sees the backlog without the event
 }
 
-// deferFirst puts rows back at the head of the ones left to the sweeper:
-// taken for its pass and not handed over, they stay ahead of later ones.
-func (e *Engine) deferFirst(rows []persistence.PendingInboxEvent) {
-	keys := make([]persistence.InboxKey, 0, len(rows))
-	for _, p := range rows {
-		keys = append(keys, persistence.InboxKey{TenantID: p.TenantID, ID: p.ID})
-	}
-	e.deferredMu.Lock()
-	e.deferred = append(keys, e.deferred...)
-	e.deferredMu.Unlock()
-}
-
-// maxDeferred bounds the rows a node remembers leaving to its sweeper (32
+// maxDeferred bounds the deferred rows a node remembers to take back (32
 // bytes each).
 const maxDeferred = 100_000
-
-// takeDeferred removes and returns up to n of the rows left to the sweeper,
-// oldest first.
-func (e *Engine) takeDeferred(n int) []persistence.InboxKey {
-	e.deferredMu.Lock()
-	defer e.deferredMu.Unlock()
-	n = min(n, len(e.deferred))
-	out := append([]persistence.InboxKey(nil), e.deferred[:n]...)
-	e.deferred = append(e.deferred[:0], e.deferred[n:]...)
-	return out
-}
-
-// enqueue waits up to timeout for room in q (the sweeper's hand-off).
-func (e *Engine) enqueue(q chan InboxItem, ev InboxItem, timeout time.Duration) bool {
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case q <- ev:
-		return true
-	case <-t.C:
-		e.gaveUp()
-		return false
-	case <-e.stop:
-		e.backlog.Add(-1)
-		return false
-	}
-}
 
 // shard picks the dispatch shard of an event: by contact for messages, so a
 // conversation's events keep their arrival order.
@@ -404,7 +357,7 @@ func (e *Engine) Overloaded() bool {
 	if e.cfg.MaxBacklog <= 0 {
 		return false
 	}
-	b := e.backlog.Load()
+	b := e.backlog.Load() + e.deferredN.Load()
 	return b > int64(e.cfg.MaxBacklog) ||
 		(b > int64(e.cfg.MaxBacklog)/2 && time.Since(time.Unix(0, e.deferredAt.Load())) < 5*time.Second)
 }
@@ -564,54 +517,35 @@ func (e *Engine) sweepLoop() {
 // applies parked statuses whose message has since appeared. It returns how
 // many rows it took.
 func (e *Engine) Sweep(ctx context.Context) int {
-	// First the rows this node itself left behind under overload, in the
-	// order it left them; those the dispatch queues still refuse stay at the
-	// head of the list. Then rows whose claim went stale (another node's).
-	taken := 0
-	if keys := e.takeDeferred(1000); len(keys) > 0 {
-		back, err := e.db.ReclaimInbox(ctx, keys)
-		if err != nil {
-			e.deferredMu.Lock()
-			e.deferred = append(keys, e.deferred...)
-			e.deferredMu.Unlock()
-			if ctx.Err() == nil {
-				e.log.Warn("taking back deferred inbox rows", "error", err)
-			}
-		}
-		taken += e.redispatch(back)
-	}
+	// Rows this node deferred under overload are taken back by their
+	// shard's feeder, in order; these are rows whose claim went stale.
 	pending, err := e.db.ClaimPendingInbox(ctx, e.cfg.Now().Add(-e.cfg.ClaimTimeout), 1000)
 	if err != nil {
 		if ctx.Err() == nil {
 			e.log.Warn("sweeping inbox", "error", err)
 		}
-		return taken
+		return 0
 	}
-	taken += e.redispatch(pending)
+	taken := e.redispatch(pending)
 	e.applyParked(ctx)
 	e.resendStale(ctx)
 	return taken
 }
 
-// redispatch hands claimed inbox rows, in order, to the dispatch workers
-// and returns how many it took. When a queue stays full it stops; the rows
-// it did not hand over go back to the head of the ones left to the
-// sweeper, for its next pass.
+// redispatch hands claimed inbox rows, in order, to their shards (the
+// way a webhook's events go) and returns how many it handed over.
 func (e *Engine) redispatch(pending []persistence.PendingInboxEvent) int {
-	for i, p := range pending {
+	items := make([]InboxItem, 0, len(pending))
+	for _, p := range pending {
 		ev, err := inboxEvent(p)
 		if err != nil {
 			e.log.Error("inbox row is not a channel event", "inbox_id", p.ID, "error", err)
 			continue
 		}
-		item := InboxItem{InboxID: p.ID, TenantID: p.TenantID, ConnectionID: p.ConnectionID, Event: ev, ReceivedAt: p.ReceivedAt}
-		e.backlog.Add(1)
-		if !e.enqueue(e.queues[e.shard(item)], item, 5*time.Second) {
-			e.deferFirst(pending[i:])
-			return i
-		}
+		items = append(items, InboxItem{InboxID: p.ID, TenantID: p.TenantID, ConnectionID: p.ConnectionID, Event: ev, ReceivedAt: p.ReceivedAt})
 	}
-	return len(pending)
+	e.Dispatch(context.Background(), items)
+	return len(items)
 }
 
 // inboxEvent decodes an inbox row's event: binary protobuf, or protojson

@@ -1,21 +1,31 @@
 package actors
 
 import (
+	"context"
 	"sync"
 	"time"
+
+	"crm/persistence"
 )
 
-// overflow holds, in arrival order, the events that found their dispatch
-// shard's queue full. One goroutine at a time (started when the first event
-// overflows, gone when the list is empty) moves them into the queue as the
-// shard's worker frees room, and leaves to the sweeper each one that waited
-// past its deadline. A burst then costs one goroutine and one timer per
-// shard, not per event, and a contact's later events never overtake its
-// earlier ones.
+// overflow is one dispatch shard's waiting room, in arrival order. Events
+// that find the shard's queue full wait in items; one feeder goroutine at a
+// time (started when the first event overflows, gone when nothing waits)
+// moves them into the queue as the shard's worker frees room. A burst then
+// costs one goroutine and one timer per shard, not per event.
+//
+// When the event at the head has waited past its deadline, the feeder leaves
+// every waiting event to be taken back later: their inbox rows stay pending
+// and only their keys are kept, in deferred. While any are deferred, the
+// shard's new events join the end of that list too, and the feeder takes
+// rows back from its head, in order, as the worker frees room. So memory
+// stays bounded however far processing falls behind, and a contact's later
+// event never overtakes an earlier one that was deferred (DESIGN §5.3).
 type overflow struct {
-	mu      sync.Mutex
-	items   []overflowItem
-	feeding bool
+	mu       sync.Mutex
+	items    []overflowItem
+	deferred []persistence.InboxKey // oldest first; a chunk being taken back stays here until it is in the queue
+	feeding  bool
 }
 
 type overflowItem struct {
@@ -23,67 +33,158 @@ type overflowItem struct {
 	deadline time.Time
 }
 
-// add queues ev directly when nothing is waiting before it and the queue
-// has room; otherwise it appends ev to the overflow and reports whether the
-// caller must start the feeder.
-func (o *overflow) add(q chan InboxItem, ev InboxItem, deadline time.Time) (startFeeder bool) {
+// addResult says what add did with an event.
+type addResult int
+
+const (
+	addQueued        addResult = iota // in the shard's queue
+	addWaiting                        // waiting in items; a feeder is running
+	addStartFeeder                    // waiting in items; the caller starts the feeder
+	addDeferred                       // behind deferred events: its key joins them
+	addNotRemembered                  // behind deferred events, but past the bound on remembered keys
+)
+
+// add queues ev directly when nothing waits before it and the queue has
+// room; otherwise it waits behind the others (in items, or by key in
+// deferred while any are deferred). remember says whether another deferred
+// key may be kept.
+func (o *overflow) add(q chan InboxItem, ev InboxItem, deadline time.Time, remember bool) addResult {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if len(o.deferred) > 0 {
+		if !remember || ev.InboxID == [16]byte{} {
+			return addNotRemembered
+		}
+		o.deferred = append(o.deferred, persistence.InboxKey{TenantID: ev.TenantID, ID: ev.InboxID})
+		return addDeferred
+	}
 	if len(o.items) == 0 {
 		select {
 		case q <- ev:
-			return false
+			return addQueued
 		default:
 		}
 	}
 	o.items = append(o.items, overflowItem{ev: ev, deadline: deadline})
 	if o.feeding {
-		return false
+		return addWaiting
 	}
 	o.feeding = true
-	return true
+	return addStartFeeder
 }
 
-// feed moves the overflow into q until it is empty; expired is called for
-// each event that waited past its deadline (or was waiting when the engine
-// stopped).
-func (o *overflow) feed(q chan InboxItem, stop <-chan struct{}, expired func(InboxItem)) {
+// takeBackChunk is how many deferred rows a shard's feeder claims again in
+// one statement.
+const takeBackChunk = 256
+
+// feed runs shard i's feeder: it moves waiting events into the queue, defers
+// them all when the head one expires, and takes deferred rows back, in
+// order, until nothing waits. It stops early when the engine stops; what it
+// held stays in the inbox for the sweeper.
+func (e *Engine) feed(i int) {
+	o, q := &e.overflows[i], e.queues[i]
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
 	for {
 		o.mu.Lock()
-		if len(o.items) == 0 {
-			o.feeding = false
-			o.items = nil
+		switch {
+		case len(o.items) == 0 && len(o.deferred) == 0:
+			o.feeding, o.items, o.deferred = false, nil, nil
 			o.mu.Unlock()
 			return
+		case len(o.items) == 0:
+			keys := append([]persistence.InboxKey(nil), o.deferred[:min(len(o.deferred), takeBackChunk)]...)
+			o.mu.Unlock()
+			if !e.takeBack(q, keys) {
+				return
+			}
+			o.mu.Lock()
+			o.deferred = o.deferred[len(keys):]
+			o.mu.Unlock()
+			e.deferredN.Add(-int64(len(keys)))
+			continue
 		}
 		it := o.items[0]
 		o.mu.Unlock()
 
-		sent := false
 		if wait := time.Until(it.deadline); wait > 0 {
 			t.Reset(wait)
 			select {
 			case q <- it.ev:
-				sent = true
+				o.mu.Lock()
+				o.items[0] = overflowItem{}
+				o.items = o.items[1:]
+				o.mu.Unlock()
+				continue
 			case <-t.C:
-			case <-stop:
+			case <-e.stop:
+				return
 			}
 		} else {
 			select {
 			case q <- it.ev:
-				sent = true
+				o.mu.Lock()
+				o.items[0] = overflowItem{}
+				o.items = o.items[1:]
+				o.mu.Unlock()
+				continue
 			default:
 			}
 		}
-
+		// The head waited too long: it and everything behind it leave for
+		// the inbox, in order (only keys are kept).
 		o.mu.Lock()
-		o.items[0] = overflowItem{}
-		o.items = o.items[1:]
+		keys := make([]persistence.InboxKey, 0, len(o.items))
+		for _, w := range o.items {
+			e.gaveUp()
+			if w.ev.InboxID != [16]byte{} && e.deferredN.Load() < maxDeferred {
+				keys = append(keys, persistence.InboxKey{TenantID: w.ev.TenantID, ID: w.ev.InboxID})
+				e.deferredN.Add(1)
+			}
+		}
+		o.deferred = append(keys, o.deferred...)
+		o.items = nil
 		o.mu.Unlock()
-		if !sent {
-			expired(it.ev)
+	}
+}
+
+// takeBack claims the deferred rows named by keys again and hands them to
+// the shard's queue in their order, waiting for room. Rows processed
+// meanwhile (a redelivery, another node) are simply absent. It answers false
+// when the engine stopped; a database error is retried after a pause.
+func (e *Engine) takeBack(q chan InboxItem, keys []persistence.InboxKey) bool {
+	for {
+		select { // a few shards at a time: the webhooks' inbox writes share the pool
+		case e.takingBack <- struct{}{}:
+		case <-e.stop:
+			return false
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		rows, err := e.db.ReclaimInbox(ctx, keys)
+		cancel()
+		<-e.takingBack
+		if err == nil {
+			for _, p := range rows {
+				ev, err := inboxEvent(p)
+				if err != nil {
+					e.log.Error("inbox row is not a channel event", "inbox_id", p.ID, "error", err)
+					continue
+				}
+				e.backlog.Add(1)
+				select {
+				case q <- InboxItem{InboxID: p.ID, TenantID: p.TenantID, ConnectionID: p.ConnectionID, Event: ev, ReceivedAt: p.ReceivedAt}:
+				case <-e.stop:
+					e.backlog.Add(-1)
+					return false
+				}
+			}
+			return true
+		}
+		e.log.Warn("taking back deferred inbox rows", "error", err)
+		select {
+		case <-time.After(time.Second):
+		case <-e.stop:
+			return false
 		}
 	}
 }
