@@ -111,10 +111,10 @@ type Engine struct {
 	// overflows hold each shard's events that found its queue full.
 	overflows []overflow
 	// backlog counts events handed to the dispatch queues and not yet
-	// processed (or left to the sweeper).
+	// processed (or deferred).
 	backlog atomic.Int64
-	// deferredAt is when an event last waited too long for a full queue
-	// and was left to the sweeper (unix nanoseconds).
+	// deferredAt is when an event was last deferred because its shard's
+	// queue stayed full (unix nanoseconds).
 	deferredAt atomic.Int64
 	// deferredN counts the inbox rows the shards have deferred and will
 	// take back (at most maxDeferred are remembered; others wait for their
@@ -201,7 +201,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		sends: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crm_sends_total",
 			Help: "Provider send outcomes."}, []string{"outcome"}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "crm_dispatch_deferred_total",
-			Help: "Inbox events left to the sweeper because the dispatch queue was full."}),
+			Help: "Inbox events deferred to their inbox row (taken back in order by their dispatch shard) because its queue stayed full."}),
 	}
 	if cfg.Registry != nil {
 		cfg.Registry.MustRegister(m.activations, m.processed, m.ingestLag, m.sends, m.dropped)
@@ -344,9 +344,9 @@ func (e *Engine) dispatchLoop(queue chan InboxItem) {
 // Backlog is how many inbox events wait for processing on this node.
 func (e *Engine) Backlog() int64 { return e.backlog.Load() }
 
-// Overloaded reports a backlog past MaxBacklog, or past half of it with an
-// event left to the sweeper in the last five seconds because the queues
-// stayed full: processing is behind, and webhooks from providers that retry
+// Overloaded reports a backlog (deferred events included) past MaxBacklog,
+// or past half of it with an event deferred in the last five seconds because
+// the queues stayed full: processing is behind, and webhooks from providers that retry
 // (Meta's) are better answered 503 than stored faster than they can be
 // processed. Below half the backlog it takes webhooks again even right
 // after a deferral, so the queues never run dry while providers wait to
