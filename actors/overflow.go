@@ -73,10 +73,6 @@ func (o *overflow) add(q chan InboxItem, ev InboxItem, deadline time.Time, remem
 	return addStartFeeder
 }
 
-// takeBackChunk is how many deferred rows a shard's feeder claims again in
-// one statement.
-const takeBackChunk = 256
-
 // feed runs shard i's feeder: it moves waiting events into the queue, defers
 // them all when the head one expires, and takes deferred rows back, in
 // order, until nothing waits. It stops early when the engine stops; what it
@@ -93,7 +89,10 @@ func (e *Engine) feed(i int) {
 			o.mu.Unlock()
 			return
 		case len(o.items) == 0:
-			keys := append([]persistence.InboxKey(nil), o.deferred[:min(len(o.deferred), takeBackChunk)]...)
+			// As many as the queue holds: a row claimed back waits in this
+			// process at most one queue's worth of processing, well inside
+			// its claim, so no sweeper takes it over meanwhile.
+			keys := append([]persistence.InboxKey(nil), o.deferred[:min(len(o.deferred), max(cap(q), 1))]...)
 			o.mu.Unlock()
 			if !e.takeBack(q, keys) {
 				return
