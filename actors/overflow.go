@@ -106,15 +106,12 @@ func (e *Engine) feed(i int) {
 		it := o.items[0]
 		o.mu.Unlock()
 
+		sent := false
 		if wait := time.Until(it.deadline); wait > 0 {
 			t.Reset(wait)
 			select {
 			case q <- it.ev:
-				o.mu.Lock()
-				o.items[0] = overflowItem{}
-				o.items = o.items[1:]
-				o.mu.Unlock()
-				continue
+				sent = true
 			case <-t.C:
 			case <-e.stop:
 				return
@@ -122,13 +119,16 @@ func (e *Engine) feed(i int) {
 		} else {
 			select {
 			case q <- it.ev:
-				o.mu.Lock()
-				o.items[0] = overflowItem{}
-				o.items = o.items[1:]
-				o.mu.Unlock()
-				continue
+				sent = true
 			default:
 			}
+		}
+		if sent {
+			o.mu.Lock()
+			o.items[0] = overflowItem{}
+			o.items = o.items[1:]
+			o.mu.Unlock()
+			continue
 		}
 		// The head waited too long: it and everything behind it leave for
 		// the inbox, in order (only keys are kept).
