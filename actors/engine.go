@@ -537,15 +537,23 @@ func (e *Engine) Sweep(ctx context.Context) int {
 func (e *Engine) redispatch(pending []persistence.PendingInboxEvent) int {
 	items := make([]InboxItem, 0, len(pending))
 	for _, p := range pending {
-		ev, err := inboxEvent(p)
-		if err != nil {
-			e.log.Error("inbox row is not a channel event", "inbox_id", p.ID, "error", err)
-			continue
+		if item, ok := e.inboxItem(p); ok {
+			items = append(items, item)
 		}
-		items = append(items, InboxItem{InboxID: p.ID, TenantID: p.TenantID, ConnectionID: p.ConnectionID, Event: ev, ReceivedAt: p.ReceivedAt})
 	}
 	e.Dispatch(context.Background(), items)
 	return len(items)
+}
+
+// inboxItem is a claimed inbox row as the dispatch workers take it; false
+// (logged) for a row whose event cannot be decoded.
+func (e *Engine) inboxItem(p persistence.PendingInboxEvent) (InboxItem, bool) {
+	ev, err := inboxEvent(p)
+	if err != nil {
+		e.log.Error("inbox row is not a channel event", "inbox_id", p.ID, "error", err)
+		return InboxItem{}, false
+	}
+	return InboxItem{InboxID: p.ID, TenantID: p.TenantID, ConnectionID: p.ConnectionID, Event: ev, ReceivedAt: p.ReceivedAt}, true
 }
 
 // inboxEvent decodes an inbox row's event: binary protobuf, or protojson

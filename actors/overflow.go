@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"crm/persistence"
 )
 
@@ -52,7 +54,7 @@ func (o *overflow) add(q chan InboxItem, ev InboxItem, deadline time.Time, remem
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if len(o.deferred) > 0 {
-		if !remember || ev.InboxID == [16]byte{} {
+		if !remember || ev.InboxID == uuid.Nil {
 			return addNotRemembered
 		}
 		o.deferred = append(o.deferred, persistence.InboxKey{TenantID: ev.TenantID, ID: ev.InboxID})
@@ -136,7 +138,7 @@ func (e *Engine) feed(i int) {
 		keys := make([]persistence.InboxKey, 0, len(o.items))
 		for _, w := range o.items {
 			e.gaveUp()
-			if w.ev.InboxID != [16]byte{} && e.deferredN.Load() < maxDeferred {
+			if w.ev.InboxID != uuid.Nil && e.deferredN.Load() < maxDeferred {
 				keys = append(keys, persistence.InboxKey{TenantID: w.ev.TenantID, ID: w.ev.InboxID})
 				e.deferredN.Add(1)
 			}
@@ -164,14 +166,13 @@ func (e *Engine) takeBack(q chan InboxItem, keys []persistence.InboxKey) bool {
 		<-e.takingBack
 		if err == nil {
 			for _, p := range rows {
-				ev, err := inboxEvent(p)
-				if err != nil {
-					e.log.Error("inbox row is not a channel event", "inbox_id", p.ID, "error", err)
+				item, ok := e.inboxItem(p)
+				if !ok {
 					continue
 				}
 				e.backlog.Add(1)
 				select {
-				case q <- InboxItem{InboxID: p.ID, TenantID: p.TenantID, ConnectionID: p.ConnectionID, Event: ev, ReceivedAt: p.ReceivedAt}:
+				case q <- item:
 				case <-e.stop:
 					e.backlog.Add(-1)
 					return false

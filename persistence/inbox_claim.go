@@ -59,10 +59,10 @@ type InboxKey struct {
 }
 
 // ReclaimInbox claims again the named inbox rows that are still
-// unprocessed and returns them in the order of keys: the rows a node left
-// to its sweeper when its dispatch queue stayed full, taken back on its
-// next pass instead of after their claim times out, in the order they were
-// left. Rows processed meanwhile are simply absent.
+// unprocessed and returns them in the order of keys: the rows a dispatch
+// shard deferred when its queue stayed full, taken back by that shard in
+// the order they arrived, long before their claim would time out. Rows
+// processed meanwhile are simply absent.
 func (db *DB) ReclaimInbox(ctx context.Context, keys []InboxKey) ([]PendingInboxEvent, error) {
 	if len(keys) == 0 {
 		return nil, nil
