@@ -125,37 +125,42 @@ func (q *Queue[T]) loop(ch chan T) {
 		batch := []T{first}
 		weight := q.weight(first)
 		// What queued up while the previous batch was flushed joins this
-		// one at once.
-	drain:
-		for weight < q.cfg.MaxBatch {
-			select {
-			case item := <-ch:
-				batch = append(batch, item)
-				weight += q.weight(item)
-			default:
-				break drain
-			}
-		}
-		if q.cfg.MaxDelay > 0 && weight < q.cfg.MaxBatch {
+		// one at once; with MaxDelay, so does what arrives until then.
+		var deadline <-chan time.Time
+		if q.cfg.MaxDelay > 0 {
 			timer.Reset(q.cfg.MaxDelay)
-		collect:
-			for weight < q.cfg.MaxBatch {
-				select {
-				case item := <-ch:
-					batch = append(batch, item)
-					weight += q.weight(item)
-				case <-timer.C:
-					break collect
-				}
-			}
-			if !timer.Stop() {
-				select {
-				case <-timer.C:
-				default:
-				}
-			}
+			deadline = timer.C
 		}
+		for weight < q.cfg.MaxBatch {
+			item, ok := next(ch, deadline)
+			if !ok {
+				break
+			}
+			batch = append(batch, item)
+			weight += q.weight(item)
+		}
+		timer.Stop() // since Go 1.23 a stopped timer's channel holds nothing stale for the next Reset
 		q.flush(batch)
+	}
+}
+
+// next takes the next queued item: one already waiting, or, with a
+// deadline, the first to arrive before it.
+func next[T any](ch chan T, deadline <-chan time.Time) (T, bool) {
+	select {
+	case item := <-ch:
+		return item, true
+	default:
+	}
+	var none T
+	if deadline == nil {
+		return none, false
+	}
+	select {
+	case item := <-ch:
+		return item, true
+	case <-deadline:
+		return none, false
 	}
 }
 
