@@ -404,6 +404,50 @@ func TestDispatchKeepsAContactsOrderThroughOverflow(t *testing.T) {
 	}
 }
 
+// TestDeferredEventsOfAStoppedNodeAreNotLost: a node that stops with
+// events deferred (their inbox rows pending, only keys in memory, some
+// claimed back) loses none of them: another node's sweeper takes the rows
+// over once their claim is stale and stores each message once (DESIGN §5.1,
+// §5.2).
+func TestDeferredEventsOfAStoppedNodeAreNotLost(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	reg := prometheus.NewRegistry()
+	first, _ := startEngine(t, db, actors.EngineConfig{Registry: reg, ClaimTimeout: time.Hour, MaxBacklog: 60}, "stopped")
+	tenant, conn := seedTenant(t, db, "stopped")
+	inbox := persistence.NewInboxWriter(db, persistence.InboxConfig{}, nil)
+	t.Cleanup(inbox.Close)
+	const n = 120 // one contact, one shard: its queue holds 40, the rest is deferred
+	var items []actors.InboxItem
+	for i := 0; i < n; i++ {
+		id := fmt.Sprint("wamid.stopped.", i)
+		ev := textEvent("5511900007777", id, fmt.Sprint(i))
+		raw, err := proto.Marshal(ev)
+		require.NoError(t, err)
+		receipts, err := inbox.Append(ctx, []persistence.InboxEvent{{TenantID: tenant, ConnectionID: conn, Provider: "meta",
+			Kind: "message", DedupeKey: id, Event: raw}})
+		require.NoError(t, err)
+		items = append(items, actors.InboxItem{InboxID: receipts[0].ID, TenantID: tenant, ConnectionID: conn, ReceivedAt: time.Now(), Event: ev})
+	}
+	first.Dispatch(ctx, items) // never started: nothing is processed
+	require.Eventually(t, func() bool { return counter(t, reg, "crm_dispatch_deferred_total", "") == n-40 }, 10*time.Second, 20*time.Millisecond)
+	first.Stop()
+
+	second, _ := startEngine(t, db, actors.EngineConfig{ClaimTimeout: time.Second, SweepAfter: 100 * time.Millisecond}, "sweeper")
+	second.Start(ctx)
+	var stored, distinct, left int
+	require.Eventually(t, func() bool {
+		require.NoError(t, db.TenantTx(ctx, tenant, func(tx pgx.Tx) error {
+			return tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM messages), (SELECT count(DISTINCT external_id) FROM messages),
+				(SELECT count(*) FROM inbound_events)`).Scan(&stored, &distinct, &left)
+		}))
+		return left == 0 && stored >= n
+	}, 30*time.Second, 50*time.Millisecond, "every event the stopped node held is stored by the other")
+	require.Equal(t, n, stored, "each message once")
+	require.Equal(t, n, distinct)
+}
+
 // TestDeferredEventsAreTakenBackInOrder: events that waited in a full
 // dispatch shard past their deadline are deferred to their inbox rows, and
 // the contact's later events join them instead of overtaking them; the
