@@ -404,6 +404,28 @@ func TestDispatchKeepsAContactsOrderThroughOverflow(t *testing.T) {
 	}
 }
 
+// inboxTexts stores text messages from the contact waID in the inbox, the
+// way a webhook does, and answers them as dispatch items: items(from, to)
+// are the messages with texts from … to-1.
+func inboxTexts(t *testing.T, db *persistence.DB, tenant, conn uuid.UUID, waID string) func(from, to int) []actors.InboxItem {
+	inbox := persistence.NewInboxWriter(db, persistence.InboxConfig{}, nil)
+	t.Cleanup(inbox.Close)
+	return func(from, to int) []actors.InboxItem {
+		var out []actors.InboxItem
+		for i := from; i < to; i++ {
+			id := fmt.Sprint("wamid.", waID, ".", i)
+			ev := textEvent(waID, id, fmt.Sprint(i))
+			raw, err := proto.Marshal(ev)
+			require.NoError(t, err)
+			receipts, err := inbox.Append(context.Background(), []persistence.InboxEvent{{TenantID: tenant, ConnectionID: conn,
+				Provider: "meta", Kind: "message", DedupeKey: id, Event: raw}})
+			require.NoError(t, err)
+			out = append(out, actors.InboxItem{InboxID: receipts[0].ID, TenantID: tenant, ConnectionID: conn, ReceivedAt: time.Now(), Event: ev})
+		}
+		return out
+	}
+}
+
 // TestDeferredEventsOfAStoppedNodeAreNotLost: a node that stops with
 // events deferred (their inbox rows pending, only keys in memory, some
 // claimed back) loses none of them: another node's sweeper takes the rows
@@ -416,21 +438,9 @@ func TestDeferredEventsOfAStoppedNodeAreNotLost(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	first, _ := startEngine(t, db, actors.EngineConfig{Registry: reg, ClaimTimeout: time.Hour, MaxBacklog: 60}, "stopped")
 	tenant, conn := seedTenant(t, db, "stopped")
-	inbox := persistence.NewInboxWriter(db, persistence.InboxConfig{}, nil)
-	t.Cleanup(inbox.Close)
 	const n = 120 // one contact, one shard: its queue holds 40, the rest is deferred
-	var items []actors.InboxItem
-	for i := 0; i < n; i++ {
-		id := fmt.Sprint("wamid.stopped.", i)
-		ev := textEvent("5511900007777", id, fmt.Sprint(i))
-		raw, err := proto.Marshal(ev)
-		require.NoError(t, err)
-		receipts, err := inbox.Append(ctx, []persistence.InboxEvent{{TenantID: tenant, ConnectionID: conn, Provider: "meta",
-			Kind: "message", DedupeKey: id, Event: raw}})
-		require.NoError(t, err)
-		items = append(items, actors.InboxItem{InboxID: receipts[0].ID, TenantID: tenant, ConnectionID: conn, ReceivedAt: time.Now(), Event: ev})
-	}
-	first.Dispatch(ctx, items) // never started: nothing is processed
+	items := inboxTexts(t, db, tenant, conn, "5511900007777")
+	first.Dispatch(ctx, items(0, n)) // never started: nothing is processed
 	require.Eventually(t, func() bool { return counter(t, reg, "crm_dispatch_deferred_total", "") == n-40 }, 10*time.Second, 20*time.Millisecond)
 	first.Stop()
 
@@ -463,22 +473,7 @@ func TestDeferredEventsAreTakenBackInOrder(t *testing.T) {
 	e, _ := startEngine(t, db, actors.EngineConfig{Registry: reg, ClaimTimeout: time.Hour, SweepAfter: time.Hour,
 		MaxBacklog: 60}, "deferred")
 	tenant, conn := seedTenant(t, db, "deferred")
-	inbox := persistence.NewInboxWriter(db, persistence.InboxConfig{}, nil)
-	t.Cleanup(inbox.Close)
-	items := func(from, to int) []actors.InboxItem {
-		var out []actors.InboxItem
-		for i := from; i < to; i++ {
-			id := fmt.Sprint("wamid.deferred.", i)
-			ev := textEvent("5511900006666", id, fmt.Sprint(i))
-			raw, err := proto.Marshal(ev)
-			require.NoError(t, err)
-			receipts, err := inbox.Append(ctx, []persistence.InboxEvent{{TenantID: tenant, ConnectionID: conn, Provider: "meta",
-				Kind: "message", DedupeKey: id, Event: raw}})
-			require.NoError(t, err)
-			out = append(out, actors.InboxItem{InboxID: receipts[0].ID, TenantID: tenant, ConnectionID: conn, ReceivedAt: time.Now(), Event: ev})
-		}
-		return out
-	}
+	items := inboxTexts(t, db, tenant, conn, "5511900006666")
 	const n, later = 120, 30     // one contact, one shard: its queue holds 40, the rest overflows
 	e.Dispatch(ctx, items(0, n)) // the workers have not started: 80 wait in the overflow past their 2 s
 	require.Eventually(t, func() bool { return counter(t, reg, "crm_dispatch_deferred_total", "") == n-40 }, 10*time.Second, 20*time.Millisecond)
