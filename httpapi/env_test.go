@@ -156,6 +156,13 @@ func (e *testEnv) do(method, path, token string, body any) response {
 
 func (e *testEnv) doHeaders(method, path, token string, body any, headers map[string]string) response {
 	e.t.Helper()
+	return e.doVia(http.DefaultClient, method, path, token, body, headers)
+}
+
+// doVia sends a request through client (one that connects from another
+// address, say).
+func (e *testEnv) doVia(client *http.Client, method, path, token string, body any, headers map[string]string) response {
+	e.t.Helper()
 	var reader io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -179,7 +186,7 @@ func (e *testEnv) doHeaders(method, path, token string, body any, headers map[st
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := client.Do(req)
 	require.NoError(e.t, err)
 	defer res.Body.Close()
 	raw, err := io.ReadAll(res.Body)

@@ -51,7 +51,9 @@ type LicenseContents struct {
 }
 
 // LicenseVerification is the online check's answer. The license is checked
-// against the address the request came from.
+// against the address the request came from: the TCP peer, or the client a
+// trusted proxy names (Config.TrustedProxies), never what a client claims in
+// a header.
 type LicenseVerification struct {
 	Valid     bool             `json:"valid"`
 	Reason    string           `json:"reason,omitempty"`

@@ -37,20 +37,21 @@ func (c *testClock) Advance(d time.Duration) {
 
 // licensedEnv is a server enforcing licenses: the node's address is
 // 127.0.0.1 (what the test client connects from), the checker has its own
-// clock so grace can be tested without expiring access tokens.
-func licensedEnv(t *testing.T) (*testEnv, *testClock, *persistence.LicenseChecker, ed25519.PrivateKey) {
+// clock so grace can be tested without expiring access tokens. mutate
+// changes the rest of the configuration.
+func licensedEnv(t *testing.T, mutate ...func(*Config)) (*testEnv, *testClock, *persistence.LicenseChecker, ed25519.PrivateKey) {
 	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
 	clock := &testClock{now: time.Now()}
 	var checker *persistence.LicenseChecker
-	env := newTestEnv(t, func(cfg *Config) {
+	env := newTestEnv(t, append([]func(*Config){func(cfg *Config) {
 		checker, err = persistence.NewLicenseChecker(cfg.DB, persistence.LicenseCheckerConfig{
 			PublicKey: priv.Public().(ed25519.PublicKey), ServerIPs: []string{"127.0.0.1"}, Grace: 72 * time.Hour, Now: clock.Now})
 		require.NoError(t, err)
 		cfg.Licenses = checker
 		cfg.LicenseSigningKey = priv
-	})
+	}}, mutate...)...)
 	return env, clock, checker, priv
 }
 

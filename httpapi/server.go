@@ -3,8 +3,10 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -30,6 +32,12 @@ type Config struct {
 	Now func() time.Time
 	// Ready reports extra readiness conditions (cluster joined); nil means ready.
 	Ready func(ctx context.Context) error
+	// TrustedProxies (CRM_TRUSTED_PROXIES) are the peers whose forwarding
+	// headers (X-Forwarded-For, X-Real-IP) name the client. Empty: no header
+	// is believed and the client's address is the TCP peer's. That address is
+	// what the login throttle counts, the online license check checks and the
+	// audit log records.
+	TrustedProxies []netip.Prefix
 	// LoginLimiter throttles login attempts; default in-process.
 	LoginLimiter LoginLimiter
 	// UI serves the console for paths outside /api and /webhooks; optional.
@@ -119,6 +127,14 @@ func New(cfg Config) (*Server, error) {
 	engine := gin.New()
 	engine.ContextWithFallback = true
 	engine.HandleMethodNotAllowed = true
+	// gin believes forwarding headers from every peer unless told otherwise,
+	// which lets any client pick the address it is throttled, licensed and
+	// audited under. Only the configured proxies may speak for a client, and
+	// no platform header (CF-Connecting-IP and the like) is read at all.
+	engine.TrustedPlatform = ""
+	if err := engine.SetTrustedProxies(proxyCIDRs(cfg.TrustedProxies)); err != nil {
+		return nil, fmt.Errorf("httpapi: TrustedProxies: %w", err)
+	}
 	s := &Server{cfg: cfg, db: cfg.DB, log: cfg.Log, engine: engine, now: cfg.Now, limiter: cfg.LoginLimiter}
 	engine.Use(s.recover)
 	s.setupMetrics()
@@ -129,6 +145,16 @@ func New(cfg Config) (*Server, error) {
 	})
 	s.routes()
 	return s, nil
+}
+
+// proxyCIDRs is the list for gin's SetTrustedProxies: nil, not empty, when
+// there are none, which is how gin is told to trust no peer.
+func proxyCIDRs(prefixes []netip.Prefix) []string {
+	var out []string
+	for _, p := range prefixes {
+		out = append(out, p.Masked().String())
+	}
+	return out
 }
 
 // Handler is the server's http.Handler.

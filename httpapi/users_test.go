@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -433,7 +434,8 @@ func TestUserLastAdminUnderConcurrency(t *testing.T) {
 
 func TestUserAuditTrail(t *testing.T) {
 	t.Parallel()
-	env := newTestEnv(t)
+	// The test client stands for a proxy forwarding its client's address.
+	env := newTestEnv(t, func(cfg *Config) { cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")} })
 	acme := env.tenant("acme")
 	res := env.doHeaders(http.MethodPost, "/api/v1/users", acme.AdminToken, map[string]any{
 		"name": "Audited", "email": "audited@acme.test", "password": "long-enough", "role": "AGENT"},

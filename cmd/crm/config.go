@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -32,6 +33,7 @@ type Config struct {
 	S3AccessKey      string
 	S3SecretKey      string
 	LogLevel         slog.Level
+	TrustedProxies   []netip.Prefix
 	ShutdownTimeout  time.Duration
 	// Engine tuning (0: the engine's default).
 	DispatchWorkers int
@@ -86,12 +88,42 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if err := c.LogLevel.UnmarshalText([]byte(orDefault(getenv("CRM_LOG_LEVEL"), "info"))); err != nil {
 		return c, fmt.Errorf("CRM_LOG_LEVEL: %w", err)
 	}
+	proxies, err := parseTrustedProxies(getenv("CRM_TRUSTED_PROXIES"))
+	if err != nil {
+		return c, err
+	}
+	c.TrustedProxies = proxies
 	key, err := parseSecretKey(getenv("CRM_SECRET_KEY"))
 	if err != nil {
 		return c, err
 	}
 	c.SecretKey = key
 	return c, nil
+}
+
+// parseTrustedProxies reads CRM_TRUSTED_PROXIES: comma-separated CIDRs or
+// single addresses of the reverse proxies in front of the node. A mistyped
+// entry stops the node: trusting less than meant breaks every client's
+// address, trusting more lets clients forge theirs.
+func parseTrustedProxies(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(item); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		if a, err := netip.ParseAddr(item); err == nil && a.Zone() == "" {
+			a = a.Unmap()
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		return nil, fmt.Errorf("CRM_TRUSTED_PROXIES: %q is neither an IP address nor a CIDR (like 10.0.0.0/8 or 192.0.2.7)", item)
+	}
+	return out, nil
 }
 
 // parseSecretKey accepts 32 bytes as base64 or hex. The key encrypts secrets

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -92,6 +93,31 @@ func TestConfigSecretKey(t *testing.T) {
 	require.Len(t, cfg.SecretKey, 32)
 	require.Equal(t, ":8080", cfg.HTTPAddr)
 	require.NotEqual(t, cfg.subkey("a"), cfg.subkey("b"))
+}
+
+// TestConfigTrustedProxies: CRM_TRUSTED_PROXIES is a list of CIDRs or single
+// addresses, empty by default (no forwarding header believed); anything else
+// stops the node at start with the variable's name and the bad entry.
+func TestConfigTrustedProxies(t *testing.T) {
+	t.Parallel()
+	load := func(proxies string) (Config, error) {
+		return LoadConfig(func(k string) string {
+			return map[string]string{"CRM_SECRET_KEY": strings.Repeat("ab", 32), "CRM_TRUSTED_PROXIES": proxies}[k]
+		})
+	}
+	cfg, err := load("")
+	require.NoError(t, err)
+	require.Empty(t, cfg.TrustedProxies)
+	cfg, err = load(" 10.0.0.0/8, 192.0.2.7 ,2001:db8::/32,, 172.16.5.9/12")
+	require.NoError(t, err)
+	require.Equal(t, []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32"),
+		netip.MustParsePrefix("2001:db8::/32"), netip.MustParsePrefix("172.16.0.0/12")}, cfg.TrustedProxies)
+	for _, bad := range []string{"10.0.0.0/33", "proxy.internal", "10.0.0.0/8;192.0.2.1", "*"} {
+		_, err := load(bad)
+		require.ErrorContains(t, err, "CRM_TRUSTED_PROXIES", bad)
+	}
+	_, err = load("10.0.0.0/8, 300.1.1.1")
+	require.ErrorContains(t, err, `"300.1.1.1"`)
 }
 
 // TestStartFailsCleanly: a node that cannot start says why and leaves

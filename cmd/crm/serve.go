@@ -184,7 +184,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *node, err erro
 	api, err := httpapi.New(httpapi.Config{DB: n.db, Log: log, TokenKey: cfg.subkey("access-tokens"), UI: ui.Handler(),
 		Registry: registry, Sealer: n.sealer, Blobs: blobs, PublicURL: cfg.PublicURL, Licenses: licenses, MediaURLKey: mediaKey,
 		LicenseSigningKey: n.signingKey, Gateway: gateway, Engine: n.engine, Dispatcher: n.engine, Inbox: n.inbox,
-		WebhookConnections: httpapi.WebhookConnectionsFromDB(n.db, n.sealer),
+		WebhookConnections: httpapi.WebhookConnectionsFromDB(n.db, n.sealer), TrustedProxies: cfg.TrustedProxies,
 		Ready: func(context.Context) error {
 			if !n.cluster.Joined() {
 				return errors.New("not joined")
