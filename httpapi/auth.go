@@ -79,8 +79,11 @@ func (s *Server) login(c *gin.Context, _ crm.Principal) error {
 	}
 	req.Email = strings.ToLower(strings.TrimSpace(req.Email))
 	fields := crm.FieldErrors{}
-	if req.Email == "" {
+	switch {
+	case req.Email == "":
 		fields.Add("email", "is required")
+	case len(req.Email) > 254: // no account has one; and it would be a key of the throttle's memory
+		fields.Add("email", "must have at most 254 characters")
 	}
 	if req.Password == "" {
 		fields.Add("password", "is required")
@@ -88,13 +91,11 @@ func (s *Server) login(c *gin.Context, _ crm.Principal) error {
 	if err := fields.Err(); err != nil {
 		return err
 	}
-	accountKey, ipKey := "account:"+req.Email, "ip:"+c.ClientIP()
-	for _, key := range []string{accountKey, ipKey} {
-		if wait := s.limiter.Blocked(key); wait > 0 {
-			secs := int(math.Ceil(wait.Seconds()))
-			return crm.NewError(crm.ErrRateLimited, "too_many_attempts", "too many failed logins; try again later",
-				map[string]any{"retry_after_seconds": secs})
-		}
+	attempt := LoginAttempt{Account: req.Email, IP: c.ClientIP()}
+	if wait := s.limiter.Attempt(attempt); wait > 0 {
+		secs := int(math.Ceil(wait.Seconds()))
+		return crm.NewError(crm.ErrRateLimited, "too_many_attempts", "too many failed logins; try again later",
+			map[string]any{"retry_after_seconds": secs})
 	}
 	accounts, err := s.db.FindAccountsByEmail(c, req.Email)
 	if err != nil {
@@ -113,10 +114,9 @@ func (s *Server) login(c *gin.Context, _ crm.Principal) error {
 		crm.CheckPasswordAgainstNothing(req.Password)
 	}
 	if len(matched) == 0 {
-		s.limiter.Fail(accountKey)
-		s.limiter.Fail(ipKey)
-		return invalidCredentials()
+		return invalidCredentials() // the attempt stays counted
 	}
+	s.limiter.Succeeded(attempt)
 	if len(matched) > 1 {
 		tenants := make([]map[string]string, 0, len(matched))
 		for _, a := range matched {
@@ -129,7 +129,6 @@ func (s *Server) login(c *gin.Context, _ crm.Principal) error {
 	if err := accountUsable(a); err != nil {
 		return err
 	}
-	s.limiter.Reset(accountKey)
 	if err := s.db.RecordLogin(c, a, s.now()); err != nil {
 		return err
 	}

@@ -38,7 +38,8 @@ type Config struct {
 	// what the login throttle counts, the online license check checks and the
 	// audit log records.
 	TrustedProxies []netip.Prefix
-	// LoginLimiter throttles login attempts; default in-process.
+	// LoginLimiter throttles password guessing per (account, address) and
+	// per address; default in-process (NewMemoryLoginLimiter).
 	LoginLimiter LoginLimiter
 	// UI serves the console for paths outside /api and /webhooks; optional.
 	UI http.Handler
