@@ -32,8 +32,8 @@ type Config struct {
 	JobTimeout time.Duration
 	// RescueAfter is how long a job may stay running before the leader takes
 	// its node for dead and runs it again elsewhere (CRM_JOB_RESCUE_AFTER);
-	// default five minutes. It must exceed JobTimeout, or a slow job on a
-	// live node would be run twice at once.
+	// default five minutes (or a minute past JobTimeout). It must exceed
+	// JobTimeout, or a slow job on a live node would be run twice at once.
 	RescueAfter time.Duration
 	// SoftStopTimeout is how long Stop lets running jobs finish before it
 	// cancels them; default 10 seconds.
@@ -75,7 +75,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		cfg.JobTimeout = time.Minute
 	}
 	if cfg.RescueAfter <= 0 {
-		cfg.RescueAfter = 5 * time.Minute
+		cfg.RescueAfter = max(5*time.Minute, cfg.JobTimeout+time.Minute)
 	}
 	if cfg.RescueAfter <= cfg.JobTimeout {
 		return nil, fmt.Errorf("jobs: the rescue delay (%s) must exceed the job timeout (%s)", cfg.RescueAfter, cfg.JobTimeout)
