@@ -52,10 +52,10 @@
 //
 // # Timing
 //
-// A job due now runs within milliseconds of its commit (River's LISTEN/NOTIFY
-// wakes a node). A job due later is moved to the runnable state by the leader
-// node's scheduler, which makes a pass every 5 seconds: a job runs up to about
-// 5 s after its time, never before (TestScheduledJobRunsOnceOnTime measures
-// it). That is fine for reminders, scheduled messages and auto-close; a bot
-// delay of a few seconds will feel it.
+// A job due now runs at once after its commit (River's LISTEN/NOTIFY wakes a
+// node). A job due later is made runnable by the leader node's
+// scheduler up to 5 s before its time (a pass every 5 s, looking one pass
+// ahead), and a node's fetch, which asks only for jobs already due, takes it
+// on its next poll (every second): it runs within about a second after its
+// time, never before (TestScheduledJobRunsOnceOnTime).
 package jobs

@@ -25,10 +25,11 @@ type JobOpts struct {
 // node before the commit. A job whose kind and unique key match one that is
 // already waiting, running or done is skipped, not doubled.
 //
-// jobs.Client implements it. It is declared here, beside the stores that
-// need it, so that pgx.Tx does not travel past persistence: a store takes a
-// JobInserter and calls it inside its TenantTx or PlatformTx, and nothing
-// above persistence ever holds the transaction.
+// jobs.Client implements it with River's InsertTx. It is declared here,
+// beside the stores that need it, so that pgx.Tx does not travel past
+// persistence: a store takes a JobInserter and calls it inside its TenantTx or
+// PlatformTx; the transaction goes from the store to River's driver and
+// nowhere else, and callers above persistence never see it.
 type JobInserter interface {
 	InsertTx(ctx context.Context, tx pgx.Tx, args JobArgs, opts JobOpts) error
 }
