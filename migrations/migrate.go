@@ -79,8 +79,9 @@ var ErrDatabaseNewer = errors.New("database schema is newer than this binary")
 const lockKey = 0x63726d5f6d6967 // "crm_mig"
 
 // Apply runs every migration not yet recorded, each in its own transaction,
-// under an advisory lock. It is idempotent and refuses to run when the
-// database holds a version this binary does not know.
+// under an advisory lock, then River's (the durable jobs' tables, river.go).
+// It is idempotent and refuses to run when the database holds a version of
+// ours this binary does not know. applied lists our versions only.
 func Apply(ctx context.Context, conn *pgx.Conn) (applied []int, err error) {
 	all, err := All()
 	if err != nil {
@@ -143,6 +144,9 @@ func Apply(ctx context.Context, conn *pgx.Conn) (applied []int, err error) {
 			return applied, fmt.Errorf("committing %04d_%s: %w", m.Version, m.Name, err)
 		}
 		applied = append(applied, m.Version)
+	}
+	if _, err := applyRiver(ctx, conn); err != nil {
+		return applied, err
 	}
 	return applied, nil
 }

@@ -40,6 +40,10 @@ type Config struct {
 	CommitBatch     int
 	CommitWriters   int
 	MaxBacklog      int
+	// Durable jobs (0: package jobs' default).
+	JobWorkers     int
+	JobTimeout     time.Duration
+	JobRescueAfter time.Duration
 	// Getenv is kept for the parts that read their own variables (cluster, licenses).
 	Getenv func(string) string
 }
@@ -76,13 +80,26 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	for _, v := range []struct {
 		name string
 		dst  *int
-	}{{"CRM_DISPATCH_WORKERS", &c.DispatchWorkers}, {"CRM_COMMIT_BATCH", &c.CommitBatch}, {"CRM_COMMIT_WRITERS", &c.CommitWriters}, {"CRM_MAX_BACKLOG", &c.MaxBacklog}} {
+	}{{"CRM_DISPATCH_WORKERS", &c.DispatchWorkers}, {"CRM_COMMIT_BATCH", &c.CommitBatch}, {"CRM_COMMIT_WRITERS", &c.CommitWriters}, {"CRM_MAX_BACKLOG", &c.MaxBacklog},
+		{"CRM_JOB_WORKERS", &c.JobWorkers}} {
 		if raw := strings.TrimSpace(getenv(v.name)); raw != "" {
 			n, err := strconv.Atoi(raw)
 			if err != nil {
 				return c, fmt.Errorf("%s: %q is not a whole number", v.name, raw)
 			}
 			*v.dst = n
+		}
+	}
+	for _, v := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"CRM_JOB_TIMEOUT", &c.JobTimeout}, {"CRM_JOB_RESCUE_AFTER", &c.JobRescueAfter}} {
+		if raw := strings.TrimSpace(getenv(v.name)); raw != "" {
+			d, err := time.ParseDuration(raw)
+			if err != nil || d <= 0 {
+				return c, fmt.Errorf("%s: %q is not a positive duration such as 90s or 5m", v.name, raw)
+			}
+			*v.dst = d
 		}
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(orDefault(getenv("CRM_LOG_LEVEL"), "info"))); err != nil {

@@ -22,12 +22,13 @@ import (
 	"crm/channels"
 	"crm/cluster"
 	"crm/httpapi"
+	"crm/jobs"
 	"crm/persistence"
 	"crm/ui"
 )
 
 // node is a running crm node; Shutdown stops it in order (HTTP → sockets →
-// actors → database) and is safe to call twice.
+// jobs → actors → database) and is safe to call twice.
 type node struct {
 	log        *slog.Logger
 	db         *persistence.DB
@@ -36,6 +37,7 @@ type node struct {
 	cluster    *cluster.Node
 	engine     *actors.Engine
 	gateway    *actors.Gateway
+	jobs       *jobs.Client
 	inbox      *persistence.InboxWriter
 	sealer     *crm.Sealer
 	signingKey ed25519.PrivateKey
@@ -207,7 +209,14 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *node, err erro
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	n.engine.Start(bgCtx)
-	n.every(bgCtx, 24*time.Hour, "message partitions", n.db.EnsurePartitions)
+	// Jobs start once the grains they wake can answer, and stop before them.
+	if n.jobs, err = jobs.New(ctx, jobs.Config{DatabaseURL: cfg.DatabaseURL, DB: n.db, Log: log,
+		Workers: cfg.JobWorkers, JobTimeout: cfg.JobTimeout, RescueAfter: cfg.JobRescueAfter}); err != nil {
+		return nil, err
+	}
+	if err := n.jobs.Start(bgCtx); err != nil {
+		return nil, err
+	}
 	if licenses != nil {
 		n.bg.Add(1)
 		go func() {
@@ -255,29 +264,10 @@ func (n *node) licenses(cfg Config, getenv func(string) string, log *slog.Logger
 		Hostname: host, Grace: grace, Log: log})
 }
 
-// every runs fn periodically until ctx ends.
-func (n *node) every(ctx context.Context, period time.Duration, name string, fn func(context.Context) error) {
-	n.bg.Add(1)
-	go func() {
-		defer n.bg.Done()
-		t := time.NewTicker(period)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if err := fn(ctx); err != nil && ctx.Err() == nil {
-					n.log.Warn("periodic task failed", "task", name, "error", err)
-				}
-			}
-		}
-	}()
-}
-
-// Shutdown stops in order: HTTP (and with it the sockets), the engine's
-// workers, the inbox writer (flushing), the cluster (leaving gracefully),
-// the background tasks, then the database. Safe to call twice.
+// Shutdown stops in order: HTTP (and with it the sockets), the jobs (running
+// ones may finish), the engine's workers, the inbox writer (flushing), the
+// cluster (leaving gracefully), the background tasks, then the database.
+// Safe to call twice.
 func (n *node) Shutdown(ctx context.Context) error {
 	var err error
 	n.once.Do(func() {
@@ -287,6 +277,7 @@ func (n *node) Shutdown(ctx context.Context) error {
 		if n.gateway != nil {
 			n.gateway.Shutdown(ctx) // close sockets with 1001 so consoles reconnect elsewhere and resume
 		}
+		n.jobs.Stop(ctx)
 		if n.engine != nil {
 			n.engine.Stop()
 		}

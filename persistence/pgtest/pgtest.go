@@ -5,8 +5,6 @@ package pgtest
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -47,16 +45,14 @@ var templateErr error
 
 func templateDatabase(ctx context.Context) (string, error) {
 	templateOnce.Do(func() {
-		all, err := migrations.All()
+		// Named after the whole schema (ours and River's), so a change to
+		// either builds a new template.
+		fingerprint, err := migrations.Fingerprint()
 		if err != nil {
 			templateErr = err
 			return
 		}
-		h := sha256.New()
-		for _, m := range all {
-			h.Write([]byte(m.Checksum))
-		}
-		templateName = "crm_tmpl_" + hex.EncodeToString(h.Sum(nil))[:16]
+		templateName = "crm_tmpl_" + fingerprint[:16]
 		templateErr = createTemplate(ctx, templateName)
 	})
 	return templateName, templateErr
