@@ -159,29 +159,15 @@ func commandError(e *crmpb.ResultError) error {
 	return fmt.Errorf("conversation grain: %s: %s", e.GetCode(), e.GetMessage())
 }
 
-// SetLabels replaces a conversation's labels and tells the consoles.
-func (e *Engine) SetLabels(ctx context.Context, conv *persistence.Conversation, labelIDs []uuid.UUID) error {
-	var events []persistence.TenantEvent
-	err := e.db.TenantTx(ctx, conv.TenantID, func(tx pgx.Tx) error {
-		if err := persistence.SetConversationLabels(ctx, tx, conv.TenantID, conv.ID, labelIDs); err != nil {
-			return err
-		}
-		fresh, err := persistence.LoadConversationByID(ctx, tx, conv.TenantID, conv.ID)
-		if err != nil {
-			return err
-		}
-		ev := conversationEvent("conversation.updated", fresh)
-		if err := persistence.AppendTenantEvent(ctx, tx, conv.TenantID, &ev); err != nil {
-			return err
-		}
-		events = append(events, ev)
-		return nil
-	})
-	if err != nil {
-		return err
+// SetLabels replaces a conversation's labels, through its grain.
+func (e *Engine) SetLabels(ctx context.Context, p crm.Principal, conv *persistence.Conversation, labelIDs []uuid.UUID) error {
+	req := &crmpb.SetLabels{Conversation: ref(conv), ActorUserId: p.UserID.String(), ConversationId: conv.ID.String(),
+		LabelIds: make([]string, len(labelIDs))}
+	for i, id := range labelIDs {
+		req.LabelIds[i] = id.String()
 	}
-	e.publish(conv.TenantID, events)
-	return nil
+	_, err := e.command(ctx, conv, req)
+	return err
 }
 
 // RecordConnectionState stores a connection's health and tells the consoles.

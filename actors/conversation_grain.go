@@ -1,8 +1,10 @@
 package actors
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -85,23 +87,27 @@ func (g *conversationGrain) Receive(ctx actor.Context) {
 		ctx.Respond(res)
 		g.stopIfFenced(ctx, res.GetError())
 	case *crmpb.Assign:
-		res := g.command(func(c *persistence.Conversation) (bool, *crmpb.ResultError) { return assign(c, msg) })
+		res := g.command(uuid.Nil, func(c *persistence.Conversation) (bool, *crmpb.ResultError) { return assign(c, msg) })
 		ctx.Respond(res)
 		g.stopIfFenced(ctx, res.GetError())
 	case *crmpb.ChangeStatus:
-		res := g.command(func(c *persistence.Conversation) (bool, *crmpb.ResultError) {
+		res := g.command(uuid.Nil, func(c *persistence.Conversation) (bool, *crmpb.ResultError) {
 			return changeStatus(c, msg.GetStatus(), g.engine.cfg.Now())
 		})
 		ctx.Respond(res)
 		g.stopIfFenced(ctx, res.GetError())
 	case *crmpb.MarkRead:
-		res := g.command(func(c *persistence.Conversation) (bool, *crmpb.ResultError) {
+		res := g.command(uuid.Nil, func(c *persistence.Conversation) (bool, *crmpb.ResultError) {
 			if c.UnreadCount == 0 {
 				return false, nil
 			}
 			c.UnreadCount = 0
 			return true, nil
 		})
+		ctx.Respond(res)
+		g.stopIfFenced(ctx, res.GetError())
+	case *crmpb.SetLabels:
+		res := g.setLabels(msg)
 		ctx.Respond(res)
 		g.stopIfFenced(ctx, res.GetError())
 	}
@@ -434,17 +440,37 @@ func markInbox(ctx context.Context, tx pgx.Tx, tenant, inboxID uuid.UUID) error 
 	return persistence.MarkInboxProcessed(ctx, tx, tenant, inboxID)
 }
 
-// command applies a change to the conversation and records it.
-func (g *conversationGrain) command(change func(*persistence.Conversation) (bool, *crmpb.ResultError)) *crmpb.CommandResult {
+// command applies a change to a conversation and records it: to the live
+// one, or with a target to that conversation, which may be an older,
+// archived one of the same contact (no activation keeps those, so it is
+// changed here without becoming the grain's).
+func (g *conversationGrain) command(target uuid.UUID, change func(*persistence.Conversation) (bool, *crmpb.ResultError)) *crmpb.CommandResult {
 	res := &crmpb.CommandResult{}
 	var cmdErr *crmpb.ResultError
+	var older *persistence.Conversation
 	err := g.write(func(ctx context.Context, tx pgx.Tx) (*persistence.Conversation, []persistence.TenantEvent, error) {
 		conv, err := g.current(ctx, tx)
 		if err != nil {
 			return nil, nil, err
 		}
+		kept := conv != nil && (target == uuid.Nil || conv.ID == target)
+		if !kept && target != uuid.Nil {
+			if conv, err = persistence.LoadConversationByID(ctx, tx, g.tenant, target); err != nil {
+				return nil, nil, err
+			}
+			if conv.ConnectionID != g.connection || conv.ContactID != g.contact {
+				return nil, nil, crm.NotFound("conversation")
+			}
+		}
 		if conv == nil {
 			return nil, nil, crm.NotFound("conversation")
+		}
+		keep := func(c *persistence.Conversation) *persistence.Conversation {
+			if kept {
+				return c
+			}
+			older = c
+			return nil
 		}
 		before := *conv
 		changed, e := change(conv)
@@ -454,16 +480,20 @@ func (g *conversationGrain) command(change func(*persistence.Conversation) (bool
 		}
 		res.ConversationId, res.Changed = conv.ID.String(), changed
 		if !changed {
-			return conv, nil, nil
+			return keep(conv), nil, nil
 		}
-		conv.LastActivityAt = g.engine.cfg.Now().UTC()
-		if conv.UnreadCount == before.UnreadCount || conv.Status != before.Status || !sameID(conv.AssigneeID, before.AssigneeID) {
-			// Activity moves the conversation up; reading it does not.
-		} else {
-			conv.LastActivityAt = before.LastActivityAt
+		if conv.UnreadCount == before.UnreadCount && slices.Equal(conv.LabelIDs, before.LabelIDs) ||
+			conv.Status != before.Status || !sameID(conv.AssigneeID, before.AssigneeID) {
+			// Activity moves the conversation up; reading or labelling it does not.
+			conv.LastActivityAt = g.engine.cfg.Now().UTC()
 		}
 		if err := persistence.SaveConversation(ctx, tx, conv); err != nil {
 			return nil, nil, err
+		}
+		if !slices.Equal(conv.LabelIDs, before.LabelIDs) {
+			if err := persistence.SetConversationLabels(ctx, tx, g.tenant, conv.ID, conv.LabelIDs); err != nil {
+				return nil, nil, err
+			}
 		}
 		events := []persistence.TenantEvent{conversationEvent("conversation.updated", conv)}
 		if !sameID(conv.AssigneeID, before.AssigneeID) || !sameID(conv.TeamID, before.TeamID) {
@@ -476,7 +506,7 @@ func (g *conversationGrain) command(change func(*persistence.Conversation) (bool
 		if err := appendEvents(ctx, tx, g.tenant, events); err != nil {
 			return nil, nil, err
 		}
-		return conv, events, nil
+		return keep(conv), events, nil
 	})
 	switch {
 	case cmdErr != nil:
@@ -484,17 +514,49 @@ func (g *conversationGrain) command(change func(*persistence.Conversation) (bool
 	case err != nil:
 		res.Error = resultError(err)
 	}
-	if g.conv != nil {
-		res.Status = StatusProto(g.conv.Status)
-		res.Unread = int32(g.conv.UnreadCount)
-		if g.conv.AssigneeID != nil {
-			res.AssigneeId = g.conv.AssigneeID.String()
+	shown := g.conv
+	if older != nil {
+		shown = older
+	}
+	if shown != nil {
+		res.Status = StatusProto(shown.Status)
+		res.Unread = int32(shown.UnreadCount)
+		if shown.AssigneeID != nil {
+			res.AssigneeId = shown.AssigneeID.String()
 		}
-		if g.conv.TeamID != nil {
-			res.TeamId = g.conv.TeamID.String()
+		if shown.TeamID != nil {
+			res.TeamId = shown.TeamID.String()
 		}
 	}
 	return res
+}
+
+// setLabels replaces a conversation's labels. They change here, not beside
+// the grain: its cached conversation rides in every message.created, and a
+// write it did not make would leave that copy stale.
+func (g *conversationGrain) setLabels(req *crmpb.SetLabels) *crmpb.CommandResult {
+	target, err := uuid.Parse(req.GetConversationId())
+	if err != nil {
+		return &crmpb.CommandResult{Error: errorf("invalid_input", "conversation id is not a UUID")}
+	}
+	labels := make([]uuid.UUID, 0, len(req.GetLabelIds()))
+	for _, raw := range req.GetLabelIds() {
+		id, err := uuid.Parse(raw)
+		if err != nil {
+			return &crmpb.CommandResult{Error: errorf("invalid_input", "label id %q is not a UUID", raw)}
+		}
+		labels = append(labels, id)
+	}
+	// Held as the database reads them back: each once, in uuid order.
+	slices.SortFunc(labels, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+	labels = slices.Compact(labels)
+	return g.command(target, func(c *persistence.Conversation) (bool, *crmpb.ResultError) {
+		if slices.Equal(c.LabelIDs, labels) {
+			return false, nil
+		}
+		c.LabelIDs = labels
+		return true, nil
+	})
 }
 
 func sameID(a, b *uuid.UUID) bool {

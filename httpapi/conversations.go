@@ -257,7 +257,7 @@ func (s *Server) patchConversation(c *gin.Context, p crm.Principal) error {
 		}
 	}
 	if req.LabelIDs != nil {
-		if err := engine.SetLabels(c, conv, *req.LabelIDs); err != nil {
+		if err := engine.SetLabels(c, p, conv, *req.LabelIDs); err != nil {
 			return err
 		}
 	}
