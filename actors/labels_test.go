@@ -98,7 +98,7 @@ func TestLabelsOfAnArchivedConversation(t *testing.T) {
 	tenant, connection := seedTenant(t, db, "archived")
 	e, _ := startEngine(t, db, actors.EngineConfig{}, "archived")
 	const waID = "5511987650002"
-	deliver := func(id string) *persistence.Conversation {
+	deliver := func(id string) *crm.Conversation {
 		t.Helper()
 		require.NoError(t, e.Process(ctx, actors.InboxItem{InboxID: crm.NewID(), TenantID: tenant, ConnectionID: connection,
 			Event: textEvent(waID, id, id)}))
@@ -123,7 +123,7 @@ func TestLabelsOfAnArchivedConversation(t *testing.T) {
 	old, err = db.GetConversation(ctx, tenant, old.ID, crm.Visibility{All: true})
 	require.NoError(t, err)
 	require.Equal(t, []uuid.UUID{l.ID}, old.LabelIDs)
-	require.Equal(t, "archived", string(old.Status))
+	require.Equal(t, crm.ConversationArchived, old.Status)
 	live = deliver("wamid.archived.3")
 	require.Empty(t, live.LabelIDs, "the live conversation keeps its own labels")
 	require.EqualValues(t, 2, live.LastSeq)
