@@ -27,7 +27,7 @@ type SendInput struct {
 
 // Send asks the conversation's grain to store and send a message. A repeat
 // of the idempotency key returns the message stored the first time.
-func (e *Engine) Send(ctx context.Context, p crm.Principal, conv *persistence.Conversation, in SendInput) (*crmpb.SendResult, error) {
+func (e *Engine) Send(ctx context.Context, p crm.Principal, conv *crm.Conversation, in SendInput) (*crmpb.SendResult, error) {
 	req := &crmpb.SendMessage{
 		Conversation:   ref(conv),
 		ConversationId: conv.ID.String(),
@@ -64,7 +64,7 @@ func (e *Engine) Send(ctx context.Context, p crm.Principal, conv *persistence.Co
 }
 
 // Assign changes a conversation's assignee and team.
-func (e *Engine) Assign(ctx context.Context, p crm.Principal, conv *persistence.Conversation, assignee, team *uuid.UUID, unassign, clearTeam bool) (*crmpb.CommandResult, error) {
+func (e *Engine) Assign(ctx context.Context, p crm.Principal, conv *crm.Conversation, assignee, team *uuid.UUID, unassign, clearTeam bool) (*crmpb.CommandResult, error) {
 	req := &crmpb.Assign{Conversation: ref(conv), ActorUserId: p.UserID.String(), Unassign: unassign, ClearTeam: clearTeam}
 	if assignee != nil {
 		req.AssigneeId = assignee.String()
@@ -76,21 +76,21 @@ func (e *Engine) Assign(ctx context.Context, p crm.Principal, conv *persistence.
 }
 
 // ChangeStatus moves a conversation to another status.
-func (e *Engine) ChangeStatus(ctx context.Context, p crm.Principal, conv *persistence.Conversation, status string) (*crmpb.CommandResult, error) {
-	st, err := ParseStatus(status)
+func (e *Engine) ChangeStatus(ctx context.Context, p crm.Principal, conv *crm.Conversation, status string) (*crmpb.CommandResult, error) {
+	st, err := crm.ParseConversationStatus(status)
 	if err != nil {
 		return nil, crm.NewError(crm.ErrInvalid, "validation_failed", "some fields are invalid",
 			map[string]any{"fields": map[string]any{"status": "must be open, in_progress, waiting, resolved or archived"}})
 	}
-	return e.command(ctx, conv, &crmpb.ChangeStatus{Conversation: ref(conv), ActorUserId: p.UserID.String(), Status: st.Proto()})
+	return e.command(ctx, conv, &crmpb.ChangeStatus{Conversation: ref(conv), ActorUserId: p.UserID.String(), Status: statusToProto(st)})
 }
 
 // MarkRead clears a conversation's unread count.
-func (e *Engine) MarkRead(ctx context.Context, p crm.Principal, conv *persistence.Conversation) (*crmpb.CommandResult, error) {
+func (e *Engine) MarkRead(ctx context.Context, p crm.Principal, conv *crm.Conversation) (*crmpb.CommandResult, error) {
 	return e.command(ctx, conv, &crmpb.MarkRead{Conversation: ref(conv), UserId: p.UserID.String()})
 }
 
-func (e *Engine) command(ctx context.Context, conv *persistence.Conversation, msg any) (*crmpb.CommandResult, error) {
+func (e *Engine) command(ctx context.Context, conv *crm.Conversation, msg any) (*crmpb.CommandResult, error) {
 	for attempt := 0; ; attempt++ {
 		resp, err := e.request(ctx, identityOf(conv), KindConversation, msg)
 		if err != nil {
@@ -111,16 +111,16 @@ func (e *Engine) command(ctx context.Context, conv *persistence.Conversation, ms
 }
 
 // AddNote stores an internal note and tells the consoles that see the conversation.
-func (e *Engine) AddNote(ctx context.Context, p crm.Principal, conv *persistence.Conversation, text string) (*persistence.Note, error) {
+func (e *Engine) AddNote(ctx context.Context, p crm.Principal, conv *crm.Conversation, text string) (*persistence.Note, error) {
 	note := &persistence.Note{ConversationID: conv.ID, AuthorID: &p.UserID, Text: text}
-	var events []persistence.TenantEvent
+	var events []crm.TenantEvent
 	err := e.db.TenantTx(ctx, conv.TenantID, func(tx pgx.Tx) error {
 		if err := persistence.InsertNote(ctx, tx, conv.TenantID, note); err != nil {
 			return err
 		}
 		payload, _ := json.Marshal(note)
 		id := conv.ID
-		ev := persistence.TenantEvent{Type: "note.created", ConversationID: &id, AssigneeID: conv.AssigneeID, TeamID: conv.TeamID, Payload: payload}
+		ev := crm.TenantEvent{Type: "note.created", ConversationID: &id, AssigneeID: conv.AssigneeID, TeamID: conv.TeamID, Payload: payload}
 		if err := persistence.AppendTenantEvent(ctx, tx, conv.TenantID, &ev); err != nil {
 			return err
 		}
@@ -134,11 +134,11 @@ func (e *Engine) AddNote(ctx context.Context, p crm.Principal, conv *persistence
 	return note, nil
 }
 
-func ref(c *persistence.Conversation) *crmpb.ConversationRef {
+func ref(c *crm.Conversation) *crmpb.ConversationRef {
 	return &crmpb.ConversationRef{TenantId: c.TenantID.String(), ConnectionId: c.ConnectionID.String(), ContactId: c.ContactID.String()}
 }
 
-func identityOf(c *persistence.Conversation) string {
+func identityOf(c *crm.Conversation) string {
 	return ConversationIdentity(c.TenantID, c.ConnectionID, c.ContactID)
 }
 
@@ -159,34 +159,20 @@ func commandError(e *crmpb.ResultError) error {
 	return fmt.Errorf("conversation grain: %s: %s", e.GetCode(), e.GetMessage())
 }
 
-// SetLabels replaces a conversation's labels and tells the consoles.
-func (e *Engine) SetLabels(ctx context.Context, conv *persistence.Conversation, labelIDs []uuid.UUID) error {
-	var events []persistence.TenantEvent
-	err := e.db.TenantTx(ctx, conv.TenantID, func(tx pgx.Tx) error {
-		if err := persistence.SetConversationLabels(ctx, tx, conv.TenantID, conv.ID, labelIDs); err != nil {
-			return err
-		}
-		fresh, err := persistence.LoadConversationByID(ctx, tx, conv.TenantID, conv.ID)
-		if err != nil {
-			return err
-		}
-		ev := conversationEvent("conversation.updated", fresh)
-		if err := persistence.AppendTenantEvent(ctx, tx, conv.TenantID, &ev); err != nil {
-			return err
-		}
-		events = append(events, ev)
-		return nil
-	})
-	if err != nil {
-		return err
+// SetLabels replaces a conversation's labels, through its grain.
+func (e *Engine) SetLabels(ctx context.Context, p crm.Principal, conv *crm.Conversation, labelIDs []uuid.UUID) error {
+	req := &crmpb.SetLabels{Conversation: ref(conv), ActorUserId: p.UserID.String(), ConversationId: conv.ID.String(),
+		LabelIds: make([]string, len(labelIDs))}
+	for i, id := range labelIDs {
+		req.LabelIds[i] = id.String()
 	}
-	e.publish(conv.TenantID, events)
-	return nil
+	_, err := e.command(ctx, conv, req)
+	return err
 }
 
 // RecordConnectionState stores a connection's health and tells the consoles.
 func (e *Engine) RecordConnectionState(ctx context.Context, tenantID, connectionID uuid.UUID, status, lastError string, extra map[string]any) error {
-	var events []persistence.TenantEvent
+	var events []crm.TenantEvent
 	err := e.db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
 		payload, err := persistence.RecordConnectionState(ctx, tx, tenantID, connectionID, status, lastError, e.cfg.Now())
 		if err != nil {
@@ -196,7 +182,7 @@ func (e *Engine) RecordConnectionState(ctx context.Context, tenantID, connection
 			payload[k] = v
 		}
 		raw, _ := json.Marshal(payload)
-		ev := persistence.TenantEvent{Type: "connection.updated", Payload: raw}
+		ev := crm.TenantEvent{Type: "connection.updated", Payload: raw}
 		if err := persistence.AppendTenantEvent(ctx, tx, tenantID, &ev); err != nil {
 			return err
 		}

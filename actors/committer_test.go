@@ -221,7 +221,7 @@ func textEvent(waID, id, text string) *crmpb.ChannelEvent {
 func seedTenant(t *testing.T, db *persistence.DB, slug string) (uuid.UUID, uuid.UUID) {
 	t.Helper()
 	ctx := context.Background()
-	planID, err := db.CreatePlan(ctx, persistence.NewPlan{Name: slug, Limits: persistence.PlanLimits{Users: 10, Connections: 10,
+	planID, err := db.CreatePlan(ctx, persistence.NewPlan{Name: slug, Limits: crm.PlanLimits{Users: 10, Connections: 10,
 		Contacts: 1000, MonthlyConversations: 1000}})
 	require.NoError(t, err)
 	tenant, _, err := db.CreateTenant(ctx, persistence.NewTenant{Name: slug, Slug: slug, Email: slug + "@f.test", PlanID: planID,

@@ -73,7 +73,7 @@ var contentJSON = protojson.UnmarshalOptions{DiscardUnknown: true}
 
 // content checks a send's type-specific content, stores it on the message
 // and returns what the connection grain needs to send it.
-func (g *conversationGrain) content(ctx context.Context, tx pgx.Tx, conv *persistence.Conversation, msgType string, raw []byte, m *persistence.Message) ([]byte, error) {
+func (g *conversationGrain) content(ctx context.Context, tx pgx.Tx, conv *crm.Conversation, msgType string, raw []byte, m *crm.Message) ([]byte, error) {
 	invalid := func(format string, args ...any) error {
 		return crm.NewError(crm.ErrInvalid, "validation_failed", "some fields are invalid",
 			map[string]any{"fields": map[string]any{msgType: fmt.Sprintf(format, args...)}})

@@ -1,8 +1,10 @@
 package actors
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -27,7 +29,7 @@ type conversationGrain struct {
 	engine                      *Engine
 	identity                    string
 	tenant, connection, contact uuid.UUID
-	conv                        *persistence.Conversation
+	conv                        *crm.Conversation
 	loaded                      bool
 	// recent remembers the results of the last inbox events stored here: a
 	// request retried after its first attempt timed out (the grain was
@@ -85,23 +87,27 @@ func (g *conversationGrain) Receive(ctx actor.Context) {
 		ctx.Respond(res)
 		g.stopIfFenced(ctx, res.GetError())
 	case *crmpb.Assign:
-		res := g.command(func(c *persistence.Conversation) (bool, *crmpb.ResultError) { return assign(c, msg) })
+		res := g.command(uuid.Nil, func(c *crm.Conversation) (bool, *crmpb.ResultError) { return assign(c, msg) })
 		ctx.Respond(res)
 		g.stopIfFenced(ctx, res.GetError())
 	case *crmpb.ChangeStatus:
-		res := g.command(func(c *persistence.Conversation) (bool, *crmpb.ResultError) {
+		res := g.command(uuid.Nil, func(c *crm.Conversation) (bool, *crmpb.ResultError) {
 			return changeStatus(c, msg.GetStatus(), g.engine.cfg.Now())
 		})
 		ctx.Respond(res)
 		g.stopIfFenced(ctx, res.GetError())
 	case *crmpb.MarkRead:
-		res := g.command(func(c *persistence.Conversation) (bool, *crmpb.ResultError) {
+		res := g.command(uuid.Nil, func(c *crm.Conversation) (bool, *crmpb.ResultError) {
 			if c.UnreadCount == 0 {
 				return false, nil
 			}
 			c.UnreadCount = 0
 			return true, nil
 		})
+		ctx.Respond(res)
+		g.stopIfFenced(ctx, res.GetError())
+	case *crmpb.SetLabels:
+		res := g.setLabels(msg)
 		ctx.Respond(res)
 		g.stopIfFenced(ctx, res.GetError())
 	}
@@ -115,7 +121,7 @@ func (g *conversationGrain) stopIfFenced(ctx actor.Context, e *crmpb.ResultError
 }
 
 // current returns the live conversation, loading it on first use.
-func (g *conversationGrain) current(ctx context.Context, tx pgx.Tx) (*persistence.Conversation, error) {
+func (g *conversationGrain) current(ctx context.Context, tx pgx.Tx) (*crm.Conversation, error) {
 	if !g.loaded {
 		c, err := persistence.CurrentConversation(ctx, tx, g.tenant, g.connection, g.contact)
 		if err != nil {
@@ -132,11 +138,11 @@ func (g *conversationGrain) current(ctx context.Context, tx pgx.Tx) (*persistenc
 
 // write runs fn in a tenant transaction and, on success, keeps the
 // conversation it returns and publishes the events.
-func (g *conversationGrain) write(fn func(ctx context.Context, tx pgx.Tx) (*persistence.Conversation, []persistence.TenantEvent, error)) error {
+func (g *conversationGrain) write(fn func(ctx context.Context, tx pgx.Tx) (*crm.Conversation, []crm.TenantEvent, error)) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	var conv *persistence.Conversation
-	var events []persistence.TenantEvent
+	var conv *crm.Conversation
+	var events []crm.TenantEvent
 	err := g.engine.db.TenantTx(ctx, g.tenant, func(tx pgx.Tx) error {
 		var err error
 		conv, events, err = fn(ctx, tx)
@@ -164,43 +170,43 @@ func resultError(err error) *crmpb.ResultError {
 	return &crmpb.ResultError{Code: "internal", Message: err.Error(), Retryable: true}
 }
 
-func conversationEvent(typ string, c *persistence.Conversation) persistence.TenantEvent {
+func conversationEvent(typ string, c *crm.Conversation) crm.TenantEvent {
 	payload, _ := json.Marshal(c)
 	id := c.ID
-	return persistence.TenantEvent{Type: typ, ConversationID: &id, AssigneeID: c.AssigneeID, TeamID: c.TeamID, Payload: payload}
+	return crm.TenantEvent{Type: typ, ConversationID: &id, AssigneeID: c.AssigneeID, TeamID: c.TeamID, Payload: payload}
 }
 
-func messageEvent(typ string, c *persistence.Conversation, m *persistence.Message) persistence.TenantEvent {
+func messageEvent(typ string, c *crm.Conversation, m *crm.Message) crm.TenantEvent {
 	payload, _ := json.Marshal(m)
 	id := c.ID
-	return persistence.TenantEvent{Type: typ, ConversationID: &id, AssigneeID: c.AssigneeID, TeamID: c.TeamID, Payload: payload}
+	return crm.TenantEvent{Type: typ, ConversationID: &id, AssigneeID: c.AssigneeID, TeamID: c.TeamID, Payload: payload}
 }
 
 // messageWithConversation is message.created's payload: the message, and
 // under "conversation" the conversation's state with the message applied.
 type messageWithConversation struct {
-	*persistence.Message
-	Conversation *persistence.Conversation `json:"conversation"`
+	*crm.Message
+	Conversation *crm.Conversation `json:"conversation"`
 }
 
 // messageCreated is the one event of a message stored in an existing
 // conversation: the conversation's new state (preview, unread count, status)
 // rides in the same event, so a message costs one tenant event row and one
 // frame per console instead of a message.created and a conversation.updated.
-func messageCreated(c *persistence.Conversation, m *persistence.Message) persistence.TenantEvent {
+func messageCreated(c *crm.Conversation, m *crm.Message) crm.TenantEvent {
 	payload, _ := json.Marshal(messageWithConversation{Message: m, Conversation: c})
 	id := c.ID
-	return persistence.TenantEvent{Type: "message.created", ConversationID: &id, AssigneeID: c.AssigneeID, TeamID: c.TeamID, Payload: payload}
+	return crm.TenantEvent{Type: "message.created", ConversationID: &id, AssigneeID: c.AssigneeID, TeamID: c.TeamID, Payload: payload}
 }
 
 // appendEvents gives the events their tenant sequence numbers.
-func appendEvents(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, events []persistence.TenantEvent) error {
+func appendEvents(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, events []crm.TenantEvent) error {
 	return persistence.AppendTenantEvents(ctx, tx, tenant, events)
 }
 
 // saveOrInsert persists the conversation: fenced update, or insert when new.
 // A live conversation created meanwhile by another activation is a fence too.
-func saveOrInsert(ctx context.Context, tx pgx.Tx, c *persistence.Conversation, isNew bool) error {
+func saveOrInsert(ctx context.Context, tx pgx.Tx, c *crm.Conversation, isNew bool) error {
 	if !isNew {
 		return persistence.SaveConversation(ctx, tx, c)
 	}
@@ -215,22 +221,22 @@ func saveOrInsert(ctx context.Context, tx pgx.Tx, c *persistence.Conversation, i
 }
 
 // inboundMessage builds the message an event carries and when it happened.
-func inboundMessage(ev *crmpb.ChannelEvent, m *persistence.Message, now time.Time) (time.Time, error) {
+func inboundMessage(ev *crmpb.ChannelEvent, m *crm.Message, now time.Time) (time.Time, error) {
 	occurred := now
 	if ts := ev.GetTimestampMs(); ts > 0 {
 		occurred = time.UnixMilli(ts).UTC()
 	}
 	switch body := ev.GetEvent().(type) {
 	case *crmpb.ChannelEvent_InboundMessage:
-		m.Direction, m.Status = "inbound", "received"
+		m.Direction, m.Status = "inbound", crm.DeliveryReceived
 		fillMessage(m, body.InboundMessage.GetMessage())
 	case *crmpb.ChannelEvent_OutboundEcho:
-		m.Direction, m.Status, m.Via = "outbound", "sent", "phone"
+		m.Direction, m.Status, m.Via = "outbound", crm.DeliverySent, "phone"
 		fillMessage(m, body.OutboundEcho.GetMessage())
 		m.SentAt = &occurred
 	case *crmpb.ChannelEvent_Reaction:
 		r := body.Reaction
-		m.Direction, m.Status, m.Type = "inbound", "received", "reaction"
+		m.Direction, m.Status, m.Type = "inbound", crm.DeliveryReceived, "reaction"
 		m.Reaction = rawJSON(map[string]any{"target_external_id": r.GetTargetExternalId(), "emoji": r.GetEmoji(), "removed": r.GetRemoved()})
 		key := ev.GetDedupeKey()
 		m.ExternalID = &key
@@ -242,10 +248,10 @@ func inboundMessage(ev *crmpb.ChannelEvent, m *persistence.Message, now time.Tim
 
 // openFor returns the conversation m goes to: a copy of the live one, or a
 // new one when there is none (or it was archived).
-func (g *conversationGrain) openFor(live *persistence.Conversation, channel crmpb.Channel) (*persistence.Conversation, bool) {
-	if live == nil || live.Status == "archived" {
-		return &persistence.Conversation{ID: crm.NewID(), TenantID: g.tenant, ConnectionID: g.connection, ContactID: g.contact,
-			Channel: ChannelName(channel), Status: "open"}, true
+func (g *conversationGrain) openFor(live *crm.Conversation, channel crmpb.Channel) (*crm.Conversation, bool) {
+	if live == nil || live.Status == crm.ConversationArchived {
+		return &crm.Conversation{ID: crm.NewID(), TenantID: g.tenant, ConnectionID: g.connection, ContactID: g.contact,
+			Channel: ChannelName(channel), Status: crm.ConversationOpen}, true
 	}
 	c := *live
 	return &c, false
@@ -253,7 +259,7 @@ func (g *conversationGrain) openFor(live *persistence.Conversation, channel crmp
 
 // applyInbound moves the conversation past message m: its sequence, last
 // message, unread count, the 24-hour window and a reopening.
-func applyInbound(conv *persistence.Conversation, m *persistence.Message, occurred, now time.Time) {
+func applyInbound(conv *crm.Conversation, m *crm.Message, occurred, now time.Time) {
 	conv.LastSeq++
 	m.Seq, m.ConversationID = conv.LastSeq, conv.ID
 	conv.LastMessageAt, conv.LastActivityAt = &now, now
@@ -263,31 +269,21 @@ func applyInbound(conv *persistence.Conversation, m *persistence.Message, occurr
 	}
 	conv.UnreadCount++
 	conv.LastInboundAt = &occurred
-	if conv.Channel == "whatsapp" {
-		closes := occurred.Add(WindowLength)
-		if conv.WindowExpiresAt == nil || closes.After(*conv.WindowExpiresAt) {
-			conv.WindowExpiresAt = &closes
-		}
+	conv.ExtendWindow(occurred)
+	if conv.Status == crm.ConversationResolved {
+		conv.ResolvedAt = nil // reopened
 	}
-	switch conv.Status {
-	case "resolved":
-		conv.Status, conv.ResolvedAt = "open", nil
-	case "waiting":
-		conv.Status = "open"
-		if conv.AssigneeID != nil {
-			conv.Status = "in_progress"
-		}
-	}
+	conv.Status = conv.Status.AfterInbound(conv.AssigneeID != nil)
 }
 
 // inboundEvents are the tenant events of an inbound message: a new
 // conversation is announced first (conversation.created), then the message
 // carries the conversation's state.
-func inboundEvents(conv *persistence.Conversation, m *persistence.Message, isNew bool) []persistence.TenantEvent {
+func inboundEvents(conv *crm.Conversation, m *crm.Message, isNew bool) []crm.TenantEvent {
 	if isNew {
-		return []persistence.TenantEvent{conversationEvent("conversation.created", conv), messageCreated(conv, m)}
+		return []crm.TenantEvent{conversationEvent("conversation.created", conv), messageCreated(conv, m)}
 	}
-	return []persistence.TenantEvent{messageCreated(conv, m)}
+	return []crm.TenantEvent{messageCreated(conv, m)}
 }
 
 func (g *conversationGrain) inbound(req *crmpb.InboundEvent) *crmpb.InboundEventResult {
@@ -319,7 +315,7 @@ func (g *conversationGrain) inboundBatched(req *crmpb.InboundEvent, inboxID uuid
 		return nil, false
 	}
 	now := g.engine.cfg.Now().UTC()
-	m := &persistence.Message{TenantID: g.tenant, ConnectionID: g.connection, ContactID: g.contact, CreatedAt: now}
+	m := &crm.Message{TenantID: g.tenant, ConnectionID: g.connection, ContactID: g.contact, CreatedAt: now}
 	occurred, err := inboundMessage(ev, m, now)
 	if err != nil {
 		return nil, false
@@ -341,7 +337,7 @@ func (g *conversationGrain) inboundBatched(req *crmpb.InboundEvent, inboxID uuid
 	conv, isNew := g.openFor(g.conv, ev.GetChannel())
 	applyInbound(conv, m, occurred, now)
 	w := &persistence.InboundWrite{Conv: conv, IsNew: isNew, Message: m, InboxID: inboxID,
-		Events: func() []persistence.TenantEvent { return inboundEvents(conv, m, isNew) }}
+		Events: func() []crm.TenantEvent { return inboundEvents(conv, m, isNew) }}
 	if err := g.engine.committer.write(ctx, w); err != nil {
 		g.loaded = false // reload: another activation may have written
 		if errors.Is(err, persistence.ErrFenced) {
@@ -363,9 +359,9 @@ func (g *conversationGrain) inboundAlone(req *crmpb.InboundEvent, inboxID uuid.U
 	res := &crmpb.InboundEventResult{}
 	ev := req.GetEvent()
 	now := g.engine.cfg.Now().UTC()
-	var stored *persistence.Message
-	err := g.write(func(ctx context.Context, tx pgx.Tx) (*persistence.Conversation, []persistence.TenantEvent, error) {
-		m := &persistence.Message{TenantID: g.tenant, ConnectionID: g.connection, ContactID: g.contact, CreatedAt: now}
+	var stored *crm.Message
+	err := g.write(func(ctx context.Context, tx pgx.Tx) (*crm.Conversation, []crm.TenantEvent, error) {
+		m := &crm.Message{TenantID: g.tenant, ConnectionID: g.connection, ContactID: g.contact, CreatedAt: now}
 		occurred, err := inboundMessage(ev, m, now)
 		if err != nil {
 			return nil, nil, err
@@ -434,17 +430,37 @@ func markInbox(ctx context.Context, tx pgx.Tx, tenant, inboxID uuid.UUID) error 
 	return persistence.MarkInboxProcessed(ctx, tx, tenant, inboxID)
 }
 
-// command applies a change to the conversation and records it.
-func (g *conversationGrain) command(change func(*persistence.Conversation) (bool, *crmpb.ResultError)) *crmpb.CommandResult {
+// command applies a change to a conversation and records it: to the live
+// one, or with a target to that conversation, which may be an older,
+// archived one of the same contact (no activation keeps those, so it is
+// changed here without becoming the grain's).
+func (g *conversationGrain) command(target uuid.UUID, change func(*crm.Conversation) (bool, *crmpb.ResultError)) *crmpb.CommandResult {
 	res := &crmpb.CommandResult{}
 	var cmdErr *crmpb.ResultError
-	err := g.write(func(ctx context.Context, tx pgx.Tx) (*persistence.Conversation, []persistence.TenantEvent, error) {
+	var older *crm.Conversation
+	err := g.write(func(ctx context.Context, tx pgx.Tx) (*crm.Conversation, []crm.TenantEvent, error) {
 		conv, err := g.current(ctx, tx)
 		if err != nil {
 			return nil, nil, err
 		}
+		kept := conv != nil && (target == uuid.Nil || conv.ID == target)
+		if !kept && target != uuid.Nil {
+			if conv, err = persistence.LoadConversationByID(ctx, tx, g.tenant, target); err != nil {
+				return nil, nil, err
+			}
+			if conv.ConnectionID != g.connection || conv.ContactID != g.contact {
+				return nil, nil, crm.NotFound("conversation")
+			}
+		}
 		if conv == nil {
 			return nil, nil, crm.NotFound("conversation")
+		}
+		keep := func(c *crm.Conversation) *crm.Conversation {
+			if kept {
+				return c
+			}
+			older = c
+			return nil
 		}
 		before := *conv
 		changed, e := change(conv)
@@ -454,18 +470,22 @@ func (g *conversationGrain) command(change func(*persistence.Conversation) (bool
 		}
 		res.ConversationId, res.Changed = conv.ID.String(), changed
 		if !changed {
-			return conv, nil, nil
+			return keep(conv), nil, nil
 		}
-		conv.LastActivityAt = g.engine.cfg.Now().UTC()
-		if conv.UnreadCount == before.UnreadCount || conv.Status != before.Status || !sameID(conv.AssigneeID, before.AssigneeID) {
-			// Activity moves the conversation up; reading it does not.
-		} else {
-			conv.LastActivityAt = before.LastActivityAt
+		if conv.UnreadCount == before.UnreadCount && slices.Equal(conv.LabelIDs, before.LabelIDs) ||
+			conv.Status != before.Status || !sameID(conv.AssigneeID, before.AssigneeID) {
+			// Activity moves the conversation up; reading or labelling it does not.
+			conv.LastActivityAt = g.engine.cfg.Now().UTC()
 		}
 		if err := persistence.SaveConversation(ctx, tx, conv); err != nil {
 			return nil, nil, err
 		}
-		events := []persistence.TenantEvent{conversationEvent("conversation.updated", conv)}
+		if !slices.Equal(conv.LabelIDs, before.LabelIDs) {
+			if err := persistence.SetConversationLabels(ctx, tx, g.tenant, conv.ID, conv.LabelIDs); err != nil {
+				return nil, nil, err
+			}
+		}
+		events := []crm.TenantEvent{conversationEvent("conversation.updated", conv)}
 		if !sameID(conv.AssigneeID, before.AssigneeID) || !sameID(conv.TeamID, before.TeamID) {
 			// A transfer: those who could see it before get the update too,
 			// so their consoles drop it from their lists.
@@ -476,7 +496,7 @@ func (g *conversationGrain) command(change func(*persistence.Conversation) (bool
 		if err := appendEvents(ctx, tx, g.tenant, events); err != nil {
 			return nil, nil, err
 		}
-		return conv, events, nil
+		return keep(conv), events, nil
 	})
 	switch {
 	case cmdErr != nil:
@@ -484,17 +504,49 @@ func (g *conversationGrain) command(change func(*persistence.Conversation) (bool
 	case err != nil:
 		res.Error = resultError(err)
 	}
-	if g.conv != nil {
-		res.Status = StatusProto(g.conv.Status)
-		res.Unread = int32(g.conv.UnreadCount)
-		if g.conv.AssigneeID != nil {
-			res.AssigneeId = g.conv.AssigneeID.String()
+	shown := g.conv
+	if older != nil {
+		shown = older
+	}
+	if shown != nil {
+		res.Status = statusToProto(shown.Status)
+		res.Unread = int32(shown.UnreadCount)
+		if shown.AssigneeID != nil {
+			res.AssigneeId = shown.AssigneeID.String()
 		}
-		if g.conv.TeamID != nil {
-			res.TeamId = g.conv.TeamID.String()
+		if shown.TeamID != nil {
+			res.TeamId = shown.TeamID.String()
 		}
 	}
 	return res
+}
+
+// setLabels replaces a conversation's labels. They change here, not beside
+// the grain: its cached conversation rides in every message.created, and a
+// write it did not make would leave that copy stale.
+func (g *conversationGrain) setLabels(req *crmpb.SetLabels) *crmpb.CommandResult {
+	target, err := uuid.Parse(req.GetConversationId())
+	if err != nil {
+		return &crmpb.CommandResult{Error: errorf("invalid_input", "conversation id is not a UUID")}
+	}
+	labels := make([]uuid.UUID, 0, len(req.GetLabelIds()))
+	for _, raw := range req.GetLabelIds() {
+		id, err := uuid.Parse(raw)
+		if err != nil {
+			return &crmpb.CommandResult{Error: errorf("invalid_input", "label id %q is not a UUID", raw)}
+		}
+		labels = append(labels, id)
+	}
+	// Held as the database reads them back: each once, in uuid order.
+	slices.SortFunc(labels, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+	labels = slices.Compact(labels)
+	return g.command(target, func(c *crm.Conversation) (bool, *crmpb.ResultError) {
+		if slices.Equal(c.LabelIDs, labels) {
+			return false, nil
+		}
+		c.LabelIDs = labels
+		return true, nil
+	})
 }
 
 func sameID(a, b *uuid.UUID) bool {
@@ -504,23 +556,12 @@ func sameID(a, b *uuid.UUID) bool {
 	return *a == *b
 }
 
-// StatusProto maps a status name to the proto enum.
-func StatusProto(s string) crmpb.ConversationStatus {
-	st, err := ParseStatus(s)
-	if err != nil {
-		return crmpb.ConversationStatus_CONVERSATION_STATUS_UNSPECIFIED
-	}
-	return st.Proto()
-}
-
-func assign(c *persistence.Conversation, a *crmpb.Assign) (bool, *crmpb.ResultError) {
+func assign(c *crm.Conversation, a *crmpb.Assign) (bool, *crmpb.ResultError) {
 	changed := false
 	if a.GetUnassign() {
 		if c.AssigneeID != nil {
 			c.AssigneeID, changed = nil, true
-			if c.Status == "in_progress" {
-				c.Status = "open"
-			}
+			c.Status = c.Status.AfterAssign(false)
 		}
 	} else if a.GetAssigneeId() != "" {
 		id, err := uuid.Parse(a.GetAssigneeId())
@@ -529,9 +570,7 @@ func assign(c *persistence.Conversation, a *crmpb.Assign) (bool, *crmpb.ResultEr
 		}
 		if !sameID(c.AssigneeID, &id) {
 			c.AssigneeID, changed = &id, true
-			if c.Status == "open" {
-				c.Status = "in_progress"
-			}
+			c.Status = c.Status.AfterAssign(true)
 		}
 	}
 	if a.GetClearTeam() {
@@ -550,20 +589,20 @@ func assign(c *persistence.Conversation, a *crmpb.Assign) (bool, *crmpb.ResultEr
 	return changed, nil
 }
 
-func changeStatus(c *persistence.Conversation, to crmpb.ConversationStatus, now time.Time) (bool, *crmpb.ResultError) {
-	from, err := ParseStatus(c.Status)
+func changeStatus(c *crm.Conversation, to crmpb.ConversationStatus, now time.Time) (bool, *crmpb.ResultError) {
+	from, err := crm.ParseConversationStatus(string(c.Status))
 	if err != nil {
 		return false, errorf("invalid_status", "%v", err)
 	}
-	target := StatusFromProto(to)
+	target := statusFromProto(to)
 	if target == from {
 		return false, nil
 	}
-	if !CanTransition(from, target) {
-		return false, &crmpb.ResultError{Code: "invalid_transition", Message: "a " + from.String() + " conversation cannot become " + target.String()}
+	if !from.CanTransition(target) {
+		return false, &crmpb.ResultError{Code: "invalid_transition", Message: "a " + string(from) + " conversation cannot become " + string(target)}
 	}
-	c.Status = target.String()
-	if target.String() == "resolved" {
+	c.Status = target
+	if target == crm.ConversationResolved {
 		c.ResolvedAt = &now
 	} else {
 		c.ResolvedAt = nil

@@ -10,7 +10,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"crm"
-	"crm/persistence"
 	crmpb "crm/proto"
 )
 
@@ -81,7 +80,7 @@ func messageTypeName(t crmpb.MessageType) string {
 }
 
 // fillMessage copies a channel message into a stored message.
-func fillMessage(m *persistence.Message, in *crmpb.Message) {
+func fillMessage(m *crm.Message, in *crmpb.Message) {
 	m.Type = messageTypeName(in.GetType())
 	m.Text = in.GetText()
 	if ext := in.GetExternalId(); ext != "" {
@@ -150,7 +149,7 @@ func fillMessage(m *persistence.Message, in *crmpb.Message) {
 }
 
 // preview is the one-line summary shown in the inbox list.
-func preview(m *persistence.Message) string {
+func preview(m *crm.Message) string {
 	text := strings.TrimSpace(m.Text)
 	if text != "" {
 		return truncate(strings.Join(strings.Fields(text), " "), 120)

@@ -4,7 +4,8 @@
 // The conversation grain decides everything about its conversation with
 // plain functions beside it, testable without an actor system and given the
 // time as an argument: applyInbound (sequence, unread count, 24-hour window,
-// reopening), assign and changeStatus (CanTransition). It then stores the
+// reopening), assign and changeStatus, on the domain's rules (the statuses,
+// their transitions and the window are in package crm). It then stores the
 // result fenced on the conversation's version, through the node's group
 // commit (committer.go) for inbound messages or a transaction of its own for
 // commands and sends, and pushes the events.

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"crm"
 	"crm/channels"
 	"crm/cluster"
 	"crm/persistence"
@@ -472,7 +473,7 @@ func (e *Engine) markProcessed(ctx context.Context, in InboxItem, outcome string
 // publish hands committed events to every member's gateway (and local
 // listeners). Live delivery is the fast path: a console that misses one
 // finds it by resuming from its last seq.
-func (e *Engine) publish(tenantID uuid.UUID, events []persistence.TenantEvent) {
+func (e *Engine) publish(tenantID uuid.UUID, events []crm.TenantEvent) {
 	if len(events) == 0 {
 		return
 	}

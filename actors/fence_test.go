@@ -70,7 +70,7 @@ func TestDuplicateActivationCannotWriteTwice(t *testing.T) {
 func seedTenantAndConnection(t *testing.T, db *persistence.DB) (uuid.UUID, uuid.UUID) {
 	t.Helper()
 	ctx := context.Background()
-	planID, err := db.CreatePlan(ctx, persistence.NewPlan{Name: "fence", Limits: persistence.PlanLimits{Users: 10, Connections: 10,
+	planID, err := db.CreatePlan(ctx, persistence.NewPlan{Name: "fence", Limits: crm.PlanLimits{Users: 10, Connections: 10,
 		Contacts: 100, MonthlyConversations: 100}})
 	require.NoError(t, err)
 	tenant, _, err := db.CreateTenant(ctx, persistence.NewTenant{Name: "Fence", Slug: "fence", Email: "f@f.test", PlanID: planID,

@@ -19,7 +19,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"crm"
-	"crm/persistence"
 	crmpb "crm/proto"
 )
 
@@ -222,7 +221,7 @@ func PublishToMembers(sender actor.SenderContext, memberAddresses []string, e *c
 }
 
 // EventToProto turns a stored tenant event into the envelope gateways take.
-func EventToProto(tenantID uuid.UUID, e persistence.TenantEvent) *crmpb.TenantEvent {
+func EventToProto(tenantID uuid.UUID, e crm.TenantEvent) *crmpb.TenantEvent {
 	out := &crmpb.TenantEvent{TenantId: tenantID.String(), Seq: e.Seq, Type: e.Type, PayloadJson: e.Payload,
 		CreatedAtUnixMs: e.CreatedAt.UnixMilli()}
 	if e.ConversationID != nil {
@@ -238,7 +237,7 @@ func EventToProto(tenantID uuid.UUID, e persistence.TenantEvent) *crmpb.TenantEv
 }
 
 // PublishStored is Publish for a stored event (same-node callers and tests).
-func (g *Gateway) PublishStored(tenantID uuid.UUID, e persistence.TenantEvent) {
+func (g *Gateway) PublishStored(tenantID uuid.UUID, e crm.TenantEvent) {
 	g.Publish(EventToProto(tenantID, e))
 }
 

@@ -23,7 +23,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crm"
-	"crm/persistence"
 	crmpb "crm/proto"
 )
 
@@ -407,7 +406,7 @@ func TestSessionOverflowResyncFrame(t *testing.T) {
 // logic. The PostgreSQL path is exercised end to end in httpapi's socket tests.
 type memEvents struct {
 	mu     sync.Mutex
-	events []persistence.TenantEvent
+	events []crm.TenantEvent
 	onPage func()
 }
 
@@ -416,18 +415,18 @@ func (m *memEvents) add(n int) {
 	defer m.mu.Unlock()
 	for i := 0; i < n; i++ {
 		seq := int64(len(m.events) + 1)
-		m.events = append(m.events, persistence.TenantEvent{Seq: seq, Type: "message.created",
+		m.events = append(m.events, crm.TenantEvent{Seq: seq, Type: "message.created",
 			Payload: json.RawMessage(fmt.Sprintf(`{"n":%d}`, seq))})
 	}
 }
 
-func (m *memEvents) TenantEventsSince(_ context.Context, _ uuid.UUID, since int64, limit int, v crm.Visibility) ([]persistence.TenantEvent, int64, error) {
+func (m *memEvents) TenantEventsSince(_ context.Context, _ uuid.UUID, since int64, limit int, v crm.Visibility) ([]crm.TenantEvent, int64, error) {
 	if m.onPage != nil {
 		m.onPage()
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []persistence.TenantEvent
+	var out []crm.TenantEvent
 	last := since
 	for _, e := range m.events {
 		if e.Seq <= since || len(out) >= limit {

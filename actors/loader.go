@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"crm"
 	"crm/groupcommit"
 	"crm/persistence"
 )
@@ -20,7 +21,7 @@ type conversationLoader struct {
 	queue *groupcommit.Queue[*loadCall]
 }
 
-type loadCall = groupcommit.Call[persistence.ConversationKey, *persistence.Conversation]
+type loadCall = groupcommit.Call[persistence.ConversationKey, *crm.Conversation]
 
 func newConversationLoader(db *persistence.DB, log *slog.Logger, maxBatch int, maxDelay time.Duration) *conversationLoader {
 	l := &conversationLoader{db: db, log: log}
@@ -31,7 +32,7 @@ func newConversationLoader(db *persistence.DB, log *slog.Logger, maxBatch int, m
 // load answers with the live conversation of key, nil when there is none.
 // An error (the batch failed, or the loader is closed) leaves the caller to
 // load it alone.
-func (l *conversationLoader) load(ctx context.Context, key persistence.ConversationKey) (*persistence.Conversation, error) {
+func (l *conversationLoader) load(ctx context.Context, key persistence.ConversationKey) (*crm.Conversation, error) {
 	return groupcommit.Do(ctx, l.queue, 0, key)
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"crm"
 	"crm/channels"
 	"crm/persistence"
 )
@@ -29,7 +30,7 @@ type inboundMedia struct {
 // minutes), stores it, and points the message at our copy. It runs after the
 // message is stored so ingest never waits on a download; failures are
 // retried a few times and leave the message with the provider's reference.
-func (e *Engine) fetchInboundMedia(tenantID, connectionID uuid.UUID, m *persistence.Message) {
+func (e *Engine) fetchInboundMedia(tenantID, connectionID uuid.UUID, m *crm.Message) {
 	if e.cfg.SaveMedia == nil || e.cfg.Connections == nil || len(m.Media) == 0 {
 		return
 	}
@@ -52,7 +53,7 @@ func (e *Engine) fetchInboundMedia(tenantID, connectionID uuid.UUID, m *persiste
 	e.log.Warn("inbound media not fetched", "message_id", m.ID, "error", err)
 }
 
-func (e *Engine) saveMedia(ctx context.Context, tenantID, connectionID uuid.UUID, m *persistence.Message, media inboundMedia) error {
+func (e *Engine) saveMedia(ctx context.Context, tenantID, connectionID uuid.UUID, m *crm.Message, media inboundMedia) error {
 	provider, err := e.cfg.Connections.Provider(ctx, tenantID, connectionID)
 	if err != nil {
 		return err
@@ -69,7 +70,7 @@ func (e *Engine) saveMedia(ctx context.Context, tenantID, connectionID uuid.UUID
 	if err != nil {
 		return err
 	}
-	var events []persistence.TenantEvent
+	var events []crm.TenantEvent
 	err = e.db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
 		updated, err := persistence.SetMessageMediaID(ctx, tx, tenantID, m.ID, id, content.MimeType, int64(len(content.Data)))
 		if err != nil {

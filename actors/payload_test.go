@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"crm/persistence"
+	"crm"
 )
 
 // fill sets every field of v, recursively, to a value that is not its zero:
@@ -59,8 +59,8 @@ func fill(v reflect.Value) {
 // consoles, the REST API and stored events must not tell them apart.
 func TestEventPayloadsAreWhatEncodingJSONWrites(t *testing.T) {
 	t.Parallel()
-	var m persistence.Message
-	var c persistence.Conversation
+	var m crm.Message
+	var c crm.Conversation
 	fill(reflect.ValueOf(&m).Elem())
 	fill(reflect.ValueOf(&c).Elem())
 
@@ -73,8 +73,8 @@ func TestEventPayloadsAreWhatEncodingJSONWrites(t *testing.T) {
 	require.Equal(t, "message.created", ev.Type)
 	require.JSONEq(t, want(&m), want(mapWithout(t, ev.Payload, "conversation")))
 	require.Equal(t, want(struct {
-		*persistence.Message
-		Conversation *persistence.Conversation `json:"conversation"`
+		*crm.Message
+		Conversation *crm.Conversation `json:"conversation"`
 	}{&m, &c}), string(ev.Payload))
 	require.Equal(t, want(&c), string(conversationEvent("conversation.updated", &c).Payload))
 	require.Equal(t, want(&m), string(messageEvent("message.updated", &c, &m).Payload))
@@ -94,8 +94,8 @@ func mapWithout(t *testing.T, payload []byte, key string) map[string]any {
 // BenchmarkMessageCreated encodes the one event of an inbound text message
 // in an existing conversation (message and conversation JSON).
 func BenchmarkMessageCreated(b *testing.B) {
-	var m persistence.Message
-	var c persistence.Conversation
+	var m crm.Message
+	var c crm.Conversation
 	fill(reflect.ValueOf(&m).Elem())
 	fill(reflect.ValueOf(&c).Elem())
 	m.Media, m.Location, m.Contacts, m.Reaction, m.Interactive, m.Template, m.Referral = nil, nil, nil, nil, nil, nil, nil

@@ -27,7 +27,7 @@ func (g *conversationGrain) send(req *crmpb.SendMessage) *crmpb.SendResult {
 	now := g.engine.cfg.Now().UTC()
 	var job *crmpb.SendRequest
 	var refused *crmpb.ResultError
-	err := g.write(func(ctx context.Context, tx pgx.Tx) (*persistence.Conversation, []persistence.TenantEvent, error) {
+	err := g.write(func(ctx context.Context, tx pgx.Tx) (*crm.Conversation, []crm.TenantEvent, error) {
 		if key := req.GetIdempotencyKey(); key != "" {
 			existing, err := persistence.FindMessageByKey(ctx, tx, g.tenant, "idempotency", uuid.Nil, key)
 			if err != nil {
@@ -50,7 +50,7 @@ func (g *conversationGrain) send(req *crmpb.SendMessage) *crmpb.SendResult {
 		if msgType == "" {
 			msgType = "text"
 		}
-		if conv.Channel == "whatsapp" && msgType != "template" && (conv.WindowExpiresAt == nil || !now.Before(*conv.WindowExpiresAt)) {
+		if msgType != "template" && !conv.WindowOpen(now) {
 			refused = &crmpb.ResultError{Code: "window_closed",
 				Message: "the 24-hour window is closed: only an approved template may be sent"}
 			return nil, nil, errors.New(refused.Message)
@@ -59,8 +59,8 @@ func (g *conversationGrain) send(req *crmpb.SendMessage) *crmpb.SendResult {
 		if err != nil {
 			return nil, nil, err
 		}
-		m := &persistence.Message{TenantID: g.tenant, ConnectionID: g.connection, ContactID: g.contact, ConversationID: conv.ID,
-			Direction: "outbound", Type: msgType, Text: req.GetText(), Status: "pending", CreatedAt: now, Via: "agent"}
+		m := &crm.Message{TenantID: g.tenant, ConnectionID: g.connection, ContactID: g.contact, ConversationID: conv.ID,
+			Direction: "outbound", Type: msgType, Text: req.GetText(), Status: crm.DeliveryPending, CreatedAt: now, Via: "agent"}
 		if key := req.GetIdempotencyKey(); key != "" {
 			m.IdempotencyKey = &key
 		}
@@ -102,8 +102,8 @@ func (g *conversationGrain) send(req *crmpb.SendMessage) *crmpb.SendResult {
 		if conv.FirstResponseAt == nil && m.SentBy != nil {
 			conv.FirstResponseAt = &now
 		}
-		if conv.Status == "open" || conv.Status == "resolved" {
-			conv.Status, conv.ResolvedAt = "in_progress", nil
+		if next := conv.Status.AfterReply(); next != conv.Status {
+			conv.Status, conv.ResolvedAt = next, nil
 		}
 		if existing, err := persistence.InsertMessage(ctx, tx, m); err != nil {
 			return nil, nil, err
@@ -114,7 +114,7 @@ func (g *conversationGrain) send(req *crmpb.SendMessage) *crmpb.SendResult {
 		if err := persistence.SaveConversation(ctx, tx, conv); err != nil {
 			return nil, nil, err
 		}
-		events := []persistence.TenantEvent{messageCreated(conv, m)}
+		events := []crm.TenantEvent{messageCreated(conv, m)}
 		if err := appendEvents(ctx, tx, g.tenant, events); err != nil {
 			return nil, nil, err
 		}
@@ -276,10 +276,10 @@ func (g *connectionGrain) outbound(ctx context.Context, job *crmpb.SendRequest) 
 // record stores a send's outcome and tells the consoles.
 func (g *connectionGrain) record(ctx context.Context, messageID uuid.UUID, externalID string, sendErr error) {
 	e := g.engine
-	status := "sent"
+	status := crm.DeliverySent
 	var errJSON json.RawMessage
 	if sendErr != nil {
-		status = "failed"
+		status = crm.DeliveryFailed
 		detail := map[string]any{"message": sendErr.Error()}
 		var se *channels.SendError
 		if errors.As(sendErr, &se) {
@@ -292,7 +292,7 @@ func (g *connectionGrain) record(ctx context.Context, messageID uuid.UUID, exter
 		}
 		errJSON = rawJSON(detail)
 	}
-	var events []persistence.TenantEvent
+	var events []crm.TenantEvent
 	err := e.db.TenantTx(ctx, g.tenant, func(tx pgx.Tx) error {
 		m, err := persistence.MessageByID(ctx, tx, g.tenant, messageID)
 		if err != nil {
@@ -350,7 +350,7 @@ func (e *Engine) resendStale(ctx context.Context) {
 }
 
 // sendJob rebuilds the connection grain's request from a stored message.
-func (e *Engine) sendJob(ctx context.Context, m *persistence.Message) (*crmpb.SendRequest, error) {
+func (e *Engine) sendJob(ctx context.Context, m *crm.Message) (*crmpb.SendRequest, error) {
 	job := &crmpb.SendRequest{TenantId: m.TenantID.String(), ConnectionId: m.ConnectionID.String(),
 		ConversationId: m.ConversationID.String(), MessageId: m.ID.String(), Type: m.Type, Text: m.Text,
 		ReplyToExternalId: m.ReplyToExternalID, TemplateJson: m.Template}

@@ -21,7 +21,7 @@ import (
 // EventSource is where a resume replays from: the durable tenant event
 // sequence. *persistence.DB implements it.
 type EventSource interface {
-	TenantEventsSince(ctx context.Context, tenantID uuid.UUID, since int64, limit int, v crm.Visibility) ([]persistence.TenantEvent, int64, error)
+	TenantEventsSince(ctx context.Context, tenantID uuid.UUID, since int64, limit int, v crm.Visibility) ([]crm.TenantEvent, int64, error)
 	OldestTenantEventSeq(ctx context.Context, tenantID uuid.UUID) (oldest, latest int64, err error)
 }
 

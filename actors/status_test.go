@@ -1,63 +1,36 @@
 package actors
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"crm"
-	"crm/persistence"
 	crmpb "crm/proto"
 )
 
 var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
-func TestDeliveryMatchesProto(t *testing.T) {
+// TestStatusesMatchProto: every proto status maps to the crm status of the
+// same name and back; an unspecified one maps to none.
+func TestStatusesMatchProto(t *testing.T) {
 	t.Parallel()
-	for d := DeliveryPending; d <= DeliveryFailed; d++ {
-		require.Equal(t, "DELIVERY_STATUS_"+map[Delivery]string{
-			DeliveryPending: "PENDING", DeliverySent: "SENT", DeliveryDelivered: "DELIVERED",
-			DeliveryRead: "READ", DeliveryPlayed: "PLAYED", DeliveryFailed: "FAILED",
-		}[d], d.Proto().String())
-		require.Equal(t, d, DeliveryFromProto(d.Proto()))
+	for value, name := range crmpb.DeliveryStatus_name {
+		want := crm.DeliveryStatus(strings.ToLower(strings.TrimPrefix(name, "DELIVERY_STATUS_")))
+		if value == 0 {
+			want = ""
+		}
+		require.Equal(t, want, deliveryFromProto(crmpb.DeliveryStatus(value)), name)
 	}
-	for st := StatusOpen; st <= StatusArchived; st++ {
-		require.Equal(t, st, StatusFromProto(st.Proto()))
-		parsed, err := ParseStatus(st.String())
-		require.NoError(t, err)
-		require.Equal(t, st, parsed)
+	for _, st := range crm.ConversationStatuses() {
+		require.Equal(t, "CONVERSATION_STATUS_"+strings.ToUpper(string(st)), statusToProto(st).String())
+		require.Equal(t, st, statusFromProto(statusToProto(st)))
 	}
-	_, err := ParseStatus("none")
-	require.ErrorIs(t, err, crm.ErrInvalid)
-}
-
-func TestCanTransition(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		from, to Status
-		ok       bool
-	}{
-		{StatusOpen, StatusInProgress, true},
-		{StatusOpen, StatusWaiting, true},
-		{StatusOpen, StatusResolved, true},
-		{StatusOpen, StatusArchived, true},
-		{StatusInProgress, StatusOpen, true},
-		{StatusInProgress, StatusWaiting, true},
-		{StatusWaiting, StatusInProgress, true},
-		{StatusWaiting, StatusResolved, true},
-		{StatusResolved, StatusOpen, true},
-		{StatusResolved, StatusInProgress, true},
-		{StatusResolved, StatusArchived, true},
-		{StatusResolved, StatusWaiting, false},
-		{StatusArchived, StatusOpen, false},
-		{StatusArchived, StatusResolved, false},
-		{StatusOpen, StatusNone, false},
-		{StatusNone, StatusOpen, false},
-	}
-	for _, tt := range tests {
-		require.Equal(t, tt.ok, CanTransition(tt.from, tt.to), "%s → %s", tt.from, tt.to)
-	}
+	require.Len(t, crm.ConversationStatuses(), len(crmpb.ConversationStatus_name)-1, "every proto status has a crm one")
+	require.Equal(t, crmpb.ConversationStatus_CONVERSATION_STATUS_UNSPECIFIED, statusToProto("none"))
+	require.Equal(t, crm.ConversationStatus(""), statusFromProto(crmpb.ConversationStatus_CONVERSATION_STATUS_UNSPECIFIED))
 }
 
 // TestChangeStatus walks the grain's changeStatus through agents' status
@@ -68,30 +41,30 @@ func TestChangeStatus(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
-		path    []Status
-		want    Status
+		path    []crm.ConversationStatus
+		want    crm.ConversationStatus
 		wantErr string
 	}{
-		{name: "work it", path: []Status{StatusInProgress, StatusWaiting, StatusResolved}, want: StatusResolved},
-		{name: "reopen resolved", path: []Status{StatusResolved, StatusOpen}, want: StatusOpen},
-		{name: "same status is a no-op", path: []Status{StatusOpen}, want: StatusOpen},
-		{name: "resolved cannot wait", path: []Status{StatusResolved, StatusWaiting}, want: StatusResolved, wantErr: "invalid_transition"},
-		{name: "archived is terminal", path: []Status{StatusArchived, StatusOpen}, want: StatusArchived, wantErr: "invalid_transition"},
+		{name: "work it", path: []crm.ConversationStatus{crm.ConversationInProgress, crm.ConversationWaiting, crm.ConversationResolved}, want: crm.ConversationResolved},
+		{name: "reopen resolved", path: []crm.ConversationStatus{crm.ConversationResolved, crm.ConversationOpen}, want: crm.ConversationOpen},
+		{name: "same status is a no-op", path: []crm.ConversationStatus{crm.ConversationOpen}, want: crm.ConversationOpen},
+		{name: "resolved cannot wait", path: []crm.ConversationStatus{crm.ConversationResolved, crm.ConversationWaiting}, want: crm.ConversationResolved, wantErr: "invalid_transition"},
+		{name: "archived is terminal", path: []crm.ConversationStatus{crm.ConversationArchived, crm.ConversationOpen}, want: crm.ConversationArchived, wantErr: "invalid_transition"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c := &persistence.Conversation{Status: "open"}
+			c := &crm.Conversation{Status: "open"}
 			var e *crmpb.ResultError
 			for i, to := range tt.path {
 				before := c.Status
 				var changed bool
-				changed, e = changeStatus(c, to.Proto(), t0.Add(time.Duration(i+1)*time.Minute))
+				changed, e = changeStatus(c, statusToProto(to), t0.Add(time.Duration(i+1)*time.Minute))
 				if e != nil {
 					require.Equal(t, before, c.Status, "a refused move changes nothing")
 					break
 				}
-				require.Equal(t, before != to.String(), changed)
+				require.Equal(t, before != to, changed)
 			}
 			if tt.wantErr != "" {
 				require.NotNil(t, e)
@@ -99,8 +72,8 @@ func TestChangeStatus(t *testing.T) {
 			} else {
 				require.Nil(t, e)
 			}
-			require.Equal(t, tt.want.String(), c.Status)
-			require.Equal(t, tt.want == StatusResolved, c.ResolvedAt != nil, "resolved_at is set exactly while resolved")
+			require.Equal(t, tt.want, c.Status)
+			require.Equal(t, tt.want == crm.ConversationResolved, c.ResolvedAt != nil, "resolved_at is set exactly while resolved")
 		})
 	}
 }

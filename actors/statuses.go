@@ -8,20 +8,16 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"crm"
 	"crm/persistence"
 	crmpb "crm/proto"
 )
-
-// statusName is the API name of a delivery status.
-func statusName(s crmpb.DeliveryStatus) string {
-	return DeliveryFromProto(s).String()
-}
 
 // applyStatus moves an outbound message's status forward, or parks it when
 // the message is not stored yet. Statuses touch only the message row, so they
 // skip the conversation grain; the forward-only rule is enforced by the update.
 func (e *Engine) applyStatus(ctx context.Context, in InboxItem, st *crmpb.StatusUpdate) error {
-	status := statusName(st.GetStatus())
+	status := deliveryFromProto(st.GetStatus())
 	at := e.cfg.Now().UTC()
 	if st.GetTimestampMs() > 0 {
 		at = time.UnixMilli(st.GetTimestampMs()).UTC()
@@ -34,7 +30,7 @@ func (e *Engine) applyStatus(ctx context.Context, in InboxItem, st *crmpb.Status
 		}
 		statusErr = rawJSON(map[string]any{"errors": errs})
 	}
-	var events []persistence.TenantEvent
+	var events []crm.TenantEvent
 	err := e.db.TenantTx(ctx, in.TenantID, func(tx pgx.Tx) error {
 		if err := persistence.MarkInboxProcessed(ctx, tx, in.TenantID, in.InboxID); err != nil {
 			return err
@@ -65,10 +61,10 @@ func (e *Engine) applyStatus(ctx context.Context, in InboxItem, st *crmpb.Status
 
 // messageUpdatedEvent records message.updated with the conversation's
 // visibility (assignee and team) so only those who may see it get it.
-func messageUpdatedEvent(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, m *persistence.Message) (persistence.TenantEvent, error) {
+func messageUpdatedEvent(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, m *crm.Message) (crm.TenantEvent, error) {
 	conv, err := persistence.LoadConversationByID(ctx, tx, tenant, m.ConversationID)
 	if err != nil {
-		return persistence.TenantEvent{}, err
+		return crm.TenantEvent{}, err
 	}
 	ev := messageEvent("message.updated", conv, m)
 	err = persistence.AppendTenantEvent(ctx, tx, tenant, &ev)
@@ -97,13 +93,13 @@ func (e *Engine) applyParked(ctx context.Context) {
 		return
 	}
 	for _, r := range ready {
-		var events []persistence.TenantEvent
+		var events []crm.TenantEvent
 		err := e.db.TenantTx(ctx, r.TenantID, func(tx pgx.Tx) error {
 			parked, err := persistence.TakeParkedStatuses(ctx, tx, r.TenantID, r.ConnectionID, r.ExternalID)
 			if err != nil {
 				return err
 			}
-			var last *persistence.Message
+			var last *crm.Message
 			for _, p := range parked {
 				m, changed, err := persistence.ApplyStatus(ctx, tx, r.TenantID, r.ConnectionID, r.ExternalID, p.Status, p.OccurredAt, p.Error)
 				if err != nil {
@@ -132,15 +128,15 @@ func (e *Engine) applyParked(ctx context.Context) {
 // Messenger/Instagram watermark.
 func (e *Engine) applyWatermark(ctx context.Context, in InboxItem, w *crmpb.ReadWatermark) error {
 	key := contactKey(w.GetContact())
-	status := statusName(w.GetStatus())
-	if status != "delivered" && status != "read" {
-		status = "read"
+	status := deliveryFromProto(w.GetStatus())
+	if status != crm.DeliveryDelivered && status != crm.DeliveryRead {
+		status = crm.DeliveryRead
 	}
 	upTo := time.UnixMilli(w.GetWatermarkMs()).UTC()
 	if w.GetWatermarkMs() <= 0 {
 		upTo = e.cfg.Now().UTC()
 	}
-	var events []persistence.TenantEvent
+	var events []crm.TenantEvent
 	err := e.db.TenantTx(ctx, in.TenantID, func(tx pgx.Tx) error {
 		updated, err := persistence.ApplyWatermark(ctx, tx, in.TenantID, in.ConnectionID, ChannelName(in.Event.GetChannel()), key,
 			w.GetExternalMessageId(), status, upTo)
@@ -166,7 +162,7 @@ func (e *Engine) applyWatermark(ctx context.Context, in InboxItem, w *crmpb.Read
 // connectionEvent records a connection's state change or account error and
 // tells the tenant's consoles.
 func (e *Engine) connectionEvent(ctx context.Context, in InboxItem) error {
-	var events []persistence.TenantEvent
+	var events []crm.TenantEvent
 	err := e.db.TenantTx(ctx, in.TenantID, func(tx pgx.Tx) error {
 		var status, lastError string
 		switch body := in.Event.GetEvent().(type) {
@@ -197,7 +193,7 @@ func (e *Engine) connectionEvent(ctx context.Context, in InboxItem) error {
 			payload["pairing_code"] = code
 		}
 		raw, _ := json.Marshal(payload)
-		ev := persistence.TenantEvent{Type: "connection.updated", Payload: raw}
+		ev := crm.TenantEvent{Type: "connection.updated", Payload: raw}
 		if err := persistence.AppendTenantEvent(ctx, tx, in.TenantID, &ev); err != nil {
 			return err
 		}

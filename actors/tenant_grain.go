@@ -39,7 +39,7 @@ const (
 type tenantGrain struct {
 	engine   *Engine
 	tenant   uuid.UUID
-	state    persistence.TenantState
+	state    crm.TenantState
 	license  error
 	loadedAt time.Time
 }

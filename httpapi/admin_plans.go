@@ -55,7 +55,7 @@ type PlanLimitsBody struct {
 	MonthlyCampaigns     *int `json:"monthly_campaigns"`
 }
 
-func limitsBody(l persistence.PlanLimits) PlanLimitsBody {
+func limitsBody(l crm.PlanLimits) PlanLimitsBody {
 	v := func(n int) *int {
 		if n < 0 {
 			return nil
@@ -78,7 +78,7 @@ type PlanFeaturesPatch struct {
 	Messenger *bool `json:"messenger"`
 }
 
-func (p PlanFeaturesPatch) apply(f *persistence.PlanFeatures) {
+func (p PlanFeaturesPatch) apply(f *crm.PlanFeatures) {
 	for _, pair := range []struct {
 		from *bool
 		to   *bool
@@ -91,11 +91,11 @@ func (p PlanFeaturesPatch) apply(f *persistence.PlanFeatures) {
 }
 
 type createPlanRequest struct {
-	Name         string                   `json:"name" required:"true"`
-	Description  string                   `json:"description"`
-	MonthlyPrice *Money                   `json:"monthly_price" required:"true"`
-	Limits       *PlanLimitsBody          `json:"limits" required:"true"`
-	Features     persistence.PlanFeatures `json:"features"`
+	Name         string           `json:"name" required:"true"`
+	Description  string           `json:"description"`
+	MonthlyPrice *Money           `json:"monthly_price" required:"true"`
+	Limits       *PlanLimitsBody  `json:"limits" required:"true"`
+	Features     crm.PlanFeatures `json:"features"`
 }
 
 type updatePlanRequest struct {
@@ -108,21 +108,21 @@ type updatePlanRequest struct {
 
 // PlanView is a plan as the API answers it.
 type PlanView struct {
-	ID           uuid.UUID                `json:"id"`
-	Name         string                   `json:"name"`
-	Description  string                   `json:"description"`
-	MonthlyPrice string                   `json:"monthly_price"`
-	Currency     string                   `json:"currency"`
-	Limits       PlanLimitsBody           `json:"limits"`
-	Features     persistence.PlanFeatures `json:"features"`
-	Retired      bool                     `json:"retired"`
-	RetiredAt    *time.Time               `json:"retired_at"`
-	Tenants      int                      `json:"tenants"`
-	CreatedAt    time.Time                `json:"created_at"`
-	UpdatedAt    time.Time                `json:"updated_at"`
+	ID           uuid.UUID        `json:"id"`
+	Name         string           `json:"name"`
+	Description  string           `json:"description"`
+	MonthlyPrice string           `json:"monthly_price"`
+	Currency     string           `json:"currency"`
+	Limits       PlanLimitsBody   `json:"limits"`
+	Features     crm.PlanFeatures `json:"features"`
+	Retired      bool             `json:"retired"`
+	RetiredAt    *time.Time       `json:"retired_at"`
+	Tenants      int              `json:"tenants"`
+	CreatedAt    time.Time        `json:"created_at"`
+	UpdatedAt    time.Time        `json:"updated_at"`
 }
 
-func planView(p persistence.Plan) PlanView {
+func planView(p crm.Plan) PlanView {
 	return PlanView{ID: p.ID, Name: p.Name, Description: p.Description, MonthlyPrice: p.MonthlyPrice, Currency: p.Currency,
 		Limits: limitsBody(p.Limits), Features: p.Features, Retired: p.RetiredAt != nil, RetiredAt: p.RetiredAt,
 		Tenants: p.Tenants, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
@@ -176,7 +176,7 @@ func checkLimits(fields crm.FieldErrors, l *PlanLimitsBody, required bool) {
 	}
 }
 
-func applyLimits(l *PlanLimitsBody, to *persistence.PlanLimits) {
+func applyLimits(l *PlanLimitsBody, to *crm.PlanLimits) {
 	for _, pair := range []struct {
 		from *int
 		to   *int
@@ -279,7 +279,7 @@ func (s *Server) updatePlan(c *gin.Context, p crm.Principal) error {
 	if err := fields.Err(); err != nil {
 		return err
 	}
-	plan, err := s.db.AdminUpdatePlan(c, platformActor(c, p), id, "update", func(plan *persistence.Plan) error {
+	plan, err := s.db.AdminUpdatePlan(c, platformActor(c, p), id, "update", func(plan *crm.Plan) error {
 		if req.Name != nil {
 			plan.Name = name
 		}
@@ -310,7 +310,7 @@ func (s *Server) retirePlan(c *gin.Context, p crm.Principal) error {
 		return err
 	}
 	now := s.now()
-	plan, err := s.db.AdminUpdatePlan(c, platformActor(c, p), id, "retire", func(plan *persistence.Plan) error {
+	plan, err := s.db.AdminUpdatePlan(c, platformActor(c, p), id, "retire", func(plan *crm.Plan) error {
 		if plan.RetiredAt == nil {
 			plan.RetiredAt = &now
 		}

@@ -56,35 +56,35 @@ type listTenantsQuery struct {
 // TenantView is a tenant as the platform owner sees it: plan limits (null is
 // unlimited), usage from the counters, and what exceeds the plan.
 type TenantView struct {
-	ID              uuid.UUID                   `json:"id"`
-	Name            string                      `json:"name"`
-	Slug            string                      `json:"slug"`
-	Email           string                      `json:"email"`
-	Document        string                      `json:"document"`
-	Phone           string                      `json:"phone"`
-	PlanID          uuid.UUID                   `json:"plan_id"`
-	PlanName        string                      `json:"plan_name"`
-	Status          string                      `json:"status"`
-	SuspendedAt     *time.Time                  `json:"suspended_at"`
-	SuspendedReason string                      `json:"suspended_reason"`
-	DeletedAt       *time.Time                  `json:"deleted_at"`
-	LastExportAt    *time.Time                  `json:"last_export_at"`
-	Limits          PlanLimitsBody              `json:"limits"`
-	Features        persistence.PlanFeatures    `json:"features"`
-	Usage           persistence.TenantUsage     `json:"usage"`
-	Exceeded        []persistence.LimitExceeded `json:"exceeded"`
-	License         *persistence.LicenseState   `json:"license,omitempty"`
-	Admin           *persistence.TenantAdmin    `json:"admin,omitempty"`
-	CreatedAt       time.Time                   `json:"created_at"`
-	UpdatedAt       time.Time                   `json:"updated_at"`
+	ID              uuid.UUID                 `json:"id"`
+	Name            string                    `json:"name"`
+	Slug            string                    `json:"slug"`
+	Email           string                    `json:"email"`
+	Document        string                    `json:"document"`
+	Phone           string                    `json:"phone"`
+	PlanID          uuid.UUID                 `json:"plan_id"`
+	PlanName        string                    `json:"plan_name"`
+	Status          string                    `json:"status"`
+	SuspendedAt     *time.Time                `json:"suspended_at"`
+	SuspendedReason string                    `json:"suspended_reason"`
+	DeletedAt       *time.Time                `json:"deleted_at"`
+	LastExportAt    *time.Time                `json:"last_export_at"`
+	Limits          PlanLimitsBody            `json:"limits"`
+	Features        crm.PlanFeatures          `json:"features"`
+	Usage           crm.TenantUsage           `json:"usage"`
+	Exceeded        []crm.LimitExceeded       `json:"exceeded"`
+	License         *persistence.LicenseState `json:"license,omitempty"`
+	Admin           *persistence.TenantAdmin  `json:"admin,omitempty"`
+	CreatedAt       time.Time                 `json:"created_at"`
+	UpdatedAt       time.Time                 `json:"updated_at"`
 }
 
-func tenantView(t persistence.Tenant) TenantView {
+func tenantView(t crm.Tenant) TenantView {
 	return TenantView{ID: t.ID, Name: t.Name, Slug: t.Slug, Email: t.Email, Document: t.Document, Phone: t.Phone,
 		PlanID: t.PlanID, PlanName: t.PlanName, Status: t.Status, SuspendedAt: t.SuspendedAt,
 		SuspendedReason: t.SuspendedReason, DeletedAt: t.DeletedAt, LastExportAt: t.LastExportAt,
 		Limits: limitsBody(t.Limits), Features: t.Features, Usage: t.Usage,
-		Exceeded: persistence.Exceeded(t.Limits, t.Usage), CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
+		Exceeded: crm.Exceeded(t.Limits, t.Usage), CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
 }
 
 func (s *Server) adminTenantRoutes() {
@@ -214,7 +214,7 @@ func (s *Server) getTenant(c *gin.Context, _ crm.Principal) error {
 var errTenantDeleted = crm.NewError(crm.ErrConflict, "tenant_deleted", "the tenant is deleted", nil)
 
 // changeTenant applies an edit and answers the tenant.
-func (s *Server) changeTenant(c *gin.Context, p crm.Principal, action string, edit func(*persistence.Tenant) error) error {
+func (s *Server) changeTenant(c *gin.Context, p crm.Principal, action string, edit func(*crm.Tenant) error) error {
 	id, err := pathID(c, "id")
 	if err != nil {
 		return err
@@ -257,7 +257,7 @@ func (s *Server) updateTenant(c *gin.Context, p crm.Principal) error {
 	if req.PlanID != nil {
 		action = "change_plan"
 	}
-	return s.changeTenant(c, p, action, func(t *persistence.Tenant) error {
+	return s.changeTenant(c, p, action, func(t *crm.Tenant) error {
 		if t.Status == "deleted" {
 			return errTenantDeleted
 		}
@@ -291,7 +291,7 @@ func (s *Server) suspendTenant(c *gin.Context, p crm.Principal) error {
 		return err
 	}
 	now := s.now()
-	return s.changeTenant(c, p, "suspend", func(t *persistence.Tenant) error {
+	return s.changeTenant(c, p, "suspend", func(t *crm.Tenant) error {
 		if t.Status == "deleted" {
 			return errTenantDeleted
 		}
@@ -304,7 +304,7 @@ func (s *Server) suspendTenant(c *gin.Context, p crm.Principal) error {
 }
 
 func (s *Server) reactivateTenant(c *gin.Context, p crm.Principal) error {
-	return s.changeTenant(c, p, "reactivate", func(t *persistence.Tenant) error {
+	return s.changeTenant(c, p, "reactivate", func(t *crm.Tenant) error {
 		if t.Status == "deleted" {
 			return errTenantDeleted
 		}
@@ -332,7 +332,7 @@ func (s *Server) exportTenant(c *gin.Context, p crm.Principal) error {
 		return nil
 	}
 	if _, _, err := s.db.AdminUpdateTenant(c, platformActor(c, p), id, persistence.TenantChange{Action: "export",
-		Edit: func(t *persistence.Tenant) error { t.LastExportAt = &now; return nil }}); err != nil {
+		Edit: func(t *crm.Tenant) error { t.LastExportAt = &now; return nil }}); err != nil {
 		s.log.ErrorContext(c, "recording tenant export", "tenant", id, "error", err)
 	}
 	return nil
@@ -345,7 +345,7 @@ func (s *Server) deleteTenant(c *gin.Context, p crm.Principal) error {
 	}
 	now := s.now()
 	_, _, err = s.db.AdminUpdateTenant(c, platformActor(c, p), id, persistence.TenantChange{Action: "delete",
-		Edit: func(t *persistence.Tenant) error {
+		Edit: func(t *crm.Tenant) error {
 			if t.Status == "deleted" {
 				return nil
 			}

@@ -422,8 +422,8 @@ func TestConnectionFeatureDisabled(t *testing.T) {
 	env := newConnectionEnv(t)
 	ctx := context.Background()
 	planID, err := env.db.CreatePlan(ctx, persistence.NewPlan{Name: "basic-no-social", MonthlyPrice: "9.90",
-		Limits:   persistence.PlanLimits{Users: 10, Connections: 1, Contacts: 100, MonthlyConversations: 100, MonthlyCampaigns: 1},
-		Features: persistence.PlanFeatures{}})
+		Limits:   crm.PlanLimits{Users: 10, Connections: 1, Contacts: 100, MonthlyConversations: 100, MonthlyCampaigns: 1},
+		Features: crm.PlanFeatures{}})
 	require.NoError(t, err)
 	hash, err := crm.HashPassword(testPassword)
 	require.NoError(t, err)

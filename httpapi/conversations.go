@@ -71,20 +71,20 @@ type notesResponse struct {
 func (s *Server) conversationRoutes() {
 	s.route(op{Method: http.MethodGet, Path: "/api/v1/conversations", Summary: "List the conversations you may see, newest activity first",
 		Tag: "conversations", Access: accessTenant, Perm: crm.PermConversationsRead, Query: listConversationsQuery{},
-		Response: crm.Page[*persistence.Conversation]{}}, s.listConversations)
+		Response: crm.Page[*crm.Conversation]{}}, s.listConversations)
 	s.route(op{Method: http.MethodGet, Path: "/api/v1/conversations/:id", Summary: "Get a conversation",
-		Tag: "conversations", Access: accessTenant, Perm: crm.PermConversationsRead, Response: persistence.Conversation{}}, s.getConversation)
+		Tag: "conversations", Access: accessTenant, Perm: crm.PermConversationsRead, Response: crm.Conversation{}}, s.getConversation)
 	s.route(op{Method: http.MethodPatch, Path: "/api/v1/conversations/:id", Summary: "Change status, assignee, team or labels",
 		Tag: "conversations", Access: accessTenant, Perm: crm.PermConversationsWrite, Request: patchConversationRequest{},
-		Response: persistence.Conversation{}}, s.patchConversation)
+		Response: crm.Conversation{}}, s.patchConversation)
 	s.route(op{Method: http.MethodPost, Path: "/api/v1/conversations/:id/read", Summary: "Mark a conversation read",
-		Tag: "conversations", Access: accessTenant, Perm: crm.PermConversationsRead, Response: persistence.Conversation{}}, s.readConversation)
+		Tag: "conversations", Access: accessTenant, Perm: crm.PermConversationsRead, Response: crm.Conversation{}}, s.readConversation)
 	s.route(op{Method: http.MethodGet, Path: "/api/v1/conversations/:id/messages", Summary: "Messages by seq, oldest to newest; ?before= pages back",
 		Tag: "conversations", Access: accessTenant, Perm: crm.PermConversationsRead, Query: listMessagesQuery{},
-		Response: crm.Page[*persistence.Message]{}}, s.listMessages)
+		Response: crm.Page[*crm.Message]{}}, s.listMessages)
 	s.route(op{Method: http.MethodPost, Path: "/api/v1/conversations/:id/messages", Summary: "Send a message (stored pending under its idempotency key)",
 		Tag: "conversations", Access: accessTenant, Perm: crm.PermMessagesSend, Request: sendMessageRequest{},
-		Response: persistence.Message{}, Status: http.StatusAccepted}, s.sendMessage)
+		Response: crm.Message{}, Status: http.StatusAccepted}, s.sendMessage)
 	s.route(op{Method: http.MethodGet, Path: "/api/v1/conversations/:id/notes", Summary: "Internal notes of a conversation",
 		Tag: "conversations", Access: accessTenant, Perm: crm.PermConversationsRead, Response: notesResponse{}}, s.listNotes)
 	s.route(op{Method: http.MethodPost, Path: "/api/v1/conversations/:id/notes", Summary: "Write an internal note",
@@ -132,7 +132,7 @@ func (s *Server) listConversations(c *gin.Context, p crm.Principal) error {
 	f := persistence.ConversationFilter{Query: q.Q, Cursor: q.Cursor, Limit: q.Limit}
 	if q.Status != "" {
 		for _, st := range strings.Split(q.Status, ",") {
-			if _, err := actors.ParseStatus(st); err != nil {
+			if _, err := crm.ParseConversationStatus(st); err != nil {
 				return fieldError("status", "must be open, in_progress, waiting, resolved or archived")
 			}
 			f.Status = append(f.Status, st)
@@ -170,7 +170,7 @@ func (s *Server) listConversations(c *gin.Context, p crm.Principal) error {
 }
 
 // visibleConversation loads a conversation the principal may see (else 404).
-func (s *Server) visibleConversation(c *gin.Context, p crm.Principal) (*persistence.Conversation, error) {
+func (s *Server) visibleConversation(c *gin.Context, p crm.Principal) (*crm.Conversation, error) {
 	id, err := pathID(c, "id")
 	if err != nil {
 		return nil, err
@@ -231,7 +231,7 @@ func (s *Server) patchConversation(c *gin.Context, p crm.Principal) error {
 		return err
 	}
 	if req.Status != nil {
-		if _, err := actors.ParseStatus(*req.Status); err != nil {
+		if _, err := crm.ParseConversationStatus(*req.Status); err != nil {
 			return fieldError("status", "must be open, in_progress, waiting, resolved or archived")
 		}
 	}
@@ -257,7 +257,7 @@ func (s *Server) patchConversation(c *gin.Context, p crm.Principal) error {
 		}
 	}
 	if req.LabelIDs != nil {
-		if err := engine.SetLabels(c, conv, *req.LabelIDs); err != nil {
+		if err := engine.SetLabels(c, p, conv, *req.LabelIDs); err != nil {
 			return err
 		}
 	}
@@ -352,9 +352,9 @@ func (s *Server) listMessages(c *gin.Context, p crm.Principal) error {
 		if err != nil {
 			return err
 		}
-		page := crm.Page[*persistence.Message]{Items: items}
+		page := crm.Page[*crm.Message]{Items: items}
 		if page.Items == nil {
-			page.Items = []*persistence.Message{}
+			page.Items = []*crm.Message{}
 		}
 		if older > 0 {
 			next := strconv.FormatInt(older, 10)
@@ -451,7 +451,7 @@ func (s *Server) sendMessage(c *gin.Context, p crm.Principal) error {
 		return err
 	}
 	messageID, _ := uuid.Parse(res.GetMessageId())
-	var m *persistence.Message
+	var m *crm.Message
 	if err := s.db.TenantTx(c, p.TenantID, func(tx pgx.Tx) error {
 		var err error
 		m, err = persistence.MessageByID(c, tx, p.TenantID, messageID)

@@ -367,7 +367,7 @@ func TestPendingSendOfADeadNodeIsResent(t *testing.T) {
 	convID, contactID := uuid.MustParse(conv["id"].(string)), uuid.MustParse(conv["contact_id"].(string))
 	key := "left-behind"
 	require.NoError(t, env.db.TenantTx(ctx, env.tenant.ID, func(tx pgx.Tx) error {
-		m := &persistence.Message{TenantID: env.tenant.ID, ConversationID: convID, ConnectionID: env.connID, ContactID: contactID,
+		m := &crm.Message{TenantID: env.tenant.ID, ConversationID: convID, ConnectionID: env.connID, ContactID: contactID,
 			Seq: 2, Direction: "outbound", Type: "text", Text: "Ainda está aí?", Status: "pending", IdempotencyKey: &key}
 		_, err := persistence.InsertMessage(ctx, tx, m)
 		return err

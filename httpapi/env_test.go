@@ -54,7 +54,7 @@ type tenantFixture struct {
 	AdminToken string
 }
 
-var planLimitsGenerous = persistence.PlanLimits{Users: 1000, Connections: 100, Contacts: 1_000_000,
+var planLimitsGenerous = crm.PlanLimits{Users: 1000, Connections: 100, Contacts: 1_000_000,
 	MonthlyConversations: 1_000_000, MonthlyCampaigns: 1000}
 
 // tenant creates a tenant on a generous plan with a logged-in admin.
@@ -64,7 +64,7 @@ func (e *testEnv) tenant(slug string) tenantFixture {
 	planID, err := e.db.PlanByName(ctx, "test-generous")
 	if err != nil {
 		planID, err = e.db.CreatePlan(ctx, persistence.NewPlan{Name: "test-generous", MonthlyPrice: "99.90",
-			Limits: planLimitsGenerous, Features: persistence.PlanFeatures{Chatbot: true, Campaigns: true, Kanban: true,
+			Limits: planLimitsGenerous, Features: crm.PlanFeatures{Chatbot: true, Campaigns: true, Kanban: true,
 				Agenda: true, Reports: true, API: true, Instagram: true, Messenger: true}})
 		require.NoError(e.t, err)
 	}

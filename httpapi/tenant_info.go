@@ -18,25 +18,25 @@ type TenantWarning struct {
 
 // TenantPlanInfo is the tenant's plan as its users see it (no price).
 type TenantPlanInfo struct {
-	ID       uuid.UUID                `json:"id"`
-	Name     string                   `json:"name"`
-	Limits   PlanLimitsBody           `json:"limits"`
-	Features persistence.PlanFeatures `json:"features"`
+	ID       uuid.UUID        `json:"id"`
+	Name     string           `json:"name"`
+	Limits   PlanLimitsBody   `json:"limits"`
+	Features crm.PlanFeatures `json:"features"`
 }
 
 // TenantInfo is what GET /api/v1/tenant answers: the tenant's plan, limits,
 // usage, features and license state, with warnings for the console.
 type TenantInfo struct {
-	ID       uuid.UUID                   `json:"id"`
-	Name     string                      `json:"name"`
-	Slug     string                      `json:"slug"`
-	Status   string                      `json:"status"`
-	Plan     TenantPlanInfo              `json:"plan"`
-	Usage    persistence.TenantUsage     `json:"usage"`
-	Exceeded []persistence.LimitExceeded `json:"exceeded"`
-	License  persistence.LicenseState    `json:"license"`
-	Warning  bool                        `json:"warning"`
-	Warnings []TenantWarning             `json:"warnings"`
+	ID       uuid.UUID                `json:"id"`
+	Name     string                   `json:"name"`
+	Slug     string                   `json:"slug"`
+	Status   string                   `json:"status"`
+	Plan     TenantPlanInfo           `json:"plan"`
+	Usage    crm.TenantUsage          `json:"usage"`
+	Exceeded []crm.LimitExceeded      `json:"exceeded"`
+	License  persistence.LicenseState `json:"license"`
+	Warning  bool                     `json:"warning"`
+	Warnings []TenantWarning          `json:"warnings"`
 }
 
 func (s *Server) tenantInfoRoutes() {
@@ -56,7 +56,7 @@ func (s *Server) tenantInfo(c *gin.Context, p crm.Principal) error {
 	}
 	info := TenantInfo{ID: t.ID, Name: t.Name, Slug: t.Slug, Status: t.Status,
 		Plan:  TenantPlanInfo{ID: t.PlanID, Name: t.PlanName, Limits: limitsBody(t.Limits), Features: t.Features},
-		Usage: t.Usage, Exceeded: persistence.Exceeded(t.Limits, t.Usage), License: license, Warnings: []TenantWarning{}}
+		Usage: t.Usage, Exceeded: crm.Exceeded(t.Limits, t.Usage), License: license, Warnings: []TenantWarning{}}
 	switch {
 	case license.InGrace:
 		info.Warnings = append(info.Warnings, TenantWarning{Code: "license_grace",

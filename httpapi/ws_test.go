@@ -146,9 +146,9 @@ func (c *wsClient) eventsUntil(marker string, timeout time.Duration) []int64 {
 }
 
 // appendEvent stores a tenant event as the engine does and returns it.
-func (e *testEnv) appendEvent(tenant uuid.UUID, typ string, conversation, assignee, team *uuid.UUID, data string) persistence.TenantEvent {
+func (e *testEnv) appendEvent(tenant uuid.UUID, typ string, conversation, assignee, team *uuid.UUID, data string) crm.TenantEvent {
 	e.t.Helper()
-	ev := persistence.TenantEvent{Type: typ, ConversationID: conversation, AssigneeID: assignee, TeamID: team,
+	ev := crm.TenantEvent{Type: typ, ConversationID: conversation, AssigneeID: assignee, TeamID: team,
 		Payload: json.RawMessage(data)}
 	require.NoError(e.t, e.db.TenantTx(context.Background(), tenant, func(tx pgx.Tx) error {
 		return persistence.AppendTenantEvent(context.Background(), tx, tenant, &ev)
@@ -445,7 +445,7 @@ func TestWSStalledSocketDoesNotSlowOthers(t *testing.T) {
 	}()
 	start := time.Now()
 	for seq := int64(1); seq <= events; seq++ {
-		gw.PublishStored(a.ID, persistence.TenantEvent{Seq: seq, Type: "message.created", Payload: payload})
+		gw.PublishStored(a.ID, crm.TenantEvent{Seq: seq, Type: "message.created", Payload: payload})
 		// A busy tenant, not an instant burst: stay within the healthy
 		// console's queue. Were the stalled socket blocking the gateway,
 		// this loop would stall with it.

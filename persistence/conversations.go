@@ -17,45 +17,6 @@ import (
 // caller's copy is stale and must stop (DESIGN §3, disthash duplicates).
 var ErrFenced = errors.New("conversation was written by another activation")
 
-// Conversation is a conversation row, as the grain keeps it and the API shows it.
-type Conversation struct {
-	ID                   uuid.UUID   `json:"id"`
-	TenantID             uuid.UUID   `json:"-"`
-	ConnectionID         uuid.UUID   `json:"connection_id"`
-	ContactID            uuid.UUID   `json:"contact_id"`
-	Channel              string      `json:"channel"`
-	Status               string      `json:"status"`
-	AssigneeID           *uuid.UUID  `json:"assignee_id"`
-	TeamID               *uuid.UUID  `json:"team_id"`
-	Subject              string      `json:"subject"`
-	UnreadCount          int         `json:"unread_count"`
-	LastSeq              int64       `json:"last_seq"`
-	Version              int64       `json:"version"`
-	LastMessageAt        *time.Time  `json:"last_message_at"`
-	LastMessagePreview   string      `json:"last_message_preview"`
-	LastMessageDirection string      `json:"last_message_direction"`
-	LastInboundAt        *time.Time  `json:"last_inbound_at"`
-	WindowExpiresAt      *time.Time  `json:"window_expires_at"`
-	FirstResponseAt      *time.Time  `json:"first_response_at"`
-	BotActive            bool        `json:"bot_active"`
-	OverLimit            bool        `json:"over_limit"`
-	LastActivityAt       time.Time   `json:"last_activity_at"`
-	ResolvedAt           *time.Time  `json:"resolved_at"`
-	CreatedAt            time.Time   `json:"created_at"`
-	UpdatedAt            time.Time   `json:"updated_at"`
-	LabelIDs             []uuid.UUID `json:"label_ids"`
-	// Contact is filled by list and get for the console.
-	Contact *ConversationContact `json:"contact,omitempty"`
-}
-
-// ConversationContact is the contact summary shown with a conversation.
-type ConversationContact struct {
-	ID        uuid.UUID `json:"id"`
-	Name      string    `json:"name"`
-	Phone     *string   `json:"phone"`
-	AvatarURL string    `json:"avatar_url"`
-}
-
 const conversationColumns = `c.id, c.tenant_id, c.connection_id, c.contact_id, c.channel, c.status, c.assignee_id, c.team_id,
 	c.subject, c.unread_count, c.last_seq, c.version, c.last_message_at, c.last_message_preview, c.last_message_direction,
 	c.last_inbound_at, c.window_expires_at, c.first_response_at, c.bot_active, c.over_limit, c.last_activity_at,
@@ -63,14 +24,14 @@ const conversationColumns = `c.id, c.tenant_id, c.connection_id, c.contact_id, c
 	coalesce((SELECT array_agg(l.label_id ORDER BY l.label_id) FROM conversation_labels l
 	          WHERE l.tenant_id = c.tenant_id AND l.conversation_id = c.id), '{}')`
 
-func scanConversation(row pgx.Row, withContact bool) (*Conversation, error) {
-	c := &Conversation{}
+func scanConversation(row pgx.Row, withContact bool) (*crm.Conversation, error) {
+	c := &crm.Conversation{}
 	dest := []any{&c.ID, &c.TenantID, &c.ConnectionID, &c.ContactID, &c.Channel, &c.Status, &c.AssigneeID, &c.TeamID,
 		&c.Subject, &c.UnreadCount, &c.LastSeq, &c.Version, &c.LastMessageAt, &c.LastMessagePreview,
 		&c.LastMessageDirection, &c.LastInboundAt, &c.WindowExpiresAt, &c.FirstResponseAt, &c.BotActive, &c.OverLimit,
 		&c.LastActivityAt, &c.ResolvedAt, &c.CreatedAt, &c.UpdatedAt, &c.LabelIDs}
 	if withContact {
-		c.Contact = &ConversationContact{}
+		c.Contact = &crm.ConversationContact{}
 		dest = append(dest, &c.Contact.ID, &c.Contact.Name, &c.Contact.Phone, &c.Contact.AvatarURL)
 	}
 	if err := row.Scan(dest...); err != nil {
@@ -162,7 +123,7 @@ const currentConversationSQL = `SELECT ` + conversationColumns + ` FROM conversa
 
 // CurrentConversation loads the live (not archived) conversation of a
 // connection and contact, or nil when there is none.
-func CurrentConversation(ctx context.Context, tx pgx.Tx, tenantID, connectionID, contactID uuid.UUID) (*Conversation, error) {
+func CurrentConversation(ctx context.Context, tx pgx.Tx, tenantID, connectionID, contactID uuid.UUID) (*crm.Conversation, error) {
 	c, err := scanConversation(tx.QueryRow(ctx, currentConversationSQL, tenantID, connectionID, contactID), false)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
@@ -171,12 +132,12 @@ func CurrentConversation(ctx context.Context, tx pgx.Tx, tenantID, connectionID,
 }
 
 // InsertConversation stores a new conversation at version 1.
-func InsertConversation(ctx context.Context, tx pgx.Tx, c *Conversation) error {
+func InsertConversation(ctx context.Context, tx pgx.Tx, c *crm.Conversation) error {
 	if c.ID == uuid.Nil {
 		c.ID = crm.NewID()
 	}
 	if c.Status == "" {
-		c.Status = "open"
+		c.Status = crm.ConversationOpen
 	}
 	c.Version = 1
 	// over_limit is flagged by the statement's counting trigger, after the
@@ -199,7 +160,7 @@ func InsertConversation(ctx context.Context, tx pgx.Tx, c *Conversation) error {
 // SaveConversation writes the grain's state fenced on its version: if another
 // activation saved since this copy was loaded, nothing is written and
 // ErrFenced is returned. On success c.Version is the new version.
-func SaveConversation(ctx context.Context, tx pgx.Tx, c *Conversation) error {
+func SaveConversation(ctx context.Context, tx pgx.Tx, c *crm.Conversation) error {
 	tag, err := tx.Exec(ctx, `UPDATE conversations SET status = $4, assignee_id = $5, team_id = $6, unread_count = $7,
 		last_seq = $8, version = version + 1, last_message_at = $9, last_message_preview = $10,
 		last_message_direction = $11, last_inbound_at = $12, window_expires_at = $13, first_response_at = $14,
@@ -246,8 +207,8 @@ func visibilitySQL(v crm.Visibility, args *[]any) string {
 }
 
 // ListConversations lists what the viewer may see, newest activity first.
-func (db *DB) ListConversations(ctx context.Context, tenantID uuid.UUID, v crm.Visibility, f ConversationFilter) (crm.Page[*Conversation], error) {
-	page := crm.Page[*Conversation]{Items: []*Conversation{}}
+func (db *DB) ListConversations(ctx context.Context, tenantID uuid.UUID, v crm.Visibility, f ConversationFilter) (crm.Page[*crm.Conversation], error) {
+	page := crm.Page[*crm.Conversation]{Items: []*crm.Conversation{}}
 	limit := crm.ClampLimit(f.Limit)
 	args := []any{tenantID}
 	where := []string{"c.tenant_id = $1", visibilitySQL(v, &args)}
@@ -322,8 +283,8 @@ func (db *DB) ListConversations(ctx context.Context, tenantID uuid.UUID, v crm.V
 }
 
 // GetConversation loads one conversation the viewer may see (else not found).
-func (db *DB) GetConversation(ctx context.Context, tenantID, id uuid.UUID, v crm.Visibility) (*Conversation, error) {
-	var c *Conversation
+func (db *DB) GetConversation(ctx context.Context, tenantID, id uuid.UUID, v crm.Visibility) (*crm.Conversation, error) {
+	var c *crm.Conversation
 	args := []any{tenantID, id}
 	cond := visibilitySQL(v, &args)
 	err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
@@ -340,7 +301,7 @@ func (db *DB) GetConversation(ctx context.Context, tenantID, id uuid.UUID, v crm
 }
 
 // LoadConversationByID loads a conversation inside a tenant transaction (the grain's Init).
-func LoadConversationByID(ctx context.Context, tx pgx.Tx, tenantID, id uuid.UUID) (*Conversation, error) {
+func LoadConversationByID(ctx context.Context, tx pgx.Tx, tenantID, id uuid.UUID) (*crm.Conversation, error) {
 	c, err := scanConversation(tx.QueryRow(ctx, `SELECT `+conversationColumns+` FROM conversations c
 		WHERE c.tenant_id = $1 AND c.id = $2`, tenantID, id), false)
 	if errors.Is(err, pgx.ErrNoRows) {

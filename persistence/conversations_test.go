@@ -74,15 +74,15 @@ func TestConversationWritesAreFenced(t *testing.T) {
 	ctx := context.Background()
 	var id uuid.UUID
 	require.NoError(t, f.db.TenantTx(ctx, f.tenant, func(tx pgx.Tx) error {
-		c := &persistence.Conversation{TenantID: f.tenant, ConnectionID: f.conn, ContactID: f.contact, Channel: "whatsapp"}
+		c := &crm.Conversation{TenantID: f.tenant, ConnectionID: f.conn, ContactID: f.contact, Channel: "whatsapp"}
 		if err := persistence.InsertConversation(ctx, tx, c); err != nil {
 			return err
 		}
 		id = c.ID
 		return nil
 	}))
-	load := func() *persistence.Conversation {
-		var c *persistence.Conversation
+	load := func() *crm.Conversation {
+		var c *crm.Conversation
 		require.NoError(t, f.db.TenantTx(ctx, f.tenant, func(tx pgx.Tx) error {
 			var err error
 			c, err = persistence.LoadConversationByID(ctx, tx, f.tenant, id)
@@ -96,7 +96,7 @@ func TestConversationWritesAreFenced(t *testing.T) {
 
 	stale.LastSeq, stale.Status = 1, "resolved"
 	err := f.db.TenantTx(ctx, f.tenant, func(tx pgx.Tx) error {
-		_, err := persistence.InsertMessage(ctx, tx, &persistence.Message{TenantID: f.tenant, ConversationID: id,
+		_, err := persistence.InsertMessage(ctx, tx, &crm.Message{TenantID: f.tenant, ConversationID: id,
 			ConnectionID: f.conn, ContactID: f.contact, Seq: 1, Direction: "inbound", Type: "text", Text: "from the stale one",
 			Status: "received"})
 		if err != nil {
@@ -106,7 +106,7 @@ func TestConversationWritesAreFenced(t *testing.T) {
 	})
 	require.ErrorIs(t, err, persistence.ErrFenced)
 	now := load()
-	require.Equal(t, "in_progress", now.Status)
+	require.Equal(t, crm.ConversationInProgress, now.Status)
 	require.EqualValues(t, 2, now.Version)
 	page, err := f.db.ListMessages(ctx, f.tenant, id, "", 10)
 	require.NoError(t, err)
@@ -122,7 +122,7 @@ func TestMessageKeysDeduplicate(t *testing.T) {
 	var firstID uuid.UUID
 	for i := 0; i < 3; i++ {
 		require.NoError(t, f.db.TenantTx(ctx, f.tenant, func(tx pgx.Tx) error {
-			existing, err := persistence.InsertMessage(ctx, tx, &persistence.Message{TenantID: f.tenant, ConversationID: convID,
+			existing, err := persistence.InsertMessage(ctx, tx, &crm.Message{TenantID: f.tenant, ConversationID: convID,
 				ConnectionID: f.conn, ContactID: f.contact, Seq: int64(i + 1), Direction: "inbound", Type: "text", Text: "oi",
 				ExternalID: &ext, Status: "received"})
 			if err != nil {
@@ -145,7 +145,7 @@ func TestMessageKeysDeduplicate(t *testing.T) {
 	// Idempotency keys are unique per tenant, whatever the connection.
 	for i := 0; i < 2; i++ {
 		require.NoError(t, f.db.TenantTx(ctx, f.tenant, func(tx pgx.Tx) error {
-			existing, err := persistence.InsertMessage(ctx, tx, &persistence.Message{TenantID: f.tenant, ConversationID: convID,
+			existing, err := persistence.InsertMessage(ctx, tx, &crm.Message{TenantID: f.tenant, ConversationID: convID,
 				ConnectionID: f.conn, ContactID: f.contact, Seq: int64(10 + i), Direction: "outbound", Type: "text", Text: "olá",
 				IdempotencyKey: &idem, Status: "pending"})
 			require.Equal(t, i == 1, existing != nil)
@@ -162,7 +162,7 @@ func insertConversation(t *testing.T, f convFixture) uuid.UUID {
 	ctx := context.Background()
 	var id uuid.UUID
 	require.NoError(t, f.db.TenantTx(ctx, f.tenant, func(tx pgx.Tx) error {
-		c := &persistence.Conversation{TenantID: f.tenant, ConnectionID: f.conn, ContactID: f.contact, Channel: "whatsapp"}
+		c := &crm.Conversation{TenantID: f.tenant, ConnectionID: f.conn, ContactID: f.contact, Channel: "whatsapp"}
 		err := persistence.InsertConversation(ctx, tx, c)
 		id = c.ID
 		return err
@@ -178,7 +178,7 @@ func TestStatusesOnlyMoveForwardAndParkedOnesApplyLater(t *testing.T) {
 	ctx := context.Background()
 	convID := insertConversation(t, f)
 	base := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
-	statuses := []string{"sent", "delivered", "read"}
+	statuses := []crm.DeliveryStatus{crm.DeliverySent, crm.DeliveryDelivered, crm.DeliveryRead}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for round := 0; round < 10; round++ {
 		ext := fmt.Sprintf("wamid.out.%d", round)
@@ -186,7 +186,7 @@ func TestStatusesOnlyMoveForwardAndParkedOnesApplyLater(t *testing.T) {
 		messageAfter := rng.IntN(len(statuses) + 1) // statuses before this index arrive before the message
 		store := func() {
 			require.NoError(t, f.db.TenantTx(ctx, f.tenant, func(tx pgx.Tx) error {
-				m := &persistence.Message{TenantID: f.tenant, ConversationID: convID, ConnectionID: f.conn, ContactID: f.contact,
+				m := &crm.Message{TenantID: f.tenant, ConversationID: convID, ConnectionID: f.conn, ContactID: f.contact,
 					Seq: int64(round + 1), Direction: "outbound", Type: "text", Text: "x", ExternalID: &ext, Status: "sent"}
 				if _, err := persistence.InsertMessage(ctx, tx, m); err != nil {
 					return err
@@ -222,7 +222,7 @@ func TestStatusesOnlyMoveForwardAndParkedOnesApplyLater(t *testing.T) {
 		require.NoError(t, f.db.TenantTx(ctx, f.tenant, func(tx pgx.Tx) error {
 			m, err := persistence.FindMessageByKey(ctx, tx, f.tenant, "external", f.conn, ext)
 			require.NotNil(t, m)
-			require.Equal(t, "read", m.Status, "round %d order %v message after %d", round, order, messageAfter)
+			require.Equal(t, crm.DeliveryRead, m.Status, "round %d order %v message after %d", round, order, messageAfter)
 			require.NotNil(t, m.ReadAt)
 			require.NotNil(t, m.DeliveredAt)
 			// A late failure cannot undo a read.
@@ -245,7 +245,7 @@ func TestTenantEventsAreGapFreeUnderConcurrency(t *testing.T) {
 		go func(i int) {
 			defer wg.Done()
 			err := f.db.TenantTx(ctx, f.tenant, func(tx pgx.Tx) error {
-				if err := persistence.AppendTenantEvent(ctx, tx, f.tenant, &persistence.TenantEvent{Type: "test",
+				if err := persistence.AppendTenantEvent(ctx, tx, f.tenant, &crm.TenantEvent{Type: "test",
 					Payload: json.RawMessage(fmt.Sprintf(`{"i":%d}`, i))}); err != nil {
 					return err
 				}
@@ -302,7 +302,7 @@ func TestConversationVisibilityInSQLMatchesTheRule(t *testing.T) {
 		contact, _, err := f.db.ResolveContact(ctx, f.tenant, "whatsapp", fmt.Sprintf("55119000000%02d", i), "c", "")
 		require.NoError(t, err)
 		require.NoError(t, f.db.TenantTx(ctx, f.tenant, func(tx pgx.Tx) error {
-			c := &persistence.Conversation{TenantID: f.tenant, ConnectionID: f.conn, ContactID: contact, Channel: "whatsapp",
+			c := &crm.Conversation{TenantID: f.tenant, ConnectionID: f.conn, ContactID: contact, Channel: "whatsapp",
 				AssigneeID: s.assignee, TeamID: s.team}
 			err := persistence.InsertConversation(ctx, tx, c)
 			byID[c.ID] = s

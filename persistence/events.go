@@ -11,22 +11,10 @@ import (
 	"crm"
 )
 
-// TenantEvent is one entry of a tenant's durable, gap-free event sequence:
-// what consoles receive live and replay on resume.
-type TenantEvent struct {
-	Seq            int64           `json:"seq"`
-	Type           string          `json:"type"`
-	ConversationID *uuid.UUID      `json:"conversation_id,omitempty"`
-	AssigneeID     *uuid.UUID      `json:"-"`
-	TeamID         *uuid.UUID      `json:"-"`
-	Payload        json.RawMessage `json:"data"`
-	CreatedAt      time.Time       `json:"created_at"`
-}
-
 // AppendTenantEvent gives the event the tenant's next sequence number and
 // stores it, inside the caller's transaction. The counter row is locked until
 // commit, so sequence numbers are gap-free and in commit order per tenant.
-func AppendTenantEvent(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, e *TenantEvent) error {
+func AppendTenantEvent(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, e *crm.TenantEvent) error {
 	err := tx.QueryRow(ctx, `INSERT INTO tenant_event_counters (tenant_id, last_seq) VALUES ($1, 1)
 		ON CONFLICT (tenant_id) DO UPDATE SET last_seq = tenant_event_counters.last_seq + 1
 		RETURNING last_seq`, tenantID).Scan(&e.Seq)
@@ -42,11 +30,11 @@ func AppendTenantEvent(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, e *Te
 // TenantEventsSince returns up to limit events after seq that the viewer may
 // see, plus the last seq examined (so a client that may see none of a long
 // run of events still advances).
-func (db *DB) TenantEventsSince(ctx context.Context, tenantID uuid.UUID, since int64, limit int, v crm.Visibility) ([]TenantEvent, int64, error) {
+func (db *DB) TenantEventsSince(ctx context.Context, tenantID uuid.UUID, since int64, limit int, v crm.Visibility) ([]crm.TenantEvent, int64, error) {
 	if limit <= 0 || limit > 5000 {
 		limit = 1000
 	}
-	var out []TenantEvent
+	var out []crm.TenantEvent
 	last := since
 	err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT seq, type, conversation_id, assignee_id, team_id, payload::text, created_at
@@ -56,7 +44,7 @@ func (db *DB) TenantEventsSince(ctx context.Context, tenantID uuid.UUID, since i
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var e TenantEvent
+			var e crm.TenantEvent
 			var payload string
 			if err := rows.Scan(&e.Seq, &e.Type, &e.ConversationID, &e.AssigneeID, &e.TeamID, &payload, &e.CreatedAt); err != nil {
 				return err
@@ -96,7 +84,7 @@ func (db *DB) PruneTenantEvents(ctx context.Context, olderThan time.Time) (int64
 
 // AppendTenantEvents appends several events in two statements: one counter
 // update reserving their sequence numbers, one insert of them all.
-func AppendTenantEvents(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, events []TenantEvent) error {
+func AppendTenantEvents(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, events []crm.TenantEvent) error {
 	n := len(events)
 	switch n {
 	case 0:

@@ -21,16 +21,16 @@ import (
 // are written, its tenant events. WriteInbound stores many of them, from many
 // conversations and tenants, in one transaction.
 type InboundWrite struct {
-	Conv    *Conversation
+	Conv    *crm.Conversation
 	IsNew   bool
-	Message *Message
+	Message *crm.Message
 	InboxID uuid.UUID
 	// Events builds the tenant events from Conv and Message as stored
 	// (version, timestamps, over_limit, reply_to_id); their seq and
 	// created_at are filled in by WriteInbound.
-	Events func() []TenantEvent
+	Events func() []crm.TenantEvent
 	// Stored holds the built events after a successful write.
-	Stored []TenantEvent
+	Stored []crm.TenantEvent
 }
 
 // ErrBatchFailed marks a write that was not stored because its batch failed
@@ -251,7 +251,7 @@ func queueRows(b *pgx.Batch, writes []*InboundWrite, now time.Time, fenced, dups
 	for i, w := range writes {
 		m := w.Message
 		tenants[i], ids[i], convs[i], conns[i], contacts[i], ats[i], seqs[i] = m.TenantID, m.ID, m.ConversationID, m.ConnectionID, m.ContactID, m.CreatedAt, m.Seq
-		dirs[i], types[i], texts[i], replyExt[i], statuses[i], vias[i] = m.Direction, m.Type, m.Text, m.ReplyToExternalID, m.Status, m.Via
+		dirs[i], types[i], texts[i], replyExt[i], statuses[i], vias[i] = m.Direction, m.Type, m.Text, m.ReplyToExternalID, string(m.Status), m.Via
 		media[i], locs[i], cards[i], reacts[i] = rawPtr(m.Media), rawPtr(m.Location), rawPtr(m.Contacts), rawPtr(m.Reaction)
 		inter[i], tmpls[i], refs[i] = rawPtr(m.Interactive), rawPtr(m.Template), rawPtr(m.Referral)
 		exts[i], sentAts[i] = m.ExternalID, m.SentAt
@@ -275,7 +275,7 @@ func queueRows(b *pgx.Batch, writes []*InboundWrite, now time.Time, fenced, dups
 		RETURNING id, reply_to_id`,
 		tenants, ids, ats, convs, conns, contacts, seqs, dirs, types, texts, media, locs, cards, reacts, inter, tmpls,
 		refs, replyExt, exts, statuses, vias, sentAts).Query(func(rows pgx.Rows) error {
-		byID := make(map[uuid.UUID]*Message, n)
+		byID := make(map[uuid.UUID]*crm.Message, n)
 		for _, w := range writes {
 			byID[w.Message.ID] = w.Message
 		}
@@ -314,17 +314,17 @@ func queueNewConversations(b *pgx.Batch, writes []*InboundWrite) {
 	unread, bots := make([]int32, k), make([]bool, k)
 	lastSeq := make([]int64, k)
 	lastMsg, lastIn, window := make([]*time.Time, k), make([]*time.Time, k), make([]*time.Time, k)
-	byID := make(map[uuid.UUID]*Conversation, k)
+	byID := make(map[uuid.UUID]*crm.Conversation, k)
 	for j, w := range writes {
 		c := w.Conv
 		if c.ID == uuid.Nil {
 			c.ID = crm.NewID()
 		}
 		if c.Status == "" {
-			c.Status = "open"
+			c.Status = crm.ConversationOpen
 		}
 		byID[c.ID] = c
-		tenants[j], ids[j], conns[j], contacts[j], channels[j], statuses[j] = c.TenantID, c.ID, c.ConnectionID, c.ContactID, c.Channel, c.Status
+		tenants[j], ids[j], conns[j], contacts[j], channels[j], statuses[j] = c.TenantID, c.ID, c.ConnectionID, c.ContactID, c.Channel, string(c.Status)
 		assignees[j], teams[j], unread[j], lastSeq[j], bots[j] = c.AssigneeID, c.TeamID, int32(c.UnreadCount), c.LastSeq, c.BotActive
 		lastMsg[j], previews[j], dirs[j], lastIn[j], window[j] = c.LastMessageAt, c.LastMessagePreview, c.LastMessageDirection, c.LastInboundAt, c.WindowExpiresAt
 	}
@@ -390,7 +390,7 @@ func queueSavedConversations(b *pgx.Batch, writes []*InboundWrite, fenced map[*I
 	activity := make([]time.Time, k)
 	for j, w := range writes {
 		c := w.Conv
-		tenants[j], ids[j], versions[j], statuses[j], assignees[j], teams[j], unread[j] = c.TenantID, c.ID, c.Version, c.Status, c.AssigneeID, c.TeamID, int32(c.UnreadCount)
+		tenants[j], ids[j], versions[j], statuses[j], assignees[j], teams[j], unread[j] = c.TenantID, c.ID, c.Version, string(c.Status), c.AssigneeID, c.TeamID, int32(c.UnreadCount)
 		lastSeq[j], lastMsg[j], previews[j], dirs[j], lastIn[j], window[j] = c.LastSeq, c.LastMessageAt, c.LastMessagePreview, c.LastMessageDirection, c.LastInboundAt, c.WindowExpiresAt
 		first[j], bots[j], activity[j], resolved[j], subjects[j] = c.FirstResponseAt, c.BotActive, c.LastActivityAt, c.ResolvedAt, c.Subject
 	}
@@ -439,7 +439,7 @@ func queueSavedConversations(b *pgx.Batch, writes []*InboundWrite, fenced map[*I
 // answers only each tenant's last seq, and the events' numbers are worked
 // out here the same way, so no join back from the inserted rows is needed.
 func queueEvents(b *pgx.Batch, writes []*InboundWrite) {
-	var events []*TenantEvent
+	var events []*crm.TenantEvent
 	var tenantOf, counterTenants []uuid.UUID
 	var counts []int64
 	for _, w := range writes {
@@ -522,8 +522,8 @@ func rawPtr(r []byte) *string {
 // LoadConversation is CurrentConversation in its own read-only tenant
 // transaction, sent as one pipeline (one round trip): what a grain that
 // writes through WriteInbound loads on activation.
-func (db *DB) LoadConversation(ctx context.Context, tenantID, connectionID, contactID uuid.UUID) (*Conversation, error) {
-	var conv *Conversation
+func (db *DB) LoadConversation(ctx context.Context, tenantID, connectionID, contactID uuid.UUID) (*crm.Conversation, error) {
+	var conv *crm.Conversation
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN READ ONLY`)
 	if db.tenantRole != "-" {
@@ -556,8 +556,8 @@ type ConversationKey struct {
 // tenants: one read-only transaction as crm_engine (row-level security
 // limited to the keys' tenants), one statement, one round trip. Keys with
 // no live conversation are absent from the map.
-func (db *DB) LoadConversations(ctx context.Context, keys []ConversationKey) (map[ConversationKey]*Conversation, error) {
-	out := make(map[ConversationKey]*Conversation, len(keys))
+func (db *DB) LoadConversations(ctx context.Context, keys []ConversationKey) (map[ConversationKey]*crm.Conversation, error) {
+	out := make(map[ConversationKey]*crm.Conversation, len(keys))
 	if len(keys) == 0 {
 		return out, nil
 	}

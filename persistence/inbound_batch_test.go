@@ -18,10 +18,10 @@ import (
 
 // seedConversations makes tenants, each with one connection and perTenant
 // contacts with a conversation each, on the platform path.
-func seedConversations(tb testing.TB, db *persistence.DB, tenants, perTenant int) []*persistence.Conversation {
+func seedConversations(tb testing.TB, db *persistence.DB, tenants, perTenant int) []*crm.Conversation {
 	tb.Helper()
 	ctx := context.Background()
-	var convs []*persistence.Conversation
+	var convs []*crm.Conversation
 	require.NoError(tb, db.PlatformTx(ctx, func(tx pgx.Tx) error {
 		planID := crm.NewID()
 		if _, err := tx.Exec(ctx, `INSERT INTO plans (id, name) VALUES ($1, 'batch')`, planID); err != nil {
@@ -42,7 +42,7 @@ func seedConversations(tb testing.TB, db *persistence.DB, tenants, perTenant int
 				if _, err := tx.Exec(ctx, `INSERT INTO contacts (tenant_id, id, name) VALUES ($1, $2, 'c')`, tenant, contact); err != nil {
 					return err
 				}
-				c := &persistence.Conversation{TenantID: tenant, ConnectionID: conn, ContactID: contact, Channel: "whatsapp", Status: "open"}
+				c := &crm.Conversation{TenantID: tenant, ConnectionID: conn, ContactID: contact, Channel: "whatsapp", Status: "open"}
 				if err := persistence.InsertConversation(ctx, tx, c); err != nil {
 					return err
 				}
@@ -54,18 +54,18 @@ func seedConversations(tb testing.TB, db *persistence.DB, tenants, perTenant int
 	return convs
 }
 
-func inboundWrite(c *persistence.Conversation, text string) *persistence.InboundWrite {
+func inboundWrite(c *crm.Conversation, text string) *persistence.InboundWrite {
 	now := time.Now().UTC()
 	c.LastSeq++
 	c.UnreadCount++
 	c.LastMessageAt, c.LastActivityAt, c.LastMessagePreview, c.LastMessageDirection = &now, now, text, "inbound"
 	ext := fmt.Sprintf("wamid.%s", crm.NewID())
-	m := &persistence.Message{TenantID: c.TenantID, ConnectionID: c.ConnectionID, ContactID: c.ContactID, Seq: c.LastSeq,
+	m := &crm.Message{TenantID: c.TenantID, ConnectionID: c.ConnectionID, ContactID: c.ContactID, Seq: c.LastSeq,
 		Direction: "inbound", Type: "text", Text: text, Status: "received", ExternalID: &ext, CreatedAt: now}
-	return &persistence.InboundWrite{Conv: c, Message: m, Events: func() []persistence.TenantEvent {
+	return &persistence.InboundWrite{Conv: c, Message: m, Events: func() []crm.TenantEvent {
 		payload, _ := json.Marshal(m)
 		id := c.ID
-		return []persistence.TenantEvent{{Type: "message.created", ConversationID: &id, Payload: payload}}
+		return []crm.TenantEvent{{Type: "message.created", ConversationID: &id, Payload: payload}}
 	}}
 }
 
@@ -179,7 +179,7 @@ func BenchmarkWriteInboundNewConversations(b *testing.B) {
 				_, err := tx.Exec(ctx, `INSERT INTO contacts (tenant_id, id, name) VALUES ($1, $2, 'c')`, s.TenantID, contact)
 				return err
 			}))
-			c := &persistence.Conversation{TenantID: s.TenantID, ConnectionID: s.ConnectionID, ContactID: contact, Channel: "whatsapp", Status: "open"}
+			c := &crm.Conversation{TenantID: s.TenantID, ConnectionID: s.ConnectionID, ContactID: contact, Channel: "whatsapp", Status: "open"}
 			writes[j] = inboundWrite(c, "oi")
 			writes[j].IsNew = true
 		}
@@ -210,17 +210,17 @@ func TestWriteInboundCountsNewConversationsPerStatement(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.NewDB(t)
-	limited := tenantOn(t, db, planWith(t, db, persistence.PlanLimits{Users: 5, Connections: 5, Contacts: 100,
+	limited := tenantOn(t, db, planWith(t, db, crm.PlanLimits{Users: 5, Connections: 5, Contacts: 100,
 		MonthlyConversations: 3, MonthlyCampaigns: 1}))
-	open := tenantOn(t, db, planWith(t, db, persistence.PlanLimits{Users: 5, Connections: 5, Contacts: 100,
+	open := tenantOn(t, db, planWith(t, db, crm.PlanLimits{Users: 5, Connections: 5, Contacts: 100,
 		MonthlyConversations: 1000, MonthlyCampaigns: 1}))
-	newConv := func(tenant, conn uuid.UUID) *persistence.Conversation {
+	newConv := func(tenant, conn uuid.UUID) *crm.Conversation {
 		contact := crm.NewID()
 		require.NoError(t, db.TenantTx(ctx, tenant, func(tx pgx.Tx) error {
 			_, err := tx.Exec(ctx, `INSERT INTO contacts (tenant_id, id) VALUES ($1, $2)`, tenant, contact)
 			return err
 		}))
-		return &persistence.Conversation{ID: crm.NewID(), TenantID: tenant, ConnectionID: conn, ContactID: contact, Channel: "whatsapp", Status: "open"}
+		return &crm.Conversation{ID: crm.NewID(), TenantID: tenant, ConnectionID: conn, ContactID: contact, Channel: "whatsapp", Status: "open"}
 	}
 	limitedConn, err := insertConnection(ctx, db, limited)
 	require.NoError(t, err)

@@ -149,6 +149,13 @@ func (db *DB) DeleteLabel(ctx context.Context, tenantID, id uuid.UUID, by AuditE
 		if err != nil {
 			return err
 		}
+		// The label leaves its conversations (ON DELETE CASCADE) behind their
+		// grains' backs: their versions move, so a grain holding one with
+		// the label is fenced on its next write and reloads it.
+		if _, err := tx.Exec(ctx, `UPDATE conversations SET version = version + 1 WHERE tenant_id = $1 AND id IN
+			(SELECT conversation_id FROM conversation_labels WHERE tenant_id = $1 AND label_id = $2)`, tenantID, id); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `DELETE FROM labels WHERE tenant_id = $1 AND id = $2`, tenantID, id); err != nil {
 			return err
 		}

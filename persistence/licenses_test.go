@@ -31,7 +31,7 @@ func TestLicenseCheckerRecordsAndGates(t *testing.T) {
 	db := pgtest.NewDB(t)
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
-	plan := planWith(t, db, persistence.PlanLimits{Users: 5, Connections: 5, Contacts: 5, MonthlyConversations: 5, MonthlyCampaigns: 5})
+	plan := planWith(t, db, crm.PlanLimits{Users: 5, Connections: 5, Contacts: 5, MonthlyConversations: 5, MonthlyCampaigns: 5})
 	tenant := tenantOn(t, db, plan)
 	clock := &fakeClock{now: time.Now()}
 	checker, err := persistence.NewLicenseChecker(db, persistence.LicenseCheckerConfig{PublicKey: priv.Public().(ed25519.PublicKey),

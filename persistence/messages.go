@@ -14,44 +14,12 @@ import (
 	"crm"
 )
 
-// Message is a stored message, in the API's shape (DESIGN §6).
-type Message struct {
-	ID                uuid.UUID       `json:"id"`
-	TenantID          uuid.UUID       `json:"-"`
-	ConversationID    uuid.UUID       `json:"conversation_id"`
-	ConnectionID      uuid.UUID       `json:"connection_id"`
-	ContactID         uuid.UUID       `json:"contact_id"`
-	Seq               int64           `json:"seq"`
-	Direction         string          `json:"direction"`
-	Type              string          `json:"type"`
-	Text              string          `json:"text"`
-	Media             json.RawMessage `json:"media"`
-	Location          json.RawMessage `json:"location"`
-	Contacts          json.RawMessage `json:"contacts"`
-	Reaction          json.RawMessage `json:"reaction"`
-	Interactive       json.RawMessage `json:"interactive"`
-	Template          json.RawMessage `json:"template"`
-	Referral          json.RawMessage `json:"referral"`
-	ReplyToID         *uuid.UUID      `json:"reply_to_id"`
-	ReplyToExternalID string          `json:"reply_to_external_id,omitempty"`
-	ExternalID        *string         `json:"external_id"`
-	IdempotencyKey    *string         `json:"idempotency_key,omitempty"`
-	Status            string          `json:"status"`
-	Error             json.RawMessage `json:"error"`
-	SentBy            *uuid.UUID      `json:"sent_by"`
-	Via               string          `json:"via,omitempty"`
-	CreatedAt         time.Time       `json:"created_at"`
-	SentAt            *time.Time      `json:"sent_at"`
-	DeliveredAt       *time.Time      `json:"delivered_at"`
-	ReadAt            *time.Time      `json:"read_at"`
-}
-
 const messageColumns = `id, tenant_id, conversation_id, connection_id, contact_id, seq, direction, type, text, media, location,
 	contacts, reaction, interactive, template, referral, reply_to_id, reply_to_external_id, external_id, idempotency_key,
 	status, error, sent_by, via, created_at, sent_at, delivered_at, read_at`
 
-func scanMessage(row pgx.Row) (*Message, error) {
-	m := &Message{}
+func scanMessage(row pgx.Row) (*crm.Message, error) {
+	m := &crm.Message{}
 	err := row.Scan(&m.ID, &m.TenantID, &m.ConversationID, &m.ConnectionID, &m.ContactID, &m.Seq, &m.Direction, &m.Type,
 		&m.Text, &m.Media, &m.Location, &m.Contacts, &m.Reaction, &m.Interactive, &m.Template, &m.Referral, &m.ReplyToID,
 		&m.ReplyToExternalID, &m.ExternalID, &m.IdempotencyKey, &m.Status, &m.Error, &m.SentBy, &m.Via, &m.CreatedAt,
@@ -65,7 +33,7 @@ var idempotencyConnection = uuid.Nil
 
 // FindMessageByKey returns the message stored under an external id (kind
 // "external", per connection) or an idempotency key (kind "idempotency"), or nil.
-func FindMessageByKey(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, kind string, connectionID uuid.UUID, key string) (*Message, error) {
+func FindMessageByKey(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, kind string, connectionID uuid.UUID, key string) (*crm.Message, error) {
 	if kind == "idempotency" {
 		connectionID = idempotencyConnection
 	}
@@ -82,7 +50,7 @@ func FindMessageByKey(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, kind s
 	return messageByID(ctx, tx, tenantID, id, at)
 }
 
-func messageByID(ctx context.Context, tx pgx.Tx, tenantID, id uuid.UUID, createdAt time.Time) (*Message, error) {
+func messageByID(ctx context.Context, tx pgx.Tx, tenantID, id uuid.UUID, createdAt time.Time) (*crm.Message, error) {
 	m, err := scanMessage(tx.QueryRow(ctx, `SELECT `+messageColumns+` FROM messages
 		WHERE tenant_id = $1 AND id = $2 AND created_at = $3`, tenantID, id, createdAt))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -94,7 +62,7 @@ func messageByID(ctx context.Context, tx pgx.Tx, tenantID, id uuid.UUID, created
 // InsertMessage stores a message and its uniqueness keys (external id,
 // idempotency key). When a key is already taken, nothing is written and the
 // message stored under it is returned instead (existing != nil).
-func InsertMessage(ctx context.Context, tx pgx.Tx, m *Message) (existing *Message, err error) {
+func InsertMessage(ctx context.Context, tx pgx.Tx, m *crm.Message) (existing *crm.Message, err error) {
 	if m.ID == uuid.Nil {
 		m.ID = crm.NewID()
 	}
@@ -142,50 +110,37 @@ func rawOrNil(r json.RawMessage) any {
 	return string(r)
 }
 
-// statusRank orders statuses; a status only ever moves up. failed ranks with
-// pending, so a late failure cannot undo a delivery.
-func statusRank(s string) int {
-	switch s {
-	case "pending", "failed":
-		return 1
-	case "sent":
-		return 2
-	case "delivered":
-		return 3
-	case "read":
-		return 4
-	case "played":
-		return 5
+// advancingFrom lists the statuses a message may leave for next under rule
+// (crm.DeliveryStatus.CanAdvance or CanSettle), for an update's
+// `status = ANY(...)`: the order statuses move in is written once, in crm.
+func advancingFrom(next crm.DeliveryStatus, rule func(from, next crm.DeliveryStatus) bool) []string {
+	out := []string{}
+	for _, s := range crm.DeliveryStatuses() {
+		if rule(s, next) {
+			out = append(out, string(s))
+		}
 	}
-	return 0
-}
-
-// StatusAdvances reports whether moving from current to next is forward.
-func StatusAdvances(current, next string) bool {
-	if next == "failed" {
-		return current == "pending" || current == "sent"
-	}
-	return statusRank(next) > statusRank(current)
+	return out
 }
 
 // ApplyStatus moves an outbound message's status forward (never back) and
 // stamps its time. It returns the message (nil when no message has that
 // external id yet: the caller parks the status) and whether it changed.
-func ApplyStatus(ctx context.Context, tx pgx.Tx, tenantID, connectionID uuid.UUID, externalID, status string, at time.Time, statusErr json.RawMessage) (*Message, bool, error) {
+func ApplyStatus(ctx context.Context, tx pgx.Tx, tenantID, connectionID uuid.UUID, externalID string, status crm.DeliveryStatus, at time.Time, statusErr json.RawMessage) (*crm.Message, bool, error) {
 	m, err := FindMessageByKey(ctx, tx, tenantID, "external", connectionID, externalID)
 	if err != nil || m == nil {
 		return nil, false, err
 	}
-	if !StatusAdvances(m.Status, status) {
+	if !m.Status.CanAdvance(status) {
 		return m, false, nil
 	}
 	stamp := ""
 	switch status {
-	case "sent":
+	case crm.DeliverySent:
 		stamp = ", sent_at = coalesce(sent_at, $5)"
-	case "delivered":
+	case crm.DeliveryDelivered:
 		stamp = ", delivered_at = coalesce(delivered_at, $5), sent_at = coalesce(sent_at, $5)"
-	case "read", "played":
+	case crm.DeliveryRead, crm.DeliveryPlayed:
 		stamp = ", read_at = coalesce(read_at, $5), delivered_at = coalesce(delivered_at, $5), sent_at = coalesce(sent_at, $5)"
 	default:
 		stamp = ", updated_at = coalesce($5, now())"
@@ -193,11 +148,9 @@ func ApplyStatus(ctx context.Context, tx pgx.Tx, tenantID, connectionID uuid.UUI
 	// The condition is repeated in the update so concurrent statuses for one
 	// message cannot move it backwards between the read above and this write.
 	updated, err := scanMessage(tx.QueryRow(ctx, `UPDATE messages SET status = $4, error = coalesce($6, error)`+stamp+`
-		WHERE tenant_id = $1 AND id = $2 AND created_at = $3
-		  AND CASE WHEN $4 = 'failed' THEN status IN ('pending', 'sent')
-		           ELSE message_status_rank(status) < message_status_rank($4) END
+		WHERE tenant_id = $1 AND id = $2 AND created_at = $3 AND status = ANY($7::text[])
 		RETURNING `+messageColumns,
-		tenantID, m.ID, m.CreatedAt, status, at, rawOrNil(statusErr)))
+		tenantID, m.ID, m.CreatedAt, string(status), at, rawOrNil(statusErr), advancingFrom(status, crm.DeliveryStatus.CanAdvance)))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return m, false, nil
 	}
@@ -209,7 +162,7 @@ func ApplyStatus(ctx context.Context, tx pgx.Tx, tenantID, connectionID uuid.UUI
 
 // UpdateOutbound records the provider's answer to a send: the external id on
 // success (and its key, so status webhooks find it), or the error.
-func UpdateOutbound(ctx context.Context, tx pgx.Tx, m *Message, externalID string, status string, sendErr json.RawMessage, at time.Time) (*Message, error) {
+func UpdateOutbound(ctx context.Context, tx pgx.Tx, m *crm.Message, externalID string, status crm.DeliveryStatus, sendErr json.RawMessage, at time.Time) (*crm.Message, error) {
 	if externalID != "" {
 		if _, err := tx.Exec(ctx, `INSERT INTO message_keys (tenant_id, connection_id, kind, key, message_id, message_created_at)
 			VALUES ($1, $2, 'external', $3, $4, $5) ON CONFLICT DO NOTHING`, m.TenantID, m.ConnectionID, externalID, m.ID, m.CreatedAt); err != nil {
@@ -221,24 +174,23 @@ func UpdateOutbound(ctx context.Context, tx pgx.Tx, m *Message, externalID strin
 		ext = &externalID
 	}
 	updated, err := scanMessage(tx.QueryRow(ctx, `UPDATE messages SET external_id = coalesce($4, external_id),
-		status = CASE WHEN message_status_rank($5) > message_status_rank(status) OR ($5 = 'failed' AND status = 'pending')
-		              THEN $5 ELSE status END,
+		status = CASE WHEN status = ANY($8::text[]) THEN $5 ELSE status END,
 		error = $6, sent_at = CASE WHEN $5 = 'sent' THEN coalesce(sent_at, $7) ELSE sent_at END
 		WHERE tenant_id = $1 AND id = $2 AND created_at = $3 RETURNING `+messageColumns,
-		m.TenantID, m.ID, m.CreatedAt, ext, status, rawOrNil(sendErr), at))
+		m.TenantID, m.ID, m.CreatedAt, ext, string(status), rawOrNil(sendErr), at, advancingFrom(status, crm.DeliveryStatus.CanSettle)))
 	return updated, translate(err)
 }
 
 // ParkStatus keeps a status whose message is not stored yet.
-func ParkStatus(ctx context.Context, tx pgx.Tx, tenantID, connectionID uuid.UUID, externalID, status string, at time.Time, statusErr json.RawMessage) error {
+func ParkStatus(ctx context.Context, tx pgx.Tx, tenantID, connectionID uuid.UUID, externalID string, status crm.DeliveryStatus, at time.Time, statusErr json.RawMessage) error {
 	_, err := tx.Exec(ctx, `INSERT INTO parked_statuses (tenant_id, connection_id, external_id, status, occurred_at, error)
-		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, tenantID, connectionID, externalID, status, at, rawOrNil(statusErr))
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, tenantID, connectionID, externalID, string(status), at, rawOrNil(statusErr))
 	return translate(err)
 }
 
 // ParkedStatus is a status waiting for its message.
 type ParkedStatus struct {
-	Status     string
+	Status     crm.DeliveryStatus
 	OccurredAt time.Time
 	Error      json.RawMessage
 }
@@ -260,7 +212,7 @@ func TakeParkedStatuses(ctx context.Context, tx pgx.Tx, tenantID, connectionID u
 		return nil, translate(err)
 	}
 	for i := 1; i < len(out); i++ { // tiny insertion sort by rank
-		for j := i; j > 0 && statusRank(out[j].Status) < statusRank(out[j-1].Status); j-- {
+		for j := i; j > 0 && out[j].Status.Rank() < out[j-1].Status.Rank(); j-- {
 			out[j], out[j-1] = out[j-1], out[j]
 		}
 	}
@@ -270,8 +222,8 @@ func TakeParkedStatuses(ctx context.Context, tx pgx.Tx, tenantID, connectionID u
 // ListMessages pages a conversation's messages oldest to newest by seq. With
 // before > 0 it returns the page of messages just before that seq (scrolling
 // back); otherwise the page after the cursor.
-func (db *DB) ListMessages(ctx context.Context, tenantID, conversationID uuid.UUID, cursor string, limit int) (crm.Page[*Message], error) {
-	page := crm.Page[*Message]{Items: []*Message{}}
+func (db *DB) ListMessages(ctx context.Context, tenantID, conversationID uuid.UUID, cursor string, limit int) (crm.Page[*crm.Message], error) {
+	page := crm.Page[*crm.Message]{Items: []*crm.Message{}}
 	limit = crm.ClampLimit(limit)
 	var after int64
 	if _, err := crm.DecodeCursor(cursor, &after); err != nil {
@@ -306,12 +258,12 @@ func (db *DB) ListMessages(ctx context.Context, tenantID, conversationID uuid.UU
 
 // LatestMessages returns the newest limit messages of a conversation in seq
 // order and the seq to page back from (0 when there is nothing older).
-func (db *DB) LatestMessages(ctx context.Context, tenantID, conversationID uuid.UUID, beforeSeq int64, limit int) ([]*Message, int64, error) {
+func (db *DB) LatestMessages(ctx context.Context, tenantID, conversationID uuid.UUID, beforeSeq int64, limit int) ([]*crm.Message, int64, error) {
 	limit = crm.ClampLimit(limit)
 	if beforeSeq <= 0 {
 		beforeSeq = 1<<62 - 1
 	}
-	var out []*Message
+	var out []*crm.Message
 	err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT `+messageColumns+` FROM messages WHERE tenant_id = $1 AND conversation_id = $2
 			AND seq < $3 ORDER BY seq DESC LIMIT $4`, tenantID, conversationID, beforeSeq, limit+1)
@@ -410,7 +362,7 @@ func (db *DB) ParkedWithMessage(ctx context.Context, limit int) ([]ParkedReady, 
 // ApplyWatermark moves every outbound message of the contact on this
 // connection sent up to the watermark (or the one named) to status, forward
 // only, and returns those that changed.
-func ApplyWatermark(ctx context.Context, tx pgx.Tx, tenantID, connectionID uuid.UUID, channel, contactExternalID, messageExternalID, status string, upTo time.Time) ([]*Message, error) {
+func ApplyWatermark(ctx context.Context, tx pgx.Tx, tenantID, connectionID uuid.UUID, channel, contactExternalID, messageExternalID string, status crm.DeliveryStatus, upTo time.Time) ([]*crm.Message, error) {
 	var contactID uuid.UUID
 	err := tx.QueryRow(ctx, `SELECT contact_id FROM contact_identities WHERE tenant_id = $1 AND channel = $2 AND external_id = $3`,
 		tenantID, channel, contactExternalID).Scan(&contactID)
@@ -421,24 +373,28 @@ func ApplyWatermark(ctx context.Context, tx pgx.Tx, tenantID, connectionID uuid.
 		return nil, translate(err)
 	}
 	stamp := "delivered_at = coalesce(delivered_at, $5)"
-	if status == "read" {
+	if status == crm.DeliveryRead {
 		stamp += ", read_at = coalesce(read_at, $5)"
 	}
+	// Only messages the provider took (sent or delivered) move: a pending or
+	// failed one was not seen, whatever the watermark says.
+	from := advancingFrom(status, func(from, next crm.DeliveryStatus) bool {
+		return (from == crm.DeliverySent || from == crm.DeliveryDelivered) && from.CanAdvance(next)
+	})
 	rows, err := tx.Query(ctx, `UPDATE messages SET status = $4, `+stamp+`
 		WHERE tenant_id = $1 AND connection_id = $2 AND contact_id = $3 AND direction = 'outbound'
-		  AND status IN ('sent', 'delivered') AND message_status_rank(status) < message_status_rank($4)
-		  AND (created_at <= $5 OR external_id = $6)
-		RETURNING `+messageColumns, tenantID, connectionID, contactID, status, upTo, messageExternalID)
+		  AND status = ANY($7::text[]) AND (created_at <= $5 OR external_id = $6)
+		RETURNING `+messageColumns, tenantID, connectionID, contactID, string(status), upTo, messageExternalID, from)
 	if err != nil {
 		return nil, translate(err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Message, error) { return scanMessage(r) })
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*crm.Message, error) { return scanMessage(r) })
 	return out, translate(err)
 }
 
 // MessageByID loads a message by id (every monthly partition's key starts
 // with tenant and id, so this stays an index look-up).
-func MessageByID(ctx context.Context, tx pgx.Tx, tenantID, id uuid.UUID) (*Message, error) {
+func MessageByID(ctx context.Context, tx pgx.Tx, tenantID, id uuid.UUID) (*crm.Message, error) {
 	m, err := scanMessage(tx.QueryRow(ctx, `SELECT `+messageColumns+` FROM messages WHERE tenant_id = $1 AND id = $2`, tenantID, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, crm.NotFound("message")
@@ -466,7 +422,7 @@ func ContactExternalID(ctx context.Context, tx pgx.Tx, tenantID, contactID uuid.
 }
 
 // SetMessageMediaID records our stored copy of a message's media.
-func SetMessageMediaID(ctx context.Context, tx pgx.Tx, tenantID, messageID, mediaID uuid.UUID, mime string, size int64) (*Message, error) {
+func SetMessageMediaID(ctx context.Context, tx pgx.Tx, tenantID, messageID, mediaID uuid.UUID, mime string, size int64) (*crm.Message, error) {
 	m, err := scanMessage(tx.QueryRow(ctx, `UPDATE messages SET media = coalesce(media, '{}'::jsonb) ||
 		jsonb_build_object('media_id', $3::text, 'stored_mime_type', $4::text, 'size', $5::bigint)
 		WHERE tenant_id = $1 AND id = $2 RETURNING `+messageColumns, tenantID, messageID, mediaID.String(), mime, size))
@@ -481,8 +437,8 @@ func SetMessageMediaID(ctx context.Context, tx pgx.Tx, tenantID, messageID, medi
 // died between storing them and handing them to the provider),
 // across tenants, and touches them so the next sweep leaves them alone while
 // they are retried (the sweeper's system path).
-func (db *DB) TakeStaleSends(ctx context.Context, staleBefore time.Time, limit int) ([]*Message, error) {
-	var out []*Message
+func (db *DB) TakeStaleSends(ctx context.Context, staleBefore time.Time, limit int) ([]*crm.Message, error) {
+	var out []*crm.Message
 	err := db.PlatformTx(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `UPDATE messages m SET updated_at = now()
 			FROM (SELECT tenant_id, id, created_at FROM messages
@@ -493,7 +449,7 @@ func (db *DB) TakeStaleSends(ctx context.Context, staleBefore time.Time, limit i
 		if err != nil {
 			return err
 		}
-		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Message, error) { return scanMessage(r) })
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*crm.Message, error) { return scanMessage(r) })
 		return err
 	})
 	return out, translate(err)

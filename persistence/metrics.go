@@ -6,6 +6,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	"crm"
 )
 
 // PlatformMetrics is the platform owner's overview. Everything comes from
@@ -42,14 +44,14 @@ type DailyMessages struct {
 
 // TenantUsageReport is one tenant's usage against its plan.
 type TenantUsageReport struct {
-	TenantID uuid.UUID       `json:"tenant_id"`
-	Name     string          `json:"name"`
-	Slug     string          `json:"slug"`
-	Status   string          `json:"status"`
-	PlanName string          `json:"plan_name"`
-	Limits   PlanLimits      `json:"limits"`
-	Usage    TenantUsage     `json:"usage"`
-	Exceeded []LimitExceeded `json:"exceeded"`
+	TenantID uuid.UUID           `json:"tenant_id"`
+	Name     string              `json:"name"`
+	Slug     string              `json:"slug"`
+	Status   string              `json:"status"`
+	PlanName string              `json:"plan_name"`
+	Limits   crm.PlanLimits      `json:"limits"`
+	Usage    crm.TenantUsage     `json:"usage"`
+	Exceeded []crm.LimitExceeded `json:"exceeded"`
 }
 
 // PlatformMetrics computes the overview; days is the length of the message
@@ -128,13 +130,13 @@ func (db *DB) PlatformMetrics(ctx context.Context, days int) (PlatformMetrics, e
 		if err != nil {
 			return err
 		}
-		tenants, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Tenant, error) { return scanTenant(r) })
+		tenants, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (crm.Tenant, error) { return scanTenant(r) })
 		if err != nil {
 			return err
 		}
 		for _, t := range tenants {
 			m.TenantUsage = append(m.TenantUsage, TenantUsageReport{TenantID: t.ID, Name: t.Name, Slug: t.Slug,
-				Status: t.Status, PlanName: t.PlanName, Limits: t.Limits, Usage: t.Usage, Exceeded: Exceeded(t.Limits, t.Usage)})
+				Status: t.Status, PlanName: t.PlanName, Limits: t.Limits, Usage: t.Usage, Exceeded: crm.Exceeded(t.Limits, t.Usage)})
 		}
 		return nil
 	})

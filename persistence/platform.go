@@ -17,98 +17,13 @@ import (
 	"crm"
 )
 
-// Unlimited is a PlanLimits value meaning "no limit" (NULL in the plans
-// table). Zero means none allowed.
-const Unlimited = -1
-
-// PlanLimits are a plan's quotas; 0 means none allowed, Unlimited (any
-// negative value) no limit.
-type PlanLimits struct {
-	Users                int `json:"users"`
-	Connections          int `json:"connections"`
-	Contacts             int `json:"contacts"`
-	MonthlyConversations int `json:"monthly_conversations"`
-	MonthlyCampaigns     int `json:"monthly_campaigns"`
-}
-
-// Of returns the limit for a resource name (users, connections, contacts,
-// monthly_conversations, monthly_campaigns).
-func (l PlanLimits) Of(resource string) int {
-	switch resource {
-	case "users":
-		return l.Users
-	case "connections":
-		return l.Connections
-	case "contacts":
-		return l.Contacts
-	case "monthly_conversations":
-		return l.MonthlyConversations
-	case "monthly_campaigns":
-		return l.MonthlyCampaigns
-	}
-	return Unlimited
-}
-
-// PlanFeatures are a plan's feature flags.
-type PlanFeatures struct {
-	Chatbot   bool `json:"chatbot"`
-	Campaigns bool `json:"campaigns"`
-	Kanban    bool `json:"kanban"`
-	Agenda    bool `json:"agenda"`
-	Reports   bool `json:"reports"`
-	API       bool `json:"api"`
-	Instagram bool `json:"instagram"`
-	Messenger bool `json:"messenger"`
-}
-
-// FeatureNames are the flags a plan can turn on, as the API names them.
-var FeatureNames = []string{"chatbot", "campaigns", "kanban", "agenda", "reports", "api", "instagram", "messenger"}
-
-// Enabled reports whether the named feature is on; unknown names are off.
-func (f PlanFeatures) Enabled(name string) bool {
-	switch name {
-	case "chatbot":
-		return f.Chatbot
-	case "campaigns":
-		return f.Campaigns
-	case "kanban":
-		return f.Kanban
-	case "agenda":
-		return f.Agenda
-	case "reports":
-		return f.Reports
-	case "api":
-		return f.API
-	case "instagram":
-		return f.Instagram
-	case "messenger":
-		return f.Messenger
-	}
-	return false
-}
-
 // NewPlan is what creating a plan takes.
 type NewPlan struct {
 	Name         string
 	Description  string
 	MonthlyPrice string // numeric(12,2) as text, e.g. "199.90"
-	Limits       PlanLimits
-	Features     PlanFeatures
-}
-
-// Plan is a stored plan.
-type Plan struct {
-	ID           uuid.UUID    `json:"id"`
-	Name         string       `json:"name"`
-	Description  string       `json:"description"`
-	MonthlyPrice string       `json:"monthly_price"`
-	Currency     string       `json:"currency"`
-	Limits       PlanLimits   `json:"limits"`
-	Features     PlanFeatures `json:"features"`
-	RetiredAt    *time.Time   `json:"retired_at"`
-	Tenants      int          `json:"tenants"`
-	CreatedAt    time.Time    `json:"created_at"`
-	UpdatedAt    time.Time    `json:"updated_at"`
+	Limits       crm.PlanLimits
+	Features     crm.PlanFeatures
 }
 
 func limitArg(n int) *int {
@@ -120,7 +35,7 @@ func limitArg(n int) *int {
 
 func limitValue(n *int) int {
 	if n == nil {
-		return Unlimited
+		return crm.Unlimited
 	}
 	return *n
 }
@@ -162,8 +77,8 @@ func planWriteError(err error) error {
 }
 
 // AdminCreatePlan stores a plan and audits it as by.
-func (db *DB) AdminCreatePlan(ctx context.Context, by AuditEntry, p NewPlan) (Plan, error) {
-	var out Plan
+func (db *DB) AdminCreatePlan(ctx context.Context, by AuditEntry, p NewPlan) (crm.Plan, error) {
+	var out crm.Plan
 	err := db.PlatformTx(ctx, func(tx pgx.Tx) error {
 		id, err := insertPlan(ctx, tx, p)
 		if err != nil {
@@ -182,8 +97,8 @@ const planColumns = `p.id, p.name, p.description, p.monthly_price::text, p.curre
 	p.max_contacts, p.max_monthly_conversations, p.max_monthly_campaigns, p.features, p.retired_at,
 	(SELECT count(*) FROM tenants t WHERE t.plan_id = p.id AND t.status <> 'deleted'), p.created_at, p.updated_at`
 
-func scanPlan(row pgx.Row) (Plan, error) {
-	var p Plan
+func scanPlan(row pgx.Row) (crm.Plan, error) {
+	var p crm.Plan
 	var users, connections, contacts, conversations, campaigns *int
 	var features []byte
 	err := row.Scan(&p.ID, &p.Name, &p.Description, &p.MonthlyPrice, &p.Currency, &users, &connections, &contacts,
@@ -191,13 +106,13 @@ func scanPlan(row pgx.Row) (Plan, error) {
 	if err != nil {
 		return p, err
 	}
-	p.Limits = PlanLimits{Users: limitValue(users), Connections: limitValue(connections), Contacts: limitValue(contacts),
+	p.Limits = crm.PlanLimits{Users: limitValue(users), Connections: limitValue(connections), Contacts: limitValue(contacts),
 		MonthlyConversations: limitValue(conversations), MonthlyCampaigns: limitValue(campaigns)}
 	_ = json.Unmarshal(features, &p.Features)
 	return p, nil
 }
 
-func loadPlan(ctx context.Context, tx pgx.Tx, id uuid.UUID, forUpdate bool) (Plan, error) {
+func loadPlan(ctx context.Context, tx pgx.Tx, id uuid.UUID, forUpdate bool) (crm.Plan, error) {
 	q := `SELECT ` + planColumns + ` FROM plans p WHERE p.id = $1`
 	if forUpdate {
 		q += ` FOR UPDATE`
@@ -210,8 +125,8 @@ func loadPlan(ctx context.Context, tx pgx.Tx, id uuid.UUID, forUpdate bool) (Pla
 }
 
 // GetPlan loads a plan.
-func (db *DB) GetPlan(ctx context.Context, id uuid.UUID) (Plan, error) {
-	var out Plan
+func (db *DB) GetPlan(ctx context.Context, id uuid.UUID) (crm.Plan, error) {
+	var out crm.Plan
 	err := db.PlatformTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		out, err = loadPlan(ctx, tx, id, false)
@@ -222,19 +137,19 @@ func (db *DB) GetPlan(ctx context.Context, id uuid.UUID) (Plan, error) {
 
 // ListPlans lists plans by name; retired ones only when asked. Plans are few,
 // so the list is one page.
-func (db *DB) ListPlans(ctx context.Context, includeRetired bool) ([]Plan, error) {
-	var out []Plan
+func (db *DB) ListPlans(ctx context.Context, includeRetired bool) ([]crm.Plan, error) {
+	var out []crm.Plan
 	err := db.PlatformTx(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT `+planColumns+` FROM plans p
 			WHERE $1 OR p.retired_at IS NULL ORDER BY p.name`, includeRetired)
 		if err != nil {
 			return err
 		}
-		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Plan, error) { return scanPlan(r) })
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (crm.Plan, error) { return scanPlan(r) })
 		return err
 	})
 	if out == nil {
-		out = []Plan{}
+		out = []crm.Plan{}
 	}
 	return out, translate(err)
 }
@@ -242,8 +157,8 @@ func (db *DB) ListPlans(ctx context.Context, includeRetired bool) ([]Plan, error
 // AdminUpdatePlan loads the plan locked, lets change edit it, stores it and
 // audits the before and after. Retiring is a change that sets RetiredAt.
 func (db *DB) AdminUpdatePlan(ctx context.Context, by AuditEntry, id uuid.UUID, action string,
-	change func(*Plan) error) (Plan, error) {
-	var out Plan
+	change func(*crm.Plan) error) (crm.Plan, error) {
+	var out crm.Plan
 	err := db.PlatformTx(ctx, func(tx pgx.Tx) error {
 		before, err := loadPlan(ctx, tx, id, true)
 		if err != nil {
@@ -285,77 +200,6 @@ type NewTenant struct {
 	AdminPasswordHash string
 }
 
-// TenantUsage is what a tenant uses now, from the counters.
-type TenantUsage struct {
-	Users                int        `json:"users"`
-	Connections          int        `json:"connections"`
-	Contacts             int        `json:"contacts"`
-	MonthlyConversations int        `json:"monthly_conversations"`
-	MonthlyCampaigns     int        `json:"monthly_campaigns"`
-	Warned80At           *time.Time `json:"conversations_warned_80_at"`
-	Warned100At          *time.Time `json:"conversations_warned_100_at"`
-}
-
-// Of returns the usage of a resource name.
-func (u TenantUsage) Of(resource string) int {
-	switch resource {
-	case "users":
-		return u.Users
-	case "connections":
-		return u.Connections
-	case "contacts":
-		return u.Contacts
-	case "monthly_conversations":
-		return u.MonthlyConversations
-	case "monthly_campaigns":
-		return u.MonthlyCampaigns
-	}
-	return 0
-}
-
-// LimitResources are the limited resources, in the order reports list them.
-var LimitResources = []string{"users", "connections", "contacts", "monthly_conversations", "monthly_campaigns"}
-
-// LimitExceeded is one resource a tenant uses beyond its plan.
-type LimitExceeded struct {
-	Resource string `json:"resource"`
-	Limit    int    `json:"limit"`
-	Used     int    `json:"used"`
-}
-
-// Exceeded lists the resources whose usage is above the limits.
-func Exceeded(limits PlanLimits, usage TenantUsage) []LimitExceeded {
-	out := []LimitExceeded{}
-	for _, r := range LimitResources {
-		if lim := limits.Of(r); lim >= 0 && usage.Of(r) > lim {
-			out = append(out, LimitExceeded{Resource: r, Limit: lim, Used: usage.Of(r)})
-		}
-	}
-	return out
-}
-
-// Tenant is a stored tenant with its plan's limits and its usage.
-type Tenant struct {
-	ID              uuid.UUID    `json:"id"`
-	Name            string       `json:"name"`
-	Slug            string       `json:"slug"`
-	Email           string       `json:"email"`
-	Document        string       `json:"document"`
-	Phone           string       `json:"phone"`
-	PlanID          uuid.UUID    `json:"plan_id"`
-	PlanName        string       `json:"plan_name"`
-	Status          string       `json:"status"`
-	SuspendedAt     *time.Time   `json:"suspended_at"`
-	SuspendedReason string       `json:"suspended_reason"`
-	DeletedAt       *time.Time   `json:"deleted_at"`
-	LastExportAt    *time.Time   `json:"last_export_at"`
-	Limits          PlanLimits   `json:"limits"`
-	Features        PlanFeatures `json:"features"`
-	Usage           TenantUsage  `json:"usage"`
-	CreatedAt       time.Time    `json:"created_at"`
-	UpdatedAt       time.Time    `json:"updated_at"`
-}
-
 // tenantSelect reads tenants with plan and usage. The usage comes from the
 // counter rows and this month's usage row: a handful of primary-key look-ups
 // per tenant, never a count of the tenant's data.
@@ -370,8 +214,8 @@ const tenantSelect = `SELECT t.id, t.name, t.slug, t.email, t.document, t.phone,
 	FROM tenants t JOIN plans p ON p.id = t.plan_id
 	LEFT JOIN tenant_usage_monthly m ON m.tenant_id = t.id AND m.month = usage_month(now())`
 
-func scanTenant(row pgx.Row) (Tenant, error) {
-	var t Tenant
+func scanTenant(row pgx.Row) (crm.Tenant, error) {
+	var t crm.Tenant
 	var users, connections, contacts, conversations, campaigns *int
 	var features []byte
 	err := row.Scan(&t.ID, &t.Name, &t.Slug, &t.Email, &t.Document, &t.Phone, &t.PlanID, &t.PlanName, &t.Status,
@@ -382,13 +226,13 @@ func scanTenant(row pgx.Row) (Tenant, error) {
 	if err != nil {
 		return t, err
 	}
-	t.Limits = PlanLimits{Users: limitValue(users), Connections: limitValue(connections), Contacts: limitValue(contacts),
+	t.Limits = crm.PlanLimits{Users: limitValue(users), Connections: limitValue(connections), Contacts: limitValue(contacts),
 		MonthlyConversations: limitValue(conversations), MonthlyCampaigns: limitValue(campaigns)}
 	_ = json.Unmarshal(features, &t.Features)
 	return t, nil
 }
 
-func loadTenant(ctx context.Context, tx pgx.Tx, id uuid.UUID, forUpdate bool) (Tenant, error) {
+func loadTenant(ctx context.Context, tx pgx.Tx, id uuid.UUID, forUpdate bool) (crm.Tenant, error) {
 	q := tenantSelect + ` WHERE t.id = $1`
 	if forUpdate {
 		q += ` FOR UPDATE OF t`
@@ -401,8 +245,8 @@ func loadTenant(ctx context.Context, tx pgx.Tx, id uuid.UUID, forUpdate bool) (T
 }
 
 // GetTenant loads a tenant with its limits and usage (platform path).
-func (db *DB) GetTenant(ctx context.Context, id uuid.UUID) (Tenant, error) {
-	var out Tenant
+func (db *DB) GetTenant(ctx context.Context, id uuid.UUID) (crm.Tenant, error) {
+	var out crm.Tenant
 	err := db.PlatformTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		out, err = loadTenant(ctx, tx, id, false)
@@ -413,39 +257,14 @@ func (db *DB) GetTenant(ctx context.Context, id uuid.UUID) (Tenant, error) {
 
 // TenantOverview is a tenant's own view of itself: the same record, read on
 // the tenant path's behalf. Only the tenant's own id is ever passed in.
-func (db *DB) TenantOverview(ctx context.Context, tenantID uuid.UUID) (Tenant, error) {
+func (db *DB) TenantOverview(ctx context.Context, tenantID uuid.UUID) (crm.Tenant, error) {
 	return db.GetTenant(ctx, tenantID)
-}
-
-// TenantState is what the engine needs to decide whether a tenant may act.
-type TenantState struct {
-	Status          string // active, suspended, deleted
-	SuspendedReason string
-	PlanID          uuid.UUID
-	Limits          PlanLimits
-	Features        PlanFeatures
-}
-
-// Active reports whether the tenant may send and be served.
-func (s TenantState) Active() bool { return s.Status == "active" }
-
-// Err is nil for an active tenant, else the coded error to refuse with:
-// 403 tenant_suspended (with the reason) or 404 for a deleted tenant.
-func (s TenantState) Err() error {
-	switch s.Status {
-	case "active":
-		return nil
-	case "suspended":
-		return crm.NewError(crm.ErrForbidden, "tenant_suspended", "this company's account is suspended",
-			map[string]any{"reason": s.SuspendedReason})
-	}
-	return crm.NotFound("tenant")
 }
 
 // TenantState reads a tenant's status, plan limits and features: one
 // primary-key join. Webhooks are stored whatever the state; sends check it.
-func (db *DB) TenantState(ctx context.Context, tenantID uuid.UUID) (TenantState, error) {
-	var s TenantState
+func (db *DB) TenantState(ctx context.Context, tenantID uuid.UUID) (crm.TenantState, error) {
+	var s crm.TenantState
 	err := db.PlatformTx(ctx, func(tx pgx.Tx) error {
 		var users, connections, contacts, conversations, campaigns *int
 		var features []byte
@@ -456,7 +275,7 @@ func (db *DB) TenantState(ctx context.Context, tenantID uuid.UUID) (TenantState,
 		if err != nil {
 			return err
 		}
-		s.Limits = PlanLimits{Users: limitValue(users), Connections: limitValue(connections), Contacts: limitValue(contacts),
+		s.Limits = crm.PlanLimits{Users: limitValue(users), Connections: limitValue(connections), Contacts: limitValue(contacts),
 			MonthlyConversations: limitValue(conversations), MonthlyCampaigns: limitValue(campaigns)}
 		_ = json.Unmarshal(features, &s.Features)
 		return nil
@@ -477,8 +296,8 @@ type TenantFilter struct {
 }
 
 // ListTenants lists tenants newest first with limits and usage.
-func (db *DB) ListTenants(ctx context.Context, f TenantFilter) (crm.Page[Tenant], error) {
-	page := crm.Page[Tenant]{Items: []Tenant{}}
+func (db *DB) ListTenants(ctx context.Context, f TenantFilter) (crm.Page[crm.Tenant], error) {
+	page := crm.Page[crm.Tenant]{Items: []crm.Tenant{}}
 	limit := crm.ClampLimit(f.Limit)
 	var afterID uuid.UUID
 	hasCursor, err := crm.DecodeCursor(f.Cursor, &afterID)
@@ -494,7 +313,7 @@ func (db *DB) ListTenants(ctx context.Context, f TenantFilter) (crm.Page[Tenant]
 		if err != nil {
 			return err
 		}
-		page.Items, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Tenant, error) { return scanTenant(r) })
+		page.Items, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (crm.Tenant, error) { return scanTenant(r) })
 		return err
 	})
 	if err != nil {
@@ -574,8 +393,8 @@ type TenantAdmin struct {
 // AdminCreateTenant creates a tenant with its first admin on a plan that is
 // not retired, audited on the platform log and in the tenant's own log. With
 // no slug one is made from the name (with a number when taken).
-func (db *DB) AdminCreateTenant(ctx context.Context, by AuditEntry, t NewTenant) (Tenant, TenantAdmin, error) {
-	var out Tenant
+func (db *DB) AdminCreateTenant(ctx context.Context, by AuditEntry, t NewTenant) (crm.Tenant, TenantAdmin, error) {
+	var out crm.Tenant
 	var admin TenantAdmin
 	err := db.PlatformTx(ctx, func(tx pgx.Tx) error {
 		var retiredAt *time.Time
@@ -632,15 +451,15 @@ func auditTenantChange(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, by Au
 type TenantChange struct {
 	Action string // update, suspend, reactivate, delete, export
 	// Edit changes the loaded tenant; returning an error aborts.
-	Edit func(t *Tenant) error
+	Edit func(t *crm.Tenant) error
 }
 
 // AdminUpdateTenant loads the tenant locked, applies the change, stores it and
 // audits it. A plan change must name an existing plan that is not retired; it
 // is allowed even when the tenant uses more than the new plan allows, and the
 // answer lists what is exceeded.
-func (db *DB) AdminUpdateTenant(ctx context.Context, by AuditEntry, id uuid.UUID, change TenantChange) (Tenant, []LimitExceeded, error) {
-	var out Tenant
+func (db *DB) AdminUpdateTenant(ctx context.Context, by AuditEntry, id uuid.UUID, change TenantChange) (crm.Tenant, []crm.LimitExceeded, error) {
+	var out crm.Tenant
 	err := db.PlatformTx(ctx, func(tx pgx.Tx) error {
 		before, err := loadTenant(ctx, tx, id, true)
 		if err != nil {
@@ -680,7 +499,7 @@ func (db *DB) AdminUpdateTenant(ctx context.Context, by AuditEntry, id uuid.UUID
 	if err != nil {
 		return out, nil, translate(err)
 	}
-	return out, Exceeded(out.Limits, out.Usage), nil
+	return out, crm.Exceeded(out.Limits, out.Usage), nil
 }
 
 // AllowOverLimit lets the rest of tx create users, connections and contacts

@@ -19,10 +19,10 @@ import (
 	"crm/persistence/pgtest"
 )
 
-var everyFeature = persistence.PlanFeatures{Chatbot: true, Campaigns: true, Kanban: true, Agenda: true, Reports: true,
+var everyFeature = crm.PlanFeatures{Chatbot: true, Campaigns: true, Kanban: true, Agenda: true, Reports: true,
 	API: true, Instagram: true, Messenger: true}
 
-func planWith(t *testing.T, db *persistence.DB, limits persistence.PlanLimits) uuid.UUID {
+func planWith(t *testing.T, db *persistence.DB, limits crm.PlanLimits) uuid.UUID {
 	t.Helper()
 	id, err := db.CreatePlan(context.Background(), persistence.NewPlan{Name: "plan-" + crm.NewID().String()[24:],
 		MonthlyPrice: "10.00", Limits: limits, Features: everyFeature})
@@ -78,7 +78,7 @@ func TestLimitsEnforcedByTheDatabase(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.NewDB(t)
-	tenant := tenantOn(t, db, planWith(t, db, persistence.PlanLimits{Users: 2, Connections: 1, Contacts: 2,
+	tenant := tenantOn(t, db, planWith(t, db, crm.PlanLimits{Users: 2, Connections: 1, Contacts: 2,
 		MonthlyConversations: 10, MonthlyCampaigns: 1}))
 
 	// The first admin is user 1 of 2.
@@ -140,7 +140,7 @@ func TestLimitsEnforcedByTheDatabase(t *testing.T) {
 	requirePlanLimit(t, err, "monthly_campaigns", 1, 1)
 }
 
-func mustConnection(t *testing.T, db *persistence.DB, tenant uuid.UUID, _ persistence.Tenant) uuid.UUID {
+func mustConnection(t *testing.T, db *persistence.DB, tenant uuid.UUID, _ crm.Tenant) uuid.UUID {
 	t.Helper()
 	var id uuid.UUID
 	require.NoError(t, db.TenantTx(context.Background(), tenant, func(tx pgx.Tx) error {
@@ -163,7 +163,7 @@ func TestLimitConcurrentCreatesAtTheLimit(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.NewDB(t)
-	tenant := tenantOn(t, db, planWith(t, db, persistence.PlanLimits{Users: 3, Connections: 2, Contacts: 5,
+	tenant := tenantOn(t, db, planWith(t, db, crm.PlanLimits{Users: 3, Connections: 2, Contacts: 5,
 		MonthlyConversations: 10, MonthlyCampaigns: 10}))
 	require.NoError(t, insertUser(ctx, db, tenant)) // admin + 1 = limit - 1
 	_, err := insertConnection(ctx, db, tenant)
@@ -217,7 +217,7 @@ func TestLimitConversationsFlaggedAndWarned(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.NewDB(t)
-	tenant := tenantOn(t, db, planWith(t, db, persistence.PlanLimits{Users: 5, Connections: 5, Contacts: 100,
+	tenant := tenantOn(t, db, planWith(t, db, crm.PlanLimits{Users: 5, Connections: 5, Contacts: 100,
 		MonthlyConversations: 5, MonthlyCampaigns: 1}))
 	conn, err := insertConnection(ctx, db, tenant)
 	require.NoError(t, err)
@@ -229,7 +229,7 @@ func TestLimitConversationsFlaggedAndWarned(t *testing.T) {
 			if _, err := tx.Exec(ctx, `INSERT INTO contacts (tenant_id, id) VALUES ($1, $2)`, tenant, contact); err != nil {
 				return err
 			}
-			c := &persistence.Conversation{TenantID: tenant, ConnectionID: conn, ContactID: contact, Channel: "whatsapp"}
+			c := &crm.Conversation{TenantID: tenant, ConnectionID: conn, ContactID: contact, Channel: "whatsapp"}
 			if err := persistence.InsertConversation(ctx, tx, c); err != nil {
 				return err
 			}
@@ -272,8 +272,8 @@ func TestPlanRetiredAndTenantPlanChangeReportsExceeded(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.NewDB(t)
 	by := persistence.AuditEntry{Actor: crm.Principal{UserID: crm.NewID(), Role: crm.RoleSuperAdmin, Email: "owner@x"}, IP: "1.2.3.4"}
-	big := planWith(t, db, persistence.PlanLimits{Users: 10, Connections: 10, Contacts: 10, MonthlyConversations: 10, MonthlyCampaigns: 10})
-	small := planWith(t, db, persistence.PlanLimits{Users: 1, Connections: 10, Contacts: 10, MonthlyConversations: 10, MonthlyCampaigns: 10})
+	big := planWith(t, db, crm.PlanLimits{Users: 10, Connections: 10, Contacts: 10, MonthlyConversations: 10, MonthlyCampaigns: 10})
+	small := planWith(t, db, crm.PlanLimits{Users: 1, Connections: 10, Contacts: 10, MonthlyConversations: 10, MonthlyCampaigns: 10})
 	tenant, admin, err := db.AdminCreateTenant(ctx, by, persistence.NewTenant{Name: "São João Ltda", Email: "a@b.c",
 		PlanID: big, AdminName: "A", AdminEmail: "a@sj.test", AdminPasswordHash: "x"})
 	require.NoError(t, err)
@@ -286,12 +286,12 @@ func TestPlanRetiredAndTenantPlanChangeReportsExceeded(t *testing.T) {
 	require.NoError(t, insertUser(ctx, db, tenant.ID))
 
 	out, exceeded, err := db.AdminUpdateTenant(ctx, by, tenant.ID, persistence.TenantChange{Action: "update",
-		Edit: func(t *persistence.Tenant) error { t.PlanID = small; return nil }})
+		Edit: func(t *crm.Tenant) error { t.PlanID = small; return nil }})
 	require.NoError(t, err)
 	require.Equal(t, small, out.PlanID)
-	require.Equal(t, []persistence.LimitExceeded{{Resource: "users", Limit: 1, Used: 2}}, exceeded)
+	require.Equal(t, []crm.LimitExceeded{{Resource: "users", Limit: 1, Used: 2}}, exceeded)
 
-	_, err = db.AdminUpdatePlan(ctx, by, big, "retire", func(p *persistence.Plan) error {
+	_, err = db.AdminUpdatePlan(ctx, by, big, "retire", func(p *crm.Plan) error {
 		now := time.Now()
 		p.RetiredAt = &now
 		return nil
@@ -320,7 +320,7 @@ func TestTenantExportHoldsItsDataOnly(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.NewDB(t)
-	plan := planWith(t, db, persistence.PlanLimits{Users: 10, Connections: 10, Contacts: 10, MonthlyConversations: 10, MonthlyCampaigns: 10})
+	plan := planWith(t, db, crm.PlanLimits{Users: 10, Connections: 10, Contacts: 10, MonthlyConversations: 10, MonthlyCampaigns: 10})
 	a, b := tenantOn(t, db, plan), tenantOn(t, db, plan)
 	require.NoError(t, insertContact(ctx, db, a))
 	require.NoError(t, insertContact(ctx, db, b))
@@ -353,7 +353,7 @@ func TestLimitBypassForInboundContacts(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.NewDB(t)
-	tenant := tenantOn(t, db, planWith(t, db, persistence.PlanLimits{Users: 5, Connections: 5, Contacts: 1,
+	tenant := tenantOn(t, db, planWith(t, db, crm.PlanLimits{Users: 5, Connections: 5, Contacts: 1,
 		MonthlyConversations: 5, MonthlyCampaigns: 5}))
 	require.NoError(t, insertContact(ctx, db, tenant))
 	requirePlanLimit(t, insertContact(ctx, db, tenant), "contacts", 1, 1)
@@ -367,7 +367,7 @@ func TestLimitBypassForInboundContacts(t *testing.T) {
 	got, err := db.GetTenant(ctx, tenant)
 	require.NoError(t, err)
 	require.Equal(t, 2, got.Usage.Contacts)
-	require.Equal(t, []persistence.LimitExceeded{{Resource: "contacts", Limit: 1, Used: 2}}, persistence.Exceeded(got.Limits, got.Usage))
+	require.Equal(t, []crm.LimitExceeded{{Resource: "contacts", Limit: 1, Used: 2}}, crm.Exceeded(got.Limits, got.Usage))
 	// The setting ends with its transaction.
 	requirePlanLimit(t, insertContact(ctx, db, tenant), "contacts", 1, 2)
 }

@@ -881,7 +881,77 @@ func (x *MarkRead) GetUpToSeq() int64 {
 	return 0
 }
 
-// CommandResult answers Assign, ChangeStatus and MarkRead.
+// SetLabels replaces a conversation's labels. The grain caches them (every
+// message.created carries its conversation), so they change through it.
+type SetLabels struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Conversation   *ConversationRef       `protobuf:"bytes,1,opt,name=conversation,proto3" json:"conversation,omitempty"`
+	ActorUserId    string                 `protobuf:"bytes,2,opt,name=actor_user_id,json=actorUserId,proto3" json:"actor_user_id,omitempty"`
+	ConversationId string                 `protobuf:"bytes,3,opt,name=conversation_id,json=conversationId,proto3" json:"conversation_id,omitempty"` // the conversation meant: the live one, or an older, archived one
+	LabelIds       []string               `protobuf:"bytes,4,rep,name=label_ids,json=labelIds,proto3" json:"label_ids,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *SetLabels) Reset() {
+	*x = SetLabels{}
+	mi := &file_actors_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetLabels) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetLabels) ProtoMessage() {}
+
+func (x *SetLabels) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetLabels.ProtoReflect.Descriptor instead.
+func (*SetLabels) Descriptor() ([]byte, []int) {
+	return file_actors_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *SetLabels) GetConversation() *ConversationRef {
+	if x != nil {
+		return x.Conversation
+	}
+	return nil
+}
+
+func (x *SetLabels) GetActorUserId() string {
+	if x != nil {
+		return x.ActorUserId
+	}
+	return ""
+}
+
+func (x *SetLabels) GetConversationId() string {
+	if x != nil {
+		return x.ConversationId
+	}
+	return ""
+}
+
+func (x *SetLabels) GetLabelIds() []string {
+	if x != nil {
+		return x.LabelIds
+	}
+	return nil
+}
+
+// CommandResult answers Assign, ChangeStatus, MarkRead and SetLabels.
 type CommandResult struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	ConversationId string                 `protobuf:"bytes,1,opt,name=conversation_id,json=conversationId,proto3" json:"conversation_id,omitempty"`
@@ -897,7 +967,7 @@ type CommandResult struct {
 
 func (x *CommandResult) Reset() {
 	*x = CommandResult{}
-	mi := &file_actors_proto_msgTypes[9]
+	mi := &file_actors_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -909,7 +979,7 @@ func (x *CommandResult) String() string {
 func (*CommandResult) ProtoMessage() {}
 
 func (x *CommandResult) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[9]
+	mi := &file_actors_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -922,7 +992,7 @@ func (x *CommandResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandResult.ProtoReflect.Descriptor instead.
 func (*CommandResult) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{9}
+	return file_actors_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CommandResult) GetConversationId() string {
@@ -984,7 +1054,7 @@ type GetConversation struct {
 
 func (x *GetConversation) Reset() {
 	*x = GetConversation{}
-	mi := &file_actors_proto_msgTypes[10]
+	mi := &file_actors_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -996,7 +1066,7 @@ func (x *GetConversation) String() string {
 func (*GetConversation) ProtoMessage() {}
 
 func (x *GetConversation) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[10]
+	mi := &file_actors_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1009,7 +1079,7 @@ func (x *GetConversation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConversation.ProtoReflect.Descriptor instead.
 func (*GetConversation) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{10}
+	return file_actors_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetConversation) GetConversation() *ConversationRef {
@@ -1034,7 +1104,7 @@ type MayI struct {
 
 func (x *MayI) Reset() {
 	*x = MayI{}
-	mi := &file_actors_proto_msgTypes[11]
+	mi := &file_actors_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1046,7 +1116,7 @@ func (x *MayI) String() string {
 func (*MayI) ProtoMessage() {}
 
 func (x *MayI) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[11]
+	mi := &file_actors_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1059,7 +1129,7 @@ func (x *MayI) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MayI.ProtoReflect.Descriptor instead.
 func (*MayI) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{11}
+	return file_actors_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *MayI) GetTenantId() string {
@@ -1098,7 +1168,7 @@ type MayIResult struct {
 
 func (x *MayIResult) Reset() {
 	*x = MayIResult{}
-	mi := &file_actors_proto_msgTypes[12]
+	mi := &file_actors_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1110,7 +1180,7 @@ func (x *MayIResult) String() string {
 func (*MayIResult) ProtoMessage() {}
 
 func (x *MayIResult) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[12]
+	mi := &file_actors_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1123,7 +1193,7 @@ func (x *MayIResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MayIResult.ProtoReflect.Descriptor instead.
 func (*MayIResult) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{12}
+	return file_actors_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *MayIResult) GetAllowed() bool {
@@ -1180,7 +1250,7 @@ type CounterSnapshot struct {
 
 func (x *CounterSnapshot) Reset() {
 	*x = CounterSnapshot{}
-	mi := &file_actors_proto_msgTypes[13]
+	mi := &file_actors_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1192,7 +1262,7 @@ func (x *CounterSnapshot) String() string {
 func (*CounterSnapshot) ProtoMessage() {}
 
 func (x *CounterSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[13]
+	mi := &file_actors_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1205,7 +1275,7 @@ func (x *CounterSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CounterSnapshot.ProtoReflect.Descriptor instead.
 func (*CounterSnapshot) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{13}
+	return file_actors_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CounterSnapshot) GetTenantId() string {
@@ -1294,7 +1364,7 @@ type TenantSnapshot struct {
 
 func (x *TenantSnapshot) Reset() {
 	*x = TenantSnapshot{}
-	mi := &file_actors_proto_msgTypes[14]
+	mi := &file_actors_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1306,7 +1376,7 @@ func (x *TenantSnapshot) String() string {
 func (*TenantSnapshot) ProtoMessage() {}
 
 func (x *TenantSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[14]
+	mi := &file_actors_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1319,7 +1389,7 @@ func (x *TenantSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TenantSnapshot.ProtoReflect.Descriptor instead.
 func (*TenantSnapshot) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{14}
+	return file_actors_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TenantSnapshot) GetTenantId() string {
@@ -1405,7 +1475,7 @@ type SendRequest struct {
 
 func (x *SendRequest) Reset() {
 	*x = SendRequest{}
-	mi := &file_actors_proto_msgTypes[15]
+	mi := &file_actors_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1417,7 +1487,7 @@ func (x *SendRequest) String() string {
 func (*SendRequest) ProtoMessage() {}
 
 func (x *SendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[15]
+	mi := &file_actors_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1430,7 +1500,7 @@ func (x *SendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendRequest.ProtoReflect.Descriptor instead.
 func (*SendRequest) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{15}
+	return file_actors_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SendRequest) GetTenantId() string {
@@ -1537,7 +1607,7 @@ type SendResponse struct {
 
 func (x *SendResponse) Reset() {
 	*x = SendResponse{}
-	mi := &file_actors_proto_msgTypes[16]
+	mi := &file_actors_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1549,7 +1619,7 @@ func (x *SendResponse) String() string {
 func (*SendResponse) ProtoMessage() {}
 
 func (x *SendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[16]
+	mi := &file_actors_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1562,7 +1632,7 @@ func (x *SendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendResponse.ProtoReflect.Descriptor instead.
 func (*SendResponse) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{16}
+	return file_actors_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SendResponse) GetMessageId() string {
@@ -1616,7 +1686,7 @@ type ConnectionSnapshot struct {
 
 func (x *ConnectionSnapshot) Reset() {
 	*x = ConnectionSnapshot{}
-	mi := &file_actors_proto_msgTypes[17]
+	mi := &file_actors_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1628,7 +1698,7 @@ func (x *ConnectionSnapshot) String() string {
 func (*ConnectionSnapshot) ProtoMessage() {}
 
 func (x *ConnectionSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[17]
+	mi := &file_actors_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1641,7 +1711,7 @@ func (x *ConnectionSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConnectionSnapshot.ProtoReflect.Descriptor instead.
 func (*ConnectionSnapshot) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{17}
+	return file_actors_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ConnectionSnapshot) GetTenantId() string {
@@ -1720,7 +1790,7 @@ type TenantEvent struct {
 
 func (x *TenantEvent) Reset() {
 	*x = TenantEvent{}
-	mi := &file_actors_proto_msgTypes[18]
+	mi := &file_actors_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1732,7 +1802,7 @@ func (x *TenantEvent) String() string {
 func (*TenantEvent) ProtoMessage() {}
 
 func (x *TenantEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[18]
+	mi := &file_actors_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1745,7 +1815,7 @@ func (x *TenantEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TenantEvent.ProtoReflect.Descriptor instead.
 func (*TenantEvent) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{18}
+	return file_actors_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TenantEvent) GetTenantId() string {
@@ -1814,7 +1884,7 @@ type TenantEvents struct {
 
 func (x *TenantEvents) Reset() {
 	*x = TenantEvents{}
-	mi := &file_actors_proto_msgTypes[19]
+	mi := &file_actors_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1826,7 +1896,7 @@ func (x *TenantEvents) String() string {
 func (*TenantEvents) ProtoMessage() {}
 
 func (x *TenantEvents) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[19]
+	mi := &file_actors_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1839,7 +1909,7 @@ func (x *TenantEvents) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TenantEvents.ProtoReflect.Descriptor instead.
 func (*TenantEvents) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{19}
+	return file_actors_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TenantEvents) GetEvents() []*TenantEvent {
@@ -1864,7 +1934,7 @@ type BotState struct {
 
 func (x *BotState) Reset() {
 	*x = BotState{}
-	mi := &file_actors_proto_msgTypes[20]
+	mi := &file_actors_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1876,7 +1946,7 @@ func (x *BotState) String() string {
 func (*BotState) ProtoMessage() {}
 
 func (x *BotState) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[20]
+	mi := &file_actors_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1889,7 +1959,7 @@ func (x *BotState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BotState.ProtoReflect.Descriptor instead.
 func (*BotState) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{20}
+	return file_actors_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *BotState) GetFlowId() string {
@@ -1957,7 +2027,7 @@ type MessageRef struct {
 
 func (x *MessageRef) Reset() {
 	*x = MessageRef{}
-	mi := &file_actors_proto_msgTypes[21]
+	mi := &file_actors_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1969,7 +2039,7 @@ func (x *MessageRef) String() string {
 func (*MessageRef) ProtoMessage() {}
 
 func (x *MessageRef) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[21]
+	mi := &file_actors_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1982,7 +2052,7 @@ func (x *MessageRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageRef.ProtoReflect.Descriptor instead.
 func (*MessageRef) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{21}
+	return file_actors_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *MessageRef) GetId() string {
@@ -2082,7 +2152,7 @@ type ParkedStatus struct {
 
 func (x *ParkedStatus) Reset() {
 	*x = ParkedStatus{}
-	mi := &file_actors_proto_msgTypes[22]
+	mi := &file_actors_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2094,7 +2164,7 @@ func (x *ParkedStatus) String() string {
 func (*ParkedStatus) ProtoMessage() {}
 
 func (x *ParkedStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[22]
+	mi := &file_actors_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2107,7 +2177,7 @@ func (x *ParkedStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParkedStatus.ProtoReflect.Descriptor instead.
 func (*ParkedStatus) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{22}
+	return file_actors_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ParkedStatus) GetExternalId() string {
@@ -2165,7 +2235,7 @@ type ConversationSnapshot struct {
 
 func (x *ConversationSnapshot) Reset() {
 	*x = ConversationSnapshot{}
-	mi := &file_actors_proto_msgTypes[23]
+	mi := &file_actors_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2177,7 +2247,7 @@ func (x *ConversationSnapshot) String() string {
 func (*ConversationSnapshot) ProtoMessage() {}
 
 func (x *ConversationSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[23]
+	mi := &file_actors_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2190,7 +2260,7 @@ func (x *ConversationSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConversationSnapshot.ProtoReflect.Descriptor instead.
 func (*ConversationSnapshot) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{23}
+	return file_actors_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ConversationSnapshot) GetId() string {
@@ -2381,7 +2451,12 @@ const file_actors_proto_rawDesc = "" +
 	"\bMarkRead\x12;\n" +
 	"\fconversation\x18\x01 \x01(\v2\x17.crm.v1.ConversationRefR\fconversation\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x1a\n" +
-	"\tup_to_seq\x18\x03 \x01(\x03R\aupToSeq\"\x83\x02\n" +
+	"\tup_to_seq\x18\x03 \x01(\x03R\aupToSeq\"\xb2\x01\n" +
+	"\tSetLabels\x12;\n" +
+	"\fconversation\x18\x01 \x01(\v2\x17.crm.v1.ConversationRefR\fconversation\x12\"\n" +
+	"\ractor_user_id\x18\x02 \x01(\tR\vactorUserId\x12'\n" +
+	"\x0fconversation_id\x18\x03 \x01(\tR\x0econversationId\x12\x1b\n" +
+	"\tlabel_ids\x18\x04 \x03(\tR\blabelIds\"\x83\x02\n" +
 	"\rCommandResult\x12'\n" +
 	"\x0fconversation_id\x18\x01 \x01(\tR\x0econversationId\x122\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x1a.crm.v1.ConversationStatusR\x06status\x12\x1f\n" +
@@ -2557,7 +2632,7 @@ func file_actors_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_actors_proto_goTypes = []any{
 	(ConversationStatus)(0),      // 0: crm.v1.ConversationStatus
 	(Direction)(0),               // 1: crm.v1.Direction
@@ -2570,66 +2645,68 @@ var file_actors_proto_goTypes = []any{
 	(*Assign)(nil),               // 8: crm.v1.Assign
 	(*ChangeStatus)(nil),         // 9: crm.v1.ChangeStatus
 	(*MarkRead)(nil),             // 10: crm.v1.MarkRead
-	(*CommandResult)(nil),        // 11: crm.v1.CommandResult
-	(*GetConversation)(nil),      // 12: crm.v1.GetConversation
-	(*MayI)(nil),                 // 13: crm.v1.MayI
-	(*MayIResult)(nil),           // 14: crm.v1.MayIResult
-	(*CounterSnapshot)(nil),      // 15: crm.v1.CounterSnapshot
-	(*TenantSnapshot)(nil),       // 16: crm.v1.TenantSnapshot
-	(*SendRequest)(nil),          // 17: crm.v1.SendRequest
-	(*SendResponse)(nil),         // 18: crm.v1.SendResponse
-	(*ConnectionSnapshot)(nil),   // 19: crm.v1.ConnectionSnapshot
-	(*TenantEvent)(nil),          // 20: crm.v1.TenantEvent
-	(*TenantEvents)(nil),         // 21: crm.v1.TenantEvents
-	(*BotState)(nil),             // 22: crm.v1.BotState
-	(*MessageRef)(nil),           // 23: crm.v1.MessageRef
-	(*ParkedStatus)(nil),         // 24: crm.v1.ParkedStatus
-	(*ConversationSnapshot)(nil), // 25: crm.v1.ConversationSnapshot
-	nil,                          // 26: crm.v1.TenantSnapshot.LimitsEntry
-	nil,                          // 27: crm.v1.TenantSnapshot.FeaturesEntry
-	nil,                          // 28: crm.v1.BotState.VariablesEntry
-	(*ChannelEvent)(nil),         // 29: crm.v1.ChannelEvent
-	(DeliveryStatus)(0),          // 30: crm.v1.DeliveryStatus
-	(Channel)(0),                 // 31: crm.v1.Channel
+	(*SetLabels)(nil),            // 11: crm.v1.SetLabels
+	(*CommandResult)(nil),        // 12: crm.v1.CommandResult
+	(*GetConversation)(nil),      // 13: crm.v1.GetConversation
+	(*MayI)(nil),                 // 14: crm.v1.MayI
+	(*MayIResult)(nil),           // 15: crm.v1.MayIResult
+	(*CounterSnapshot)(nil),      // 16: crm.v1.CounterSnapshot
+	(*TenantSnapshot)(nil),       // 17: crm.v1.TenantSnapshot
+	(*SendRequest)(nil),          // 18: crm.v1.SendRequest
+	(*SendResponse)(nil),         // 19: crm.v1.SendResponse
+	(*ConnectionSnapshot)(nil),   // 20: crm.v1.ConnectionSnapshot
+	(*TenantEvent)(nil),          // 21: crm.v1.TenantEvent
+	(*TenantEvents)(nil),         // 22: crm.v1.TenantEvents
+	(*BotState)(nil),             // 23: crm.v1.BotState
+	(*MessageRef)(nil),           // 24: crm.v1.MessageRef
+	(*ParkedStatus)(nil),         // 25: crm.v1.ParkedStatus
+	(*ConversationSnapshot)(nil), // 26: crm.v1.ConversationSnapshot
+	nil,                          // 27: crm.v1.TenantSnapshot.LimitsEntry
+	nil,                          // 28: crm.v1.TenantSnapshot.FeaturesEntry
+	nil,                          // 29: crm.v1.BotState.VariablesEntry
+	(*ChannelEvent)(nil),         // 30: crm.v1.ChannelEvent
+	(DeliveryStatus)(0),          // 31: crm.v1.DeliveryStatus
+	(Channel)(0),                 // 32: crm.v1.Channel
 }
 var file_actors_proto_depIdxs = []int32{
 	3,  // 0: crm.v1.InboundEvent.conversation:type_name -> crm.v1.ConversationRef
-	29, // 1: crm.v1.InboundEvent.event:type_name -> crm.v1.ChannelEvent
-	30, // 2: crm.v1.InboundEventResult.status:type_name -> crm.v1.DeliveryStatus
+	30, // 1: crm.v1.InboundEvent.event:type_name -> crm.v1.ChannelEvent
+	31, // 2: crm.v1.InboundEventResult.status:type_name -> crm.v1.DeliveryStatus
 	2,  // 3: crm.v1.InboundEventResult.error:type_name -> crm.v1.ResultError
 	3,  // 4: crm.v1.SendMessage.conversation:type_name -> crm.v1.ConversationRef
-	30, // 5: crm.v1.SendResult.status:type_name -> crm.v1.DeliveryStatus
+	31, // 5: crm.v1.SendResult.status:type_name -> crm.v1.DeliveryStatus
 	2,  // 6: crm.v1.SendResult.error:type_name -> crm.v1.ResultError
 	3,  // 7: crm.v1.Assign.conversation:type_name -> crm.v1.ConversationRef
 	3,  // 8: crm.v1.ChangeStatus.conversation:type_name -> crm.v1.ConversationRef
 	0,  // 9: crm.v1.ChangeStatus.status:type_name -> crm.v1.ConversationStatus
 	3,  // 10: crm.v1.MarkRead.conversation:type_name -> crm.v1.ConversationRef
-	0,  // 11: crm.v1.CommandResult.status:type_name -> crm.v1.ConversationStatus
-	2,  // 12: crm.v1.CommandResult.error:type_name -> crm.v1.ResultError
-	3,  // 13: crm.v1.GetConversation.conversation:type_name -> crm.v1.ConversationRef
-	26, // 14: crm.v1.TenantSnapshot.limits:type_name -> crm.v1.TenantSnapshot.LimitsEntry
-	27, // 15: crm.v1.TenantSnapshot.features:type_name -> crm.v1.TenantSnapshot.FeaturesEntry
-	15, // 16: crm.v1.TenantSnapshot.counters:type_name -> crm.v1.CounterSnapshot
-	30, // 17: crm.v1.SendResponse.status:type_name -> crm.v1.DeliveryStatus
-	2,  // 18: crm.v1.SendResponse.error:type_name -> crm.v1.ResultError
-	20, // 19: crm.v1.TenantEvents.events:type_name -> crm.v1.TenantEvent
-	28, // 20: crm.v1.BotState.variables:type_name -> crm.v1.BotState.VariablesEntry
-	1,  // 21: crm.v1.MessageRef.direction:type_name -> crm.v1.Direction
-	30, // 22: crm.v1.MessageRef.status:type_name -> crm.v1.DeliveryStatus
-	2,  // 23: crm.v1.MessageRef.error:type_name -> crm.v1.ResultError
-	30, // 24: crm.v1.ParkedStatus.status:type_name -> crm.v1.DeliveryStatus
-	2,  // 25: crm.v1.ParkedStatus.error:type_name -> crm.v1.ResultError
-	3,  // 26: crm.v1.ConversationSnapshot.ref:type_name -> crm.v1.ConversationRef
-	31, // 27: crm.v1.ConversationSnapshot.channel:type_name -> crm.v1.Channel
-	0,  // 28: crm.v1.ConversationSnapshot.status:type_name -> crm.v1.ConversationStatus
-	22, // 29: crm.v1.ConversationSnapshot.bot:type_name -> crm.v1.BotState
-	23, // 30: crm.v1.ConversationSnapshot.messages:type_name -> crm.v1.MessageRef
-	24, // 31: crm.v1.ConversationSnapshot.parked:type_name -> crm.v1.ParkedStatus
-	32, // [32:32] is the sub-list for method output_type
-	32, // [32:32] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	3,  // 11: crm.v1.SetLabels.conversation:type_name -> crm.v1.ConversationRef
+	0,  // 12: crm.v1.CommandResult.status:type_name -> crm.v1.ConversationStatus
+	2,  // 13: crm.v1.CommandResult.error:type_name -> crm.v1.ResultError
+	3,  // 14: crm.v1.GetConversation.conversation:type_name -> crm.v1.ConversationRef
+	27, // 15: crm.v1.TenantSnapshot.limits:type_name -> crm.v1.TenantSnapshot.LimitsEntry
+	28, // 16: crm.v1.TenantSnapshot.features:type_name -> crm.v1.TenantSnapshot.FeaturesEntry
+	16, // 17: crm.v1.TenantSnapshot.counters:type_name -> crm.v1.CounterSnapshot
+	31, // 18: crm.v1.SendResponse.status:type_name -> crm.v1.DeliveryStatus
+	2,  // 19: crm.v1.SendResponse.error:type_name -> crm.v1.ResultError
+	21, // 20: crm.v1.TenantEvents.events:type_name -> crm.v1.TenantEvent
+	29, // 21: crm.v1.BotState.variables:type_name -> crm.v1.BotState.VariablesEntry
+	1,  // 22: crm.v1.MessageRef.direction:type_name -> crm.v1.Direction
+	31, // 23: crm.v1.MessageRef.status:type_name -> crm.v1.DeliveryStatus
+	2,  // 24: crm.v1.MessageRef.error:type_name -> crm.v1.ResultError
+	31, // 25: crm.v1.ParkedStatus.status:type_name -> crm.v1.DeliveryStatus
+	2,  // 26: crm.v1.ParkedStatus.error:type_name -> crm.v1.ResultError
+	3,  // 27: crm.v1.ConversationSnapshot.ref:type_name -> crm.v1.ConversationRef
+	32, // 28: crm.v1.ConversationSnapshot.channel:type_name -> crm.v1.Channel
+	0,  // 29: crm.v1.ConversationSnapshot.status:type_name -> crm.v1.ConversationStatus
+	23, // 30: crm.v1.ConversationSnapshot.bot:type_name -> crm.v1.BotState
+	24, // 31: crm.v1.ConversationSnapshot.messages:type_name -> crm.v1.MessageRef
+	25, // 32: crm.v1.ConversationSnapshot.parked:type_name -> crm.v1.ParkedStatus
+	33, // [33:33] is the sub-list for method output_type
+	33, // [33:33] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_actors_proto_init() }
@@ -2644,7 +2721,7 @@ func file_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_proto_rawDesc), len(file_actors_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   27,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -123,9 +123,9 @@ func seedDemo(ctx context.Context, n *node, cfg Config, out io.Writer) error {
 	planID, err := db.PlanByName(ctx, "Demo")
 	if err != nil {
 		planID, err = db.CreatePlan(ctx, persistence.NewPlan{Name: "Demo", Description: "Everything on, for trying the product",
-			MonthlyPrice: "0", Limits: persistence.PlanLimits{Users: 50, Connections: 10, Contacts: 100000,
+			MonthlyPrice: "0", Limits: crm.PlanLimits{Users: 50, Connections: 10, Contacts: 100000,
 				MonthlyConversations: 100000, MonthlyCampaigns: 100},
-			Features: persistence.PlanFeatures{Chatbot: true, Campaigns: true, Kanban: true, Agenda: true, Reports: true,
+			Features: crm.PlanFeatures{Chatbot: true, Campaigns: true, Kanban: true, Agenda: true, Reports: true,
 				API: true, Instagram: true, Messenger: true}})
 		if err != nil {
 			return err

@@ -51,9 +51,9 @@ func makeFixture(ctx context.Context, s *server, o fixtureOptions) (*fixture, er
 	db := s.db
 	run := randomHex(4)
 	planID, err := db.CreatePlan(ctx, persistence.NewPlan{Name: "Bench " + run, MonthlyPrice: "0",
-		Limits: persistence.PlanLimits{Users: 100000, Connections: 1000, Contacts: 10_000_000,
+		Limits: crm.PlanLimits{Users: 100000, Connections: 1000, Contacts: 10_000_000,
 			MonthlyConversations: 10_000_000, MonthlyCampaigns: 1000},
-		Features: persistence.PlanFeatures{Chatbot: true, Campaigns: true, Kanban: true, Agenda: true, Reports: true,
+		Features: crm.PlanFeatures{Chatbot: true, Campaigns: true, Kanban: true, Agenda: true, Reports: true,
 			API: true, Instagram: true, Messenger: true}})
 	if err != nil {
 		return nil, fmt.Errorf("creating the bench plan: %w", err)
