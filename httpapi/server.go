@@ -90,6 +90,8 @@ type Server struct {
 	limiter     LoginLimiter
 	openAPIOnce sync.Once
 	openAPIJSON []byte
+	// consolePolicy is the console's Content-Security-Policy (security.go).
+	consolePolicy consolePolicy
 }
 
 // New builds the server and registers every route.
@@ -119,8 +121,9 @@ func New(cfg Config) (*Server, error) {
 	engine := gin.New()
 	engine.ContextWithFallback = true
 	engine.HandleMethodNotAllowed = true
-	s := &Server{cfg: cfg, db: cfg.DB, log: cfg.Log, engine: engine, now: cfg.Now, limiter: cfg.LoginLimiter}
-	engine.Use(s.recover)
+	s := &Server{cfg: cfg, db: cfg.DB, log: cfg.Log, engine: engine, now: cfg.Now, limiter: cfg.LoginLimiter,
+		consolePolicy: newConsolePolicy(cfg.PublicURL)}
+	engine.Use(s.securityHeaders, s.recover)
 	s.setupMetrics()
 	engine.NoRoute(s.noRoute)
 	engine.NoMethod(func(c *gin.Context) {
