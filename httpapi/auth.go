@@ -254,7 +254,8 @@ func bindRefreshRequest(c *gin.Context) (refreshRequest, error) {
 
 // refresh rotates a refresh token. One sent in the body (API clients) comes
 // back in the body; one from the cookie (the console) goes back only in the
-// cookie, so no script ever holds a long-lived token.
+// cookie, so no script ever holds a long-lived token. Every new token is set
+// as the cookie (clients without cookies ignore it).
 func (s *Server) refresh(c *gin.Context, _ crm.Principal) error {
 	req, err := bindRefreshRequest(c)
 	if err != nil {
