@@ -153,7 +153,7 @@ func commandError(e *crmpb.ResultError) error {
 		return crm.NotFound("conversation")
 	case "invalid_assignee", "invalid_team", "invalid_reference", "validation_failed", "invalid_input":
 		return crm.NewError(crm.ErrInvalid, e.GetCode(), e.GetMessage(), nil)
-	case "no_channel_identity":
+	case "no_channel_identity", "media_not_found":
 		return crm.NewError(crm.ErrUnprocessable, e.GetCode(), e.GetMessage(), nil)
 	}
 	return fmt.Errorf("conversation grain: %s: %s", e.GetCode(), e.GetMessage())

@@ -55,6 +55,21 @@ func (g *conversationGrain) send(req *crmpb.SendMessage) *crmpb.SendResult {
 				Message: "the 24-hour window is closed: only an approved template may be sent"}
 			return nil, nil, errors.New(refused.Message)
 		}
+		if req.GetMediaId() != "" {
+			// Media of another tenant (hidden by RLS) or none at all: the
+			// message would go out broken, so it is not stored.
+			mediaID, err := uuid.Parse(req.GetMediaId())
+			exists := false
+			if err == nil {
+				if exists, err = persistence.MediaExists(ctx, tx, g.tenant, mediaID); err != nil {
+					return nil, nil, err
+				}
+			}
+			if !exists {
+				refused = &crmpb.ResultError{Code: "media_not_found", Message: "no media with this id; upload the file first"}
+				return nil, nil, errors.New(refused.Message)
+			}
+		}
 		to, err := persistence.ContactExternalID(ctx, tx, g.tenant, g.contact, conv.Channel)
 		if err != nil {
 			return nil, nil, err

@@ -1,10 +1,12 @@
 package httpapi
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"io"
 	"math"
 	"net/http"
 	"strings"
@@ -34,8 +36,10 @@ type loginRequest struct {
 	Tenant string `json:"tenant,omitempty"`
 }
 
+// refreshRequest names the refresh token. Browsers leave it out (or send an
+// empty body): theirs is in the crm_refresh cookie.
 type refreshRequest struct {
-	RefreshToken string `json:"refresh_token" required:"true"`
+	RefreshToken string `json:"refresh_token,omitempty"`
 }
 
 // UserSummary is the signed-in user as login returns it.
@@ -50,8 +54,10 @@ type UserSummary struct {
 }
 
 type tokenResponse struct {
-	AccessToken  string      `json:"access_token"`
-	RefreshToken string      `json:"refresh_token"`
+	AccessToken string `json:"access_token"`
+	// RefreshToken is also set as the crm_refresh cookie; a refresh that
+	// came by the cookie leaves it out here.
+	RefreshToken string      `json:"refresh_token,omitempty"`
 	TokenType    string      `json:"token_type"`
 	ExpiresIn    int         `json:"expires_in"`
 	User         UserSummary `json:"user"`
@@ -60,9 +66,9 @@ type tokenResponse struct {
 func (s *Server) authRoutes() {
 	s.route(op{Method: http.MethodPost, Path: "/api/v1/auth/login", Summary: "Log in with email and password",
 		Tag: "auth", Access: accessPublic, Request: loginRequest{}, Response: tokenResponse{}}, s.login)
-	s.route(op{Method: http.MethodPost, Path: "/api/v1/auth/refresh", Summary: "Exchange a refresh token for new tokens (rotating)",
+	s.route(op{Method: http.MethodPost, Path: "/api/v1/auth/refresh", Summary: "Exchange a refresh token (in the body, else the crm_refresh cookie) for new tokens (rotating)",
 		Tag: "auth", Access: accessPublic, Request: refreshRequest{}, Response: tokenResponse{}}, s.refresh)
-	s.route(op{Method: http.MethodPost, Path: "/api/v1/auth/logout", Summary: "Revoke a refresh token and its family",
+	s.route(op{Method: http.MethodPost, Path: "/api/v1/auth/logout", Summary: "Revoke a refresh token (in the body and/or the crm_refresh cookie) and its family; clears the cookie",
 		Tag: "auth", Access: accessPublic, Request: refreshRequest{}, Status: http.StatusNoContent}, s.logout)
 	s.route(op{Method: http.MethodGet, Path: "/api/v1/auth/me", Summary: "The signed-in user",
 		Tag: "auth", Access: accessAny, Response: UserSummary{}}, s.me)
@@ -136,6 +142,7 @@ func (s *Server) login(c *gin.Context, _ crm.Principal) error {
 	if err != nil {
 		return err
 	}
+	s.setRefreshCookie(c, resp.RefreshToken)
 	c.JSON(http.StatusOK, resp)
 	return nil
 }
@@ -227,17 +234,50 @@ func parseRefreshTenant(token string) (uuid.UUID, bool) {
 	return id, err == nil
 }
 
-func (s *Server) refresh(c *gin.Context, _ crm.Principal) error {
+// bindRefreshRequest reads refresh's and logout's body, which may be empty
+// (the token is then the cookie's).
+func bindRefreshRequest(c *gin.Context) (refreshRequest, error) {
 	var req refreshRequest
-	if err := bindJSON(c, &req); err != nil {
+	if c.Request.Body == nil {
+		return req, nil
+	}
+	raw, err := io.ReadAll(io.LimitReader(c.Request.Body, maxJSONBody))
+	if err != nil {
+		return req, crm.NewError(crm.ErrInvalid, "invalid_json", "could not read request body", nil)
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return req, nil
+	}
+	return req, DecodeStrict(raw, &req)
+}
+
+// refresh rotates a refresh token. One sent in the body (API clients) comes
+// back in the body; one from the cookie (the console) goes back only in the
+// cookie, so no script ever holds a long-lived token. Every new token is set
+// as the cookie (clients without cookies ignore it).
+func (s *Server) refresh(c *gin.Context, _ crm.Principal) error {
+	req, err := bindRefreshRequest(c)
+	if err != nil {
 		return err
 	}
-	tenantID, ok := parseRefreshTenant(req.RefreshToken)
+	fromCookie := false
+	if req.RefreshToken == "" {
+		req.RefreshToken, fromCookie = refreshTokenFromCookie(c), true
+	}
+	err = s.rotate(c, req.RefreshToken, fromCookie)
+	if err != nil && fromCookie && (errors.Is(err, persistence.ErrRefreshInvalid) || errors.Is(err, persistence.ErrRefreshReused)) {
+		s.clearRefreshCookie(c) // dead: the browser need not send it again
+	}
+	return err
+}
+
+func (s *Server) rotate(c *gin.Context, token string, fromCookie bool) error {
+	tenantID, ok := parseRefreshTenant(token)
 	if !ok {
 		return persistence.ErrRefreshInvalid
 	}
 	refresh, hash := newRefreshToken(tenantID)
-	userID, err := s.db.RotateRefreshToken(c, tenantID, hashToken(req.RefreshToken), persistence.RefreshToken{
+	userID, err := s.db.RotateRefreshToken(c, tenantID, hashToken(token), persistence.RefreshToken{
 		ID: crm.NewID(), TenantID: tenantID, Hash: hash, ExpiresAt: s.now().Add(s.cfg.RefreshTTL),
 		UserAgent: truncate(c.Request.UserAgent(), 300), IP: c.ClientIP()}, s.now())
 	if err != nil {
@@ -254,22 +294,29 @@ func (s *Server) refresh(c *gin.Context, _ crm.Principal) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, tokenResponse{AccessToken: access, RefreshToken: refresh, TokenType: "Bearer",
-		ExpiresIn: int(s.cfg.AccessTTL.Seconds()), User: summary(a)})
+	resp := tokenResponse{AccessToken: access, RefreshToken: refresh, TokenType: "Bearer",
+		ExpiresIn: int(s.cfg.AccessTTL.Seconds()), User: summary(a)}
+	s.setRefreshCookie(c, refresh)
+	if fromCookie {
+		resp.RefreshToken = ""
+	}
+	c.JSON(http.StatusOK, resp)
 	return nil
 }
 
 func (s *Server) logout(c *gin.Context, _ crm.Principal) error {
-	var req refreshRequest
-	if err := bindJSON(c, &req); err != nil {
+	req, err := bindRefreshRequest(c)
+	if err != nil {
 		return err
 	}
-	tenantID, ok := parseRefreshTenant(req.RefreshToken)
-	if ok {
-		if err := s.db.RevokeRefreshFamily(c, tenantID, hashToken(req.RefreshToken), s.now()); err != nil {
-			return err
+	for _, token := range []string{req.RefreshToken, refreshTokenFromCookie(c)} {
+		if tenantID, ok := parseRefreshTenant(token); ok {
+			if err := s.db.RevokeRefreshFamily(c, tenantID, hashToken(token), s.now()); err != nil {
+				return err
+			}
 		}
 	}
+	s.clearRefreshCookie(c)
 	c.Status(http.StatusNoContent)
 	return nil
 }

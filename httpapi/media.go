@@ -140,7 +140,7 @@ func (s *Server) mediaRoutes() {
 	s.route(op{Method: http.MethodPost, Path: "/api/v1/media", Summary: "Upload a file (multipart field \"file\"), checked against the channel's type and size limits",
 		Tag: "media", Access: accessTenant, Perm: crm.PermMediaUpload, Query: uploadMediaQuery{}, Raw: "multipart/form-data",
 		Response: MediaResponse{}, Status: http.StatusCreated}, withStore(s.uploadMedia))
-	s.route(op{Method: http.MethodGet, Path: "/api/v1/media/:id", Summary: "A file's details with a fresh signed URL",
+	s.route(op{Method: http.MethodGet, Path: "/api/v1/media/:id", Summary: "A file's details with a fresh signed URL (to who may see a conversation it is in, its uploader before it is sent, anyone for a quick reply's)",
 		Tag: "media", Access: accessTenant, Perm: crm.PermConversationsRead, Response: MediaResponse{}}, withStore(s.getMedia))
 	s.raw(op{Method: http.MethodGet, Path: "/api/v1/media/:id/content", Summary: "Stream a file by its signed, expiring URL (no bearer header)",
 		Tag: "media", Query: mediaContentQuery{}, Raw: "application/octet-stream"}, func(c *gin.Context) {
@@ -365,7 +365,11 @@ func (s *Server) getMedia(c *gin.Context, p crm.Principal, store *persistence.Me
 	if err != nil {
 		return err
 	}
-	m, err := store.Get(c, p.TenantID, id)
+	v, err := s.visibility(c, p)
+	if err != nil {
+		return err
+	}
+	m, err := store.GetVisible(c, p.TenantID, id, v)
 	if err != nil {
 		return err
 	}

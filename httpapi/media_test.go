@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -320,4 +322,136 @@ func TestMediaInboundStore(t *testing.T) {
 	status, _, body := getURL(t, res.JSON()["url"].(string))
 	require.Equal(t, http.StatusOK, status)
 	require.Equal(t, jpegBytes, body)
+}
+
+// TestSendWithUnknownMediaIsRefused: a media_id of another tenant, or one
+// that names nothing, is refused 422 media_not_found before anything is
+// stored or sent (issue #14, item 5).
+func TestSendWithUnknownMediaIsRefused(t *testing.T) {
+	t.Parallel()
+	env := newEngineEnv(t)
+	ctx := context.Background()
+	env.postWebhook(whatsappText("5511911112222", "Rita", "wamid.media.in.1", "Manda a foto?", time.Now()))
+	var convID string
+	checkFor(t, 10*time.Second, func() error {
+		items := env.do(http.MethodGet, "/api/v1/conversations", env.tenant.AdminToken, nil).Items()
+		if len(items) != 1 {
+			return fmt.Errorf("%d conversations", len(items))
+		}
+		convID = items[0]["id"].(string)
+		return nil
+	})
+	blobs, err := persistence.NewLocalBlobStore(t.TempDir())
+	require.NoError(t, err)
+	store, err := persistence.NewMediaStore(env.db, blobs)
+	require.NoError(t, err)
+	globex := env.testEnv.tenant("globex")
+	sum := sha256.Sum256(pngBytes)
+	foreign, err := store.Create(ctx, globex.ID, persistence.NewMedia{MimeType: "image/png", Size: int64(len(pngBytes)),
+		SHA256: hex.EncodeToString(sum[:]), Filename: "alheia.png"}, bytes.NewReader(pngBytes))
+	require.NoError(t, err)
+
+	send := func(key string, body map[string]any) response {
+		body["idempotency_key"] = key
+		return env.do(http.MethodPost, "/api/v1/conversations/"+convID+"/messages", env.tenant.AdminToken, body)
+	}
+	for name, mediaID := range map[string]uuid.UUID{"another tenant's media": foreign.ID, "a random id": crm.NewID()} {
+		res := send("img-"+mediaID.String(), map[string]any{"type": "image", "media_id": mediaID.String(), "text": "olha"})
+		require.Equal(t, http.StatusUnprocessableEntity, res.Status, "%s: %s", name, res.Body)
+		require.Equal(t, "media_not_found", res.ErrorCode(), name)
+	}
+
+	// Nothing was stored: the only messages are the customer's and the text sent next.
+	res := send("text-after", map[string]any{"type": "text", "text": "Só um instante"})
+	require.Equal(t, http.StatusAccepted, res.Status, string(res.Body))
+	checkFor(t, 10*time.Second, func() error {
+		msgs := env.do(http.MethodGet, "/api/v1/conversations/"+convID+"/messages", env.tenant.AdminToken, nil).Items()
+		if len(msgs) != 2 || msgs[1]["status"] != "sent" {
+			return fmt.Errorf("messages %v", msgs)
+		}
+		return nil
+	})
+	msgs := env.do(http.MethodGet, "/api/v1/conversations/"+convID+"/messages", env.tenant.AdminToken, nil).Items()
+	require.Equal(t, "text", msgs[1]["type"])
+	// And nothing went out but the text.
+	require.Equal(t, 1, env.graph.count())
+	require.Equal(t, "text", env.graph.sends[0]["type"])
+}
+
+// TestMediaDetailsFollowConversationVisibility: GET /api/v1/media/{id}
+// answers only to who may see a conversation the media was sent or received
+// in; media in no conversation is its uploader's (and the admins'), a quick
+// reply's media everyone's who reads quick replies (issue #14, item 5).
+func TestMediaDetailsFollowConversationVisibility(t *testing.T) {
+	t.Parallel()
+	env, _ := newMediaEnv(t)
+	acme := env.tenant("acme")
+	ctx := context.Background()
+	_, tokenA := env.user(acme, crm.RoleAgent, "Ana")
+	agentB, tokenB := env.user(acme, crm.RoleAgent, "Bruno")
+	supervisorID, tokenSupervisor := env.user(acme, crm.RoleSupervisor, "Sara")
+	team := env.addTeam(acme.ID, agentB, supervisorID)
+
+	upload := func(token string) uuid.UUID {
+		res := env.upload(token, "", "foto.png", "image/png", pngBytes)
+		require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
+		return uuid.MustParse(res.JSON()["id"].(string))
+	}
+	inB, inTeam, inQueue, unsent, replyMedia := upload(tokenA), upload(acme.AdminToken), upload(acme.AdminToken), upload(tokenA), upload(acme.AdminToken)
+
+	// Conversations: one assigned to Bruno, one of his team waiting for
+	// someone, one in the unassigned queue; each holds a message with media.
+	connID := crm.NewID()
+	conversation := func(tx pgx.Tx, assignee, teamID *uuid.UUID, media uuid.UUID) error {
+		id, contactID := crm.NewID(), crm.NewID()
+		if _, err := tx.Exec(ctx, `INSERT INTO contacts (tenant_id, id, name) VALUES ($1, $2, 'Cliente')`, acme.ID, contactID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO conversations (tenant_id, id, connection_id, contact_id, channel, assignee_id, team_id, last_seq)
+			VALUES ($1, $2, $3, $4, 'whatsapp', $5, $6, 1)`, acme.ID, id, connID, contactID, assignee, teamID); err != nil {
+			return err
+		}
+		_, err := persistence.InsertMessage(ctx, tx, &crm.Message{TenantID: acme.ID, ConversationID: id, ConnectionID: connID,
+			ContactID: contactID, Seq: 1, Direction: "outbound", Type: "image", Status: "sent",
+			Media: json.RawMessage(`{"media_id":"` + media.String() + `"}`)})
+		return err
+	}
+	require.NoError(t, env.db.TenantTx(ctx, acme.ID, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO connections (tenant_id, id, name, channel, provider, verify_token, webhook_secret)
+			VALUES ($1, $2, 'WA', 'whatsapp', 'sandbox', 'vt', 'ws')`, acme.ID, connID); err != nil {
+			return err
+		}
+		if err := conversation(tx, &agentB, nil, inB); err != nil {
+			return err
+		}
+		if err := conversation(tx, nil, &team, inTeam); err != nil {
+			return err
+		}
+		return conversation(tx, nil, nil, inQueue)
+	}))
+	res := env.do(http.MethodPost, "/api/v1/quick-replies", acme.AdminToken,
+		map[string]any{"shortcut": "foto", "title": "Foto", "text": "Veja", "media_id": replyMedia.String()})
+	require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
+
+	status := func(token string, id uuid.UUID) int {
+		return env.do(http.MethodGet, "/api/v1/media/"+id.String(), token, nil).Status
+	}
+	cases := []struct {
+		name  string
+		media uuid.UUID
+		want  map[string]int // who → status
+	}{
+		// Ana uploaded it, but it went into Bruno's conversation, which she cannot open.
+		{"in a conversation assigned to Bruno", inB, map[string]int{"ana": 404, "bruno": 200, "supervisor": 404, "admin": 200}},
+		{"in his team's waiting conversation", inTeam, map[string]int{"ana": 404, "bruno": 200, "supervisor": 200, "admin": 200}},
+		{"in the unassigned queue", inQueue, map[string]int{"ana": 200, "bruno": 200, "supervisor": 200, "admin": 200}},
+		{"uploaded, not sent yet", unsent, map[string]int{"ana": 200, "bruno": 404, "supervisor": 404, "admin": 200}},
+		{"a quick reply's", replyMedia, map[string]int{"ana": 200, "bruno": 200, "supervisor": 200, "admin": 200}},
+	}
+	tokens := map[string]string{"ana": tokenA, "bruno": tokenB, "supervisor": tokenSupervisor, "admin": acme.AdminToken}
+	for _, tc := range cases {
+		for who, want := range tc.want {
+			require.Equal(t, want, status(tokens[who], tc.media), "%s, asked by %s", tc.name, who)
+		}
+	}
 }

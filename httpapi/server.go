@@ -99,6 +99,8 @@ type Server struct {
 	limiter     LoginLimiter
 	openAPIOnce sync.Once
 	openAPIJSON []byte
+	// consolePolicy is the console's Content-Security-Policy (security.go).
+	consolePolicy consolePolicy
 }
 
 // New builds the server and registers every route.
@@ -136,8 +138,9 @@ func New(cfg Config) (*Server, error) {
 	if err := engine.SetTrustedProxies(proxyCIDRs(cfg.TrustedProxies)); err != nil {
 		return nil, fmt.Errorf("httpapi: TrustedProxies: %w", err)
 	}
-	s := &Server{cfg: cfg, db: cfg.DB, log: cfg.Log, engine: engine, now: cfg.Now, limiter: cfg.LoginLimiter}
-	engine.Use(s.recover)
+	s := &Server{cfg: cfg, db: cfg.DB, log: cfg.Log, engine: engine, now: cfg.Now, limiter: cfg.LoginLimiter,
+		consolePolicy: newConsolePolicy(cfg.PublicURL)}
+	engine.Use(s.securityHeaders, s.recover)
 	s.setupMetrics()
 	engine.NoRoute(s.noRoute)
 	engine.NoMethod(func(c *gin.Context) {

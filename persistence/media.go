@@ -148,6 +148,44 @@ func (s *MediaStore) Get(ctx context.Context, tenantID, id uuid.UUID) (MediaReco
 	return out, translate(err)
 }
 
+// GetVisible loads a media row the viewer may see. Media follows the
+// conversations it was sent or received in: someone who may see one of them
+// sees it. Media in no conversation yet (uploaded, not sent) is its
+// uploader's; a quick reply's media is everyone's who reads quick replies.
+// Admins see all of the tenant's. Anything else is not found.
+func (s *MediaStore) GetVisible(ctx context.Context, tenantID, id uuid.UUID, v crm.Visibility) (MediaRecord, error) {
+	args := []any{tenantID, id}
+	cond := "true"
+	if !v.All {
+		args = append(args, id.String(), v.UserID)
+		// Written so the planner looks the messages up in the partial index messages_media.
+		inMessages := func(join, extra string) string {
+			return `EXISTS (SELECT 1 FROM messages msg ` + join + ` WHERE msg.tenant_id = $1 AND msg.media ? 'media_id'
+				AND msg.media->>'media_id' = $3` + extra + `)`
+		}
+		inVisibleConversation := inMessages(`JOIN conversations c ON c.tenant_id = msg.tenant_id AND c.id = msg.conversation_id`,
+			" AND "+visibilitySQL(v, &args))
+		cond = `(` + inVisibleConversation + `
+			OR EXISTS (SELECT 1 FROM quick_replies q WHERE q.tenant_id = $1 AND q.media_id = m.id)
+			OR (m.created_by = $4 AND NOT ` + inMessages("", "") + `))`
+	}
+	var out MediaRecord
+	err := s.db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		var err error
+		out, err = scanMedia(tx.QueryRow(ctx, `SELECT `+mediaColumns+` FROM media m WHERE m.tenant_id = $1 AND m.id = $2 AND `+cond, args...))
+		return err
+	})
+	return out, translate(err)
+}
+
+// MediaExists reports whether the tenant has a media row with this id (a
+// send must name media that exists; RLS hides other tenants' anyway).
+func MediaExists(ctx context.Context, tx pgx.Tx, tenantID, id uuid.UUID) (bool, error) {
+	var ok bool
+	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM media WHERE tenant_id = $1 AND id = $2)`, tenantID, id).Scan(&ok)
+	return ok, translate(err)
+}
+
 // Open returns a media file's bytes (the caller closes them) and its row.
 func (s *MediaStore) Open(ctx context.Context, tenantID, id uuid.UUID) (io.ReadCloser, MediaRecord, error) {
 	m, err := s.Get(ctx, tenantID, id)

@@ -41,6 +41,7 @@ const browser = await chromium.launch({
 
 const results = [];
 const pageErrors = [];
+const cspViolations = [];
 const shots = [];
 
 async function step(name, fn) {
@@ -60,6 +61,14 @@ async function step(name, fn) {
 
 async function newPage(label, viewport = { width: 1366, height: 800 }) {
   const context = await browser.newContext({ viewport, locale: 'pt-BR', timezoneId: 'America/Sao_Paulo' });
+  // Every page of the context reports what its Content-Security-Policy refused (the init script itself is
+  // injected by the browser, outside the page's policy).
+  await context.exposeBinding('__reportCspViolation', ({ page: from }, v) => cspViolations.push(`[${label}] ${from.url()}: ${v}`));
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.__reportCspViolation(`${e.violatedDirective} refused ${e.blockedURI || '(inline)'} at ${e.sourceFile || '?'}:${e.lineNumber}`);
+    });
+  });
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
   page.on('pageerror', (err) => pageErrors.push(`[${label}] ${err.message}`));
@@ -107,6 +116,19 @@ await step('login page renders in Portuguese and says when the password is wrong
   await login(page, `ninguem-${run}@demo.crm`, 'senha-errada-123');
   await expectVisible(page.getByTestId('login-error').filter({ hasText: 'E-mail ou senha incorretos.' }), 'invalid credentials message');
   await shot(page, '02-login-error', 'Login with a wrong password: the error under the title');
+});
+
+await step('the console is served with a strict Content-Security-Policy, no framing, no sniffing', async () => {
+  const { page } = admin;
+  const res = await page.goto(`${BASE}/login`);
+  const h = res.headers();
+  const csp = Object.fromEntries((h['content-security-policy'] ?? '').split(';').map((d) => d.trim().split(/\s+/)).filter((d) => d[0]).map(([k, ...v]) => [k, v]));
+  if (JSON.stringify(csp['script-src']) !== JSON.stringify(["'self'"])) throw new Error(`script-src must be 'self' only: ${h['content-security-policy']}`);
+  if (!csp['frame-ancestors']?.includes("'none'")) throw new Error(`frame-ancestors 'none' missing: ${h['content-security-policy']}`);
+  if (!csp['connect-src']?.includes("'self'")) throw new Error(`connect-src 'self' missing: ${h['content-security-policy']}`);
+  const want = { 'x-frame-options': 'DENY', 'x-content-type-options': 'nosniff', 'referrer-policy': 'same-origin' };
+  for (const [k, v] of Object.entries(want)) if (h[k] !== v) throw new Error(`${k}: want ${v}, got ${h[k]}`);
+  await expectText(page, 'Acesse o console de atendimento');
 });
 
 adminIn = await step('admin signs in and lands in the inbox', async () => {
@@ -217,7 +239,19 @@ if (adminIn) {
     await shot(page, '11b-contact-panel', 'Conversation with the contact panel open: profile, labels, custom fields');
   });
 
-  await step('a reload keeps the session (rotating refresh token in localStorage)', async () => {
+  await step('no refresh token where a script can read it: an HttpOnly, SameSite=Strict cookie on /api/v1/auth', async () => {
+    const { page, context } = admin;
+    const stored = await page.evaluate(() => Object.entries(localStorage).concat(Object.entries(sessionStorage)));
+    const cookies = await context.cookies(`${BASE}/api/v1/auth/refresh`);
+    const refresh = cookies.find((c) => c.name === 'crm_refresh');
+    if (!refresh) throw new Error(`no crm_refresh cookie: ${JSON.stringify(cookies.map((c) => c.name))}`);
+    if (!refresh.httpOnly || refresh.sameSite !== 'Strict' || refresh.path !== '/api/v1/auth') throw new Error(`cookie attributes: ${JSON.stringify({ ...refresh, value: '…' })}`);
+    const leaked = stored.filter(([k, v]) => /refresh/i.test(k) || v.includes(refresh.value) || /^[0-9a-f-]{36}\.[\w-]{40,}$/.test(v));
+    if (leaked.length) throw new Error(`a refresh token in web storage: ${leaked.map(([k]) => k).join(', ')}`);
+    if ((await page.evaluate(() => document.cookie)).includes('crm_refresh')) throw new Error('the refresh cookie is readable by scripts');
+  });
+
+  await step('a reload keeps the session (HttpOnly refresh cookie)', async () => {
     const { page } = admin;
     await page.goto(`${BASE}/settings/labels`);
     await expectVisible(page.getByTestId('labels-list').getByText(labelName), 'labels after a reload');
@@ -698,6 +732,10 @@ if (agent) await agent.context.close();
 
 await step('no uncaught errors in the pages', async () => {
   if (pageErrors.length) throw new Error(pageErrors.join('\n'));
+});
+
+await step('no Content-Security-Policy violation in any page', async () => {
+  if (cspViolations.length) throw new Error(cspViolations.join('\n'));
 });
 
 await browser.close();

@@ -15,7 +15,7 @@ const Contacts = lazy(() => import('./pages/Contacts'));
 const Settings = lazy(() => import('./pages/settings/Settings'));
 const Platform = lazy(() => import('./pages/platform/Platform'));
 
-/** Restores the session from the stored refresh token once, on start. */
+/** Restores the session once, on start, from the refresh cookie (when the browser has one). */
 function useRestoreSession() {
   const restoring = useAuth((s) => s.restoring);
   useEffect(() => {

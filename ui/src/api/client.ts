@@ -1,6 +1,8 @@
-// The REST client: bearer tokens, one shared refresh on 401 invalid_token
-// (refresh tokens rotate, so the new one is always kept), the error shape
-// {"error": {code, message, details}} as ApiError.
+// The REST client: bearer access tokens, one shared refresh on 401
+// invalid_token, the error shape {"error": {code, message, details}} as
+// ApiError. The refresh token is the server's HttpOnly cookie: scripts never
+// see it; refresh sends it along (same origin) and gets a rotated one back
+// in the cookie.
 
 export interface ErrorDetails {
   fields?: Record<string, string>;
@@ -37,17 +39,11 @@ export class ApiError extends Error {
   }
 }
 
-export interface Tokens {
-  access_token: string;
-  refresh_token: string;
-}
-
-/** Where the client keeps its tokens (the auth store in the app, a stub in tests). */
+/** Where the client keeps its access token (the auth store in the app, a stub in tests). */
 export interface TokenStore {
   getAccessToken(): string | null;
-  getRefreshToken(): string | null;
-  /** Called with every token pair the server issues, and the body it came in. */
-  setTokens(tokens: Tokens, body: unknown): void;
+  /** Called with every access token a refresh issues, and the body it came in. */
+  setAccessToken(access: string, body: unknown): void;
   /** Called when the session is over (refresh refused). */
   clear(): void;
 }
@@ -106,9 +102,6 @@ export class ApiClient {
   delete<T>(path: string, opts: RequestOptions = {}) { return this.request<T>('DELETE', path, opts); }
 
   async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
-    if (!opts.anonymous && !this.tokens.getAccessToken() && this.tokens.getRefreshToken()) {
-      await this.refresh(); // after a reload only the refresh token survives
-    }
     let res = await this.send(method, path, opts);
     if (res.status === 401 && !opts.anonymous) {
       const err = await readError(res.clone());
@@ -132,8 +125,9 @@ export class ApiClient {
   }
 
   /**
-   * Exchanges the refresh token for new tokens. Concurrent callers share one
-   * request: a rotated refresh token can only be used once.
+   * Exchanges the refresh cookie for a new access token (and a rotated
+   * cookie). Concurrent callers share one request: a rotated refresh token
+   * can only be used once.
    */
   refresh(): Promise<boolean> {
     if (!this.refreshing) {
@@ -145,17 +139,13 @@ export class ApiClient {
   }
 
   private async doRefresh(): Promise<boolean> {
-    const refreshToken = this.tokens.getRefreshToken();
-    if (!refreshToken) {
-      this.endSession();
-      return false;
-    }
     let res: Response;
     try {
       res = await this.fetchImpl(this.url('/api/v1/auth/refresh'), {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-        body: JSON.stringify({ refresh_token: refreshToken }),
+        body: '{}', // the token is the cookie
+        credentials: 'same-origin',
       });
     } catch {
       return false; // offline: keep the session, the request fails as a network error
@@ -165,8 +155,8 @@ export class ApiClient {
       this.endSession();
       return false;
     }
-    const body = (await res.json()) as Tokens;
-    this.tokens.setTokens({ access_token: body.access_token, refresh_token: body.refresh_token }, body);
+    const body = (await res.json()) as { access_token: string };
+    this.tokens.setAccessToken(body.access_token, body);
     return true;
   }
 
@@ -187,7 +177,7 @@ export class ApiClient {
     const access = this.tokens.getAccessToken();
     if (!opts.anonymous && access) headers.Authorization = `Bearer ${access}`;
     try {
-      return await this.fetchImpl(this.url(path, opts.query), { method, headers, body, signal: opts.signal });
+      return await this.fetchImpl(this.url(path, opts.query), { method, headers, body, signal: opts.signal, credentials: 'same-origin' });
     } catch (e) {
       if ((e as Error)?.name === 'AbortError') throw e;
       throw new ApiError(0, 'network_error', (e as Error)?.message ?? 'network error');

@@ -30,7 +30,8 @@ export async function listAll<T>(path: string, query: Q = {}, max = 20): Promise
 export const auth = {
   login: (body: { email: string; password: string; tenant?: string }) =>
     api.post<TokenResponse>('/api/v1/auth/login', body, { anonymous: true }),
-  logout: (refresh_token: string) => api.post<void>('/api/v1/auth/logout', { refresh_token }, { anonymous: true }),
+  /** Revokes the session's refresh token (the cookie) and clears the cookie. */
+  logout: () => api.post<void>('/api/v1/auth/logout', {}, { anonymous: true }),
   me: () => api.get<UserSummary>('/api/v1/auth/me'),
 };
 

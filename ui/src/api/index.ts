@@ -7,8 +7,7 @@ import { queryClient } from '../lib/queryClient';
 export const api = new ApiClient({
   tokens: {
     getAccessToken: () => useAuth.getState().accessToken,
-    getRefreshToken: () => useAuth.getState().refreshToken,
-    setTokens: (t, body) => useAuth.getState().setTokens(t.access_token, t.refresh_token, (body as TokenResponse)?.user),
+    setAccessToken: (access, body) => useAuth.getState().setAccessToken(access, (body as TokenResponse)?.user),
     clear: () => useAuth.getState().clear(),
   },
   onSessionEnded: () => queryClient.clear(),

@@ -15,7 +15,8 @@ export interface UserSummary {
 
 export interface TokenResponse {
   access_token: string;
-  refresh_token: string;
+  /** For API clients; the console ignores it (its refresh token is the HttpOnly cookie). */
+  refresh_token?: string;
   token_type: string;
   expires_in: number;
   user: UserSummary;

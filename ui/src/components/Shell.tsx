@@ -72,11 +72,10 @@ export function Shell() {
   });
 
   async function logout() {
-    const refresh = useAuth.getState().refreshToken;
+    auth.logout().catch(() => undefined); // revokes and clears the refresh cookie
     useAuth.getState().clear();
     queryClient.clear();
     navigate('/login', { replace: true });
-    if (refresh) auth.logout(refresh).catch(() => undefined);
   }
 
   const navLink = (item: NavItem, mobile = false) => (

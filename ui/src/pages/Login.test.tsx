@@ -45,16 +45,20 @@ afterEach(() => {
 });
 
 describe('Login', () => {
-  it('signs in, keeps the refresh token and goes to the inbox', async () => {
+  it('signs in, keeps only the access token (in memory) and goes to the inbox', async () => {
     fetchMock.mockResolvedValueOnce(respond(200, {
-      access_token: 'acc', refresh_token: 'ref', token_type: 'Bearer', expires_in: 900,
+      access_token: 'acc', refresh_token: 'rt-secret-1', token_type: 'Bearer', expires_in: 900,
       user: { id: 'u', tenant_id: 't', tenant_name: 'Loja Demo', name: 'Agente', email: 'agent@demo.crm', role: 'AGENT' },
     }));
     renderLogin();
     await submit();
     await screen.findByText('inbox page');
     expect(useAuth.getState().accessToken).toBe('acc');
-    expect(localStorage.getItem('crm.refresh_token')).toBe('ref');
+    // the refresh token is the server's HttpOnly cookie: nothing of it is kept where a script could read it
+    expect(JSON.stringify(useAuth.getState())).not.toContain('rt-secret-1');
+    const stored = Array.from({ length: localStorage.length }, (_, i) => localStorage.getItem(localStorage.key(i)!));
+    expect(stored.join(' ')).not.toContain('rt-secret-1');
+    expect(localStorage.getItem('crm.refresh_token')).toBeNull();
     const [url, init] = fetchMock.mock.calls[0];
     expect(url).toBe('/api/v1/auth/login');
     expect(JSON.parse(init.body)).toEqual({ email: 'agent@demo.crm', password: 'secret' });
@@ -72,7 +76,7 @@ describe('Login', () => {
     renderLogin();
     await submit();
     expect((await screen.findByTestId('login-error')).textContent).toBe('E-mail ou senha incorretos.');
-    expect(useAuth.getState().refreshToken).toBeNull();
+    expect(useAuth.getState().accessToken).toBeNull();
   });
 
   it('locks the form with a countdown from Retry-After', async () => {

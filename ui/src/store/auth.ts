@@ -1,35 +1,26 @@
 import { create } from 'zustand';
 import type { Role, TokenResponse, UserSummary } from '../api/types';
 
-// Tokens: the access token lives in memory only; the refresh token is kept in
-// localStorage so a reload signs back in (it rotates on every refresh).
-export const REFRESH_KEY = 'crm.refresh_token';
+// Tokens: the short-lived access token lives in memory only. The refresh
+// token never reaches a script: the server keeps it in an HttpOnly,
+// SameSite=Strict cookie on /api/v1/auth, so a reload signs back in by
+// calling refresh (the cookie goes along by itself).
 
-function readRefresh(): string | null {
-  try {
-    return localStorage.getItem(REFRESH_KEY);
-  } catch {
-    return null;
-  }
-}
-
-function writeRefresh(token: string | null) {
-  try {
-    if (token) localStorage.setItem(REFRESH_KEY, token);
-    else localStorage.removeItem(REFRESH_KEY);
-  } catch {
-    /* private mode */
-  }
+// Where earlier versions kept the refresh token; removed so none lingers.
+const LEGACY_REFRESH_KEY = 'crm.refresh_token';
+try {
+  localStorage.removeItem(LEGACY_REFRESH_KEY);
+} catch {
+  /* private mode */
 }
 
 export interface AuthState {
   accessToken: string | null;
-  refreshToken: string | null;
   user: UserSummary | null;
-  /** True until the first attempt to restore a session from the stored refresh token is over. */
+  /** True until the first attempt to restore a session from the refresh cookie is over. */
   restoring: boolean;
   signIn(res: TokenResponse): void;
-  setTokens(access: string, refresh: string, user?: UserSummary): void;
+  setAccessToken(access: string, user?: UserSummary): void;
   setUser(user: UserSummary | null): void;
   setRestoring(v: boolean): void;
   clear(): void;
@@ -37,16 +28,14 @@ export interface AuthState {
 
 export const useAuth = create<AuthState>((set) => ({
   accessToken: null,
-  refreshToken: readRefresh(),
   user: null,
-  restoring: !!readRefresh(),
+  // Whether a cookie exists is not known to scripts (HttpOnly): always ask once.
+  restoring: true,
   signIn(res) {
-    writeRefresh(res.refresh_token);
-    set({ accessToken: res.access_token, refreshToken: res.refresh_token, user: res.user, restoring: false });
+    set({ accessToken: res.access_token, user: res.user, restoring: false });
   },
-  setTokens(access, refresh, user) {
-    writeRefresh(refresh);
-    set((s) => ({ accessToken: access, refreshToken: refresh, user: user ?? s.user }));
+  setAccessToken(access, user) {
+    set((s) => ({ accessToken: access, user: user ?? s.user }));
   },
   setUser(user) {
     set({ user });
@@ -55,8 +44,7 @@ export const useAuth = create<AuthState>((set) => ({
     set({ restoring: v });
   },
   clear() {
-    writeRefresh(null);
-    set({ accessToken: null, refreshToken: null, user: null, restoring: false });
+    set({ accessToken: null, user: null, restoring: false });
   },
 }));
 

@@ -11,13 +11,29 @@ import { Ticks } from './Ticks';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/**
+ * A URL the console's Content-Security-Policy lets it load: our own origin,
+ * data: or blob:. A provider's CDN URL (Messenger, Instagram) is not one; the
+ * stored copy is shown instead.
+ */
+function ownUrl(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  if (/^(data|blob):/i.test(url)) return url;
+  try {
+    return new URL(url, window.location.href).origin === window.location.origin ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The media's URL: given in the message, or a fresh signed URL from GET /api/v1/media/{id}. */
 export function useMediaUrl(m: Message): string | undefined {
   // media_id is our stored copy (set shortly after an inbound message arrives); id may be the provider's
   const id = [m.media?.media_id, m.media?.id].find((x): x is string => !!x && UUID.test(x));
-  const need = !m.media?.url && !!id;
+  const given = ownUrl(m.media?.url);
+  const need = !given && !!id;
   const q = useQuery({ queryKey: ['media', id], queryFn: () => mediaApi.get(id!), enabled: need, staleTime: 4 * 60_000, retry: false });
-  return m.media?.url || q.data?.url;
+  return given || q.data?.url;
 }
 
 export function isNote(m: Message): boolean {

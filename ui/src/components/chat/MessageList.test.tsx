@@ -113,4 +113,15 @@ describe('MessageBubble', () => {
     expect(String((fetchMock.mock.calls[0] as unknown[])[0])).toBe(`/api/v1/media/${ours}`);
     vi.unstubAllGlobals();
   });
+
+  it("shows our stored copy rather than a provider's CDN URL (the console's CSP loads media from its own origin only)", async () => {
+    const fetchMock = vi.fn(async () => new Response(JSON.stringify({ id: 'z', url: '/api/v1/media/z/content?sig=ghi', mime_type: 'image/jpeg', kind: 'image', size: 10 }), { status: 200 }));
+    vi.stubGlobal('fetch', fetchMock);
+    const ours = '0192f0a4-3333-7000-8000-000000000003';
+    const m: Message = { id: 'w', conversation_id: 'c', seq: 1, type: 'image', direction: 'inbound', status: 'received', created_at: now.toISOString(), media: { url: 'https://scontent.xx.fbcdn.net/v/t1/foto.jpg', media_id: ours } };
+    render(<MessageBubble message={m} />);
+    await waitFor(() => expect(screen.getByRole('img').getAttribute('src')).toBe('/api/v1/media/z/content?sig=ghi'));
+    expect(String((fetchMock.mock.calls[0] as unknown[])[0])).toBe(`/api/v1/media/${ours}`);
+    vi.unstubAllGlobals();
+  });
 });
