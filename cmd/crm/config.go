@@ -38,6 +38,10 @@ type Config struct {
 	CommitBatch     int
 	CommitWriters   int
 	MaxBacklog      int
+
+	// AllowPrivateProviderURLs (CRM_ALLOW_PRIVATE_PROVIDER_URLS) lets
+	// provider calls reach loopback, private and link-local addresses.
+	AllowPrivateProviderURLs bool
 	// Getenv is kept for the parts that read their own variables (cluster, licenses).
 	Getenv func(string) string
 }
@@ -82,6 +86,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			}
 			*v.dst = n
 		}
+	}
+	if raw := strings.TrimSpace(getenv("CRM_ALLOW_PRIVATE_PROVIDER_URLS")); raw != "" {
+		allow, err := strconv.ParseBool(raw)
+		if err != nil {
+			return c, fmt.Errorf("CRM_ALLOW_PRIVATE_PROVIDER_URLS: %q is not true or false", raw)
+		}
+		c.AllowPrivateProviderURLs = allow
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(orDefault(getenv("CRM_LOG_LEVEL"), "info"))); err != nil {
 		return c, fmt.Errorf("CRM_LOG_LEVEL: %w", err)
