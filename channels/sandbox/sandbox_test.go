@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -669,4 +670,45 @@ func TestSandboxInboundMediaByURL(t *testing.T) {
 		channels.MediaRef{ID: m.Media.Id, SHA256: m.Media.Sha256})
 	require.NoError(t, err)
 	require.Equal(t, photo, content.Data)
+}
+
+// TestSandboxIgnoresHostHeader: the sandbox needs its own base URL, and
+// a Graph call naming another Host (anyone with a sandbox token can make
+// one) still gets media URLs under that base and status webhooks posted
+// there, never to the Host.
+func TestSandboxIgnoresHostHeader(t *testing.T) {
+	t.Parallel()
+	_, err := sandbox.New(sandbox.Config{Store: &memoryStore{}})
+	require.Error(t, err, "no base URL: the sandbox would have to guess one from requests")
+
+	var trapHits atomic.Int32
+	trap := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { trapHits.Add(1) }))
+	t.Cleanup(trap.Close)
+	hostile := strings.TrimPrefix(trap.URL, "http://")
+	f := newFixture(t)
+	graphCall := func(method, path string, body []byte) map[string]any {
+		req, _ := http.NewRequest(method, f.graph.URL+"/sandbox/graph/v21.0/"+path, bytes.NewReader(body))
+		req.Host = hostile
+		req.Header.Set("Authorization", "Bearer "+f.conn.AccessToken)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		var out map[string]any
+		require.NoError(t, json.NewDecoder(res.Body).Decode(&out))
+		return out
+	}
+	id := f.uploadMedia(t, f.conn, "image/png", "a.png", []byte("\x89PNG\r\n\x1a\n"))
+	require.True(t, strings.HasPrefix(graphCall(http.MethodGet, id, nil)["url"].(string), f.hooks.srv.URL+"/sandbox/graph/"))
+	sent := graphCall(http.MethodPost, f.conn.PhoneNumberID+"/messages",
+		[]byte(`{"messaging_product":"whatsapp","to":"5511987650000","type":"text","text":{"body":"oi"}}`))
+	wamid := sent["messages"].([]any)[0].(map[string]any)["id"].(string)
+	checkFor(t, 5*time.Second, func() error {
+		if got := f.hooks.statuses(wamid); len(got) < 3 {
+			return fmt.Errorf("statuses so far: %v", got)
+		}
+		return nil
+	})
+	require.Zero(t, trapHits.Load())
 }
