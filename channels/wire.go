@@ -199,8 +199,12 @@ func ReadLimited(r io.Reader, limit int64) ([]byte, error) {
 
 // TransportError classifies an error from http.Client.Do: timeouts and
 // connection failures are Retryable; a cancelled context is returned as is,
-// wrapped, and also Retryable (the message is not lost).
+// wrapped, and also Retryable (the message is not lost). An address the
+// egress guard refused is Permanent: retrying reaches the same address.
 func TransportError(ctx context.Context, err error) *SendError {
+	if errors.Is(err, ErrForbiddenAddress) {
+		return &SendError{Kind: Permanent, Message: "provider address refused", Err: err}
+	}
 	se := &SendError{Kind: Retryable, Message: "provider unreachable", Err: err}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {

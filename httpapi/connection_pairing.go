@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
@@ -52,7 +53,7 @@ func (s *Server) instanceManager(c *gin.Context, p crm.Principal) (persistence.C
 	if err != nil {
 		return conn, nil, err
 	}
-	adapter, err := ProviderFor(sec)
+	adapter, err := s.cfg.Providers.For(sec)
 	if err != nil {
 		return conn, nil, err
 	}
@@ -75,7 +76,7 @@ func (s *Server) connectInstance(c *gin.Context, p crm.Principal) error {
 	if err != nil {
 		return err
 	}
-	if err := manager.ConfigureWebhook(c, connectionWebhookURL(s.publicBase(c), conn)); err != nil {
+	if err := manager.ConfigureWebhook(c, connectionWebhookURL(s.publicBase(), conn)); err != nil {
 		return gatewayError(err)
 	}
 	state, err := manager.Connect(c, strings.TrimSpace(req.Phone))
@@ -125,6 +126,9 @@ func pairingStatus(st crmpb.ConnectionStatus) string {
 
 // gatewayError reports a gateway that failed to answer without leaking its details.
 func gatewayError(err error) error {
+	if errors.Is(err, channels.ErrForbiddenAddress) {
+		return channels.ErrForbiddenAddress // 422 provider_address_forbidden: the admin can fix the base URL
+	}
 	return crm.NewError(crm.ErrUnprocessable, "gateway_error", "the gateway did not accept the request: "+channels.KindOf(err).String(),
 		nil)
 }

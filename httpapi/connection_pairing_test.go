@@ -60,7 +60,8 @@ func TestUazapiPairingShowsQRThenConnected(t *testing.T) {
 	t.Cleanup(gw.Close)
 	sealer, err := crm.NewSealer(bytes.Repeat([]byte{3}, 32))
 	require.NoError(t, err)
-	env := newTestEnv(t, func(c *Config) { c.Sealer = sealer; c.PublicURL = "https://crm.example.com" })
+	// The gateway is a loopback test server: the operator allows private addresses.
+	env := newTestEnv(t, func(c *Config) { c.Sealer = sealer; c.PublicURL = "https://crm.example.com" }, allowPrivateProviders)
 	tenant := env.tenant("pairing")
 	res := env.do(http.MethodPost, "/api/v1/connections", tenant.AdminToken, map[string]any{
 		"name": "WhatsApp loja", "channel": "whatsapp", "provider": "uazapi",

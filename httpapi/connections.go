@@ -10,8 +10,6 @@ import (
 	"github.com/google/uuid"
 
 	"crm"
-	"crm/channels"
-	"crm/channels/providers"
 	"crm/persistence"
 )
 
@@ -25,8 +23,10 @@ type createConnectionRequest struct {
 	// base_url, instance_token; evolution base_url, api_key, instance;
 	// sandbox none (generated).
 	Credentials map[string]string `json:"credentials"`
-	// Settings: graph_base_url, api_version, timeout_seconds,
-	// display_phone_number, sandbox_status_delays_ms, sandbox_failure.
+	// Settings: api_version, timeout_seconds, display_phone_number,
+	// sandbox_status_delays_ms, sandbox_failure. graph_base_url is the
+	// platform owner's (PATCH /api/v1/admin/connections/{id}): 403
+	// graph_base_url_forbidden here.
 	Settings map[string]any `json:"settings"`
 }
 
@@ -36,6 +36,29 @@ type updateConnectionRequest struct {
 	Name        *string           `json:"name"`
 	Credentials map[string]string `json:"credentials"`
 	Settings    map[string]any    `json:"settings"`
+}
+
+// adminConnectionRequest: the platform owner points a Meta connection at
+// another Graph API (a proxy, a test double); null or absent removes it.
+type adminConnectionRequest struct {
+	GraphBaseURL *string `json:"graph_base_url"`
+}
+
+// errGraphBaseURLForbidden: graph_base_url decides where the server sends a
+// connection's access token, so a tenant admin may not set it. Refused
+// rather than dropped: an admin who sent it learns it was not applied. A
+// sandbox connection's is this server's own, set by the server.
+var errGraphBaseURLForbidden = crm.NewError(crm.ErrForbidden, "graph_base_url_forbidden",
+	"settings.graph_base_url is set by the platform owner only", map[string]any{"field": "settings.graph_base_url"})
+
+// checkTenantConnectionInput refuses what a tenant may not configure:
+// graph_base_url (null, which removes it, is fine) and a base URL naming a
+// non-public address outright.
+func (s *Server) checkTenantConnectionInput(credentials map[string]string, settings map[string]any) error {
+	if v, ok := settings["graph_base_url"]; ok && v != nil {
+		return errGraphBaseURLForbidden
+	}
+	return s.cfg.Providers.checkProviderURLs(credentials)
 }
 
 type listConnectionsQuery struct {
@@ -73,20 +96,13 @@ func (s *Server) connectionRoutes() {
 		Response: ConnectionResponse{}}, s.updateConnection)
 	s.route(op{Method: http.MethodDelete, Path: "/api/v1/connections/:id", Summary: "Delete a connection (soft: conversations keep their history)",
 		Tag: "connections", Access: accessTenant, Perm: crm.PermConnectionsWrite, Status: http.StatusNoContent}, s.deleteConnection)
+	s.route(op{Method: http.MethodPatch, Path: "/api/v1/admin/connections/:id", Summary: "Point a tenant's Meta connection at another Graph API (platform owner only; private addresses still refused)",
+		Tag: "admin", Access: accessPlatform, Request: adminConnectionRequest{}, Response: ConnectionResponse{}}, s.adminUpdateConnection)
 }
 
-// publicBase is the base URL the outside world reaches this server at:
-// Config.PublicURL, else the request's scheme and host.
-func (s *Server) publicBase(c *gin.Context) string {
-	if s.cfg.PublicURL != "" {
-		return strings.TrimRight(s.cfg.PublicURL, "/")
-	}
-	scheme := "http"
-	if c.Request.TLS != nil || strings.EqualFold(c.GetHeader("X-Forwarded-Proto"), "https") {
-		scheme = "https"
-	}
-	return scheme + "://" + c.Request.Host
-}
+// publicBase is the base URL the outside world reaches this server at
+// (Config.PublicURL, fixed at start), never the request's Host header.
+func (s *Server) publicBase() string { return s.cfg.PublicURL }
 
 // connectionWebhookURL is the callback URL to configure at the provider.
 func connectionWebhookURL(base string, conn persistence.Connection) string {
@@ -102,11 +118,11 @@ func connectionWebhookURL(base string, conn persistence.Connection) string {
 	return base + "/webhooks/meta/" + id
 }
 
-func (s *Server) connectionResponse(c *gin.Context, conn persistence.Connection) ConnectionResponse {
+func (s *Server) connectionResponse(conn persistence.Connection) ConnectionResponse {
 	if conn.CredentialsSet == nil {
 		conn.CredentialsSet = []string{}
 	}
-	return ConnectionResponse{Connection: conn, WebhookURL: connectionWebhookURL(s.publicBase(c), conn)}
+	return ConnectionResponse{Connection: conn, WebhookURL: connectionWebhookURL(s.publicBase(), conn)}
 }
 
 func (s *Server) sealer() (*crm.Sealer, error) {
@@ -132,7 +148,7 @@ func (s *Server) listConnections(c *gin.Context, p crm.Principal) error {
 	}
 	out := crm.Page[ConnectionResponse]{Items: make([]ConnectionResponse, 0, len(page.Items)), NextCursor: page.NextCursor}
 	for _, conn := range page.Items {
-		out.Items = append(out.Items, s.connectionResponse(c, conn))
+		out.Items = append(out.Items, s.connectionResponse(conn))
 	}
 	c.JSON(http.StatusOK, out)
 	return nil
@@ -152,6 +168,9 @@ func (s *Server) createConnection(c *gin.Context, p crm.Principal) error {
 	if err := fields.Err(); err != nil {
 		return err
 	}
+	if err := s.checkTenantConnectionInput(req.Credentials, req.Settings); err != nil {
+		return err
+	}
 	if req.Channel == "instagram" || req.Channel == "messenger" {
 		if err := s.requireFeature(c, p, req.Channel); err != nil {
 			return err
@@ -159,11 +178,11 @@ func (s *Server) createConnection(c *gin.Context, p crm.Principal) error {
 	}
 	created, err := persistence.CreateConnection(c, s.db, sealer, p.TenantID, directoryActor(c, p), persistence.NewConnection{
 		Name: name, Channel: req.Channel, Provider: req.Provider, Credentials: req.Credentials, Settings: req.Settings,
-		SandboxBaseURL: s.publicBase(c)})
+		SandboxBaseURL: s.publicBase()})
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusCreated, CreatedConnectionResponse{ConnectionResponse: s.connectionResponse(c, created.Connection),
+	c.JSON(http.StatusCreated, CreatedConnectionResponse{ConnectionResponse: s.connectionResponse(created.Connection),
 		AppSecret: created.AppSecret})
 	return nil
 }
@@ -181,7 +200,7 @@ func (s *Server) getConnection(c *gin.Context, p crm.Principal) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, s.connectionResponse(c, conn))
+	c.JSON(http.StatusOK, s.connectionResponse(conn))
 	return nil
 }
 
@@ -207,12 +226,55 @@ func (s *Server) updateConnection(c *gin.Context, p crm.Principal) error {
 	if err := fields.Err(); err != nil {
 		return err
 	}
+	if err := s.checkTenantConnectionInput(req.Credentials, req.Settings); err != nil {
+		return err
+	}
 	conn, err := persistence.UpdateConnection(c, s.db, sealer, p.TenantID, id, directoryActor(c, p), patch)
 	if err != nil {
 		return err
 	}
 	s.forgetConnection(id)
-	c.JSON(http.StatusOK, s.connectionResponse(c, conn))
+	c.JSON(http.StatusOK, s.connectionResponse(conn))
+	return nil
+}
+
+// adminUpdateConnection sets or removes a Meta connection's graph_base_url,
+// in the connection's tenant (its audit log shows the platform owner did).
+func (s *Server) adminUpdateConnection(c *gin.Context, p crm.Principal) error {
+	sealer, err := s.sealer()
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var req adminConnectionRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	sec, err := persistence.LoadConnectionForWebhook(c, s.db, sealer, id)
+	if err != nil {
+		return err
+	}
+	if sec.Deleted {
+		return crm.NotFound("connection")
+	}
+	if sec.Provider != persistence.ProviderMeta {
+		return crm.NewError(crm.ErrUnprocessable, "not_a_meta_connection",
+			"only Meta connections take a graph_base_url (a sandbox connection's is this server's own)", nil)
+	}
+	var value any
+	if req.GraphBaseURL != nil && strings.TrimSpace(*req.GraphBaseURL) != "" {
+		value = strings.TrimSpace(*req.GraphBaseURL)
+	}
+	conn, err := persistence.UpdateConnection(c, s.db, sealer, sec.TenantID, id, directoryActor(c, p),
+		persistence.ConnectionPatch{Settings: map[string]any{"graph_base_url": value}})
+	if err != nil {
+		return err
+	}
+	s.forgetConnection(id)
+	c.JSON(http.StatusOK, s.connectionResponse(conn))
 	return nil
 }
 
@@ -244,8 +306,9 @@ func (s *Server) forgetConnection(id uuid.UUID) {
 
 // WebhookConnectionsFromDB is the Config.WebhookConnections lookup over the
 // connections table: the connection by id on the platform path, its
-// credentials opened and its adapter built. Deleted connections are not found.
-func WebhookConnectionsFromDB(db *persistence.DB, sealer *crm.Sealer) WebhookConnectionLookup {
+// credentials opened and its adapter built by adapters. Deleted connections
+// are not found.
+func WebhookConnectionsFromDB(db *persistence.DB, sealer *crm.Sealer, adapters *Providers) WebhookConnectionLookup {
 	return func(ctx context.Context, id uuid.UUID) (*WebhookConnection, error) {
 		sec, err := persistence.LoadConnectionForWebhook(ctx, db, sealer, id)
 		if err != nil {
@@ -254,21 +317,11 @@ func WebhookConnectionsFromDB(db *persistence.DB, sealer *crm.Sealer) WebhookCon
 		if sec.Deleted {
 			return nil, crm.NotFound("connection")
 		}
-		adapter, err := ProviderFor(sec)
+		adapter, err := adapters.For(sec)
 		if err != nil {
 			return nil, err
 		}
 		return &WebhookConnection{ID: sec.ID, TenantID: sec.TenantID, Provider: sec.Provider, ExternalID: sec.ExternalID,
 			Adapter: adapter}, nil
 	}
-}
-
-// ProviderFor builds a connection's channel adapter from its secrets.
-func ProviderFor(sec persistence.ConnectionSecrets) (channels.Provider, error) {
-	channel, err := providers.ChannelFromName(sec.Channel)
-	if err != nil {
-		return nil, err
-	}
-	return providers.New(providers.Config{Provider: sec.Provider, Channel: channel,
-		Credentials: sec.ChannelCredentials(), Settings: sec.ChannelSettings()})
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -91,16 +92,16 @@ func TestConnectionCRUD(t *testing.T) {
 	// Credentials merge key by key; settings too, null removing one.
 	res = keep(env.do(http.MethodPatch, "/api/v1/connections/"+id, acme.AdminToken, map[string]any{
 		"name": "Recepção 2", "credentials": map[string]any{"access_token": "EAAG-rotated-token-abc"},
-		"settings": map[string]any{"api_version": nil, "graph_base_url": "https://graph.example.com"}}))
+		"settings": map[string]any{"api_version": nil, "timeout_seconds": 20}}))
 	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
 	require.Equal(t, "Recepção 2", res.JSON()["name"])
-	require.Equal(t, map[string]any{"graph_base_url": "https://graph.example.com"}, res.JSON()["settings"])
+	require.Equal(t, map[string]any{"timeout_seconds": float64(20)}, res.JSON()["settings"])
 	connID := uuid.MustParse(id)
 	sec, err := persistence.LoadConnection(context.Background(), env.db, sealer, acme.ID, connID)
 	require.NoError(t, err)
 	require.Equal(t, "EAAG-rotated-token-abc", sec.Credentials["access_token"])
 	require.Equal(t, "app-secret-456", sec.Credentials["app_secret"])
-	require.Equal(t, "https://graph.example.com", sec.ChannelSettings().GraphBaseURL)
+	require.Equal(t, 20*time.Second, sec.ChannelSettings().Timeout)
 	require.Equal(t, "EAAG-rotated-token-abc", sec.ChannelCredentials().AccessToken)
 	require.Equal(t, conn["verify_token"], sec.VerifyToken)
 	require.NotContains(t, sec.String(), "EAAG")
@@ -111,7 +112,7 @@ func TestConnectionCRUD(t *testing.T) {
 	require.Equal(t, acme.ID, hook.TenantID)
 	require.False(t, hook.Deleted)
 	require.Equal(t, "app-secret-456", hook.Credentials["app_secret"])
-	lookup, err := WebhookConnectionsFromDB(env.db, sealer)(context.Background(), connID)
+	lookup, err := WebhookConnectionsFromDB(env.db, sealer, env.srv.cfg.Providers)(context.Background(), connID)
 	require.NoError(t, err)
 	require.Equal(t, "106540352242922", lookup.ExternalID)
 	require.NotNil(t, lookup.Adapter)
@@ -124,7 +125,7 @@ func TestConnectionCRUD(t *testing.T) {
 	hook, err = persistence.LoadConnectionForWebhook(context.Background(), env.db, sealer, connID)
 	require.NoError(t, err)
 	require.True(t, hook.Deleted)
-	_, err = WebhookConnectionsFromDB(env.db, sealer)(context.Background(), connID)
+	_, err = WebhookConnectionsFromDB(env.db, sealer, env.srv.cfg.Providers)(context.Background(), connID)
 	require.ErrorIs(t, err, crm.ErrNotFound)
 	_, err = persistence.LoadConnectionForWebhook(context.Background(), env.db, sealer, crm.NewID())
 	require.ErrorIs(t, err, crm.ErrNotFound)
@@ -273,8 +274,8 @@ func TestConnectionValidation(t *testing.T) {
 		{"sandbox with credentials", map[string]any{"name": "x", "channel": "whatsapp", "provider": "sandbox",
 			"credentials": map[string]any{"access_token": "t"}}, []string{"credentials"}},
 		{"bad settings", map[string]any{"name": "x", "channel": "whatsapp", "provider": "sandbox",
-			"settings": map[string]any{"graph_base_url": "javascript:alert(1)", "api_version": "21", "color": "red"}},
-			[]string{"settings.graph_base_url", "settings.api_version", "settings.color"}},
+			"settings": map[string]any{"api_version": "21", "color": "red"}},
+			[]string{"settings.api_version", "settings.color"}},
 		{"no name", map[string]any{"name": " ", "channel": "whatsapp", "provider": "sandbox"}, []string{"name"}},
 	}
 	for _, tc := range cases {
@@ -336,7 +337,7 @@ func TestConnectionCrossTenant(t *testing.T) {
 
 func TestConnectionSandboxSecretShownOnce(t *testing.T) {
 	t.Parallel()
-	env := newConnectionEnv(t, func(c *Config) { c.PublicURL = "" })
+	env := newConnectionEnv(t)
 	acme := env.tenant("acme")
 	res := env.do(http.MethodPost, "/api/v1/connections", acme.AdminToken, map[string]any{"name": "Sandbox", "channel": "whatsapp",
 		"provider": "sandbox"})
@@ -346,8 +347,8 @@ func TestConnectionSandboxSecretShownOnce(t *testing.T) {
 	secret, _ := conn["app_secret"].(string)
 	require.Len(t, secret, 48)
 	require.Equal(t, "connected", conn["status"])
-	require.Equal(t, env.ts.URL+"/webhooks/sandbox/"+id, conn["webhook_url"], "the request's host when no public URL is set")
-	require.Equal(t, env.ts.URL+"/sandbox/graph", conn["settings"].(map[string]any)["graph_base_url"])
+	require.Equal(t, "https://crm.example.com/webhooks/sandbox/"+id, conn["webhook_url"])
+	require.Equal(t, "https://crm.example.com/sandbox/graph", conn["settings"].(map[string]any)["graph_base_url"])
 	require.ElementsMatch(t, []any{"access_token", "app_secret", "phone_number_id", "waba_id"}, conn["credentials_set"])
 	require.Regexp(t, `^[1-9][0-9]{14}$`, conn["external_id"])
 

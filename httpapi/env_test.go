@@ -34,15 +34,31 @@ const testPassword = "correct horse battery"
 func newTestEnv(t *testing.T, mutate ...func(*Config)) *testEnv {
 	t.Helper()
 	db := pgtest.NewDB(t)
-	cfg := Config{DB: db, Log: slog.New(slog.DiscardHandler), TokenKey: bytes.Repeat([]byte("k"), 32)}
+	// The server's URL is known before the server is built, as the serve
+	// command knows its listener's: it is the public and the own URL.
+	ts := httptest.NewUnstartedServer(nil)
+	t.Cleanup(ts.Close)
+	url := "http://" + ts.Listener.Addr().String()
+	cfg := Config{DB: db, Log: slog.New(slog.DiscardHandler), TokenKey: bytes.Repeat([]byte("k"), 32), PublicURL: url, SelfURL: url}
 	for _, m := range mutate {
 		m(&cfg)
 	}
 	srv, err := New(cfg)
 	require.NoError(t, err)
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
+	ts.Config.Handler = srv.Handler()
+	ts.Start()
 	return &testEnv{t: t, db: db, srv: srv, ts: ts}
+}
+
+// allowPrivateProviders is the operator's CRM_ALLOW_PRIVATE_PROVIDER_URLS:
+// provider calls (and the sandbox simulator's media fetch) may reach the
+// tests' loopback servers.
+func allowPrivateProviders(c *Config) {
+	providers, err := NewProviders(ProvidersConfig{SelfURL: c.SelfURL, AllowPrivate: true})
+	if err != nil {
+		panic(err)
+	}
+	c.Providers = providers
 }
 
 // tenantFixture is a tenant with an admin already logged in.

@@ -156,7 +156,7 @@ func (s *Server) mediaRoutes() {
 
 func (s *Server) mediaResponse(c *gin.Context, m persistence.MediaRecord) MediaResponse {
 	expires := s.now().Add(MediaURLTTL)
-	return MediaResponse{ID: m.ID, URL: SignMediaURL(s.mediaURLKey(), s.publicBase(c), m.TenantID, m.ID, expires),
+	return MediaResponse{ID: m.ID, URL: SignMediaURL(s.mediaURLKey(), s.publicBase(), m.TenantID, m.ID, expires),
 		URLExpiry: expires.UTC().Truncate(time.Second), MimeType: m.MimeType, Kind: mediaKind(m.MimeType), Size: m.Size,
 		SHA256: m.SHA256, Filename: m.Filename, Source: m.Source, CreatedAt: m.CreatedAt}
 }

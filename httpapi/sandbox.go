@@ -75,8 +75,10 @@ func (s *Server) sandboxRoutes() {
 	var sb *sandbox.Sandbox
 	if s.cfg.Sealer != nil {
 		var err error
-		sb, err = sandbox.New(sandbox.Config{Store: sandboxStore{db: s.db, sealer: s.cfg.Sealer}, PublicURL: s.cfg.PublicURL,
-			GraphPath: "/sandbox/graph", HTTPClient: s.cfg.SandboxHTTPClient, AllowPrivateURLs: s.cfg.SandboxAllowPrivateURLs,
+		// The sandbox is this node: it posts its webhooks to our own
+		// listener, never to the Host a request named.
+		sb, err = sandbox.New(sandbox.Config{Store: sandboxStore{db: s.db, sealer: s.cfg.Sealer}, BaseURL: s.cfg.SelfURL,
+			GraphPath: "/sandbox/graph", HTTPClient: s.cfg.SandboxHTTPClient, AllowPrivateURLs: s.cfg.Providers.AllowPrivate(),
 			Logger: s.log, Now: s.now})
 		if err != nil {
 			s.log.Error("sandbox unavailable", "error", err)
@@ -123,7 +125,7 @@ func (s *Server) sandboxRoutes() {
 				return err
 			}
 			req.Type = strings.TrimSpace(req.Type)
-			res, err := sb.Inbound(c, conn, s.publicBase(c), req)
+			res, err := sb.Inbound(c, conn, req)
 			if err != nil {
 				return err
 			}

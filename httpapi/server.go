@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -59,19 +61,29 @@ type Config struct {
 	// Blobs stores media bytes (persistence.OpenBlobStore); the media routes
 	// need it.
 	Blobs persistence.BlobStore
-	// PublicURL (CRM_PUBLIC_URL) is the base URL providers and browsers reach
-	// this server at, for webhook URLs and the sandbox; default the request's
-	// scheme and host.
+	// PublicURL is the base URL providers and browsers reach this server
+	// at, for webhook URLs and media links: CRM_PUBLIC_URL, else derived from
+	// the listen address once at start. Required: a URL the server shows or
+	// calls is never built from a request's Host header, which the caller
+	// chooses.
 	PublicURL string
+	// SelfURL is where this node's own listener answers (e.g.
+	// http://127.0.0.1:8080): the sandbox posts its webhooks there and
+	// sandbox connections' sends reach the sandbox there, so neither leaves
+	// the node nor depends on the public URL being reachable from inside.
+	// Default PublicURL.
+	SelfURL string
+	// Providers builds connections' adapters (provider calls through the
+	// egress guard); default NewProviders over SelfURL with private
+	// addresses refused. The serve command shares one with the engine.
+	Providers *Providers
 	// MediaURLKey signs the expiring media content URLs; default derived
 	// from TokenKey (see MediaURLKeyFrom).
 	MediaURLKey []byte
-	// SandboxHTTPClient posts the sandbox's webhooks and fetches simulator
-	// media URLs; default a client with a 15 s timeout.
+	// SandboxHTTPClient posts the sandbox's webhooks (to SelfURL); default a
+	// client with a 15 s timeout. The simulator fetches media URLs through
+	// the egress guard, private addresses allowed only as Providers allows.
 	SandboxHTTPClient *http.Client
-	// SandboxAllowPrivateURLs lets the inbound simulator fetch media from
-	// loopback and private addresses (tests); off, those are refused (SSRF).
-	SandboxAllowPrivateURLs bool
 	// Licenses enforces tenant licenses on every tenant route (402
 	// license_invalid). nil turns enforcement off, as in tests that do not
 	// exercise licensing. Built with persistence.NewLicenseChecker; the serve
@@ -113,6 +125,20 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	if u, err := url.Parse(cfg.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("httpapi: PublicURL must be an http(s) URL, got %q", cfg.PublicURL)
+	}
+	if cfg.SelfURL == "" {
+		cfg.SelfURL = cfg.PublicURL
+	}
+	cfg.SelfURL = strings.TrimRight(cfg.SelfURL, "/")
+	if cfg.Providers == nil {
+		var err error
+		if cfg.Providers, err = NewProviders(ProvidersConfig{SelfURL: cfg.SelfURL}); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.AccessTTL == 0 {
 		cfg.AccessTTL = 15 * time.Minute

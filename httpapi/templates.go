@@ -48,7 +48,7 @@ func (s *Server) listTemplates(c *gin.Context, p crm.Principal) error {
 	if sec.Deleted {
 		return crm.NotFound("connection")
 	}
-	adapter, err := ProviderFor(sec)
+	adapter, err := s.cfg.Providers.For(sec)
 	if err != nil {
 		return err
 	}

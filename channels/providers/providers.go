@@ -24,7 +24,10 @@ const (
 	Evolution = "evolution"
 )
 
-// Config describes one connection.
+// Config describes one connection. HTTPClient makes the provider calls:
+// for a connection it is the egress-guarded client (httpapi.Providers,
+// channels.NewEgressTransport), since base URLs are tenant input; nil takes
+// the adapter's plain default, which only the adapters' own tests use.
 type Config struct {
 	Provider    string
 	Channel     crmpb.Channel

@@ -210,7 +210,7 @@ func (s *Sandbox) serveGraph(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"messaging_product": "whatsapp",
-			"url": requestBase(r) + s.cfg.GraphPath + "/download/" + m.id, "mime_type": m.mimeType, "sha256": m.sha256,
+			"url": s.cfg.BaseURL + s.cfg.GraphPath + "/download/" + m.id, "mime_type": m.mimeType, "sha256": m.sha256,
 			"file_size": len(m.data), "id": m.id})
 	case len(segs) == 2 && r.Method == http.MethodDelete:
 		if !s.deleteMedia(conn.ID, id) {
@@ -496,18 +496,18 @@ func (s *Sandbox) send(w http.ResponseWriter, r *http.Request, conn Connection) 
 		"contacts":          []map[string]string{{"input": req.To, "wa_id": waID}},
 		"messages":          []map[string]string{{"id": entry.MessageID}},
 	})
-	s.scheduleStatuses(conn, requestBase(r), entry, waID, failure == "failed_status")
+	s.scheduleStatuses(conn, entry, waID, failure == "failed_status")
 }
 
 // scheduleStatuses posts sent, delivered and read (or sent and failed),
 // each after its delay, in order.
-func (s *Sandbox) scheduleStatuses(conn Connection, base string, entry *OutboxEntry, recipient string, failed bool) {
+func (s *Sandbox) scheduleStatuses(conn Connection, entry *OutboxEntry, recipient string, failed bool) {
 	delays := s.delays(conn)
 	steps := []string{"sent", "delivered", "read"}
 	if failed {
 		steps = []string{"sent", "failed"}
 	}
-	url := s.WebhookURL(base, conn.ID)
+	url := s.WebhookURL(conn.ID)
 	conversationID := randomDigits(20)
 	var step func(i int)
 	step = func(i int) {

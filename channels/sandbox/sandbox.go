@@ -33,14 +33,15 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
-	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/google/uuid"
+
+	"crm/channels"
 )
 
 // Connection is what the sandbox needs of a sandbox connection.
@@ -72,16 +73,18 @@ type Store interface {
 // Config builds a Sandbox.
 type Config struct {
 	Store Store
-	// PublicURL is the base of the webhook URLs
-	// ({PublicURL}/webhooks/sandbox/{id}); empty takes the scheme and host
-	// of the request that caused the webhook.
-	PublicURL string
+	// BaseURL is where this server answers (required): the sandbox posts
+	// webhooks to {BaseURL}/webhooks/sandbox/{id} and hands out media URLs
+	// under {BaseURL}{GraphPath}. Never taken from a request's Host header,
+	// which the caller chooses: the server would then post to any address.
+	BaseURL string
 	// GraphPath is where the Graph handler is mounted; default /sandbox/graph.
 	GraphPath string
 	// HTTPClient posts webhooks; default a client with a 15 s timeout.
 	HTTPClient *http.Client
 	// AllowPrivateURLs lets the simulator fetch media from loopback and
-	// private addresses; off, only public addresses are fetched (SSRF).
+	// private addresses; off, only public addresses are fetched (SSRF; the
+	// refusal is channels.NewEgressTransport's).
 	AllowPrivateURLs bool
 	// StatusDelays default the connections' delays; default 300 ms, 1 s, 2 s.
 	StatusDelays []time.Duration
@@ -138,11 +141,14 @@ func New(cfg Config) (*Sandbox, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("sandbox: a Store is required")
 	}
+	if u, err := url.Parse(cfg.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("sandbox: BaseURL %q is not an http(s) URL", cfg.BaseURL)
+	}
 	if cfg.GraphPath == "" {
 		cfg.GraphPath = "/sandbox/graph"
 	}
 	cfg.GraphPath = "/" + strings.Trim(cfg.GraphPath, "/")
-	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 15 * time.Second}
 	}
@@ -196,22 +202,9 @@ func (s *Sandbox) begin() bool {
 	return true
 }
 
-// WebhookURL is where the sandbox posts a connection's webhooks; base is
-// used when no PublicURL is configured.
-func (s *Sandbox) WebhookURL(base string, id uuid.UUID) string {
-	if s.cfg.PublicURL != "" {
-		base = s.cfg.PublicURL
-	}
-	return strings.TrimRight(base, "/") + "/webhooks/sandbox/" + id.String()
-}
-
-// requestBase is the scheme and host the request reached us at.
-func requestBase(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
+// WebhookURL is where the sandbox posts a connection's webhooks.
+func (s *Sandbox) WebhookURL(id uuid.UUID) string {
+	return s.cfg.BaseURL + "/webhooks/sandbox/" + id.String()
 }
 
 func (s *Sandbox) connectionByToken(ctx context.Context, token string) (Connection, bool) {
@@ -363,25 +356,10 @@ func randomTrace() string {
 // newFetchClient fetches the simulator's media URLs. Unless private
 // addresses are allowed, it refuses to connect to loopback, private,
 // link-local (cloud metadata) and unspecified addresses, whatever name
-// resolved to them.
+// resolved to them: the same egress guard as every provider call.
 func newFetchClient(allowPrivate bool) *http.Client {
-	dialer := &net.Dialer{Timeout: 5 * time.Second}
-	if !allowPrivate {
-		dialer.Control = func(_, address string, _ syscall.RawConn) error {
-			host, _, err := net.SplitHostPort(address)
-			if err != nil {
-				return err
-			}
-			ip := net.ParseIP(host)
-			if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-				ip.IsUnspecified() || ip.IsMulticast() {
-				return fmt.Errorf("sandbox: refusing to fetch media from %s", host)
-			}
-			return nil
-		}
-	}
-	transport := &http.Transport{DialContext: dialer.DialContext, TLSHandshakeTimeout: 5 * time.Second,
-		ResponseHeaderTimeout: 10 * time.Second}
+	transport := channels.NewEgressTransport(channels.EgressConfig{AllowPrivate: allowPrivate, DialTimeout: 5 * time.Second})
+	transport.ResponseHeaderTimeout = 10 * time.Second
 	return &http.Client{Timeout: 20 * time.Second, Transport: transport,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) >= 3 {

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -60,10 +61,12 @@ func (m *memoryStore) put(c sandbox.Connection) {
 }
 
 // hookReceiver is our webhook endpoint: it checks every signature with
-// meta's verification and parses every body with meta's parser.
+// meta's verification and parses every body with meta's parser. Its server
+// is "this server": the fixture mounts the sandbox's Graph API on mux too.
 type hookReceiver struct {
 	t      *testing.T
 	srv    *httptest.Server
+	mux    *http.ServeMux
 	mu     sync.Mutex
 	events []*crmpb.ChannelEvent
 	bodies [][]byte
@@ -73,8 +76,9 @@ type hookReceiver struct {
 }
 
 func newHookReceiver(t *testing.T, secret func(path string) string) *hookReceiver {
-	h := &hookReceiver{t: t, status: http.StatusOK, secret: secret}
-	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := &hookReceiver{t: t, status: http.StatusOK, secret: secret, mux: http.NewServeMux()}
+	h.srv = httptest.NewServer(h.mux)
+	h.mux.HandleFunc("/webhooks/", func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		// The adapter our ingest route uses, with this connection's app secret.
 		verifier, err := meta.New(meta.Config{Channel: crmpb.Channel_CHANNEL_WHATSAPP,
@@ -99,7 +103,7 @@ func newHookReceiver(t *testing.T, secret func(path string) string) *hookReceive
 		status := h.status
 		h.mu.Unlock()
 		w.WriteHeader(status)
-	}))
+	})
 	t.Cleanup(h.srv.Close)
 	return h
 }
@@ -165,7 +169,7 @@ func newFixture(t *testing.T, mutate ...func(*sandbox.Config)) *fixture {
 		}
 		return c.AppSecret
 	})
-	cfg := sandbox.Config{Store: f.store, PublicURL: f.hooks.srv.URL}
+	cfg := sandbox.Config{Store: f.store, BaseURL: f.hooks.srv.URL}
 	for _, m := range mutate {
 		m(&cfg)
 	}
@@ -173,10 +177,8 @@ func newFixture(t *testing.T, mutate ...func(*sandbox.Config)) *fixture {
 	require.NoError(t, err)
 	t.Cleanup(sb.Close)
 	f.sb = sb
-	mux := http.NewServeMux()
-	mux.Handle("/sandbox/graph/", http.StripPrefix("/sandbox/graph", sb.GraphHandler()))
-	f.graph = httptest.NewServer(mux)
-	t.Cleanup(f.graph.Close)
+	f.hooks.mux.Handle("/sandbox/graph/", http.StripPrefix("/sandbox/graph", sb.GraphHandler()))
+	f.graph = f.hooks.srv
 	f.conn = newConnection()
 	f.store.put(f.conn)
 	return f
@@ -590,7 +592,7 @@ func TestSandboxInboundEveryType(t *testing.T) {
 		tc.in.From = fmt.Sprintf("+55 11 98888-%04d", i)
 		tc.in.Name = "Cliente " + tc.name
 		before := len(f.hooks.snapshot())
-		res, err := f.sb.Inbound(ctx, f.conn, "http://unused.example", tc.in)
+		res, err := f.sb.Inbound(ctx, f.conn, tc.in)
 		require.NoError(t, err, tc.name)
 		require.Equal(t, http.StatusOK, res.WebhookStatus)
 		events := f.hooks.snapshot()[before:]
@@ -607,7 +609,7 @@ func TestSandboxInboundEveryType(t *testing.T) {
 	}
 
 	// Meta redelivering: the same id again.
-	res, err := f.sb.Inbound(ctx, f.conn, "", sandbox.InboundRequest{From: "5511988880000", Type: "text", Text: "de novo", ID: "wamid.repeat"})
+	res, err := f.sb.Inbound(ctx, f.conn, sandbox.InboundRequest{From: "5511988880000", Type: "text", Text: "de novo", ID: "wamid.repeat"})
 	require.NoError(t, err)
 	require.Equal(t, "wamid.repeat", res.MessageID)
 
@@ -626,7 +628,7 @@ func TestSandboxInboundEveryType(t *testing.T) {
 		{From: "5511988880000", Type: "interactive"},
 	}
 	for _, in := range bad {
-		_, err := f.sb.Inbound(ctx, f.conn, "", in)
+		_, err := f.sb.Inbound(ctx, f.conn, in)
 		require.ErrorIs(t, err, crm.ErrInvalid, "%+v", in)
 	}
 	require.Len(t, f.hooks.snapshot(), before)
@@ -635,7 +637,7 @@ func TestSandboxInboundEveryType(t *testing.T) {
 	f.hooks.mu.Lock()
 	f.hooks.status = http.StatusNotFound
 	f.hooks.mu.Unlock()
-	res, err = f.sb.Inbound(ctx, f.conn, "", sandbox.InboundRequest{From: "5511988880000", Type: "text", Text: "x"})
+	res, err = f.sb.Inbound(ctx, f.conn, sandbox.InboundRequest{From: "5511988880000", Type: "text", Text: "x"})
 	require.ErrorIs(t, err, crm.ErrUnprocessable)
 	require.Equal(t, http.StatusNotFound, res.WebhookStatus)
 }
@@ -652,14 +654,14 @@ func TestSandboxInboundMediaByURL(t *testing.T) {
 
 	// By default private and loopback addresses are not fetched (SSRF).
 	strict := newFixture(t)
-	_, err := strict.sb.Inbound(context.Background(), strict.conn, "", req)
+	_, err := strict.sb.Inbound(context.Background(), strict.conn, req)
 	require.ErrorIs(t, err, crm.ErrInvalid)
 	var coded *crm.Error
 	require.ErrorAs(t, err, &coded)
 	require.Contains(t, coded.Details["fields"], "media.url")
 
 	open := newFixture(t, func(c *sandbox.Config) { c.AllowPrivateURLs = true })
-	res, err := open.sb.Inbound(context.Background(), open.conn, "", req)
+	res, err := open.sb.Inbound(context.Background(), open.conn, req)
 	require.NoError(t, err)
 	require.NotEmpty(t, res.MediaID)
 	m := open.hooks.snapshot()[0].GetInboundMessage().Message
@@ -668,4 +670,45 @@ func TestSandboxInboundMediaByURL(t *testing.T) {
 		channels.MediaRef{ID: m.Media.Id, SHA256: m.Media.Sha256})
 	require.NoError(t, err)
 	require.Equal(t, photo, content.Data)
+}
+
+// TestSandboxIgnoresHostHeader: the sandbox needs its own base URL, and
+// a Graph call naming another Host (anyone with a sandbox token can make
+// one) still gets media URLs under that base and status webhooks posted
+// there, never to the Host.
+func TestSandboxIgnoresHostHeader(t *testing.T) {
+	t.Parallel()
+	_, err := sandbox.New(sandbox.Config{Store: &memoryStore{}})
+	require.Error(t, err, "no base URL: the sandbox would have to guess one from requests")
+
+	var trapHits atomic.Int32
+	trap := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { trapHits.Add(1) }))
+	t.Cleanup(trap.Close)
+	hostile := strings.TrimPrefix(trap.URL, "http://")
+	f := newFixture(t)
+	graphCall := func(method, path string, body []byte) map[string]any {
+		req, _ := http.NewRequest(method, f.graph.URL+"/sandbox/graph/v21.0/"+path, bytes.NewReader(body))
+		req.Host = hostile
+		req.Header.Set("Authorization", "Bearer "+f.conn.AccessToken)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		var out map[string]any
+		require.NoError(t, json.NewDecoder(res.Body).Decode(&out))
+		return out
+	}
+	id := f.uploadMedia(t, f.conn, "image/png", "a.png", []byte("\x89PNG\r\n\x1a\n"))
+	require.True(t, strings.HasPrefix(graphCall(http.MethodGet, id, nil)["url"].(string), f.hooks.srv.URL+"/sandbox/graph/"))
+	sent := graphCall(http.MethodPost, f.conn.PhoneNumberID+"/messages",
+		[]byte(`{"messaging_product":"whatsapp","to":"5511987650000","type":"text","text":{"body":"oi"}}`))
+	wamid := sent["messages"].([]any)[0].(map[string]any)["id"].(string)
+	checkFor(t, 5*time.Second, func() error {
+		if got := f.hooks.statuses(wamid); len(got) < 3 {
+			return fmt.Errorf("statuses so far: %v", got)
+		}
+		return nil
+	})
+	require.Zero(t, trapHits.Load())
 }

@@ -177,10 +177,10 @@ func fieldError(field, message string) error {
 
 // Inbound builds the WhatsApp webhook a customer's message would cause,
 // signs it with the connection's app secret and posts it to the
-// connection's webhook URL (base: this server, when no PublicURL is set).
+// connection's webhook URL on this server (Config.BaseURL).
 // Invalid input is a crm.ErrInvalid field error; a webhook answered with
 // anything but 2xx is crm.ErrUnprocessable webhook_rejected.
-func (s *Sandbox) Inbound(ctx context.Context, conn Connection, base string, in InboundRequest) (*InboundResult, error) {
+func (s *Sandbox) Inbound(ctx context.Context, conn Connection, in InboundRequest) (*InboundResult, error) {
 	from := onlyDigits(in.From)
 	if len(from) < 8 || len(from) > 15 {
 		return nil, fieldError("from", "must be a phone number with 8 to 15 digits")
@@ -287,7 +287,7 @@ func (s *Sandbox) Inbound(ctx context.Context, conn Connection, base string, in 
 		"messages": []any{msg},
 	})
 	res.Payload = body
-	status, err := s.postOnce(ctx, s.WebhookURL(base, conn.ID), conn.AppSecret, body)
+	status, err := s.postOnce(ctx, s.WebhookURL(conn.ID), conn.AppSecret, body)
 	res.WebhookStatus = status
 	if err != nil {
 		return res, fmt.Errorf("sandbox: posting the inbound webhook: %w", err)

@@ -109,9 +109,9 @@ const (
 // URL and logins.
 func seedDemo(ctx context.Context, n *node, cfg Config, out io.Writer) error {
 	db := n.db
-	addr := cfg.HTTPAddr
-	if n.listener != nil {
-		addr = n.Addr()
+	public := n.publicURL
+	if public == "" { // `crm demo`: no node listening
+		public = publicURL(cfg, cfg.HTTPAddr)
 	}
 	hash, err := crm.HashPassword(demoPassword)
 	if err != nil {
@@ -142,7 +142,7 @@ func seedDemo(ctx context.Context, n *node, cfg Config, out io.Writer) error {
 	if err := db.EnsureDemoUser(ctx, tenantID, "Agente Demo", demoAgentEmail, crm.RoleAgent, hash); err != nil {
 		return err
 	}
-	if _, err := persistence.EnsureDemoSandboxConnection(ctx, db, n.sealer, tenantID, publicURL(cfg, addr)); err != nil {
+	if _, err := persistence.EnsureDemoSandboxConnection(ctx, db, n.sealer, tenantID, public); err != nil {
 		return fmt.Errorf("creating the sandbox connection: %w", err)
 	}
 	license := "not enforced (no CRM_LICENSE_SIGNING_KEY)"
@@ -170,10 +170,12 @@ func seedDemo(ctx context.Context, n *node, cfg Config, out io.Writer) error {
   The demo company has a sandbox WhatsApp connection: open Configurações → Conexões to
   play the customer. Demo license: %s.
 
-`, publicURL(cfg, addr), demoPassword, demoSuperEmail, demoAdminEmail, demoAgentEmail, license)
+`, public, demoPassword, demoSuperEmail, demoAdminEmail, demoAgentEmail, license)
 	return nil
 }
 
+// publicURL is CRM_PUBLIC_URL, else the listen address (an unspecified host
+// printed as localhost).
 func publicURL(cfg Config, addr string) string {
 	if cfg.PublicURL != "" {
 		return cfg.PublicURL
@@ -184,6 +186,19 @@ func publicURL(cfg Config, addr string) string {
 	}
 	if host == "" || host == "::" || host == "0.0.0.0" {
 		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// selfURL is where this node's own listener answers, from the node itself:
+// an unspecified listen address (":8080") is reached on loopback.
+func selfURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
 	}
 	return "http://" + net.JoinHostPort(host, port)
 }

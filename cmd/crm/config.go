@@ -44,6 +44,10 @@ type Config struct {
 	JobWorkers     int
 	JobTimeout     time.Duration
 	JobRescueAfter time.Duration
+
+	// AllowPrivateProviderURLs (CRM_ALLOW_PRIVATE_PROVIDER_URLS) lets
+	// provider calls reach loopback, private and link-local addresses.
+	AllowPrivateProviderURLs bool
 	// Getenv is kept for the parts that read their own variables (cluster, licenses).
 	Getenv func(string) string
 }
@@ -101,6 +105,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			}
 			*v.dst = d
 		}
+	}
+	if raw := strings.TrimSpace(getenv("CRM_ALLOW_PRIVATE_PROVIDER_URLS")); raw != "" {
+		allow, err := strconv.ParseBool(raw)
+		if err != nil {
+			return c, fmt.Errorf("CRM_ALLOW_PRIVATE_PROVIDER_URLS: %q is not true or false", raw)
+		}
+		c.AllowPrivateProviderURLs = allow
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(orDefault(getenv("CRM_LOG_LEVEL"), "info"))); err != nil {
 		return c, fmt.Errorf("CRM_LOG_LEVEL: %w", err)

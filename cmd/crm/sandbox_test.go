@@ -9,6 +9,9 @@ import (
 	"log/slog"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,6 +25,7 @@ type client struct {
 	t     *testing.T
 	base  string
 	token string
+	host  string // the Host header to send; default the base's
 }
 
 func (c client) do(method, path string, body any) (int, []byte) {
@@ -32,6 +36,9 @@ func (c client) do(method, path string, body any) (int, []byte) {
 		r = bytes.NewReader(raw)
 	}
 	req, _ := http.NewRequest(method, c.base+path, r)
+	if c.host != "" {
+		req.Host = c.host
+	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -60,7 +67,10 @@ var onePixelPNG, _ = base64.StdEncoding.DecodeString("iVBORw0KGgoAAAANSUhEUgAAAA
 // TestSandboxEndToEnd: through the sandbox (the real meta code path), an
 // inbound message of each type appears in the conversation, media retrievable
 // from our store; an outbound of each type reaches the sandbox in Meta's
-// format and comes back delivered and read.
+// format and comes back delivered and read. The node runs as `make run`
+// starts it: no CRM_PUBLIC_URL, no CRM_ALLOW_PRIVATE_PROVIDER_URLS. The
+// customer's messages are simulated with a hostile Host header (issue #14):
+// the server must neither show it nor call it.
 func TestSandboxEndToEnd(t *testing.T) {
 	t.Parallel()
 	url := pgtest.NewDatabase(t)
@@ -72,14 +82,27 @@ func TestSandboxEndToEnd(t *testing.T) {
 	n, err := Start(ctx, cfg, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	t.Cleanup(func() { n.Shutdown(context.Background()) }) //nolint:errcheck
-	cfg.PublicURL = "http://" + n.Addr()
 	require.NoError(t, seedDemo(ctx, n, cfg, io.Discard))
 	connID, _, _ := sandboxConnection(t, n, "demo")
 	admin := client{t: t, base: "http://" + n.Addr(), token: login(t, "http://"+n.Addr(), demoAdminEmail)}
-	// The demo connection was made before the node knew its own URL; point it here.
 	status, raw := admin.do(http.MethodPatch, "/api/v1/connections/"+connID.String(),
-		map[string]any{"settings": map[string]any{"graph_base_url": "http://" + n.Addr() + "/sandbox/graph", "sandbox_status_delays_ms": []int{50, 100, 150}}})
+		map[string]any{"settings": map[string]any{"sandbox_status_delays_ms": []int{50, 100, 150}}})
 	require.Equal(t, http.StatusOK, status, string(raw))
+
+	// What a hostile Host would have made the server call (the issue's
+	// 127.0.0.1:5432, here a listener that counts).
+	var trapHits atomic.Int32
+	trap := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { trapHits.Add(1) }))
+	t.Cleanup(trap.Close)
+	hostile := admin
+	hostile.host = strings.TrimPrefix(trap.URL, "http://")
+	status, raw = hostile.do(http.MethodGet, "/api/v1/connections/"+connID.String(), nil)
+	require.Equal(t, http.StatusOK, status, string(raw))
+	var shown struct {
+		WebhookURL string `json:"webhook_url"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &shown))
+	require.Equal(t, "http://"+n.Addr()+"/webhooks/sandbox/"+connID.String(), shown.WebhookURL, "derived from the listener, not the Host")
 
 	lat, lng := -23.5505, -46.6333
 	inbound := []map[string]any{
@@ -94,7 +117,7 @@ func TestSandboxEndToEnd(t *testing.T) {
 	}
 	for _, msg := range inbound {
 		msg["from"], msg["name"] = "5511987654321", "Maria"
-		status, raw := admin.do(http.MethodPost, "/api/v1/sandbox/"+connID.String()+"/inbound", msg)
+		status, raw := hostile.do(http.MethodPost, "/api/v1/sandbox/"+connID.String()+"/inbound", msg)
 		require.Equal(t, http.StatusAccepted, status, "%v: %s", msg["type"], raw)
 	}
 	var convID string
@@ -201,6 +224,7 @@ func TestSandboxEndToEnd(t *testing.T) {
 			require.Equal(t, []string{"sent", "delivered", "read"}, item.Statuses, item.Type)
 		}
 	}
+	require.Zero(t, trapHits.Load(), "the server called the address a Host header named")
 }
 
 func absolute(base, u string) string {

@@ -34,6 +34,7 @@ type node struct {
 	db         *persistence.DB
 	http       *http.Server
 	listener   net.Listener
+	publicURL  string // CRM_PUBLIC_URL, else derived from the listener, once at start
 	cluster    *cluster.Node
 	engine     *actors.Engine
 	gateway    *actors.Gateway
@@ -54,10 +55,11 @@ func (n *node) Addr() string { return n.listener.Addr().String() }
 // connectionSource builds connections' adapters for the engine, caching
 // them briefly (decrypting credentials on every send would be wasteful).
 type connectionSource struct {
-	db     *persistence.DB
-	sealer *crm.Sealer
-	mu     sync.Mutex
-	cache  map[uuid.UUID]cachedProvider
+	db        *persistence.DB
+	sealer    *crm.Sealer
+	providers *httpapi.Providers
+	mu        sync.Mutex
+	cache     map[uuid.UUID]cachedProvider
 }
 
 type cachedProvider struct {
@@ -79,7 +81,7 @@ func (s *connectionSource) Provider(ctx context.Context, tenantID, connectionID 
 	if sec.Deleted {
 		return nil, crm.NotFound("connection")
 	}
-	p, err := httpapi.ProviderFor(sec)
+	p, err := s.providers.For(sec)
 	if err != nil {
 		return nil, err
 	}
@@ -130,6 +132,20 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *node, err erro
 	}
 	n.checker = licenses
 
+	// Listen before anything is built on this node's address: the public
+	// URL (webhook URLs, media links) is derived from it once, here, and
+	// never from a request's Host header; the sandbox talks to the
+	// listener itself.
+	if n.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		return nil, fmt.Errorf("listening on %s: %w", cfg.HTTPAddr, err)
+	}
+	n.publicURL = publicURL(cfg, n.Addr())
+	providers, err := httpapi.NewProviders(httpapi.ProvidersConfig{SelfURL: selfURL(n.Addr()),
+		AllowPrivate: cfg.AllowPrivateProviderURLs})
+	if err != nil {
+		return nil, err
+	}
+
 	mediaKey := httpapi.MediaURLKeyFrom(cfg.SecretKey)
 	mediaStore, err := persistence.NewMediaStore(n.db, blobs)
 	if err != nil {
@@ -138,10 +154,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *node, err erro
 	n.engine, err = actors.NewEngine(actors.EngineConfig{DB: n.db, Log: log, Registry: registry,
 		DispatchWorkers: cfg.DispatchWorkers, CommitBatch: cfg.CommitBatch, CommitWriters: cfg.CommitWriters,
 		MaxBacklog:  cfg.MaxBacklog,
-		Connections: &connectionSource{db: n.db, sealer: n.sealer, cache: map[uuid.UUID]cachedProvider{}},
+		Connections: &connectionSource{db: n.db, sealer: n.sealer, providers: providers, cache: map[uuid.UUID]cachedProvider{}},
 		// Providers fetch outbound media from an expiring signed URL of ours.
 		MediaLink: func(_ context.Context, tenantID, mediaID uuid.UUID) (string, error) {
-			return httpapi.SignMediaURL(mediaKey, publicURL(cfg, cfg.HTTPAddr), tenantID, mediaID, time.Now().Add(time.Hour)), nil
+			return httpapi.SignMediaURL(mediaKey, n.publicURL, tenantID, mediaID, time.Now().Add(time.Hour)), nil
 		},
 		SendGate: licenses.Gate,
 		SaveMedia: func(ctx context.Context, tenantID uuid.UUID, providerMediaID string, content *channels.MediaContent) (uuid.UUID, error) {
@@ -184,9 +200,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *node, err erro
 	}))
 
 	api, err := httpapi.New(httpapi.Config{DB: n.db, Log: log, TokenKey: cfg.subkey("access-tokens"), UI: ui.Handler(),
-		Registry: registry, Sealer: n.sealer, Blobs: blobs, PublicURL: cfg.PublicURL, Licenses: licenses, MediaURLKey: mediaKey,
+		Registry: registry, Sealer: n.sealer, Blobs: blobs, PublicURL: n.publicURL, Licenses: licenses, MediaURLKey: mediaKey,
+		SelfURL: selfURL(n.Addr()), Providers: providers,
 		LicenseSigningKey: n.signingKey, Gateway: gateway, Engine: n.engine, Dispatcher: n.engine, Inbox: n.inbox,
-		WebhookConnections: httpapi.WebhookConnectionsFromDB(n.db, n.sealer), TrustedProxies: cfg.TrustedProxies,
+		WebhookConnections: httpapi.WebhookConnectionsFromDB(n.db, n.sealer, providers), TrustedProxies: cfg.TrustedProxies,
 		Ready: func(context.Context) error {
 			if !n.cluster.Joined() {
 				return errors.New("not joined")
@@ -195,9 +212,6 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *node, err erro
 		}})
 	if err != nil {
 		return nil, err
-	}
-	if n.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
-		return nil, fmt.Errorf("listening on %s: %w", cfg.HTTPAddr, err)
 	}
 	bgCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	n.cancel = cancel
@@ -273,6 +287,8 @@ func (n *node) Shutdown(ctx context.Context) error {
 	n.once.Do(func() {
 		if n.http != nil {
 			err = n.http.Shutdown(ctx)
+		} else if n.listener != nil { // Start failed before serving
+			n.listener.Close()
 		}
 		if n.gateway != nil {
 			n.gateway.Shutdown(ctx) // close sockets with 1001 so consoles reconnect elsewhere and resume

@@ -119,7 +119,7 @@ export default function ConnectionsSettings({ canWrite }: { canWrite: boolean })
 function ConnectionForm({ onClose }: { onClose: () => void }) {
   const { t } = useTranslation();
   const qc = useQueryClient();
-  const f = useForm({ name: '', channel: 'whatsapp', provider: 'sandbox', graph_base_url: '' });
+  const f = useForm({ name: '', channel: 'whatsapp', provider: 'sandbox' });
   const [creds, setCreds] = useState<Record<string, string>>({});
   const [created, setCreated] = useState<(Connection & { app_secret?: string }) | null>(null);
   const fields = credentialFields(f.values.provider, f.values.channel);
@@ -127,7 +127,6 @@ function ConnectionForm({ onClose }: { onClose: () => void }) {
     mutationFn: () => {
       const body: ConnectionInput = { name: f.values.name, channel: f.values.channel, provider: f.values.provider };
       if (fields.length) body.credentials = Object.fromEntries(fields.map((k) => [k, creds[k] ?? '']));
-      if (f.values.provider === 'meta' && f.values.graph_base_url.trim()) body.settings = { graph_base_url: f.values.graph_base_url.trim() };
       return connections.create(body);
     },
     onSuccess: (c) => {
@@ -178,11 +177,6 @@ function ConnectionForm({ onClose }: { onClose: () => void }) {
                 <Input id={`cred-${k}`} autoComplete="off" type={/token|secret|key/.test(k) ? 'password' : 'text'} value={creds[k] ?? ''} onChange={(e) => setCreds((c) => ({ ...c, [k]: e.target.value }))} />
               </Field>
             ))}
-            {f.values.provider === 'meta' && (
-              <Field label={`graph_base_url (${t('common.optional')})`} htmlFor="conn-graph" className="sm:col-span-2">
-                <Input id="conn-graph" value={f.values.graph_base_url} onChange={(e) => f.set('graph_base_url', e.target.value)} placeholder="https://graph.facebook.com" />
-              </Field>
-            )}
           </fieldset>
         )}
         {f.values.provider === 'sandbox' && <p className="text-sm text-gray-600">{t('connections.sandbox_hint')}</p>}
