@@ -21,6 +21,7 @@ import (
 	"crm/cluster"
 	"crm/persistence"
 	crmpb "crm/proto"
+	"crm/realtime"
 )
 
 // Grain kinds.
@@ -478,12 +479,12 @@ func (e *Engine) publish(tenantID uuid.UUID, events []persistence.TenantEvent) {
 	}
 	batch := &crmpb.TenantEvents{Events: make([]*crmpb.TenantEvent, 0, len(events))}
 	for _, ev := range events {
-		batch.Events = append(batch.Events, EventToProto(tenantID, ev))
+		batch.Events = append(batch.Events, realtime.EventToProto(tenantID, ev))
 	}
 	if e.node != nil {
 		root := e.node.System().Root
 		for _, m := range e.node.Members() {
-			root.Send(GatewayPID(m.Address), batch)
+			root.Send(realtime.GatewayPID(m.Address), batch)
 		}
 	}
 	e.localMu.RLock()

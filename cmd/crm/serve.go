@@ -23,6 +23,7 @@ import (
 	"crm/cluster"
 	"crm/httpapi"
 	"crm/persistence"
+	"crm/realtime"
 	"crm/ui"
 )
 
@@ -35,7 +36,7 @@ type node struct {
 	listener   net.Listener
 	cluster    *cluster.Node
 	engine     *actors.Engine
-	gateway    *actors.Gateway
+	gateway    *realtime.Gateway
 	inbox      *persistence.InboxWriter
 	sealer     *crm.Sealer
 	signingKey ed25519.PrivateKey
@@ -164,7 +165,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *node, err erro
 		return nil, fmt.Errorf("joining the cluster: %w", err)
 	}
 	n.engine.Attach(n.cluster)
-	gateway := actors.NewGateway(actors.GatewayConfig{Log: log})
+	gateway := realtime.NewGateway(realtime.GatewayConfig{Log: log})
 	if _, err := gateway.Spawn(n.cluster.System()); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,7 @@
+// Package realtime is live delivery to the consoles: one Session per
+// WebSocket, the node's Gateway that routes tenant events to its sessions
+// (the hub), and the frame encoding (gobwas/ws). Nothing here is durable:
+// completeness comes from the tenant event sequence, which a console
+// replays with Session.Resume after a reconnect (DESIGN §5.4); live pushes
+// are only the fast path.
+package realtime
