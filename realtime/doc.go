@@ -4,4 +4,8 @@
 // completeness comes from the tenant event sequence, which a console
 // replays with Session.Resume after a reconnect (DESIGN §5.4); live pushes
 // are only the fast path.
+//
+// The grains do not import this package, nor it them: the engine hands each
+// batch of committed events to an actors.Publisher, and the serve command
+// gives it this node's Router.
 package realtime

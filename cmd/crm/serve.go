@@ -27,6 +27,9 @@ import (
 	"crm/ui"
 )
 
+// The grains publish through the realtime router without importing it.
+var _ actors.Publisher = (*realtime.Router)(nil)
+
 // node is a running crm node; Shutdown stops it in order (HTTP → sockets →
 // actors → database) and is safe to call twice.
 type node struct {
@@ -170,6 +173,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *node, err erro
 		return nil, err
 	}
 	n.gateway = gateway
+	n.engine.OnPublish(realtime.NewRouter(n.cluster))
 	n.inbox = persistence.NewInboxWriter(n.db, persistence.InboxConfig{}, log)
 	registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "crm_inbox_depth",
 		Help: "Inbox events stored but not yet processed (all tenants)."}, func() float64 {
