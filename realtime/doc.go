@@ -7,5 +7,7 @@
 //
 // The grains do not import this package, nor it them: the engine hands each
 // batch of committed events to an actors.Publisher, and the serve command
-// gives it this node's Router.
+// gives it this node's Router, which sends the batch only to the members
+// whose gateways hold sessions of its tenant (the gateways tell each other
+// which tenants they hold; see Router).
 package realtime

@@ -40,6 +40,7 @@ type node struct {
 	cluster    *cluster.Node
 	engine     *actors.Engine
 	gateway    *realtime.Gateway
+	router     *realtime.Router
 	inbox      *persistence.InboxWriter
 	sealer     *crm.Sealer
 	signingKey ed25519.PrivateKey
@@ -173,7 +174,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *node, err erro
 		return nil, err
 	}
 	n.gateway = gateway
-	n.engine.OnPublish(realtime.NewRouter(n.cluster))
+	if n.router, err = realtime.NewRouter(realtime.RouterConfig{Log: log}, gateway, n.cluster); err != nil {
+		return nil, err
+	}
+	registry.MustRegister(n.router)
+	n.engine.OnPublish(n.router)
 	n.inbox = persistence.NewInboxWriter(n.db, persistence.InboxConfig{}, log)
 	registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "crm_inbox_depth",
 		Help: "Inbox events stored but not yet processed (all tenants)."}, func() float64 {
@@ -291,6 +296,9 @@ func (n *node) Shutdown(ctx context.Context) error {
 		}
 		if n.gateway != nil {
 			n.gateway.Shutdown(ctx) // close sockets with 1001 so consoles reconnect elsewhere and resume
+		}
+		if n.router != nil {
+			n.router.Stop()
 		}
 		if n.engine != nil {
 			n.engine.Stop()
