@@ -1,5 +1,6 @@
-// Package actors holds the grains (tenant, connection, conversation) and the
-// local actors (session, gateway) of the engine.
+// Package actors holds the grains (tenant, connection, conversation) of the
+// engine. Live delivery of their events to the consoles (sessions, the
+// per-node gateway) is package realtime.
 //
 // The conversation grain decides everything about its conversation with
 // plain functions beside it, testable without an actor system and given the

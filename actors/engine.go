@@ -136,10 +136,28 @@ type Engine struct {
 	// loader batches the conversation reads of activating grains; nil with
 	// committer.
 	loader *conversationLoader
-	// local receives events published on this node when no cluster is
-	// attached (tests) in addition to the gateways.
-	localMu sync.RWMutex
-	local   []func(tenantID uuid.UUID, events []*crmpb.TenantEvent)
+	// publishers take every batch of committed events (live delivery, and
+	// tests' listeners).
+	publishersMu sync.RWMutex
+	publishers   []Publisher
+}
+
+// Publisher is live delivery as the engine sees it: each batch of a
+// tenant's committed events is handed over once, after its commit, and the
+// call must not block on consoles (DESIGN §5.6). It is fire-and-forget: a
+// console that misses an event finds it by resuming from its last seq
+// (DESIGN §5.4). realtime.Router implements it; the grains never see
+// sockets.
+type Publisher interface {
+	Publish(tenantID uuid.UUID, events []crm.TenantEvent)
+}
+
+// PublisherFunc is a function as a Publisher (same-process listeners, tests).
+type PublisherFunc func(tenantID uuid.UUID, events []crm.TenantEvent)
+
+// Publish calls f.
+func (f PublisherFunc) Publish(tenantID uuid.UUID, events []crm.TenantEvent) {
+	f(tenantID, events)
 }
 
 type engineMetrics struct {
@@ -237,12 +255,12 @@ func (e *Engine) Kinds() []*cluster.Kind {
 // Attach gives the engine its cluster node.
 func (e *Engine) Attach(node *cluster.Node) { e.node = node }
 
-// OnPublish registers a same-process listener of published events (the
-// local gateway when it is not reached through remoting, and tests).
-func (e *Engine) OnPublish(fn func(tenantID uuid.UUID, events []*crmpb.TenantEvent)) {
-	e.localMu.Lock()
-	defer e.localMu.Unlock()
-	e.local = append(e.local, fn)
+// OnPublish adds a receiver of every batch of committed events: the node's
+// realtime.Router, which routes them to the gateways, and tests' listeners.
+func (e *Engine) OnPublish(p Publisher) {
+	e.publishersMu.Lock()
+	defer e.publishersMu.Unlock()
+	e.publishers = append(e.publishers, p)
 }
 
 // Start runs the dispatch workers and the sweeper until Stop.
@@ -470,28 +488,18 @@ func (e *Engine) markProcessed(ctx context.Context, in InboxItem, outcome string
 	})
 }
 
-// publish hands committed events to every member's gateway (and local
-// listeners). Live delivery is the fast path: a console that misses one
-// finds it by resuming from its last seq.
+// publish hands committed events to the publishers. Live delivery is the
+// fast path: a console that misses one finds it by resuming from its last
+// seq.
 func (e *Engine) publish(tenantID uuid.UUID, events []crm.TenantEvent) {
 	if len(events) == 0 {
 		return
 	}
-	batch := &crmpb.TenantEvents{Events: make([]*crmpb.TenantEvent, 0, len(events))}
-	for _, ev := range events {
-		batch.Events = append(batch.Events, EventToProto(tenantID, ev))
-	}
-	if e.node != nil {
-		root := e.node.System().Root
-		for _, m := range e.node.Members() {
-			root.Send(GatewayPID(m.Address), batch)
-		}
-	}
-	e.localMu.RLock()
-	listeners := e.local
-	e.localMu.RUnlock()
-	for _, fn := range listeners {
-		fn(tenantID, batch.Events)
+	e.publishersMu.RLock()
+	publishers := e.publishers
+	e.publishersMu.RUnlock()
+	for _, p := range publishers {
+		p.Publish(tenantID, events)
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 	"crm/cluster"
 	"crm/persistence"
 	crmpb "crm/proto"
+	"crm/realtime"
 )
 
 // checkFor polls fn until it returns nil or the timeout passes.
@@ -87,7 +88,7 @@ type engineEnv struct {
 	*webhookEnv
 	engine *actors.Engine
 	graph  *fakeGraph
-	events chan *crmpb.TenantEvent
+	events chan crm.TenantEvent
 }
 
 const appSecret = "test_app_secret_123"
@@ -102,7 +103,7 @@ func newEngineEnv(t *testing.T) *engineEnv {
 	connID := crm.NewID()
 	var tenantID uuid.UUID
 	var engine *actors.Engine
-	events := make(chan *crmpb.TenantEvent, 1000)
+	events := make(chan crm.TenantEvent, 1000)
 	env := newTestEnv(t, func(c *Config) {
 		engine, err = actors.NewEngine(actors.EngineConfig{DB: c.DB, Log: slog.New(slog.DiscardHandler),
 			Connections: staticConnections{adapter}, SweepAfter: 200 * time.Millisecond})
@@ -111,14 +112,23 @@ func newEngineEnv(t *testing.T) *engineEnv {
 		require.NoError(t, err)
 		t.Cleanup(func() { node.Shutdown(false) })
 		engine.Attach(node)
-		engine.OnPublish(func(_ uuid.UUID, evs []*crmpb.TenantEvent) {
+		engine.OnPublish(actors.PublisherFunc(func(_ uuid.UUID, evs []crm.TenantEvent) {
 			for _, e := range evs {
 				select {
 				case events <- e:
 				default:
 				}
 			}
-		})
+		}))
+		// Live delivery as the serve command wires it: the router sends to
+		// this node's gateway, the one the socket route serves.
+		c.Gateway = realtime.NewGateway(realtime.GatewayConfig{Log: c.Log})
+		_, err = c.Gateway.Spawn(node.System())
+		require.NoError(t, err)
+		router, err := realtime.NewRouter(realtime.RouterConfig{Log: c.Log}, c.Gateway, node)
+		require.NoError(t, err)
+		t.Cleanup(router.Stop)
+		engine.OnPublish(router)
 		engine.Start(context.Background())
 		t.Cleanup(engine.Stop)
 		inbox := persistence.NewInboxWriter(c.DB, persistence.InboxConfig{}, slog.New(slog.DiscardHandler))
@@ -238,9 +248,9 @@ loop:
 	for {
 		select {
 		case ev := <-env.events:
-			require.Greater(t, ev.GetSeq(), last, "seq increases")
-			last = ev.GetSeq()
-			seen[ev.GetType()]++
+			require.Greater(t, ev.Seq, last, "seq increases")
+			last = ev.Seq
+			seen[ev.Type]++
 		case <-drain:
 			break loop
 		}

@@ -6,7 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"crm/actors"
+	"crm/realtime"
 )
 
 // presence knows who is online in each tenant on this node and what they are
@@ -14,10 +14,10 @@ import (
 // is in process: a user connected to another node is not seen here (a Redis
 // or gateway-to-gateway exchange can come later).
 type presence struct {
-	gateway *actors.Gateway
+	gateway *realtime.Gateway
 
 	mu      sync.Mutex
-	tenants map[uuid.UUID]map[uuid.UUID][]*actors.Session // tenant → user → sessions
+	tenants map[uuid.UUID]map[uuid.UUID][]*realtime.Session // tenant → user → sessions
 }
 
 // presenceData is the data of a presence frame.
@@ -33,42 +33,42 @@ type typingData struct {
 	ConversationID uuid.UUID `json:"conversation_id"`
 }
 
-func newPresence(gw *actors.Gateway) *presence {
-	return &presence{gateway: gw, tenants: map[uuid.UUID]map[uuid.UUID][]*actors.Session{}}
+func newPresence(gw *realtime.Gateway) *presence {
+	return &presence{gateway: gw, tenants: map[uuid.UUID]map[uuid.UUID][]*realtime.Session{}}
 }
 
 // connect adds a session: the newcomer gets who is online, and the tenant
 // learns the user is online if this is their first socket.
-func (p *presence) connect(sess *actors.Session) {
+func (p *presence) connect(sess *realtime.Session) {
 	tenant, user := sess.TenantID(), sess.Principal().UserID
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	users := p.tenants[tenant]
 	if users == nil {
-		users = map[uuid.UUID][]*actors.Session{}
+		users = map[uuid.UUID][]*realtime.Session{}
 		p.tenants[tenant] = users
 	}
 	first := len(users[user]) == 0
 	users[user] = append(users[user], sess)
 	for other, sessions := range users {
 		if other != user || !first {
-			sess.SendControl(actors.EncodeFrame("presence", presenceData{UserID: other, Online: true,
+			sess.SendControl(realtime.EncodeFrame("presence", presenceData{UserID: other, Online: true,
 				Viewing: viewingOf(sessions)}))
 		}
 	}
 	if first {
-		p.gateway.Broadcast(tenant, actors.EncodeFrame("presence",
+		p.gateway.Broadcast(tenant, realtime.EncodeFrame("presence",
 			presenceData{UserID: user, Online: true, Viewing: []uuid.UUID{}}), sess)
 	}
 }
 
 // disconnect removes a session (its OnClose).
-func (p *presence) disconnect(sess *actors.Session) {
+func (p *presence) disconnect(sess *realtime.Session) {
 	tenant, user := sess.TenantID(), sess.Principal().UserID
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	users := p.tenants[tenant]
-	sessions := slices.DeleteFunc(users[user], func(s *actors.Session) bool { return s == sess })
+	sessions := slices.DeleteFunc(users[user], func(s *realtime.Session) bool { return s == sess })
 	if len(sessions) == 0 {
 		delete(users, user)
 		if len(users) == 0 {
@@ -77,23 +77,23 @@ func (p *presence) disconnect(sess *actors.Session) {
 	} else {
 		users[user] = sessions
 	}
-	p.gateway.Broadcast(tenant, actors.EncodeFrame("presence",
+	p.gateway.Broadcast(tenant, realtime.EncodeFrame("presence",
 		presenceData{UserID: user, Online: len(sessions) > 0, Viewing: viewingOf(sessions)}), nil)
 }
 
 // view records what a console is viewing and tells the tenant.
-func (p *presence) view(sess *actors.Session, conversations []uuid.UUID) {
+func (p *presence) view(sess *realtime.Session, conversations []uuid.UUID) {
 	tenant, user := sess.TenantID(), sess.Principal().UserID
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	sess.SetViewing(conversations)
-	p.gateway.Broadcast(tenant, actors.EncodeFrame("presence",
+	p.gateway.Broadcast(tenant, realtime.EncodeFrame("presence",
 		presenceData{UserID: user, Online: true, Viewing: viewingOf(p.tenants[tenant][user])}), nil)
 }
 
 // typing tells the tenant's other consoles that the user is typing.
-func (p *presence) typing(sess *actors.Session, conversation uuid.UUID) {
-	p.gateway.Broadcast(sess.TenantID(), actors.EncodeFrame("typing",
+func (p *presence) typing(sess *realtime.Session, conversation uuid.UUID) {
+	p.gateway.Broadcast(sess.TenantID(), realtime.EncodeFrame("typing",
 		typingData{UserID: sess.Principal().UserID, ConversationID: conversation}), sess)
 }
 
@@ -109,7 +109,7 @@ func (p *presence) online(tenant uuid.UUID) []uuid.UUID {
 }
 
 // viewingOf is the union of what the user's consoles are viewing.
-func viewingOf(sessions []*actors.Session) []uuid.UUID {
+func viewingOf(sessions []*realtime.Session) []uuid.UUID {
 	out := []uuid.UUID{}
 	for _, s := range sessions {
 		for _, id := range s.Viewing() {

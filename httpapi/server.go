@@ -18,6 +18,7 @@ import (
 	"crm"
 	"crm/actors"
 	"crm/persistence"
+	"crm/realtime"
 )
 
 // Config holds the server's dependencies.
@@ -93,10 +94,10 @@ type Config struct {
 	// this node issue licenses; without it issuing answers 422.
 	LicenseSigningKey []byte
 	// Gateway routes live events to this node's WebSocket sessions
-	// (GET /api/v1/ws). The serve command builds it with actors.NewGateway and
+	// (GET /api/v1/ws). The serve command builds it with realtime.NewGateway and
 	// spawns it in the node's actor system; nil builds a standalone one on the
 	// server's clock.
-	Gateway *actors.Gateway
+	Gateway *realtime.Gateway
 }
 
 // Server is the HTTP API.

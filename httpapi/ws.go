@@ -18,7 +18,7 @@ import (
 	"github.com/google/uuid"
 
 	"crm"
-	"crm/actors"
+	"crm/realtime"
 )
 
 const (
@@ -42,7 +42,7 @@ type wsQuery struct {
 // socketHandler serves GET /api/v1/ws.
 type socketHandler struct {
 	s        *Server
-	gateway  *actors.Gateway
+	gateway  *realtime.Gateway
 	presence *presence
 }
 
@@ -55,7 +55,7 @@ var tooOldData = []byte(`{"reason":"too_old","reload":["conversations","messages
 func (s *Server) socketRoutes() {
 	gw := s.cfg.Gateway
 	if gw == nil {
-		gw = actors.NewGateway(actors.GatewayConfig{Log: s.log, Now: s.now})
+		gw = realtime.NewGateway(realtime.GatewayConfig{Log: s.log, Now: s.now})
 		s.cfg.Gateway = gw
 	}
 	if err := gw.RegisterMetrics(s.cfg.Registry); err != nil {
@@ -110,7 +110,7 @@ func (h *socketHandler) serve(c *gin.Context) {
 		peeked, _ := rw.Reader.Peek(rw.Reader.Buffered())
 		early = bytes.Clone(peeked)
 	}
-	sess := h.gateway.NewSession(actors.SessionConfig{Conn: conn, Principal: p,
+	sess := h.gateway.NewSession(realtime.SessionConfig{Conn: conn, Principal: p,
 		Visibility: crm.VisibilityFor(p, teams), ExpiresAt: tokenExpiry(token), OnClose: h.presence.disconnect})
 	h.presence.connect(sess)
 	// A fresh goroutine (not the HTTP server's, whose stack has grown while
@@ -130,7 +130,7 @@ func tokenExpiry(token string) time.Time {
 
 // read is the socket's reader: frames in, client messages dispatched, until
 // the socket fails or closes.
-func (h *socketHandler) read(sess *actors.Session, conn net.Conn, early []byte) {
+func (h *socketHandler) read(sess *realtime.Session, conn net.Conn, early []byte) {
 	defer sess.ReaderDone()
 	var r io.Reader = conn
 	if len(early) > 0 {
@@ -165,7 +165,7 @@ func (h *socketHandler) read(sess *actors.Session, conn net.Conn, early []byte) 
 		ws.Cipher(payload, hdr.Mask, 0)
 		sess.Touch()
 		if sess.Expired(h.s.now()) {
-			sess.Close(actors.CloseTokenExpired, "token expired")
+			sess.Close(realtime.CloseTokenExpired, "token expired")
 			sess.DrainAfterClose(r)
 			return
 		}
@@ -222,10 +222,10 @@ func (h *socketHandler) read(sess *actors.Session, conn net.Conn, early []byte) 
 }
 
 // handle answers one client message; false means it was invalid.
-func (h *socketHandler) handle(sess *actors.Session, raw []byte, limiter *broadcastLimiter) bool {
+func (h *socketHandler) handle(sess *realtime.Session, raw []byte, limiter *broadcastLimiter) bool {
 	f, ferr := parseClientFrame(raw)
 	if ferr != nil {
-		sess.SendControl(actors.EncodeFrame("error", ferr))
+		sess.SendControl(realtime.EncodeFrame("error", ferr))
 		return false
 	}
 	// viewing and typing fan out to the whole tenant: one client must not
@@ -234,7 +234,7 @@ func (h *socketHandler) handle(sess *actors.Session, raw []byte, limiter *broadc
 		if f.Type == "typing" {
 			return true // a hint; dropping some is harmless
 		}
-		sess.SendControl(actors.EncodeFrame("error", &clientFrameError{Code: "rate_limited",
+		sess.SendControl(realtime.EncodeFrame("error", &clientFrameError{Code: "rate_limited",
 			Message: "too many viewing changes; slow down"}))
 		return false
 	}
@@ -251,14 +251,14 @@ func (h *socketHandler) handle(sess *actors.Session, raw []byte, limiter *broadc
 			errc <- sess.Resume(ctx, h.s.db, f.Since)
 		}()
 		err := <-errc
-		var tooOld *actors.ResumeTooOldError
+		var tooOld *realtime.ResumeTooOldError
 		switch {
 		case errors.As(err, &tooOld):
-			sess.SendControl(actors.EncodeEventFrame("resync_required", tooOld.Latest, tooOldData))
+			sess.SendControl(realtime.EncodeEventFrame("resync_required", tooOld.Latest, tooOldData))
 		case err != nil:
 			h.s.log.Error("resuming a socket", "tenant_id", sess.TenantID(), "user_id", sess.Principal().UserID,
 				"since", f.Since, "error", err)
-			sess.SendControl(actors.EncodeFrame("error", &clientFrameError{Code: "resume_failed",
+			sess.SendControl(realtime.EncodeFrame("error", &clientFrameError{Code: "resume_failed",
 				Message: "could not replay events; try again"}))
 		}
 	case "viewing":
@@ -269,7 +269,7 @@ func (h *socketHandler) handle(sess *actors.Session, raw []byte, limiter *broadc
 	return true
 }
 
-var pongFrame = actors.EncodeFrame("pong", nil)
+var pongFrame = realtime.EncodeFrame("pong", nil)
 
 const (
 	// wsBroadcastBurst and wsBroadcastPerSecond bound the viewing and typing

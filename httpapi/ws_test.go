@@ -26,8 +26,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crm"
-	"crm/actors"
 	"crm/persistence"
+	"crm/realtime"
 )
 
 // wsClient is a console's socket, as a browser would hold it.
@@ -156,7 +156,7 @@ func (e *testEnv) appendEvent(tenant uuid.UUID, typ string, conversation, assign
 	return ev
 }
 
-func (e *testEnv) gateway() *actors.Gateway { return e.srv.cfg.Gateway }
+func (e *testEnv) gateway() *realtime.Gateway { return e.srv.cfg.Gateway }
 
 // addToTeam creates a team with the members.
 func (e *testEnv) addTeam(tenant uuid.UUID, members ...uuid.UUID) uuid.UUID {
@@ -183,7 +183,7 @@ func fastGateway(now func() time.Time) func(*Config) {
 		if now != nil {
 			c.Now = now
 		}
-		c.Gateway = actors.NewGateway(actors.GatewayConfig{Log: c.Log, Now: now, SweepInterval: 20 * time.Millisecond,
+		c.Gateway = realtime.NewGateway(realtime.GatewayConfig{Log: c.Log, Now: now, SweepInterval: 20 * time.Millisecond,
 			WriteTimeout: time.Second})
 	}
 }
@@ -249,7 +249,7 @@ func TestWSTokenExpiringWhileConnectedCloses4401(t *testing.T) {
 	now = now.Add(15*time.Minute + time.Second) // AccessTTL is 15 minutes
 	mu.Unlock()
 	f := c.nextOf("close", 5*time.Second)
-	require.Equal(t, actors.CloseTokenExpired, f.CloseCode)
+	require.Equal(t, realtime.CloseTokenExpired, f.CloseCode)
 	require.Equal(t, "token expired", f.CloseReason)
 	require.Eventually(t, func() bool { return env.gateway().Sessions() == 0 }, 5*time.Second, 10*time.Millisecond)
 }

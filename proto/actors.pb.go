@@ -1919,6 +1919,154 @@ func (x *TenantEvents) GetEvents() []*TenantEvent {
 	return nil
 }
 
+// GatewayTenants is what a node's gateway tells the other members' gateways
+// about the tenants it holds WebSocket sessions of, so that a grain sends a
+// tenant's events only to the members that want them (realtime.Router).
+// Versions are per sender (member_id, new on every start) and increase with
+// every message it sends; a receiver ignores one not newer than the last it
+// applied.
+type GatewayTenants struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	MemberId string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	Address  string                 `protobuf:"bytes,2,opt,name=address,proto3" json:"address,omitempty"` // the sender's remote address (its gateway's PID lives there)
+	Version  uint64                 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	// full: tenants is the sender's complete set and replaces what the
+	// receiver knew; otherwise added and removed are changes.
+	Full    bool     `protobuf:"varint,4,opt,name=full,proto3" json:"full,omitempty"`
+	Tenants [][]byte `protobuf:"bytes,5,rep,name=tenants,proto3" json:"tenants,omitempty"` // tenant ids, 16 bytes each
+	Added   [][]byte `protobuf:"bytes,6,rep,name=added,proto3" json:"added,omitempty"`
+	Removed [][]byte `protobuf:"bytes,7,rep,name=removed,proto3" json:"removed,omitempty"`
+	// reply_full asks the receiver to answer with its own complete set (a
+	// member greeting one it has just seen join).
+	ReplyFull     bool `protobuf:"varint,8,opt,name=reply_full,json=replyFull,proto3" json:"reply_full,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GatewayTenants) Reset() {
+	*x = GatewayTenants{}
+	mi := &file_actors_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GatewayTenants) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GatewayTenants) ProtoMessage() {}
+
+func (x *GatewayTenants) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GatewayTenants.ProtoReflect.Descriptor instead.
+func (*GatewayTenants) Descriptor() ([]byte, []int) {
+	return file_actors_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *GatewayTenants) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *GatewayTenants) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *GatewayTenants) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *GatewayTenants) GetFull() bool {
+	if x != nil {
+		return x.Full
+	}
+	return false
+}
+
+func (x *GatewayTenants) GetTenants() [][]byte {
+	if x != nil {
+		return x.Tenants
+	}
+	return nil
+}
+
+func (x *GatewayTenants) GetAdded() [][]byte {
+	if x != nil {
+		return x.Added
+	}
+	return nil
+}
+
+func (x *GatewayTenants) GetRemoved() [][]byte {
+	if x != nil {
+		return x.Removed
+	}
+	return nil
+}
+
+func (x *GatewayTenants) GetReplyFull() bool {
+	if x != nil {
+		return x.ReplyFull
+	}
+	return false
+}
+
+// GatewayTenantsAck answers a GatewayTenants sent as a request: the
+// receiver has applied it.
+type GatewayTenantsAck struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GatewayTenantsAck) Reset() {
+	*x = GatewayTenantsAck{}
+	mi := &file_actors_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GatewayTenantsAck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GatewayTenantsAck) ProtoMessage() {}
+
+func (x *GatewayTenantsAck) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GatewayTenantsAck.ProtoReflect.Descriptor instead.
+func (*GatewayTenantsAck) Descriptor() ([]byte, []int) {
+	return file_actors_proto_rawDescGZIP(), []int{22}
+}
+
 // BotState is where a bot flow stands in a conversation.
 type BotState struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
@@ -1934,7 +2082,7 @@ type BotState struct {
 
 func (x *BotState) Reset() {
 	*x = BotState{}
-	mi := &file_actors_proto_msgTypes[21]
+	mi := &file_actors_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1946,7 +2094,7 @@ func (x *BotState) String() string {
 func (*BotState) ProtoMessage() {}
 
 func (x *BotState) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[21]
+	mi := &file_actors_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1959,7 +2107,7 @@ func (x *BotState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BotState.ProtoReflect.Descriptor instead.
 func (*BotState) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{21}
+	return file_actors_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *BotState) GetFlowId() string {
@@ -2027,7 +2175,7 @@ type MessageRef struct {
 
 func (x *MessageRef) Reset() {
 	*x = MessageRef{}
-	mi := &file_actors_proto_msgTypes[22]
+	mi := &file_actors_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2039,7 +2187,7 @@ func (x *MessageRef) String() string {
 func (*MessageRef) ProtoMessage() {}
 
 func (x *MessageRef) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[22]
+	mi := &file_actors_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2052,7 +2200,7 @@ func (x *MessageRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageRef.ProtoReflect.Descriptor instead.
 func (*MessageRef) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{22}
+	return file_actors_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *MessageRef) GetId() string {
@@ -2152,7 +2300,7 @@ type ParkedStatus struct {
 
 func (x *ParkedStatus) Reset() {
 	*x = ParkedStatus{}
-	mi := &file_actors_proto_msgTypes[23]
+	mi := &file_actors_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2164,7 +2312,7 @@ func (x *ParkedStatus) String() string {
 func (*ParkedStatus) ProtoMessage() {}
 
 func (x *ParkedStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[23]
+	mi := &file_actors_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2177,7 +2325,7 @@ func (x *ParkedStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParkedStatus.ProtoReflect.Descriptor instead.
 func (*ParkedStatus) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{23}
+	return file_actors_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ParkedStatus) GetExternalId() string {
@@ -2235,7 +2383,7 @@ type ConversationSnapshot struct {
 
 func (x *ConversationSnapshot) Reset() {
 	*x = ConversationSnapshot{}
-	mi := &file_actors_proto_msgTypes[24]
+	mi := &file_actors_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2247,7 +2395,7 @@ func (x *ConversationSnapshot) String() string {
 func (*ConversationSnapshot) ProtoMessage() {}
 
 func (x *ConversationSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[24]
+	mi := &file_actors_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2260,7 +2408,7 @@ func (x *ConversationSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConversationSnapshot.ProtoReflect.Descriptor instead.
 func (*ConversationSnapshot) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{24}
+	return file_actors_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ConversationSnapshot) GetId() string {
@@ -2552,7 +2700,18 @@ const file_actors_proto_rawDesc = "" +
 	"\fpayload_json\x18\a \x01(\fR\vpayloadJson\x12+\n" +
 	"\x12created_at_unix_ms\x18\b \x01(\x03R\x0fcreatedAtUnixMs\";\n" +
 	"\fTenantEvents\x12+\n" +
-	"\x06events\x18\x01 \x03(\v2\x13.crm.v1.TenantEventR\x06events\"\xac\x02\n" +
+	"\x06events\x18\x01 \x03(\v2\x13.crm.v1.TenantEventR\x06events\"\xde\x01\n" +
+	"\x0eGatewayTenants\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x18\n" +
+	"\aaddress\x18\x02 \x01(\tR\aaddress\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x04R\aversion\x12\x12\n" +
+	"\x04full\x18\x04 \x01(\bR\x04full\x12\x18\n" +
+	"\atenants\x18\x05 \x03(\fR\atenants\x12\x14\n" +
+	"\x05added\x18\x06 \x03(\fR\x05added\x12\x18\n" +
+	"\aremoved\x18\a \x03(\fR\aremoved\x12\x1d\n" +
+	"\n" +
+	"reply_full\x18\b \x01(\bR\treplyFull\"\x13\n" +
+	"\x11GatewayTenantsAck\"\xac\x02\n" +
 	"\bBotState\x12\x17\n" +
 	"\aflow_id\x18\x01 \x01(\tR\x06flowId\x12\x17\n" +
 	"\anode_id\x18\x02 \x01(\tR\x06nodeId\x12=\n" +
@@ -2632,7 +2791,7 @@ func file_actors_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_actors_proto_goTypes = []any{
 	(ConversationStatus)(0),      // 0: crm.v1.ConversationStatus
 	(Direction)(0),               // 1: crm.v1.Direction
@@ -2657,24 +2816,26 @@ var file_actors_proto_goTypes = []any{
 	(*ConnectionSnapshot)(nil),   // 20: crm.v1.ConnectionSnapshot
 	(*TenantEvent)(nil),          // 21: crm.v1.TenantEvent
 	(*TenantEvents)(nil),         // 22: crm.v1.TenantEvents
-	(*BotState)(nil),             // 23: crm.v1.BotState
-	(*MessageRef)(nil),           // 24: crm.v1.MessageRef
-	(*ParkedStatus)(nil),         // 25: crm.v1.ParkedStatus
-	(*ConversationSnapshot)(nil), // 26: crm.v1.ConversationSnapshot
-	nil,                          // 27: crm.v1.TenantSnapshot.LimitsEntry
-	nil,                          // 28: crm.v1.TenantSnapshot.FeaturesEntry
-	nil,                          // 29: crm.v1.BotState.VariablesEntry
-	(*ChannelEvent)(nil),         // 30: crm.v1.ChannelEvent
-	(DeliveryStatus)(0),          // 31: crm.v1.DeliveryStatus
-	(Channel)(0),                 // 32: crm.v1.Channel
+	(*GatewayTenants)(nil),       // 23: crm.v1.GatewayTenants
+	(*GatewayTenantsAck)(nil),    // 24: crm.v1.GatewayTenantsAck
+	(*BotState)(nil),             // 25: crm.v1.BotState
+	(*MessageRef)(nil),           // 26: crm.v1.MessageRef
+	(*ParkedStatus)(nil),         // 27: crm.v1.ParkedStatus
+	(*ConversationSnapshot)(nil), // 28: crm.v1.ConversationSnapshot
+	nil,                          // 29: crm.v1.TenantSnapshot.LimitsEntry
+	nil,                          // 30: crm.v1.TenantSnapshot.FeaturesEntry
+	nil,                          // 31: crm.v1.BotState.VariablesEntry
+	(*ChannelEvent)(nil),         // 32: crm.v1.ChannelEvent
+	(DeliveryStatus)(0),          // 33: crm.v1.DeliveryStatus
+	(Channel)(0),                 // 34: crm.v1.Channel
 }
 var file_actors_proto_depIdxs = []int32{
 	3,  // 0: crm.v1.InboundEvent.conversation:type_name -> crm.v1.ConversationRef
-	30, // 1: crm.v1.InboundEvent.event:type_name -> crm.v1.ChannelEvent
-	31, // 2: crm.v1.InboundEventResult.status:type_name -> crm.v1.DeliveryStatus
+	32, // 1: crm.v1.InboundEvent.event:type_name -> crm.v1.ChannelEvent
+	33, // 2: crm.v1.InboundEventResult.status:type_name -> crm.v1.DeliveryStatus
 	2,  // 3: crm.v1.InboundEventResult.error:type_name -> crm.v1.ResultError
 	3,  // 4: crm.v1.SendMessage.conversation:type_name -> crm.v1.ConversationRef
-	31, // 5: crm.v1.SendResult.status:type_name -> crm.v1.DeliveryStatus
+	33, // 5: crm.v1.SendResult.status:type_name -> crm.v1.DeliveryStatus
 	2,  // 6: crm.v1.SendResult.error:type_name -> crm.v1.ResultError
 	3,  // 7: crm.v1.Assign.conversation:type_name -> crm.v1.ConversationRef
 	3,  // 8: crm.v1.ChangeStatus.conversation:type_name -> crm.v1.ConversationRef
@@ -2684,24 +2845,24 @@ var file_actors_proto_depIdxs = []int32{
 	0,  // 12: crm.v1.CommandResult.status:type_name -> crm.v1.ConversationStatus
 	2,  // 13: crm.v1.CommandResult.error:type_name -> crm.v1.ResultError
 	3,  // 14: crm.v1.GetConversation.conversation:type_name -> crm.v1.ConversationRef
-	27, // 15: crm.v1.TenantSnapshot.limits:type_name -> crm.v1.TenantSnapshot.LimitsEntry
-	28, // 16: crm.v1.TenantSnapshot.features:type_name -> crm.v1.TenantSnapshot.FeaturesEntry
+	29, // 15: crm.v1.TenantSnapshot.limits:type_name -> crm.v1.TenantSnapshot.LimitsEntry
+	30, // 16: crm.v1.TenantSnapshot.features:type_name -> crm.v1.TenantSnapshot.FeaturesEntry
 	16, // 17: crm.v1.TenantSnapshot.counters:type_name -> crm.v1.CounterSnapshot
-	31, // 18: crm.v1.SendResponse.status:type_name -> crm.v1.DeliveryStatus
+	33, // 18: crm.v1.SendResponse.status:type_name -> crm.v1.DeliveryStatus
 	2,  // 19: crm.v1.SendResponse.error:type_name -> crm.v1.ResultError
 	21, // 20: crm.v1.TenantEvents.events:type_name -> crm.v1.TenantEvent
-	29, // 21: crm.v1.BotState.variables:type_name -> crm.v1.BotState.VariablesEntry
+	31, // 21: crm.v1.BotState.variables:type_name -> crm.v1.BotState.VariablesEntry
 	1,  // 22: crm.v1.MessageRef.direction:type_name -> crm.v1.Direction
-	31, // 23: crm.v1.MessageRef.status:type_name -> crm.v1.DeliveryStatus
+	33, // 23: crm.v1.MessageRef.status:type_name -> crm.v1.DeliveryStatus
 	2,  // 24: crm.v1.MessageRef.error:type_name -> crm.v1.ResultError
-	31, // 25: crm.v1.ParkedStatus.status:type_name -> crm.v1.DeliveryStatus
+	33, // 25: crm.v1.ParkedStatus.status:type_name -> crm.v1.DeliveryStatus
 	2,  // 26: crm.v1.ParkedStatus.error:type_name -> crm.v1.ResultError
 	3,  // 27: crm.v1.ConversationSnapshot.ref:type_name -> crm.v1.ConversationRef
-	32, // 28: crm.v1.ConversationSnapshot.channel:type_name -> crm.v1.Channel
+	34, // 28: crm.v1.ConversationSnapshot.channel:type_name -> crm.v1.Channel
 	0,  // 29: crm.v1.ConversationSnapshot.status:type_name -> crm.v1.ConversationStatus
-	23, // 30: crm.v1.ConversationSnapshot.bot:type_name -> crm.v1.BotState
-	24, // 31: crm.v1.ConversationSnapshot.messages:type_name -> crm.v1.MessageRef
-	25, // 32: crm.v1.ConversationSnapshot.parked:type_name -> crm.v1.ParkedStatus
+	25, // 30: crm.v1.ConversationSnapshot.bot:type_name -> crm.v1.BotState
+	26, // 31: crm.v1.ConversationSnapshot.messages:type_name -> crm.v1.MessageRef
+	27, // 32: crm.v1.ConversationSnapshot.parked:type_name -> crm.v1.ParkedStatus
 	33, // [33:33] is the sub-list for method output_type
 	33, // [33:33] is the sub-list for method input_type
 	33, // [33:33] is the sub-list for extension type_name
@@ -2721,7 +2882,7 @@ func file_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_proto_rawDesc), len(file_actors_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   28,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

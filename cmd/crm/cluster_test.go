@@ -207,6 +207,18 @@ func TestThreeNodesWebhookOnAConsoleOnC(t *testing.T) {
 	baseA, baseC := "http://"+a.Addr(), "http://"+c.Addr()
 	token := login(t, baseC, demoAdminEmail)
 	cons := dialConsole(t, c.Addr(), token, 0)
+	demoID, err := a.db.TenantBySlug(context.Background(), "demo")
+	require.NoError(t, err)
+	// The tenant's events go to C only, once every node has heard the
+	// others' tenant sets (a member not heard from yet gets everything).
+	require.Eventually(t, func() bool {
+		for _, nd := range nodes {
+			if got := nd.router.Targets(demoID); len(got) != 1 || got[0] != c.cluster.Address() {
+				return false
+			}
+		}
+		return true
+	}, 10*time.Second, 20*time.Millisecond, "every node routes the demo tenant to C alone")
 
 	const contacts, perContact = 12, 2
 	for i := 0; i < perContact; i++ {
@@ -246,6 +258,8 @@ func TestThreeNodesWebhookOnAConsoleOnC(t *testing.T) {
 	}
 	seqs := cons.messageSeqs()
 	require.Len(t, seqs, total, "no duplicates")
+	require.Zero(t, a.gateway.Stats().Published, "A has no console: its gateway was sent nothing")
+	require.Zero(t, nodes[1].gateway.Stats().Published, "B has no console: its gateway was sent nothing")
 	for i := 1; i < len(seqs); i++ {
 		require.Greater(t, seqs[i], seqs[i-1], "in order")
 	}

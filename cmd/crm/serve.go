@@ -24,8 +24,12 @@ import (
 	"crm/httpapi"
 	"crm/jobs"
 	"crm/persistence"
+	"crm/realtime"
 	"crm/ui"
 )
+
+// The grains publish through the realtime router without importing it.
+var _ actors.Publisher = (*realtime.Router)(nil)
 
 // node is a running crm node; Shutdown stops it in order (HTTP → sockets →
 // jobs → actors → database) and is safe to call twice.
@@ -37,7 +41,8 @@ type node struct {
 	publicURL  string // CRM_PUBLIC_URL, else derived from the listener, once at start
 	cluster    *cluster.Node
 	engine     *actors.Engine
-	gateway    *actors.Gateway
+	gateway    *realtime.Gateway
+	router     *realtime.Router
 	jobs       *jobs.Client
 	inbox      *persistence.InboxWriter
 	sealer     *crm.Sealer
@@ -182,11 +187,16 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *node, err erro
 		return nil, fmt.Errorf("joining the cluster: %w", err)
 	}
 	n.engine.Attach(n.cluster)
-	gateway := actors.NewGateway(actors.GatewayConfig{Log: log})
+	gateway := realtime.NewGateway(realtime.GatewayConfig{Log: log})
 	if _, err := gateway.Spawn(n.cluster.System()); err != nil {
 		return nil, err
 	}
 	n.gateway = gateway
+	if n.router, err = realtime.NewRouter(realtime.RouterConfig{Log: log}, gateway, n.cluster); err != nil {
+		return nil, err
+	}
+	registry.MustRegister(n.router)
+	n.engine.OnPublish(n.router)
 	n.inbox = persistence.NewInboxWriter(n.db, persistence.InboxConfig{}, log)
 	registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "crm_inbox_depth",
 		Help: "Inbox events stored but not yet processed (all tenants)."}, func() float64 {
@@ -294,6 +304,9 @@ func (n *node) Shutdown(ctx context.Context) error {
 			n.gateway.Shutdown(ctx) // close sockets with 1001 so consoles reconnect elsewhere and resume
 		}
 		n.jobs.Stop(ctx)
+		if n.router != nil {
+			n.router.Stop()
+		}
 		if n.engine != nil {
 			n.engine.Stop()
 		}

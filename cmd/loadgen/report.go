@@ -317,8 +317,8 @@ func profileBreakdown(top string) string {
 		{"crm/actors.(*conversationGrain).Receive", "conversation grains"},
 		{"crm/persistence.(*DB).inTx", "database transactions (all)"},
 		{"github.com/jackc/pgx/v5/pgconn.(*PgConn).flushWithPotentialWriteReadDeadlock", "writes to PostgreSQL sockets"},
-		{"crm/actors.(*Session).write", "socket writes"},
-		{"crm/actors.(*Gateway)", "gateway"},
+		{"crm/realtime.(*Session).write", "socket writes"},
+		{"crm/realtime.(*Gateway)", "gateway"},
 		{"runtime.gcBgMarkWorker", "garbage collector"},
 		{"syscall.Syscall", "system calls (all)"},
 	}

@@ -1,4 +1,4 @@
-package actors
+package realtime
 
 import (
 	"cmp"
@@ -73,6 +73,9 @@ type Gateway struct {
 	sweeping bool
 
 	pid *actor.PID
+	// router, when the node has one, announces the tenants this gateway
+	// holds sessions of and takes the other members' announcements.
+	router atomic.Pointer[Router]
 
 	// queues recycles session queues: an idle session holds none, a busy
 	// one borrows one per burst.
@@ -203,6 +206,13 @@ func (g *Gateway) receive(ctx actor.Context) {
 	case *crmpb.TenantEvents:
 		for _, e := range m.GetEvents() {
 			g.Publish(e)
+		}
+	case *crmpb.GatewayTenants:
+		if r := g.router.Load(); r != nil {
+			r.receive(m)
+		}
+		if ctx.Sender() != nil {
+			ctx.Respond(&crmpb.GatewayTenantsAck{})
 		}
 	}
 }
@@ -412,6 +422,13 @@ func (g *Gateway) Sessions() int {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	return g.count
+}
+
+// holds reports whether the tenant has sessions on this node.
+func (g *Gateway) holds(tenantID uuid.UUID) bool {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.tenants[tenantID] != nil
 }
 
 // TenantSessions lists the tenant's sessions on this node (a copy).

@@ -1,4 +1,4 @@
-package actors
+package realtime
 
 import (
 	"context"
@@ -75,6 +75,7 @@ const (
 // all sessions.
 type Session struct {
 	gw        *Gateway
+	router    *Router // announced the session's tenant; nil without a cluster
 	conn      net.Conn
 	principal crm.Principal
 	tenantID  uuid.UUID
@@ -116,7 +117,10 @@ const (
 )
 
 // NewSession registers a session for the socket with the gateway; from then
-// on it receives the tenant's live events it may see.
+// on it receives the tenant's live events it may see. On a cluster node, the
+// tenant's first session here waits (at most the router's AnnounceTimeout)
+// until the other members know to send the tenant's events to this node, so
+// the resume that follows misses nothing live (see Router).
 func (g *Gateway) NewSession(cfg SessionConfig) *Session {
 	now := g.cfg.Now().UnixNano()
 	s := &Session{gw: g, conn: cfg.Conn, principal: cfg.Principal, tenantID: cfg.Principal.TenantID,
@@ -125,7 +129,14 @@ func (g *Gateway) NewSession(cfg SessionConfig) *Session {
 		s.expires = cfg.ExpiresAt.UnixNano()
 	}
 	s.lastRead.Store(now)
+	var announced <-chan struct{}
+	if s.router = g.router.Load(); s.router != nil {
+		announced = s.router.hold(s.tenantID) // before register: Shutdown's release must follow it
+	}
 	g.register(s)
+	if announced != nil {
+		<-announced
+	}
 	return s
 }
 
@@ -358,6 +369,9 @@ func (s *Session) Shutdown() {
 	s.mu.Unlock()
 	_ = s.conn.Close()
 	s.gw.unregister(s)
+	if s.router != nil {
+		s.router.release(s.tenantID)
+	}
 	if s.onClose != nil {
 		s.onClose(s)
 	}
