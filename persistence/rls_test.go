@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
 	"crm"
@@ -70,14 +71,22 @@ func TestEveryTenantTableIsIsolated(t *testing.T) {
 			}
 			before := countAs(tenantA)
 
-			// Insert a row for tenant A through the tenant path, with every
-			// NOT NULL column filled by a generated value of its type.
-			insert, args := sampleInsert(t, db, tb.name, tenantA)
-			if tb.parent != "" {
-				// A partition's rows go in through its parent, dated inside its bounds.
-				insert, args = sampleInsert(t, db, tb.parent, tenantA)
-				insert, args = withCreatedAt(insert, args, partitionTime(tb.bound))
+			// A row of tenant A, with every NOT NULL column filled by a
+			// generated value of its type (fresh ids on every call).
+			rowOfA := func() (string, []any) {
+				if tb.parent != "" {
+					// A partition's rows go in through its parent, dated inside its bounds.
+					insert, args := sampleInsert(t, db, tb.parent, tenantA)
+					return withCreatedAt(insert, args, partitionTime(tb.bound))
+				}
+				return sampleInsert(t, db, tb.name, tenantA)
 			}
+			written := tb.name // the table an insert names
+			if tb.parent != "" {
+				written = tb.parent
+			}
+			// Insert it through tenant A's path.
+			insert, args := rowOfA()
 			err := db.TenantTx(ctx, tenantA, func(tx pgx.Tx) error {
 				_, err := tx.Exec(ctx, "SET CONSTRAINTS ALL DEFERRED")
 				if err != nil {
@@ -131,11 +140,11 @@ func TestEveryTenantTableIsIsolated(t *testing.T) {
 				return nil
 			})
 			require.NoError(t, err)
-			err = db.TenantTx(ctx, tenantB, func(tx pgx.Tx) error {
-				_, err := tx.Exec(ctx, insert, args...)
-				return err
-			})
-			require.Error(t, err, "tenant B must not insert a row with tenant A's id into %s", tb.name)
+			// A fresh row (new ids), so that only row-level security can refuse it,
+			// not the primary key A's row already holds, nor a trigger.
+			claimA, claimArgs := rowOfA()
+			err = insertWithoutTriggers(ctx, db, "crm_app", "app.tenant_id", tenantB.String(), claimA, claimArgs)
+			requireRLSRefusedf(t, err, written, "tenant B must not insert a row with tenant A's id into %s", tb.name)
 			require.Equal(t, before+1, countAs(tenantA), "tenant A's row in %s survives", tb.name)
 
 			// The engine's group commit (crm_engine) sees exactly the tenants
@@ -158,13 +167,49 @@ func TestEveryTenantTableIsIsolated(t *testing.T) {
 				}
 				return err
 			}))
-			require.Error(t, engineTx(ctx, db, "{"+tenantB.String()+"}", func(tx pgx.Tx) error {
-				_, err := tx.Exec(ctx, insert, args...)
-				return err
-			}), "a batch of tenant B must not insert a row of tenant A into %s", tb.name)
+			claimA, claimArgs = rowOfA()
+			err = insertWithoutTriggers(ctx, db, "crm_engine", "app.tenant_ids", "{"+tenantB.String()+"}", claimA, claimArgs)
+			requireRLSRefusedf(t, err, written, "a batch of tenant B must not insert a row of tenant A into %s", tb.name)
 			require.Equal(t, before+1, countAs(tenantA), "tenant A's row in %s survives", tb.name)
 		})
 	}
+}
+
+// requireRLSRefusedf asserts that err is PostgreSQL refusing a row by the
+// row-level security policy of table (SQLSTATE 42501), not any other failure
+// a write can meet: a duplicate key or a missing parent would say nothing
+// about isolation.
+func requireRLSRefusedf(t *testing.T, err error, table string, format string, args ...any) {
+	t.Helper()
+	what := fmt.Sprintf(format, args...)
+	var pgErr *pgconn.PgError
+	require.ErrorAs(t, err, &pgErr, what)
+	require.Equal(t, "42501", pgErr.Code, "%s: %s", what, pgErr.Message)
+	// The policy of the table written, not one met on the way (a counter
+	// bumped by a trigger refuses too, whatever the table's own policy says).
+	require.Equal(t, fmt.Sprintf("new row violates row-level security policy for table %q", table), pgErr.Message, what)
+}
+
+// insertWithoutTriggers runs insert as role with setting (app.tenant_id or
+// app.tenant_ids) set to value, as TenantTx and the engine's batches do, but
+// with triggers off (session_replication_role, a superuser's setting, so
+// before the role switch). Then only the table's own policy can refuse the
+// row: a BEFORE INSERT trigger (campaigns' counter) or a foreign key check
+// could otherwise refuse it first, whatever that policy says.
+func insertWithoutTriggers(ctx context.Context, db *persistence.DB, role, setting, value, insert string, args []any) error {
+	tx, err := db.Pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck
+	if _, err := tx.Exec(ctx, "SET LOCAL session_replication_role = replica"); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `SELECT set_config('role', $1, true), set_config($2, $3, true)`, role, setting, value); err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, insert, args...)
+	return err
 }
 
 // engineTx runs fn as the engine's group commit does: role crm_engine,

@@ -195,6 +195,12 @@ func TestGatewayRoutesByTenantAndVisibility(t *testing.T) {
 	g.Publish(event(tenant, 3, &conv, &someone, nil)) // someone else's
 	g.Publish(event(tenant, 4, nil, nil, nil))        // tenant-wide
 	g.Publish(event(tenant, 5, &conv, nil, nil))      // the unassigned queue
+	// A barrier for the other tenant's session: its own tenant-wide event,
+	// published last. A session's frames are written in order, so once it has
+	// this one, anything of tenant's routed to it would be there too.
+	marker := event(other, 1, nil, nil, nil)
+	marker.Type = "test.marker"
+	g.Publish(marker)
 
 	eventually(t, 2*time.Second, func() error {
 		if got := seqsOf(adminConn.frames(t)); len(got) != 5 {
@@ -212,7 +218,15 @@ func TestGatewayRoutesByTenantAndVisibility(t *testing.T) {
 		}
 		return nil
 	})
-	require.Empty(t, foreignConn.frames(t))
+	eventually(t, 2*time.Second, func() error {
+		if got := foreignConn.frames(t); len(got) == 0 || got[len(got)-1].Type != "test.marker" {
+			return fmt.Errorf("the other tenant's session has not had its marker yet: %v", got)
+		}
+		return nil
+	})
+	foreign := foreignConn.frames(t)
+	require.Len(t, foreign, 1, "the other tenant's session gets only its own marker: %v", foreign)
+	require.Equal(t, "test.marker", foreign[0].Type)
 
 	f := adminConn.frames(t)[0]
 	require.Equal(t, "message.created", f.Type)

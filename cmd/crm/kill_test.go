@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -83,10 +85,12 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 	return l.w.Write(b)
 }
 
-// TestKillNodeMidStream runs three nodes as OS processes, streams webhooks,
-// SIGKILLs one node mid-stream, and checks that every acknowledged webhook is
-// stored exactly once, that every conversation answers from a survivor within
-// 3 s, and that a console resuming on a survivor sees every event.
+// TestKillNodeMidStream runs three nodes as OS processes, streams webhooks to
+// all three, SIGKILLs one mid-stream (after it has acknowledged webhooks and
+// hosted conversation grains), and checks that every acknowledged webhook,
+// the dead node's included, is stored exactly once, that every conversation
+// answers from a survivor within 3 s, and that a console resuming on a
+// survivor sees every event.
 func TestKillNodeMidStream(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process test")
@@ -130,13 +134,17 @@ func TestKillNodeMidStream(t *testing.T) {
 	token := login(t, "http://"+c.http, demoAdminEmail)
 	consoleOnB := dialConsole(t, b.http, token, 0)
 
-	// Stream: 12 contacts, messages round-robin to A and C, until told to stop.
+	// Stream: 12 contacts, messages round-robin to A, B and C, until told to
+	// stop (B's stream ends when B dies).
 	const contacts = 12
-	var acked sync.Map // wamid → true
+	targets := []*process{a, b, c}
+	var acked sync.Map // wamid → the node (its index in targets) that acknowledged it
+	var ackedBy [3]atomic.Int64
 	var sent atomic.Int64
+	var bKilled atomic.Bool
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	for w, target := range []string{a.http, c.http} {
+	for w, target := range targets {
 		wg.Add(1)
 		go func(w int, base string) {
 			defer wg.Done()
@@ -146,17 +154,21 @@ func TestKillNodeMidStream(t *testing.T) {
 					return
 				default:
 				}
-				k := (i*2 + w) % contacts
+				k := (i*len(targets) + w) % contacts
 				id := fmt.Sprintf("wamid.kill.%d.%d", w, i)
 				body := webhookBody(phoneID, fmt.Sprintf("55219870000%02d", k), id, "msg "+id)
 				status, err := postWebhook("http://"+base, connID, secret, body)
-				if err == nil && status == http.StatusOK {
-					acked.Store(id, true)
-				}
 				sent.Add(1)
+				if err == nil && status == http.StatusOK {
+					acked.Store(id, w)
+					ackedBy[w].Add(1)
+				}
+				if err != nil && targets[w] == b && bKilled.Load() {
+					return
+				}
 				time.Sleep(5 * time.Millisecond)
 			}
-		}(w, target)
+		}(w, target.http)
 	}
 	var convIDs []uuid.UUID
 	require.Eventually(t, func() bool {
@@ -172,12 +184,39 @@ func TestKillNodeMidStream(t *testing.T) {
 		return len(convIDs) == contacts
 	}, 20*time.Second, 100*time.Millisecond, "every contact has a conversation")
 	adminA := login(t, "http://"+a.http, demoAdminEmail)
-	time.Sleep(500 * time.Millisecond)
+
+	// B is in the thick of it: it has acknowledged webhooks and hosts
+	// conversation grains (its own count of activations, from its /metrics).
+	var grainsOnB float64
+	require.Eventually(t, func() bool {
+		n, err := grainActivations(b.http, "conversation")
+		grainsOnB = n
+		return err == nil && ackedBy[1].Load() >= 30 && n > 0
+	}, 20*time.Second, 50*time.Millisecond, "node B acknowledges webhooks and hosts conversation grains")
 
 	// SIGKILL B mid-stream: no leave, no flush.
 	lastSeenOnB := consoleOnB.lastSeq()
+	bKilled.Store(true)
 	require.NoError(t, b.cmd.Process.Signal(syscall.SIGKILL))
 	killedAt := time.Now()
+	ackedByB := ackedBy[1].Load()
+	// What B had acknowledged but not processed is left to the survivors' sweepers.
+	var leftByB int
+	require.NoError(t, db.PlatformTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT dedupe_key FROM inbound_events`)
+		if err != nil {
+			return err
+		}
+		keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		for _, key := range keys {
+			if node, ok := acked.Load(key); ok && node.(int) == 1 {
+				leftByB++
+			}
+		}
+		return err
+	}))
+	t.Logf("node B was killed after acknowledging %d webhooks and activating %.0f conversation grains; %d of its acknowledged events were still in the inbox",
+		ackedByB, grainsOnB, leftByB)
 
 	// Every conversation answers from a survivor within 3 s of the kill,
 	// probed through A while the stream goes on.
@@ -247,8 +286,8 @@ func TestKillNodeMidStream(t *testing.T) {
 		}
 		return rows.Err()
 	}))
-	acked.Range(func(k, _ any) bool {
-		require.Equal(t, 1, stored[k.(string)], "acknowledged %s stored exactly once", k)
+	acked.Range(func(k, node any) bool {
+		require.Equal(t, 1, stored[k.(string)], "%s, acknowledged by node %d, stored exactly once", k, node)
 		return true
 	})
 	for ext, n := range stored {
@@ -275,6 +314,27 @@ func TestKillNodeMidStream(t *testing.T) {
 	}, 15*time.Second, 100*time.Millisecond, "a resumed console sees every message event (%d)", total)
 	t.Logf("acknowledged %d webhooks of %d sent; %d stored; kill detected and all conversations reachable in %.2fs",
 		ackedCount, sent.Load(), len(stored), slowest.Seconds())
+}
+
+// grainActivations reads a node's count of grain activations of kind from
+// its /metrics (0 before the first).
+func grainActivations(addr, kind string) (float64, error) {
+	res, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		return 0, err
+	}
+	prefix := fmt.Sprintf("crm_grain_activations_total{kind=%q} ", kind)
+	for _, line := range strings.Split(string(raw), "\n") {
+		if value, ok := strings.CutPrefix(line, prefix); ok {
+			return strconv.ParseFloat(value, 64)
+		}
+	}
+	return 0, nil
 }
 
 func mustKey() []byte {
