@@ -557,13 +557,21 @@ func (e *Engine) inboxItem(p persistence.PendingInboxEvent) (InboxItem, bool) {
 }
 
 // inboxEvent decodes an inbox row's event: binary protobuf, or protojson
-// in rows stored before migration 0008.
+// in rows stored before migration 0008. Its strings are made storable again:
+// rows stored before the webhook route did so may hold NUL characters.
 func inboxEvent(p persistence.PendingInboxEvent) (*crmpb.ChannelEvent, error) {
 	ev := &crmpb.ChannelEvent{}
+	var err error
 	if p.Event == nil && p.PayloadJSON != nil {
-		return ev, protojson.Unmarshal(p.PayloadJSON, ev)
+		err = protojson.Unmarshal(p.PayloadJSON, ev)
+	} else {
+		err = proto.Unmarshal(p.Event, ev)
 	}
-	return ev, proto.Unmarshal(p.Event, ev)
+	if err != nil {
+		return nil, err
+	}
+	channels.MakeStorable(ev)
+	return ev, nil
 }
 
 // Process handles one inbox event now, in the caller's goroutine (tests

@@ -43,7 +43,8 @@ func checkFor(t *testing.T, timeout time.Duration, fn func() error) {
 type fakeGraph struct {
 	mu    sync.Mutex
 	sends []map[string]any
-	fail  int // answer this many sends with 130429 before accepting
+	fail  int    // answer this many sends with 130429 before accepting
+	error string // when set, answer every send 400 with this body
 	srv   *httptest.Server
 }
 
@@ -55,6 +56,11 @@ func newFakeGraph(t *testing.T) *fakeGraph {
 		_ = json.Unmarshal(body, &m)
 		g.mu.Lock()
 		defer g.mu.Unlock()
+		if g.error != "" {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(g.error))
+			return
+		}
 		if g.fail > 0 {
 			g.fail--
 			w.WriteHeader(http.StatusBadRequest)

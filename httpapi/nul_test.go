@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,4 +93,77 @@ func TestNULInAPIInputIsRefusedWithTheField(t *testing.T) {
 		return tx.QueryRow(context.Background(), `SELECT count(*) FROM internal_notes`).Scan(&n)
 	}))
 	require.Equal(t, 1, n)
+}
+
+// An inbound message whose text and profile name carry NUL characters (in a
+// signed Meta webhook) is acknowledged, processed and stored without them,
+// instead of failing its batch at every attempt.
+func TestInboundNULIsStrippedEndToEnd(t *testing.T) {
+	t.Parallel()
+	env := newEngineEnv(t)
+	body := strings.NewReplacer(`"Maria Silva"`, `"Ma\u0000ria Silva"`, `"Tudo bem?"`, `"Tudo\u0000 bem?\u0000"`).
+		Replace(string(whatsappText("5511944440000", "Maria Silva", "wamid.nul.in", "Tudo bem?", time.Now())))
+	require.Contains(t, body, `\u0000`)
+	env.postWebhook([]byte(body))
+	env.postWebhook(whatsappText("5511944440001", "Pedro", "wamid.nul.other", "Oi", time.Now()))
+
+	var conv map[string]any
+	checkFor(t, 10*time.Second, func() error {
+		items := env.do(http.MethodGet, "/api/v1/conversations?q=Maria", env.tenant.AdminToken, nil).Items()
+		if len(items) != 1 {
+			return fmt.Errorf("%d conversations", len(items))
+		}
+		conv = items[0]
+		return nil
+	})
+	require.Equal(t, "Maria Silva", conv["contact"].(map[string]any)["name"])
+	require.Equal(t, "Tudo bem?", conv["last_message_preview"])
+	msgs := env.do(http.MethodGet, "/api/v1/conversations/"+conv["id"].(string)+"/messages", env.tenant.AdminToken, nil).Items()
+	require.Len(t, msgs, 1)
+	require.Equal(t, "Tudo bem?", msgs[0]["text"])
+	checkFor(t, 10*time.Second, func() error {
+		if n := len(env.do(http.MethodGet, "/api/v1/conversations", env.tenant.AdminToken, nil).Items()); n != 2 {
+			return fmt.Errorf("%d conversations", n)
+		}
+		return nil
+	})
+	var pending int
+	require.NoError(t, env.db.TenantTx(context.Background(), env.tenant.ID, func(tx pgx.Tx) error {
+		return tx.QueryRow(context.Background(), `SELECT count(*) FROM inbound_events`).Scan(&pending)
+	}))
+	require.Zero(t, pending, "every inbox row was processed")
+}
+
+// A provider's refusal of a send whose error text carries a NUL character
+// is still recorded: the message fails with the text, instead of staying
+// pending because the outcome could not be stored (and then being sent again).
+func TestSendErrorWithNULIsRecorded(t *testing.T) {
+	t.Parallel()
+	env := newEngineEnv(t)
+	env.graph.mu.Lock()
+	env.graph.error = `{"error":{"message":"(#131009) Parameter\u0000 value is not valid","type":"OAuthException","code":131009,"fbtrace_id":"A"}}`
+	env.graph.mu.Unlock()
+	env.postWebhook(whatsappText("5511933330000", "Lia", "wamid.nul.send", "Oi", time.Now()))
+	var convID string
+	checkFor(t, 10*time.Second, func() error {
+		items := env.do(http.MethodGet, "/api/v1/conversations", env.tenant.AdminToken, nil).Items()
+		if len(items) != 1 {
+			return fmt.Errorf("%d conversations", len(items))
+		}
+		convID = items[0]["id"].(string)
+		return nil
+	})
+	res := env.do(http.MethodPost, "/api/v1/conversations/"+convID+"/messages", env.tenant.AdminToken,
+		map[string]any{"text": "Olá", "idempotency_key": "nul-send"})
+	require.Equal(t, http.StatusAccepted, res.Status, string(res.Body))
+	checkFor(t, 10*time.Second, func() error {
+		msgs := env.do(http.MethodGet, "/api/v1/conversations/"+convID+"/messages", env.tenant.AdminToken, nil).Items()
+		if len(msgs) != 2 || msgs[1]["status"] != "failed" {
+			return fmt.Errorf("messages %v", msgs)
+		}
+		if msg := msgs[1]["error"].(map[string]any)["message"]; msg != "(#131009) Parameter value is not valid" {
+			return fmt.Errorf("error message %q", msg)
+		}
+		return nil
+	})
 }
