@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"crm"
@@ -98,7 +99,8 @@ type engineEnv struct {
 
 const appSecret = "test_app_secret_123"
 
-func newEngineEnv(t *testing.T) *engineEnv {
+// newEngineEnv builds the node; tune changes the engine's configuration.
+func newEngineEnv(t *testing.T, tune ...func(*actors.EngineConfig)) *engineEnv {
 	t.Helper()
 	graph := newFakeGraph(t)
 	adapter, err := meta.New(meta.Config{Channel: crmpb.Channel_CHANNEL_WHATSAPP, Credentials: channels.Credentials{
@@ -110,8 +112,13 @@ func newEngineEnv(t *testing.T) *engineEnv {
 	var engine *actors.Engine
 	events := make(chan *crmpb.TenantEvent, 1000)
 	env := newTestEnv(t, func(c *Config) {
-		engine, err = actors.NewEngine(actors.EngineConfig{DB: c.DB, Log: slog.New(slog.DiscardHandler),
-			Connections: staticConnections{adapter}, SweepAfter: 200 * time.Millisecond})
+		c.Registry = prometheus.NewRegistry() // the engine's metrics beside the server's, as in crm serve
+		cfg := actors.EngineConfig{DB: c.DB, Log: slog.New(slog.DiscardHandler), Registry: c.Registry,
+			Connections: staticConnections{adapter}, SweepAfter: 200 * time.Millisecond}
+		for _, f := range tune {
+			f(&cfg)
+		}
+		engine, err = actors.NewEngine(cfg)
 		require.NoError(t, err)
 		node, err := cluster.Start(context.Background(), cluster.Config{Kinds: engine.Kinds(), Logger: slog.New(slog.DiscardHandler)})
 		require.NoError(t, err)

@@ -38,6 +38,9 @@ type Config struct {
 	CommitBatch     int
 	CommitWriters   int
 	MaxBacklog      int
+	// InboxMaxAttempts (CRM_INBOX_MAX_ATTEMPTS) dead-letters an inbox event
+	// after this many failed attempts.
+	InboxMaxAttempts int
 	// Getenv is kept for the parts that read their own variables (cluster, licenses).
 	Getenv func(string) string
 }
@@ -74,7 +77,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	for _, v := range []struct {
 		name string
 		dst  *int
-	}{{"CRM_DISPATCH_WORKERS", &c.DispatchWorkers}, {"CRM_COMMIT_BATCH", &c.CommitBatch}, {"CRM_COMMIT_WRITERS", &c.CommitWriters}, {"CRM_MAX_BACKLOG", &c.MaxBacklog}} {
+	}{{"CRM_DISPATCH_WORKERS", &c.DispatchWorkers}, {"CRM_COMMIT_BATCH", &c.CommitBatch}, {"CRM_COMMIT_WRITERS", &c.CommitWriters}, {"CRM_MAX_BACKLOG", &c.MaxBacklog},
+		{"CRM_INBOX_MAX_ATTEMPTS", &c.InboxMaxAttempts}} {
 		if raw := strings.TrimSpace(getenv(v.name)); raw != "" {
 			n, err := strconv.Atoi(raw)
 			if err != nil {
