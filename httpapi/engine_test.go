@@ -27,7 +27,7 @@ import (
 )
 
 // checkFor polls fn until it returns nil or the timeout passes.
-func checkFor(t *testing.T, timeout time.Duration, fn func() error) {
+func checkFor(t testing.TB, timeout time.Duration, fn func() error) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	var err error
@@ -49,7 +49,7 @@ type fakeGraph struct {
 	srv   *httptest.Server
 }
 
-func newFakeGraph(t *testing.T) *fakeGraph {
+func newFakeGraph(t testing.TB) *fakeGraph {
 	g := &fakeGraph{}
 	g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -100,7 +100,7 @@ type engineEnv struct {
 const appSecret = "test_app_secret_123"
 
 // newEngineEnv builds the node; tune changes the engine's configuration.
-func newEngineEnv(t *testing.T, tune ...func(*actors.EngineConfig)) *engineEnv {
+func newEngineEnv(t testing.TB, tune ...func(*actors.EngineConfig)) *engineEnv {
 	t.Helper()
 	graph := newFakeGraph(t)
 	adapter, err := meta.New(meta.Config{Channel: crmpb.Channel_CHANNEL_WHATSAPP, Credentials: channels.Credentials{
