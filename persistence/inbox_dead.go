@@ -38,8 +38,8 @@ func (db *DB) RecordInboxFailure(ctx context.Context, f InboxFailure) (dead bool
 	}
 	err = db.TenantTx(ctx, f.TenantID, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `UPDATE inbound_events SET attempts = attempts + 1, last_error = $3,
-				claimed_at = now() + make_interval(secs => $5 * attempts),
-				dead_at = CASE WHEN $4 > 0 AND attempts + 1 >= $4 THEN now() END
+				claimed_at = now() + make_interval(secs => $5::float8 * attempts),
+				dead_at = CASE WHEN $4::int > 0 AND attempts + 1 >= $4::int THEN now() END
 			WHERE tenant_id = $1 AND id = $2 AND dead_at IS NULL
 			RETURNING dead_at IS NOT NULL`, f.TenantID, f.ID, msg, f.MaxAttempts, f.Backoff.Seconds()).Scan(&dead)
 		if errors.Is(err, pgx.ErrNoRows) {
