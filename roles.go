@@ -49,6 +49,9 @@ const (
 	PermAuditRead          Permission = "audit:read"
 	PermTenantRead         Permission = "tenant:read"
 	PermSandboxUse         Permission = "sandbox:use"
+	// PermInboxManage sees the inbox events that failed for good (dead
+	// letters) and puts them back.
+	PermInboxManage Permission = "inbox:manage"
 )
 
 // rolePermissions is the one permission table. It is never written after
@@ -61,7 +64,7 @@ var rolePermissions = map[Role][]Permission{
 		PermLabelsRead, PermLabelsWrite, PermQuickRepliesRead, PermQuickRepliesWrite,
 		PermConnectionsRead, PermConnectionsWrite,
 		PermConversationsRead, PermConversationsWrite, PermConversationsAll, PermConversationsTeams,
-		PermMessagesSend, PermMediaUpload, PermAuditRead, PermTenantRead, PermSandboxUse,
+		PermMessagesSend, PermMediaUpload, PermAuditRead, PermTenantRead, PermSandboxUse, PermInboxManage,
 	},
 	RoleSupervisor: {
 		PermUsersRead, PermTeamsRead,

@@ -93,6 +93,11 @@ type EngineConfig struct {
 	// node before Overloaded says so (the webhook route then sheds load);
 	// default 5,000, a few seconds of processing. Negative: never.
 	MaxBacklog int
+	// InboxMaxAttempts dead-letters an inbox event after this many failed
+	// processing attempts (CRM_INBOX_MAX_ATTEMPTS): the sweeper stops taking
+	// it and a tenant admin may retry it; default 10. Each retry waits one
+	// ClaimTimeout longer than the one before. Negative: retried for ever.
+	InboxMaxAttempts int
 	// StaleSendAfter is how long an outbound message may stay pending before
 	// the sweeper hands it to its connection again; default 15 minutes, well
 	// past the longest retrying attempt.
@@ -161,11 +166,12 @@ func (f PublisherFunc) Publish(tenantID uuid.UUID, events []crm.TenantEvent) {
 }
 
 type engineMetrics struct {
-	activations *prometheus.CounterVec
-	processed   *prometheus.CounterVec
-	ingestLag   prometheus.Histogram
-	sends       *prometheus.CounterVec
-	dropped     prometheus.Counter
+	activations  *prometheus.CounterVec
+	processed    *prometheus.CounterVec
+	ingestLag    prometheus.Histogram
+	sends        *prometheus.CounterVec
+	dropped      prometheus.Counter
+	deadLettered prometheus.Counter
 }
 
 // NewEngine builds an engine; call Kinds for cluster.Start, then Attach and Start.
@@ -209,6 +215,9 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if cfg.StaleSendAfter <= 0 {
 		cfg.StaleSendAfter = 15 * time.Minute
 	}
+	if cfg.InboxMaxAttempts == 0 {
+		cfg.InboxMaxAttempts = 10
+	}
 	m := &engineMetrics{
 		activations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crm_grain_activations_total",
 			Help: "Grain activations by kind."}, []string{"kind"}),
@@ -221,9 +230,21 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 			Help: "Provider send outcomes."}, []string{"outcome"}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "crm_dispatch_deferred_total",
 			Help: "Inbox events deferred to their inbox row (taken back in order by their dispatch shard) because its queue stayed full."}),
+		deadLettered: prometheus.NewCounter(prometheus.CounterOpts{Name: "crm_inbox_dead_lettered_total",
+			Help: "Inbox events dead-lettered by this node after their last failed attempt (CRM_INBOX_MAX_ATTEMPTS)."}),
 	}
 	if cfg.Registry != nil {
-		cfg.Registry.MustRegister(m.activations, m.processed, m.ingestLag, m.sends, m.dropped)
+		cfg.Registry.MustRegister(m.activations, m.processed, m.ingestLag, m.sends, m.dropped, m.deadLettered)
+		cfg.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "crm_inbox_dead_letters",
+			Help: "Inbox events dead-lettered and waiting for an admin's retry (all tenants)."}, func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			n, err := cfg.DB.InboxDeadLetters(ctx)
+			if err != nil {
+				return -1
+			}
+			return float64(n)
+		}))
 	}
 	queues := make([]chan InboxItem, cfg.DispatchWorkers)
 	for i := range queues {
@@ -351,12 +372,32 @@ func (e *Engine) dispatchLoop(queue chan InboxItem) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			if err := e.process(ctx, ev); err != nil {
 				e.metrics.processed.WithLabelValues("error").Inc()
-				e.log.Warn("processing inbox event failed; the sweeper will retry", "inbox_id", ev.InboxID, "error", err)
-				_ = e.db.RecordInboxFailure(ctx, ev.TenantID, ev.InboxID, err)
+				e.recordFailure(ev.TenantID, ev.InboxID, err)
 			}
 			cancel()
 			e.backlog.Add(-1)
 		}
+	}
+}
+
+// recordFailure counts a failed attempt at an inbox event; at
+// InboxMaxAttempts the event is dead-lettered, for a tenant admin to see and
+// retry. It has its own deadline: the attempt may have used up its own (a
+// grain that timed out), and a failure left uncounted is retried for ever.
+func (e *Engine) recordFailure(tenantID, inboxID uuid.UUID, cause error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	dead, err := e.db.RecordInboxFailure(ctx, persistence.InboxFailure{TenantID: tenantID, ID: inboxID, Cause: cause,
+		MaxAttempts: max(e.cfg.InboxMaxAttempts, 0), Backoff: e.cfg.ClaimTimeout})
+	switch {
+	case err != nil:
+		e.log.Error("recording a failed inbox event", "inbox_id", inboxID, "error", err, "cause", cause)
+	case dead:
+		e.metrics.deadLettered.Inc()
+		e.log.Error("inbox event dead-lettered after its last attempt; an admin may retry it", "tenant_id", tenantID,
+			"inbox_id", inboxID, "attempts", e.cfg.InboxMaxAttempts, "error", cause)
+	default:
+		e.log.Warn("processing inbox event failed; the sweeper will retry", "inbox_id", inboxID, "error", cause)
 	}
 }
 
@@ -555,24 +596,33 @@ func (e *Engine) redispatch(pending []persistence.PendingInboxEvent) int {
 }
 
 // inboxItem is a claimed inbox row as the dispatch workers take it; false
-// (logged) for a row whose event cannot be decoded.
+// for a row whose event cannot be decoded, which counts as a failed attempt
+// (it is dead-lettered in the end, not taken again for ever).
 func (e *Engine) inboxItem(p persistence.PendingInboxEvent) (InboxItem, bool) {
 	ev, err := inboxEvent(p)
 	if err != nil {
-		e.log.Error("inbox row is not a channel event", "inbox_id", p.ID, "error", err)
+		e.recordFailure(p.TenantID, p.ID, fmt.Errorf("inbox row is not a channel event: %w", err))
 		return InboxItem{}, false
 	}
 	return InboxItem{InboxID: p.ID, TenantID: p.TenantID, ConnectionID: p.ConnectionID, Event: ev, ReceivedAt: p.ReceivedAt}, true
 }
 
 // inboxEvent decodes an inbox row's event: binary protobuf, or protojson
-// in rows stored before migration 0008.
+// in rows stored before migration 0008. Its strings are made storable again:
+// rows stored before the webhook route did so may hold NUL characters.
 func inboxEvent(p persistence.PendingInboxEvent) (*crmpb.ChannelEvent, error) {
 	ev := &crmpb.ChannelEvent{}
+	var err error
 	if p.Event == nil && p.PayloadJSON != nil {
-		return ev, protojson.Unmarshal(p.PayloadJSON, ev)
+		err = protojson.Unmarshal(p.PayloadJSON, ev)
+	} else {
+		err = proto.Unmarshal(p.Event, ev)
 	}
-	return ev, proto.Unmarshal(p.Event, ev)
+	if err != nil {
+		return nil, err
+	}
+	channels.MakeStorable(ev)
+	return ev, nil
 }
 
 // Process handles one inbox event now, in the caller's goroutine (tests

@@ -292,15 +292,18 @@ func (g *connectionGrain) outbound(ctx context.Context, job *crmpb.SendRequest) 
 func (g *connectionGrain) record(ctx context.Context, messageID uuid.UUID, externalID string, sendErr error) {
 	e := g.engine
 	status := crm.DeliverySent
+	// The id and the error's text are the provider's: made storable, as
+	// its webhooks are, so that recording the outcome cannot fail on them.
+	externalID = crm.StorableText(externalID)
 	var errJSON json.RawMessage
 	if sendErr != nil {
 		status = crm.DeliveryFailed
-		detail := map[string]any{"message": sendErr.Error()}
+		detail := map[string]any{"message": crm.StorableText(sendErr.Error())}
 		var se *channels.SendError
 		if errors.As(sendErr, &se) {
 			detail["kind"] = se.Kind.String()
 			detail["code"] = se.Code
-			detail["message"] = se.Message
+			detail["message"] = crm.StorableText(se.Message)
 			if se.Kind == channels.WindowClosed {
 				detail["code_name"] = "window_closed"
 			}

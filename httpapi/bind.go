@@ -6,8 +6,10 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -46,6 +48,9 @@ func DecodeStrict(raw []byte, dst any) error {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return crm.NewError(crm.ErrInvalid, "invalid_json", "request body is empty", nil)
 	}
+	if err := jsonTextErrors(raw).Err(); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
@@ -59,6 +64,116 @@ func DecodeStrict(raw []byte, dst any) error {
 		return crm.NewError(crm.ErrInvalid, "invalid_json", "unexpected data after the JSON value", nil)
 	}
 	return nil
+}
+
+// jsonNUL is how a NUL character is written in JSON; encoding/json decodes
+// it into a string that PostgreSQL refuses to store in text and jsonb alike.
+var jsonNUL = []byte(`\u0000`)
+
+// jsonTextErrors names each string of a JSON document (object keys
+// included) that holds a NUL character or bytes that are not UTF-8, by its
+// path ("custom_fields.city", "items[2].name"): PostgreSQL stores neither,
+// and encoding/json would pass the first through and silently turn the
+// second into U+FFFD. Almost every body has neither, and skips the walk.
+func jsonTextErrors(raw []byte) crm.FieldErrors {
+	if utf8.Valid(raw) && !bytes.Contains(raw, jsonNUL) {
+		return nil
+	}
+	fields := crm.FieldErrors{}
+	type frame struct {
+		object   bool
+		key      string
+		index    int
+		afterKey bool // in an object, a key was read and its value is next
+	}
+	var stack []frame
+	path := func() string {
+		var b strings.Builder
+		for _, f := range stack {
+			if f.object {
+				if b.Len() > 0 {
+					b.WriteByte('.')
+				}
+				b.WriteString(f.key)
+			} else {
+				b.WriteString("[" + strconv.Itoa(f.index) + "]")
+			}
+		}
+		if b.Len() == 0 {
+			return "body"
+		}
+		return b.String()
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	for {
+		start := dec.InputOffset()
+		tok, err := dec.Token()
+		if err != nil {
+			return fields // the end, or malformed JSON: decoding says where
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = &stack[len(stack)-1]
+		}
+		isKey := top != nil && top.object && !top.afterKey
+		if s, ok := tok.(string); ok {
+			if isKey {
+				top.key, top.afterKey = s, true
+			}
+			if problem := textProblem(s, utf8.Valid(raw[start:dec.InputOffset()])); problem != "" {
+				fields.Add(path(), "%s", problem)
+			}
+			if isKey {
+				continue
+			}
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			stack = append(stack, frame{object: tok == json.Delim('{')})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+		// A value ended: the enclosing object waits for a key, the
+		// enclosing array moves to its next element.
+		if len(stack) > 0 {
+			if top = &stack[len(stack)-1]; top.object {
+				top.afterKey = false
+			} else {
+				top.index++
+			}
+		}
+	}
+}
+
+// queryTextErrors names the query parameters holding a NUL character or
+// bytes that are not UTF-8 (%00, %FF): refused like such JSON strings.
+func queryTextErrors(query url.Values) crm.FieldErrors {
+	var fields crm.FieldErrors
+	for name, values := range query {
+		for _, v := range append([]string{name}, values...) {
+			if problem := textProblem(v, utf8.ValidString(v)); problem != "" {
+				if fields == nil {
+					fields = crm.FieldErrors{}
+				}
+				fields.Add(strings.ToValidUTF8(name, "\uFFFD"), "%s", problem)
+			}
+		}
+	}
+	return fields
+}
+
+// textProblem says what is wrong with a text PostgreSQL cannot store; valid
+// tells whether its bytes, as received, were UTF-8.
+func textProblem(s string, valid bool) string {
+	switch {
+	case strings.ContainsRune(s, 0):
+		return "must not contain NUL characters"
+	case !valid:
+		return "must be valid UTF-8 text"
+	}
+	return ""
 }
 
 func jsonError(err error) error {

@@ -16,7 +16,7 @@ import (
 	"crm/persistence"
 )
 
-func testSealer(t *testing.T, key byte, previous ...byte) *crm.Sealer {
+func testSealer(t testing.TB, key byte, previous ...byte) *crm.Sealer {
 	t.Helper()
 	var prev [][]byte
 	for _, p := range previous {

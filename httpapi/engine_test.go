@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"crm"
@@ -27,7 +28,7 @@ import (
 )
 
 // checkFor polls fn until it returns nil or the timeout passes.
-func checkFor(t *testing.T, timeout time.Duration, fn func() error) {
+func checkFor(t testing.TB, timeout time.Duration, fn func() error) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	var err error
@@ -44,11 +45,12 @@ func checkFor(t *testing.T, timeout time.Duration, fn func() error) {
 type fakeGraph struct {
 	mu    sync.Mutex
 	sends []map[string]any
-	fail  int // answer this many sends with 130429 before accepting
+	fail  int    // answer this many sends with 130429 before accepting
+	error string // when set, answer every send 400 with this body
 	srv   *httptest.Server
 }
 
-func newFakeGraph(t *testing.T) *fakeGraph {
+func newFakeGraph(t testing.TB) *fakeGraph {
 	g := &fakeGraph{}
 	g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -56,6 +58,11 @@ func newFakeGraph(t *testing.T) *fakeGraph {
 		_ = json.Unmarshal(body, &m)
 		g.mu.Lock()
 		defer g.mu.Unlock()
+		if g.error != "" {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(g.error))
+			return
+		}
 		if g.fail > 0 {
 			g.fail--
 			w.WriteHeader(http.StatusBadRequest)
@@ -93,7 +100,8 @@ type engineEnv struct {
 
 const appSecret = "test_app_secret_123"
 
-func newEngineEnv(t *testing.T) *engineEnv {
+// newEngineEnv builds the node; tune changes the engine's configuration.
+func newEngineEnv(t testing.TB, tune ...func(*actors.EngineConfig)) *engineEnv {
 	t.Helper()
 	graph := newFakeGraph(t)
 	adapter, err := meta.New(meta.Config{Channel: crmpb.Channel_CHANNEL_WHATSAPP, Credentials: channels.Credentials{
@@ -105,8 +113,13 @@ func newEngineEnv(t *testing.T) *engineEnv {
 	var engine *actors.Engine
 	events := make(chan crm.TenantEvent, 1000)
 	env := newTestEnv(t, func(c *Config) {
-		engine, err = actors.NewEngine(actors.EngineConfig{DB: c.DB, Log: slog.New(slog.DiscardHandler),
-			Connections: staticConnections{adapter}, SweepAfter: 200 * time.Millisecond})
+		c.Registry = prometheus.NewRegistry() // the engine's metrics beside the server's, as in crm serve
+		cfg := actors.EngineConfig{DB: c.DB, Log: slog.New(slog.DiscardHandler), Registry: c.Registry,
+			Connections: staticConnections{adapter}, SweepAfter: 200 * time.Millisecond}
+		for _, f := range tune {
+			f(&cfg)
+		}
+		engine, err = actors.NewEngine(cfg)
 		require.NoError(t, err)
 		node, err := cluster.Start(context.Background(), cluster.Config{Kinds: engine.Kinds(), Logger: slog.New(slog.DiscardHandler)})
 		require.NoError(t, err)

@@ -23,7 +23,7 @@ import (
 
 // testEnv is a real server on a real, fresh database, talked to over HTTP.
 type testEnv struct {
-	t   *testing.T
+	t   testing.TB
 	db  *persistence.DB
 	srv *Server
 	ts  *httptest.Server
@@ -31,7 +31,7 @@ type testEnv struct {
 
 const testPassword = "correct horse battery"
 
-func newTestEnv(t *testing.T, mutate ...func(*Config)) *testEnv {
+func newTestEnv(t testing.TB, mutate ...func(*Config)) *testEnv {
 	t.Helper()
 	db := pgtest.NewDB(t)
 	// The server's URL is known before the server is built, as the serve
@@ -129,7 +129,7 @@ func (e *testEnv) login(email, password string) string {
 
 // response is an answered request.
 type response struct {
-	t      *testing.T
+	t      testing.TB
 	Status int
 	Header http.Header
 	Body   []byte

@@ -19,5 +19,6 @@ func (s *Server) featureRoutes() []func() {
 		s.connectionRoutes,
 		s.mediaRoutes,
 		s.sandboxRoutes,
+		s.deadLetterRoutes,
 	}
 }

@@ -56,6 +56,10 @@ func (s *Server) route(o op, h handler) {
 		if v, ok := c.Get(principalKey); ok {
 			p = v.(crm.Principal)
 		}
+		if err := queryTextErrors(c.Request.URL.Query()).Err(); err != nil {
+			writeError(c, s.log, err)
+			return
+		}
 		if err := h(c, p); err != nil {
 			writeError(c, s.log, err)
 		}

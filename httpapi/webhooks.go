@@ -202,6 +202,8 @@ func (s *Server) webhookPost(pathSecret bool) gin.HandlerFunc {
 				s.log.Warn("webhook event for another account ignored", "connection_id", conn.ID, "account_id", ev.GetAccountId())
 				continue
 			}
+			// A customer may send a NUL character; PostgreSQL stores none.
+			channels.MakeStorable(ev)
 			payload, err := proto.Marshal(ev)
 			if err != nil {
 				writeError(c, s.log, err)

@@ -270,11 +270,12 @@ type PendingInboxEvent struct {
 	PayloadJSON []byte
 }
 
-// InboxDepth counts unprocessed inbox rows (for metrics and back-pressure).
+// InboxDepth counts unprocessed inbox rows, dead letters aside (for metrics
+// and back-pressure).
 func (db *DB) InboxDepth(ctx context.Context) (int64, error) {
 	var n int64
 	err := db.PlatformTx(ctx, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `SELECT count(*) FROM inbound_events WHERE processed_at IS NULL`).Scan(&n)
+		return tx.QueryRow(ctx, `SELECT count(*) FROM inbound_events WHERE processed_at IS NULL AND dead_at IS NULL`).Scan(&n)
 	})
 	return n, translate(err)
 }
@@ -287,17 +288,4 @@ func (db *DB) InboxDepth(ctx context.Context) (int64, error) {
 func MarkInboxProcessed(ctx context.Context, tx pgx.Tx, tenantID, id uuid.UUID) error {
 	_, err := tx.Exec(ctx, `DELETE FROM inbound_events WHERE tenant_id = $1 AND id = $2`, tenantID, id)
 	return translate(err)
-}
-
-// RecordInboxFailure counts a failed processing attempt.
-func (db *DB) RecordInboxFailure(ctx context.Context, tenantID, id uuid.UUID, cause error) error {
-	return translate(db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
-		msg := cause.Error()
-		if len(msg) > 1000 {
-			msg = msg[:1000]
-		}
-		_, err := tx.Exec(ctx, `UPDATE inbound_events SET attempts = attempts + 1, last_error = $3
-			WHERE tenant_id = $1 AND id = $2`, tenantID, id, msg)
-		return err
-	}))
 }

@@ -8,9 +8,10 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// ClaimPendingInbox takes up to limit unprocessed inbox rows whose claim is
-// older than staleBefore (their node died, or dropped them when overloaded),
-// oldest first, and claims them for the caller. Rows another sweeper is
+// ClaimPendingInbox takes up to limit unprocessed inbox rows (dead letters
+// aside) whose claim is older than staleBefore (their node died, or dropped
+// them when overloaded, or their last attempt failed), oldest first, and
+// claims them for the caller. Rows another sweeper is
 // claiming at the same moment are skipped, not waited for. It is the
 // sweeper's system path across tenants; each row is then processed in its
 // tenant's transaction.
@@ -19,7 +20,7 @@ func (db *DB) ClaimPendingInbox(ctx context.Context, staleBefore time.Time, limi
 	err := db.PlatformTx(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `UPDATE inbound_events e SET claimed_at = now()
 			FROM (SELECT tenant_id, id FROM inbound_events
-			      WHERE processed_at IS NULL AND claimed_at < $1
+			      WHERE processed_at IS NULL AND dead_at IS NULL AND claimed_at < $1
 			      ORDER BY claimed_at LIMIT $2 FOR UPDATE SKIP LOCKED) stale
 			WHERE e.tenant_id = stale.tenant_id AND e.id = stale.id
 			RETURNING `+pendingInboxColumns, staleBefore, limit)
@@ -76,7 +77,7 @@ func (db *DB) ReclaimInbox(ctx context.Context, keys []InboxKey) ([]PendingInbox
 		rows, err := tx.Query(ctx, `WITH taken AS (
 				UPDATE inbound_events e SET claimed_at = now()
 				FROM unnest($1::uuid[], $2::uuid[]) WITH ORDINALITY AS u(tenant, id, pos)
-				WHERE e.tenant_id = u.tenant AND e.id = u.id AND e.processed_at IS NULL
+				WHERE e.tenant_id = u.tenant AND e.id = u.id AND e.processed_at IS NULL AND e.dead_at IS NULL
 				RETURNING u.pos, `+pendingInboxColumns+`)
 			SELECT tenant_id, id, connection_id, provider, kind, dedupe_key, event, payload, received_at, attempts
 			FROM taken ORDER BY pos`, tenants, ids)

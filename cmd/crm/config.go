@@ -48,6 +48,9 @@ type Config struct {
 	// AllowPrivateProviderURLs (CRM_ALLOW_PRIVATE_PROVIDER_URLS) lets
 	// provider calls reach loopback, private and link-local addresses.
 	AllowPrivateProviderURLs bool
+	// InboxMaxAttempts (CRM_INBOX_MAX_ATTEMPTS) dead-letters an inbox event
+	// after this many failed attempts.
+	InboxMaxAttempts int
 	// Getenv is kept for the parts that read their own variables (cluster, licenses).
 	Getenv func(string) string
 }
@@ -85,7 +88,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		name string
 		dst  *int
 	}{{"CRM_DISPATCH_WORKERS", &c.DispatchWorkers}, {"CRM_COMMIT_BATCH", &c.CommitBatch}, {"CRM_COMMIT_WRITERS", &c.CommitWriters}, {"CRM_MAX_BACKLOG", &c.MaxBacklog},
-		{"CRM_JOB_WORKERS", &c.JobWorkers}} {
+		{"CRM_JOB_WORKERS", &c.JobWorkers}, {"CRM_INBOX_MAX_ATTEMPTS", &c.InboxMaxAttempts}} {
 		if raw := strings.TrimSpace(getenv(v.name)); raw != "" {
 			n, err := strconv.Atoi(raw)
 			if err != nil {

@@ -158,7 +158,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *node, err erro
 	}
 	n.engine, err = actors.NewEngine(actors.EngineConfig{DB: n.db, Log: log, Registry: registry,
 		DispatchWorkers: cfg.DispatchWorkers, CommitBatch: cfg.CommitBatch, CommitWriters: cfg.CommitWriters,
-		MaxBacklog:  cfg.MaxBacklog,
+		MaxBacklog: cfg.MaxBacklog, InboxMaxAttempts: cfg.InboxMaxAttempts,
 		Connections: &connectionSource{db: n.db, sealer: n.sealer, providers: providers, cache: map[uuid.UUID]cachedProvider{}},
 		// Providers fetch outbound media from an expiring signed URL of ours.
 		MediaLink: func(_ context.Context, tenantID, mediaID uuid.UUID) (string, error) {

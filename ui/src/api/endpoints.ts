@@ -1,7 +1,7 @@
 // One typed function per route the console uses (DESIGN §6).
 import { api } from './index';
 import type {
-  AuditEntry, Connection, Contact, Conversation, ImportJob, Label, License, Message, Note, Page, Plan, PlatformMetrics,
+  AuditEntry, Connection, Contact, DeadLetter, Conversation, ImportJob, Label, License, Message, Note, Page, Plan, PlatformMetrics,
   MessageTemplate, OutboxEntry, QuickReply, SendMessageRequest, Team, Tenant, TenantInfo, TokenResponse, User, UserSummary,
 } from './types';
 
@@ -83,6 +83,11 @@ export const contacts = {
 export const tenant = {
   get: () => api.get<TenantInfo>('/api/v1/tenant'),
   audit: (query: Q = {}) => api.get<Page<AuditEntry>>('/api/v1/audit-log', { query }),
+};
+
+export const inbox = {
+  deadLetters: (query: Q = {}) => api.get<Page<DeadLetter>>('/api/v1/inbox/dead-letters', { query }),
+  retry: (id: string) => api.post<{ id: string; status: string }>(`/api/v1/inbox/dead-letters/${id}/retry`, {}),
 };
 
 export const platform = {

@@ -218,6 +218,21 @@ export interface AuditEntry {
   created_at: string;
 }
 
+/** An inbox event that failed processing too many times and is no longer retried. */
+export interface DeadLetter {
+  id: string;
+  connection_id: string;
+  provider: string;
+  kind: string;
+  dedupe_key: string;
+  attempts: number;
+  last_error: string;
+  received_at: string;
+  dead_at: string;
+  contact: string;
+  preview: string;
+}
+
 export interface Connection {
   id: string;
   name: string;

@@ -71,7 +71,7 @@ export const en: Loose<Dictionary> = {
   },
   settings: {
     title: 'Settings', description: 'Team, labels, quick replies and your plan.',
-    tabs: { connections: 'Connections', users: 'Users', teams: 'Teams', labels: 'Labels', quick_replies: 'Quick replies', plan: 'Plan and license' },
+    tabs: { connections: 'Connections', users: 'Users', teams: 'Teams', labels: 'Labels', quick_replies: 'Quick replies', plan: 'Plan and license', failed_events: 'Failed events' },
   },
   connections: {
     title: 'Connections', description: 'The numbers and pages your customers reach you on.', new: 'New connection', created: 'Connection created',
@@ -106,6 +106,14 @@ export const en: Loose<Dictionary> = {
     title: 'Quick replies', description: 'Type / in the chat to use them.', new: 'New reply', edit: 'Edit reply',
     shortcut: 'Shortcut', shortcut_hint: 'No spaces, for example: welcome', title_label: 'Title', text: 'Text',
     empty: 'No quick replies yet', empty_hint: 'Save the messages you send most.', confirm_delete: 'Delete the reply {{name}}?',
+  },
+  failed_events: {
+    title: 'Failed events',
+    description: 'Messages and notices from the channels that could not be processed after several attempts. Nothing was dropped: fix the cause and retry.',
+    empty: 'No failed events', empty_hint: 'Everything the channels sent was processed.',
+    received: 'Received', contact: 'Contact', event: 'Event', error: 'Last error', attempts: 'Attempts',
+    retry: 'Retry', retried: 'Event put back in the queue; it will be processed shortly.', retry_item: 'Retry the event from {{name}}',
+    kinds: { message: 'Message', status: 'Status', echo: 'Message sent from the phone', connection: 'Connection', error: 'Account error', unsupported: 'Unsupported' },
   },
   plan: {
     current: 'Current plan', none: 'No plan', per_month: '{{price}} per month', unlimited: 'unlimited', license: 'License',

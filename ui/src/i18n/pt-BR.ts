@@ -68,7 +68,7 @@ export const ptBR = {
   },
   settings: {
     title: 'Configurações', description: 'Equipe, etiquetas, respostas rápidas e o seu plano.',
-    tabs: { connections: 'Conexões', users: 'Usuários', teams: 'Equipes', labels: 'Etiquetas', quick_replies: 'Respostas rápidas', plan: 'Plano e licença' },
+    tabs: { connections: 'Conexões', users: 'Usuários', teams: 'Equipes', labels: 'Etiquetas', quick_replies: 'Respostas rápidas', plan: 'Plano e licença', failed_events: 'Eventos com falha' },
   },
   connections: {
     title: 'Conexões', description: 'Os números e páginas por onde os clientes falam com você.', new: 'Nova conexão', created: 'Conexão criada',
@@ -103,6 +103,14 @@ export const ptBR = {
     title: 'Respostas rápidas', description: 'Digite / no chat para usar.', new: 'Nova resposta', edit: 'Editar resposta',
     shortcut: 'Atalho', shortcut_hint: 'Sem espaços, por exemplo: boasvindas', title_label: 'Título', text: 'Texto',
     empty: 'Nenhuma resposta rápida ainda', empty_hint: 'Salve as mensagens que você mais envia.', confirm_delete: 'Excluir a resposta {{name}}?',
+  },
+  failed_events: {
+    title: 'Eventos com falha',
+    description: 'Mensagens e avisos recebidos dos canais que não puderam ser processados depois de várias tentativas. Nada foi descartado: corrija a causa e tente de novo.',
+    empty: 'Nenhum evento com falha', empty_hint: 'Tudo o que chegou dos canais foi processado.',
+    received: 'Recebido', contact: 'Contato', event: 'Evento', error: 'Último erro', attempts: 'Tentativas',
+    retry: 'Tentar de novo', retried: 'Evento devolvido à fila; ele será processado em instantes.', retry_item: 'Tentar de novo o evento de {{name}}',
+    kinds: { message: 'Mensagem', status: 'Status', echo: 'Mensagem enviada pelo celular', connection: 'Conexão', error: 'Erro da conta', unsupported: 'Não suportado' },
   },
   plan: {
     current: 'Plano atual', none: 'Sem plano', per_month: '{{price}} por mês', unlimited: 'ilimitado', license: 'Licença',

@@ -5,6 +5,7 @@ import { PageBody } from '../../components/Shell';
 import { PageHeader } from '../../components/ui';
 import { isAdmin, isSupervisorOrUp, useAuth } from '../../store/auth';
 import ConnectionsSettings from './Connections';
+import FailedEventsSettings from './FailedEvents';
 import LabelsSettings from './Labels';
 import PlanSettings from './Plan';
 import QuickRepliesSettings from './QuickReplies';
@@ -22,6 +23,7 @@ export default function Settings() {
     { to: '/settings/labels', label: t('settings.tabs.labels'), show: true },
     { to: '/settings/quick-replies', label: t('settings.tabs.quick_replies'), show: true },
     { to: '/settings/plan', label: t('settings.tabs.plan'), show: isSupervisorOrUp(role) },
+    { to: '/settings/failed-events', label: t('settings.tabs.failed_events'), show: isAdmin(role) },
   ].filter((x) => x.show);
   return (
     <PageBody>
@@ -52,6 +54,7 @@ export default function Settings() {
           <Route path="labels" element={<LabelsSettings canWrite={isSupervisorOrUp(role)} />} />
           <Route path="quick-replies" element={<QuickRepliesSettings canWrite={isAdmin(role)} />} />
           <Route path="plan" element={<PlanSettings />} />
+          <Route path="failed-events" element={<FailedEventsSettings />} />
           <Route path="*" element={<Navigate to={tabs[0]?.to ?? '/settings/labels'} replace />} />
         </Routes>
       </div>

@@ -1,0 +1,240 @@
+package httpapi
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// fuzzRoute is one route of the API the fuzzer sends input to: a valid body
+// (or query) whose fields it replaces, one at a time, with what it likes.
+type fuzzRoute struct {
+	method, path, token string
+	// fields are the body's fields (or, with query, the query parameters),
+	// each with a valid value: raw JSON, or the query value.
+	fields [][2]string
+	query  bool
+}
+
+// request builds the route's request with the field at index replaced by
+// value; index len(fields) replaces the whole body (or query string).
+func (r fuzzRoute) request(base string, index int, value []byte) (*http.Request, error) {
+	if r.query {
+		q := url.Values{}
+		for i, f := range r.fields {
+			if i == index {
+				q.Set(f[0], string(value))
+			} else {
+				q.Set(f[0], f[1])
+			}
+		}
+		raw := q.Encode()
+		if index == len(r.fields) {
+			raw = string(value)
+		}
+		return http.NewRequest(r.method, base+r.path+"?"+raw, nil)
+	}
+	body := value
+	if index < len(r.fields) {
+		var b bytes.Buffer
+		b.WriteByte('{')
+		for i, f := range r.fields {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, "%q:", f[0])
+			if i == index {
+				b.Write(value)
+			} else {
+				b.WriteString(f[1])
+			}
+		}
+		b.WriteByte('}')
+		body = b.Bytes()
+	}
+	req, err := http.NewRequest(r.method, base+r.path, bytes.NewReader(body))
+	if err == nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return req, err
+}
+
+// fuzzValues are the seeds put in every field of every route: text the
+// database cannot store, numbers no column holds, wrong types, nesting
+// deeper than any decoder likes, and malformed JSON.
+var fuzzValues = []string{
+	`"a\u0000b"`,
+	"a\x00b", // raw: malformed JSON in a body, a NUL in a query parameter
+	"\"ol\xe1 \xff\xfe\"",
+	`"\ud800"`,
+	`""`,
+	`"   "`,
+	`"` + strings.Repeat("x", 70_000) + `"`,
+	`"00000000-0000-0000-0000-000000000000"`,
+	`"2024-13-45T99:99:99Z"`,
+	`1e309`,
+	`-99999999999999999999999999`,
+	`9223372036854775808`,
+	`2147483648`,
+	`-1`,
+	`1.5`,
+	`true`,
+	`null`,
+	`[]`,
+	`{}`,
+	`[null, 1, "x", {"a": "\u0000"}]`,
+	`{"a": {"b": {"c": "\u0000"}}, "k": 1e400}`,
+	strings.Repeat("[", 20_000) + strings.Repeat("]", 20_000),
+	`{"x":`,
+	`"unterminated`,
+}
+
+// FuzzAPIJSON sends the main JSON-accepting routes of a real server (and
+// the query parameters of its lists), on a real database, bodies whose
+// fields, one at a time, hold whatever the fuzzer makes: no input may
+// answer 5xx. Its seeds (every value above in every field) run with the
+// other tests; `go test -fuzz FuzzAPIJSON ./httpapi` searches further.
+func FuzzAPIJSON(f *testing.F) {
+	env := newEngineEnv(f)
+	env.srv.cfg.Sealer = testSealer(f, 'z') // connections need one; set before any request
+	admin := env.tenant.AdminToken
+	owner := env.superAdmin()
+	env.postWebhook(whatsappText("5511911110000", "Fuzz", "wamid.fuzz", "Oi", time.Now()))
+	var convID string
+	checkFor(f, 10*time.Second, func() error {
+		items := env.do(http.MethodGet, "/api/v1/conversations", admin, nil).Items()
+		if len(items) != 1 {
+			return fmt.Errorf("%d conversations", len(items))
+		}
+		convID = items[0]["id"].(string)
+		return nil
+	})
+	create := func(path, token string, body any) string {
+		res := env.do(http.MethodPost, path, token, body)
+		require.Less(f, res.Status, 300, "%s: %s", path, res.Body)
+		return res.JSON()["id"].(string)
+	}
+	userID := create("/api/v1/users", admin, map[string]any{"name": "Fuzz Agent", "email": "agent@fuzz.test",
+		"password": testPassword, "role": "AGENT"})
+	teamID := create("/api/v1/teams", admin, map[string]any{"name": "Fuzz team"})
+	labelID := create("/api/v1/labels", admin, map[string]any{"name": "Fuzz label"})
+	quickID := create("/api/v1/quick-replies", admin, map[string]any{"shortcut": "fuzz", "title": "Fuzz", "text": "Olá"})
+	contactID := create("/api/v1/contacts", admin, map[string]any{"name": "Fuzz contact", "phone": "+5511911112222"})
+	connID := create("/api/v1/connections", admin, map[string]any{"name": "Fuzz sandbox", "channel": "whatsapp", "provider": "sandbox"})
+	planID := create("/api/v1/admin/plans", owner, map[string]any{"name": "Fuzz plan", "monthly_price": "10.00",
+		"limits": map[string]any{"users": 5, "connections": 1, "contacts": 100, "monthly_conversations": 100, "monthly_campaigns": 1}})
+	tenantID := create("/api/v1/admin/tenants", owner, map[string]any{"name": "Fuzz Co", "email": "owner@fuzzco.test",
+		"plan_id": planID, "admin": map[string]any{"name": "Fuzz Admin", "email": "admin@fuzzco.test", "password": testPassword}})
+
+	q := func(s string) string { return fmt.Sprintf("%q", s) }
+	routes := []fuzzRoute{
+		{"POST", "/api/v1/auth/login", "", [][2]string{{"email", q(env.tenant.AdminEmail)}, {"password", q(testPassword)}}, false},
+		{"POST", "/api/v1/auth/refresh", "", [][2]string{{"refresh_token", q("not-a-token")}}, false},
+		{"POST", "/api/v1/conversations/" + convID + "/notes", admin, [][2]string{{"text", q("nota")}}, false},
+		{"POST", "/api/v1/conversations/" + convID + "/messages", admin, [][2]string{{"type", q("text")}, {"text", q("Olá")},
+			{"idempotency_key", q("fuzz-1")}, {"reply_to_id", "null"}}, false},
+		{"POST", "/api/v1/conversations/" + convID + "/messages", admin, [][2]string{{"type", q("location")},
+			{"location", `{"latitude": -23.5, "longitude": -46.6, "name": "Sé"}`}, {"idempotency_key", q("fuzz-2")}}, false},
+		{"POST", "/api/v1/conversations/" + convID + "/messages", admin, [][2]string{{"type", q("interactive")},
+			{"interactive", `{"type": "button", "body": "Escolha", "buttons": [{"id": "a", "title": "A"}]}`}, {"idempotency_key", q("fuzz-3")}}, false},
+		{"POST", "/api/v1/conversations/" + convID + "/messages", admin, [][2]string{{"type", q("contacts")},
+			{"contacts", `[{"name": {"formatted_name": "Zé"}, "phones": [{"phone": "+5511911113333"}]}]`}, {"idempotency_key", q("fuzz-4")}}, false},
+		{"POST", "/api/v1/conversations/" + convID + "/messages", admin, [][2]string{{"type", q("template")},
+			{"template", `{"name": "hello", "language": {"code": "pt_BR"}}`}, {"idempotency_key", q("fuzz-5")}}, false},
+		{"PATCH", "/api/v1/conversations/" + convID, admin, [][2]string{{"status", q("in_progress")}, {"assignee_id", q(userID)},
+			{"team_id", q(teamID)}, {"label_ids", `["` + labelID + `"]`}}, false},
+		{"POST", "/api/v1/contacts", admin, [][2]string{{"name", q("Zé")}, {"phone", q("+5511911114444")}, {"email", q("ze@fuzz.test")},
+			{"custom_fields", `{"cidade": "Recife", "idade": 41}`}, {"label_ids", `["` + labelID + `"]`}, {"blocked", "false"}}, false},
+		{"PATCH", "/api/v1/contacts/" + contactID, admin, [][2]string{{"name", q("Zé")}, {"phone", q("+5511911112222")},
+			{"email", q("ze@fuzz.test")}, {"custom_fields", `{"vip": true}`}, {"label_ids", "[]"}, {"opted_out", "true"}}, false},
+		{"POST", "/api/v1/labels", admin, [][2]string{{"name", q("Outra")}, {"color", q("#00a884")}}, false},
+		{"PATCH", "/api/v1/labels/" + labelID, admin, [][2]string{{"name", q("Fuzz label")}, {"color", q("#64748b")}}, false},
+		{"POST", "/api/v1/quick-replies", admin, [][2]string{{"shortcut", q("oi")}, {"title", q("Oi")}, {"text", q("Olá!")}, {"media_id", "null"}}, false},
+		{"PATCH", "/api/v1/quick-replies/" + quickID, admin, [][2]string{{"shortcut", q("fuzz")}, {"title", q("Fuzz")}, {"text", q("Olá")},
+			{"media_id", "null"}}, false},
+		{"POST", "/api/v1/teams", admin, [][2]string{{"name", q("Vendas")}, {"description", q("time")}, {"member_ids", `["` + userID + `"]`}}, false},
+		{"PATCH", "/api/v1/teams/" + teamID, admin, [][2]string{{"name", q("Fuzz team")}, {"description", q("d")}, {"member_ids", "[]"}}, false},
+		{"POST", "/api/v1/users", admin, [][2]string{{"name", q("Bia")}, {"email", q("bia@fuzz.test")}, {"password", q(testPassword)},
+			{"role", q("SUPERVISOR")}, {"team_ids", `["` + teamID + `"]`}}, false},
+		{"PATCH", "/api/v1/users/" + userID, admin, [][2]string{{"name", q("Fuzz Agent")}, {"email", q("agent@fuzz.test")},
+			{"password", q(testPassword)}, {"role", q("AGENT")}, {"active", "true"}, {"team_ids", "[]"}}, false},
+		{"POST", "/api/v1/connections", admin, [][2]string{{"name", q("Outra")}, {"channel", q("whatsapp")}, {"provider", q("meta")},
+			{"credentials", `{"access_token": "t", "app_secret": "s", "phone_number_id": "1", "waba_id": "2"}`},
+			{"settings", `{"graph_base_url": "https://graph.example.com", "timeout_seconds": 5}`}}, false},
+		{"PATCH", "/api/v1/connections/" + connID, admin, [][2]string{{"name", q("Fuzz sandbox")}, {"credentials", "{}"},
+			{"settings", `{"sandbox_status_delays_ms": [10, 20]}`}}, false},
+		{"POST", "/api/v1/admin/plans", owner, [][2]string{{"name", q("Outro")}, {"monthly_price", q("99.90")},
+			{"limits", `{"users": 5, "connections": 2, "contacts": 10, "monthly_conversations": 10, "monthly_campaigns": 1}`},
+			{"features", `{"chatbot": true}`}}, false},
+		{"PATCH", "/api/v1/admin/plans/" + planID, owner, [][2]string{{"name", q("Fuzz plan")}, {"monthly_price", "12.5"},
+			{"limits", `{"users": 6}`}}, false},
+		{"POST", "/api/v1/admin/tenants", owner, [][2]string{{"name", q("Outra Co")}, {"email", q("o@outra.test")}, {"plan_id", q(planID)},
+			{"admin", `{"name": "A", "email": "a@outra.test", "password": "` + testPassword + `"}`}}, false},
+		{"PATCH", "/api/v1/admin/tenants/" + tenantID, owner, [][2]string{{"name", q("Fuzz Co")}, {"document", q("12.345.678/0001-90")},
+			{"plan_id", q(planID)}}, false},
+		{"POST", "/api/v1/admin/tenants/" + tenantID + "/licenses", owner, [][2]string{{"server_ip", q("10.0.0.1")},
+			{"hostname", q("crm")}, {"expires_at", q("2099-01-01T00:00:00Z")}}, false},
+		{"GET", "/api/v1/conversations", admin, [][2]string{{"q", "Fuzz"}, {"status", "open"}, {"assignee_id", "me"},
+			{"label_id", labelID}, {"cursor", ""}, {"limit", "10"}}, true},
+		{"GET", "/api/v1/conversations/" + convID + "/messages", admin, [][2]string{{"cursor", ""}, {"limit", "10"}}, true},
+		{"GET", "/api/v1/contacts", admin, [][2]string{{"q", "Zé"}, {"label_id", labelID}, {"cursor", ""}, {"limit", "5"}}, true},
+		{"GET", "/api/v1/users", admin, [][2]string{{"q", "a"}, {"role", "AGENT"}, {"active", "true"}, {"team_id", teamID}}, true},
+		{"GET", "/api/v1/audit-log", admin, [][2]string{{"entity", "label"}, {"since", "2024-01-01T00:00:00Z"}, {"cursor", ""}}, true},
+		{"GET", "/api/v1/admin/tenants", owner, [][2]string{{"q", "Fuzz"}, {"status", "active"}, {"cursor", ""}}, true},
+		{"GET", "/api/v1/admin/metrics", owner, [][2]string{{"days", "30"}}, true},
+	}
+
+	// Each route's own body is valid (or fails only where this server
+	// cannot go further), so a changed field is checked deep in its handler.
+	unreachable := map[string]int{"/api/v1/auth/refresh": http.StatusUnauthorized,
+		"/api/v1/admin/tenants/" + tenantID + "/licenses": http.StatusUnprocessableEntity}
+	for _, route := range routes {
+		req, err := route.request(env.ts.URL, -1, nil)
+		require.NoError(f, err)
+		if route.token != "" {
+			req.Header.Set("Authorization", "Bearer "+route.token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(f, err)
+		answer, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if want, ok := unreachable[route.path]; ok {
+			require.Equal(f, want, res.StatusCode, "%s %s: %s", route.method, route.path, answer)
+		} else {
+			require.Less(f, res.StatusCode, 300, "%s %s: %s", route.method, route.path, answer)
+		}
+	}
+
+	for r, route := range routes {
+		for i := 0; i <= len(route.fields); i++ {
+			for _, v := range fuzzValues {
+				f.Add(uint8(r), uint8(i), []byte(v))
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, r, i uint8, value []byte) {
+		route := routes[int(r)%len(routes)]
+		index := int(i) % (len(route.fields) + 1)
+		req, err := route.request(env.ts.URL, index, value)
+		if err != nil {
+			return // not even a request (a query string net/http refuses)
+		}
+		if route.token != "" {
+			req.Header.Set("Authorization", "Bearer "+route.token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		answer, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode >= 500 {
+			t.Fatalf("%s %s (field %d = %.200q) answered %d: %s", route.method, route.path, index, value, res.StatusCode, answer)
+		}
+	})
+}
