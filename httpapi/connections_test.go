@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crm"
+	"crm/channels/providers"
 	"crm/persistence"
 )
 
@@ -101,8 +102,8 @@ func TestConnectionCRUD(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "EAAG-rotated-token-abc", sec.Credentials["access_token"])
 	require.Equal(t, "app-secret-456", sec.Credentials["app_secret"])
-	require.Equal(t, 20*time.Second, sec.ChannelSettings().Timeout)
-	require.Equal(t, "EAAG-rotated-token-abc", sec.ChannelCredentials().AccessToken)
+	require.Equal(t, 20*time.Second, providers.SettingsOf(sec).Timeout)
+	require.Equal(t, "EAAG-rotated-token-abc", providers.CredentialsOf(sec).AccessToken)
 	require.Equal(t, conn["verify_token"], sec.VerifyToken)
 	require.NotContains(t, sec.String(), "EAAG")
 
@@ -234,7 +235,7 @@ func TestConnectionSecretsSealedAndNeverReturned(t *testing.T) {
 	require.Equal(t, "1029384756", byName["meta/messenger"]["external_id"])
 	sec, err := persistence.LoadConnection(ctx, env.db, env.srv.cfg.Sealer, acme.ID, uuid.MustParse(evo["id"].(string)))
 	require.NoError(t, err)
-	creds := sec.ChannelCredentials()
+	creds := providers.CredentialsOf(sec)
 	require.Equal(t, "evo-api-key-000", creds.InstanceToken)
 	require.Equal(t, "acme-main", creds.InstanceName)
 
@@ -384,7 +385,7 @@ func TestConnectionSandboxSecretShownOnce(t *testing.T) {
 	sec, err = persistence.LoadConnection(context.Background(), env.db, env.srv.cfg.Sealer, globex.ID, made)
 	require.NoError(t, err)
 	require.Equal(t, "sandbox", sec.Provider)
-	require.Equal(t, "http://localhost:8080/sandbox/graph", sec.ChannelSettings().GraphBaseURL)
+	require.Equal(t, "http://localhost:8080/sandbox/graph", providers.SettingsOf(sec).GraphBaseURL)
 }
 
 func TestConnectionRotateSecrets(t *testing.T) {

@@ -57,12 +57,12 @@ func NewProviders(cfg ProvidersConfig) (*Providers, error) {
 func (p *Providers) AllowPrivate() bool { return p.allowPrivate }
 
 // For builds a connection's channel adapter from its secrets.
-func (p *Providers) For(sec persistence.ConnectionSecrets) (channels.Provider, error) {
+func (p *Providers) For(sec crm.ConnectionSecrets) (channels.Provider, error) {
 	channel, err := providers.ChannelFromName(sec.Channel)
 	if err != nil {
 		return nil, err
 	}
-	settings := sec.ChannelSettings()
+	settings := providers.SettingsOf(sec)
 	transport := p.egress
 	if sec.Provider == persistence.ProviderSandbox {
 		settings.GraphBaseURL = p.sandboxGraph
@@ -70,7 +70,7 @@ func (p *Providers) For(sec persistence.ConnectionSecrets) (channels.Provider, e
 	}
 	client := &http.Client{Transport: transport, Timeout: settings.WithDefaults().Timeout}
 	return providers.New(providers.Config{Provider: sec.Provider, Channel: channel,
-		Credentials: sec.ChannelCredentials(), Settings: settings, HTTPClient: client})
+		Credentials: providers.CredentialsOf(sec), Settings: settings, HTTPClient: client})
 }
 
 // checkProviderURLs refuses, when a connection is saved, a base URL that

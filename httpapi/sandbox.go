@@ -42,7 +42,7 @@ func (st sandboxStore) SandboxConnectionByToken(ctx context.Context, token strin
 
 // sandboxConnection maps a sandbox connection's secrets and settings; other
 // connections are not found.
-func sandboxConnection(sec persistence.ConnectionSecrets) (sandbox.Connection, error) {
+func sandboxConnection(sec crm.ConnectionSecrets) (sandbox.Connection, error) {
 	if sec.Provider != persistence.ProviderSandbox || sec.Deleted {
 		return sandbox.Connection{}, crm.NotFound("connection")
 	}

@@ -18,7 +18,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"crm"
-	"crm/channels"
 )
 
 // Connection is a tenant's link to a provider account, as the API shows it:
@@ -41,66 +40,6 @@ type Connection struct {
 	// WebhookSecret is the secret segment of the uazapi/Evolution webhook
 	// URL; the API shows it only inside webhook_url.
 	WebhookSecret string `json:"-"`
-}
-
-// ConnectionSecrets is a connection with its decrypted credentials, for the
-// engine and the webhook ingest. Never serialise it.
-type ConnectionSecrets struct {
-	ID            uuid.UUID
-	TenantID      uuid.UUID
-	Channel       string
-	Provider      string
-	ExternalID    string
-	Status        string
-	Credentials   map[string]string
-	Settings      map[string]any
-	VerifyToken   string
-	WebhookSecret string
-	Deleted       bool
-}
-
-// String keeps the secrets out of logs and %v.
-func (s ConnectionSecrets) String() string {
-	return fmt.Sprintf("connection %s (%s/%s, tenant %s)", s.ID, s.Provider, s.Channel, s.TenantID)
-}
-
-// ChannelCredentials maps the stored credential names onto the adapters'
-// Credentials (Evolution's api_key is its instance token).
-func (s ConnectionSecrets) ChannelCredentials() channels.Credentials {
-	c := s.Credentials
-	return channels.Credentials{
-		AccessToken:   c["access_token"],
-		AppSecret:     c["app_secret"],
-		VerifyToken:   s.VerifyToken,
-		PhoneNumberID: c["phone_number_id"],
-		WABAID:        c["waba_id"],
-		PageID:        c["page_id"],
-		IGAccountID:   c["ig_account_id"],
-		BaseURL:       c["base_url"],
-		InstanceName:  c["instance"],
-		InstanceToken: firstNonEmpty(c["instance_token"], c["api_key"]),
-		WebhookSecret: s.WebhookSecret,
-	}
-}
-
-// ChannelSettings maps the stored settings onto the adapters' Settings.
-func (s ConnectionSecrets) ChannelSettings() channels.Settings {
-	out := channels.Settings{}
-	out.GraphBaseURL, _ = s.Settings["graph_base_url"].(string)
-	out.APIVersion, _ = s.Settings["api_version"].(string)
-	if secs, ok := s.Settings["timeout_seconds"].(float64); ok && secs > 0 {
-		out.Timeout = time.Duration(secs * float64(time.Second))
-	}
-	return out
-}
-
-func firstNonEmpty(values ...string) string {
-	for _, v := range values {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // Providers and channels a connection may name.
@@ -639,8 +578,8 @@ func DeleteConnection(ctx context.Context, db *DB, sealer *crm.Sealer, tenantID,
 const secretColumns = `c.id, c.tenant_id, c.channel, c.provider, c.external_id, c.status, c.credentials, c.settings,
 	c.verify_token, c.webhook_secret, c.deleted_at IS NOT NULL`
 
-func scanSecrets(sealer *crm.Sealer, row pgx.Row) (ConnectionSecrets, error) {
-	var s ConnectionSecrets
+func scanSecrets(sealer *crm.Sealer, row pgx.Row) (crm.ConnectionSecrets, error) {
+	var s crm.ConnectionSecrets
 	var sealed, settings []byte
 	if err := row.Scan(&s.ID, &s.TenantID, &s.Channel, &s.Provider, &s.ExternalID, &s.Status, &sealed, &settings,
 		&s.VerifyToken, &s.WebhookSecret, &s.Deleted); err != nil {
@@ -666,8 +605,8 @@ func scanSecrets(sealer *crm.Sealer, row pgx.Row) (ConnectionSecrets, error) {
 // LoadConnectionForWebhook finds a connection by id alone, on the platform
 // path: webhooks arrive without a tenant. Deleted connections are returned
 // with Deleted set (the caller answers 404); an unknown id is crm.ErrNotFound.
-func LoadConnectionForWebhook(ctx context.Context, db *DB, sealer *crm.Sealer, id uuid.UUID) (ConnectionSecrets, error) {
-	var out ConnectionSecrets
+func LoadConnectionForWebhook(ctx context.Context, db *DB, sealer *crm.Sealer, id uuid.UUID) (crm.ConnectionSecrets, error) {
+	var out crm.ConnectionSecrets
 	err := db.PlatformTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		out, err = scanSecrets(sealer, tx.QueryRow(ctx, `SELECT `+secretColumns+` FROM connections c WHERE c.id = $1
@@ -679,8 +618,8 @@ func LoadConnectionForWebhook(ctx context.Context, db *DB, sealer *crm.Sealer, i
 
 // LoadConnection loads a tenant's connection with its decrypted credentials
 // (the connection grain). Deleted connections are returned with Deleted set.
-func LoadConnection(ctx context.Context, db *DB, sealer *crm.Sealer, tenantID, id uuid.UUID) (ConnectionSecrets, error) {
-	var out ConnectionSecrets
+func LoadConnection(ctx context.Context, db *DB, sealer *crm.Sealer, tenantID, id uuid.UUID) (crm.ConnectionSecrets, error) {
+	var out crm.ConnectionSecrets
 	err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
 		var err error
 		out, err = scanSecrets(sealer, tx.QueryRow(ctx, `SELECT `+secretColumns+` FROM connections c
