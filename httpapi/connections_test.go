@@ -362,7 +362,7 @@ func TestConnectionSandboxSecretShownOnce(t *testing.T) {
 	sec, err := persistence.LoadConnection(context.Background(), env.db, env.srv.cfg.Sealer, acme.ID, uuid.MustParse(id))
 	require.NoError(t, err)
 	require.Equal(t, secret, sec.Credentials["app_secret"])
-	tokenID, ok := persistence.SandboxConnectionID(sec.Credentials["access_token"])
+	tokenID, ok := providers.SandboxConnectionID(sec.Credentials["access_token"])
 	require.True(t, ok)
 	require.Equal(t, id, tokenID.String())
 	for _, row := range directoryAudit(t, env, acme.ID, "connection", uuid.MustParse(id)) {
@@ -373,13 +373,13 @@ func TestConnectionSandboxSecretShownOnce(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, res.Status)
 
 	// The demo seed: idempotent, one sandbox connection.
-	first, err := persistence.EnsureDemoSandboxConnection(context.Background(), env.db, env.srv.cfg.Sealer, acme.ID, "http://localhost:8080")
+	first, err := EnsureDemoSandboxConnection(context.Background(), env.db, env.srv.cfg.Sealer, acme.ID, "http://localhost:8080")
 	require.NoError(t, err)
 	require.Equal(t, id, first.String(), "an existing sandbox connection is kept")
 	globex := env.tenant("globex")
-	made, err := persistence.EnsureDemoSandboxConnection(context.Background(), env.db, env.srv.cfg.Sealer, globex.ID, "http://localhost:8080/")
+	made, err := EnsureDemoSandboxConnection(context.Background(), env.db, env.srv.cfg.Sealer, globex.ID, "http://localhost:8080/")
 	require.NoError(t, err)
-	again, err := persistence.EnsureDemoSandboxConnection(context.Background(), env.db, env.srv.cfg.Sealer, globex.ID, "http://localhost:8080")
+	again, err := EnsureDemoSandboxConnection(context.Background(), env.db, env.srv.cfg.Sealer, globex.ID, "http://localhost:8080")
 	require.NoError(t, err)
 	require.Equal(t, made, again)
 	sec, err = persistence.LoadConnection(context.Background(), env.db, env.srv.cfg.Sealer, globex.ID, made)

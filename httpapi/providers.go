@@ -9,7 +9,6 @@ import (
 	"crm"
 	"crm/channels"
 	"crm/channels/providers"
-	"crm/persistence"
 )
 
 // ProvidersConfig builds Providers.
@@ -64,7 +63,7 @@ func (p *Providers) For(sec crm.ConnectionSecrets) (channels.Provider, error) {
 	}
 	settings := providers.SettingsOf(sec)
 	transport := p.egress
-	if sec.Provider == persistence.ProviderSandbox {
+	if sec.Provider == providers.Sandbox {
 		settings.GraphBaseURL = p.sandboxGraph
 		transport = p.self
 	}

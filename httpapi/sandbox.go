@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"crm"
+	"crm/channels/providers"
 	"crm/channels/sandbox"
 	"crm/persistence"
 )
@@ -33,7 +34,7 @@ func (st sandboxStore) SandboxConnection(ctx context.Context, id uuid.UUID) (san
 }
 
 func (st sandboxStore) SandboxConnectionByToken(ctx context.Context, token string) (sandbox.Connection, error) {
-	id, ok := persistence.SandboxConnectionID(token)
+	id, ok := providers.SandboxConnectionID(token)
 	if !ok {
 		return sandbox.Connection{}, crm.NotFound("connection")
 	}
@@ -43,7 +44,7 @@ func (st sandboxStore) SandboxConnectionByToken(ctx context.Context, token strin
 // sandboxConnection maps a sandbox connection's secrets and settings; other
 // connections are not found.
 func sandboxConnection(sec crm.ConnectionSecrets) (sandbox.Connection, error) {
-	if sec.Provider != persistence.ProviderSandbox || sec.Deleted {
+	if sec.Provider != providers.Sandbox || sec.Deleted {
 		return sandbox.Connection{}, crm.NotFound("connection")
 	}
 	c := sandbox.Connection{ID: sec.ID, TenantID: sec.TenantID, AccessToken: sec.Credentials["access_token"],
