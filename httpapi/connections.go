@@ -59,7 +59,7 @@ func (s *Server) checkTenantConnectionInput(credentials map[string]string, setti
 	if v, ok := settings["graph_base_url"]; ok && v != nil {
 		return errGraphBaseURLForbidden
 	}
-	return s.cfg.Providers.checkProviderURLs(credentials)
+	return s.cfg.Providers.CheckURLs(credentials)
 }
 
 type listConnectionsQuery struct {
@@ -309,7 +309,7 @@ func (s *Server) forgetConnection(id uuid.UUID) {
 // connections table: the connection by id on the platform path, its
 // credentials opened and its adapter built by adapters. Deleted connections
 // are not found.
-func WebhookConnectionsFromDB(db *persistence.DB, sealer *crm.Sealer, adapters *Providers) WebhookConnectionLookup {
+func WebhookConnectionsFromDB(db *persistence.DB, sealer *crm.Sealer, adapters *providers.Registry) WebhookConnectionLookup {
 	return func(ctx context.Context, id uuid.UUID) (*WebhookConnection, error) {
 		sec, err := persistence.LoadConnectionForWebhook(ctx, db, sealer, id)
 		if err != nil {

@@ -25,7 +25,7 @@ const (
 )
 
 // Config describes one connection. HTTPClient makes the provider calls:
-// for a connection it is the egress-guarded client (httpapi.Providers,
+// for a connection it is the egress-guarded client (Registry,
 // channels.NewEgressTransport), since base URLs are tenant input; nil takes
 // the adapter's plain default, which only the adapters' own tests use.
 type Config struct {

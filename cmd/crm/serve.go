@@ -20,6 +20,7 @@ import (
 	"crm"
 	"crm/actors"
 	"crm/channels"
+	"crm/channels/providers"
 	"crm/cluster"
 	"crm/httpapi"
 	"crm/jobs"
@@ -57,7 +58,7 @@ func (n *node) Addr() string { return n.listener.Addr().String() }
 type connectionSource struct {
 	db        *persistence.DB
 	sealer    *crm.Sealer
-	providers *httpapi.Providers
+	providers *providers.Registry
 	mu        sync.Mutex
 	cache     map[uuid.UUID]cachedProvider
 }
@@ -140,7 +141,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *node, err erro
 		return nil, fmt.Errorf("listening on %s: %w", cfg.HTTPAddr, err)
 	}
 	n.publicURL = publicURL(cfg, n.Addr())
-	providers, err := httpapi.NewProviders(httpapi.ProvidersConfig{SelfURL: selfURL(n.Addr()),
+	adapters, err := providers.NewRegistry(providers.RegistryConfig{SelfURL: selfURL(n.Addr()),
 		AllowPrivate: cfg.AllowPrivateProviderURLs})
 	if err != nil {
 		return nil, err
@@ -154,7 +155,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *node, err erro
 	n.engine, err = actors.NewEngine(actors.EngineConfig{DB: n.db, Log: log, Registry: registry,
 		DispatchWorkers: cfg.DispatchWorkers, CommitBatch: cfg.CommitBatch, CommitWriters: cfg.CommitWriters,
 		MaxBacklog:  cfg.MaxBacklog,
-		Connections: &connectionSource{db: n.db, sealer: n.sealer, providers: providers, cache: map[uuid.UUID]cachedProvider{}},
+		Connections: &connectionSource{db: n.db, sealer: n.sealer, providers: adapters, cache: map[uuid.UUID]cachedProvider{}},
 		// Providers fetch outbound media from an expiring signed URL of ours.
 		MediaLink: func(_ context.Context, tenantID, mediaID uuid.UUID) (string, error) {
 			return httpapi.SignMediaURL(mediaKey, n.publicURL, tenantID, mediaID, time.Now().Add(time.Hour)), nil
@@ -201,9 +202,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *node, err erro
 
 	api, err := httpapi.New(httpapi.Config{DB: n.db, Log: log, TokenKey: cfg.subkey("access-tokens"), UI: ui.Handler(),
 		Registry: registry, Sealer: n.sealer, Blobs: blobs, PublicURL: n.publicURL, Licenses: licenses, MediaURLKey: mediaKey,
-		SelfURL: selfURL(n.Addr()), Providers: providers,
+		SelfURL: selfURL(n.Addr()), Providers: adapters,
 		LicenseSigningKey: n.signingKey, Gateway: gateway, Engine: n.engine, Dispatcher: n.engine, Inbox: n.inbox,
-		WebhookConnections: httpapi.WebhookConnectionsFromDB(n.db, n.sealer, providers), TrustedProxies: cfg.TrustedProxies,
+		WebhookConnections: httpapi.WebhookConnectionsFromDB(n.db, n.sealer, adapters), TrustedProxies: cfg.TrustedProxies,
 		Ready: func(context.Context) error {
 			if !n.cluster.Joined() {
 				return errors.New("not joined")
