@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -309,20 +308,10 @@ func (s *Server) forgetConnection(id uuid.UUID) {
 // connections table: the connection by id on the platform path, its
 // credentials opened and its adapter built by adapters. Deleted connections
 // are not found.
-func WebhookConnectionsFromDB(db *persistence.DB, sealer *crm.Sealer, adapters *providers.Registry) WebhookConnectionLookup {
-	return func(ctx context.Context, id uuid.UUID) (*WebhookConnection, error) {
-		sec, err := persistence.LoadConnectionForWebhook(ctx, db, sealer, id)
-		if err != nil {
-			return nil, err
-		}
-		if sec.Deleted {
-			return nil, crm.NotFound("connection")
-		}
-		adapter, err := adapters.For(sec)
-		if err != nil {
-			return nil, err
-		}
-		return &WebhookConnection{ID: sec.ID, TenantID: sec.TenantID, Provider: sec.Provider, ExternalID: sec.ExternalID,
-			Adapter: adapter}, nil
-	}
+func WebhookConnectionsFromDB(db *persistence.DB, sealer *crm.Sealer, adapters *providers.Registry) providers.WebhookLookup {
+	return providers.WebhookConnections(persistence.NewConnectionStore(db, sealer), adapters)
 }
+
+// persistence's connection store is what channels/providers loads
+// connections from.
+var _ providers.Store = (*persistence.ConnectionStore)(nil)

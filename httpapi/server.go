@@ -49,7 +49,7 @@ type Config struct {
 	// Registry receives the Prometheus metrics; default a fresh registry.
 	Registry *prometheus.Registry
 	// WebhookConnections resolves the connection a webhook URL names.
-	WebhookConnections WebhookConnectionLookup
+	WebhookConnections providers.WebhookLookup
 	// Inbox makes webhook events durable before the 200 (group commit).
 	Inbox *persistence.InboxWriter
 	// Dispatcher hands durable events to the engine; nil leaves them to the sweeper.

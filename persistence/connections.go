@@ -412,6 +412,29 @@ func LoadConnection(ctx context.Context, db *DB, sealer *crm.Sealer, tenantID, i
 	return out, translate(err)
 }
 
+// ConnectionStore loads connections with their opened credentials, for the
+// layers that declare what they need of it (channels/providers.Store).
+type ConnectionStore struct {
+	db     *DB
+	sealer *crm.Sealer
+}
+
+// NewConnectionStore opens credentials with sealer.
+func NewConnectionStore(db *DB, sealer *crm.Sealer) *ConnectionStore {
+	return &ConnectionStore{db: db, sealer: sealer}
+}
+
+// LoadConnection is LoadConnection with the store's database and sealer.
+func (s *ConnectionStore) LoadConnection(ctx context.Context, tenantID, id uuid.UUID) (crm.ConnectionSecrets, error) {
+	return LoadConnection(ctx, s.db, s.sealer, tenantID, id)
+}
+
+// LoadConnectionForWebhook is LoadConnectionForWebhook with the store's
+// database and sealer.
+func (s *ConnectionStore) LoadConnectionForWebhook(ctx context.Context, id uuid.UUID) (crm.ConnectionSecrets, error) {
+	return LoadConnectionForWebhook(ctx, s.db, s.sealer, id)
+}
+
 // RotateConnectionSecrets re-seals, under the sealer's current key, every
 // connection's credentials sealed with an older key, in batches of one
 // transaction each. It returns how many were re-sealed.

@@ -53,44 +53,8 @@ type node struct {
 // Addr is the address the HTTP server listens on.
 func (n *node) Addr() string { return n.listener.Addr().String() }
 
-// connectionSource builds connections' adapters for the engine, caching
-// them briefly (decrypting credentials on every send would be wasteful).
-type connectionSource struct {
-	db        *persistence.DB
-	sealer    *crm.Sealer
-	providers *providers.Registry
-	mu        sync.Mutex
-	cache     map[uuid.UUID]cachedProvider
-}
-
-type cachedProvider struct {
-	provider channels.Provider
-	expires  time.Time
-}
-
-func (s *connectionSource) Provider(ctx context.Context, tenantID, connectionID uuid.UUID) (channels.Provider, error) {
-	s.mu.Lock()
-	if c, ok := s.cache[connectionID]; ok && time.Now().Before(c.expires) {
-		s.mu.Unlock()
-		return c.provider, nil
-	}
-	s.mu.Unlock()
-	sec, err := persistence.LoadConnection(ctx, s.db, s.sealer, tenantID, connectionID)
-	if err != nil {
-		return nil, err
-	}
-	if sec.Deleted {
-		return nil, crm.NotFound("connection")
-	}
-	p, err := s.providers.For(sec)
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	s.cache[connectionID] = cachedProvider{provider: p, expires: time.Now().Add(30 * time.Second)}
-	s.mu.Unlock()
-	return p, nil
-}
+// The engine takes its connections' adapters from a providers.Cache.
+var _ actors.ConnectionSource = (*providers.Cache)(nil)
 
 // Start opens the database, migrates it, joins the cluster, starts the
 // engine and serves HTTP.
@@ -147,6 +111,12 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *node, err erro
 		return nil, err
 	}
 
+	connections, err := providers.NewCache(providers.CacheConfig{Store: persistence.NewConnectionStore(n.db, n.sealer),
+		Registry: adapters})
+	if err != nil {
+		return nil, err
+	}
+
 	mediaKey := httpapi.MediaURLKeyFrom(cfg.SecretKey)
 	mediaStore, err := persistence.NewMediaStore(n.db, blobs)
 	if err != nil {
@@ -155,7 +125,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *node, err erro
 	n.engine, err = actors.NewEngine(actors.EngineConfig{DB: n.db, Log: log, Registry: registry,
 		DispatchWorkers: cfg.DispatchWorkers, CommitBatch: cfg.CommitBatch, CommitWriters: cfg.CommitWriters,
 		MaxBacklog:  cfg.MaxBacklog,
-		Connections: &connectionSource{db: n.db, sealer: n.sealer, providers: adapters, cache: map[uuid.UUID]cachedProvider{}},
+		Connections: connections,
 		// Providers fetch outbound media from an expiring signed URL of ours.
 		MediaLink: func(_ context.Context, tenantID, mediaID uuid.UUID) (string, error) {
 			return httpapi.SignMediaURL(mediaKey, n.publicURL, tenantID, mediaID, time.Now().Add(time.Hour)), nil
