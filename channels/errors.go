@@ -22,9 +22,9 @@ var (
 	// ErrUnsupported: the provider has no such operation.
 	ErrUnsupported = &crm.Error{Kind: crm.ErrUnprocessable, Code: "unsupported_by_provider",
 		Message: "operation not supported by this provider"}
-	// ErrMediaChecksum: downloaded media does not match its SHA-256.
-	ErrMediaChecksum = &crm.Error{Kind: crm.ErrUnprocessable, Code: "media_checksum_mismatch",
-		Message: "downloaded media does not match its sha256"}
+	// ErrMediaChecksum: downloaded media does not match its SHA-256
+	// (crm.CheckSHA256, which the media store applies too).
+	ErrMediaChecksum = crm.ErrMediaChecksum
 	// ErrMediaTooLarge: media beyond Settings.MaxMediaBytes.
 	ErrMediaTooLarge = &crm.Error{Kind: crm.ErrTooLarge, Code: "media_too_large",
 		Message: "media exceeds the size limit"}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -147,42 +146,6 @@ func SecretEqual(expected, got string) bool {
 	e := sha256.Sum256([]byte(expected))
 	g := sha256.Sum256([]byte(got))
 	return subtle.ConstantTimeCompare(e[:], g[:]) == 1
-}
-
-// DecodeSHA256 accepts a SHA-256 written as hex or as base64 (standard or
-// URL alphabet, padded or not) and returns its 32 bytes.
-func DecodeSHA256(s string) ([]byte, error) {
-	s = strings.TrimSpace(s)
-	if len(s) == 64 {
-		if b, err := hex.DecodeString(s); err == nil {
-			return b, nil
-		}
-	}
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding,
-		base64.RawStdEncoding, base64.RawURLEncoding} {
-		if b, err := enc.DecodeString(s); err == nil && len(b) == sha256.Size {
-			return b, nil
-		}
-	}
-	return nil, fmt.Errorf("not a sha256: %q", s)
-}
-
-// CheckSHA256 hashes data, compares it with expected (hex or base64; empty
-// skips the check) and returns the hex digest.
-func CheckSHA256(data []byte, expected string) (string, error) {
-	sum := sha256.Sum256(data)
-	digest := hex.EncodeToString(sum[:])
-	if expected == "" {
-		return digest, nil
-	}
-	want, err := DecodeSHA256(expected)
-	if err != nil {
-		return digest, fmt.Errorf("%w: %v", ErrMediaChecksum, err)
-	}
-	if subtle.ConstantTimeCompare(want, sum[:]) != 1 {
-		return digest, fmt.Errorf("%w: got %s", ErrMediaChecksum, digest)
-	}
-	return digest, nil
 }
 
 // ReadLimited reads at most limit bytes of r; more is ErrMediaTooLarge.

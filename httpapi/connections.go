@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"crm"
+	"crm/channels/providers"
 	"crm/persistence"
 )
 
@@ -58,7 +58,7 @@ func (s *Server) checkTenantConnectionInput(credentials map[string]string, setti
 	if v, ok := settings["graph_base_url"]; ok && v != nil {
 		return errGraphBaseURLForbidden
 	}
-	return s.cfg.Providers.checkProviderURLs(credentials)
+	return s.cfg.Providers.CheckURLs(credentials)
 }
 
 type listConnectionsQuery struct {
@@ -108,11 +108,11 @@ func (s *Server) publicBase() string { return s.cfg.PublicURL }
 func connectionWebhookURL(base string, conn persistence.Connection) string {
 	id := conn.ID.String()
 	switch conn.Provider {
-	case persistence.ProviderUazAPI:
+	case providers.UazAPI:
 		return base + "/webhooks/uazapi/" + id + "/" + conn.WebhookSecret
-	case persistence.ProviderEvolution:
+	case providers.Evolution:
 		return base + "/webhooks/evolution/" + id + "/" + conn.WebhookSecret
-	case persistence.ProviderSandbox:
+	case providers.Sandbox:
 		return base + "/webhooks/sandbox/" + id
 	}
 	return base + "/webhooks/meta/" + id
@@ -176,7 +176,7 @@ func (s *Server) createConnection(c *gin.Context, p crm.Principal) error {
 			return err
 		}
 	}
-	created, err := persistence.CreateConnection(c, s.db, sealer, p.TenantID, directoryActor(c, p), persistence.NewConnection{
+	created, err := CreateConnection(c, s.db, sealer, p.TenantID, directoryActor(c, p), NewConnection{
 		Name: name, Channel: req.Channel, Provider: req.Provider, Credentials: req.Credentials, Settings: req.Settings,
 		SandboxBaseURL: s.publicBase()})
 	if err != nil {
@@ -218,7 +218,7 @@ func (s *Server) updateConnection(c *gin.Context, p crm.Principal) error {
 		return err
 	}
 	fields := crm.FieldErrors{}
-	patch := persistence.ConnectionPatch{Credentials: req.Credentials, Settings: req.Settings}
+	patch := ConnectionPatch{Credentials: req.Credentials, Settings: req.Settings}
 	if req.Name != nil {
 		name := directoryText(fields, "name", *req.Name, 1, 120)
 		patch.Name = &name
@@ -229,7 +229,7 @@ func (s *Server) updateConnection(c *gin.Context, p crm.Principal) error {
 	if err := s.checkTenantConnectionInput(req.Credentials, req.Settings); err != nil {
 		return err
 	}
-	conn, err := persistence.UpdateConnection(c, s.db, sealer, p.TenantID, id, directoryActor(c, p), patch)
+	conn, err := UpdateConnection(c, s.db, sealer, p.TenantID, id, directoryActor(c, p), patch)
 	if err != nil {
 		return err
 	}
@@ -260,7 +260,7 @@ func (s *Server) adminUpdateConnection(c *gin.Context, p crm.Principal) error {
 	if sec.Deleted {
 		return crm.NotFound("connection")
 	}
-	if sec.Provider != persistence.ProviderMeta {
+	if sec.Provider != providers.Meta {
 		return crm.NewError(crm.ErrUnprocessable, "not_a_meta_connection",
 			"only Meta connections take a graph_base_url (a sandbox connection's is this server's own)", nil)
 	}
@@ -268,8 +268,8 @@ func (s *Server) adminUpdateConnection(c *gin.Context, p crm.Principal) error {
 	if req.GraphBaseURL != nil && strings.TrimSpace(*req.GraphBaseURL) != "" {
 		value = strings.TrimSpace(*req.GraphBaseURL)
 	}
-	conn, err := persistence.UpdateConnection(c, s.db, sealer, sec.TenantID, id, directoryActor(c, p),
-		persistence.ConnectionPatch{Settings: map[string]any{"graph_base_url": value}})
+	conn, err := UpdateConnection(c, s.db, sealer, sec.TenantID, id, directoryActor(c, p),
+		ConnectionPatch{Settings: map[string]any{"graph_base_url": value}})
 	if err != nil {
 		return err
 	}
@@ -308,20 +308,10 @@ func (s *Server) forgetConnection(id uuid.UUID) {
 // connections table: the connection by id on the platform path, its
 // credentials opened and its adapter built by adapters. Deleted connections
 // are not found.
-func WebhookConnectionsFromDB(db *persistence.DB, sealer *crm.Sealer, adapters *Providers) WebhookConnectionLookup {
-	return func(ctx context.Context, id uuid.UUID) (*WebhookConnection, error) {
-		sec, err := persistence.LoadConnectionForWebhook(ctx, db, sealer, id)
-		if err != nil {
-			return nil, err
-		}
-		if sec.Deleted {
-			return nil, crm.NotFound("connection")
-		}
-		adapter, err := adapters.For(sec)
-		if err != nil {
-			return nil, err
-		}
-		return &WebhookConnection{ID: sec.ID, TenantID: sec.TenantID, Provider: sec.Provider, ExternalID: sec.ExternalID,
-			Adapter: adapter}, nil
-	}
+func WebhookConnectionsFromDB(db *persistence.DB, sealer *crm.Sealer, adapters *providers.Registry) providers.WebhookLookup {
+	return providers.WebhookConnections(persistence.NewConnectionStore(db, sealer), adapters)
 }
+
+// persistence's connection store is what channels/providers loads
+// connections from.
+var _ providers.Store = (*persistence.ConnectionStore)(nil)

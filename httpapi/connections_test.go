@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crm"
+	"crm/channels/providers"
 	"crm/persistence"
 )
 
@@ -101,8 +102,8 @@ func TestConnectionCRUD(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "EAAG-rotated-token-abc", sec.Credentials["access_token"])
 	require.Equal(t, "app-secret-456", sec.Credentials["app_secret"])
-	require.Equal(t, 20*time.Second, sec.ChannelSettings().Timeout)
-	require.Equal(t, "EAAG-rotated-token-abc", sec.ChannelCredentials().AccessToken)
+	require.Equal(t, 20*time.Second, providers.SettingsOf(sec).Timeout)
+	require.Equal(t, "EAAG-rotated-token-abc", providers.CredentialsOf(sec).AccessToken)
 	require.Equal(t, conn["verify_token"], sec.VerifyToken)
 	require.NotContains(t, sec.String(), "EAAG")
 
@@ -234,7 +235,7 @@ func TestConnectionSecretsSealedAndNeverReturned(t *testing.T) {
 	require.Equal(t, "1029384756", byName["meta/messenger"]["external_id"])
 	sec, err := persistence.LoadConnection(ctx, env.db, env.srv.cfg.Sealer, acme.ID, uuid.MustParse(evo["id"].(string)))
 	require.NoError(t, err)
-	creds := sec.ChannelCredentials()
+	creds := providers.CredentialsOf(sec)
 	require.Equal(t, "evo-api-key-000", creds.InstanceToken)
 	require.Equal(t, "acme-main", creds.InstanceName)
 
@@ -361,7 +362,7 @@ func TestConnectionSandboxSecretShownOnce(t *testing.T) {
 	sec, err := persistence.LoadConnection(context.Background(), env.db, env.srv.cfg.Sealer, acme.ID, uuid.MustParse(id))
 	require.NoError(t, err)
 	require.Equal(t, secret, sec.Credentials["app_secret"])
-	tokenID, ok := persistence.SandboxConnectionID(sec.Credentials["access_token"])
+	tokenID, ok := providers.SandboxConnectionID(sec.Credentials["access_token"])
 	require.True(t, ok)
 	require.Equal(t, id, tokenID.String())
 	for _, row := range directoryAudit(t, env, acme.ID, "connection", uuid.MustParse(id)) {
@@ -372,19 +373,19 @@ func TestConnectionSandboxSecretShownOnce(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, res.Status)
 
 	// The demo seed: idempotent, one sandbox connection.
-	first, err := persistence.EnsureDemoSandboxConnection(context.Background(), env.db, env.srv.cfg.Sealer, acme.ID, "http://localhost:8080")
+	first, err := EnsureDemoSandboxConnection(context.Background(), env.db, env.srv.cfg.Sealer, acme.ID, "http://localhost:8080")
 	require.NoError(t, err)
 	require.Equal(t, id, first.String(), "an existing sandbox connection is kept")
 	globex := env.tenant("globex")
-	made, err := persistence.EnsureDemoSandboxConnection(context.Background(), env.db, env.srv.cfg.Sealer, globex.ID, "http://localhost:8080/")
+	made, err := EnsureDemoSandboxConnection(context.Background(), env.db, env.srv.cfg.Sealer, globex.ID, "http://localhost:8080/")
 	require.NoError(t, err)
-	again, err := persistence.EnsureDemoSandboxConnection(context.Background(), env.db, env.srv.cfg.Sealer, globex.ID, "http://localhost:8080")
+	again, err := EnsureDemoSandboxConnection(context.Background(), env.db, env.srv.cfg.Sealer, globex.ID, "http://localhost:8080")
 	require.NoError(t, err)
 	require.Equal(t, made, again)
 	sec, err = persistence.LoadConnection(context.Background(), env.db, env.srv.cfg.Sealer, globex.ID, made)
 	require.NoError(t, err)
 	require.Equal(t, "sandbox", sec.Provider)
-	require.Equal(t, "http://localhost:8080/sandbox/graph", sec.ChannelSettings().GraphBaseURL)
+	require.Equal(t, "http://localhost:8080/sandbox/graph", providers.SettingsOf(sec).GraphBaseURL)
 }
 
 func TestConnectionRotateSecrets(t *testing.T) {

@@ -174,8 +174,8 @@ func TestTenantCannotAimProvidersAtPrivateAddresses(t *testing.T) {
 	// Rows saved before these checks: the dial is refused, nothing reaches
 	// the address, and the admin is told why.
 	stored := func(name, provider string, creds map[string]string, settings map[string]any) string {
-		created, err := persistence.CreateConnection(ctx, env.db, env.srv.cfg.Sealer, acme.ID, persistence.AuditEntry{},
-			persistence.NewConnection{Name: name, Channel: "whatsapp", Provider: provider, Credentials: creds, Settings: settings,
+		created, err := CreateConnection(ctx, env.db, env.srv.cfg.Sealer, acme.ID, persistence.AuditEntry{},
+			NewConnection{Name: name, Channel: "whatsapp", Provider: provider, Credentials: creds, Settings: settings,
 				SandboxBaseURL: env.srv.cfg.PublicURL})
 		require.NoError(t, err)
 		return created.ID.String()

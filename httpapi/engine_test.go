@@ -21,6 +21,7 @@ import (
 	"crm/actors"
 	"crm/channels"
 	"crm/channels/meta"
+	"crm/channels/providers"
 	"crm/cluster"
 	"crm/persistence"
 	crmpb "crm/proto"
@@ -147,11 +148,11 @@ func newEngineEnv(t testing.TB, tune ...func(*actors.EngineConfig)) *engineEnv {
 		inbox := persistence.NewInboxWriter(c.DB, persistence.InboxConfig{}, slog.New(slog.DiscardHandler))
 		t.Cleanup(inbox.Close)
 		c.Inbox, c.Dispatcher, c.Engine = inbox, engine, engine
-		c.WebhookConnections = func(ctx context.Context, id uuid.UUID) (*WebhookConnection, error) {
+		c.WebhookConnections = func(ctx context.Context, id uuid.UUID) (*providers.WebhookConnection, error) {
 			if id != connID {
 				return nil, crm.NotFound("connection")
 			}
-			return &WebhookConnection{ID: connID, TenantID: tenantID, Provider: "meta", Adapter: adapter}, nil
+			return &providers.WebhookConnection{ID: connID, TenantID: tenantID, Provider: "meta", Adapter: adapter}, nil
 		}
 	})
 	tenant := env.tenant("engine")

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crm"
+	"crm/channels/providers"
 	"crm/persistence"
 	"crm/persistence/pgtest"
 )
@@ -54,11 +55,11 @@ func newTestEnv(t testing.TB, mutate ...func(*Config)) *testEnv {
 // provider calls (and the sandbox simulator's media fetch) may reach the
 // tests' loopback servers.
 func allowPrivateProviders(c *Config) {
-	providers, err := NewProviders(ProvidersConfig{SelfURL: c.SelfURL, AllowPrivate: true})
+	registry, err := providers.NewRegistry(providers.RegistryConfig{SelfURL: c.SelfURL, AllowPrivate: true})
 	if err != nil {
 		panic(err)
 	}
-	c.Providers = providers
+	c.Providers = registry
 }
 
 // tenantFixture is a tenant with an admin already logged in.

@@ -1,68 +1,17 @@
 package httpapi
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
 
 	"crm"
+	"crm/channels/providers"
 	"crm/channels/sandbox"
 	"crm/persistence"
 )
-
-// sandboxStore finds sandbox connections for the sandbox, on the platform
-// path: Graph calls authenticate by bearer token alone, without a tenant.
-type sandboxStore struct {
-	db     *persistence.DB
-	sealer *crm.Sealer
-}
-
-var _ sandbox.Store = sandboxStore{}
-
-func (st sandboxStore) SandboxConnection(ctx context.Context, id uuid.UUID) (sandbox.Connection, error) {
-	sec, err := persistence.LoadConnectionForWebhook(ctx, st.db, st.sealer, id)
-	if err != nil {
-		return sandbox.Connection{}, err
-	}
-	return sandboxConnection(sec)
-}
-
-func (st sandboxStore) SandboxConnectionByToken(ctx context.Context, token string) (sandbox.Connection, error) {
-	id, ok := persistence.SandboxConnectionID(token)
-	if !ok {
-		return sandbox.Connection{}, crm.NotFound("connection")
-	}
-	return st.SandboxConnection(ctx, id)
-}
-
-// sandboxConnection maps a sandbox connection's secrets and settings; other
-// connections are not found.
-func sandboxConnection(sec persistence.ConnectionSecrets) (sandbox.Connection, error) {
-	if sec.Provider != persistence.ProviderSandbox || sec.Deleted {
-		return sandbox.Connection{}, crm.NotFound("connection")
-	}
-	c := sandbox.Connection{ID: sec.ID, TenantID: sec.TenantID, AccessToken: sec.Credentials["access_token"],
-		AppSecret: sec.Credentials["app_secret"], PhoneNumberID: sec.Credentials["phone_number_id"],
-		WABAID: sec.Credentials["waba_id"]}
-	c.DisplayPhoneNumber, _ = sec.Settings["display_phone_number"].(string)
-	if c.DisplayPhoneNumber == "" && len(c.PhoneNumberID) >= 7 {
-		c.DisplayPhoneNumber = "1555" + c.PhoneNumberID[len(c.PhoneNumberID)-7:]
-	}
-	c.Failure, _ = sec.Settings["sandbox_failure"].(string)
-	if delays, ok := sec.Settings["sandbox_status_delays_ms"].([]any); ok {
-		for _, d := range delays {
-			if ms, ok := d.(float64); ok && ms >= 0 {
-				c.StatusDelays = append(c.StatusDelays, time.Duration(ms*float64(time.Millisecond)))
-			}
-		}
-	}
-	return c, nil
-}
 
 type sandboxOutboxResponse struct {
 	Items []sandbox.OutboxEntry `json:"items"`
@@ -77,7 +26,7 @@ func (s *Server) sandboxRoutes() {
 		var err error
 		// The sandbox is this node: it posts its webhooks to our own
 		// listener, never to the Host a request named.
-		sb, err = sandbox.New(sandbox.Config{Store: sandboxStore{db: s.db, sealer: s.cfg.Sealer}, BaseURL: s.cfg.SelfURL,
+		sb, err = sandbox.New(sandbox.Config{Store: providers.SandboxStore{Store: persistence.NewConnectionStore(s.db, s.cfg.Sealer)}, BaseURL: s.cfg.SelfURL,
 			GraphPath: "/sandbox/graph", HTTPClient: s.cfg.SandboxHTTPClient, AllowPrivateURLs: s.cfg.Providers.AllowPrivate(),
 			Logger: s.log, Now: s.now})
 		if err != nil {
@@ -145,5 +94,5 @@ func (s *Server) tenantSandboxConnection(c *gin.Context, p crm.Principal) (sandb
 	if err != nil {
 		return sandbox.Connection{}, err
 	}
-	return sandboxConnection(sec)
+	return providers.SandboxConnection(sec)
 }

@@ -17,6 +17,7 @@ import (
 
 	"crm"
 	"crm/actors"
+	"crm/channels/providers"
 	"crm/persistence"
 	"crm/realtime"
 )
@@ -49,7 +50,7 @@ type Config struct {
 	// Registry receives the Prometheus metrics; default a fresh registry.
 	Registry *prometheus.Registry
 	// WebhookConnections resolves the connection a webhook URL names.
-	WebhookConnections WebhookConnectionLookup
+	WebhookConnections providers.WebhookLookup
 	// Inbox makes webhook events durable before the 200 (group commit).
 	Inbox *persistence.InboxWriter
 	// Dispatcher hands durable events to the engine; nil leaves them to the sweeper.
@@ -75,9 +76,9 @@ type Config struct {
 	// Default PublicURL.
 	SelfURL string
 	// Providers builds connections' adapters (provider calls through the
-	// egress guard); default NewProviders over SelfURL with private
+	// egress guard); default a providers.Registry over SelfURL with private
 	// addresses refused. The serve command shares one with the engine.
-	Providers *Providers
+	Providers *providers.Registry
 	// MediaURLKey signs the expiring media content URLs; default derived
 	// from TokenKey (see MediaURLKeyFrom).
 	MediaURLKey []byte
@@ -137,7 +138,7 @@ func New(cfg Config) (*Server, error) {
 	cfg.SelfURL = strings.TrimRight(cfg.SelfURL, "/")
 	if cfg.Providers == nil {
 		var err error
-		if cfg.Providers, err = NewProviders(ProvidersConfig{SelfURL: cfg.SelfURL}); err != nil {
+		if cfg.Providers, err = providers.NewRegistry(providers.RegistryConfig{SelfURL: cfg.SelfURL}); err != nil {
 			return nil, err
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -16,26 +15,13 @@ import (
 	"crm"
 	"crm/actors"
 	"crm/channels"
+	"crm/channels/providers"
 	"crm/persistence"
 	crmpb "crm/proto"
 )
 
 // maxWebhookBody bounds a provider webhook. Meta sends up to 3 MB.
 const maxWebhookBody = 5 << 20
-
-// WebhookConnection is what the webhook routes need of a connection: whose it
-// is and the adapter that verifies and parses its webhooks.
-type WebhookConnection struct {
-	ID         uuid.UUID
-	TenantID   uuid.UUID
-	Provider   string // meta, sandbox, uazapi, evolution
-	ExternalID string // phone_number_id, page id, IG account id, instance
-	Adapter    channels.Provider
-}
-
-// WebhookConnectionLookup resolves the connection a webhook URL names; an
-// unknown or deleted one is crm.ErrNotFound.
-type WebhookConnectionLookup func(ctx context.Context, id uuid.UUID) (*WebhookConnection, error)
 
 // InboundDispatch is one durable inbox event handed to the engine.
 type InboundDispatch = actors.InboxItem
@@ -57,26 +43,18 @@ type LoadShedder interface {
 // shedRetryAfter is the Retry-After of a shed webhook, in seconds.
 const shedRetryAfter = "2"
 
-// webhookState caches connections for a few seconds: a busy number posts
-// thousands of webhooks a second, each needing its app secret.
+// webhookState is the webhook routes' connection cache and metrics.
 type webhookState struct {
-	mu      sync.RWMutex
-	entries map[uuid.UUID]webhookCacheEntry
-	ttl     time.Duration
+	connections *providers.WebhookCache
 
 	received *prometheus.CounterVec
 	ackTime  prometheus.Histogram
 	shed     prometheus.Counter
 }
 
-type webhookCacheEntry struct {
-	conn    *WebhookConnection
-	err     error
-	expires time.Time
-}
-
 func (s *Server) webhookRoutes() {
-	s.hooks = &webhookState{entries: map[uuid.UUID]webhookCacheEntry{}, ttl: 10 * time.Second,
+	s.hooks = &webhookState{connections: providers.NewWebhookCache(providers.WebhookCacheConfig{
+		Lookup: s.cfg.WebhookConnections, TTL: 10 * time.Second, Now: s.now}),
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crm_webhook_events_total",
 			Help: "Provider events received by webhook, by provider and outcome (stored, duplicate)."}, []string{"provider", "outcome"}),
 		ackTime: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "crm_webhook_ack_seconds",
@@ -101,39 +79,19 @@ func (s *Server) webhookRoutes() {
 		Tag: "webhooks", Raw: "application/json"}, s.webhookPost(true))
 }
 
-// webhookConnection finds the connection, through the cache. Not-found
-// answers are cached too, so a flood for a deleted connection stays cheap.
-func (s *Server) webhookConnection(ctx context.Context, raw string) (*WebhookConnection, error) {
+// webhookConnection finds the connection a webhook URL names, through the
+// cache.
+func (s *Server) webhookConnection(ctx context.Context, raw string) (*providers.WebhookConnection, error) {
 	id, err := uuid.Parse(raw)
-	if err != nil || s.cfg.WebhookConnections == nil {
+	if err != nil {
 		return nil, crm.NotFound("connection")
 	}
-	now := s.now()
-	s.hooks.mu.RLock()
-	entry, ok := s.hooks.entries[id]
-	s.hooks.mu.RUnlock()
-	if ok && now.Before(entry.expires) {
-		return entry.conn, entry.err
-	}
-	conn, err := s.cfg.WebhookConnections(ctx, id)
-	var coded *crm.Error
-	if err != nil && !(errors.As(err, &coded) && errors.Is(coded.Kind, crm.ErrNotFound)) {
-		return nil, err // a database hiccup is not cached
-	}
-	s.hooks.mu.Lock()
-	if len(s.hooks.entries) > 100_000 {
-		s.hooks.entries = map[uuid.UUID]webhookCacheEntry{}
-	}
-	s.hooks.entries[id] = webhookCacheEntry{conn: conn, err: err, expires: now.Add(s.hooks.ttl)}
-	s.hooks.mu.Unlock()
-	return conn, err
+	return s.hooks.connections.Get(ctx, id)
 }
 
 // ForgetWebhookConnection drops a cached connection (after an update or delete).
 func (s *Server) ForgetWebhookConnection(id uuid.UUID) {
-	s.hooks.mu.Lock()
-	delete(s.hooks.entries, id)
-	s.hooks.mu.Unlock()
+	s.hooks.connections.Forget(id)
 }
 
 func (s *Server) webhookHandshake(c *gin.Context) {

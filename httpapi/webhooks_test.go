@@ -18,6 +18,7 @@ import (
 	"crm"
 	"crm/channels"
 	"crm/channels/meta"
+	"crm/channels/providers"
 	"crm/persistence"
 	crmpb "crm/proto"
 )
@@ -77,11 +78,11 @@ func newWebhookEnv(t *testing.T) *webhookEnv {
 		inbox = persistence.NewInboxWriter(c.DB, persistence.InboxConfig{}, slog.New(slog.DiscardHandler))
 		c.Inbox = inbox
 		c.Dispatcher = dispatcher
-		c.WebhookConnections = func(ctx context.Context, id uuid.UUID) (*WebhookConnection, error) {
+		c.WebhookConnections = func(ctx context.Context, id uuid.UUID) (*providers.WebhookConnection, error) {
 			if id != connID {
 				return nil, crm.NotFound("connection")
 			}
-			return &WebhookConnection{ID: connID, TenantID: tenantID, Provider: "meta", Adapter: adapter}, nil
+			return &providers.WebhookConnection{ID: connID, TenantID: tenantID, Provider: "meta", Adapter: adapter}, nil
 		}
 	})
 	t.Cleanup(inbox.Close)

@@ -7,9 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
-	"net/url"
-	"regexp"
+	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -18,7 +16,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"crm"
-	"crm/channels"
 )
 
 // Connection is a tenant's link to a provider account, as the API shows it:
@@ -43,219 +40,28 @@ type Connection struct {
 	WebhookSecret string `json:"-"`
 }
 
-// ConnectionSecrets is a connection with its decrypted credentials, for the
-// engine and the webhook ingest. Never serialise it.
-type ConnectionSecrets struct {
-	ID            uuid.UUID
-	TenantID      uuid.UUID
-	Channel       string
-	Provider      string
-	ExternalID    string
-	Status        string
-	Credentials   map[string]string
-	Settings      map[string]any
-	VerifyToken   string
-	WebhookSecret string
-	Deleted       bool
-}
-
-// String keeps the secrets out of logs and %v.
-func (s ConnectionSecrets) String() string {
-	return fmt.Sprintf("connection %s (%s/%s, tenant %s)", s.ID, s.Provider, s.Channel, s.TenantID)
-}
-
-// ChannelCredentials maps the stored credential names onto the adapters'
-// Credentials (Evolution's api_key is its instance token).
-func (s ConnectionSecrets) ChannelCredentials() channels.Credentials {
-	c := s.Credentials
-	return channels.Credentials{
-		AccessToken:   c["access_token"],
-		AppSecret:     c["app_secret"],
-		VerifyToken:   s.VerifyToken,
-		PhoneNumberID: c["phone_number_id"],
-		WABAID:        c["waba_id"],
-		PageID:        c["page_id"],
-		IGAccountID:   c["ig_account_id"],
-		BaseURL:       c["base_url"],
-		InstanceName:  c["instance"],
-		InstanceToken: firstNonEmpty(c["instance_token"], c["api_key"]),
-		WebhookSecret: s.WebhookSecret,
-	}
-}
-
-// ChannelSettings maps the stored settings onto the adapters' Settings.
-func (s ConnectionSecrets) ChannelSettings() channels.Settings {
-	out := channels.Settings{}
-	out.GraphBaseURL, _ = s.Settings["graph_base_url"].(string)
-	out.APIVersion, _ = s.Settings["api_version"].(string)
-	if secs, ok := s.Settings["timeout_seconds"].(float64); ok && secs > 0 {
-		out.Timeout = time.Duration(secs * float64(time.Second))
-	}
-	return out
-}
-
-func firstNonEmpty(values ...string) string {
-	for _, v := range values {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-// Providers and channels a connection may name.
-const (
-	ProviderMeta      = "meta"
-	ProviderUazAPI    = "uazapi"
-	ProviderEvolution = "evolution"
-	ProviderSandbox   = "sandbox"
-)
-
-type credentialSpec struct {
-	required []string
-	// externalID names the credential that identifies the provider account.
-	externalID string
-}
-
-// credentialSpecs: the credential names per provider and channel, exactly.
-var credentialSpecs = map[string]credentialSpec{
-	"meta/whatsapp":      {required: []string{"access_token", "app_secret", "phone_number_id", "waba_id"}, externalID: "phone_number_id"},
-	"meta/messenger":     {required: []string{"access_token", "app_secret", "page_id"}, externalID: "page_id"},
-	"meta/instagram":     {required: []string{"access_token", "app_secret", "ig_account_id"}, externalID: "ig_account_id"},
-	"uazapi/whatsapp":    {required: []string{"base_url", "instance_token"}},
-	"evolution/whatsapp": {required: []string{"base_url", "api_key", "instance"}, externalID: "instance"},
-	// The sandbox's credentials are generated, never given.
-	"sandbox/whatsapp": {externalID: "phone_number_id"},
-}
-
-// ConnectionCredentialNames lists the credentials a provider/channel takes.
-func ConnectionCredentialNames(provider, channel string) ([]string, bool) {
-	spec, ok := credentialSpecs[provider+"/"+channel]
-	return spec.required, ok
-}
-
-// NewConnection is a connection to create.
-type NewConnection struct {
+// NewConnectionRow is a connection to store, its credentials and settings
+// already checked and completed by its provider's rules
+// (channels/providers.Prepare): the store seals the credentials and
+// generates the verify token and the webhook secret.
+type NewConnectionRow struct {
+	ID          uuid.UUID
 	Name        string
 	Channel     string
 	Provider    string
-	Credentials map[string]string
-	Settings    map[string]any
-	// SandboxBaseURL is the server's public base URL, for a sandbox
-	// connection's graph_base_url ({base}/sandbox/graph).
-	SandboxBaseURL string
-}
-
-// ConnectionPatch changes a connection. Credentials are merged key by key
-// (an empty value removes nothing: every credential is required); Settings
-// too, a nil value removing the setting.
-type ConnectionPatch struct {
-	Name        *string
+	Status      string
+	ExternalID  string
 	Credentials map[string]string
 	Settings    map[string]any
 }
 
-// CreatedConnection is a new connection plus, for the sandbox, its app
-// secret: shown once, in the create answer.
-type CreatedConnection struct {
-	Connection
-	AppSecret string
-}
-
-var (
-	apiVersionPattern = regexp.MustCompile(`^v[0-9]{1,3}\.[0-9]{1,3}$`)
-	idCredential      = regexp.MustCompile(`^[0-9A-Za-z_.-]{1,64}$`)
-)
-
-// settingKinds: the settings a connection may carry and their JSON kinds.
-var settingKinds = map[string]string{
-	"graph_base_url":       "url",
-	"api_version":          "api_version",
-	"timeout_seconds":      "number",
-	"display_phone_number": "string",
-	// Sandbox behaviour (channels/sandbox): delays of the sent, delivered
-	// and read status webhooks, and an injected failure.
-	"sandbox_status_delays_ms": "numbers",
-	"sandbox_failure":          "string",
-}
-
-func validateSettings(fields crm.FieldErrors, settings map[string]any) {
-	raw, _ := json.Marshal(settings)
-	if len(raw) > 8<<10 {
-		fields.Add("settings", "must be at most 8 KiB of JSON")
-		return
-	}
-	for k, v := range settings {
-		field := "settings." + k
-		kind, ok := settingKinds[k]
-		if !ok {
-			fields.Add(field, "unknown setting")
-			continue
-		}
-		if v == nil {
-			continue
-		}
-		switch kind {
-		case "url":
-			s, _ := v.(string)
-			u, err := url.Parse(s)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
-				fields.Add(field, "must be an http(s) URL")
-			}
-		case "api_version":
-			if s, _ := v.(string); !apiVersionPattern.MatchString(s) {
-				fields.Add(field, "must look like v21.0")
-			}
-		case "number":
-			if n, ok := v.(float64); !ok || n <= 0 || n > 300 {
-				fields.Add(field, "must be a number from 1 to 300")
-			}
-		case "string":
-			if s, ok := v.(string); !ok || len(s) > 100 {
-				fields.Add(field, "must be a string of at most 100 characters")
-			}
-		case "numbers":
-			list, ok := v.([]any)
-			if !ok || len(list) > 3 {
-				fields.Add(field, "must be up to 3 numbers")
-				continue
-			}
-			for _, item := range list {
-				if n, ok := item.(float64); !ok || n < 0 || n > 600000 {
-					fields.Add(field, "must be up to 3 numbers from 0 to 600000")
-				}
-			}
-		}
-	}
-}
-
-// validateCredentials checks a full credential set against its spec.
-func validateCredentials(fields crm.FieldErrors, spec credentialSpec, creds map[string]string) {
-	allowed := map[string]bool{}
-	for _, name := range spec.required {
-		allowed[name] = true
-		v := strings.TrimSpace(creds[name])
-		switch {
-		case v == "":
-			fields.Add("credentials."+name, "is required")
-		case len(v) > 4096:
-			fields.Add("credentials."+name, "must have at most 4096 characters")
-		case name == "base_url":
-			u, err := url.Parse(v)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				fields.Add("credentials."+name, "must be an http(s) URL")
-			}
-		case strings.HasSuffix(name, "_id") || name == "instance":
-			if !idCredential.MatchString(v) {
-				fields.Add("credentials."+name, "must be an id of letters, digits, _ . -")
-			}
-		}
-	}
-	for name := range creds {
-		if !allowed[name] {
-			fields.Add("credentials."+name, "unknown credential for this provider")
-		}
-	}
+// ConnectionUpdate changes a connection. Apply, when set, changes its
+// opened credentials, settings and external id by the provider's rules
+// (channels/providers.Patch) inside the transaction that locked the row; the
+// credentials are re-sealed only when they changed.
+type ConnectionUpdate struct {
+	Name  *string
+	Apply func(c *crm.ConnectionSecrets) error
 }
 
 func randomHex(n int) string {
@@ -264,21 +70,6 @@ func randomHex(n int) string {
 		panic(err)
 	}
 	return hex.EncodeToString(b)
-}
-
-func randomDigits(n int) string {
-	var b strings.Builder
-	for i := 0; i < n; i++ {
-		d, err := rand.Int(rand.Reader, big.NewInt(10))
-		if err != nil {
-			panic(err)
-		}
-		if i == 0 && d.Int64() == 0 {
-			d = big.NewInt(1)
-		}
-		b.WriteByte(byte('0' + d.Int64()))
-	}
-	return b.String()
 }
 
 // connectionAAD binds sealed credentials to their connection: a sealed value
@@ -374,92 +165,43 @@ func (r connectionRow) withNames(sealer *crm.Sealer) (Connection, map[string]str
 	return c, creds, nil
 }
 
-// CreateConnection validates and stores a connection. Credentials are sealed
-// with the connection id as associated data; the verify token and webhook
-// secret are generated. A sandbox connection gets generated credentials and
-// its graph base URL pointing at this server's sandbox.
-func CreateConnection(ctx context.Context, db *DB, sealer *crm.Sealer, tenantID uuid.UUID, by AuditEntry, in NewConnection) (CreatedConnection, error) {
-	fields := crm.FieldErrors{}
-	spec, ok := credentialSpecs[in.Provider+"/"+in.Channel]
-	switch {
-	case in.Channel != "whatsapp" && in.Channel != "messenger" && in.Channel != "instagram":
-		fields.Add("channel", "must be whatsapp, messenger or instagram")
-	case in.Provider != ProviderMeta && in.Provider != ProviderUazAPI && in.Provider != ProviderEvolution && in.Provider != ProviderSandbox:
-		fields.Add("provider", "must be meta, uazapi, evolution or sandbox")
-	case !ok:
-		fields.Add("provider", "%s serves whatsapp only", in.Provider)
-	}
-	creds := map[string]string{}
-	for k, v := range in.Credentials {
-		creds[k] = strings.TrimSpace(v)
-	}
-	settings := map[string]any{}
-	for k, v := range in.Settings {
-		if v != nil {
-			settings[k] = v
-		}
-	}
-	id := crm.NewID()
-	var appSecret string
-	if ok {
-		if in.Provider == ProviderSandbox {
-			if len(in.Credentials) > 0 {
-				fields.Add("credentials", "a sandbox connection's credentials are generated; send none")
-			}
-			appSecret = randomHex(24)
-			creds = map[string]string{"access_token": SandboxAccessTokenPrefix + id.String() + "." + randomHex(24), "app_secret": appSecret,
-				"phone_number_id": randomDigits(15), "waba_id": randomDigits(15)}
-			if _, given := settings["graph_base_url"]; !given && in.SandboxBaseURL != "" {
-				settings["graph_base_url"] = strings.TrimRight(in.SandboxBaseURL, "/") + "/sandbox/graph"
-			}
-		} else {
-			validateCredentials(fields, spec, creds)
-		}
-	}
-	validateSettings(fields, settings)
-	if err := fields.Err(); err != nil {
-		return CreatedConnection{}, err
-	}
-	if in.Provider == ProviderSandbox {
-		if _, set := settings["graph_base_url"]; !set {
-			return CreatedConnection{}, crm.NewError(crm.ErrInvalid, "validation_failed", "some fields are invalid",
-				map[string]any{"fields": map[string]any{"settings.graph_base_url": "is required: the server's public URL is unknown"}})
-		}
-	}
-	sealed, err := sealCredentials(sealer, id, creds)
+// InsertConnection stores a connection. Credentials are sealed with the
+// connection id as associated data; the verify token and webhook secret are
+// generated.
+func InsertConnection(ctx context.Context, db *DB, sealer *crm.Sealer, tenantID uuid.UUID, by AuditEntry, in NewConnectionRow) (Connection, error) {
+	sealed, err := sealCredentials(sealer, in.ID, in.Credentials)
 	if err != nil {
-		return CreatedConnection{}, err
+		return Connection{}, err
+	}
+	settings := in.Settings
+	if settings == nil {
+		settings = map[string]any{}
 	}
 	settingsJSON, err := json.Marshal(settings)
 	if err != nil {
-		return CreatedConnection{}, err
+		return Connection{}, err
 	}
-	status := "disconnected"
-	if in.Provider == ProviderSandbox {
-		status = "connected"
-	}
-	var out CreatedConnection
+	var out Connection
 	err = db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO connections (tenant_id, id, name, channel, provider, status, credentials,
 			settings, verify_token, webhook_secret, external_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-			tenantID, id, in.Name, in.Channel, in.Provider, status, sealed, settingsJSON, randomHex(16), randomHex(24),
-			creds[spec.externalID]); err != nil {
+			tenantID, in.ID, in.Name, in.Channel, in.Provider, in.Status, sealed, settingsJSON, randomHex(16), randomHex(24),
+			in.ExternalID); err != nil {
 			return directoryConflict(err, "connections_tenant_id_name_key", "name", "a connection with this name already exists")
 		}
-		r, err := loadConnectionRow(ctx, tx, tenantID, id, false)
+		r, err := loadConnectionRow(ctx, tx, tenantID, in.ID, false)
 		if err != nil {
 			return err
 		}
-		if out.Connection, _, err = r.withNames(sealer); err != nil {
+		if out, _, err = r.withNames(sealer); err != nil {
 			return err
 		}
-		by.Action, by.Entity, by.EntityID, by.Before, by.After = "create", "connection", id, nil, out.Connection
+		by.Action, by.Entity, by.EntityID, by.Before, by.After = "create", "connection", in.ID, nil, out
 		return WriteAudit(ctx, tx, tenantID, by)
 	})
 	if err != nil {
-		return CreatedConnection{}, translate(err)
+		return Connection{}, translate(err)
 	}
-	out.AppSecret = appSecret
 	return out, nil
 }
 
@@ -537,10 +279,9 @@ func ListConnections(ctx context.Context, db *DB, sealer *crm.Sealer, tenantID u
 	return page, nil
 }
 
-// UpdateConnection applies the patch: credentials merged key by key and
-// re-sealed, settings merged (nil removes), the external id following the
-// credential that names the account.
-func UpdateConnection(ctx context.Context, db *DB, sealer *crm.Sealer, tenantID, id uuid.UUID, by AuditEntry, patch ConnectionPatch) (Connection, error) {
+// UpdateConnection applies the update: the name, and what Apply changes of
+// the opened connection, re-sealing the credentials when they changed.
+func UpdateConnection(ctx context.Context, db *DB, sealer *crm.Sealer, tenantID, id uuid.UUID, by AuditEntry, update ConnectionUpdate) (Connection, error) {
 	var out Connection
 	err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
 		r, err := loadConnectionRow(ctx, tx, tenantID, id, true)
@@ -551,53 +292,34 @@ func UpdateConnection(ctx context.Context, db *DB, sealer *crm.Sealer, tenantID,
 		if err != nil {
 			return err
 		}
-		fields := crm.FieldErrors{}
-		spec := credentialSpecs[r.Provider+"/"+r.Channel]
-		if len(patch.Credentials) > 0 {
-			if r.Provider == ProviderSandbox {
-				fields.Add("credentials", "a sandbox connection's credentials are generated; send none")
-			} else {
-				for k, v := range patch.Credentials {
-					creds[k] = strings.TrimSpace(v)
-				}
-				validateCredentials(fields, spec, creds)
+		current := crm.ConnectionSecrets{ID: r.ID, TenantID: tenantID, Channel: r.Channel, Provider: r.Provider,
+			ExternalID: r.ExternalID, Status: r.Status, Credentials: maps.Clone(creds), Settings: maps.Clone(r.Settings),
+			VerifyToken: r.VerifyToken, WebhookSecret: r.WebhookSecret}
+		if update.Apply != nil {
+			if err := update.Apply(&current); err != nil {
+				return err
 			}
-		}
-		settings := map[string]any{}
-		for k, v := range r.Settings {
-			settings[k] = v
-		}
-		for k, v := range patch.Settings {
-			if v == nil {
-				delete(settings, k)
-			} else {
-				settings[k] = v
-			}
-		}
-		validateSettings(fields, patch.Settings)
-		if err := fields.Err(); err != nil {
-			return err
 		}
 		name := r.Name
-		if patch.Name != nil {
-			name = *patch.Name
+		if update.Name != nil {
+			name = *update.Name
+		}
+		settings := current.Settings
+		if settings == nil {
+			settings = map[string]any{}
 		}
 		settingsJSON, err := json.Marshal(settings)
 		if err != nil {
 			return err
 		}
 		sealed := r.sealed
-		if len(patch.Credentials) > 0 {
-			if sealed, err = sealCredentials(sealer, id, creds); err != nil {
+		if !maps.Equal(creds, current.Credentials) {
+			if sealed, err = sealCredentials(sealer, id, current.Credentials); err != nil {
 				return err
 			}
 		}
-		externalID := r.ExternalID
-		if spec.externalID != "" {
-			externalID = creds[spec.externalID]
-		}
 		if _, err := tx.Exec(ctx, `UPDATE connections SET name = $3, credentials = $4, settings = $5, external_id = $6,
-			updated_at = now() WHERE tenant_id = $1 AND id = $2`, tenantID, id, name, sealed, settingsJSON, externalID); err != nil {
+			updated_at = now() WHERE tenant_id = $1 AND id = $2`, tenantID, id, name, sealed, settingsJSON, current.ExternalID); err != nil {
 			return directoryConflict(err, "connections_tenant_id_name_key", "name", "a connection with this name already exists")
 		}
 		after, err := loadConnectionRow(ctx, tx, tenantID, id, false)
@@ -639,8 +361,8 @@ func DeleteConnection(ctx context.Context, db *DB, sealer *crm.Sealer, tenantID,
 const secretColumns = `c.id, c.tenant_id, c.channel, c.provider, c.external_id, c.status, c.credentials, c.settings,
 	c.verify_token, c.webhook_secret, c.deleted_at IS NOT NULL`
 
-func scanSecrets(sealer *crm.Sealer, row pgx.Row) (ConnectionSecrets, error) {
-	var s ConnectionSecrets
+func scanSecrets(sealer *crm.Sealer, row pgx.Row) (crm.ConnectionSecrets, error) {
+	var s crm.ConnectionSecrets
 	var sealed, settings []byte
 	if err := row.Scan(&s.ID, &s.TenantID, &s.Channel, &s.Provider, &s.ExternalID, &s.Status, &sealed, &settings,
 		&s.VerifyToken, &s.WebhookSecret, &s.Deleted); err != nil {
@@ -666,8 +388,8 @@ func scanSecrets(sealer *crm.Sealer, row pgx.Row) (ConnectionSecrets, error) {
 // LoadConnectionForWebhook finds a connection by id alone, on the platform
 // path: webhooks arrive without a tenant. Deleted connections are returned
 // with Deleted set (the caller answers 404); an unknown id is crm.ErrNotFound.
-func LoadConnectionForWebhook(ctx context.Context, db *DB, sealer *crm.Sealer, id uuid.UUID) (ConnectionSecrets, error) {
-	var out ConnectionSecrets
+func LoadConnectionForWebhook(ctx context.Context, db *DB, sealer *crm.Sealer, id uuid.UUID) (crm.ConnectionSecrets, error) {
+	var out crm.ConnectionSecrets
 	err := db.PlatformTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		out, err = scanSecrets(sealer, tx.QueryRow(ctx, `SELECT `+secretColumns+` FROM connections c WHERE c.id = $1
@@ -679,8 +401,8 @@ func LoadConnectionForWebhook(ctx context.Context, db *DB, sealer *crm.Sealer, i
 
 // LoadConnection loads a tenant's connection with its decrypted credentials
 // (the connection grain). Deleted connections are returned with Deleted set.
-func LoadConnection(ctx context.Context, db *DB, sealer *crm.Sealer, tenantID, id uuid.UUID) (ConnectionSecrets, error) {
-	var out ConnectionSecrets
+func LoadConnection(ctx context.Context, db *DB, sealer *crm.Sealer, tenantID, id uuid.UUID) (crm.ConnectionSecrets, error) {
+	var out crm.ConnectionSecrets
 	err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
 		var err error
 		out, err = scanSecrets(sealer, tx.QueryRow(ctx, `SELECT `+secretColumns+` FROM connections c
@@ -688,6 +410,29 @@ func LoadConnection(ctx context.Context, db *DB, sealer *crm.Sealer, tenantID, i
 		return err
 	})
 	return out, translate(err)
+}
+
+// ConnectionStore loads connections with their opened credentials, for the
+// layers that declare what they need of it (channels/providers.Store).
+type ConnectionStore struct {
+	db     *DB
+	sealer *crm.Sealer
+}
+
+// NewConnectionStore opens credentials with sealer.
+func NewConnectionStore(db *DB, sealer *crm.Sealer) *ConnectionStore {
+	return &ConnectionStore{db: db, sealer: sealer}
+}
+
+// LoadConnection is LoadConnection with the store's database and sealer.
+func (s *ConnectionStore) LoadConnection(ctx context.Context, tenantID, id uuid.UUID) (crm.ConnectionSecrets, error) {
+	return LoadConnection(ctx, s.db, s.sealer, tenantID, id)
+}
+
+// LoadConnectionForWebhook is LoadConnectionForWebhook with the store's
+// database and sealer.
+func (s *ConnectionStore) LoadConnectionForWebhook(ctx context.Context, id uuid.UUID) (crm.ConnectionSecrets, error) {
+	return LoadConnectionForWebhook(ctx, s.db, s.sealer, id)
 }
 
 // RotateConnectionSecrets re-seals, under the sealer's current key, every
@@ -749,67 +494,28 @@ func RotateConnectionSecrets(ctx context.Context, db *DB, sealer *crm.Sealer) (i
 	}
 }
 
-// SandboxAccessTokenPrefix starts a sandbox connection's generated access
-// token, which is "sbx." + connection id + "." + random: the sandbox finds
-// the connection from the bearer token alone, as Graph does.
-const SandboxAccessTokenPrefix = "sbx."
-
-// SandboxConnectionID reads the connection id out of a sandbox access token
-// (the caller still compares the whole token).
-func SandboxConnectionID(accessToken string) (uuid.UUID, bool) {
-	rest, ok := strings.CutPrefix(accessToken, SandboxAccessTokenPrefix)
-	if !ok || len(rest) < 37 || rest[36] != '.' {
-		return uuid.Nil, false
+// FirstLiveConnection finds the tenant's oldest live connection of a
+// provider (the demo's sandbox); none is crm.ErrNotFound.
+func FirstLiveConnection(ctx context.Context, db *DB, tenantID uuid.UUID, provider string) (uuid.UUID, error) {
+	var id uuid.UUID
+	err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT id FROM connections WHERE tenant_id = $1 AND provider = $2
+			AND deleted_at IS NULL ORDER BY id LIMIT 1`, tenantID, provider).Scan(&id)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return uuid.Nil, crm.NotFound("connection")
 	}
-	id, err := uuid.Parse(rest[:36])
-	return id, err == nil
+	return id, translate(err)
 }
 
-// DemoSandboxConnectionName names the demo tenant's sandbox connection.
-const DemoSandboxConnectionName = "WhatsApp Sandbox"
-
-// EnsureDemoSandboxConnection makes sure the tenant has a live sandbox
-// connection (make run's demo) and returns its id; an existing one is kept,
-// its graph base URL pointed at publicURL.
-func EnsureDemoSandboxConnection(ctx context.Context, db *DB, sealer *crm.Sealer, tenantID uuid.UUID, publicURL string) (uuid.UUID, error) {
-	var existing uuid.UUID
-	err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `SELECT id FROM connections WHERE tenant_id = $1 AND provider = 'sandbox'
-			AND deleted_at IS NULL ORDER BY id LIMIT 1`, tenantID).Scan(&existing)
-	})
-	graph := strings.TrimRight(publicURL, "/") + "/sandbox/graph"
-	switch {
-	case err == nil:
-		sec, err := LoadConnection(ctx, db, sealer, tenantID, existing)
-		if errors.Is(err, crm.ErrUnseal) {
-			// Sealed under another CRM_SECRET_KEY (./var/secret.key was
-			// replaced while the database stayed): the demo sandbox holds no
-			// real secrets, so retire it and make a fresh one below.
-			if err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
-				_, err := tx.Exec(ctx, `UPDATE connections SET deleted_at = now(), status = 'disconnected',
-					name = left(name, 70) || ' [deleted ' || right(id::text, 12) || ']'
-					WHERE tenant_id = $1 AND id = $2`, tenantID, existing)
-				return err
-			}); err != nil {
-				return uuid.Nil, translate(err)
-			}
-			break
-		}
-		if err != nil {
-			return uuid.Nil, err
-		}
-		if sec.Settings["graph_base_url"] != graph {
-			_, err = UpdateConnection(ctx, db, sealer, tenantID, existing, AuditEntry{},
-				ConnectionPatch{Settings: map[string]any{"graph_base_url": graph}})
-		}
-		return existing, err
-	case !errors.Is(err, pgx.ErrNoRows):
-		return uuid.Nil, translate(err)
-	}
-	created, err := CreateConnection(ctx, db, sealer, tenantID, AuditEntry{}, NewConnection{
-		Name: DemoSandboxConnectionName, Channel: "whatsapp", Provider: ProviderSandbox, SandboxBaseURL: publicURL})
-	if err != nil {
-		return uuid.Nil, err
-	}
-	return created.ID, nil
+// RetireConnection soft-deletes a connection without opening its
+// credentials and without an audit entry: for a demo connection sealed
+// under a key the server no longer has.
+func RetireConnection(ctx context.Context, db *DB, tenantID, id uuid.UUID) error {
+	return translate(db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE connections SET deleted_at = now(), status = 'disconnected',
+			name = left(name, 70) || ' [deleted ' || right(id::text, 12) || ']'
+			WHERE tenant_id = $1 AND id = $2`, tenantID, id)
+		return err
+	}))
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"crm"
-	"crm/channels"
 )
 
 // MediaRecord is a stored file: the row in media, its bytes in the blob store.
@@ -203,10 +202,10 @@ func (s *MediaStore) Open(ctx context.Context, tenantID, id uuid.UUID) (io.ReadC
 // provider media id: a second call (a retried webhook, a redelivered event)
 // returns the first record. The bytes must match sha256 (hex or base64, as
 // the provider gives it; empty when the provider has none), else
-// channels.ErrMediaChecksum and nothing is stored.
+// crm.ErrMediaChecksum and nothing is stored.
 func (s *MediaStore) StoreInboundMedia(ctx context.Context, tenantID uuid.UUID, providerMediaID string, data []byte,
 	mime, sha256, filename string) (MediaRecord, error) {
-	digest, err := channels.CheckSHA256(data, sha256)
+	digest, err := crm.CheckSHA256(data, sha256)
 	if err != nil {
 		return MediaRecord{}, crm.NewError(crm.ErrUnprocessable, "media_checksum_mismatch", err.Error(), nil)
 	}

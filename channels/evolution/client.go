@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"crm"
 	"crm/channels"
 	crmpb "crm/proto"
 )
@@ -206,7 +207,7 @@ func (p *Provider) FetchMedia(ctx context.Context, ref channels.MediaRef) (*chan
 	if err != nil || len(data) == 0 {
 		return nil, fmt.Errorf("evolution media %s: no data (%s): %w", ref.ID, strconv.Quote(r.Str("message")), channels.ErrInvalidPayload)
 	}
-	digest, err := channels.CheckSHA256(data, ref.SHA256)
+	digest, err := crm.CheckSHA256(data, ref.SHA256)
 	if err != nil {
 		return nil, fmt.Errorf("evolution media %s: %w", ref.ID, err)
 	}

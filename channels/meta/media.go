@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 
+	"crm"
 	"crm/channels"
 	crmpb "crm/proto"
 )
@@ -98,7 +99,7 @@ func (p *Provider) download(ctx context.Context, rawURL string, bearer bool, wan
 	if err != nil {
 		return nil, fmt.Errorf("downloading media: %w", err)
 	}
-	digest, err := channels.CheckSHA256(data, wantSHA256)
+	digest, err := crm.CheckSHA256(data, wantSHA256)
 	if err != nil {
 		return nil, err
 	}

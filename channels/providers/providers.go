@@ -1,6 +1,12 @@
-// Package providers builds the channels.Provider for a connection from its
-// provider name, channel and decrypted credentials: the one place that
-// knows every adapter, so the engine depends on channels.Provider only.
+// Package providers is what the server knows about connections beyond the
+// wire formats: which credentials and settings each provider and channel
+// takes and what the sandbox generates (Prepare, Patch); how a stored
+// connection becomes its channels.Provider (New, Registry: the one place
+// that knows every adapter, so the engine depends on channels.Provider
+// only); and the caches of built adapters (Cache for the engine,
+// WebhookCache for the webhook routes). It reads connections through Store,
+// which the database layer implements; it imports no database, and the
+// database layer imports no channel package.
 package providers
 
 import (
@@ -25,7 +31,7 @@ const (
 )
 
 // Config describes one connection. HTTPClient makes the provider calls:
-// for a connection it is the egress-guarded client (httpapi.Providers,
+// for a connection it is the egress-guarded client (Registry,
 // channels.NewEgressTransport), since base URLs are tenant input; nil takes
 // the adapter's plain default, which only the adapters' own tests use.
 type Config struct {

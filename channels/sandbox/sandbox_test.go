@@ -518,7 +518,7 @@ func TestSandboxInboundEveryType(t *testing.T) {
 				content, err := p.FetchMedia(ctx, channels.MediaRef{ID: m.Media.Id, SHA256: m.Media.Sha256, MimeType: m.Media.MimeType})
 				require.NoError(t, err)
 				require.Equal(t, jpeg, content.Data)
-				_, err = channels.CheckSHA256(jpeg, m.Media.Sha256)
+				_, err = crm.CheckSHA256(jpeg, m.Media.Sha256)
 				require.NoError(t, err, "the webhook's checksum matches the bytes")
 			}},
 		{"voice note", sandbox.InboundRequest{Type: "audio", Media: &sandbox.InboundMedia{MimeType: "audio/ogg", Voice: true, DataBase64: b64([]byte("OggS voice"))}},

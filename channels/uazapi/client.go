@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"crm"
 	"crm/channels"
 	crmpb "crm/proto"
 )
@@ -209,7 +210,7 @@ func (p *Provider) FetchMedia(ctx context.Context, ref channels.MediaRef) (*chan
 			mimeType = resp.Header.Get("Content-Type")
 		}
 	}
-	digest, err := channels.CheckSHA256(data, ref.SHA256)
+	digest, err := crm.CheckSHA256(data, ref.SHA256)
 	if err != nil {
 		return nil, fmt.Errorf("uazapi media %s: %w", ref.ID, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"crm"
+	"crm/httpapi"
 	"crm/persistence"
 )
 
@@ -142,7 +143,7 @@ func seedDemo(ctx context.Context, n *node, cfg Config, out io.Writer) error {
 	if err := db.EnsureDemoUser(ctx, tenantID, "Agente Demo", demoAgentEmail, crm.RoleAgent, hash); err != nil {
 		return err
 	}
-	if _, err := persistence.EnsureDemoSandboxConnection(ctx, db, n.sealer, tenantID, public); err != nil {
+	if _, err := httpapi.EnsureDemoSandboxConnection(ctx, db, n.sealer, tenantID, public); err != nil {
 		return fmt.Errorf("creating the sandbox connection: %w", err)
 	}
 	license := "not enforced (no CRM_LICENSE_SIGNING_KEY)"

@@ -20,6 +20,7 @@ import (
 	"crm"
 	"crm/actors"
 	"crm/channels"
+	"crm/channels/providers"
 	"crm/cluster"
 	"crm/httpapi"
 	"crm/jobs"
@@ -57,44 +58,8 @@ type node struct {
 // Addr is the address the HTTP server listens on.
 func (n *node) Addr() string { return n.listener.Addr().String() }
 
-// connectionSource builds connections' adapters for the engine, caching
-// them briefly (decrypting credentials on every send would be wasteful).
-type connectionSource struct {
-	db        *persistence.DB
-	sealer    *crm.Sealer
-	providers *httpapi.Providers
-	mu        sync.Mutex
-	cache     map[uuid.UUID]cachedProvider
-}
-
-type cachedProvider struct {
-	provider channels.Provider
-	expires  time.Time
-}
-
-func (s *connectionSource) Provider(ctx context.Context, tenantID, connectionID uuid.UUID) (channels.Provider, error) {
-	s.mu.Lock()
-	if c, ok := s.cache[connectionID]; ok && time.Now().Before(c.expires) {
-		s.mu.Unlock()
-		return c.provider, nil
-	}
-	s.mu.Unlock()
-	sec, err := persistence.LoadConnection(ctx, s.db, s.sealer, tenantID, connectionID)
-	if err != nil {
-		return nil, err
-	}
-	if sec.Deleted {
-		return nil, crm.NotFound("connection")
-	}
-	p, err := s.providers.For(sec)
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	s.cache[connectionID] = cachedProvider{provider: p, expires: time.Now().Add(30 * time.Second)}
-	s.mu.Unlock()
-	return p, nil
-}
+// The engine takes its connections' adapters from a providers.Cache.
+var _ actors.ConnectionSource = (*providers.Cache)(nil)
 
 // Start opens the database, migrates it, joins the cluster, starts the
 // engine and serves HTTP.
@@ -145,8 +110,14 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *node, err erro
 		return nil, fmt.Errorf("listening on %s: %w", cfg.HTTPAddr, err)
 	}
 	n.publicURL = publicURL(cfg, n.Addr())
-	providers, err := httpapi.NewProviders(httpapi.ProvidersConfig{SelfURL: selfURL(n.Addr()),
+	adapters, err := providers.NewRegistry(providers.RegistryConfig{SelfURL: selfURL(n.Addr()),
 		AllowPrivate: cfg.AllowPrivateProviderURLs})
+	if err != nil {
+		return nil, err
+	}
+
+	connections, err := providers.NewCache(providers.CacheConfig{Store: persistence.NewConnectionStore(n.db, n.sealer),
+		Registry: adapters})
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +130,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *node, err erro
 	n.engine, err = actors.NewEngine(actors.EngineConfig{DB: n.db, Log: log, Registry: registry,
 		DispatchWorkers: cfg.DispatchWorkers, CommitBatch: cfg.CommitBatch, CommitWriters: cfg.CommitWriters,
 		MaxBacklog: cfg.MaxBacklog, InboxMaxAttempts: cfg.InboxMaxAttempts,
-		Connections: &connectionSource{db: n.db, sealer: n.sealer, providers: providers, cache: map[uuid.UUID]cachedProvider{}},
+		Connections: connections,
 		// Providers fetch outbound media from an expiring signed URL of ours.
 		MediaLink: func(_ context.Context, tenantID, mediaID uuid.UUID) (string, error) {
 			return httpapi.SignMediaURL(mediaKey, n.publicURL, tenantID, mediaID, time.Now().Add(time.Hour)), nil
@@ -211,9 +182,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *node, err erro
 
 	api, err := httpapi.New(httpapi.Config{DB: n.db, Log: log, TokenKey: cfg.subkey("access-tokens"), UI: ui.Handler(),
 		Registry: registry, Sealer: n.sealer, Blobs: blobs, PublicURL: n.publicURL, Licenses: licenses, MediaURLKey: mediaKey,
-		SelfURL: selfURL(n.Addr()), Providers: providers,
+		SelfURL: selfURL(n.Addr()), Providers: adapters,
 		LicenseSigningKey: n.signingKey, Gateway: gateway, Engine: n.engine, Dispatcher: n.engine, Inbox: n.inbox,
-		WebhookConnections: httpapi.WebhookConnectionsFromDB(n.db, n.sealer, providers), TrustedProxies: cfg.TrustedProxies,
+		WebhookConnections: httpapi.WebhookConnectionsFromDB(n.db, n.sealer, adapters), TrustedProxies: cfg.TrustedProxies,
 		Ready: func(context.Context) error {
 			if !n.cluster.Joined() {
 				return errors.New("not joined")

@@ -12,6 +12,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"crm"
+	"crm/channels/providers"
+	"crm/httpapi"
 	"crm/persistence"
 )
 
@@ -83,8 +85,8 @@ func makeFixture(ctx context.Context, s *server, o fixtureOptions) (*fixture, er
 					}
 					settings["sandbox_status_delays_ms"] = delays
 				}
-				created, err := persistence.CreateConnection(gctx, db, s.sealer, id, persistence.AuditEntry{}, persistence.NewConnection{
-					Name: fmt.Sprintf("Sandbox %d", c), Channel: "whatsapp", Provider: persistence.ProviderSandbox,
+				created, err := httpapi.CreateConnection(gctx, db, s.sealer, id, persistence.AuditEntry{}, httpapi.NewConnection{
+					Name: fmt.Sprintf("Sandbox %d", c), Channel: "whatsapp", Provider: providers.Sandbox,
 					SandboxBaseURL: s.base, Settings: settings})
 				if err != nil {
 					return fmt.Errorf("creating connection %d of tenant %d: %w", c, i, err)

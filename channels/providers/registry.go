@@ -1,4 +1,4 @@
-package httpapi
+package providers
 
 import (
 	"fmt"
@@ -8,15 +8,13 @@ import (
 
 	"crm"
 	"crm/channels"
-	"crm/channels/providers"
-	"crm/persistence"
 )
 
-// ProvidersConfig builds Providers.
-type ProvidersConfig struct {
-	// SelfURL is where this node's own listener answers (Config.SelfURL),
-	// e.g. http://127.0.0.1:8080: a sandbox connection's adapter talks to
-	// the sandbox there. Required.
+// RegistryConfig builds a Registry.
+type RegistryConfig struct {
+	// SelfURL is where this node's own listener answers (httpapi's
+	// Config.SelfURL), e.g. http://127.0.0.1:8080: a sandbox connection's
+	// adapter talks to the sandbox there. Required.
 	SelfURL string
 	// AllowPrivate (CRM_ALLOW_PRIVATE_PROVIDER_URLS) lets provider calls and
 	// the sandbox simulator's media fetch reach loopback, private and
@@ -24,7 +22,7 @@ type ProvidersConfig struct {
 	AllowPrivate bool
 }
 
-// Providers builds connections' adapters, for the engine (sends, media),
+// Registry builds connections' adapters, for the engine (sends, media),
 // the webhook ingest and the connection routes alike. Every call to an
 // address a tenant configured (Graph, uazapi, Evolution base URLs) goes
 // through one egress transport that refuses loopback, private, link-local,
@@ -33,52 +31,52 @@ type ProvidersConfig struct {
 // connection's adapter ignores whatever graph_base_url is stored and talks
 // to this node's own sandbox at SelfURL, a URL no tenant chooses, so it needs
 // no exemption from the guard.
-type Providers struct {
+type Registry struct {
 	allowPrivate bool
 	sandboxGraph string
 	egress       *http.Transport
 	self         *http.Transport
 }
 
-// NewProviders builds the shared transports.
-func NewProviders(cfg ProvidersConfig) (*Providers, error) {
+// NewRegistry builds the shared transports.
+func NewRegistry(cfg RegistryConfig) (*Registry, error) {
 	u, err := url.Parse(cfg.SelfURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("httpapi: providers need this node's own URL, got %q", cfg.SelfURL)
+		return nil, fmt.Errorf("providers: the registry needs this node's own URL, got %q", cfg.SelfURL)
 	}
 	self := http.DefaultTransport.(*http.Transport).Clone()
 	self.Proxy = nil // our own listener, never through a proxy
 	self.MaxIdleConnsPerHost = 64
-	return &Providers{allowPrivate: cfg.AllowPrivate, sandboxGraph: strings.TrimRight(cfg.SelfURL, "/") + "/sandbox/graph",
+	return &Registry{allowPrivate: cfg.AllowPrivate, sandboxGraph: SandboxGraphURL(cfg.SelfURL),
 		egress: channels.NewEgressTransport(channels.EgressConfig{AllowPrivate: cfg.AllowPrivate}), self: self}, nil
 }
 
 // AllowPrivate reports whether private addresses are allowed.
-func (p *Providers) AllowPrivate() bool { return p.allowPrivate }
+func (r *Registry) AllowPrivate() bool { return r.allowPrivate }
 
 // For builds a connection's channel adapter from its secrets.
-func (p *Providers) For(sec persistence.ConnectionSecrets) (channels.Provider, error) {
-	channel, err := providers.ChannelFromName(sec.Channel)
+func (r *Registry) For(sec crm.ConnectionSecrets) (channels.Provider, error) {
+	channel, err := ChannelFromName(sec.Channel)
 	if err != nil {
 		return nil, err
 	}
-	settings := sec.ChannelSettings()
-	transport := p.egress
-	if sec.Provider == persistence.ProviderSandbox {
-		settings.GraphBaseURL = p.sandboxGraph
-		transport = p.self
+	settings := SettingsOf(sec)
+	transport := r.egress
+	if sec.Provider == Sandbox {
+		settings.GraphBaseURL = r.sandboxGraph
+		transport = r.self
 	}
 	client := &http.Client{Transport: transport, Timeout: settings.WithDefaults().Timeout}
-	return providers.New(providers.Config{Provider: sec.Provider, Channel: channel,
-		Credentials: sec.ChannelCredentials(), Settings: settings, HTTPClient: client})
+	return New(Config{Provider: sec.Provider, Channel: channel,
+		Credentials: CredentialsOf(sec), Settings: settings, HTTPClient: client})
 }
 
-// checkProviderURLs refuses, when a connection is saved, a base URL that
-// names a non-public address outright (an IP literal, localhost), so a
-// tenant admin learns at once what the dial-time guard would refuse later.
-func (p *Providers) checkProviderURLs(credentials map[string]string) error {
+// CheckURLs refuses, when a connection is saved, a base URL that names a
+// non-public address outright (an IP literal, localhost), so a tenant admin
+// learns at once what the dial-time guard would refuse later.
+func (r *Registry) CheckURLs(credentials map[string]string) error {
 	raw := strings.TrimSpace(credentials["base_url"])
-	if p.allowPrivate || raw == "" {
+	if r.allowPrivate || raw == "" {
 		return nil
 	}
 	if channels.CheckPublicURL(raw) != nil {
