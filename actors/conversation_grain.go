@@ -159,15 +159,19 @@ func (g *conversationGrain) write(fn func(ctx context.Context, tx pgx.Tx) (*crm.
 	return nil
 }
 
+// resultError is a grain's answer for err. It is retryable only when
+// asking again may succeed (a fenced activation stopped itself, a deadlock
+// or serialization failure, a connection lost before sending): an unknown
+// error is answered as it is, not retried as if it were transient.
 func resultError(err error) *crmpb.ResultError {
 	var coded *crm.Error
 	switch {
 	case errors.Is(err, persistence.ErrFenced):
 		return &crmpb.ResultError{Code: "fenced", Message: err.Error(), Retryable: true}
 	case errors.As(err, &coded):
-		return &crmpb.ResultError{Code: coded.Code, Message: coded.Message, Retryable: coded.Code == "retry"}
+		return &crmpb.ResultError{Code: coded.Code, Message: coded.Message, Retryable: persistence.Transient(coded)}
 	}
-	return &crmpb.ResultError{Code: "internal", Message: err.Error(), Retryable: true}
+	return &crmpb.ResultError{Code: "internal", Message: err.Error(), Retryable: persistence.Transient(err)}
 }
 
 func conversationEvent(typ string, c *crm.Conversation) crm.TenantEvent {
