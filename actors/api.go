@@ -44,23 +44,14 @@ func (e *Engine) Send(ctx context.Context, p crm.Principal, conv *crm.Conversati
 	if in.ReplyToID != nil {
 		req.ReplyToId = in.ReplyToID.String()
 	}
-	for attempt := 0; ; attempt++ {
-		resp, err := e.request(ctx, identityOf(conv), KindConversation, req)
-		if err != nil {
-			return nil, err
-		}
-		res, ok := resp.(*crmpb.SendResult)
-		if !ok {
-			return nil, fmt.Errorf("conversation grain answered %T", resp)
-		}
-		if res.GetError() != nil {
-			if res.GetError().GetRetryable() && attempt < 5 {
-				continue
-			}
-			return nil, commandError(res.GetError())
-		}
-		return res, nil
+	res, err := ask[*crmpb.SendResult](ctx, e, identityOf(conv), KindConversation, req)
+	if err != nil {
+		return nil, err
 	}
+	if res.GetError() != nil {
+		return nil, commandError(res.GetError())
+	}
+	return res, nil
 }
 
 // Assign changes a conversation's assignee and team.
@@ -91,23 +82,14 @@ func (e *Engine) MarkRead(ctx context.Context, p crm.Principal, conv *crm.Conver
 }
 
 func (e *Engine) command(ctx context.Context, conv *crm.Conversation, msg any) (*crmpb.CommandResult, error) {
-	for attempt := 0; ; attempt++ {
-		resp, err := e.request(ctx, identityOf(conv), KindConversation, msg)
-		if err != nil {
-			return nil, err
-		}
-		res, ok := resp.(*crmpb.CommandResult)
-		if !ok {
-			return nil, fmt.Errorf("conversation grain answered %T", resp)
-		}
-		if res.GetError() != nil {
-			if res.GetError().GetRetryable() && attempt < 5 {
-				continue
-			}
-			return nil, commandError(res.GetError())
-		}
-		return res, nil
+	res, err := ask[*crmpb.CommandResult](ctx, e, identityOf(conv), KindConversation, msg)
+	if err != nil {
+		return nil, err
 	}
+	if res.GetError() != nil {
+		return nil, commandError(res.GetError())
+	}
+	return res, nil
 }
 
 // AddNote stores an internal note and tells the consoles that see the conversation.
