@@ -291,7 +291,13 @@ func inboundEvents(conv *crm.Conversation, m *crm.Message, isNew bool) []crm.Ten
 }
 
 func (g *conversationGrain) inbound(req *crmpb.InboundEvent) *crmpb.InboundEventResult {
-	inbox, _ := uuid.Parse(req.GetInboxEventId())
+	var inbox uuid.UUID // none: the event has no inbox row to mark
+	if id := req.GetInboxEventId(); id != "" {
+		var err error
+		if inbox, err = uuid.Parse(id); err != nil {
+			return &crmpb.InboundEventResult{Error: &crmpb.ResultError{Code: "invalid_input", Message: "inbox event id: " + err.Error()}}
+		}
+	}
 	if res := g.remembered(inbox); res != nil {
 		return res
 	}
