@@ -100,7 +100,10 @@ func (e *Engine) AddNote(ctx context.Context, p crm.Principal, conv *crm.Convers
 		if err := persistence.InsertNote(ctx, tx, conv.TenantID, note); err != nil {
 			return err
 		}
-		payload, _ := json.Marshal(note)
+		payload, err := json.Marshal(note)
+		if err != nil {
+			return fmt.Errorf("encoding note.created: %w", err)
+		}
 		id := conv.ID
 		ev := crm.TenantEvent{Type: "note.created", ConversationID: &id, AssigneeID: conv.AssigneeID, TeamID: conv.TeamID, Payload: payload}
 		if err := persistence.AppendTenantEvent(ctx, tx, conv.TenantID, &ev); err != nil {
@@ -163,7 +166,10 @@ func (e *Engine) RecordConnectionState(ctx context.Context, tenantID, connection
 		for k, v := range extra {
 			payload[k] = v
 		}
-		raw, _ := json.Marshal(payload)
+		raw, err := json.Marshal(payload)
+		if err != nil {
+			return fmt.Errorf("encoding connection.updated: %w", err)
+		}
 		ev := crm.TenantEvent{Type: "connection.updated", Payload: raw}
 		if err := persistence.AppendTenantEvent(ctx, tx, tenantID, &ev); err != nil {
 			return err

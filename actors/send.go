@@ -114,7 +114,11 @@ func (g *conversationGrain) send(req *crmpb.SendMessage) *crmpb.SendResult {
 		if err := persistence.SaveConversation(ctx, tx, conv); err != nil {
 			return nil, nil, err
 		}
-		events := []crm.TenantEvent{messageCreated(conv, m)}
+		created, err := messageCreated(conv, m)
+		if err != nil {
+			return nil, nil, err
+		}
+		events := []crm.TenantEvent{created}
 		if err := appendEvents(ctx, tx, g.tenant, events); err != nil {
 			return nil, nil, err
 		}
