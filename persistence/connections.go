@@ -180,7 +180,11 @@ var settingKinds = map[string]string{
 }
 
 func validateSettings(fields crm.FieldErrors, settings map[string]any) {
-	raw, _ := json.Marshal(settings)
+	raw, err := json.Marshal(settings)
+	if err != nil {
+		fields.Add("settings", "must be JSON: %v", err)
+		return
+	}
 	if len(raw) > 8<<10 {
 		fields.Add("settings", "must be at most 8 KiB of JSON")
 		return
@@ -531,7 +535,10 @@ func ListConnections(ctx context.Context, db *DB, sealer *crm.Sealer, tenantID u
 	}
 	if len(page.Items) > limit {
 		page.Items = page.Items[:limit]
-		next := crm.EncodeCursor(page.Items[limit-1].ID)
+		next, err := crm.EncodeCursor(page.Items[limit-1].ID)
+		if err != nil {
+			return page, err
+		}
 		page.NextCursor = &next
 	}
 	return page, nil

@@ -286,7 +286,10 @@ func (db *DB) ListConversations(ctx context.Context, tenantID uuid.UUID, v crm.V
 	if len(page.Items) > limit {
 		page.Items = page.Items[:limit]
 		last := page.Items[limit-1]
-		next := crm.EncodeCursor(last.LastActivityAt, last.ID)
+		next, err := crm.EncodeCursor(last.LastActivityAt, last.ID)
+		if err != nil {
+			return page, err
+		}
 		page.NextCursor = &next
 	}
 	return page, nil
