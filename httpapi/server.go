@@ -99,6 +99,7 @@ type Server struct {
 	limiter     LoginLimiter
 	openAPIOnce sync.Once
 	openAPIJSON []byte
+	openAPIErr  error
 }
 
 // New builds the server and registers every route.
