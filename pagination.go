@@ -3,6 +3,7 @@ package crm
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 )
 
 // Page is one page of a cursor-paginated list.
@@ -11,10 +12,15 @@ type Page[T any] struct {
 	NextCursor *string `json:"next_cursor"`
 }
 
-// EncodeCursor packs the sort key of the last item of a page.
-func EncodeCursor(values ...any) string {
-	b, _ := json.Marshal(values)
-	return base64.RawURLEncoding.EncodeToString(b)
+// EncodeCursor packs the sort key of the last item of a page. Sort keys are
+// times, ids, numbers and strings; a value JSON cannot hold (a NaN) is an
+// error rather than a cursor that decodes to nothing.
+func EncodeCursor(values ...any) (string, error) {
+	b, err := json.Marshal(values)
+	if err != nil {
+		return "", fmt.Errorf("encoding a page cursor: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
 // DecodeCursor unpacks a cursor into the given pointers. An empty cursor

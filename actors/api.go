@@ -44,23 +44,14 @@ func (e *Engine) Send(ctx context.Context, p crm.Principal, conv *crm.Conversati
 	if in.ReplyToID != nil {
 		req.ReplyToId = in.ReplyToID.String()
 	}
-	for attempt := 0; ; attempt++ {
-		resp, err := e.request(ctx, identityOf(conv), KindConversation, req)
-		if err != nil {
-			return nil, err
-		}
-		res, ok := resp.(*crmpb.SendResult)
-		if !ok {
-			return nil, fmt.Errorf("conversation grain answered %T", resp)
-		}
-		if res.GetError() != nil {
-			if res.GetError().GetRetryable() && attempt < 5 {
-				continue
-			}
-			return nil, commandError(res.GetError())
-		}
-		return res, nil
+	res, err := ask[*crmpb.SendResult](ctx, e, identityOf(conv), KindConversation, req)
+	if err != nil {
+		return nil, err
 	}
+	if res.GetError() != nil {
+		return nil, commandError(res.GetError())
+	}
+	return res, nil
 }
 
 // Assign changes a conversation's assignee and team.
@@ -91,23 +82,14 @@ func (e *Engine) MarkRead(ctx context.Context, p crm.Principal, conv *crm.Conver
 }
 
 func (e *Engine) command(ctx context.Context, conv *crm.Conversation, msg any) (*crmpb.CommandResult, error) {
-	for attempt := 0; ; attempt++ {
-		resp, err := e.request(ctx, identityOf(conv), KindConversation, msg)
-		if err != nil {
-			return nil, err
-		}
-		res, ok := resp.(*crmpb.CommandResult)
-		if !ok {
-			return nil, fmt.Errorf("conversation grain answered %T", resp)
-		}
-		if res.GetError() != nil {
-			if res.GetError().GetRetryable() && attempt < 5 {
-				continue
-			}
-			return nil, commandError(res.GetError())
-		}
-		return res, nil
+	res, err := ask[*crmpb.CommandResult](ctx, e, identityOf(conv), KindConversation, msg)
+	if err != nil {
+		return nil, err
 	}
+	if res.GetError() != nil {
+		return nil, commandError(res.GetError())
+	}
+	return res, nil
 }
 
 // AddNote stores an internal note and tells the consoles that see the conversation.
@@ -118,7 +100,10 @@ func (e *Engine) AddNote(ctx context.Context, p crm.Principal, conv *crm.Convers
 		if err := persistence.InsertNote(ctx, tx, conv.TenantID, note); err != nil {
 			return err
 		}
-		payload, _ := json.Marshal(note)
+		payload, err := json.Marshal(note)
+		if err != nil {
+			return fmt.Errorf("encoding note.created: %w", err)
+		}
 		id := conv.ID
 		ev := crm.TenantEvent{Type: "note.created", ConversationID: &id, AssigneeID: conv.AssigneeID, TeamID: conv.TeamID, Payload: payload}
 		if err := persistence.AppendTenantEvent(ctx, tx, conv.TenantID, &ev); err != nil {
@@ -181,7 +166,10 @@ func (e *Engine) RecordConnectionState(ctx context.Context, tenantID, connection
 		for k, v := range extra {
 			payload[k] = v
 		}
-		raw, _ := json.Marshal(payload)
+		raw, err := json.Marshal(payload)
+		if err != nil {
+			return fmt.Errorf("encoding connection.updated: %w", err)
+		}
 		ev := crm.TenantEvent{Type: "connection.updated", Payload: raw}
 		if err := persistence.AppendTenantEvent(ctx, tx, tenantID, &ev); err != nil {
 			return err

@@ -112,7 +112,10 @@ func (g *conversationGrain) content(ctx context.Context, tx pgx.Tx, conv *crm.Co
 			return nil, invalid("message_id must name a delivered message of this conversation")
 		}
 		stored := storedReaction{TargetMessageID: target.ID, TargetExternalID: *target.ExternalID, Emoji: r.Emoji}
-		b, _ := json.Marshal(stored)
+		b, err := json.Marshal(stored)
+		if err != nil {
+			return nil, fmt.Errorf("encoding the reaction: %w", err)
+		}
 		m.Reaction = b
 		return b, nil
 	case "interactive":

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -159,27 +160,37 @@ func (g *conversationGrain) write(fn func(ctx context.Context, tx pgx.Tx) (*crm.
 	return nil
 }
 
+// resultError is a grain's answer for err. It is retryable only when
+// asking again may succeed (a fenced activation stopped itself, a deadlock
+// or serialization failure, a connection lost before sending): an unknown
+// error is answered as it is, not retried as if it were transient.
 func resultError(err error) *crmpb.ResultError {
 	var coded *crm.Error
 	switch {
 	case errors.Is(err, persistence.ErrFenced):
 		return &crmpb.ResultError{Code: "fenced", Message: err.Error(), Retryable: true}
 	case errors.As(err, &coded):
-		return &crmpb.ResultError{Code: coded.Code, Message: coded.Message, Retryable: coded.Code == "retry"}
+		return &crmpb.ResultError{Code: coded.Code, Message: coded.Message, Retryable: persistence.Transient(coded)}
 	}
-	return &crmpb.ResultError{Code: "internal", Message: err.Error(), Retryable: true}
+	return &crmpb.ResultError{Code: "internal", Message: err.Error(), Retryable: persistence.Transient(err)}
 }
 
-func conversationEvent(typ string, c *crm.Conversation) crm.TenantEvent {
-	payload, _ := json.Marshal(c)
+func conversationEvent(typ string, c *crm.Conversation) (crm.TenantEvent, error) {
+	payload, err := json.Marshal(c)
+	if err != nil {
+		return crm.TenantEvent{}, fmt.Errorf("encoding %s of conversation %s: %w", typ, c.ID, err)
+	}
 	id := c.ID
-	return crm.TenantEvent{Type: typ, ConversationID: &id, AssigneeID: c.AssigneeID, TeamID: c.TeamID, Payload: payload}
+	return crm.TenantEvent{Type: typ, ConversationID: &id, AssigneeID: c.AssigneeID, TeamID: c.TeamID, Payload: payload}, nil
 }
 
-func messageEvent(typ string, c *crm.Conversation, m *crm.Message) crm.TenantEvent {
-	payload, _ := json.Marshal(m)
+func messageEvent(typ string, c *crm.Conversation, m *crm.Message) (crm.TenantEvent, error) {
+	payload, err := json.Marshal(m)
+	if err != nil {
+		return crm.TenantEvent{}, fmt.Errorf("encoding %s of message %s: %w", typ, m.ID, err)
+	}
 	id := c.ID
-	return crm.TenantEvent{Type: typ, ConversationID: &id, AssigneeID: c.AssigneeID, TeamID: c.TeamID, Payload: payload}
+	return crm.TenantEvent{Type: typ, ConversationID: &id, AssigneeID: c.AssigneeID, TeamID: c.TeamID, Payload: payload}, nil
 }
 
 // messageWithConversation is message.created's payload: the message, and
@@ -193,10 +204,13 @@ type messageWithConversation struct {
 // conversation: the conversation's new state (preview, unread count, status)
 // rides in the same event, so a message costs one tenant event row and one
 // frame per console instead of a message.created and a conversation.updated.
-func messageCreated(c *crm.Conversation, m *crm.Message) crm.TenantEvent {
-	payload, _ := json.Marshal(messageWithConversation{Message: m, Conversation: c})
+func messageCreated(c *crm.Conversation, m *crm.Message) (crm.TenantEvent, error) {
+	payload, err := json.Marshal(messageWithConversation{Message: m, Conversation: c})
+	if err != nil {
+		return crm.TenantEvent{}, fmt.Errorf("encoding message.created of message %s: %w", m.ID, err)
+	}
 	id := c.ID
-	return crm.TenantEvent{Type: "message.created", ConversationID: &id, AssigneeID: c.AssigneeID, TeamID: c.TeamID, Payload: payload}
+	return crm.TenantEvent{Type: "message.created", ConversationID: &id, AssigneeID: c.AssigneeID, TeamID: c.TeamID, Payload: payload}, nil
 }
 
 // appendEvents gives the events their tenant sequence numbers.
@@ -279,15 +293,29 @@ func applyInbound(conv *crm.Conversation, m *crm.Message, occurred, now time.Tim
 // inboundEvents are the tenant events of an inbound message: a new
 // conversation is announced first (conversation.created), then the message
 // carries the conversation's state.
-func inboundEvents(conv *crm.Conversation, m *crm.Message, isNew bool) []crm.TenantEvent {
-	if isNew {
-		return []crm.TenantEvent{conversationEvent("conversation.created", conv), messageCreated(conv, m)}
+func inboundEvents(conv *crm.Conversation, m *crm.Message, isNew bool) ([]crm.TenantEvent, error) {
+	created, err := messageCreated(conv, m)
+	if err != nil {
+		return nil, err
 	}
-	return []crm.TenantEvent{messageCreated(conv, m)}
+	if !isNew {
+		return []crm.TenantEvent{created}, nil
+	}
+	opened, err := conversationEvent("conversation.created", conv)
+	if err != nil {
+		return nil, err
+	}
+	return []crm.TenantEvent{opened, created}, nil
 }
 
 func (g *conversationGrain) inbound(req *crmpb.InboundEvent) *crmpb.InboundEventResult {
-	inbox, _ := uuid.Parse(req.GetInboxEventId())
+	var inbox uuid.UUID // none: the event has no inbox row to mark
+	if id := req.GetInboxEventId(); id != "" {
+		var err error
+		if inbox, err = uuid.Parse(id); err != nil {
+			return &crmpb.InboundEventResult{Error: &crmpb.ResultError{Code: "invalid_input", Message: "inbox event id: " + err.Error()}}
+		}
+	}
 	if res := g.remembered(inbox); res != nil {
 		return res
 	}
@@ -337,7 +365,7 @@ func (g *conversationGrain) inboundBatched(req *crmpb.InboundEvent, inboxID uuid
 	conv, isNew := g.openFor(g.conv, ev.GetChannel())
 	applyInbound(conv, m, occurred, now)
 	w := &persistence.InboundWrite{Conv: conv, IsNew: isNew, Message: m, InboxID: inboxID,
-		Events: func() []crm.TenantEvent { return inboundEvents(conv, m, isNew) }}
+		Events: func() ([]crm.TenantEvent, error) { return inboundEvents(conv, m, isNew) }}
 	if err := g.engine.committer.write(ctx, w); err != nil {
 		g.loaded = false // reload: another activation may have written
 		if errors.Is(err, persistence.ErrFenced) {
@@ -407,7 +435,10 @@ func (g *conversationGrain) inboundAlone(req *crmpb.InboundEvent, inboxID uuid.U
 			return nil, nil, err
 		}
 		// Last: appending takes the tenant's sequence lock, held until commit.
-		events := inboundEvents(conv, m, isNew)
+		events, err := inboundEvents(conv, m, isNew)
+		if err != nil {
+			return nil, nil, err
+		}
 		if err := appendEvents(ctx, tx, g.tenant, events); err != nil {
 			return nil, nil, err
 		}
@@ -485,11 +516,15 @@ func (g *conversationGrain) command(target uuid.UUID, change func(*crm.Conversat
 				return nil, nil, err
 			}
 		}
-		events := []crm.TenantEvent{conversationEvent("conversation.updated", conv)}
+		updated, err := conversationEvent("conversation.updated", conv)
+		if err != nil {
+			return nil, nil, err
+		}
+		events := []crm.TenantEvent{updated}
 		if !sameID(conv.AssigneeID, before.AssigneeID) || !sameID(conv.TeamID, before.TeamID) {
 			// A transfer: those who could see it before get the update too,
 			// so their consoles drop it from their lists.
-			previous := conversationEvent("conversation.updated", conv)
+			previous := updated
 			previous.AssigneeID, previous.TeamID = before.AssigneeID, before.TeamID
 			events = append(events, previous)
 		}

@@ -133,6 +133,8 @@ type Engine struct {
 	once       sync.Once
 	metrics    *engineMetrics
 	contacts   *contactCache
+	// grainRetry spaces the retries of a grain's transient refusals (ask).
+	grainRetry retryPolicy
 	// committer group-commits the conversation grains' inbound writes; nil
 	// when CommitBatch is negative.
 	committer *committer
@@ -251,7 +253,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		queues[i] = make(chan InboxItem, 10_000/cfg.DispatchWorkers+1)
 	}
 	e := &Engine{cfg: cfg, db: cfg.DB, log: cfg.Log, metrics: m, queues: queues, overflows: make([]overflow, len(queues)), takingBack: make(chan struct{}, 2), stop: make(chan struct{}),
-		contacts: newContactCache(200_000)}
+		contacts: newContactCache(200_000), grainRetry: defaultGrainRetry()}
 	if cfg.Registry != nil {
 		cfg.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "crm_engine_backlog",
 			Help: "Inbox events waiting for processing on this node."}, func() float64 { return float64(e.Backlog()) }))
@@ -483,35 +485,27 @@ func (e *Engine) toConversation(ctx context.Context, in InboxItem, profile *crmp
 		ReceivedAtUnixMs: in.ReceivedAt.UnixMilli(),
 		NewContact:       created,
 	}
-	for attempt := 0; ; attempt++ {
-		resp, err := e.request(ctx, ConversationIdentity(in.TenantID, in.ConnectionID, contactID), KindConversation, req)
-		if err != nil {
-			return err
-		}
-		res, ok := resp.(*crmpb.InboundEventResult)
-		if !ok {
-			return fmt.Errorf("conversation grain answered %T", resp)
-		}
-		if res.GetError() != nil {
-			if res.GetError().GetRetryable() && attempt < 5 {
-				continue // a fenced, stale activation stopped itself: the next one is fresh
-			}
-			if res.GetError().GetCode() == "invalid_reference" {
-				// The cached contact was deleted: resolve it afresh on the retry.
-				e.contacts.forget(contactCacheKey{tenant: in.TenantID, channel: channel, key: key})
-			}
-			return fmt.Errorf("conversation grain: %s: %s", res.GetError().GetCode(), res.GetError().GetMessage())
-		}
-		outcome := "stored"
-		if res.GetDuplicate() {
-			outcome = "duplicate"
-		}
-		e.metrics.processed.WithLabelValues(outcome).Inc()
-		if !in.ReceivedAt.IsZero() {
-			e.metrics.ingestLag.Observe(time.Since(in.ReceivedAt).Seconds())
-		}
-		return nil
+	// A fenced, stale activation stops itself: ask retries on a fresh one.
+	res, err := ask[*crmpb.InboundEventResult](ctx, e, ConversationIdentity(in.TenantID, in.ConnectionID, contactID), KindConversation, req)
+	if err != nil {
+		return err
 	}
+	if res.GetError() != nil {
+		if res.GetError().GetCode() == "invalid_reference" {
+			// The cached contact was deleted: resolve it afresh on the retry.
+			e.contacts.forget(contactCacheKey{tenant: in.TenantID, channel: channel, key: key})
+		}
+		return fmt.Errorf("conversation grain: %s: %s", res.GetError().GetCode(), res.GetError().GetMessage())
+	}
+	outcome := "stored"
+	if res.GetDuplicate() {
+		outcome = "duplicate"
+	}
+	e.metrics.processed.WithLabelValues(outcome).Inc()
+	if !in.ReceivedAt.IsZero() {
+		e.metrics.ingestLag.Observe(time.Since(in.ReceivedAt).Seconds())
+	}
+	return nil
 }
 
 // request asks a grain through the cluster.

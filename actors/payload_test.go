@@ -69,15 +69,20 @@ func TestEventPayloadsAreWhatEncodingJSONWrites(t *testing.T) {
 		require.NoError(t, err)
 		return string(b)
 	}
-	ev := messageCreated(&c, &m)
+	ev, err := messageCreated(&c, &m)
+	require.NoError(t, err)
 	require.Equal(t, "message.created", ev.Type)
 	require.JSONEq(t, want(&m), want(mapWithout(t, ev.Payload, "conversation")))
 	require.Equal(t, want(struct {
 		*crm.Message
 		Conversation *crm.Conversation `json:"conversation"`
 	}{&m, &c}), string(ev.Payload))
-	require.Equal(t, want(&c), string(conversationEvent("conversation.updated", &c).Payload))
-	require.Equal(t, want(&m), string(messageEvent("message.updated", &c, &m).Payload))
+	convEv, err := conversationEvent("conversation.updated", &c)
+	require.NoError(t, err)
+	require.Equal(t, want(&c), string(convEv.Payload))
+	msgEv, err := messageEvent("message.updated", &c, &m)
+	require.NoError(t, err)
+	require.Equal(t, want(&m), string(msgEv.Payload))
 	require.Equal(t, c.ID, *ev.ConversationID)
 	require.Equal(t, c.AssigneeID, ev.AssigneeID)
 	require.Equal(t, c.TeamID, ev.TeamID)
@@ -104,7 +109,28 @@ func BenchmarkMessageCreated(b *testing.B) {
 	c.LastMessagePreview, c.TeamID, c.FirstResponseAt, c.ResolvedAt, c.LabelIDs = m.Text, nil, nil, nil, nil
 	b.ReportAllocs()
 	for b.Loop() {
-		ev := messageCreated(&c, &m)
+		ev, err := messageCreated(&c, &m)
+		if err != nil {
+			b.Fatal(err)
+		}
 		b.SetBytes(int64(len(ev.Payload)))
 	}
+}
+
+// A message whose stored JSON fields are not JSON (a provider's payload
+// cut short) cannot be encoded: building its event is an error, not an
+// event with no payload.
+func TestEventOfAMessageThatCannotBeEncodedIsAnError(t *testing.T) {
+	t.Parallel()
+	c := crm.Conversation{ID: crm.NewID()}
+	m := crm.Message{ID: crm.NewID(), Media: json.RawMessage(`{"id": "cut sho`)}
+	_, err := messageCreated(&c, &m)
+	require.Error(t, err)
+	_, err = messageEvent("message.updated", &c, &m)
+	require.Error(t, err)
+	_, err = inboundEvents(&c, &m, true)
+	require.Error(t, err)
+	events, err := inboundEvents(&c, &crm.Message{ID: crm.NewID()}, true)
+	require.NoError(t, err)
+	require.Len(t, events, 2)
 }

@@ -129,7 +129,11 @@ func (g *conversationGrain) send(req *crmpb.SendMessage) *crmpb.SendResult {
 		if err := persistence.SaveConversation(ctx, tx, conv); err != nil {
 			return nil, nil, err
 		}
-		events := []crm.TenantEvent{messageCreated(conv, m)}
+		created, err := messageCreated(conv, m)
+		if err != nil {
+			return nil, nil, err
+		}
+		events := []crm.TenantEvent{created}
 		if err := appendEvents(ctx, tx, g.tenant, events); err != nil {
 			return nil, nil, err
 		}
@@ -178,8 +182,14 @@ func (g *connectionGrain) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *pcluster.ClusterInit:
 		parts := splitTwo(msg.Identity.Identity)
-		g.tenant, _ = uuid.Parse(parts[0])
-		g.connection, _ = uuid.Parse(parts[1])
+		var err, err2 error
+		g.tenant, err = uuid.Parse(parts[0])
+		g.connection, err2 = uuid.Parse(parts[1])
+		if err = errors.Join(err, err2); err != nil {
+			g.engine.log.Error("connection grain with a bad identity", "identity", msg.Identity.Identity, "error", err)
+			ctx.Stop(ctx.Self())
+			return
+		}
 		g.engine.metrics.activations.WithLabelValues(KindConnection).Inc()
 		ctx.SetReceiveTimeout(g.engine.cfg.PassivateAfter)
 	case *actor.ReceiveTimeout:
@@ -205,7 +215,11 @@ func (g *connectionGrain) deliver(job *crmpb.SendRequest) {
 	e := g.engine
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	messageID, _ := uuid.Parse(job.GetMessageId())
+	messageID, err := uuid.Parse(job.GetMessageId())
+	if err != nil {
+		e.log.Error("send with a bad message id not delivered", "message_id", job.GetMessageId(), "error", err)
+		return
+	}
 	out, err := g.outbound(ctx, job)
 	if err != nil {
 		g.record(ctx, messageID, "", err)

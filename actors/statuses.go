@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -66,7 +67,10 @@ func messageUpdatedEvent(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, m *cr
 	if err != nil {
 		return crm.TenantEvent{}, err
 	}
-	ev := messageEvent("message.updated", conv, m)
+	ev, err := messageEvent("message.updated", conv, m)
+	if err != nil {
+		return crm.TenantEvent{}, err
+	}
 	err = persistence.AppendTenantEvent(ctx, tx, tenant, &ev)
 	return ev, err
 }
@@ -192,7 +196,10 @@ func (e *Engine) connectionEvent(ctx context.Context, in InboxItem) error {
 		if code := in.Event.GetConnectionState().GetPairingCode(); code != "" {
 			payload["pairing_code"] = code
 		}
-		raw, _ := json.Marshal(payload)
+		raw, err := json.Marshal(payload)
+		if err != nil {
+			return fmt.Errorf("encoding connection.updated: %w", err)
+		}
 		ev := crm.TenantEvent{Type: "connection.updated", Payload: raw}
 		if err := persistence.AppendTenantEvent(ctx, tx, in.TenantID, &ev); err != nil {
 			return err

@@ -49,7 +49,12 @@ const stateTTL = 30 * time.Second
 func (g *tenantGrain) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *pcluster.ClusterInit:
-		g.tenant, _ = uuid.Parse(msg.Identity.Identity)
+		var err error
+		if g.tenant, err = uuid.Parse(msg.Identity.Identity); err != nil {
+			g.engine.log.Error("tenant grain with a bad identity", "identity", msg.Identity.Identity, "error", err)
+			ctx.Stop(ctx.Self())
+			return
+		}
 		g.engine.metrics.activations.WithLabelValues(KindTenant).Inc()
 		ctx.SetReceiveTimeout(g.engine.cfg.PassivateAfter)
 	case *actor.ReceiveTimeout:

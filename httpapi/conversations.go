@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -381,6 +382,7 @@ func (s *Server) sendMessage(c *gin.Context, p crm.Principal) error {
 	}
 	fields := crm.FieldErrors{}
 	var content json.RawMessage
+	var err error
 	if req.Type == "" {
 		req.Type = "text"
 	}
@@ -406,8 +408,8 @@ func (s *Server) sendMessage(c *gin.Context, p crm.Principal) error {
 	case "location":
 		if req.Location == nil {
 			fields.Add("location", "is required")
-		} else {
-			content, _ = json.Marshal(req.Location)
+		} else if content, err = json.Marshal(req.Location); err != nil {
+			return fmt.Errorf("encoding the location: %w", err)
 		}
 	case "contacts":
 		if len(req.Contacts) == 0 {
@@ -417,14 +419,14 @@ func (s *Server) sendMessage(c *gin.Context, p crm.Principal) error {
 	case "reaction":
 		if req.Reaction == nil {
 			fields.Add("reaction", "is required")
-		} else {
-			content, _ = json.Marshal(req.Reaction)
+		} else if content, err = json.Marshal(req.Reaction); err != nil {
+			return fmt.Errorf("encoding the reaction: %w", err)
 		}
 	case "interactive":
 		if req.Interactive == nil {
 			fields.Add("interactive", "is required")
-		} else {
-			content, _ = json.Marshal(req.Interactive)
+		} else if content, err = json.Marshal(req.Interactive); err != nil {
+			return fmt.Errorf("encoding the interactive content: %w", err)
 		}
 	default:
 		if req.MediaID == nil {
@@ -450,7 +452,10 @@ func (s *Server) sendMessage(c *gin.Context, p crm.Principal) error {
 	if err != nil {
 		return err
 	}
-	messageID, _ := uuid.Parse(res.GetMessageId())
+	messageID, err := uuid.Parse(res.GetMessageId())
+	if err != nil {
+		return fmt.Errorf("the conversation grain answered a bad message id: %w", err)
+	}
 	var m *crm.Message
 	if err := s.db.TenantTx(c, p.TenantID, func(tx pgx.Tx) error {
 		var err error

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -92,7 +93,11 @@ func (s *Server) openAPIDocument() map[string]any {
 }
 
 func (s *Server) serveOpenAPI(c *gin.Context) {
-	s.openAPIOnce.Do(func() { s.openAPIJSON, _ = json.Marshal(s.openAPIDocument()) })
+	s.openAPIOnce.Do(func() { s.openAPIJSON, s.openAPIErr = json.Marshal(s.openAPIDocument()) })
+	if s.openAPIErr != nil {
+		writeError(c, s.log, fmt.Errorf("encoding the OpenAPI document: %w", s.openAPIErr))
+		return
+	}
 	c.Data(http.StatusOK, "application/json", s.openAPIJSON)
 }
 

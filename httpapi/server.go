@@ -113,6 +113,7 @@ type Server struct {
 	limiter     LoginLimiter
 	openAPIOnce sync.Once
 	openAPIJSON []byte
+	openAPIErr  error
 	// consolePolicy is the console's Content-Security-Policy (security.go).
 	consolePolicy consolePolicy
 }

@@ -273,7 +273,10 @@ func ListConnections(ctx context.Context, db *DB, sealer *crm.Sealer, tenantID u
 	}
 	if len(page.Items) > limit {
 		page.Items = page.Items[:limit]
-		next := crm.EncodeCursor(page.Items[limit-1].ID)
+		next, err := crm.EncodeCursor(page.Items[limit-1].ID)
+		if err != nil {
+			return page, err
+		}
 		page.NextCursor = &next
 	}
 	return page, nil

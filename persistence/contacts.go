@@ -489,7 +489,10 @@ func (db *DB) ListContacts(ctx context.Context, tenantID uuid.UUID, f ContactFil
 		}
 		page.Items = items
 		if more {
-			next := crm.EncodeCursor(keys[len(keys)-1], items[len(items)-1].ID)
+			next, err := crm.EncodeCursor(keys[len(keys)-1], items[len(items)-1].ID)
+			if err != nil {
+				return err
+			}
 			page.NextCursor = &next
 		}
 		return nil

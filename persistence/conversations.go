@@ -44,6 +44,21 @@ func scanConversation(row pgx.Row, withContact bool) (*crm.Conversation, error) 
 // IGSID), creating contact and identity on first sight. Concurrent first
 // messages from one person resolve to one contact.
 func (db *DB) ResolveContact(ctx context.Context, tenantID uuid.UUID, channel, externalID, displayName, phone string) (uuid.UUID, bool, error) {
+	id, created, err := db.resolveContact(ctx, tenantID, channel, externalID, displayName, phone)
+	var coded *crm.Error
+	if errors.As(err, &coded) && coded.Kind == crm.ErrConflict {
+		// A unique race across transactions (or a deadlock): the other one
+		// committed, and a second try reads its row. A conflict that
+		// outlasts it is not a race: it is returned, not retried forever.
+		id, created, err = db.resolveContact(ctx, tenantID, channel, externalID, displayName, phone)
+		if err != nil {
+			return uuid.Nil, false, fmt.Errorf("resolving a %s contact, tried twice: %w", channel, err)
+		}
+	}
+	return id, created, err
+}
+
+func (db *DB) resolveContact(ctx context.Context, tenantID uuid.UUID, channel, externalID, displayName, phone string) (uuid.UUID, bool, error) {
 	var contactID uuid.UUID
 	created := false
 	err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
@@ -106,11 +121,6 @@ func (db *DB) ResolveContact(ctx context.Context, tenantID uuid.UUID, channel, e
 		return nil
 	})
 	if err != nil {
-		// A unique race across transactions: the other one committed; read it.
-		var coded *crm.Error
-		if errors.As(translate(err), &coded) && coded.Kind == crm.ErrConflict {
-			return db.ResolveContact(ctx, tenantID, channel, externalID, displayName, phone)
-		}
 		return uuid.Nil, false, translate(err)
 	}
 	return contactID, created, nil
@@ -276,7 +286,10 @@ func (db *DB) ListConversations(ctx context.Context, tenantID uuid.UUID, v crm.V
 	if len(page.Items) > limit {
 		page.Items = page.Items[:limit]
 		last := page.Items[limit-1]
-		next := crm.EncodeCursor(last.LastActivityAt, last.ID)
+		next, err := crm.EncodeCursor(last.LastActivityAt, last.ID)
+		if err != nil {
+			return page, err
+		}
 		page.NextCursor = &next
 	}
 	return page, nil

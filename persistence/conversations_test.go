@@ -66,6 +66,33 @@ func TestResolveContactIsIdempotentUnderConcurrency(t *testing.T) {
 	require.Equal(t, f.contact, again)
 }
 
+// TestResolveContactGivesUpOnAConflictThatPersists: a unique violation is
+// retried once (the other transaction has committed: its row is read), but
+// one that does not go away is an error, not a loop. A trigger makes every
+// identity insert fail as a unique violation and counts the tries.
+func TestResolveContactGivesUpOnAConflictThatPersists(t *testing.T) {
+	t.Parallel()
+	f := newConvFixture(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := f.db.Pool.Exec(ctx, `
+		CREATE SEQUENCE identity_inserts;
+		CREATE FUNCTION always_taken() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			PERFORM nextval('identity_inserts');
+			RAISE EXCEPTION 'identity taken' USING ERRCODE = 'unique_violation';
+		END $$;
+		GRANT USAGE ON SEQUENCE identity_inserts TO PUBLIC;
+		CREATE TRIGGER always_taken BEFORE INSERT ON contact_identities FOR EACH ROW EXECUTE FUNCTION always_taken();`)
+	require.NoError(t, err)
+	_, _, err = f.db.ResolveContact(ctx, f.tenant, "whatsapp", "5521988887777", "Ana", "+5521988887777")
+	require.ErrorIs(t, err, crm.ErrConflict)
+	require.NoError(t, ctx.Err(), "gave up on its own, not at the deadline")
+	var tries int64
+	require.NoError(t, f.db.Pool.QueryRow(ctx, `SELECT last_value FROM identity_inserts`).Scan(&tries))
+	require.EqualValues(t, 2, tries, "one try and one retry")
+}
+
 // TestConversationWritesAreFenced: a second activation holding a stale copy
 // cannot write; it gets ErrFenced and nothing of its write lands.
 func TestConversationWritesAreFenced(t *testing.T) {

@@ -226,3 +226,19 @@ func translate(err error) error {
 
 // Translate is translate for other packages' stores.
 func Translate(err error) error { return translate(err) }
+
+// Transient reports an error that running the same transaction again may
+// not meet: a serialization failure or deadlock (raw, or translated to the
+// code "retry"), or a connection lost before the statement reached the
+// server. Any other error, unknown ones included, is not transient.
+func Transient(err error) bool {
+	var coded *crm.Error
+	if errors.As(err, &coded) {
+		return coded.Code == "retry"
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "40001" || pgErr.Code == "40P01"
+	}
+	return pgconn.SafeToRetry(err)
+}

@@ -28,7 +28,7 @@ type InboundWrite struct {
 	// Events builds the tenant events from Conv and Message as stored
 	// (version, timestamps, over_limit, reply_to_id); their seq and
 	// created_at are filled in by WriteInbound.
-	Events func() []crm.TenantEvent
+	Events func() ([]crm.TenantEvent, error)
 	// Stored holds the built events after a successful write.
 	Stored []crm.TenantEvent
 }
@@ -162,7 +162,9 @@ func (db *DB) writeInbound(ctx context.Context, writes []*InboundWrite) *Inbound
 			return ErrFenced
 		}
 		b = &pgx.Batch{}
-		queueEvents(b, writes)
+		if err := queueEvents(b, writes); err != nil {
+			return err
+		}
 		return send(b)
 	})
 	if err != nil {
@@ -438,12 +440,16 @@ func queueSavedConversations(b *pgx.Batch, writes []*InboundWrite, fenced map[*I
 // gets seq = the tenant's last seq after the update - k + i; the statement
 // answers only each tenant's last seq, and the events' numbers are worked
 // out here the same way, so no join back from the inserted rows is needed.
-func queueEvents(b *pgx.Batch, writes []*InboundWrite) {
+// It fails, before queueing anything, when a write's events cannot be built.
+func queueEvents(b *pgx.Batch, writes []*InboundWrite) error {
 	var events []*crm.TenantEvent
 	var tenantOf, counterTenants []uuid.UUID
 	var counts []int64
 	for _, w := range writes {
-		w.Stored = w.Events()
+		var err error
+		if w.Stored, err = w.Events(); err != nil {
+			return err
+		}
 		t := w.Conv.TenantID
 		for i := range w.Stored {
 			events = append(events, &w.Stored[i])
@@ -456,7 +462,7 @@ func queueEvents(b *pgx.Batch, writes []*InboundWrite) {
 	}
 	n := len(events)
 	if n == 0 {
-		return
+		return nil
 	}
 	// ords number each event within its tenant, from 1; ofTenant is its
 	// tenant's count (writes come sorted by tenant).
@@ -509,6 +515,7 @@ func queueEvents(b *pgx.Batch, writes []*InboundWrite) {
 		}
 		return nil
 	})
+	return nil
 }
 
 func rawPtr(r []byte) *string {

@@ -62,10 +62,10 @@ func inboundWrite(c *crm.Conversation, text string) *persistence.InboundWrite {
 	ext := fmt.Sprintf("wamid.%s", crm.NewID())
 	m := &crm.Message{TenantID: c.TenantID, ConnectionID: c.ConnectionID, ContactID: c.ContactID, Seq: c.LastSeq,
 		Direction: "inbound", Type: "text", Text: text, Status: "received", ExternalID: &ext, CreatedAt: now}
-	return &persistence.InboundWrite{Conv: c, Message: m, Events: func() []crm.TenantEvent {
-		payload, _ := json.Marshal(m)
+	return &persistence.InboundWrite{Conv: c, Message: m, Events: func() ([]crm.TenantEvent, error) {
+		payload, err := json.Marshal(m)
 		id := c.ID
-		return []crm.TenantEvent{{Type: "message.created", ConversationID: &id, Payload: payload}}
+		return []crm.TenantEvent{{Type: "message.created", ConversationID: &id, Payload: payload}}, err
 	}}
 }
 

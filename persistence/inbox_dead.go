@@ -93,7 +93,10 @@ func (db *DB) ListDeadLetters(ctx context.Context, tenantID uuid.UUID, cursor st
 	if len(page.Items) > limit {
 		page.Items = page.Items[:limit]
 		last := page.Items[limit-1]
-		next := crm.EncodeCursor(last.DeadAt, last.ID)
+		next, err := crm.EncodeCursor(last.DeadAt, last.ID)
+		if err != nil {
+			return crm.Page[DeadLetter]{}, err
+		}
 		page.NextCursor = &next
 	}
 	return page, nil

@@ -74,7 +74,10 @@ func listByName[T any](ctx context.Context, db *DB, tenantID uuid.UUID, l *nameL
 	}
 	if len(page.Items) > limit {
 		page.Items = page.Items[:limit]
-		next := crm.EncodeCursor(keys[limit-1], idOf(page.Items[limit-1]))
+		next, err := crm.EncodeCursor(keys[limit-1], idOf(page.Items[limit-1]))
+		if err != nil {
+			return page, err
+		}
 		page.NextCursor = &next
 	}
 	return page, nil

@@ -250,7 +250,10 @@ func (db *DB) ListMessages(ctx context.Context, tenantID, conversationID uuid.UU
 	}
 	if len(page.Items) > limit {
 		page.Items = page.Items[:limit]
-		next := crm.EncodeCursor(page.Items[limit-1].Seq)
+		next, err := crm.EncodeCursor(page.Items[limit-1].Seq)
+		if err != nil {
+			return page, err
+		}
 		page.NextCursor = &next
 	}
 	return page, nil

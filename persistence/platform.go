@@ -53,11 +53,14 @@ func (db *DB) CreatePlan(ctx context.Context, p NewPlan) (uuid.UUID, error) {
 
 func insertPlan(ctx context.Context, tx pgx.Tx, p NewPlan) (uuid.UUID, error) {
 	id := crm.NewID()
-	features, _ := json.Marshal(p.Features)
+	features, err := json.Marshal(p.Features)
+	if err != nil {
+		return id, fmt.Errorf("encoding the plan's features: %w", err)
+	}
 	if p.MonthlyPrice == "" {
 		p.MonthlyPrice = "0"
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO plans (id, name, description, monthly_price, max_users, max_connections,
+	_, err = tx.Exec(ctx, `INSERT INTO plans (id, name, description, monthly_price, max_users, max_connections,
 		max_contacts, max_monthly_conversations, max_monthly_campaigns, features)
 		VALUES ($1, $2, $3, $4::numeric, $5, $6, $7, $8, $9, $10)`, id, p.Name, p.Description, p.MonthlyPrice,
 		limitArg(p.Limits.Users), limitArg(p.Limits.Connections), limitArg(p.Limits.Contacts),
@@ -168,7 +171,10 @@ func (db *DB) AdminUpdatePlan(ctx context.Context, by AuditEntry, id uuid.UUID, 
 		if err := change(&after); err != nil {
 			return err
 		}
-		features, _ := json.Marshal(after.Features)
+		features, err := json.Marshal(after.Features)
+		if err != nil {
+			return fmt.Errorf("encoding the plan's features: %w", err)
+		}
 		l := after.Limits
 		_, err = tx.Exec(ctx, `UPDATE plans SET name = $2, description = $3, monthly_price = $4::numeric,
 			max_users = $5, max_connections = $6, max_contacts = $7, max_monthly_conversations = $8,
@@ -321,7 +327,10 @@ func (db *DB) ListTenants(ctx context.Context, f TenantFilter) (crm.Page[crm.Ten
 	}
 	if len(page.Items) > limit {
 		page.Items = page.Items[:limit]
-		next := crm.EncodeCursor(page.Items[limit-1].ID)
+		next, err := crm.EncodeCursor(page.Items[limit-1].ID)
+		if err != nil {
+			return page, err
+		}
 		page.NextCursor = &next
 	}
 	return page, nil
@@ -605,7 +614,10 @@ func (db *DB) ExportTenant(ctx context.Context, tenantID uuid.UUID, w io.Writer,
 		if exportSkipped[table] {
 			continue
 		}
-		name, _ := json.Marshal(table)
+		name, err := json.Marshal(table)
+		if err != nil {
+			return fmt.Errorf("exporting %s: %w", table, err)
+		}
 		sep := ","
 		if first {
 			sep = ""
@@ -699,7 +711,10 @@ func auditPage(rows pgx.Rows, limit int) (crm.Page[AuditRecord], error) {
 	if len(page.Items) > limit {
 		page.Items = page.Items[:limit]
 		last := page.Items[limit-1]
-		next := crm.EncodeCursor(last.CreatedAt, last.ID)
+		next, err := crm.EncodeCursor(last.CreatedAt, last.ID)
+		if err != nil {
+			return page, err
+		}
 		page.NextCursor = &next
 	}
 	return page, nil

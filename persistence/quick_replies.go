@@ -160,7 +160,10 @@ func (db *DB) ListQuickReplies(ctx context.Context, tenantID uuid.UUID, f QuickR
 	if len(page.Items) > limit {
 		page.Items = page.Items[:limit]
 		last := page.Items[limit-1]
-		next := crm.EncodeCursor(last.Shortcut, last.ID)
+		next, err := crm.EncodeCursor(last.Shortcut, last.ID)
+		if err != nil {
+			return page, err
+		}
 		page.NextCursor = &next
 	}
 	return page, nil

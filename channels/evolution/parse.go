@@ -51,7 +51,11 @@ func ParseWebhook(body []byte, received time.Time) ([]*crmpb.ChannelEvent, error
 	for _, data := range dataItems(payload) {
 		switch event {
 		case "messages.upsert":
-			if ev := parseUpsert(data, base()); ev != nil {
+			ev, err := parseUpsert(data, base())
+			if err != nil {
+				return nil, err
+			}
+			if ev != nil {
 				events = append(events, ev)
 			}
 		case "messages.update":
@@ -75,15 +79,18 @@ func dataItems(payload channels.Loose) []channels.Loose {
 	return payload.List("data")
 }
 
-func parseUpsert(data channels.Loose, ev *crmpb.ChannelEvent) *crmpb.ChannelEvent {
+func parseUpsert(data channels.Loose, ev *crmpb.ChannelEvent) (*crmpb.ChannelEvent, error) {
 	key := data.Obj("key")
 	if key == nil {
-		return nil
+		return nil, nil
 	}
 	msg := ParseMessage(data)
 	ev.DedupeKey = msg.ExternalId
 	if ev.DedupeKey == "" {
-		raw, _ := json.Marshal(data)
+		raw, err := json.Marshal(data)
+		if err != nil {
+			return nil, channels.InvalidPayload(fmt.Errorf("message without an id: %w", err))
+		}
 		ev.DedupeKey = channels.DedupeKey("evolution-msg", string(raw))
 	}
 	ev.TimestampMs = msg.TimestampMs
@@ -91,11 +98,11 @@ func parseUpsert(data channels.Loose, ev *crmpb.ChannelEvent) *crmpb.ChannelEven
 	if key.Bool("fromMe") {
 		msg.To = remote
 		ev.Event = &crmpb.ChannelEvent_OutboundEcho{OutboundEcho: &crmpb.OutboundEcho{Contact: chatContact(key, data, false), Message: msg}}
-		return ev
+		return ev, nil
 	}
 	ev.Event = &crmpb.ChannelEvent_InboundMessage{InboundMessage: &crmpb.InboundMessage{
 		Contact: chatContact(key, data, true), Message: msg}}
-	return ev
+	return ev, nil
 }
 
 // chatContact is the customer: the remote JID, or for a group the

@@ -187,7 +187,11 @@ var settingKinds = map[string]string{
 }
 
 func validateSettings(fields crm.FieldErrors, settings map[string]any) {
-	raw, _ := json.Marshal(settings)
+	raw, err := json.Marshal(settings)
+	if err != nil {
+		fields.Add("settings", "must be JSON: %v", err)
+		return
+	}
 	if len(raw) > 8<<10 {
 		fields.Add("settings", "must be at most 8 KiB of JSON")
 		return

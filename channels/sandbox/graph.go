@@ -519,7 +519,11 @@ func (s *Sandbox) scheduleStatuses(conn Connection, entry *OutboxEntry, recipien
 				return
 			}
 			defer s.wg.Done()
-			body := statusWebhook(conn, entry.MessageID, recipient, steps[i], conversationID, s.cfg.Now())
+			body, err := statusWebhook(conn, entry.MessageID, recipient, steps[i], conversationID, s.cfg.Now())
+			if err != nil {
+				s.log.Error("sandbox status webhook not built", "connection", conn.ID, "status", steps[i], "error", err)
+				return
+			}
 			if err := s.post(s.ctx, url, conn.AppSecret, body, 3); err != nil {
 				s.log.Warn("sandbox status webhook not delivered", "connection", conn.ID, "status", steps[i], "error", err)
 			}

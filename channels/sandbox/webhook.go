@@ -18,22 +18,25 @@ import (
 )
 
 // envelope wraps one change value in Meta's WhatsApp webhook envelope.
-func envelope(conn Connection, value map[string]any) []byte {
+func envelope(conn Connection, value map[string]any) ([]byte, error) {
 	value["messaging_product"] = "whatsapp"
 	value["metadata"] = map[string]string{"display_phone_number": conn.DisplayPhoneNumber, "phone_number_id": conn.PhoneNumberID}
-	body, _ := json.Marshal(map[string]any{
+	body, err := json.Marshal(map[string]any{
 		"object": "whatsapp_business_account",
 		"entry": []any{map[string]any{"id": conn.WABAID, "changes": []any{
 			map[string]any{"field": "messages", "value": value}}}},
 	})
-	return body
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: encoding the webhook: %w", err)
+	}
+	return body, nil
 }
 
 func unixString(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) }
 
 // statusWebhook is the webhook Meta posts when an outbound message changes
 // status.
-func statusWebhook(conn Connection, messageID, recipient, status, conversationID string, now time.Time) []byte {
+func statusWebhook(conn Connection, messageID, recipient, status, conversationID string, now time.Time) ([]byte, error) {
 	st := map[string]any{"id": messageID, "status": status, "timestamp": unixString(now), "recipient_id": recipient}
 	switch status {
 	case "sent", "delivered":
@@ -282,10 +285,13 @@ func (s *Sandbox) Inbound(ctx context.Context, conn Connection, in InboundReques
 	if name == "" {
 		name = "Cliente " + from[len(from)-4:]
 	}
-	body := envelope(conn, map[string]any{
+	body, err := envelope(conn, map[string]any{
 		"contacts": []any{map[string]any{"profile": map[string]string{"name": name}, "wa_id": from}},
 		"messages": []any{msg},
 	})
+	if err != nil {
+		return res, err
+	}
 	res.Payload = body
 	status, err := s.postOnce(ctx, s.WebhookURL(conn.ID), conn.AppSecret, body)
 	res.WebhookStatus = status

@@ -248,7 +248,10 @@ func bareHTTP(f *fixture, tmp string, fn func(base string) error) error {
 	for _, c := range f.Connections {
 		secrets[c.ID.String()] = c.Secret
 	}
-	raw, _ := json.Marshal(secrets)
+	raw, err := json.Marshal(secrets)
+	if err != nil {
+		return err
+	}
 	path := filepath.Join(tmp, "bare-secrets.json")
 	if err := os.WriteFile(path, raw, 0o600); err != nil {
 		return err

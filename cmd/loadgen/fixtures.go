@@ -115,7 +115,10 @@ func makeFixture(ctx context.Context, s *server, o fixtureOptions) (*fixture, er
 }
 
 func login(ctx context.Context, base, email string) (string, error) {
-	body, _ := json.Marshal(map[string]string{"email": email, "password": benchPassword})
+	body, err := json.Marshal(map[string]string{"email": email, "password": benchPassword})
+	if err != nil {
+		return "", err
+	}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/v1/auth/login", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	res, err := http.DefaultClient.Do(req)
@@ -138,7 +141,10 @@ var b64std = base64.StdEncoding.DecodeString
 func apiJSON(ctx context.Context, client *http.Client, method, url, token string, body, out any) (int, error) {
 	var r *bytes.Reader
 	if body != nil {
-		raw, _ := json.Marshal(body)
+		raw, err := json.Marshal(body)
+		if err != nil {
+			return 0, fmt.Errorf("encoding the request to %s: %w", url, err)
+		}
 		r = bytes.NewReader(raw)
 	} else {
 		r = bytes.NewReader(nil)

@@ -99,8 +99,11 @@ func buildCRM(ctx context.Context, dir string) (string, error) {
 	if err := os.WriteFile(overlaySrc, []byte(pprofOverlay), 0o644); err != nil {
 		return "", err
 	}
-	overlay, _ := json.Marshal(map[string]any{"Replace": map[string]string{
+	overlay, err := json.Marshal(map[string]any{"Replace": map[string]string{
 		filepath.Join(root, "cmd", "crm", "zz_loadgen_pprof.go"): overlaySrc}})
+	if err != nil {
+		return "", err
+	}
 	overlayFile := filepath.Join(dir, "overlay.json")
 	if err := os.WriteFile(overlayFile, overlay, 0o644); err != nil {
 		return "", err
