@@ -46,7 +46,7 @@ func seedTenantRecords(t *testing.T, env *testEnv, tenant tenantFixture, marker 
 	require.Equal(t, "completed", contactImportWait(t, env, tenant.AdminToken, importID.String())["status"])
 	ids["imports"] = importID
 
-	userID, teamID, labelID, contactID, convID, qrID := crm.NewID(), crm.NewID(), crm.NewID(), crm.NewID(), crm.NewID(), crm.NewID()
+	userID, teamID, labelID, contactID, convID, qrID, deadID := crm.NewID(), crm.NewID(), crm.NewID(), crm.NewID(), crm.NewID(), crm.NewID(), crm.NewID()
 	lower := strings.ToLower(marker)
 	err := env.db.TenantTx(ctx, tenant.ID, func(tx pgx.Tx) error {
 		stmts := []struct {
@@ -65,6 +65,10 @@ func seedTenantRecords(t *testing.T, env *testEnv, tenant tenantFixture, marker 
 				[]any{tenant.ID, convID, ids["connections"], contactID, "hello " + marker}},
 			{`INSERT INTO quick_replies (tenant_id, id, shortcut, title, text) VALUES ($1, $2, $3, $4, $5)`,
 				[]any{tenant.ID, qrID, lower, "QR " + marker, "text " + marker}},
+			// A dead letter: an event that could not be processed (its payload does not decode).
+			{`INSERT INTO inbound_events (tenant_id, id, connection_id, provider, dedupe_key, event, claimed_at, dead_at)
+				VALUES ($1, $2, $3, 'meta', $4, '\xff'::bytea, now() - interval '1 hour', now())`,
+				[]any{tenant.ID, deadID, ids["connections"], "dead-" + lower}},
 		}
 		for _, s := range stmts {
 			if _, err := tx.Exec(ctx, s.sql, s.args...); err != nil {
@@ -75,7 +79,7 @@ func seedTenantRecords(t *testing.T, env *testEnv, tenant tenantFixture, marker 
 	})
 	require.NoError(t, err)
 	ids["users"], ids["teams"], ids["labels"], ids["contacts"] = userID, teamID, labelID, contactID
-	ids["conversations"], ids["quick-replies"] = convID, qrID
+	ids["conversations"], ids["quick-replies"], ids["dead-letters"] = convID, qrID, deadID
 	return tenantRecords{fixture: tenant, ids: ids}
 }
 

@@ -167,7 +167,7 @@ func FuzzAPIJSON(f *testing.F) {
 			{"password", q(testPassword)}, {"role", q("AGENT")}, {"active", "true"}, {"team_ids", "[]"}}, false},
 		{"POST", "/api/v1/connections", admin, [][2]string{{"name", q("Outra")}, {"channel", q("whatsapp")}, {"provider", q("meta")},
 			{"credentials", `{"access_token": "t", "app_secret": "s", "phone_number_id": "1", "waba_id": "2"}`},
-			{"settings", `{"graph_base_url": "https://graph.example.com", "timeout_seconds": 5}`}}, false},
+			{"settings", `{"api_version": "v21.0", "timeout_seconds": 5}`}}, false},
 		{"PATCH", "/api/v1/connections/" + connID, admin, [][2]string{{"name", q("Fuzz sandbox")}, {"credentials", "{}"},
 			{"settings", `{"sandbox_status_delays_ms": [10, 20]}`}}, false},
 		{"POST", "/api/v1/admin/plans", owner, [][2]string{{"name", q("Outro")}, {"monthly_price", q("99.90")},
