@@ -168,34 +168,27 @@ func (g *connectionGrain) record(ctx context.Context, messageID uuid.UUID, exter
 		}
 		errJSON = rawJSON(detail)
 	}
-	var events []crm.TenantEvent
-	err := e.db.TenantTx(ctx, g.tenant, func(tx pgx.Tx) error {
+	err := e.recordEvents(ctx, g.tenant, func(tx pgx.Tx) ([]crm.TenantEvent, error) {
 		m, err := persistence.MessageByID(ctx, tx, g.tenant, messageID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		updated, err := persistence.UpdateOutbound(ctx, tx, m, externalID, status, errJSON, e.cfg.Now().UTC())
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if externalID != "" {
 			if err := applyParkedTo(ctx, tx, g.tenant, g.connection, externalID); err != nil {
-				return err
+				return nil, err
 			}
 			if updated, err = persistence.MessageByID(ctx, tx, g.tenant, messageID); err != nil {
-				return err
+				return nil, err
 			}
 		}
-		ev, err := messageUpdatedEvent(ctx, tx, g.tenant, updated)
-		if err != nil {
-			return err
-		}
-		events = append(events, ev)
-		return nil
+		ev, err := messageUpdated(ctx, tx, g.tenant, updated)
+		return []crm.TenantEvent{ev}, err
 	})
 	if err != nil {
 		e.log.Error("recording a send outcome failed", "message_id", messageID, "error", err)
-		return
 	}
-	e.publish(g.tenant, events)
 }

@@ -276,6 +276,26 @@ func applyInbound(conv *crm.Conversation, m *crm.Message, occurred, now time.Tim
 	conv.Status = conv.Status.AfterInbound(conv.AssigneeID != nil)
 }
 
+// applyOutbound moves the conversation past a message sent from our side
+// (an agent's or the bot's, stored before the provider is called): its
+// sequence, last message, unread count (a reply reads the conversation), the
+// first response of a person, and the status a reply leaves. The 24-hour
+// window is the customer's to open: a reply leaves it as it is. Echoes of
+// messages sent from the phone are inbound events: see applyInbound.
+func applyOutbound(conv *crm.Conversation, m *crm.Message, now time.Time) {
+	conv.LastSeq++
+	m.Seq = conv.LastSeq
+	conv.LastMessageAt, conv.LastActivityAt = &now, now
+	conv.LastMessagePreview, conv.LastMessageDirection = preview(m), "outbound"
+	conv.UnreadCount = 0
+	if conv.FirstResponseAt == nil && m.SentBy != nil {
+		conv.FirstResponseAt = &now
+	}
+	if next := conv.Status.AfterReply(); next != conv.Status {
+		conv.Status, conv.ResolvedAt = next, nil
+	}
+}
+
 // inboundEvents are the tenant events of an inbound message: a new
 // conversation is announced first (conversation.created), then the message
 // carries the conversation's state.

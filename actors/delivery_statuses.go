@@ -30,45 +30,28 @@ func (e *Engine) applyStatus(ctx context.Context, in InboxItem, st *crmpb.Status
 		}
 		statusErr = rawJSON(map[string]any{"errors": errs})
 	}
-	var events []crm.TenantEvent
-	err := e.db.TenantTx(ctx, in.TenantID, func(tx pgx.Tx) error {
+	err := e.recordEvents(ctx, in.TenantID, func(tx pgx.Tx) ([]crm.TenantEvent, error) {
 		if err := persistence.MarkInboxProcessed(ctx, tx, in.TenantID, in.InboxID); err != nil {
-			return err
+			return nil, err
 		}
 		m, changed, err := persistence.ApplyStatus(ctx, tx, in.TenantID, in.ConnectionID, st.GetExternalMessageId(), status, at, statusErr)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if m == nil {
-			return persistence.ParkStatus(ctx, tx, in.TenantID, in.ConnectionID, st.GetExternalMessageId(), status, at, statusErr)
+			return nil, persistence.ParkStatus(ctx, tx, in.TenantID, in.ConnectionID, st.GetExternalMessageId(), status, at, statusErr)
 		}
-		if changed { // last: the tenant's sequence lock is held until commit
-			ev, err := messageUpdatedEvent(ctx, tx, in.TenantID, m)
-			if err != nil {
-				return err
-			}
-			events = append(events, ev)
+		if !changed {
+			return nil, nil
 		}
-		return nil
+		ev, err := messageUpdated(ctx, tx, in.TenantID, m)
+		return []crm.TenantEvent{ev}, err
 	})
 	if err != nil {
 		return err
 	}
 	e.metrics.processed.WithLabelValues("status").Inc()
-	e.publish(in.TenantID, events)
 	return nil
-}
-
-// messageUpdatedEvent records message.updated with the conversation's
-// visibility (assignee and team) so only those who may see it get it.
-func messageUpdatedEvent(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, m *crm.Message) (crm.TenantEvent, error) {
-	conv, err := persistence.LoadConversationByID(ctx, tx, tenant, m.ConversationID)
-	if err != nil {
-		return crm.TenantEvent{}, err
-	}
-	ev := messageEvent("message.updated", conv, m)
-	err = persistence.AppendTenantEvent(ctx, tx, tenant, &ev)
-	return ev, err
 }
 
 // applyParkedTo applies the statuses parked for a message that now exists.
@@ -93,34 +76,28 @@ func (e *Engine) applyParked(ctx context.Context) {
 		return
 	}
 	for _, r := range ready {
-		var events []crm.TenantEvent
-		err := e.db.TenantTx(ctx, r.TenantID, func(tx pgx.Tx) error {
+		// A failure leaves the statuses parked for the next sweep.
+		_ = e.recordEvents(ctx, r.TenantID, func(tx pgx.Tx) ([]crm.TenantEvent, error) {
 			parked, err := persistence.TakeParkedStatuses(ctx, tx, r.TenantID, r.ConnectionID, r.ExternalID)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			var last *crm.Message
 			for _, p := range parked {
 				m, changed, err := persistence.ApplyStatus(ctx, tx, r.TenantID, r.ConnectionID, r.ExternalID, p.Status, p.OccurredAt, p.Error)
 				if err != nil {
-					return err
+					return nil, err
 				}
 				if changed {
 					last = m
 				}
 			}
-			if last != nil {
-				ev, err := messageUpdatedEvent(ctx, tx, r.TenantID, last)
-				if err != nil {
-					return err
-				}
-				events = append(events, ev)
+			if last == nil {
+				return nil, nil
 			}
-			return nil
+			ev, err := messageUpdated(ctx, tx, r.TenantID, last)
+			return []crm.TenantEvent{ev}, err
 		})
-		if err == nil {
-			e.publish(r.TenantID, events)
-		}
 	}
 }
 
@@ -136,34 +113,28 @@ func (e *Engine) applyWatermark(ctx context.Context, in InboxItem, w *crmpb.Read
 	if w.GetWatermarkMs() <= 0 {
 		upTo = e.cfg.Now().UTC()
 	}
-	var events []crm.TenantEvent
-	err := e.db.TenantTx(ctx, in.TenantID, func(tx pgx.Tx) error {
+	return e.recordEvents(ctx, in.TenantID, func(tx pgx.Tx) ([]crm.TenantEvent, error) {
 		updated, err := persistence.ApplyWatermark(ctx, tx, in.TenantID, in.ConnectionID, ChannelName(in.Event.GetChannel()), key,
 			w.GetExternalMessageId(), status, upTo)
 		if err != nil {
-			return err
+			return nil, err
 		}
+		events := make([]crm.TenantEvent, 0, len(updated))
 		for _, m := range updated {
-			ev, err := messageUpdatedEvent(ctx, tx, in.TenantID, m)
+			ev, err := messageUpdated(ctx, tx, in.TenantID, m)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			events = append(events, ev)
 		}
-		return persistence.MarkInboxProcessed(ctx, tx, in.TenantID, in.InboxID)
+		return events, persistence.MarkInboxProcessed(ctx, tx, in.TenantID, in.InboxID)
 	})
-	if err != nil {
-		return err
-	}
-	e.publish(in.TenantID, events)
-	return nil
 }
 
 // connectionEvent records a connection's state change or account error and
 // tells the tenant's consoles.
 func (e *Engine) connectionEvent(ctx context.Context, in InboxItem) error {
-	var events []crm.TenantEvent
-	err := e.db.TenantTx(ctx, in.TenantID, func(tx pgx.Tx) error {
+	return e.recordEvents(ctx, in.TenantID, func(tx pgx.Tx) ([]crm.TenantEvent, error) {
 		var status, lastError string
 		switch body := in.Event.GetEvent().(type) {
 		case *crmpb.ChannelEvent_ConnectionState:
@@ -182,27 +153,17 @@ func (e *Engine) connectionEvent(ctx context.Context, in InboxItem) error {
 				lastError = errs[0].GetTitle() + ": " + errs[0].GetMessage()
 			}
 		}
-		payload, err := persistence.RecordConnectionState(ctx, tx, in.TenantID, in.ConnectionID, status, lastError, e.cfg.Now())
+		state, err := persistence.RecordConnectionState(ctx, tx, in.TenantID, in.ConnectionID, status, lastError, e.cfg.Now())
 		if err != nil {
-			return err
+			return nil, err
 		}
+		extra := map[string]any{}
 		if qr := in.Event.GetConnectionState().GetQrCode(); qr != "" {
-			payload["qr_code"] = qr
+			extra["qr_code"] = qr
 		}
 		if code := in.Event.GetConnectionState().GetPairingCode(); code != "" {
-			payload["pairing_code"] = code
+			extra["pairing_code"] = code
 		}
-		raw, _ := json.Marshal(payload)
-		ev := crm.TenantEvent{Type: "connection.updated", Payload: raw}
-		if err := persistence.AppendTenantEvent(ctx, tx, in.TenantID, &ev); err != nil {
-			return err
-		}
-		events = append(events, ev)
-		return persistence.MarkInboxProcessed(ctx, tx, in.TenantID, in.InboxID)
+		return []crm.TenantEvent{connectionUpdated(state, extra)}, persistence.MarkInboxProcessed(ctx, tx, in.TenantID, in.InboxID)
 	})
-	if err != nil {
-		return err
-	}
-	e.publish(in.TenantID, events)
-	return nil
 }

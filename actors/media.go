@@ -70,22 +70,12 @@ func (e *Engine) saveMedia(ctx context.Context, tenantID, connectionID uuid.UUID
 	if err != nil {
 		return err
 	}
-	var events []crm.TenantEvent
-	err = e.db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+	return e.recordEvents(ctx, tenantID, func(tx pgx.Tx) ([]crm.TenantEvent, error) {
 		updated, err := persistence.SetMessageMediaID(ctx, tx, tenantID, m.ID, id, content.MimeType, int64(len(content.Data)))
 		if err != nil {
-			return err
+			return nil, err
 		}
-		ev, err := messageUpdatedEvent(ctx, tx, tenantID, updated)
-		if err != nil {
-			return err
-		}
-		events = append(events, ev)
-		return nil
+		ev, err := messageUpdated(ctx, tx, tenantID, updated)
+		return []crm.TenantEvent{ev}, err
 	})
-	if err != nil {
-		return err
-	}
-	e.publish(tenantID, events)
-	return nil
 }

@@ -104,17 +104,7 @@ func (g *conversationGrain) send(req *crmpb.SendMessage) *crmpb.SendResult {
 				m.ReplyToExternalID = replyExternal
 			}
 		}
-		conv.LastSeq++
-		m.Seq = conv.LastSeq
-		conv.LastMessageAt, conv.LastActivityAt = &now, now
-		conv.LastMessagePreview, conv.LastMessageDirection = preview(m), "outbound"
-		conv.UnreadCount = 0
-		if conv.FirstResponseAt == nil && m.SentBy != nil {
-			conv.FirstResponseAt = &now
-		}
-		if next := conv.Status.AfterReply(); next != conv.Status {
-			conv.Status, conv.ResolvedAt = next, nil
-		}
+		applyOutbound(conv, m, now)
 		if existing, err := persistence.InsertMessage(ctx, tx, m); err != nil {
 			return nil, nil, err
 		} else if existing != nil {
