@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"crm"
 	"crm/persistence"
@@ -113,8 +112,8 @@ func (e *Engine) command(ctx context.Context, conv *crm.Conversation, msg any) (
 // AddNote stores an internal note and tells the consoles that see the conversation.
 func (e *Engine) AddNote(ctx context.Context, p crm.Principal, conv *crm.Conversation, text string) (*persistence.Note, error) {
 	note := &persistence.Note{ConversationID: conv.ID, AuthorID: &p.UserID, Text: text}
-	err := e.recordEvents(ctx, conv.TenantID, func(tx pgx.Tx) ([]crm.TenantEvent, error) {
-		if err := persistence.InsertNote(ctx, tx, conv.TenantID, note); err != nil {
+	err := e.recordEvents(ctx, conv.TenantID, func(tx TenantStore) ([]crm.TenantEvent, error) {
+		if err := tx.InsertNote(ctx, note); err != nil {
 			return nil, err
 		}
 		payload, _ := json.Marshal(note)
@@ -165,8 +164,8 @@ func (e *Engine) SetLabels(ctx context.Context, p crm.Principal, conv *crm.Conve
 
 // RecordConnectionState stores a connection's health and tells the consoles.
 func (e *Engine) RecordConnectionState(ctx context.Context, tenantID, connectionID uuid.UUID, status, lastError string, extra map[string]any) error {
-	return e.recordEvents(ctx, tenantID, func(tx pgx.Tx) ([]crm.TenantEvent, error) {
-		state, err := persistence.RecordConnectionState(ctx, tx, tenantID, connectionID, status, lastError, e.cfg.Now())
+	return e.recordEvents(ctx, tenantID, func(tx TenantStore) ([]crm.TenantEvent, error) {
+		state, err := tx.RecordConnectionState(ctx, connectionID, status, lastError, e.cfg.Now())
 		if err != nil {
 			return nil, err
 		}

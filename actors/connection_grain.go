@@ -10,12 +10,10 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	pcluster "github.com/asynkron/protoactor-go/cluster"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"golang.org/x/time/rate"
 
 	"crm"
 	"crm/channels"
-	"crm/persistence"
 	crmpb "crm/proto"
 )
 
@@ -168,24 +166,24 @@ func (g *connectionGrain) record(ctx context.Context, messageID uuid.UUID, exter
 		}
 		errJSON = rawJSON(detail)
 	}
-	err := e.recordEvents(ctx, g.tenant, func(tx pgx.Tx) ([]crm.TenantEvent, error) {
-		m, err := persistence.MessageByID(ctx, tx, g.tenant, messageID)
+	err := e.recordEvents(ctx, g.tenant, func(tx TenantStore) ([]crm.TenantEvent, error) {
+		m, err := tx.MessageByID(ctx, messageID)
 		if err != nil {
 			return nil, err
 		}
-		updated, err := persistence.UpdateOutbound(ctx, tx, m, externalID, status, errJSON, e.cfg.Now().UTC())
+		updated, err := tx.UpdateOutbound(ctx, m, externalID, status, errJSON, e.cfg.Now().UTC())
 		if err != nil {
 			return nil, err
 		}
 		if externalID != "" {
-			if err := applyParkedTo(ctx, tx, g.tenant, g.connection, externalID); err != nil {
+			if err := applyParkedTo(ctx, tx, g.connection, externalID); err != nil {
 				return nil, err
 			}
-			if updated, err = persistence.MessageByID(ctx, tx, g.tenant, messageID); err != nil {
+			if updated, err = tx.MessageByID(ctx, messageID); err != nil {
 				return nil, err
 			}
 		}
-		ev, err := messageUpdated(ctx, tx, g.tenant, updated)
+		ev, err := messageUpdated(ctx, tx, updated)
 		return []crm.TenantEvent{ev}, err
 	})
 	if err != nil {

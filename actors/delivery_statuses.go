@@ -6,10 +6,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"crm"
-	"crm/persistence"
 	crmpb "crm/proto"
 )
 
@@ -30,21 +28,21 @@ func (e *Engine) applyStatus(ctx context.Context, in InboxItem, st *crmpb.Status
 		}
 		statusErr = rawJSON(map[string]any{"errors": errs})
 	}
-	err := e.recordEvents(ctx, in.TenantID, func(tx pgx.Tx) ([]crm.TenantEvent, error) {
-		if err := persistence.MarkInboxProcessed(ctx, tx, in.TenantID, in.InboxID); err != nil {
+	err := e.recordEvents(ctx, in.TenantID, func(tx TenantStore) ([]crm.TenantEvent, error) {
+		if err := tx.MarkInboxProcessed(ctx, in.InboxID); err != nil {
 			return nil, err
 		}
-		m, changed, err := persistence.ApplyStatus(ctx, tx, in.TenantID, in.ConnectionID, st.GetExternalMessageId(), status, at, statusErr)
+		m, changed, err := tx.ApplyStatus(ctx, in.ConnectionID, st.GetExternalMessageId(), status, at, statusErr)
 		if err != nil {
 			return nil, err
 		}
 		if m == nil {
-			return nil, persistence.ParkStatus(ctx, tx, in.TenantID, in.ConnectionID, st.GetExternalMessageId(), status, at, statusErr)
+			return nil, tx.ParkStatus(ctx, in.ConnectionID, st.GetExternalMessageId(), status, at, statusErr)
 		}
 		if !changed {
 			return nil, nil
 		}
-		ev, err := messageUpdated(ctx, tx, in.TenantID, m)
+		ev, err := messageUpdated(ctx, tx, m)
 		return []crm.TenantEvent{ev}, err
 	})
 	if err != nil {
@@ -55,13 +53,13 @@ func (e *Engine) applyStatus(ctx context.Context, in InboxItem, st *crmpb.Status
 }
 
 // applyParkedTo applies the statuses parked for a message that now exists.
-func applyParkedTo(ctx context.Context, tx pgx.Tx, tenant, connection uuid.UUID, externalID string) error {
-	parked, err := persistence.TakeParkedStatuses(ctx, tx, tenant, connection, externalID)
+func applyParkedTo(ctx context.Context, tx TenantStore, connection uuid.UUID, externalID string) error {
+	parked, err := tx.TakeParkedStatuses(ctx, connection, externalID)
 	if err != nil {
 		return err
 	}
 	for _, p := range parked {
-		if _, _, err := persistence.ApplyStatus(ctx, tx, tenant, connection, externalID, p.Status, p.OccurredAt, p.Error); err != nil {
+		if _, _, err := tx.ApplyStatus(ctx, connection, externalID, p.Status, p.OccurredAt, p.Error); err != nil {
 			return err
 		}
 	}
@@ -77,14 +75,14 @@ func (e *Engine) applyParked(ctx context.Context) {
 	}
 	for _, r := range ready {
 		// A failure leaves the statuses parked for the next sweep.
-		_ = e.recordEvents(ctx, r.TenantID, func(tx pgx.Tx) ([]crm.TenantEvent, error) {
-			parked, err := persistence.TakeParkedStatuses(ctx, tx, r.TenantID, r.ConnectionID, r.ExternalID)
+		_ = e.recordEvents(ctx, r.TenantID, func(tx TenantStore) ([]crm.TenantEvent, error) {
+			parked, err := tx.TakeParkedStatuses(ctx, r.ConnectionID, r.ExternalID)
 			if err != nil {
 				return nil, err
 			}
 			var last *crm.Message
 			for _, p := range parked {
-				m, changed, err := persistence.ApplyStatus(ctx, tx, r.TenantID, r.ConnectionID, r.ExternalID, p.Status, p.OccurredAt, p.Error)
+				m, changed, err := tx.ApplyStatus(ctx, r.ConnectionID, r.ExternalID, p.Status, p.OccurredAt, p.Error)
 				if err != nil {
 					return nil, err
 				}
@@ -95,7 +93,7 @@ func (e *Engine) applyParked(ctx context.Context) {
 			if last == nil {
 				return nil, nil
 			}
-			ev, err := messageUpdated(ctx, tx, r.TenantID, last)
+			ev, err := messageUpdated(ctx, tx, last)
 			return []crm.TenantEvent{ev}, err
 		})
 	}
@@ -113,28 +111,28 @@ func (e *Engine) applyWatermark(ctx context.Context, in InboxItem, w *crmpb.Read
 	if w.GetWatermarkMs() <= 0 {
 		upTo = e.cfg.Now().UTC()
 	}
-	return e.recordEvents(ctx, in.TenantID, func(tx pgx.Tx) ([]crm.TenantEvent, error) {
-		updated, err := persistence.ApplyWatermark(ctx, tx, in.TenantID, in.ConnectionID, ChannelName(in.Event.GetChannel()), key,
+	return e.recordEvents(ctx, in.TenantID, func(tx TenantStore) ([]crm.TenantEvent, error) {
+		updated, err := tx.ApplyWatermark(ctx, in.ConnectionID, ChannelName(in.Event.GetChannel()), key,
 			w.GetExternalMessageId(), status, upTo)
 		if err != nil {
 			return nil, err
 		}
 		events := make([]crm.TenantEvent, 0, len(updated))
 		for _, m := range updated {
-			ev, err := messageUpdated(ctx, tx, in.TenantID, m)
+			ev, err := messageUpdated(ctx, tx, m)
 			if err != nil {
 				return nil, err
 			}
 			events = append(events, ev)
 		}
-		return events, persistence.MarkInboxProcessed(ctx, tx, in.TenantID, in.InboxID)
+		return events, tx.MarkInboxProcessed(ctx, in.InboxID)
 	})
 }
 
 // connectionEvent records a connection's state change or account error and
 // tells the tenant's consoles.
 func (e *Engine) connectionEvent(ctx context.Context, in InboxItem) error {
-	return e.recordEvents(ctx, in.TenantID, func(tx pgx.Tx) ([]crm.TenantEvent, error) {
+	return e.recordEvents(ctx, in.TenantID, func(tx TenantStore) ([]crm.TenantEvent, error) {
 		var status, lastError string
 		switch body := in.Event.GetEvent().(type) {
 		case *crmpb.ChannelEvent_ConnectionState:
@@ -153,7 +151,7 @@ func (e *Engine) connectionEvent(ctx context.Context, in InboxItem) error {
 				lastError = errs[0].GetTitle() + ": " + errs[0].GetMessage()
 			}
 		}
-		state, err := persistence.RecordConnectionState(ctx, tx, in.TenantID, in.ConnectionID, status, lastError, e.cfg.Now())
+		state, err := tx.RecordConnectionState(ctx, in.ConnectionID, status, lastError, e.cfg.Now())
 		if err != nil {
 			return nil, err
 		}
@@ -164,6 +162,6 @@ func (e *Engine) connectionEvent(ctx context.Context, in InboxItem) error {
 		if code := in.Event.GetConnectionState().GetPairingCode(); code != "" {
 			extra["pairing_code"] = code
 		}
-		return []crm.TenantEvent{connectionUpdated(state, extra)}, persistence.MarkInboxProcessed(ctx, tx, in.TenantID, in.InboxID)
+		return []crm.TenantEvent{connectionUpdated(state, extra)}, tx.MarkInboxProcessed(ctx, in.InboxID)
 	})
 }

@@ -213,8 +213,8 @@ func (e *Engine) toConversation(ctx context.Context, in InboxItem, profile *crmp
 
 func (e *Engine) markProcessed(ctx context.Context, in InboxItem, outcome string) error {
 	e.metrics.processed.WithLabelValues(outcome).Inc()
-	return e.db.TenantTx(ctx, in.TenantID, func(tx pgxTx) error {
-		return persistence.MarkInboxProcessed(ctx, tx, in.TenantID, in.InboxID)
+	return e.store.InTenant(ctx, in.TenantID, func(tx TenantStore) error {
+		return tx.MarkInboxProcessed(ctx, in.InboxID)
 	})
 }
 

@@ -94,10 +94,12 @@ type EngineConfig struct {
 // Engine runs the grains and is what the HTTP layer asks to ingest, send and
 // change conversations.
 type Engine struct {
-	cfg  EngineConfig
-	db   *persistence.DB
-	log  *slog.Logger
-	node *cluster.Node
+	cfg EngineConfig
+	db  *persistence.DB
+	// store is where the grains read and write, in tenant transactions.
+	store Store
+	log   *slog.Logger
+	node  *cluster.Node
 	// queues are the dispatch shards: one contact's events always go to the
 	// same shard, so they reach their grain in the order they arrived.
 	queues []chan InboxItem
@@ -237,7 +239,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	for i := range queues {
 		queues[i] = make(chan InboxItem, 10_000/cfg.DispatchWorkers+1)
 	}
-	e := &Engine{cfg: cfg, db: cfg.DB, log: cfg.Log, metrics: m, queues: queues, overflows: make([]overflow, len(queues)), takingBack: make(chan struct{}, 2), stop: make(chan struct{}),
+	e := &Engine{cfg: cfg, db: cfg.DB, store: PostgresStore(cfg.DB), log: cfg.Log, metrics: m, queues: queues, overflows: make([]overflow, len(queues)), takingBack: make(chan struct{}, 2), stop: make(chan struct{}),
 		contacts: newContactCache(200_000)}
 	if cfg.Registry != nil {
 		cfg.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "crm_engine_backlog",

@@ -6,11 +6,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"crm"
 	"crm/channels"
-	"crm/persistence"
 )
 
 // MediaSaver stores inbound media bytes (checked against their SHA-256) in
@@ -70,12 +68,12 @@ func (e *Engine) saveMedia(ctx context.Context, tenantID, connectionID uuid.UUID
 	if err != nil {
 		return err
 	}
-	return e.recordEvents(ctx, tenantID, func(tx pgx.Tx) ([]crm.TenantEvent, error) {
-		updated, err := persistence.SetMessageMediaID(ctx, tx, tenantID, m.ID, id, content.MimeType, int64(len(content.Data)))
+	return e.recordEvents(ctx, tenantID, func(tx TenantStore) ([]crm.TenantEvent, error) {
+		updated, err := tx.SetMessageMediaID(ctx, m.ID, id, content.MimeType, int64(len(content.Data)))
 		if err != nil {
 			return nil, err
 		}
-		ev, err := messageUpdated(ctx, tx, tenantID, updated)
+		ev, err := messageUpdated(ctx, tx, updated)
 		return []crm.TenantEvent{ev}, err
 	})
 }

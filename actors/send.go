@@ -7,10 +7,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"crm"
-	"crm/persistence"
 	crmpb "crm/proto"
 )
 
@@ -22,9 +20,9 @@ func (g *conversationGrain) send(req *crmpb.SendMessage) *crmpb.SendResult {
 	now := g.engine.cfg.Now().UTC()
 	var job *crmpb.SendRequest
 	var refused *crmpb.ResultError
-	err := g.write(func(ctx context.Context, tx pgx.Tx) (*crm.Conversation, []crm.TenantEvent, error) {
+	err := g.write(func(ctx context.Context, tx TenantStore) (*crm.Conversation, []crm.TenantEvent, error) {
 		if key := req.GetIdempotencyKey(); key != "" {
-			existing, err := persistence.FindMessageByKey(ctx, tx, g.tenant, "idempotency", uuid.Nil, key)
+			existing, err := tx.FindMessageByKey(ctx, "idempotency", uuid.Nil, key)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -56,7 +54,7 @@ func (g *conversationGrain) send(req *crmpb.SendMessage) *crmpb.SendResult {
 			mediaID, err := uuid.Parse(req.GetMediaId())
 			exists := false
 			if err == nil {
-				if exists, err = persistence.MediaExists(ctx, tx, g.tenant, mediaID); err != nil {
+				if exists, err = tx.MediaExists(ctx, mediaID); err != nil {
 					return nil, nil, err
 				}
 			}
@@ -65,7 +63,7 @@ func (g *conversationGrain) send(req *crmpb.SendMessage) *crmpb.SendResult {
 				return nil, nil, errors.New(refused.Message)
 			}
 		}
-		to, err := persistence.ContactExternalID(ctx, tx, g.tenant, g.contact, conv.Channel)
+		to, err := tx.ContactExternalID(ctx, g.contact, conv.Channel)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -91,7 +89,7 @@ func (g *conversationGrain) send(req *crmpb.SendMessage) *crmpb.SendResult {
 		}
 		replyExternal := ""
 		if rid, err := uuid.Parse(req.GetReplyToId()); err == nil {
-			target, err := persistence.MessageByID(ctx, tx, g.tenant, rid)
+			target, err := tx.MessageByID(ctx, rid)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -105,17 +103,17 @@ func (g *conversationGrain) send(req *crmpb.SendMessage) *crmpb.SendResult {
 			}
 		}
 		applyOutbound(conv, m, now)
-		if existing, err := persistence.InsertMessage(ctx, tx, m); err != nil {
+		if existing, err := tx.InsertMessage(ctx, m); err != nil {
 			return nil, nil, err
 		} else if existing != nil {
 			res.Duplicate, res.MessageId, res.Seq, res.ConversationId = true, existing.ID.String(), existing.Seq, existing.ConversationID.String()
 			return nil, nil, nil
 		}
-		if err := persistence.SaveConversation(ctx, tx, conv); err != nil {
+		if err := tx.SaveConversation(ctx, conv); err != nil {
 			return nil, nil, err
 		}
 		events := []crm.TenantEvent{messageCreated(conv, m)}
-		if err := appendEvents(ctx, tx, g.tenant, events); err != nil {
+		if err := appendEvents(ctx, tx, events); err != nil {
 			return nil, nil, err
 		}
 		res.ConversationId, res.MessageId, res.Seq, res.Status = conv.ID.String(), m.ID.String(), m.Seq, crmpb.DeliveryStatus_DELIVERY_STATUS_PENDING
@@ -192,12 +190,12 @@ func (e *Engine) sendJob(ctx context.Context, m *crm.Message) (*crmpb.SendReques
 	case "interactive":
 		job.ContentJson = m.Interactive
 	}
-	err := e.db.TenantTx(ctx, m.TenantID, func(tx pgx.Tx) error {
-		conv, err := persistence.LoadConversationByID(ctx, tx, m.TenantID, m.ConversationID)
+	err := e.store.InTenant(ctx, m.TenantID, func(tx TenantStore) error {
+		conv, err := tx.ConversationByID(ctx, m.ConversationID)
 		if err != nil {
 			return err
 		}
-		job.To, err = persistence.ContactExternalID(ctx, tx, m.TenantID, m.ContactID, conv.Channel)
+		job.To, err = tx.ContactExternalID(ctx, m.ContactID, conv.Channel)
 		return err
 	})
 	return job, err

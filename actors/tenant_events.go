@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"crm"
-	"crm/persistence"
 )
 
 // recordEvents is how the engine changes a tenant's data outside a
@@ -17,14 +15,14 @@ import (
 // tell of it; they are appended last, since appending takes the tenant's
 // sequence lock, held until commit, and published once committed (never
 // for a rolled-back change).
-func (e *Engine) recordEvents(ctx context.Context, tenant uuid.UUID, change func(tx pgx.Tx) ([]crm.TenantEvent, error)) error {
+func (e *Engine) recordEvents(ctx context.Context, tenant uuid.UUID, change func(tx TenantStore) ([]crm.TenantEvent, error)) error {
 	var events []crm.TenantEvent
-	err := e.db.TenantTx(ctx, tenant, func(tx pgx.Tx) error {
+	err := e.store.InTenant(ctx, tenant, func(tx TenantStore) error {
 		var err error
 		if events, err = change(tx); err != nil {
 			return err
 		}
-		return persistence.AppendTenantEvents(ctx, tx, tenant, events)
+		return tx.AppendTenantEvents(ctx, events)
 	})
 	if err != nil {
 		return err
@@ -35,8 +33,8 @@ func (e *Engine) recordEvents(ctx context.Context, tenant uuid.UUID, change func
 
 // messageUpdated is message.updated with the conversation's visibility
 // (assignee and team), so only those who may see it get it.
-func messageUpdated(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, m *crm.Message) (crm.TenantEvent, error) {
-	conv, err := persistence.LoadConversationByID(ctx, tx, tenant, m.ConversationID)
+func messageUpdated(ctx context.Context, tx TenantStore, m *crm.Message) (crm.TenantEvent, error) {
+	conv, err := tx.ConversationByID(ctx, m.ConversationID)
 	if err != nil {
 		return crm.TenantEvent{}, err
 	}
