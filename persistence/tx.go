@@ -30,9 +30,6 @@ func (db *DB) InTenant(ctx context.Context, tenantID uuid.UUID, fn func(*Tx) err
 	})
 }
 
-// Tenant is the tenant whose rows the transaction sees.
-func (t *Tx) Tenant() uuid.UUID { return t.tenant }
-
 func (t *Tx) CurrentConversation(ctx context.Context, connectionID, contactID uuid.UUID) (*crm.Conversation, error) {
 	return CurrentConversation(ctx, t.tx, t.tenant, connectionID, contactID)
 }
