@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"crm"
 	"crm/persistence"
@@ -95,27 +94,20 @@ func (e *Engine) command(ctx context.Context, conv *crm.Conversation, msg any) (
 // AddNote stores an internal note and tells the consoles that see the conversation.
 func (e *Engine) AddNote(ctx context.Context, p crm.Principal, conv *crm.Conversation, text string) (*persistence.Note, error) {
 	note := &persistence.Note{ConversationID: conv.ID, AuthorID: &p.UserID, Text: text}
-	var events []crm.TenantEvent
-	err := e.db.TenantTx(ctx, conv.TenantID, func(tx pgx.Tx) error {
-		if err := persistence.InsertNote(ctx, tx, conv.TenantID, note); err != nil {
-			return err
+	err := e.recordEvents(ctx, conv.TenantID, func(tx TenantStore) ([]crm.TenantEvent, error) {
+		if err := tx.InsertNote(ctx, note); err != nil {
+			return nil, err
 		}
 		payload, err := json.Marshal(note)
 		if err != nil {
-			return fmt.Errorf("encoding note.created: %w", err)
+			return nil, fmt.Errorf("encoding note.created: %w", err)
 		}
 		id := conv.ID
-		ev := crm.TenantEvent{Type: "note.created", ConversationID: &id, AssigneeID: conv.AssigneeID, TeamID: conv.TeamID, Payload: payload}
-		if err := persistence.AppendTenantEvent(ctx, tx, conv.TenantID, &ev); err != nil {
-			return err
-		}
-		events = append(events, ev)
-		return nil
+		return []crm.TenantEvent{{Type: "note.created", ConversationID: &id, AssigneeID: conv.AssigneeID, TeamID: conv.TeamID, Payload: payload}}, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	e.publish(conv.TenantID, events)
 	return note, nil
 }
 
@@ -157,29 +149,15 @@ func (e *Engine) SetLabels(ctx context.Context, p crm.Principal, conv *crm.Conve
 
 // RecordConnectionState stores a connection's health and tells the consoles.
 func (e *Engine) RecordConnectionState(ctx context.Context, tenantID, connectionID uuid.UUID, status, lastError string, extra map[string]any) error {
-	var events []crm.TenantEvent
-	err := e.db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
-		payload, err := persistence.RecordConnectionState(ctx, tx, tenantID, connectionID, status, lastError, e.cfg.Now())
+	return e.recordEvents(ctx, tenantID, func(tx TenantStore) ([]crm.TenantEvent, error) {
+		state, err := tx.RecordConnectionState(ctx, connectionID, status, lastError, e.cfg.Now())
 		if err != nil {
-			return err
+			return nil, err
 		}
-		for k, v := range extra {
-			payload[k] = v
-		}
-		raw, err := json.Marshal(payload)
+		ev, err := connectionUpdated(state, extra)
 		if err != nil {
-			return fmt.Errorf("encoding connection.updated: %w", err)
+			return nil, err
 		}
-		ev := crm.TenantEvent{Type: "connection.updated", Payload: raw}
-		if err := persistence.AppendTenantEvent(ctx, tx, tenantID, &ev); err != nil {
-			return err
-		}
-		events = append(events, ev)
-		return nil
+		return []crm.TenantEvent{ev}, nil
 	})
-	if err != nil {
-		return err
-	}
-	e.publish(tenantID, events)
-	return nil
 }

@@ -7,12 +7,10 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"crm"
 	"crm/channels"
-	"crm/persistence"
 	crmpb "crm/proto"
 )
 
@@ -73,7 +71,7 @@ var contentJSON = protojson.UnmarshalOptions{DiscardUnknown: true}
 
 // content checks a send's type-specific content, stores it on the message
 // and returns what the connection grain needs to send it.
-func (g *conversationGrain) content(ctx context.Context, tx pgx.Tx, conv *crm.Conversation, msgType string, raw []byte, m *crm.Message) ([]byte, error) {
+func (g *conversationGrain) content(ctx context.Context, tx TenantStore, conv *crm.Conversation, msgType string, raw []byte, m *crm.Message) ([]byte, error) {
 	invalid := func(format string, args ...any) error {
 		return crm.NewError(crm.ErrInvalid, "validation_failed", "some fields are invalid",
 			map[string]any{"fields": map[string]any{msgType: fmt.Sprintf(format, args...)}})
@@ -104,7 +102,7 @@ func (g *conversationGrain) content(ctx context.Context, tx pgx.Tx, conv *crm.Co
 		if err := json.Unmarshal(raw, &r); err != nil || r.MessageID == uuid.Nil {
 			return nil, invalid("needs message_id (one of this conversation's messages) and emoji")
 		}
-		target, err := persistence.MessageByID(ctx, tx, g.tenant, r.MessageID)
+		target, err := tx.MessageByID(ctx, r.MessageID)
 		if err != nil {
 			return nil, err
 		}

@@ -12,14 +12,11 @@ import (
 	pcluster "github.com/asynkron/protoactor-go/cluster"
 	json "github.com/goccy/go-json"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"crm"
 	"crm/persistence"
 	crmpb "crm/proto"
 )
-
-type pgxTx = pgx.Tx
 
 // conversationGrain serialises everything that happens to one conversation
 // (identity tenant/connection/contact): inbound messages, echoes, agent
@@ -122,9 +119,9 @@ func (g *conversationGrain) stopIfFenced(ctx actor.Context, e *crmpb.ResultError
 }
 
 // current returns the live conversation, loading it on first use.
-func (g *conversationGrain) current(ctx context.Context, tx pgx.Tx) (*crm.Conversation, error) {
+func (g *conversationGrain) current(ctx context.Context, tx TenantStore) (*crm.Conversation, error) {
 	if !g.loaded {
-		c, err := persistence.CurrentConversation(ctx, tx, g.tenant, g.connection, g.contact)
+		c, err := tx.CurrentConversation(ctx, g.connection, g.contact)
 		if err != nil {
 			return nil, err
 		}
@@ -139,12 +136,12 @@ func (g *conversationGrain) current(ctx context.Context, tx pgx.Tx) (*crm.Conver
 
 // write runs fn in a tenant transaction and, on success, keeps the
 // conversation it returns and publishes the events.
-func (g *conversationGrain) write(fn func(ctx context.Context, tx pgx.Tx) (*crm.Conversation, []crm.TenantEvent, error)) error {
+func (g *conversationGrain) write(fn func(ctx context.Context, tx TenantStore) (*crm.Conversation, []crm.TenantEvent, error)) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	var conv *crm.Conversation
 	var events []crm.TenantEvent
-	err := g.engine.db.TenantTx(ctx, g.tenant, func(tx pgx.Tx) error {
+	err := g.engine.store.InTenant(ctx, g.tenant, func(tx TenantStore) error {
 		var err error
 		conv, events, err = fn(ctx, tx)
 		return err
@@ -214,17 +211,17 @@ func messageCreated(c *crm.Conversation, m *crm.Message) (crm.TenantEvent, error
 }
 
 // appendEvents gives the events their tenant sequence numbers.
-func appendEvents(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, events []crm.TenantEvent) error {
-	return persistence.AppendTenantEvents(ctx, tx, tenant, events)
+func appendEvents(ctx context.Context, tx TenantStore, events []crm.TenantEvent) error {
+	return tx.AppendTenantEvents(ctx, events)
 }
 
 // saveOrInsert persists the conversation: fenced update, or insert when new.
 // A live conversation created meanwhile by another activation is a fence too.
-func saveOrInsert(ctx context.Context, tx pgx.Tx, c *crm.Conversation, isNew bool) error {
+func saveOrInsert(ctx context.Context, tx TenantStore, c *crm.Conversation, isNew bool) error {
 	if !isNew {
-		return persistence.SaveConversation(ctx, tx, c)
+		return tx.SaveConversation(ctx, c)
 	}
-	if err := persistence.InsertConversation(ctx, tx, c); err != nil {
+	if err := tx.InsertConversation(ctx, c); err != nil {
 		var coded *crm.Error
 		if errors.As(err, &coded) && errors.Is(coded.Kind, crm.ErrConflict) {
 			return persistence.ErrFenced
@@ -288,6 +285,26 @@ func applyInbound(conv *crm.Conversation, m *crm.Message, occurred, now time.Tim
 		conv.ResolvedAt = nil // reopened
 	}
 	conv.Status = conv.Status.AfterInbound(conv.AssigneeID != nil)
+}
+
+// applyOutbound moves the conversation past a message sent from our side
+// (an agent's or the bot's, stored before the provider is called): its
+// sequence, last message, unread count (a reply reads the conversation), the
+// first response of a person, and the status a reply leaves. The 24-hour
+// window is the customer's to open: a reply leaves it as it is. Echoes of
+// messages sent from the phone are inbound events: see applyInbound.
+func applyOutbound(conv *crm.Conversation, m *crm.Message, now time.Time) {
+	conv.LastSeq++
+	m.Seq = conv.LastSeq
+	conv.LastMessageAt, conv.LastActivityAt = &now, now
+	conv.LastMessagePreview, conv.LastMessageDirection = preview(m), "outbound"
+	conv.UnreadCount = 0
+	if conv.FirstResponseAt == nil && m.SentBy != nil {
+		conv.FirstResponseAt = &now
+	}
+	if next := conv.Status.AfterReply(); next != conv.Status {
+		conv.Status, conv.ResolvedAt = next, nil
+	}
 }
 
 // inboundEvents are the tenant events of an inbound message: a new
@@ -388,20 +405,20 @@ func (g *conversationGrain) inboundAlone(req *crmpb.InboundEvent, inboxID uuid.U
 	ev := req.GetEvent()
 	now := g.engine.cfg.Now().UTC()
 	var stored *crm.Message
-	err := g.write(func(ctx context.Context, tx pgx.Tx) (*crm.Conversation, []crm.TenantEvent, error) {
+	err := g.write(func(ctx context.Context, tx TenantStore) (*crm.Conversation, []crm.TenantEvent, error) {
 		m := &crm.Message{TenantID: g.tenant, ConnectionID: g.connection, ContactID: g.contact, CreatedAt: now}
 		occurred, err := inboundMessage(ev, m, now)
 		if err != nil {
 			return nil, nil, err
 		}
 		if m.ExternalID != nil {
-			existing, err := persistence.FindMessageByKey(ctx, tx, g.tenant, "external", g.connection, *m.ExternalID)
+			existing, err := tx.FindMessageByKey(ctx, "external", g.connection, *m.ExternalID)
 			if err != nil {
 				return nil, nil, err
 			}
 			if existing != nil {
 				res.Duplicate, res.MessageId, res.Seq = true, existing.ID.String(), existing.Seq
-				return nil, nil, markInbox(ctx, tx, g.tenant, inboxID)
+				return nil, nil, markInbox(ctx, tx, inboxID)
 			}
 		}
 		live, err := g.current(ctx, tx)
@@ -410,7 +427,7 @@ func (g *conversationGrain) inboundAlone(req *crmpb.InboundEvent, inboxID uuid.U
 		}
 		conv, isNew := g.openFor(live, ev.GetChannel())
 		if m.ReplyToExternalID != "" {
-			if target, err := persistence.FindMessageByKey(ctx, tx, g.tenant, "external", g.connection, m.ReplyToExternalID); err != nil {
+			if target, err := tx.FindMessageByKey(ctx, "external", g.connection, m.ReplyToExternalID); err != nil {
 				return nil, nil, err
 			} else if target != nil {
 				m.ReplyToID = &target.ID
@@ -420,18 +437,18 @@ func (g *conversationGrain) inboundAlone(req *crmpb.InboundEvent, inboxID uuid.U
 		if err := saveOrInsert(ctx, tx, conv, isNew); err != nil {
 			return nil, nil, err
 		}
-		if existing, err := persistence.InsertMessage(ctx, tx, m); err != nil {
+		if existing, err := tx.InsertMessage(ctx, m); err != nil {
 			return nil, nil, err
 		} else if existing != nil {
 			// Stored meanwhile by a duplicate activation: roll back ours.
 			return nil, nil, persistence.ErrFenced
 		}
 		if m.Direction == "outbound" && m.ExternalID != nil {
-			if err := applyParkedTo(ctx, tx, g.tenant, g.connection, *m.ExternalID); err != nil {
+			if err := applyParkedTo(ctx, tx, g.connection, *m.ExternalID); err != nil {
 				return nil, nil, err
 			}
 		}
-		if err := markInbox(ctx, tx, g.tenant, inboxID); err != nil {
+		if err := markInbox(ctx, tx, inboxID); err != nil {
 			return nil, nil, err
 		}
 		// Last: appending takes the tenant's sequence lock, held until commit.
@@ -439,7 +456,7 @@ func (g *conversationGrain) inboundAlone(req *crmpb.InboundEvent, inboxID uuid.U
 		if err != nil {
 			return nil, nil, err
 		}
-		if err := appendEvents(ctx, tx, g.tenant, events); err != nil {
+		if err := appendEvents(ctx, tx, events); err != nil {
 			return nil, nil, err
 		}
 		res.ConversationId, res.MessageId, res.Seq, res.NewConversation = conv.ID.String(), m.ID.String(), m.Seq, isNew
@@ -454,11 +471,11 @@ func (g *conversationGrain) inboundAlone(req *crmpb.InboundEvent, inboxID uuid.U
 	return res
 }
 
-func markInbox(ctx context.Context, tx pgx.Tx, tenant, inboxID uuid.UUID) error {
+func markInbox(ctx context.Context, tx TenantStore, inboxID uuid.UUID) error {
 	if inboxID == uuid.Nil {
 		return nil
 	}
-	return persistence.MarkInboxProcessed(ctx, tx, tenant, inboxID)
+	return tx.MarkInboxProcessed(ctx, inboxID)
 }
 
 // command applies a change to a conversation and records it: to the live
@@ -469,14 +486,14 @@ func (g *conversationGrain) command(target uuid.UUID, change func(*crm.Conversat
 	res := &crmpb.CommandResult{}
 	var cmdErr *crmpb.ResultError
 	var older *crm.Conversation
-	err := g.write(func(ctx context.Context, tx pgx.Tx) (*crm.Conversation, []crm.TenantEvent, error) {
+	err := g.write(func(ctx context.Context, tx TenantStore) (*crm.Conversation, []crm.TenantEvent, error) {
 		conv, err := g.current(ctx, tx)
 		if err != nil {
 			return nil, nil, err
 		}
 		kept := conv != nil && (target == uuid.Nil || conv.ID == target)
 		if !kept && target != uuid.Nil {
-			if conv, err = persistence.LoadConversationByID(ctx, tx, g.tenant, target); err != nil {
+			if conv, err = tx.ConversationByID(ctx, target); err != nil {
 				return nil, nil, err
 			}
 			if conv.ConnectionID != g.connection || conv.ContactID != g.contact {
@@ -508,11 +525,11 @@ func (g *conversationGrain) command(target uuid.UUID, change func(*crm.Conversat
 			// Activity moves the conversation up; reading or labelling it does not.
 			conv.LastActivityAt = g.engine.cfg.Now().UTC()
 		}
-		if err := persistence.SaveConversation(ctx, tx, conv); err != nil {
+		if err := tx.SaveConversation(ctx, conv); err != nil {
 			return nil, nil, err
 		}
 		if !slices.Equal(conv.LabelIDs, before.LabelIDs) {
-			if err := persistence.SetConversationLabels(ctx, tx, g.tenant, conv.ID, conv.LabelIDs); err != nil {
+			if err := tx.SetConversationLabels(ctx, conv.ID, conv.LabelIDs); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -528,7 +545,7 @@ func (g *conversationGrain) command(target uuid.UUID, change func(*crm.Conversat
 			previous.AssigneeID, previous.TeamID = before.AssigneeID, before.TeamID
 			events = append(events, previous)
 		}
-		if err := appendEvents(ctx, tx, g.tenant, events); err != nil {
+		if err := appendEvents(ctx, tx, events); err != nil {
 			return nil, nil, err
 		}
 		return keep(conv), events, nil

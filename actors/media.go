@@ -6,11 +6,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"crm"
 	"crm/channels"
-	"crm/persistence"
 )
 
 // MediaSaver stores inbound media bytes (checked against their SHA-256) in
@@ -70,22 +68,12 @@ func (e *Engine) saveMedia(ctx context.Context, tenantID, connectionID uuid.UUID
 	if err != nil {
 		return err
 	}
-	var events []crm.TenantEvent
-	err = e.db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
-		updated, err := persistence.SetMessageMediaID(ctx, tx, tenantID, m.ID, id, content.MimeType, int64(len(content.Data)))
+	return e.recordEvents(ctx, tenantID, func(tx TenantStore) ([]crm.TenantEvent, error) {
+		updated, err := tx.SetMessageMediaID(ctx, m.ID, id, content.MimeType, int64(len(content.Data)))
 		if err != nil {
-			return err
+			return nil, err
 		}
-		ev, err := messageUpdatedEvent(ctx, tx, tenantID, updated)
-		if err != nil {
-			return err
-		}
-		events = append(events, ev)
-		return nil
+		ev, err := messageUpdated(ctx, tx, updated)
+		return []crm.TenantEvent{ev}, err
 	})
-	if err != nil {
-		return err
-	}
-	e.publish(tenantID, events)
-	return nil
 }

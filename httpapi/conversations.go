@@ -9,7 +9,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"crm"
 	"crm/actors"
@@ -274,43 +273,22 @@ func (s *Server) patchConversation(c *gin.Context, p crm.Principal) error {
 // checkReferences makes sure the assignee, team and labels exist in the
 // tenant (an active user for the assignee).
 func (s *Server) checkReferences(c *gin.Context, tenant uuid.UUID, assignee, team *uuid.UUID, labels *[]uuid.UUID) error {
-	return s.db.TenantTx(c, tenant, func(tx pgx.Tx) error {
-		var ok bool
-		if assignee != nil {
-			if err := tx.QueryRow(c, `SELECT EXISTS (SELECT 1 FROM users WHERE tenant_id = $1 AND id = $2 AND active)`, tenant, *assignee).Scan(&ok); err != nil {
-				return err
-			}
-			if !ok {
-				return fieldError("assignee_id", "no such active user")
-			}
-		}
-		if team != nil {
-			if err := tx.QueryRow(c, `SELECT EXISTS (SELECT 1 FROM teams WHERE tenant_id = $1 AND id = $2)`, tenant, *team).Scan(&ok); err != nil {
-				return err
-			}
-			if !ok {
-				return fieldError("team_id", "no such team")
-			}
-		}
-		if labels != nil && len(*labels) > 0 {
-			var n int
-			if err := tx.QueryRow(c, `SELECT count(*) FROM labels WHERE tenant_id = $1 AND id = ANY($2::uuid[])`, tenant, *labels).Scan(&n); err != nil {
-				return err
-			}
-			if n != len(uniqueIDs(*labels)) {
-				return fieldError("label_ids", "some labels do not exist")
-			}
-		}
-		return nil
-	})
-}
-
-func uniqueIDs(ids []uuid.UUID) map[uuid.UUID]bool {
-	out := make(map[uuid.UUID]bool, len(ids))
-	for _, id := range ids {
-		out[id] = true
+	refs := persistence.ConversationReferences{Assignee: assignee, Team: team}
+	if labels != nil {
+		refs.Labels = *labels
 	}
-	return out
+	missing, err := s.db.MissingReference(c, tenant, refs)
+	switch {
+	case err != nil:
+		return err
+	case missing == "assignee_id":
+		return fieldError("assignee_id", "no such active user")
+	case missing == "team_id":
+		return fieldError("team_id", "no such team")
+	case missing == "label_ids":
+		return fieldError("label_ids", "some labels do not exist")
+	}
+	return nil
 }
 
 func (s *Server) readConversation(c *gin.Context, p crm.Principal) error {
@@ -456,12 +434,8 @@ func (s *Server) sendMessage(c *gin.Context, p crm.Principal) error {
 	if err != nil {
 		return fmt.Errorf("the conversation grain answered a bad message id: %w", err)
 	}
-	var m *crm.Message
-	if err := s.db.TenantTx(c, p.TenantID, func(tx pgx.Tx) error {
-		var err error
-		m, err = persistence.MessageByID(c, tx, p.TenantID, messageID)
-		return err
-	}); err != nil {
+	m, err := s.db.MessageByID(c, p.TenantID, messageID)
+	if err != nil {
 		return err
 	}
 	c.JSON(http.StatusAccepted, m)

@@ -349,3 +349,54 @@ func (db *DB) UserTeamIDs(ctx context.Context, tenantID, userID uuid.UUID) ([]uu
 	})
 	return ids, translate(err)
 }
+
+// ConversationReferences are the rows a change of a conversation points at;
+// nil (or no labels) is not checked.
+type ConversationReferences struct {
+	Assignee *uuid.UUID
+	Team     *uuid.UUID
+	Labels   []uuid.UUID
+}
+
+// MissingReference names the first reference that does not exist in the
+// tenant: "assignee_id" (no such active user), "team_id" or "label_ids"
+// (some label); "" when they all do.
+func (db *DB) MissingReference(ctx context.Context, tenantID uuid.UUID, refs ConversationReferences) (string, error) {
+	missing := ""
+	err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		var ok bool
+		if refs.Assignee != nil {
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE tenant_id = $1 AND id = $2 AND active)`, tenantID, *refs.Assignee).Scan(&ok); err != nil {
+				return err
+			}
+			if !ok {
+				missing = "assignee_id"
+				return nil
+			}
+		}
+		if refs.Team != nil {
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM teams WHERE tenant_id = $1 AND id = $2)`, tenantID, *refs.Team).Scan(&ok); err != nil {
+				return err
+			}
+			if !ok {
+				missing = "team_id"
+				return nil
+			}
+		}
+		if len(refs.Labels) > 0 {
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM labels WHERE tenant_id = $1 AND id = ANY($2::uuid[])`, tenantID, refs.Labels).Scan(&n); err != nil {
+				return err
+			}
+			unique := make(map[uuid.UUID]bool, len(refs.Labels))
+			for _, id := range refs.Labels {
+				unique[id] = true
+			}
+			if n != len(unique) {
+				missing = "label_ids"
+			}
+		}
+		return nil
+	})
+	return missing, err
+}

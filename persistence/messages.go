@@ -405,6 +405,18 @@ func MessageByID(ctx context.Context, tx pgx.Tx, tenantID, id uuid.UUID) (*crm.M
 	return m, translate(err)
 }
 
+// MessageByID loads a message in its own tenant transaction (the API
+// answering with the message a send stored).
+func (db *DB) MessageByID(ctx context.Context, tenantID, id uuid.UUID) (*crm.Message, error) {
+	var m *crm.Message
+	err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		var err error
+		m, err = MessageByID(ctx, tx, tenantID, id)
+		return err
+	})
+	return m, err
+}
+
 // ContactExternalID is how a contact is addressed on a channel (wa_id, PSID, IGSID).
 func ContactExternalID(ctx context.Context, tx pgx.Tx, tenantID, contactID uuid.UUID, channel string) (string, error) {
 	var ext string
