@@ -2,5 +2,6 @@
 // provider webhooks under /webhooks, the WebSocket upgrade, authentication and
 // the one permission check every route makes, the error JSON, and the OpenAPI
 // document generated from the same route table. It may import actors,
-// persistence, channels and the root crm package.
+// realtime, jobs, persistence, channels and the root crm package, never pgx:
+// what it reads or writes goes through persistence's functions.
 package httpapi
