@@ -138,6 +138,7 @@ export const en: Loose<Dictionary> = {
     import_has_errors_one: '{{count}} row was not imported.', import_has_errors_many: '{{count}} rows were not imported.',
     import_has_errors_other: '{{count}} rows were not imported.', download_errors: 'Download error report',
     row_error: 'Row {{row}}, {{field}}: {{message}}', run_in_background: 'Continue in the background',
+    phone_taken: 'A contact with this phone number already exists.', open_existing: 'Open the existing contact',
   },
   inbox: {
     also_viewing: 'Also viewing: {{names}}',

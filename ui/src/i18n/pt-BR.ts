@@ -135,6 +135,7 @@ export const ptBR = {
     import_has_errors_one: '{{count}} linha não foi importada.', import_has_errors_many: '{{count}} linhas não foram importadas.',
     import_has_errors_other: '{{count}} linhas não foram importadas.', download_errors: 'Baixar relatório de erros',
     row_error: 'Linha {{row}}, {{field}}: {{message}}', run_in_background: 'Continuar em segundo plano',
+    phone_taken: 'Já existe um contato com este telefone.', open_existing: 'Abrir o contato existente',
   },
   inbox: {
     also_viewing: 'Também vendo: {{names}}',

@@ -9,9 +9,11 @@ const patterns: [RegExp, string][] = [
   [/at most (\d+) characters/i, 'fields.max_length'],
   [/hex colou?r/i, 'fields.color'],
   [/1 to 40 of a-z/i, 'fields.shortcut'],
-  [/phone/i, 'fields.phone'],
+  // The specific sentences first: "a contact with this phone number already
+  // exists" is a clash, not an invalid phone.
   [/a name, phone or email is required/i, 'fields.name_phone_email'],
   [/already|taken|in use|exists/i, 'fields.taken'],
+  [/phone/i, 'fields.phone'],
   [/TENANT_ADMIN, SUPERVISOR or AGENT/i, 'fields.role'],
   [/amount of at most 12 digits/i, 'fields.money'],
   [/keys start with a letter/i, 'fields.custom_key'],

@@ -2,6 +2,8 @@ import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tansta
 import { Download, Pencil, Plus, Search, Trash2, Upload, UserRound, X } from 'lucide-react';
 import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { Link, useSearchParams } from 'react-router';
+import { ApiError } from '../api/client';
 import { contacts, download, labels } from '../api/endpoints';
 import type { Contact, ImportJob, Label } from '../api/types';
 import { CheckList } from '../components/CheckList';
@@ -27,6 +29,19 @@ export default function ContactsPage() {
     getNextPageParam: (last) => last.next_cursor ?? undefined,
   });
   const [editing, setEditing] = useState<Contact | 'new' | null>(null);
+  // ?open=<id> opens that contact's form (the link a duplicate phone error gives).
+  const [params, setParams] = useSearchParams();
+  const openId = params.get('open');
+  useEffect(() => {
+    if (!openId) return;
+    let live = true;
+    contacts.get(openId).then((c) => { if (live) setEditing(c); }, () => undefined);
+    return () => { live = false; };
+  }, [openId]);
+  const closeForm = () => {
+    setEditing(null);
+    if (openId) setParams((p) => { p.delete('open'); return p; }, { replace: true });
+  };
   const [importing, setImporting] = useState(false);
   const [exportError, setExportError] = useState<unknown>(null);
   const [exporting, setExporting] = useState(false);
@@ -125,7 +140,7 @@ export default function ContactsPage() {
           )}
         </Card>
       </div>
-      {editing && <ContactForm contact={editing === 'new' ? null : editing} labels={labelsQ.data ?? []} onClose={() => setEditing(null)} />}
+      {editing && <ContactForm key={editing === 'new' ? 'new' : editing.id} contact={editing === 'new' ? null : editing} labels={labelsQ.data ?? []} onClose={closeForm} />}
       {importing && <ImportDialog onClose={() => setImporting(false)} />}
     </PageBody>
   );
@@ -155,6 +170,9 @@ export function ContactForm({ contact, labels: allLabels, onClose }: { contact: 
     onError: f.fail,
   });
   const customError = Object.entries(f.errors).find(([k]) => k.startsWith('custom_fields'))?.[1];
+  // A 409 on the phone names the contact that already has it: say so and link to it.
+  const duplicateId = save.error instanceof ApiError && save.error.status === 409 && save.error.details.field === 'phone'
+    && typeof save.error.details.contact_id === 'string' && !!f.errors.phone ? save.error.details.contact_id : null;
   return (
     <Modal open onOpenChange={(o) => !o && onClose()} title={contact ? t('contacts.edit') : t('contacts.new')} wide>
       <form onSubmit={(e) => { e.preventDefault(); save.mutate(); }} className="space-y-4">
@@ -163,7 +181,13 @@ export function ContactForm({ contact, labels: allLabels, onClose }: { contact: 
           <Field label={t('contacts.name')} htmlFor="contact-name" error={f.errors.name}>
             <Input id="contact-name" value={f.values.name} onChange={(e) => f.set('name', e.target.value)} invalid={!!f.errors.name} autoFocus />
           </Field>
-          <Field label={t('contacts.phone')} htmlFor="contact-phone" error={f.errors.phone} hint={t('contacts.phone_hint')}>
+          <Field label={t('contacts.phone')} htmlFor="contact-phone" error={duplicateId ? undefined : f.errors.phone}
+            hint={duplicateId ? (
+              <span className="text-red-600" role="alert" data-field-error="contact-phone">
+                {t('contacts.phone_taken')}{' '}
+                <Link to={`/contacts?open=${encodeURIComponent(duplicateId)}`} className="font-medium underline" data-testid="existing-contact">{t('contacts.open_existing')}</Link>
+              </span>
+            ) : t('contacts.phone_hint')}>
             <Input id="contact-phone" type="tel" value={f.values.phone} onChange={(e) => f.set('phone', e.target.value)} invalid={!!f.errors.phone} placeholder="+55 11 91234-5678" />
           </Field>
           <Field label={t('contacts.email')} htmlFor="contact-email" error={f.errors.email} className="sm:col-span-2">
