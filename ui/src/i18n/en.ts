@@ -188,6 +188,7 @@ export const en: Loose<Dictionary> = {
     window_closed_error: 'the 24-hour window closed; send a template',
   },
   chat: {
+    via: { bot: 'Bot', campaign: 'Campaign', schedule: 'Scheduled', api: 'API' },
     retry: 'Try again', you: 'You', customer: 'Customer', reply: 'Reply', reply_not_loaded: 'Original message not loaded', cancel_reply: 'Cancel reply',
     note: 'Internal note', media_unavailable: 'Media unavailable', open_image: 'Open image', download: 'Download', download_item: 'Download {{name}}',
     open_map: 'Open in maps', unsupported_plain: "Unsupported message. See it on the customer's phone.", unsupported: "Unsupported message ({{type}}). See it on the customer's phone.",

@@ -185,6 +185,7 @@ export const ptBR = {
     window_closed_error: 'a janela de 24h fechou; envie um modelo',
   },
   chat: {
+    via: { bot: 'Bot', campaign: 'Campanha', schedule: 'Agendamento', api: 'API' },
     retry: 'Tentar de novo', you: 'Você', customer: 'Cliente', reply: 'Responder', reply_not_loaded: 'Mensagem original não carregada', cancel_reply: 'Cancelar resposta',
     note: 'Nota interna', media_unavailable: 'Mídia indisponível', open_image: 'Abrir imagem', download: 'Baixar', download_item: 'Baixar {{name}}',
     open_map: 'Abrir no mapa', unsupported_plain: 'Mensagem não suportada. Veja no celular do cliente.', unsupported: 'Mensagem não suportada ({{type}}). Veja no celular do cliente.',

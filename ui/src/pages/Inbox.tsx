@@ -56,10 +56,20 @@ export function tabQuery(tab: InboxTab, teamId?: string): Record<string, string 
 }
 
 
-function ConversationRow({ c, active, labelsById, assignee }: { c: Conversation; active: boolean; labelsById: Map<string, { name: string; color: string }>; assignee?: string }) {
+/** Who the list preview names before an outbound last message: "Você", the agent, or the bot (none for the customer). */
+export function previewSender(c: Conversation, me: string | undefined, t: (key: string) => string): string | null {
+  if ((c.last_message?.direction ?? c.last_message_direction) !== 'outbound') return null;
+  const s = c.last_message_sender;
+  if (!s) return null;
+  if (s.user_id) return s.user_id === me ? t('chat.you') : s.name || null;
+  return ['bot', 'campaign', 'schedule', 'api'].includes(s.via) ? t(`chat.via.${s.via}`) : null;
+}
+
+export function ConversationRow({ c, active, labelsById, assignee }: { c: Conversation; active: boolean; labelsById: Map<string, { name: string; color: string }>; assignee?: string }) {
   const { t } = useTranslation();
+  const me = useAuth((s) => s.user?.id);
   const preview = c.last_message ? messagePreview({ ...c.last_message, location: null, contacts: null }, t) : c.last_message_preview ?? '';
-  const outbound = (c.last_message?.direction ?? c.last_message_direction) === 'outbound';
+  const sender = previewSender(c, me, t);
   const assigneeName = c.assignee_name ?? assignee;
   return (
     <Link to={`/inbox/${c.id}`} data-testid="conversation-row" aria-current={active ? 'true' : undefined}
@@ -74,7 +84,7 @@ function ConversationRow({ c, active, labelsById, assignee }: { c: Conversation;
           <span className={clsx('shrink-0 text-xs', (c.unread_count ?? 0) > 0 ? 'font-medium text-brand-600' : 'text-gray-500')}>{listTime(c.last_message_at ?? c.last_message?.created_at ?? c.last_activity_at)}</span>
         </div>
         <div className="flex items-center justify-between gap-2">
-          <p className="truncate text-sm text-gray-500">{outbound && <span className="text-gray-400">{t('chat.you')}: </span>}{preview}</p>
+          <p className="truncate text-sm text-gray-500">{sender && <span className="text-gray-400" data-testid="preview-sender">{sender}: </span>}{preview}</p>
           {(c.unread_count ?? 0) > 0 && (
             <span className="flex h-5 min-w-[20px] shrink-0 items-center justify-center rounded-full bg-brand-500 px-1.5 text-[11px] font-semibold text-white" aria-label={t('inbox.unread', { count: c.unread_count })}>{c.unread_count}</span>
           )}
