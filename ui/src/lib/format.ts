@@ -48,6 +48,17 @@ export function listTime(iso?: string | null, now = new Date()): string {
   return label === i18n.t('time.today') ? formatTime(iso) : label;
 }
 
+/** A wait as people say it: "39 s", "14 min 39 s", "2 h 5 min" (not "14:39", which reads as a clock time). */
+export function formatDuration(totalSeconds: number): string {
+  const total = Math.max(0, Math.ceil(totalSeconds));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  if (h > 0) return m > 0 ? `${h} h ${m} min` : `${h} h`;
+  if (m > 0) return s > 0 ? `${m} min ${s} s` : `${m} min`;
+  return `${s} s`;
+}
+
 export function formatBytes(n?: number | null): string {
   if (!n || n <= 0) return '';
   const units = ['B', 'KB', 'MB', 'GB'];

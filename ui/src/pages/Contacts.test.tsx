@@ -4,7 +4,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MemoryRouter, Route, Routes } from 'react-router';
 import { translateFieldMessage } from '../lib/fieldMessages';
 import { useAuth } from '../store/auth';
-import ContactsPage, { ContactForm } from './Contacts';
+import i18n from '../i18n';
+import ContactsPage, { ContactForm, importRowError } from './Contacts';
 
 function respond(status: number, body: unknown) {
   return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
@@ -65,5 +66,25 @@ describe('ContactsPage', () => {
     );
     expect(await screen.findByRole('dialog', { name: 'Editar contato' })).toBeTruthy();
     expect((screen.getByLabelText('Nome') as HTMLInputElement).value).toBe('Maria Antiga');
+  });
+});
+
+describe('import and license errors in Portuguese', () => {
+  const t = i18n.t.bind(i18n) as unknown as (key: string, opts?: Record<string, unknown>) => string;
+  it('says what is wrong with an import row without English', () => {
+    expect(importRowError({ row: 3, field: 'row', message: 'has 2 cells but the header names 4 columns' }, t))
+      .toBe('Linha 3: A linha tem 2 células, mas o cabeçalho tem 4 colunas.');
+    expect(importRowError({ row: 4, field: 'phone', message: 'is required: the phone identifies the contact' }, t))
+      .toBe('Linha 4, telefone: Informe o telefone: é ele que identifica o contato.');
+    expect(importRowError({ row: 5, field: 'row', message: "not imported: the plan's contact limit is reached" }, t))
+      .toBe('Linha 5: Não importado: o limite de contatos do plano foi atingido.');
+    expect(importRowError({ row: 6, field: 'labels', message: 'at most 20 labels per row' }, t))
+      .toBe('Linha 6, etiquetas: No máximo 20 etiquetas.');
+    expect(importRowError({ row: 7, field: 'row', message: 'the row is not valid CSV: bare " in non-quoted field' }, t))
+      .toBe('Linha 7: A linha não é um CSV válido.');
+  });
+  it('says the license IP is invalid in Portuguese', () => {
+    expect(translateFieldMessage("must be the server's IPv4 or IPv6 address")).toBe('Informe um endereço IP válido.');
+    expect(translateFieldMessage('must be in the future')).toBe('Informe uma data futura.');
   });
 });

@@ -11,6 +11,7 @@ import { FormError } from '../components/FormError';
 import { PageBody } from '../components/Shell';
 import { Alert, Avatar, Badge, Button, Card, EmptyState, ErrorState, Field, Input, LoadMore, Modal, PageHeader, Select, SkeletonRows, Table, Td, Th } from '../components/ui';
 import { useDebounced } from '../lib/useDebounced';
+import { translateFieldMessage } from '../lib/fieldMessages';
 import { useForm } from '../lib/useForm';
 import { isSupervisorOrUp, useAuth } from '../store/auth';
 
@@ -219,6 +220,14 @@ export function ContactForm({ contact, labels: allLabels, onClose }: { contact: 
   );
 }
 
+/** One import row's error in the user's language: "Linha 3, telefone: Telefone inválido." */
+export function importRowError(e: { row: number; field: string; message: string }, t: (key: string, opts?: Record<string, unknown>) => string): string {
+  const message = translateFieldMessage(e.message);
+  if (!e.field || e.field === 'row') return t('contacts.row_error_row', { row: e.row, message });
+  const known = ['name', 'phone', 'email', 'labels'].includes(e.field);
+  return t('contacts.row_error', { row: e.row, field: known ? t(`contacts.${e.field}`).toLowerCase() : e.field, message });
+}
+
 const finished = (job?: ImportJob | null) => !!job && ['done', 'completed', 'finished', 'failed', 'succeeded'].includes(job.status);
 
 export function ImportDialog({ onClose }: { onClose: () => void }) {
@@ -296,7 +305,7 @@ export function ImportDialog({ onClose }: { onClose: () => void }) {
               </div>
               {(job.errors ?? []).length > 0 && (
                 <ul className="mt-2 max-h-32 list-disc overflow-y-auto pl-5 text-xs">
-                  {(job.errors ?? []).slice(0, 20).map((e, i) => <li key={i}>{t('contacts.row_error', { row: e.row, field: e.field, message: e.message })}</li>)}
+                  {(job.errors ?? []).slice(0, 20).map((e, i) => <li key={i}>{importRowError(e, t)}</li>)}
                 </ul>
               )}
             </Alert>
