@@ -4,6 +4,7 @@ type Loose<T> = { [K in keyof T]: T[K] extends string ? string : Loose<T[K]> };
 
 export const en: Loose<Dictionary> = {
   common: {
+    confirm_title: 'Please confirm', confirm: 'Confirm',
     actions: 'Actions', cancel: 'Cancel', close: 'Close', save: 'Save', create: 'Create', edit: 'Edit', delete: 'Delete',
     edit_item: 'Edit {{name}}', delete_item: 'Delete {{name}}', language: 'Language', load_more: 'Load more',
     loading: 'Loading…', no: 'No', yes: 'Yes', no_results: 'Nothing found', retry: 'Try again', search: 'Search',

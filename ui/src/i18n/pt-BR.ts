@@ -1,6 +1,7 @@
 // Brazilian Portuguese: the console's first language. Every visible string lives here and in en.ts.
 export const ptBR = {
   common: {
+    confirm_title: 'Confirmar', confirm: 'Confirmar',
     actions: 'Ações', cancel: 'Cancelar', close: 'Fechar', save: 'Salvar', create: 'Criar', edit: 'Editar', delete: 'Excluir',
     edit_item: 'Editar {{name}}', delete_item: 'Excluir {{name}}', language: 'Idioma', load_more: 'Carregar mais',
     loading: 'Carregando…', no: 'Não', yes: 'Sim', no_results: 'Nada encontrado', retry: 'Tentar de novo', search: 'Buscar',

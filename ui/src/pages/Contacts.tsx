@@ -2,6 +2,7 @@ import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tansta
 import { Download, Pencil, Plus, Search, Trash2, Upload, UserRound, X } from 'lucide-react';
 import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { useConfirm } from '../components/ConfirmDialog';
 import { Link, useSearchParams } from 'react-router';
 import { ApiError } from '../api/client';
 import { contacts, download, labels } from '../api/endpoints';
@@ -17,6 +18,7 @@ import { isSupervisorOrUp, useAuth } from '../store/auth';
 
 export default function ContactsPage() {
   const { t } = useTranslation();
+  const [ask, confirmDialog] = useConfirm();
   const qc = useQueryClient();
   const role = useAuth((s) => s.user?.role);
   const [search, setSearch] = useState('');
@@ -63,87 +65,90 @@ export default function ContactsPage() {
   }
 
   return (
-    <PageBody>
-      <div className="mx-auto max-w-6xl">
-        <PageHeader
-          title={t('contacts.title')}
-          description={t('contacts.description')}
-          actions={
-            <>
-              <Button variant="outline" onClick={exportCsv} loading={exporting}><Download className="h-4 w-4" aria-hidden /> {t('contacts.export')}</Button>
-              {isSupervisorOrUp(role) && <Button variant="outline" onClick={() => setImporting(true)}><Upload className="h-4 w-4" aria-hidden /> {t('contacts.import')}</Button>}
-              <Button onClick={() => setEditing('new')} data-testid="new-contact"><Plus className="h-4 w-4" aria-hidden /> {t('contacts.new')}</Button>
-            </>
-          }
-        />
-        {exportError ? <div className="mb-3"><FormError error={exportError} /></div> : null}
-        {remove.isError && <div className="mb-3"><FormError error={remove.error} /></div>}
-        <Card>
-          <div className="flex flex-wrap gap-2 border-b border-gray-100 p-3">
-            <div className="relative min-w-[200px] flex-1">
-              <Search className="pointer-events-none absolute left-2.5 top-2.5 h-4 w-4 text-gray-400" aria-hidden />
-              <Input className="pl-8" placeholder={t('contacts.search_placeholder')} aria-label={t('common.search')} value={search} onChange={(e) => setSearch(e.target.value)} />
+    <>
+      <PageBody>
+        <div className="mx-auto max-w-6xl">
+          <PageHeader
+            title={t('contacts.title')}
+            description={t('contacts.description')}
+            actions={
+              <>
+                <Button variant="outline" onClick={exportCsv} loading={exporting}><Download className="h-4 w-4" aria-hidden /> {t('contacts.export')}</Button>
+                {isSupervisorOrUp(role) && <Button variant="outline" onClick={() => setImporting(true)}><Upload className="h-4 w-4" aria-hidden /> {t('contacts.import')}</Button>}
+                <Button onClick={() => setEditing('new')} data-testid="new-contact"><Plus className="h-4 w-4" aria-hidden /> {t('contacts.new')}</Button>
+              </>
+            }
+          />
+          {exportError ? <div className="mb-3"><FormError error={exportError} /></div> : null}
+          {remove.isError && <div className="mb-3"><FormError error={remove.error} /></div>}
+          <Card>
+            <div className="flex flex-wrap gap-2 border-b border-gray-100 p-3">
+              <div className="relative min-w-[200px] flex-1">
+                <Search className="pointer-events-none absolute left-2.5 top-2.5 h-4 w-4 text-gray-400" aria-hidden />
+                <Input className="pl-8" placeholder={t('contacts.search_placeholder')} aria-label={t('common.search')} value={search} onChange={(e) => setSearch(e.target.value)} />
+              </div>
+              <Select className="w-auto min-w-[160px]" value={labelId} onChange={(e) => setLabelId(e.target.value)} aria-label={t('contacts.filter_label')}>
+                <option value="">{t('contacts.all_labels')}</option>
+                {(labelsQ.data ?? []).map((l) => <option key={l.id} value={l.id}>{l.name}</option>)}
+              </Select>
             </div>
-            <Select className="w-auto min-w-[160px]" value={labelId} onChange={(e) => setLabelId(e.target.value)} aria-label={t('contacts.filter_label')}>
-              <option value="">{t('contacts.all_labels')}</option>
-              {(labelsQ.data ?? []).map((l) => <option key={l.id} value={l.id}>{l.name}</option>)}
-            </Select>
-          </div>
-          {list.isPending ? (
-            <SkeletonRows rows={6} />
-          ) : list.isError ? (
-            <ErrorState error={list.error} onRetry={() => list.refetch()} />
-          ) : items.length === 0 ? (
-            <EmptyState icon={<UserRound className="h-6 w-6" aria-hidden />} title={q || labelId ? t('common.no_results') : t('contacts.empty')} description={q || labelId ? undefined : t('contacts.empty_hint')} />
-          ) : (
-            <>
-              <Table>
-                <thead>
-                  <tr>
-                    <Th>{t('contacts.name')}</Th>
-                    <Th>{t('contacts.phone')}</Th>
-                    <Th>{t('contacts.email')}</Th>
-                    <Th>{t('contacts.labels')}</Th>
-                    <Th className="text-right">{t('common.actions')}</Th>
-                  </tr>
-                </thead>
-                <tbody data-testid="contacts-list">
-                  {items.map((c) => (
-                    <tr key={c.id} className="hover:bg-gray-50">
-                      <Td>
-                        <div className="flex items-center gap-3">
-                          <Avatar name={c.name || c.phone} className="h-8 w-8 text-xs" />
-                          <span className="font-medium">{c.name || '—'}</span>
-                        </div>
-                      </Td>
-                      <Td className="whitespace-nowrap font-mono text-xs">{c.phone}</Td>
-                      <Td className="text-gray-600">{c.email}</Td>
-                      <Td>
-                        <div className="flex flex-wrap gap-1">
-                          {(c.label_ids ?? []).map((id) => {
-                            const l = labelOf(id);
-                            return l ? <Badge key={id} color={l.color}>{l.name}</Badge> : null;
-                          })}
-                        </div>
-                      </Td>
-                      <Td className="whitespace-nowrap text-right">
-                        <Button variant="ghost" size="sm" onClick={() => setEditing(c)} aria-label={t('common.edit_item', { name: c.name || c.phone })}><Pencil className="h-4 w-4" aria-hidden /></Button>
-                        {isSupervisorOrUp(role) && (
-                          <Button variant="ghost" size="sm" onClick={() => { if (confirm(t('contacts.confirm_delete', { name: c.name || c.phone }))) remove.mutate(c.id); }} aria-label={t('common.delete_item', { name: c.name || c.phone })}><Trash2 className="h-4 w-4 text-red-600" aria-hidden /></Button>
-                        )}
-                      </Td>
+            {list.isPending ? (
+              <SkeletonRows rows={6} />
+            ) : list.isError ? (
+              <ErrorState error={list.error} onRetry={() => list.refetch()} />
+            ) : items.length === 0 ? (
+              <EmptyState icon={<UserRound className="h-6 w-6" aria-hidden />} title={q || labelId ? t('common.no_results') : t('contacts.empty')} description={q || labelId ? undefined : t('contacts.empty_hint')} />
+            ) : (
+              <>
+                <Table>
+                  <thead>
+                    <tr>
+                      <Th>{t('contacts.name')}</Th>
+                      <Th>{t('contacts.phone')}</Th>
+                      <Th>{t('contacts.email')}</Th>
+                      <Th>{t('contacts.labels')}</Th>
+                      <Th className="text-right">{t('common.actions')}</Th>
                     </tr>
-                  ))}
-                </tbody>
-              </Table>
-              <LoadMore hasMore={!!list.hasNextPage} loading={list.isFetchingNextPage} onClick={() => list.fetchNextPage()} />
-            </>
-          )}
-        </Card>
-      </div>
-      {editing && <ContactForm key={editing === 'new' ? 'new' : editing.id} contact={editing === 'new' ? null : editing} labels={labelsQ.data ?? []} onClose={closeForm} />}
-      {importing && <ImportDialog onClose={() => setImporting(false)} />}
-    </PageBody>
+                  </thead>
+                  <tbody data-testid="contacts-list">
+                    {items.map((c) => (
+                      <tr key={c.id} className="hover:bg-gray-50">
+                        <Td>
+                          <div className="flex items-center gap-3">
+                            <Avatar name={c.name || c.phone} className="h-8 w-8 text-xs" />
+                            <span className="font-medium">{c.name || '—'}</span>
+                          </div>
+                        </Td>
+                        <Td className="whitespace-nowrap font-mono text-xs">{c.phone}</Td>
+                        <Td className="text-gray-600">{c.email}</Td>
+                        <Td>
+                          <div className="flex flex-wrap gap-1">
+                            {(c.label_ids ?? []).map((id) => {
+                              const l = labelOf(id);
+                              return l ? <Badge key={id} color={l.color}>{l.name}</Badge> : null;
+                            })}
+                          </div>
+                        </Td>
+                        <Td className="whitespace-nowrap text-right">
+                          <Button variant="ghost" size="sm" onClick={() => setEditing(c)} aria-label={t('common.edit_item', { name: c.name || c.phone })}><Pencil className="h-4 w-4" aria-hidden /></Button>
+                          {isSupervisorOrUp(role) && (
+                            <Button variant="ghost" size="sm" onClick={() => { void ask({ message: t('contacts.confirm_delete', { name: c.name || c.phone }), confirmLabel: t('common.delete') }).then((ok) => { if (ok) remove.mutate(c.id); }); }} aria-label={t('common.delete_item', { name: c.name || c.phone })}><Trash2 className="h-4 w-4 text-red-600" aria-hidden /></Button>
+                          )}
+                        </Td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </Table>
+                <LoadMore hasMore={!!list.hasNextPage} loading={list.isFetchingNextPage} onClick={() => list.fetchNextPage()} />
+              </>
+            )}
+          </Card>
+        </div>
+        {editing && <ContactForm key={editing === 'new' ? 'new' : editing.id} contact={editing === 'new' ? null : editing} labels={labelsQ.data ?? []} onClose={closeForm} />}
+        {importing && <ImportDialog onClose={() => setImporting(false)} />}
+      </PageBody>
+      {confirmDialog}
+    </>
   );
 }
 
