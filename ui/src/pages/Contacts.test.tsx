@@ -88,3 +88,19 @@ describe('import and license errors in Portuguese', () => {
     expect(translateFieldMessage('must be in the future')).toBe('Informe uma data futura.');
   });
 });
+
+describe('phones in the contact list', () => {
+  it('are written the Brazilian way', async () => {
+    fetchMock.mockImplementation(async (url: string) => {
+      if (url.includes('/api/v1/contacts')) return respond(200, { items: [existing, { ...existing, id: 'c2', name: 'Joe', phone: '+14155550100' }], next_cursor: null });
+      return respond(200, { items: [], next_cursor: null });
+    });
+    render(
+      <QueryClientProvider client={new QueryClient()}>
+        <MemoryRouter><ContactsPage /></MemoryRouter>
+      </QueryClientProvider>,
+    );
+    const cells = await screen.findAllByTestId('contact-phone', {}, { timeout: 3000 });
+    expect(cells.map((c) => c.textContent)).toEqual(['(11) 98765-4321', '+1 415 555 0100']);
+  });
+});

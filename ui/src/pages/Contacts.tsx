@@ -13,6 +13,7 @@ import { PageBody } from '../components/Shell';
 import { Alert, Avatar, Badge, Button, Card, EmptyState, ErrorState, Field, Input, LoadMore, Modal, PageHeader, Select, SkeletonRows, Table, Td, Th } from '../components/ui';
 import { useDebounced } from '../lib/useDebounced';
 import { translateFieldMessage } from '../lib/fieldMessages';
+import { formatPhone } from '../lib/format';
 import { useForm } from '../lib/useForm';
 import { isSupervisorOrUp, useAuth } from '../store/auth';
 
@@ -119,7 +120,7 @@ export default function ContactsPage() {
                             <span className="font-medium">{c.name || '—'}</span>
                           </div>
                         </Td>
-                        <Td className="whitespace-nowrap font-mono text-xs">{c.phone}</Td>
+                        <Td className="whitespace-nowrap text-sm tabular-nums"><span data-testid="contact-phone">{formatPhone(c.phone)}</span></Td>
                         <Td className="text-gray-600">{c.email}</Td>
                         <Td>
                           <div className="flex flex-wrap gap-1">

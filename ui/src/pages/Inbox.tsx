@@ -17,7 +17,7 @@ import { LabelsDialog, TransferDialog } from '../components/ConversationActions'
 import { sendRealtime } from '../components/RealtimeProvider';
 import { FormError } from '../components/FormError';
 import { Avatar, Badge, Button, EmptyState, ErrorState, Modal, Select, SkeletonRows, notBuiltYet, useErrorText } from '../components/ui';
-import { listTime, newIdempotencyKey } from '../lib/format';
+import { formatPhone, listTime, newIdempotencyKey } from '../lib/format';
 import { useDebounced } from '../lib/useDebounced';
 import { useAuth } from '../store/auth';
 import { usePresence } from '../store/presence';
@@ -79,7 +79,7 @@ export function ConversationRow({ c, active, labelsById, assignee }: { c: Conver
         <div className="flex items-baseline justify-between gap-2">
           <p className="flex min-w-0 items-center gap-1.5 truncate font-medium text-gray-900">
             <ChannelIcon channel={c.channel} className="shrink-0" />
-            <span className="truncate">{c.contact?.name || c.contact?.phone || t('inbox.unknown_contact')}</span>
+            <span className="truncate">{c.contact?.name || formatPhone(c.contact?.phone) || t('inbox.unknown_contact')}</span>
           </p>
           <span className={clsx('shrink-0 text-xs', (c.unread_count ?? 0) > 0 ? 'font-medium text-brand-600' : 'text-gray-500')}>{listTime(c.last_message_at ?? c.last_message?.created_at ?? c.last_activity_at)}</span>
         </div>
@@ -562,9 +562,9 @@ function ConversationPane({ id, preview }: { id: string; preview?: boolean }) {
         <button type="button" onClick={() => setShowContact((v) => !v)} className="flex min-w-[10rem] flex-1 basis-40 items-center gap-3 rounded-lg text-left focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-500" aria-expanded={showContact} title={t('contact_panel.open')} data-testid="open-contact">
         <Avatar name={c.contact?.name || c.contact?.phone} />
         <div className="min-w-0 flex-1">
-          <p className="flex items-center gap-1.5 font-medium text-gray-900"><ChannelIcon channel={c.channel} className="shrink-0" /> <span className="truncate">{c.contact?.name || c.contact?.phone}</span></p>
+          <p className="flex items-center gap-1.5 font-medium text-gray-900"><ChannelIcon channel={c.channel} className="shrink-0" /> <span className="truncate">{c.contact?.name || formatPhone(c.contact?.phone)}</span></p>
           <p className="flex items-center gap-x-2 overflow-hidden whitespace-nowrap text-xs text-gray-500">
-            <span>{c.contact?.phone}</span>
+            <span>{formatPhone(c.contact?.phone)}</span>
             <span>· {t(`inbox.status.${c.status}`)}</span>
             {c.assignee_name && <span>· {t('inbox.assigned_to', { name: c.assignee_name })}</span>}
             <WindowCountdown expiresAt={c.window_expires_at} />
