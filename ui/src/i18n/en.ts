@@ -149,6 +149,7 @@ export const en: Loose<Dictionary> = {
     import_has_errors_other: '{{count}} rows were not imported.', download_errors: 'Download error report',
     row_error: 'Row {{row}}, {{field}}: {{message}}', run_in_background: 'Continue in the background',
     row_error_row: 'Row {{row}}: {{message}}',
+    export_format: 'Export format', export_semicolon: 'Excel pt-BR (;)', export_comma: 'Comma (,)',
     phone_taken: 'A contact with this phone number already exists.', open_existing: 'Open the existing contact',
   },
   inbox: {

@@ -146,6 +146,7 @@ export const ptBR = {
     import_has_errors_other: '{{count}} linhas não foram importadas.', download_errors: 'Baixar relatório de erros',
     row_error: 'Linha {{row}}, {{field}}: {{message}}', run_in_background: 'Continuar em segundo plano',
     row_error_row: 'Linha {{row}}: {{message}}',
+    export_format: 'Formato da exportação', export_semicolon: 'Excel (;)', export_comma: 'Vírgula (,)',
     phone_taken: 'Já existe um contato com este telefone.', open_existing: 'Abrir o contato existente',
   },
   inbox: {

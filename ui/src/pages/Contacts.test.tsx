@@ -1,5 +1,5 @@
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { act, fireEvent, render, screen } from '@testing-library/react';
+import { act, fireEvent, render, screen, waitFor } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MemoryRouter, Route, Routes } from 'react-router';
 import { translateFieldMessage } from '../lib/fieldMessages';
@@ -102,5 +102,26 @@ describe('phones in the contact list', () => {
     );
     const cells = await screen.findAllByTestId('contact-phone', {}, { timeout: 3000 });
     expect(cells.map((c) => c.textContent)).toEqual(['(11) 98765-4321', '+1 415 555 0100']);
+  });
+});
+
+describe('CSV export', () => {
+  it('asks for the Excel pt-BR file (semicolon, BOM) by default and for commas when chosen', async () => {
+    fetchMock.mockImplementation(async (url: string) => {
+      if (url.includes('/export')) return new Response('\uFEFFname;phone\n', { status: 200, headers: { 'Content-Type': 'text/csv' } });
+      return respond(200, { items: [], next_cursor: null });
+    });
+    vi.stubGlobal('URL', Object.assign(URL, { createObjectURL: () => 'blob:x', revokeObjectURL: () => undefined }));
+    render(
+      <QueryClientProvider client={new QueryClient()}>
+        <MemoryRouter><ContactsPage /></MemoryRouter>
+      </QueryClientProvider>,
+    );
+    const exports = () => fetchMock.mock.calls.map(([u]) => String(u)).filter((u) => u.includes('/export'));
+    await act(async () => { fireEvent.click(screen.getByRole('button', { name: /Exportar CSV/ })); });
+    await waitFor(() => expect(exports()).toEqual(['/api/v1/contacts/export?delimiter=semicolon']));
+    fireEvent.change(screen.getByLabelText('Formato da exportação'), { target: { value: 'comma' } });
+    await act(async () => { fireEvent.click(screen.getByRole('button', { name: /Exportar CSV/ })); });
+    await waitFor(() => expect(exports()[1]).toBe('/api/v1/contacts/export?delimiter=comma'));
   });
 });

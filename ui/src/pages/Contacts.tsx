@@ -49,6 +49,8 @@ export default function ContactsPage() {
   const [importing, setImporting] = useState(false);
   const [exportError, setExportError] = useState<unknown>(null);
   const [exporting, setExporting] = useState(false);
+  // Excel in Brazil opens ';' with a BOM directly (',' is its decimal mark); ',' stays one choice away.
+  const [delimiter, setDelimiter] = useState<'semicolon' | 'comma'>('semicolon');
   const remove = useMutation({ mutationFn: (id: string) => contacts.remove(id), onSuccess: () => qc.invalidateQueries({ queryKey: ['contacts'] }) });
   const items = list.data?.pages.flatMap((p) => p.items ?? []) ?? [];
   const labelOf = (id: string) => labelsQ.data?.find((l) => l.id === id);
@@ -57,7 +59,7 @@ export default function ContactsPage() {
     setExporting(true);
     setExportError(null);
     try {
-      await download(await contacts.exportCsv({ q, label_id: labelId }), 'contatos.csv');
+      await download(await contacts.exportCsv({ q, label_id: labelId, delimiter }), 'contatos.csv');
     } catch (e) {
       setExportError(e);
     } finally {
@@ -74,7 +76,13 @@ export default function ContactsPage() {
             description={t('contacts.description')}
             actions={
               <>
-                <Button variant="outline" onClick={exportCsv} loading={exporting}><Download className="h-4 w-4" aria-hidden /> {t('contacts.export')}</Button>
+                <div className="flex items-center">
+                <Button variant="outline" onClick={exportCsv} loading={exporting} className="rounded-r-none"><Download className="h-4 w-4" aria-hidden /> {t('contacts.export')}</Button>
+                <Select className="-ml-px w-auto rounded-l-none" value={delimiter} onChange={(e) => setDelimiter(e.target.value as 'semicolon' | 'comma')} aria-label={t('contacts.export_format')}>
+                  <option value="semicolon">{t('contacts.export_semicolon')}</option>
+                  <option value="comma">{t('contacts.export_comma')}</option>
+                </Select>
+              </div>
                 {isSupervisorOrUp(role) && <Button variant="outline" onClick={() => setImporting(true)}><Upload className="h-4 w-4" aria-hidden /> {t('contacts.import')}</Button>}
                 <Button onClick={() => setEditing('new')} data-testid="new-contact"><Plus className="h-4 w-4" aria-hidden /> {t('contacts.new')}</Button>
               </>
