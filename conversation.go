@@ -36,6 +36,17 @@ type Conversation struct {
 	LabelIDs             []uuid.UUID        `json:"label_ids"`
 	// Contact is filled by list and get for the console.
 	Contact *ConversationContact `json:"contact,omitempty"`
+	// LastMessageSender is who wrote the last message when it is outbound;
+	// filled by list and get, so the inbox preview can name them.
+	LastMessageSender *ConversationSender `json:"last_message_sender,omitempty"`
+}
+
+// ConversationSender is the author of an outbound message: a user of the
+// tenant (UserID and Name) or a source without one (Via "bot", "campaign", "api"…).
+type ConversationSender struct {
+	UserID *uuid.UUID `json:"user_id"`
+	Name   string     `json:"name"`
+	Via    string     `json:"via"`
 }
 
 // ConversationContact is the contact summary shown with a conversation.

@@ -30,15 +30,35 @@ func scanConversation(row pgx.Row, withContact bool) (*crm.Conversation, error) 
 		&c.Subject, &c.UnreadCount, &c.LastSeq, &c.Version, &c.LastMessageAt, &c.LastMessagePreview,
 		&c.LastMessageDirection, &c.LastInboundAt, &c.WindowExpiresAt, &c.FirstResponseAt, &c.BotActive, &c.OverLimit,
 		&c.LastActivityAt, &c.ResolvedAt, &c.CreatedAt, &c.UpdatedAt, &c.LabelIDs}
+	var sender crm.ConversationSender
+	var found bool
 	if withContact {
 		c.Contact = &crm.ConversationContact{}
-		dest = append(dest, &c.Contact.ID, &c.Contact.Name, &c.Contact.Phone, &c.Contact.AvatarURL)
+		dest = append(dest, &c.Contact.ID, &c.Contact.Name, &c.Contact.Phone, &c.Contact.AvatarURL,
+			&found, &sender.UserID, &sender.Via, &sender.Name)
 	}
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
+	if found {
+		c.LastMessageSender = &sender
+	}
 	return c, nil
 }
+
+// conversationConsoleColumns and conversationConsoleJoins add what the
+// console's list and header show beside the row: the contact and the author
+// of the last message when it is outbound (read with the rows, from the
+// (tenant_id, conversation_id, seq) index, so the list stays one query).
+const conversationConsoleColumns = `, ct.id, ct.name, ct.phone, ct.avatar_url,
+	ls.via IS NOT NULL, ls.sent_by, coalesce(ls.via, ''), coalesce(lu.name, '')`
+
+const conversationConsoleJoins = ` JOIN contacts ct ON ct.tenant_id = c.tenant_id AND ct.id = c.contact_id
+	LEFT JOIN LATERAL (SELECT m.sent_by, m.via FROM messages m
+		WHERE c.last_message_direction = 'outbound' AND m.tenant_id = c.tenant_id AND m.conversation_id = c.id
+		  AND m.direction = 'outbound' AND m.type <> 'system'
+		ORDER BY m.seq DESC LIMIT 1) ls ON true
+	LEFT JOIN users lu ON lu.tenant_id = c.tenant_id AND lu.id = ls.sent_by`
 
 // ResolveContact finds the contact behind a channel identity (wa_id, PSID,
 // IGSID), creating contact and identity on first sight. Concurrent first
@@ -262,8 +282,8 @@ func (db *DB) ListConversations(ctx context.Context, tenantID uuid.UUID, v crm.V
 	} else if ok {
 		where = append(where, fmt.Sprintf("(c.last_activity_at, c.id) < (%s, %s)", arg(cursorTime), arg(cursorID)))
 	}
-	query := `SELECT ` + conversationColumns + `, ct.id, ct.name, ct.phone, ct.avatar_url
-		FROM conversations c JOIN contacts ct ON ct.tenant_id = c.tenant_id AND ct.id = c.contact_id
+	query := `SELECT ` + conversationColumns + conversationConsoleColumns + `
+		FROM conversations c` + conversationConsoleJoins + `
 		WHERE ` + strings.Join(where, " AND ") + fmt.Sprintf(` ORDER BY c.last_activity_at DESC, c.id DESC LIMIT %d`, limit+1)
 	err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, query, args...)
@@ -302,8 +322,8 @@ func (db *DB) GetConversation(ctx context.Context, tenantID, id uuid.UUID, v crm
 	cond := visibilitySQL(v, &args)
 	err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
 		var err error
-		c, err = scanConversation(tx.QueryRow(ctx, `SELECT `+conversationColumns+`, ct.id, ct.name, ct.phone, ct.avatar_url
-			FROM conversations c JOIN contacts ct ON ct.tenant_id = c.tenant_id AND ct.id = c.contact_id
+		c, err = scanConversation(tx.QueryRow(ctx, `SELECT `+conversationColumns+conversationConsoleColumns+`
+			FROM conversations c`+conversationConsoleJoins+`
 			WHERE c.tenant_id = $1 AND c.id = $2 AND `+cond, args...), true)
 		return err
 	})

@@ -43,7 +43,7 @@ func Admin(ctx context.Context, cfg Config, args []string, out io.Writer) error 
 	fs := flag.NewFlagSet("create-superadmin", flag.ContinueOnError)
 	email := fs.String("email", "", "email of the super admin")
 	password := fs.String("password", "", "password (at least 8 characters)")
-	name := fs.String("name", "Platform owner", "display name")
+	name := fs.String("name", "Dono da plataforma", "display name")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -118,12 +118,12 @@ func seedDemo(ctx context.Context, n *node, cfg Config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if _, _, err := db.CreateSuperAdmin(ctx, "Platform owner", demoSuperEmail, hash); err != nil {
+	if _, _, err := db.CreateSuperAdmin(ctx, "Dono da plataforma", demoSuperEmail, hash); err != nil {
 		return err
 	}
 	planID, err := db.PlanByName(ctx, "Demo")
 	if err != nil {
-		planID, err = db.CreatePlan(ctx, persistence.NewPlan{Name: "Demo", Description: "Everything on, for trying the product",
+		planID, err = db.CreatePlan(ctx, persistence.NewPlan{Name: "Demo", Description: "Tudo liberado, para experimentar o produto",
 			MonthlyPrice: "0", Limits: crm.PlanLimits{Users: 50, Connections: 10, Contacts: 100000,
 				MonthlyConversations: 100000, MonthlyCampaigns: 100},
 			Features: crm.PlanFeatures{Chatbot: true, Campaigns: true, Kanban: true, Agenda: true, Reports: true,

@@ -136,7 +136,7 @@ adminIn = await step('admin signs in and lands in the inbox', async () => {
   await login(page, ADMIN);
   await page.waitForURL(/\/inbox/);
   const nav = page.getByRole('navigation', { name: 'Navegação principal' }).filter({ visible: true });
-  for (const item of ['Inbox', 'Contatos', 'Configurações']) await expectVisible(nav.getByRole('link', { name: item }), `sidebar ${item}`);
+  for (const item of ['Conversas', 'Contatos', 'Configurações']) await expectVisible(nav.getByRole('link', { name: item }), `sidebar ${item}`);
   for (const tab of ['Minhas', 'Fila', 'Minhas equipes', 'Todas']) await expectVisible(page.getByRole('tab', { name: tab, exact: true }), `tab ${tab}`);
   await expectVisible(page.getByTestId('inbox-placeholder'), 'inbox placeholder');
   await shot(page, '03-inbox-admin', 'Inbox as the tenant admin: conversation list with the four tabs, empty state, WhatsApp-like placeholder');

@@ -265,6 +265,8 @@ export interface Conversation {
   last_seq?: number;
   last_message_preview?: string;
   last_message_direction?: 'inbound' | 'outbound' | '';
+  /** The author of the last message when it is outbound: a user of the tenant, or a source such as the bot. */
+  last_message_sender?: { user_id: string | null; name: string; via: string } | null;
   last_activity_at?: string;
   bot_active?: boolean;
   status: ConversationStatus;

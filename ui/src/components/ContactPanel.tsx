@@ -4,7 +4,7 @@ import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { contacts, conversations, labels } from '../api/endpoints';
-import { listTime } from '../lib/format';
+import { formatPhone, listTime } from '../lib/format';
 import { ChannelIcon } from './chat/ChannelIcon';
 import type { Contact, Conversation } from '../api/types';
 import { ContactForm } from '../pages/Contacts';
@@ -40,8 +40,8 @@ export function ContactPanel({ conversation, onClose, preview }: { conversation:
           <>
             <div className="flex flex-col items-center gap-2 border-b border-gray-100 px-4 py-6 text-center">
               <Avatar name={c.name || c.phone} className="h-20 w-20 text-2xl" />
-              <p className="text-lg font-medium text-gray-900">{c.name || c.phone}</p>
-              {c.phone && <p className="flex items-center gap-1.5 font-mono text-sm text-gray-600"><Phone className="h-3.5 w-3.5" aria-hidden /> {c.phone}</p>}
+              <p className="text-lg font-medium text-gray-900">{c.name || formatPhone(c.phone)}</p>
+              {c.phone && <p className="flex items-center gap-1.5 text-sm tabular-nums text-gray-600"><Phone className="h-3.5 w-3.5" aria-hidden /> {formatPhone(c.phone)}</p>}
               {c.email && <p className="flex items-center gap-1.5 text-sm text-gray-600"><Mail className="h-3.5 w-3.5" aria-hidden /> {c.email}</p>}
               {!preview && q.data && (
                 <Button variant="outline" size="sm" className="mt-2" onClick={() => setEditing(true)}><Pencil className="h-4 w-4" aria-hidden /> {t('contacts.edit')}</Button>

@@ -4,6 +4,7 @@ type Loose<T> = { [K in keyof T]: T[K] extends string ? string : Loose<T[K]> };
 
 export const en: Loose<Dictionary> = {
   common: {
+    confirm_title: 'Please confirm', confirm: 'Confirm',
     actions: 'Actions', cancel: 'Cancel', close: 'Close', save: 'Save', create: 'Create', edit: 'Edit', delete: 'Delete',
     edit_item: 'Edit {{name}}', delete_item: 'Delete {{name}}', language: 'Language', load_more: 'Load more',
     loading: 'Loading…', no: 'No', yes: 'Yes', no_results: 'Nothing found', retry: 'Try again', search: 'Search',
@@ -19,6 +20,9 @@ export const en: Loose<Dictionary> = {
     plan_limit: 'Your plan limit has been reached.', license_invalid: "This company's license is not valid.",
     tenant_suspended: "Your company's account is suspended.", payload_too_large: 'The file is too large.',
     forbidden_code: 'Your role may not do this.',
+    invalid_csv: 'The file is not valid CSV.', too_many_rows: 'The file has too many rows for one import.',
+    import_running: 'An import is already running; wait for it to finish.', body_too_large: 'The file is too large (10 MB at most).',
+    invalid_multipart: 'The file upload arrived incomplete. Try again.',
   },
   fields: {
     required: 'Required.', email: 'Enter a valid email address.', min_length: 'Must have at least {{n}} characters.',
@@ -27,6 +31,12 @@ export const en: Loose<Dictionary> = {
     name_phone_email: 'Enter a name, phone or email.', taken: 'Already in use.', role: 'Invalid role.',
     money: 'Enter an amount such as 199.90.', custom_key: 'Field names start with a letter and have up to 40 letters, digits or _.',
     date: 'Enter a valid date.', ip: 'Enter a valid IP address.',
+    future: 'Enter a date in the future.', label_id: 'Unknown label.', max_labels: 'At most {{n}} labels.',
+    max_custom_fields: 'At most {{n}} custom fields.', plain_text: 'Use plain text without control characters.',
+    custom_value: 'Use text, a number, true/false or leave it empty.', label_too_long: 'Label {{n}} must have at most {{m}} characters.',
+    import_cells: 'The row has {{n}} cells but the header names {{m}} columns.', import_phone_required: 'The phone is required: it identifies the contact.',
+    import_bad_row: 'The row is not valid CSV.', import_plan_limit: "Not imported: the plan's contact limit is reached.",
+    import_not_saved: 'This row could not be saved.',
   },
   time: { today: 'Today', yesterday: 'Yesterday' },
   roles: { SUPER_ADMIN: 'Platform owner', TENANT_ADMIN: 'Administrator', SUPERVISOR: 'Supervisor', AGENT: 'Agent' },
@@ -138,6 +148,9 @@ export const en: Loose<Dictionary> = {
     import_has_errors_one: '{{count}} row was not imported.', import_has_errors_many: '{{count}} rows were not imported.',
     import_has_errors_other: '{{count}} rows were not imported.', download_errors: 'Download error report',
     row_error: 'Row {{row}}, {{field}}: {{message}}', run_in_background: 'Continue in the background',
+    row_error_row: 'Row {{row}}: {{message}}',
+    export_format: 'Export format', export_semicolon: 'Excel pt-BR (;)', export_comma: 'Comma (,)',
+    phone_taken: 'A contact with this phone number already exists.', open_existing: 'Open the existing contact',
   },
   inbox: {
     also_viewing: 'Also viewing: {{names}}',
@@ -187,6 +200,7 @@ export const en: Loose<Dictionary> = {
     window_closed_error: 'the 24-hour window closed; send a template',
   },
   chat: {
+    via: { bot: 'Bot', campaign: 'Campaign', schedule: 'Scheduled', api: 'API' },
     retry: 'Try again', you: 'You', customer: 'Customer', reply: 'Reply', reply_not_loaded: 'Original message not loaded', cancel_reply: 'Cancel reply',
     note: 'Internal note', media_unavailable: 'Media unavailable', open_image: 'Open image', download: 'Download', download_item: 'Download {{name}}',
     open_map: 'Open in maps', unsupported_plain: "Unsupported message. See it on the customer's phone.", unsupported: "Unsupported message ({{type}}). See it on the customer's phone.",

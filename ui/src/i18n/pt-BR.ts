@@ -1,6 +1,7 @@
 // Brazilian Portuguese: the console's first language. Every visible string lives here and in en.ts.
 export const ptBR = {
   common: {
+    confirm_title: 'Confirmar', confirm: 'Confirmar',
     actions: 'Ações', cancel: 'Cancelar', close: 'Fechar', save: 'Salvar', create: 'Criar', edit: 'Editar', delete: 'Excluir',
     edit_item: 'Editar {{name}}', delete_item: 'Excluir {{name}}', language: 'Idioma', load_more: 'Carregar mais',
     loading: 'Carregando…', no: 'Não', yes: 'Sim', no_results: 'Nada encontrado', retry: 'Tentar de novo', search: 'Buscar',
@@ -16,6 +17,9 @@ export const ptBR = {
     plan_limit: 'O limite do seu plano foi atingido.', license_invalid: 'A licença desta empresa não é válida.',
     tenant_suspended: 'A conta da sua empresa está suspensa.', payload_too_large: 'Arquivo grande demais.',
     forbidden_code: 'Seu perfil não tem permissão para isso.',
+    invalid_csv: 'O arquivo não é um CSV válido.', too_many_rows: 'O arquivo tem linhas demais para uma importação.',
+    import_running: 'Já há uma importação em andamento; aguarde ela terminar.', body_too_large: 'Arquivo grande demais (máximo de 10 MB).',
+    invalid_multipart: 'O envio do arquivo veio incompleto. Tente de novo.',
   },
   fields: {
     required: 'Obrigatório.', email: 'Informe um e-mail válido.', min_length: 'Deve ter pelo menos {{n}} caracteres.',
@@ -24,10 +28,16 @@ export const ptBR = {
     name_phone_email: 'Informe um nome, telefone ou e-mail.', taken: 'Já está em uso.', role: 'Perfil inválido.',
     money: 'Informe um valor como 199.90.', custom_key: 'O nome do campo começa com letra e tem até 40 letras, números ou _.',
     date: 'Informe uma data válida.', ip: 'Informe um endereço IP válido.',
+    future: 'Informe uma data futura.', label_id: 'Etiqueta desconhecida.', max_labels: 'No máximo {{n}} etiquetas.',
+    max_custom_fields: 'No máximo {{n}} campos personalizados.', plain_text: 'Use só texto, sem caracteres de controle.',
+    custom_value: 'Use texto, número, verdadeiro/falso ou deixe vazio.', label_too_long: 'A etiqueta {{n}} deve ter no máximo {{m}} caracteres.',
+    import_cells: 'A linha tem {{n}} células, mas o cabeçalho tem {{m}} colunas.', import_phone_required: 'Informe o telefone: é ele que identifica o contato.',
+    import_bad_row: 'A linha não é um CSV válido.', import_plan_limit: 'Não importado: o limite de contatos do plano foi atingido.',
+    import_not_saved: 'Não foi possível salvar esta linha.',
   },
   time: { today: 'Hoje', yesterday: 'Ontem' },
   roles: { SUPER_ADMIN: 'Dono da plataforma', TENANT_ADMIN: 'Administrador', SUPERVISOR: 'Supervisor', AGENT: 'Agente' },
-  nav: { inbox: 'Inbox', contacts: 'Contatos', settings: 'Configurações', metrics: 'Métricas', tenants: 'Clientes', plans: 'Planos' },
+  nav: { inbox: 'Conversas', contacts: 'Contatos', settings: 'Configurações', metrics: 'Métricas', tenants: 'Clientes', plans: 'Planos' },
   shell: {
     connection_lost: 'Conexão perdida. Reconectando… as mensagens chegarão assim que voltar.', logout: 'Sair',
     navigation: 'Navegação principal', platform: 'Plataforma', product: 'CRM WhatsApp', skip_to_content: 'Pular para o conteúdo',
@@ -135,6 +145,9 @@ export const ptBR = {
     import_has_errors_one: '{{count}} linha não foi importada.', import_has_errors_many: '{{count}} linhas não foram importadas.',
     import_has_errors_other: '{{count}} linhas não foram importadas.', download_errors: 'Baixar relatório de erros',
     row_error: 'Linha {{row}}, {{field}}: {{message}}', run_in_background: 'Continuar em segundo plano',
+    row_error_row: 'Linha {{row}}: {{message}}',
+    export_format: 'Formato da exportação', export_semicolon: 'Excel (;)', export_comma: 'Vírgula (,)',
+    phone_taken: 'Já existe um contato com este telefone.', open_existing: 'Abrir o contato existente',
   },
   inbox: {
     also_viewing: 'Também vendo: {{names}}',
@@ -184,6 +197,7 @@ export const ptBR = {
     window_closed_error: 'a janela de 24h fechou; envie um modelo',
   },
   chat: {
+    via: { bot: 'Bot', campaign: 'Campanha', schedule: 'Agendamento', api: 'API' },
     retry: 'Tentar de novo', you: 'Você', customer: 'Cliente', reply: 'Responder', reply_not_loaded: 'Mensagem original não carregada', cancel_reply: 'Cancelar resposta',
     note: 'Nota interna', media_unavailable: 'Mídia indisponível', open_image: 'Abrir imagem', download: 'Baixar', download_item: 'Baixar {{name}}',
     open_map: 'Abrir no mapa', unsupported_plain: 'Mensagem não suportada. Veja no celular do cliente.', unsupported: 'Mensagem não suportada ({{type}}). Veja no celular do cliente.',

@@ -48,6 +48,52 @@ export function listTime(iso?: string | null, now = new Date()): string {
   return label === i18n.t('time.today') ? formatTime(iso) : label;
 }
 
+/** A wait as people say it: "39 s", "14 min 39 s", "2 h 5 min" (not "14:39", which reads as a clock time). */
+export function formatDuration(totalSeconds: number): string {
+  const total = Math.max(0, Math.ceil(totalSeconds));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  if (h > 0) return m > 0 ? `${h} h ${m} min` : `${h} h`;
+  if (m > 0) return s > 0 ? `${m} min ${s} s` : `${m} min`;
+  return `${s} s`;
+}
+
+// Country codes of one and two digits (ITU E.164); every other code has three.
+const SHORT_COUNTRY_CODES = new Set([
+  '1', '7', '20', '27', '30', '31', '32', '33', '34', '36', '39', '40', '41', '43', '44', '45', '46', '47', '48', '49',
+  '51', '52', '53', '54', '55', '56', '57', '58', '60', '61', '62', '63', '64', '65', '66', '81', '82', '84', '86',
+  '90', '91', '92', '93', '94', '95', '98',
+]);
+
+/**
+ * A phone as people write it: Brazilian numbers as "(11) 98765-4321" (mobile)
+ * or "(11) 3456-7890" (landline), North American as "+1 415 555 0100", others
+ * as "+CC" and groups of three. Stored numbers are E.164 digits; anything that
+ * does not look like one is shown as it came. (libphonenumber-js would know
+ * every country's grouping, but its metadata is ~80-140 KB for a console whose
+ * numbers are nearly all Brazilian.)
+ */
+export function formatPhone(raw?: string | null): string {
+  if (!raw) return '';
+  const digits = raw.replace(/\D/g, '');
+  if (digits.length < 10 || digits.length > 15) return raw;
+  if (digits.startsWith('55') && (digits.length === 12 || digits.length === 13)) {
+    const area = digits.slice(2, 4);
+    const local = digits.slice(4);
+    return `(${area}) ${local.slice(0, local.length - 4)}-${local.slice(-4)}`;
+  }
+  if (digits.startsWith('1') && digits.length === 11) {
+    return `+1 ${digits.slice(1, 4)} ${digits.slice(4, 7)} ${digits.slice(7)}`;
+  }
+  const cc = SHORT_COUNTRY_CODES.has(digits[0]) ? digits[0] : SHORT_COUNTRY_CODES.has(digits.slice(0, 2)) ? digits.slice(0, 2) : digits.slice(0, 3);
+  const national = digits.slice(cc.length);
+  if (cc === '44') return `+44 ${national.slice(0, 4)} ${national.slice(4)}`;
+  const groups = national.match(/.{1,3}/g) ?? [];
+  if (groups.length > 1 && groups[groups.length - 1].length === 1) groups.splice(-2, 2, groups[groups.length - 2] + groups[groups.length - 1]);
+  return `+${cc} ${groups.join(' ')}`;
+}
+
 export function formatBytes(n?: number | null): string {
   if (!n || n <= 0) return '';
   const units = ['B', 'KB', 'MB', 'GB'];

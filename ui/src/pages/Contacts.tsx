@@ -2,6 +2,9 @@ import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tansta
 import { Download, Pencil, Plus, Search, Trash2, Upload, UserRound, X } from 'lucide-react';
 import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { useConfirm } from '../components/ConfirmDialog';
+import { Link, useSearchParams } from 'react-router';
+import { ApiError } from '../api/client';
 import { contacts, download, labels } from '../api/endpoints';
 import type { Contact, ImportJob, Label } from '../api/types';
 import { CheckList } from '../components/CheckList';
@@ -9,11 +12,14 @@ import { FormError } from '../components/FormError';
 import { PageBody } from '../components/Shell';
 import { Alert, Avatar, Badge, Button, Card, EmptyState, ErrorState, Field, Input, LoadMore, Modal, PageHeader, Select, SkeletonRows, Table, Td, Th } from '../components/ui';
 import { useDebounced } from '../lib/useDebounced';
+import { translateFieldMessage } from '../lib/fieldMessages';
+import { formatPhone } from '../lib/format';
 import { useForm } from '../lib/useForm';
 import { isSupervisorOrUp, useAuth } from '../store/auth';
 
 export default function ContactsPage() {
   const { t } = useTranslation();
+  const [ask, confirmDialog] = useConfirm();
   const qc = useQueryClient();
   const role = useAuth((s) => s.user?.role);
   const [search, setSearch] = useState('');
@@ -27,9 +33,24 @@ export default function ContactsPage() {
     getNextPageParam: (last) => last.next_cursor ?? undefined,
   });
   const [editing, setEditing] = useState<Contact | 'new' | null>(null);
+  // ?open=<id> opens that contact's form (the link a duplicate phone error gives).
+  const [params, setParams] = useSearchParams();
+  const openId = params.get('open');
+  useEffect(() => {
+    if (!openId) return;
+    let live = true;
+    contacts.get(openId).then((c) => { if (live) setEditing(c); }, () => undefined);
+    return () => { live = false; };
+  }, [openId]);
+  const closeForm = () => {
+    setEditing(null);
+    if (openId) setParams((p) => { p.delete('open'); return p; }, { replace: true });
+  };
   const [importing, setImporting] = useState(false);
   const [exportError, setExportError] = useState<unknown>(null);
   const [exporting, setExporting] = useState(false);
+  // Excel in Brazil opens ';' with a BOM directly (',' is its decimal mark); ',' stays one choice away.
+  const [delimiter, setDelimiter] = useState<'semicolon' | 'comma'>('semicolon');
   const remove = useMutation({ mutationFn: (id: string) => contacts.remove(id), onSuccess: () => qc.invalidateQueries({ queryKey: ['contacts'] }) });
   const items = list.data?.pages.flatMap((p) => p.items ?? []) ?? [];
   const labelOf = (id: string) => labelsQ.data?.find((l) => l.id === id);
@@ -38,7 +59,7 @@ export default function ContactsPage() {
     setExporting(true);
     setExportError(null);
     try {
-      await download(await contacts.exportCsv({ q, label_id: labelId }), 'contatos.csv');
+      await download(await contacts.exportCsv({ q, label_id: labelId, delimiter }), 'contatos.csv');
     } catch (e) {
       setExportError(e);
     } finally {
@@ -47,87 +68,96 @@ export default function ContactsPage() {
   }
 
   return (
-    <PageBody>
-      <div className="mx-auto max-w-6xl">
-        <PageHeader
-          title={t('contacts.title')}
-          description={t('contacts.description')}
-          actions={
-            <>
-              <Button variant="outline" onClick={exportCsv} loading={exporting}><Download className="h-4 w-4" aria-hidden /> {t('contacts.export')}</Button>
-              {isSupervisorOrUp(role) && <Button variant="outline" onClick={() => setImporting(true)}><Upload className="h-4 w-4" aria-hidden /> {t('contacts.import')}</Button>}
-              <Button onClick={() => setEditing('new')} data-testid="new-contact"><Plus className="h-4 w-4" aria-hidden /> {t('contacts.new')}</Button>
-            </>
-          }
-        />
-        {exportError ? <div className="mb-3"><FormError error={exportError} /></div> : null}
-        {remove.isError && <div className="mb-3"><FormError error={remove.error} /></div>}
-        <Card>
-          <div className="flex flex-wrap gap-2 border-b border-gray-100 p-3">
-            <div className="relative min-w-[200px] flex-1">
-              <Search className="pointer-events-none absolute left-2.5 top-2.5 h-4 w-4 text-gray-400" aria-hidden />
-              <Input className="pl-8" placeholder={t('contacts.search_placeholder')} aria-label={t('common.search')} value={search} onChange={(e) => setSearch(e.target.value)} />
+    <>
+      <PageBody>
+        <div className="mx-auto max-w-6xl">
+          <PageHeader
+            title={t('contacts.title')}
+            description={t('contacts.description')}
+            actions={
+              <>
+                <div className="flex items-center">
+                <Button variant="outline" onClick={exportCsv} loading={exporting} className="rounded-r-none"><Download className="h-4 w-4" aria-hidden /> {t('contacts.export')}</Button>
+                <Select className="-ml-px w-auto rounded-l-none" value={delimiter} onChange={(e) => setDelimiter(e.target.value as 'semicolon' | 'comma')} aria-label={t('contacts.export_format')}>
+                  <option value="semicolon">{t('contacts.export_semicolon')}</option>
+                  <option value="comma">{t('contacts.export_comma')}</option>
+                </Select>
+              </div>
+                {isSupervisorOrUp(role) && <Button variant="outline" onClick={() => setImporting(true)}><Upload className="h-4 w-4" aria-hidden /> {t('contacts.import')}</Button>}
+                <Button onClick={() => setEditing('new')} data-testid="new-contact"><Plus className="h-4 w-4" aria-hidden /> {t('contacts.new')}</Button>
+              </>
+            }
+          />
+          {exportError ? <div className="mb-3"><FormError error={exportError} /></div> : null}
+          {remove.isError && <div className="mb-3"><FormError error={remove.error} /></div>}
+          <Card>
+            <div className="flex flex-wrap gap-2 border-b border-gray-100 p-3">
+              <div className="relative min-w-[200px] flex-1">
+                <Search className="pointer-events-none absolute left-2.5 top-2.5 h-4 w-4 text-gray-400" aria-hidden />
+                <Input className="pl-8" placeholder={t('contacts.search_placeholder')} aria-label={t('common.search')} value={search} onChange={(e) => setSearch(e.target.value)} />
+              </div>
+              <Select className="w-auto min-w-[160px]" value={labelId} onChange={(e) => setLabelId(e.target.value)} aria-label={t('contacts.filter_label')}>
+                <option value="">{t('contacts.all_labels')}</option>
+                {(labelsQ.data ?? []).map((l) => <option key={l.id} value={l.id}>{l.name}</option>)}
+              </Select>
             </div>
-            <Select className="w-auto min-w-[160px]" value={labelId} onChange={(e) => setLabelId(e.target.value)} aria-label={t('contacts.filter_label')}>
-              <option value="">{t('contacts.all_labels')}</option>
-              {(labelsQ.data ?? []).map((l) => <option key={l.id} value={l.id}>{l.name}</option>)}
-            </Select>
-          </div>
-          {list.isPending ? (
-            <SkeletonRows rows={6} />
-          ) : list.isError ? (
-            <ErrorState error={list.error} onRetry={() => list.refetch()} />
-          ) : items.length === 0 ? (
-            <EmptyState icon={<UserRound className="h-6 w-6" aria-hidden />} title={q || labelId ? t('common.no_results') : t('contacts.empty')} description={q || labelId ? undefined : t('contacts.empty_hint')} />
-          ) : (
-            <>
-              <Table>
-                <thead>
-                  <tr>
-                    <Th>{t('contacts.name')}</Th>
-                    <Th>{t('contacts.phone')}</Th>
-                    <Th>{t('contacts.email')}</Th>
-                    <Th>{t('contacts.labels')}</Th>
-                    <Th className="text-right">{t('common.actions')}</Th>
-                  </tr>
-                </thead>
-                <tbody data-testid="contacts-list">
-                  {items.map((c) => (
-                    <tr key={c.id} className="hover:bg-gray-50">
-                      <Td>
-                        <div className="flex items-center gap-3">
-                          <Avatar name={c.name || c.phone} className="h-8 w-8 text-xs" />
-                          <span className="font-medium">{c.name || '—'}</span>
-                        </div>
-                      </Td>
-                      <Td className="whitespace-nowrap font-mono text-xs">{c.phone}</Td>
-                      <Td className="text-gray-600">{c.email}</Td>
-                      <Td>
-                        <div className="flex flex-wrap gap-1">
-                          {(c.label_ids ?? []).map((id) => {
-                            const l = labelOf(id);
-                            return l ? <Badge key={id} color={l.color}>{l.name}</Badge> : null;
-                          })}
-                        </div>
-                      </Td>
-                      <Td className="whitespace-nowrap text-right">
-                        <Button variant="ghost" size="sm" onClick={() => setEditing(c)} aria-label={t('common.edit_item', { name: c.name || c.phone })}><Pencil className="h-4 w-4" aria-hidden /></Button>
-                        {isSupervisorOrUp(role) && (
-                          <Button variant="ghost" size="sm" onClick={() => { if (confirm(t('contacts.confirm_delete', { name: c.name || c.phone }))) remove.mutate(c.id); }} aria-label={t('common.delete_item', { name: c.name || c.phone })}><Trash2 className="h-4 w-4 text-red-600" aria-hidden /></Button>
-                        )}
-                      </Td>
+            {list.isPending ? (
+              <SkeletonRows rows={6} />
+            ) : list.isError ? (
+              <ErrorState error={list.error} onRetry={() => list.refetch()} />
+            ) : items.length === 0 ? (
+              <EmptyState icon={<UserRound className="h-6 w-6" aria-hidden />} title={q || labelId ? t('common.no_results') : t('contacts.empty')} description={q || labelId ? undefined : t('contacts.empty_hint')} />
+            ) : (
+              <>
+                <Table>
+                  <thead>
+                    <tr>
+                      <Th>{t('contacts.name')}</Th>
+                      <Th>{t('contacts.phone')}</Th>
+                      <Th>{t('contacts.email')}</Th>
+                      <Th>{t('contacts.labels')}</Th>
+                      <Th className="text-right">{t('common.actions')}</Th>
                     </tr>
-                  ))}
-                </tbody>
-              </Table>
-              <LoadMore hasMore={!!list.hasNextPage} loading={list.isFetchingNextPage} onClick={() => list.fetchNextPage()} />
-            </>
-          )}
-        </Card>
-      </div>
-      {editing && <ContactForm contact={editing === 'new' ? null : editing} labels={labelsQ.data ?? []} onClose={() => setEditing(null)} />}
-      {importing && <ImportDialog onClose={() => setImporting(false)} />}
-    </PageBody>
+                  </thead>
+                  <tbody data-testid="contacts-list">
+                    {items.map((c) => (
+                      <tr key={c.id} className="hover:bg-gray-50">
+                        <Td>
+                          <div className="flex items-center gap-3">
+                            <Avatar name={c.name || c.phone} className="h-8 w-8 text-xs" />
+                            <span className="font-medium">{c.name || '—'}</span>
+                          </div>
+                        </Td>
+                        <Td className="whitespace-nowrap text-sm tabular-nums"><span data-testid="contact-phone">{formatPhone(c.phone)}</span></Td>
+                        <Td className="text-gray-600">{c.email}</Td>
+                        <Td>
+                          <div className="flex flex-wrap gap-1">
+                            {(c.label_ids ?? []).map((id) => {
+                              const l = labelOf(id);
+                              return l ? <Badge key={id} color={l.color}>{l.name}</Badge> : null;
+                            })}
+                          </div>
+                        </Td>
+                        <Td className="whitespace-nowrap text-right">
+                          <Button variant="ghost" size="sm" onClick={() => setEditing(c)} aria-label={t('common.edit_item', { name: c.name || c.phone })}><Pencil className="h-4 w-4" aria-hidden /></Button>
+                          {isSupervisorOrUp(role) && (
+                            <Button variant="ghost" size="sm" onClick={() => { void ask({ message: t('contacts.confirm_delete', { name: c.name || c.phone }), confirmLabel: t('common.delete') }).then((ok) => { if (ok) remove.mutate(c.id); }); }} aria-label={t('common.delete_item', { name: c.name || c.phone })}><Trash2 className="h-4 w-4 text-red-600" aria-hidden /></Button>
+                          )}
+                        </Td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </Table>
+                <LoadMore hasMore={!!list.hasNextPage} loading={list.isFetchingNextPage} onClick={() => list.fetchNextPage()} />
+              </>
+            )}
+          </Card>
+        </div>
+        {editing && <ContactForm key={editing === 'new' ? 'new' : editing.id} contact={editing === 'new' ? null : editing} labels={labelsQ.data ?? []} onClose={closeForm} />}
+        {importing && <ImportDialog onClose={() => setImporting(false)} />}
+      </PageBody>
+      {confirmDialog}
+    </>
   );
 }
 
@@ -155,6 +185,9 @@ export function ContactForm({ contact, labels: allLabels, onClose }: { contact: 
     onError: f.fail,
   });
   const customError = Object.entries(f.errors).find(([k]) => k.startsWith('custom_fields'))?.[1];
+  // A 409 on the phone names the contact that already has it: say so and link to it.
+  const duplicateId = save.error instanceof ApiError && save.error.status === 409 && save.error.details.field === 'phone'
+    && typeof save.error.details.contact_id === 'string' && !!f.errors.phone ? save.error.details.contact_id : null;
   return (
     <Modal open onOpenChange={(o) => !o && onClose()} title={contact ? t('contacts.edit') : t('contacts.new')} wide>
       <form onSubmit={(e) => { e.preventDefault(); save.mutate(); }} className="space-y-4">
@@ -163,7 +196,13 @@ export function ContactForm({ contact, labels: allLabels, onClose }: { contact: 
           <Field label={t('contacts.name')} htmlFor="contact-name" error={f.errors.name}>
             <Input id="contact-name" value={f.values.name} onChange={(e) => f.set('name', e.target.value)} invalid={!!f.errors.name} autoFocus />
           </Field>
-          <Field label={t('contacts.phone')} htmlFor="contact-phone" error={f.errors.phone} hint={t('contacts.phone_hint')}>
+          <Field label={t('contacts.phone')} htmlFor="contact-phone" error={duplicateId ? undefined : f.errors.phone}
+            hint={duplicateId ? (
+              <span className="text-red-600" role="alert" data-field-error="contact-phone">
+                {t('contacts.phone_taken')}{' '}
+                <Link to={`/contacts?open=${encodeURIComponent(duplicateId)}`} className="font-medium underline" data-testid="existing-contact">{t('contacts.open_existing')}</Link>
+              </span>
+            ) : t('contacts.phone_hint')}>
             <Input id="contact-phone" type="tel" value={f.values.phone} onChange={(e) => f.set('phone', e.target.value)} invalid={!!f.errors.phone} placeholder="+55 11 91234-5678" />
           </Field>
           <Field label={t('contacts.email')} htmlFor="contact-email" error={f.errors.email} className="sm:col-span-2">
@@ -193,6 +232,14 @@ export function ContactForm({ contact, labels: allLabels, onClose }: { contact: 
       </form>
     </Modal>
   );
+}
+
+/** One import row's error in the user's language: "Linha 3, telefone: Telefone inválido." */
+export function importRowError(e: { row: number; field: string; message: string }, t: (key: string, opts?: Record<string, unknown>) => string): string {
+  const message = translateFieldMessage(e.message);
+  if (!e.field || e.field === 'row') return t('contacts.row_error_row', { row: e.row, message });
+  const known = ['name', 'phone', 'email', 'labels'].includes(e.field);
+  return t('contacts.row_error', { row: e.row, field: known ? t(`contacts.${e.field}`).toLowerCase() : e.field, message });
 }
 
 const finished = (job?: ImportJob | null) => !!job && ['done', 'completed', 'finished', 'failed', 'succeeded'].includes(job.status);
@@ -272,7 +319,7 @@ export function ImportDialog({ onClose }: { onClose: () => void }) {
               </div>
               {(job.errors ?? []).length > 0 && (
                 <ul className="mt-2 max-h-32 list-disc overflow-y-auto pl-5 text-xs">
-                  {(job.errors ?? []).slice(0, 20).map((e, i) => <li key={i}>{t('contacts.row_error', { row: e.row, field: e.field, message: e.message })}</li>)}
+                  {(job.errors ?? []).slice(0, 20).map((e, i) => <li key={i}>{importRowError(e, t)}</li>)}
                 </ul>
               )}
             </Alert>

@@ -17,7 +17,7 @@ import { LabelsDialog, TransferDialog } from '../components/ConversationActions'
 import { sendRealtime } from '../components/RealtimeProvider';
 import { FormError } from '../components/FormError';
 import { Avatar, Badge, Button, EmptyState, ErrorState, Modal, Select, SkeletonRows, notBuiltYet, useErrorText } from '../components/ui';
-import { listTime, newIdempotencyKey } from '../lib/format';
+import { formatPhone, listTime, newIdempotencyKey } from '../lib/format';
 import { useDebounced } from '../lib/useDebounced';
 import { useAuth } from '../store/auth';
 import { usePresence } from '../store/presence';
@@ -56,10 +56,20 @@ export function tabQuery(tab: InboxTab, teamId?: string): Record<string, string 
 }
 
 
-function ConversationRow({ c, active, labelsById, assignee }: { c: Conversation; active: boolean; labelsById: Map<string, { name: string; color: string }>; assignee?: string }) {
+/** Who the list preview names before an outbound last message: "Você", the agent, or the bot (none for the customer). */
+export function previewSender(c: Conversation, me: string | undefined, t: (key: string) => string): string | null {
+  if ((c.last_message?.direction ?? c.last_message_direction) !== 'outbound') return null;
+  const s = c.last_message_sender;
+  if (!s) return null;
+  if (s.user_id) return s.user_id === me ? t('chat.you') : s.name || null;
+  return ['bot', 'campaign', 'schedule', 'api'].includes(s.via) ? t(`chat.via.${s.via}`) : null;
+}
+
+export function ConversationRow({ c, active, labelsById, assignee }: { c: Conversation; active: boolean; labelsById: Map<string, { name: string; color: string }>; assignee?: string }) {
   const { t } = useTranslation();
+  const me = useAuth((s) => s.user?.id);
   const preview = c.last_message ? messagePreview({ ...c.last_message, location: null, contacts: null }, t) : c.last_message_preview ?? '';
-  const outbound = (c.last_message?.direction ?? c.last_message_direction) === 'outbound';
+  const sender = previewSender(c, me, t);
   const assigneeName = c.assignee_name ?? assignee;
   return (
     <Link to={`/inbox/${c.id}`} data-testid="conversation-row" aria-current={active ? 'true' : undefined}
@@ -69,12 +79,12 @@ function ConversationRow({ c, active, labelsById, assignee }: { c: Conversation;
         <div className="flex items-baseline justify-between gap-2">
           <p className="flex min-w-0 items-center gap-1.5 truncate font-medium text-gray-900">
             <ChannelIcon channel={c.channel} className="shrink-0" />
-            <span className="truncate">{c.contact?.name || c.contact?.phone || t('inbox.unknown_contact')}</span>
+            <span className="truncate">{c.contact?.name || formatPhone(c.contact?.phone) || t('inbox.unknown_contact')}</span>
           </p>
           <span className={clsx('shrink-0 text-xs', (c.unread_count ?? 0) > 0 ? 'font-medium text-brand-600' : 'text-gray-500')}>{listTime(c.last_message_at ?? c.last_message?.created_at ?? c.last_activity_at)}</span>
         </div>
         <div className="flex items-center justify-between gap-2">
-          <p className="truncate text-sm text-gray-500">{outbound && <span className="text-gray-400">{t('chat.you')}: </span>}{preview}</p>
+          <p className="truncate text-sm text-gray-500">{sender && <span className="text-gray-400" data-testid="preview-sender">{sender}: </span>}{preview}</p>
           {(c.unread_count ?? 0) > 0 && (
             <span className="flex h-5 min-w-[20px] shrink-0 items-center justify-center rounded-full bg-brand-500 px-1.5 text-[11px] font-semibold text-white" aria-label={t('inbox.unread', { count: c.unread_count })}>{c.unread_count}</span>
           )}
@@ -377,7 +387,7 @@ function Composer({ conversation, replyTo, onClearReply, onDispatch, onNote, pre
         </div>
       )}
       {windowClosed && !note && <p className="mb-2 text-xs text-amber-800" data-testid="window-closed-hint">{t('inbox.window_closed_hint')}</p>}
-      <div className="flex items-end gap-2">
+      <div className="flex min-w-0 items-end gap-1 sm:gap-2">
         <button type="button" onClick={() => setNote((n) => !n)} aria-pressed={note} title={t('inbox.note_mode')} aria-label={t('inbox.note_mode')}
           className={clsx('mb-1 rounded-full p-2 focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-500', note ? 'bg-amber-200 text-amber-900' : 'text-gray-500 hover:bg-gray-200')}>
           <StickyNote className="h-5 w-5" aria-hidden />
@@ -385,7 +395,7 @@ function Composer({ conversation, replyTo, onClearReply, onDispatch, onNote, pre
         {!note && (
           <>
             <button type="button" onClick={() => setEmojiOpen((o) => !o)} title={t('inbox.emoji')} aria-label={t('inbox.emoji')} aria-expanded={emojiOpen}
-              className="mb-1 rounded-full p-2 text-gray-500 hover:bg-gray-200 focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-500">
+              className="mb-1 hidden shrink-0 rounded-full p-2 text-gray-500 hover:bg-gray-200 focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-500 sm:inline-flex">
               <Smile className="h-5 w-5" aria-hidden />
             </button>
             <button type="button" onClick={() => setPickerOpen(!pickerOpen)} title={t('templates.open')} aria-label={t('templates.open')} aria-pressed={showPicker} disabled={preview || windowClosed}
@@ -402,7 +412,7 @@ function Composer({ conversation, replyTo, onClearReply, onDispatch, onNote, pre
         )}
         <textarea ref={ref} id="composer" rows={1} value={text} onChange={(e) => { setText(e.target.value); setPickIndex(0); }} onKeyDown={onKeyDown}
           placeholder={note ? t('inbox.note_placeholder') : t('inbox.composer_placeholder')} aria-label={note ? t('inbox.note_placeholder') : t('inbox.composer_placeholder')}
-          className="max-h-40 min-h-[42px] flex-1 resize-none rounded-lg border-0 bg-white px-3 py-2.5 text-sm shadow-sm focus:outline-none focus:ring-2 focus:ring-brand-500/40" disabled={windowClosed && !note} />
+          className="max-h-40 min-h-[42px] min-w-0 flex-1 resize-none rounded-lg border-0 bg-white px-3 py-2.5 text-sm shadow-sm placeholder:truncate focus:outline-none focus:ring-2 focus:ring-brand-500/40" disabled={windowClosed && !note} />
         {!note && !text.trim() && recorder.supported ? (
           <button type="button" onClick={toggleRecording} disabled={preview || windowClosed || sendMedia.isPending}
             className={clsx('mb-0.5 rounded-full p-2.5 text-white disabled:opacity-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-700', recorder.recording ? 'animate-pulse bg-red-500 hover:bg-red-600' : 'bg-brand-500 hover:bg-brand-600')}
@@ -547,14 +557,14 @@ function ConversationPane({ id, preview }: { id: string; preview?: boolean }) {
   return (
     <div className="relative flex min-w-0 flex-1">
     <div className="flex min-w-0 flex-1 flex-col" data-testid="conversation-pane">
-      <header className="flex items-center gap-3 border-b border-gray-200 bg-chat-panel px-3 py-2">
+      <header className="flex flex-wrap items-center gap-x-2 gap-y-1 border-b border-gray-200 bg-chat-panel px-2 py-2 sm:gap-x-3 sm:px-3">
         <button className="rounded-full p-1 text-gray-600 hover:bg-gray-200 md:hidden" onClick={() => navigate('/inbox')} aria-label={t('common.back')}><ArrowLeft className="h-5 w-5" aria-hidden /></button>
-        <button type="button" onClick={() => setShowContact((v) => !v)} className="flex min-w-0 flex-1 items-center gap-3 rounded-lg text-left focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-500" aria-expanded={showContact} title={t('contact_panel.open')} data-testid="open-contact">
+        <button type="button" onClick={() => setShowContact((v) => !v)} className="flex min-w-[10rem] flex-1 basis-40 items-center gap-3 rounded-lg text-left focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-500" aria-expanded={showContact} title={t('contact_panel.open')} data-testid="open-contact">
         <Avatar name={c.contact?.name || c.contact?.phone} />
         <div className="min-w-0 flex-1">
-          <p className="flex items-center gap-1.5 font-medium text-gray-900"><ChannelIcon channel={c.channel} className="shrink-0" /> <span className="truncate">{c.contact?.name || c.contact?.phone}</span></p>
+          <p className="flex items-center gap-1.5 font-medium text-gray-900"><ChannelIcon channel={c.channel} className="shrink-0" /> <span className="truncate">{c.contact?.name || formatPhone(c.contact?.phone)}</span></p>
           <p className="flex items-center gap-x-2 overflow-hidden whitespace-nowrap text-xs text-gray-500">
-            <span>{c.contact?.phone}</span>
+            <span>{formatPhone(c.contact?.phone)}</span>
             <span>· {t(`inbox.status.${c.status}`)}</span>
             {c.assignee_name && <span>· {t('inbox.assigned_to', { name: c.assignee_name })}</span>}
             <WindowCountdown expiresAt={c.window_expires_at} />
@@ -562,7 +572,7 @@ function ConversationPane({ id, preview }: { id: string; preview?: boolean }) {
           <AlsoViewing conversationId={c.id} />
         </div>
         </button>
-        <div className="flex items-center gap-1">
+        <div className="ml-auto flex shrink-0 items-center gap-1" data-testid="conversation-actions">
           {c.assignee_id !== user?.id && (
             <Button variant="ghost" size="sm" onClick={() => !preview && update.mutate({ assignee_id: user?.id ?? null })} title={t('inbox.assign_me')}>
               <UserPlus className="h-4 w-4" aria-hidden /> <span className="hidden 2xl:inline">{t('inbox.assign_me')}</span>

@@ -80,15 +80,16 @@ describe('Login', () => {
   });
 
   it('locks the form with a countdown from Retry-After', async () => {
-    fetchMock.mockResolvedValueOnce(apiError(429, 'too_many_attempts', { retry_after_seconds: 90 }, { 'Retry-After': '90' }));
+    // The throttle's progressive delay answers 429 with Retry-After seconds: a duration, not a clock time.
+    fetchMock.mockResolvedValueOnce(apiError(429, 'too_many_attempts', { retry_after_seconds: 879 }, { 'Retry-After': '879' }));
     renderLogin();
     await submit();
     const msg = await screen.findByTestId('login-error');
-    expect(msg.textContent).toMatch(/Muitas tentativas de login\. Tente de novo em 1:(30|29)\./);
-    const button = screen.getByRole('button', { name: /Bloqueado por 1:(30|29)/ }) as HTMLButtonElement;
+    expect(msg.textContent).toMatch(/^Muitas tentativas de login\. Tente de novo em 14 min (39|38) s\.$/);
+    const button = screen.getByRole('button', { name: /Bloqueado por 14 min (39|38) s/ }) as HTMLButtonElement;
     expect(button.disabled).toBe(true);
     // the countdown moves
-    await waitFor(() => expect(screen.getByTestId('login-error').textContent).toMatch(/1:2\d/), { timeout: 3000 });
+    await waitFor(() => expect(screen.getByTestId('login-error').textContent).toMatch(/14 min 3[0-7] s/), { timeout: 3000 });
     fireEvent.click(button);
     expect(fetchMock).toHaveBeenCalledTimes(1);
   });

@@ -7,6 +7,7 @@ import { auth } from '../api/endpoints';
 import { Alert, Button, Field, Input, Select } from '../components/ui';
 import { LanguageSwitch } from '../components/LanguageSwitch';
 import { translateFieldErrors } from '../lib/fieldMessages';
+import { formatDuration } from '../lib/format';
 import { homePath } from '../lib/routes';
 import { useAuth } from '../store/auth';
 
@@ -98,7 +99,7 @@ export default function LoginPage() {
   if (error) {
     switch (error.kind) {
       case 'too_many_attempts':
-        errorText = t('login.errors.too_many_attempts', { count: secondsLeft, time: mmss(secondsLeft) });
+        errorText = t('login.errors.too_many_attempts', { count: secondsLeft, time: formatDuration(secondsLeft) });
         break;
       case 'license_invalid': {
         const reasonKey = `login.license_reason.${error.reason}`;
@@ -157,7 +158,7 @@ export default function LoginPage() {
             <Button type="submit" className="w-full" loading={busy} disabled={secondsLeft > 0}>
               {secondsLeft > 0 ? (
                 <>
-                  <Lock className="h-4 w-4" aria-hidden /> {t('login.locked_button', { time: mmss(secondsLeft) })}
+                  <Lock className="h-4 w-4" aria-hidden /> {t('login.locked_button', { time: formatDuration(secondsLeft) })}
                 </>
               ) : tenants ? (
                 t('login.submit_company')
@@ -175,8 +176,3 @@ export default function LoginPage() {
   );
 }
 
-export function mmss(total: number): string {
-  const m = Math.floor(total / 60);
-  const s = total % 60;
-  return `${m}:${String(s).padStart(2, '0')}`;
-}

@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Building2, Check, Copy, KeyRound, Pause, Play, Plus, Trash2 } from 'lucide-react';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { useConfirm } from '../../components/ConfirmDialog';
 import { platform } from '../../api/endpoints';
 import type { License, Plan, Tenant } from '../../api/types';
 import { FormError } from '../../components/FormError';
@@ -11,6 +12,7 @@ import { useForm } from '../../lib/useForm';
 
 export default function Tenants() {
   const { t } = useTranslation();
+  const [ask, confirmDialog] = useConfirm();
   const qc = useQueryClient();
   const q = useQuery({ queryKey: ['tenants'], queryFn: () => platform.tenants.list() });
   const plansQ = useQuery({ queryKey: ['plans'], queryFn: () => platform.plans.list() });
@@ -30,61 +32,64 @@ export default function Tenants() {
 
   return (
     <>
-      <PageHeader title={t('platform.tenants.title')} description={t('platform.tenants.description')}
-        actions={<Button onClick={() => setCreating(true)} data-testid="new-tenant"><Plus className="h-4 w-4" aria-hidden /> {t('platform.tenants.new')}</Button>} />
-      {status.isError && <FormError error={status.error} />}
-      {changePlan.isError && <FormError error={changePlan.error} />}
-      <Card>
-        {q.isPending ? (
-          <SkeletonRows rows={4} />
-        ) : q.isError ? (
-          <ErrorState error={q.error} onRetry={() => q.refetch()} />
-        ) : q.data.length === 0 ? (
-          <EmptyState icon={<Building2 className="h-6 w-6" aria-hidden />} title={t('platform.tenants.empty')} />
-        ) : (
-          <Table>
-            <thead>
-              <tr>
-                <Th>{t('platform.tenants.name')}</Th>
-                <Th>{t('platform.tenants.plan')}</Th>
-                <Th>{t('platform.tenants.status')}</Th>
-                <Th>{t('platform.tenants.created')}</Th>
-                <Th className="text-right">{t('common.actions')}</Th>
-              </tr>
-            </thead>
-            <tbody data-testid="tenants-list">
-              {q.data.map((tn) => (
-                <tr key={tn.id}>
-                  <Td>
-                    <p className="font-medium">{tn.name}</p>
-                    <p className="text-xs text-gray-500">{tn.email}{tn.slug ? ` · ${tn.slug}` : ''}</p>
-                  </Td>
-                  <Td>
-                    <Select className="w-auto min-w-[140px] py-1" value={tn.plan_id} aria-label={t('platform.tenants.change_plan', { name: tn.name })}
-                      onChange={(e) => { if (confirm(t('platform.tenants.confirm_plan', { name: tn.name, plan: planName(e.target.value) ?? '' }))) changePlan.mutate({ id: tn.id, plan_id: e.target.value }); }}>
-                      {!planName(tn.plan_id) && <option value={tn.plan_id}>{tn.plan_name ?? '—'}</option>}
-                      {(plansQ.data ?? []).map((p) => <option key={p.id} value={p.id}>{p.name}</option>)}
-                    </Select>
-                  </Td>
-                  <Td>{tn.status === 'suspended' ? <Badge color="#dc2626">{t('platform.tenants.suspended')}</Badge> : <Badge color="#00a884">{t('platform.tenants.active')}</Badge>}</Td>
-                  <Td className="whitespace-nowrap text-xs text-gray-500">{formatDate(tn.created_at)}</Td>
-                  <Td className="whitespace-nowrap text-right">
-                    <Button variant="ghost" size="sm" onClick={() => setLicensesFor(tn)} title={t('platform.licenses.title')}><KeyRound className="h-4 w-4" aria-hidden /> <span className="hidden lg:inline">{t('platform.licenses.title')}</span></Button>
-                    <Button variant="ghost" size="sm" onClick={() => (tn.status === 'suspended' ? status.mutate(tn) : setSuspending(tn))}
-                      title={tn.status === 'suspended' ? t('platform.tenants.reactivate') : t('platform.tenants.suspend')}>
-                      {tn.status === 'suspended' ? <Play className="h-4 w-4 text-brand-600" aria-hidden /> : <Pause className="h-4 w-4 text-amber-600" aria-hidden />}
-                      <span className="hidden lg:inline">{tn.status === 'suspended' ? t('platform.tenants.reactivate') : t('platform.tenants.suspend')}</span>
-                    </Button>
-                  </Td>
+      <>
+        <PageHeader title={t('platform.tenants.title')} description={t('platform.tenants.description')}
+          actions={<Button onClick={() => setCreating(true)} data-testid="new-tenant"><Plus className="h-4 w-4" aria-hidden /> {t('platform.tenants.new')}</Button>} />
+        {status.isError && <FormError error={status.error} />}
+        {changePlan.isError && <FormError error={changePlan.error} />}
+        <Card>
+          {q.isPending ? (
+            <SkeletonRows rows={4} />
+          ) : q.isError ? (
+            <ErrorState error={q.error} onRetry={() => q.refetch()} />
+          ) : q.data.length === 0 ? (
+            <EmptyState icon={<Building2 className="h-6 w-6" aria-hidden />} title={t('platform.tenants.empty')} />
+          ) : (
+            <Table>
+              <thead>
+                <tr>
+                  <Th>{t('platform.tenants.name')}</Th>
+                  <Th>{t('platform.tenants.plan')}</Th>
+                  <Th>{t('platform.tenants.status')}</Th>
+                  <Th>{t('platform.tenants.created')}</Th>
+                  <Th className="text-right">{t('common.actions')}</Th>
                 </tr>
-              ))}
-            </tbody>
-          </Table>
-        )}
-      </Card>
-      {creating && <TenantForm plans={plansQ.data ?? []} onClose={() => setCreating(false)} />}
-      {licensesFor && <Licenses tenant={licensesFor} onClose={() => setLicensesFor(null)} />}
-      {suspending && <SuspendDialog tenant={suspending} onClose={() => setSuspending(null)} />}
+              </thead>
+              <tbody data-testid="tenants-list">
+                {q.data.map((tn) => (
+                  <tr key={tn.id}>
+                    <Td>
+                      <p className="font-medium">{tn.name}</p>
+                      <p className="text-xs text-gray-500">{tn.email}{tn.slug ? ` · ${tn.slug}` : ''}</p>
+                    </Td>
+                    <Td>
+                      <Select className="w-auto min-w-[140px] py-1" value={tn.plan_id} aria-label={t('platform.tenants.change_plan', { name: tn.name })}
+                        onChange={(e) => { const planId = e.target.value; void ask({ message: t('platform.tenants.confirm_plan', { name: tn.name, plan: planName(planId) ?? '' }), danger: false }).then((ok) => { if (ok) changePlan.mutate({ id: tn.id, plan_id: planId }); }); }}>
+                        {!planName(tn.plan_id) && <option value={tn.plan_id}>{tn.plan_name ?? '—'}</option>}
+                        {(plansQ.data ?? []).map((p) => <option key={p.id} value={p.id}>{p.name}</option>)}
+                      </Select>
+                    </Td>
+                    <Td>{tn.status === 'suspended' ? <Badge color="#dc2626">{t('platform.tenants.suspended')}</Badge> : <Badge color="#00a884">{t('platform.tenants.active')}</Badge>}</Td>
+                    <Td className="whitespace-nowrap text-xs text-gray-500">{formatDate(tn.created_at)}</Td>
+                    <Td className="whitespace-nowrap text-right">
+                      <Button variant="ghost" size="sm" onClick={() => setLicensesFor(tn)} title={t('platform.licenses.title')}><KeyRound className="h-4 w-4" aria-hidden /> <span className="hidden lg:inline">{t('platform.licenses.title')}</span></Button>
+                      <Button variant="ghost" size="sm" onClick={() => (tn.status === 'suspended' ? status.mutate(tn) : setSuspending(tn))}
+                        title={tn.status === 'suspended' ? t('platform.tenants.reactivate') : t('platform.tenants.suspend')}>
+                        {tn.status === 'suspended' ? <Play className="h-4 w-4 text-brand-600" aria-hidden /> : <Pause className="h-4 w-4 text-amber-600" aria-hidden />}
+                        <span className="hidden lg:inline">{tn.status === 'suspended' ? t('platform.tenants.reactivate') : t('platform.tenants.suspend')}</span>
+                      </Button>
+                    </Td>
+                  </tr>
+                ))}
+              </tbody>
+            </Table>
+          )}
+        </Card>
+        {creating && <TenantForm plans={plansQ.data ?? []} onClose={() => setCreating(false)} />}
+        {licensesFor && <Licenses tenant={licensesFor} onClose={() => setLicensesFor(null)} />}
+        {suspending && <SuspendDialog tenant={suspending} onClose={() => setSuspending(null)} />}
+      </>
+      {confirmDialog}
     </>
   );
 }
@@ -207,6 +212,7 @@ function licenseState(l: License): 'revoked' | 'expired' | 'valid' {
 
 function Licenses({ tenant, onClose }: { tenant: Tenant; onClose: () => void }) {
   const { t } = useTranslation();
+  const [ask, confirmDialog] = useConfirm();
   const qc = useQueryClient();
   const key = ['licenses', tenant.id];
   const q = useQuery({ queryKey: key, queryFn: () => platform.tenants.licenses(tenant.id) });
@@ -226,63 +232,66 @@ function Licenses({ tenant, onClose }: { tenant: Tenant; onClose: () => void }) 
   });
   const revoke = useMutation({ mutationFn: (lid: string) => platform.tenants.revokeLicense(tenant.id, lid), onSuccess: () => qc.invalidateQueries({ queryKey: key }) });
   return (
-    <Modal open onOpenChange={(o) => !o && onClose()} title={t('platform.licenses.title_for', { name: tenant.name })} wide>
-      <div className="space-y-5">
-        {issued?.key && (
-          <Alert kind="success">
-            <p className="mb-2 font-medium">{t('platform.licenses.issued')}</p>
-            <div className="flex items-center gap-2">
-              <code className="block min-w-0 flex-1 truncate rounded bg-white px-2 py-1 font-mono text-xs" data-testid="license-key">{issued.key}</code>
-              <CopyButton text={issued.key} />
+    <>
+      <Modal open onOpenChange={(o) => !o && onClose()} title={t('platform.licenses.title_for', { name: tenant.name })} wide>
+        <div className="space-y-5">
+          {issued?.key && (
+            <Alert kind="success">
+              <p className="mb-2 font-medium">{t('platform.licenses.issued')}</p>
+              <div className="flex items-center gap-2">
+                <code className="block min-w-0 flex-1 truncate rounded bg-white px-2 py-1 font-mono text-xs" data-testid="license-key">{issued.key}</code>
+                <CopyButton text={issued.key} />
+              </div>
+            </Alert>
+          )}
+          <form onSubmit={(e) => { e.preventDefault(); issue.mutate(); }} className="space-y-3 rounded-lg border border-gray-200 p-3">
+            <p className="text-sm font-medium text-gray-700">{t('platform.licenses.issue')}</p>
+            <FormError error={f.formError} />
+            <div className="grid gap-3 sm:grid-cols-3">
+              <Field label={t('platform.licenses.server_ip')} htmlFor="lic-ip" error={f.errors.server_ip}>
+                <Input id="lic-ip" value={f.values.server_ip} onChange={(e) => f.set('server_ip', e.target.value)} placeholder="203.0.113.10" required invalid={!!f.errors.server_ip} />
+              </Field>
+              <Field label={`${t('platform.licenses.hostname')} (${t('common.optional')})`} htmlFor="lic-host" error={f.errors.hostname}>
+                <Input id="lic-host" value={f.values.hostname} onChange={(e) => f.set('hostname', e.target.value)} invalid={!!f.errors.hostname} />
+              </Field>
+              <Field label={t('platform.licenses.expires_at')} htmlFor="lic-exp" error={f.errors.expires_at}>
+                <Input id="lic-exp" type="date" value={f.values.expires_at} onChange={(e) => f.set('expires_at', e.target.value)} required invalid={!!f.errors.expires_at} />
+              </Field>
             </div>
-          </Alert>
-        )}
-        <form onSubmit={(e) => { e.preventDefault(); issue.mutate(); }} className="space-y-3 rounded-lg border border-gray-200 p-3">
-          <p className="text-sm font-medium text-gray-700">{t('platform.licenses.issue')}</p>
-          <FormError error={f.formError} />
-          <div className="grid gap-3 sm:grid-cols-3">
-            <Field label={t('platform.licenses.server_ip')} htmlFor="lic-ip" error={f.errors.server_ip}>
-              <Input id="lic-ip" value={f.values.server_ip} onChange={(e) => f.set('server_ip', e.target.value)} placeholder="203.0.113.10" required invalid={!!f.errors.server_ip} />
-            </Field>
-            <Field label={`${t('platform.licenses.hostname')} (${t('common.optional')})`} htmlFor="lic-host" error={f.errors.hostname}>
-              <Input id="lic-host" value={f.values.hostname} onChange={(e) => f.set('hostname', e.target.value)} invalid={!!f.errors.hostname} />
-            </Field>
-            <Field label={t('platform.licenses.expires_at')} htmlFor="lic-exp" error={f.errors.expires_at}>
-              <Input id="lic-exp" type="date" value={f.values.expires_at} onChange={(e) => f.set('expires_at', e.target.value)} required invalid={!!f.errors.expires_at} />
-            </Field>
-          </div>
-          <div className="flex justify-end"><Button type="submit" loading={issue.isPending}><KeyRound className="h-4 w-4" aria-hidden /> {t('platform.licenses.issue')}</Button></div>
-        </form>
-        {revoke.isError && <FormError error={revoke.error} />}
-        {q.isPending ? (
-          <SkeletonRows rows={2} />
-        ) : q.isError ? (
-          <ErrorState error={q.error} onRetry={() => q.refetch()} />
-        ) : q.data.length === 0 ? (
-          <EmptyState icon={<KeyRound className="h-6 w-6" aria-hidden />} title={t('platform.licenses.empty')} />
-        ) : (
-          <ul className="divide-y divide-gray-100 rounded-lg border border-gray-200">
-            {q.data.map((l) => {
-              const st = licenseState(l);
-              return (
-                <li key={l.id} className="flex flex-wrap items-center gap-3 p-3 text-sm">
-                  <div className="min-w-0 flex-1">
-                    <p className="font-mono text-xs">{l.server_ip}{l.hostname ? ` · ${l.hostname}` : ''}</p>
-                    <p className="text-xs text-gray-500">{t('platform.licenses.valid_until', { date: formatDate(l.expires_at) })}</p>
-                  </div>
-                  <Badge color={st === 'valid' ? '#00a884' : st === 'expired' ? '#d97706' : '#dc2626'}>{t(`platform.licenses.state.${st}`)}</Badge>
-                  {l.key && <CopyButton text={l.key} />}
-                  {st !== 'revoked' && (
-                    <Button variant="ghost" size="sm" onClick={() => { if (confirm(t('platform.licenses.confirm_revoke'))) revoke.mutate(l.id); }} aria-label={t('platform.licenses.revoke')} title={t('platform.licenses.revoke')}>
-                      <Trash2 className="h-4 w-4 text-red-600" aria-hidden />
-                    </Button>
-                  )}
-                </li>
-              );
-            })}
-          </ul>
-        )}
-      </div>
-    </Modal>
+            <div className="flex justify-end"><Button type="submit" loading={issue.isPending}><KeyRound className="h-4 w-4" aria-hidden /> {t('platform.licenses.issue')}</Button></div>
+          </form>
+          {revoke.isError && <FormError error={revoke.error} />}
+          {q.isPending ? (
+            <SkeletonRows rows={2} />
+          ) : q.isError ? (
+            <ErrorState error={q.error} onRetry={() => q.refetch()} />
+          ) : q.data.length === 0 ? (
+            <EmptyState icon={<KeyRound className="h-6 w-6" aria-hidden />} title={t('platform.licenses.empty')} />
+          ) : (
+            <ul className="divide-y divide-gray-100 rounded-lg border border-gray-200">
+              {q.data.map((l) => {
+                const st = licenseState(l);
+                return (
+                  <li key={l.id} className="flex flex-wrap items-center gap-3 p-3 text-sm">
+                    <div className="min-w-0 flex-1">
+                      <p className="font-mono text-xs">{l.server_ip}{l.hostname ? ` · ${l.hostname}` : ''}</p>
+                      <p className="text-xs text-gray-500">{t('platform.licenses.valid_until', { date: formatDate(l.expires_at) })}</p>
+                    </div>
+                    <Badge color={st === 'valid' ? '#00a884' : st === 'expired' ? '#d97706' : '#dc2626'}>{t(`platform.licenses.state.${st}`)}</Badge>
+                    {l.key && <CopyButton text={l.key} />}
+                    {st !== 'revoked' && (
+                      <Button variant="ghost" size="sm" onClick={() => { void ask({ message: t('platform.licenses.confirm_revoke'), confirmLabel: t('platform.licenses.revoke') }).then((ok) => { if (ok) revoke.mutate(l.id); }); }} aria-label={t('platform.licenses.revoke')} title={t('platform.licenses.revoke')}>
+                        <Trash2 className="h-4 w-4 text-red-600" aria-hidden />
+                      </Button>
+                    )}
+                  </li>
+                );
+              })}
+            </ul>
+          )}
+        </div>
+      </Modal>
+      {confirmDialog}
+    </>
   );
 }

@@ -3,6 +3,7 @@ import { Check, Copy, Plug, Plus, Smartphone, Trash2 } from 'lucide-react';
 import { Link } from 'react-router';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { useConfirm } from '../../components/ConfirmDialog';
 import { connections, type ConnectionInput } from '../../api/endpoints';
 import type { Connection } from '../../api/types';
 import { FormError } from '../../components/FormError';
@@ -45,74 +46,78 @@ function CopyField({ label, value }: { label: string; value: string }) {
 
 export default function ConnectionsSettings({ canWrite }: { canWrite: boolean }) {
   const { t } = useTranslation();
+  const [ask, confirmDialog] = useConfirm();
   const qc = useQueryClient();
   const q = useQuery({ queryKey: ['connections'], queryFn: () => connections.list() });
   const live = useConnectionLive((s) => s.byId);
   const [creating, setCreating] = useState(false);
   const remove = useMutation({ mutationFn: (id: string) => connections.remove(id), onSuccess: () => qc.invalidateQueries({ queryKey: ['connections'] }) });
   return (
-    <Card>
-      <div className="flex items-center justify-between border-b border-gray-100 p-4">
-        <div>
-          <h2 className="font-semibold text-gray-900">{t('connections.title')}</h2>
-          <p className="text-sm text-gray-500">{t('connections.description')}</p>
+    <>
+      <Card>
+        <div className="flex items-center justify-between border-b border-gray-100 p-4">
+          <div>
+            <h2 className="font-semibold text-gray-900">{t('connections.title')}</h2>
+            <p className="text-sm text-gray-500">{t('connections.description')}</p>
+          </div>
+          {canWrite && <Button onClick={() => setCreating(true)}><Plus className="h-4 w-4" aria-hidden /> {t('connections.new')}</Button>}
         </div>
-        {canWrite && <Button onClick={() => setCreating(true)}><Plus className="h-4 w-4" aria-hidden /> {t('connections.new')}</Button>}
-      </div>
-      {remove.isError && <div className="px-4 pt-4"><FormError error={remove.error} /></div>}
-      {q.isPending ? (
-        <SkeletonRows rows={2} />
-      ) : q.isError ? (
-        <ErrorState error={q.error} onRetry={() => q.refetch()} />
-      ) : q.data.length === 0 ? (
-        <EmptyState icon={<Plug className="h-6 w-6" aria-hidden />} title={t('connections.empty')} description={t('connections.empty_hint')} />
-      ) : (
-        <ul className="divide-y divide-gray-100" data-testid="connections-list">
-          {q.data.map((c) => {
-            const state = live[c.id];
-            const status = state?.status ?? c.status;
-            const qr = state?.qr_code;
-            return (
-              <li key={c.id} className="space-y-3 p-4">
-                <div className="flex flex-wrap items-center gap-3">
-                  <ChannelIcon channel={c.channel} className="h-5 w-5" />
-                  <div className="min-w-0 flex-1">
-                    <p className="font-medium text-gray-900">{c.name}</p>
-                    <p className="text-xs text-gray-500">{t(`inbox.channels.${c.channel}`)} · {t(`connections.providers.${c.provider}`, { defaultValue: c.provider })}</p>
+        {remove.isError && <div className="px-4 pt-4"><FormError error={remove.error} /></div>}
+        {q.isPending ? (
+          <SkeletonRows rows={2} />
+        ) : q.isError ? (
+          <ErrorState error={q.error} onRetry={() => q.refetch()} />
+        ) : q.data.length === 0 ? (
+          <EmptyState icon={<Plug className="h-6 w-6" aria-hidden />} title={t('connections.empty')} description={t('connections.empty_hint')} />
+        ) : (
+          <ul className="divide-y divide-gray-100" data-testid="connections-list">
+            {q.data.map((c) => {
+              const state = live[c.id];
+              const status = state?.status ?? c.status;
+              const qr = state?.qr_code;
+              return (
+                <li key={c.id} className="space-y-3 p-4">
+                  <div className="flex flex-wrap items-center gap-3">
+                    <ChannelIcon channel={c.channel} className="h-5 w-5" />
+                    <div className="min-w-0 flex-1">
+                      <p className="font-medium text-gray-900">{c.name}</p>
+                      <p className="text-xs text-gray-500">{t(`inbox.channels.${c.channel}`)} · {t(`connections.providers.${c.provider}`, { defaultValue: c.provider })}</p>
+                    </div>
+                    {c.provider === 'sandbox' && (
+                      <Link to={`/settings/connections/${c.id}/phone`} data-testid="open-phone"
+                        className="inline-flex items-center gap-1.5 rounded-md border border-brand-200 px-2.5 py-1 text-sm font-medium text-brand-700 hover:bg-brand-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-500">
+                        <Smartphone className="h-4 w-4" aria-hidden /> {t('phone.open')}
+                      </Link>
+                    )}
+                    <Badge color={statusColor[status] ?? '#64748b'}>{t(`connections.status.${status}`, { defaultValue: status })}</Badge>
+                    {canWrite && (
+                      <Button variant="ghost" size="sm" onClick={() => { void ask({ message: t('connections.confirm_delete', { name: c.name }), confirmLabel: t('common.delete') }).then((ok) => { if (ok) remove.mutate(c.id); }); }} aria-label={t('common.delete_item', { name: c.name })}>
+                        <Trash2 className="h-4 w-4 text-red-600" aria-hidden />
+                      </Button>
+                    )}
                   </div>
-                  {c.provider === 'sandbox' && (
-                    <Link to={`/settings/connections/${c.id}/phone`} data-testid="open-phone"
-                      className="inline-flex items-center gap-1.5 rounded-md border border-brand-200 px-2.5 py-1 text-sm font-medium text-brand-700 hover:bg-brand-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-500">
-                      <Smartphone className="h-4 w-4" aria-hidden /> {t('phone.open')}
-                    </Link>
+                  {(c.last_error || state?.last_error) && <Alert kind="error">{state?.last_error || c.last_error} {c.last_error_at && `(${formatDateTime(c.last_error_at)})`}</Alert>}
+                  {qr && status !== 'connected' && (
+                    <div className="flex flex-col items-center gap-2 rounded-lg border border-gray-200 p-3">
+                      <p className="text-sm text-gray-700">{t('connections.scan_qr')}</p>
+                      {qr.startsWith('data:image') ? <img src={qr} alt={t('connections.qr')} className="h-56 w-56" /> : <code className="break-all text-xs">{qr}</code>}
+                    </div>
                   )}
-                  <Badge color={statusColor[status] ?? '#64748b'}>{t(`connections.status.${status}`, { defaultValue: status })}</Badge>
-                  {canWrite && (
-                    <Button variant="ghost" size="sm" onClick={() => { if (confirm(t('connections.confirm_delete', { name: c.name }))) remove.mutate(c.id); }} aria-label={t('common.delete_item', { name: c.name })}>
-                      <Trash2 className="h-4 w-4 text-red-600" aria-hidden />
-                    </Button>
+                  {c.provider !== 'sandbox' && c.webhook_url && (
+                    <div className="grid gap-2 sm:grid-cols-2">
+                      <CopyField label={t('connections.webhook_url')} value={c.webhook_url} />
+                      {c.provider === 'meta' && c.verify_token && <CopyField label={t('connections.verify_token')} value={c.verify_token} />}
+                    </div>
                   )}
-                </div>
-                {(c.last_error || state?.last_error) && <Alert kind="error">{state?.last_error || c.last_error} {c.last_error_at && `(${formatDateTime(c.last_error_at)})`}</Alert>}
-                {qr && status !== 'connected' && (
-                  <div className="flex flex-col items-center gap-2 rounded-lg border border-gray-200 p-3">
-                    <p className="text-sm text-gray-700">{t('connections.scan_qr')}</p>
-                    {qr.startsWith('data:image') ? <img src={qr} alt={t('connections.qr')} className="h-56 w-56" /> : <code className="break-all text-xs">{qr}</code>}
-                  </div>
-                )}
-                {c.provider !== 'sandbox' && c.webhook_url && (
-                  <div className="grid gap-2 sm:grid-cols-2">
-                    <CopyField label={t('connections.webhook_url')} value={c.webhook_url} />
-                    {c.provider === 'meta' && c.verify_token && <CopyField label={t('connections.verify_token')} value={c.verify_token} />}
-                  </div>
-                )}
-              </li>
-            );
-          })}
-        </ul>
-      )}
-      {creating && <ConnectionForm onClose={() => setCreating(false)} />}
-    </Card>
+                </li>
+              );
+            })}
+          </ul>
+        )}
+        {creating && <ConnectionForm onClose={() => setCreating(false)} />}
+      </Card>
+      {confirmDialog}
+    </>
   );
 }
 

@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Pencil, Plus, Tag, Trash2 } from 'lucide-react';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { useConfirm } from '../../components/ConfirmDialog';
 import { labels } from '../../api/endpoints';
 import type { Label } from '../../api/types';
 import { FormError } from '../../components/FormError';
@@ -12,6 +13,7 @@ export const LABEL_COLORS = ['#00a884', '#53bdeb', '#f59e0b', '#ef4444', '#8b5cf
 
 export default function LabelsSettings({ canWrite }: { canWrite: boolean }) {
   const { t } = useTranslation();
+  const [ask, confirmDialog] = useConfirm();
   const qc = useQueryClient();
   const q = useQuery({ queryKey: ['labels'], queryFn: () => labels.list() });
   const [editing, setEditing] = useState<Label | 'new' | null>(null);
@@ -21,52 +23,55 @@ export default function LabelsSettings({ canWrite }: { canWrite: boolean }) {
   });
 
   return (
-    <Card>
-      <div className="flex items-center justify-between border-b border-gray-100 p-4">
-        <div>
-          <h2 className="font-semibold text-gray-900">{t('labels.title')}</h2>
-          <p className="text-sm text-gray-500">{t('labels.description')}</p>
+    <>
+      <Card>
+        <div className="flex items-center justify-between border-b border-gray-100 p-4">
+          <div>
+            <h2 className="font-semibold text-gray-900">{t('labels.title')}</h2>
+            <p className="text-sm text-gray-500">{t('labels.description')}</p>
+          </div>
+          {canWrite && (
+            <Button onClick={() => setEditing('new')} data-testid="new-label">
+              <Plus className="h-4 w-4" aria-hidden /> {t('labels.new')}
+            </Button>
+          )}
         </div>
-        {canWrite && (
-          <Button onClick={() => setEditing('new')} data-testid="new-label">
-            <Plus className="h-4 w-4" aria-hidden /> {t('labels.new')}
-          </Button>
-        )}
-      </div>
-      {q.isPending ? (
-        <SkeletonRows rows={4} />
-      ) : q.isError ? (
-        <ErrorState error={q.error} onRetry={() => q.refetch()} />
-      ) : q.data.length === 0 ? (
-        <EmptyState icon={<Tag className="h-6 w-6" aria-hidden />} title={t('labels.empty')} description={t('labels.empty_hint')} />
-      ) : (
-        <Table>
-          <thead>
-            <tr>
-              <Th>{t('labels.name')}</Th>
-              <Th>{t('labels.color')}</Th>
-              {canWrite && <Th className="text-right">{t('common.actions')}</Th>}
-            </tr>
-          </thead>
-          <tbody data-testid="labels-list">
-            {q.data.map((l) => (
-              <tr key={l.id}>
-                <Td><Badge color={l.color}>{l.name}</Badge></Td>
-                <Td><span className="inline-flex items-center gap-2 font-mono text-xs text-gray-500"><span className="h-3 w-3 rounded-full" style={{ backgroundColor: l.color }} />{l.color}</span></Td>
-                {canWrite && (
-                  <Td className="text-right">
-                    <Button variant="ghost" size="sm" onClick={() => setEditing(l)} aria-label={t('common.edit_item', { name: l.name })}><Pencil className="h-4 w-4" aria-hidden /></Button>
-                    <Button variant="ghost" size="sm" onClick={() => { if (confirm(t('labels.confirm_delete', { name: l.name }))) remove.mutate(l.id); }} aria-label={t('common.delete_item', { name: l.name })}><Trash2 className="h-4 w-4 text-red-600" aria-hidden /></Button>
-                  </Td>
-                )}
+        {q.isPending ? (
+          <SkeletonRows rows={4} />
+        ) : q.isError ? (
+          <ErrorState error={q.error} onRetry={() => q.refetch()} />
+        ) : q.data.length === 0 ? (
+          <EmptyState icon={<Tag className="h-6 w-6" aria-hidden />} title={t('labels.empty')} description={t('labels.empty_hint')} />
+        ) : (
+          <Table>
+            <thead>
+              <tr>
+                <Th>{t('labels.name')}</Th>
+                <Th>{t('labels.color')}</Th>
+                {canWrite && <Th className="text-right">{t('common.actions')}</Th>}
               </tr>
-            ))}
-          </tbody>
-        </Table>
-      )}
-      {remove.isError && <div className="p-4"><FormError error={remove.error} /></div>}
-      {editing && <LabelForm label={editing === 'new' ? null : editing} onClose={() => setEditing(null)} />}
-    </Card>
+            </thead>
+            <tbody data-testid="labels-list">
+              {q.data.map((l) => (
+                <tr key={l.id}>
+                  <Td><Badge color={l.color}>{l.name}</Badge></Td>
+                  <Td><span className="inline-flex items-center gap-2 font-mono text-xs text-gray-500"><span className="h-3 w-3 rounded-full" style={{ backgroundColor: l.color }} />{l.color}</span></Td>
+                  {canWrite && (
+                    <Td className="text-right">
+                      <Button variant="ghost" size="sm" onClick={() => setEditing(l)} aria-label={t('common.edit_item', { name: l.name })}><Pencil className="h-4 w-4" aria-hidden /></Button>
+                      <Button variant="ghost" size="sm" onClick={() => { void ask({ message: t('labels.confirm_delete', { name: l.name }), confirmLabel: t('common.delete') }).then((ok) => { if (ok) remove.mutate(l.id); }); }} aria-label={t('common.delete_item', { name: l.name })}><Trash2 className="h-4 w-4 text-red-600" aria-hidden /></Button>
+                    </Td>
+                  )}
+                </tr>
+              ))}
+            </tbody>
+          </Table>
+        )}
+        {remove.isError && <div className="p-4"><FormError error={remove.error} /></div>}
+        {editing && <LabelForm label={editing === 'new' ? null : editing} onClose={() => setEditing(null)} />}
+      </Card>
+      {confirmDialog}
+    </>
   );
 }
 

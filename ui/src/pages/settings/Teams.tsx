@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Pencil, Plus, Trash2, UsersRound } from 'lucide-react';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { useConfirm } from '../../components/ConfirmDialog';
 import { teams, users } from '../../api/endpoints';
 import type { Team } from '../../api/types';
 import { CheckList } from '../../components/CheckList';
@@ -11,6 +12,7 @@ import { useForm } from '../../lib/useForm';
 
 export default function TeamsSettings({ canWrite }: { canWrite: boolean }) {
   const { t } = useTranslation();
+  const [ask, confirmDialog] = useConfirm();
   const qc = useQueryClient();
   const q = useQuery({ queryKey: ['teams'], queryFn: () => teams.list() });
   const usersQ = useQuery({ queryKey: ['users'], queryFn: () => users.list() });
@@ -19,50 +21,53 @@ export default function TeamsSettings({ canWrite }: { canWrite: boolean }) {
   const userName = (id: string) => usersQ.data?.find((u) => u.id === id)?.name ?? '…';
 
   return (
-    <Card>
-      <div className="flex items-center justify-between border-b border-gray-100 p-4">
-        <div>
-          <h2 className="font-semibold text-gray-900">{t('teams.title')}</h2>
-          <p className="text-sm text-gray-500">{t('teams.description')}</p>
+    <>
+      <Card>
+        <div className="flex items-center justify-between border-b border-gray-100 p-4">
+          <div>
+            <h2 className="font-semibold text-gray-900">{t('teams.title')}</h2>
+            <p className="text-sm text-gray-500">{t('teams.description')}</p>
+          </div>
+          {canWrite && (
+            <Button onClick={() => setEditing('new')} data-testid="new-team"><Plus className="h-4 w-4" aria-hidden /> {t('teams.new')}</Button>
+          )}
         </div>
-        {canWrite && (
-          <Button onClick={() => setEditing('new')} data-testid="new-team"><Plus className="h-4 w-4" aria-hidden /> {t('teams.new')}</Button>
+        {remove.isError && <div className="px-4 pt-4"><FormError error={remove.error} /></div>}
+        {q.isPending ? (
+          <SkeletonRows rows={3} />
+        ) : q.isError ? (
+          <ErrorState error={q.error} onRetry={() => q.refetch()} />
+        ) : q.data.length === 0 ? (
+          <EmptyState icon={<UsersRound className="h-6 w-6" aria-hidden />} title={t('teams.empty')} description={t('teams.empty_hint')} />
+        ) : (
+          <ul className="divide-y divide-gray-100" data-testid="teams-list">
+            {q.data.map((team) => (
+              <li key={team.id} className="flex flex-wrap items-center gap-3 p-4">
+                <div className="min-w-0 flex-1">
+                  <p className="font-medium text-gray-900">{team.name}</p>
+                  {team.description && <p className="text-sm text-gray-500">{team.description}</p>}
+                  <div className="mt-2 flex -space-x-2">
+                    {(team.member_ids ?? []).slice(0, 8).map((id) => (
+                      <span key={id} title={userName(id)}><Avatar name={userName(id)} className="h-7 w-7 text-[10px] ring-2 ring-white" /></span>
+                    ))}
+                    {(team.member_ids ?? []).length === 0 && <span className="text-xs text-gray-400">{t('teams.no_members')}</span>}
+                  </div>
+                </div>
+                <span className="text-sm text-gray-500">{t('teams.members_count', { count: (team.member_ids ?? []).length })}</span>
+                {canWrite && (
+                  <div>
+                    <Button variant="ghost" size="sm" onClick={() => setEditing(team)} aria-label={t('common.edit_item', { name: team.name })}><Pencil className="h-4 w-4" aria-hidden /></Button>
+                    <Button variant="ghost" size="sm" onClick={() => { void ask({ message: t('teams.confirm_delete', { name: team.name }), confirmLabel: t('common.delete') }).then((ok) => { if (ok) remove.mutate(team.id); }); }} aria-label={t('common.delete_item', { name: team.name })}><Trash2 className="h-4 w-4 text-red-600" aria-hidden /></Button>
+                  </div>
+                )}
+              </li>
+            ))}
+          </ul>
         )}
-      </div>
-      {remove.isError && <div className="px-4 pt-4"><FormError error={remove.error} /></div>}
-      {q.isPending ? (
-        <SkeletonRows rows={3} />
-      ) : q.isError ? (
-        <ErrorState error={q.error} onRetry={() => q.refetch()} />
-      ) : q.data.length === 0 ? (
-        <EmptyState icon={<UsersRound className="h-6 w-6" aria-hidden />} title={t('teams.empty')} description={t('teams.empty_hint')} />
-      ) : (
-        <ul className="divide-y divide-gray-100" data-testid="teams-list">
-          {q.data.map((team) => (
-            <li key={team.id} className="flex flex-wrap items-center gap-3 p-4">
-              <div className="min-w-0 flex-1">
-                <p className="font-medium text-gray-900">{team.name}</p>
-                {team.description && <p className="text-sm text-gray-500">{team.description}</p>}
-                <div className="mt-2 flex -space-x-2">
-                  {(team.member_ids ?? []).slice(0, 8).map((id) => (
-                    <span key={id} title={userName(id)}><Avatar name={userName(id)} className="h-7 w-7 text-[10px] ring-2 ring-white" /></span>
-                  ))}
-                  {(team.member_ids ?? []).length === 0 && <span className="text-xs text-gray-400">{t('teams.no_members')}</span>}
-                </div>
-              </div>
-              <span className="text-sm text-gray-500">{t('teams.members_count', { count: (team.member_ids ?? []).length })}</span>
-              {canWrite && (
-                <div>
-                  <Button variant="ghost" size="sm" onClick={() => setEditing(team)} aria-label={t('common.edit_item', { name: team.name })}><Pencil className="h-4 w-4" aria-hidden /></Button>
-                  <Button variant="ghost" size="sm" onClick={() => { if (confirm(t('teams.confirm_delete', { name: team.name }))) remove.mutate(team.id); }} aria-label={t('common.delete_item', { name: team.name })}><Trash2 className="h-4 w-4 text-red-600" aria-hidden /></Button>
-                </div>
-              )}
-            </li>
-          ))}
-        </ul>
-      )}
-      {editing && <TeamForm team={editing === 'new' ? null : editing} onClose={() => setEditing(null)} />}
-    </Card>
+        {editing && <TeamForm team={editing === 'new' ? null : editing} onClose={() => setEditing(null)} />}
+      </Card>
+      {confirmDialog}
+    </>
   );
 }
 

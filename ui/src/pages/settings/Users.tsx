@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Pencil, Plus, UserCheck, UserX, Users as UsersIcon } from 'lucide-react';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { useConfirm } from '../../components/ConfirmDialog';
 import { teams, users, type UserInput } from '../../api/endpoints';
 import { TENANT_ROLES, type User } from '../../api/types';
 import { CheckList } from '../../components/CheckList';
@@ -14,6 +15,7 @@ import { usePresence } from '../../store/presence';
 
 export default function UsersSettings({ canWrite }: { canWrite: boolean }) {
   const { t } = useTranslation();
+  const [ask, confirmDialog] = useConfirm();
   const qc = useQueryClient();
   const me = useAuth((s) => s.user);
   const q = useQuery({ queryKey: ['users'], queryFn: () => users.list() });
@@ -30,78 +32,81 @@ export default function UsersSettings({ canWrite }: { canWrite: boolean }) {
   const teamName = (id: string) => teamsQ.data?.find((x) => x.id === id)?.name;
 
   return (
-    <Card>
-      <div className="flex items-center justify-between border-b border-gray-100 p-4">
-        <div>
-          <h2 className="font-semibold text-gray-900">{t('users.title')}</h2>
-          <p className="text-sm text-gray-500">{t('users.description')}</p>
+    <>
+      <Card>
+        <div className="flex items-center justify-between border-b border-gray-100 p-4">
+          <div>
+            <h2 className="font-semibold text-gray-900">{t('users.title')}</h2>
+            <p className="text-sm text-gray-500">{t('users.description')}</p>
+          </div>
+          {canWrite && (
+            <Button onClick={() => setEditing('new')} data-testid="new-user">
+              <Plus className="h-4 w-4" aria-hidden /> {t('users.new')}
+            </Button>
+          )}
         </div>
-        {canWrite && (
-          <Button onClick={() => setEditing('new')} data-testid="new-user">
-            <Plus className="h-4 w-4" aria-hidden /> {t('users.new')}
-          </Button>
-        )}
-      </div>
-      {toggle.isError && <div className="px-4 pt-4"><FormError error={toggle.error} /></div>}
-      {q.isPending ? (
-        <SkeletonRows rows={4} />
-      ) : q.isError ? (
-        <ErrorState error={q.error} onRetry={() => q.refetch()} />
-      ) : q.data.length === 0 ? (
-        <EmptyState icon={<UsersIcon className="h-6 w-6" aria-hidden />} title={t('users.empty')} />
-      ) : (
-        <Table>
-          <thead>
-            <tr>
-              <Th>{t('users.name')}</Th>
-              <Th>{t('users.role')}</Th>
-              <Th>{t('users.teams')}</Th>
-              <Th>{t('users.status')}</Th>
-              <Th>{t('users.last_login')}</Th>
-              {canWrite && <Th className="text-right">{t('common.actions')}</Th>}
-            </tr>
-          </thead>
-          <tbody data-testid="users-list">
-            {q.data.map((u) => (
-              <tr key={u.id} className={u.active ? '' : 'opacity-60'}>
-                <Td>
-                  <div className="flex items-center gap-3">
-                    <span className="relative">
-                      <Avatar name={u.name} className="h-8 w-8 text-xs" />
-                      {online[u.id]?.online && <span className="absolute -bottom-0.5 -right-0.5 h-3 w-3 rounded-full border-2 border-white bg-brand-500" title={t('users.online')} aria-label={t('users.online')} />}
-                    </span>
-                    <div className="min-w-0">
-                      <p className="truncate font-medium">{u.name}</p>
-                      <p className="truncate text-xs text-gray-500">{u.email}</p>
-                    </div>
-                  </div>
-                </Td>
-                <Td>{t(`roles.${u.role}`)}</Td>
-                <Td>
-                  <div className="flex flex-wrap gap-1">
-                    {(u.team_ids ?? []).map((id) => <Badge key={id}>{teamName(id) ?? '…'}</Badge>)}
-                  </div>
-                </Td>
-                <Td>{u.active ? <Badge color="#00a884">{t('users.active')}</Badge> : <Badge>{t('users.inactive')}</Badge>}</Td>
-                <Td className="whitespace-nowrap text-xs text-gray-500">{u.last_login_at ? formatDateTime(u.last_login_at) : t('users.never')}</Td>
-                {canWrite && (
-                  <Td className="whitespace-nowrap text-right">
-                    <Button variant="ghost" size="sm" onClick={() => setEditing(u)} aria-label={t('common.edit_item', { name: u.name })}><Pencil className="h-4 w-4" aria-hidden /></Button>
-                    {u.id !== me?.id && (
-                      <Button variant="ghost" size="sm" onClick={() => { if (!u.active || confirm(t('users.confirm_deactivate', { name: u.name }))) toggle.mutate(u); }}
-                        aria-label={u.active ? t('users.deactivate') : t('users.reactivate')} title={u.active ? t('users.deactivate') : t('users.reactivate')}>
-                        {u.active ? <UserX className="h-4 w-4 text-red-600" aria-hidden /> : <UserCheck className="h-4 w-4 text-brand-600" aria-hidden />}
-                      </Button>
-                    )}
-                  </Td>
-                )}
+        {toggle.isError && <div className="px-4 pt-4"><FormError error={toggle.error} /></div>}
+        {q.isPending ? (
+          <SkeletonRows rows={4} />
+        ) : q.isError ? (
+          <ErrorState error={q.error} onRetry={() => q.refetch()} />
+        ) : q.data.length === 0 ? (
+          <EmptyState icon={<UsersIcon className="h-6 w-6" aria-hidden />} title={t('users.empty')} />
+        ) : (
+          <Table>
+            <thead>
+              <tr>
+                <Th>{t('users.name')}</Th>
+                <Th>{t('users.role')}</Th>
+                <Th>{t('users.teams')}</Th>
+                <Th>{t('users.status')}</Th>
+                <Th>{t('users.last_login')}</Th>
+                {canWrite && <Th className="text-right">{t('common.actions')}</Th>}
               </tr>
-            ))}
-          </tbody>
-        </Table>
-      )}
-      {editing && <UserForm user={editing === 'new' ? null : editing} onClose={() => setEditing(null)} />}
-    </Card>
+            </thead>
+            <tbody data-testid="users-list">
+              {q.data.map((u) => (
+                <tr key={u.id} className={u.active ? '' : 'opacity-60'}>
+                  <Td>
+                    <div className="flex items-center gap-3">
+                      <span className="relative">
+                        <Avatar name={u.name} className="h-8 w-8 text-xs" />
+                        {online[u.id]?.online && <span className="absolute -bottom-0.5 -right-0.5 h-3 w-3 rounded-full border-2 border-white bg-brand-500" title={t('users.online')} aria-label={t('users.online')} />}
+                      </span>
+                      <div className="min-w-0">
+                        <p className="truncate font-medium">{u.name}</p>
+                        <p className="truncate text-xs text-gray-500">{u.email}</p>
+                      </div>
+                    </div>
+                  </Td>
+                  <Td>{t(`roles.${u.role}`)}</Td>
+                  <Td>
+                    <div className="flex flex-wrap gap-1">
+                      {(u.team_ids ?? []).map((id) => <Badge key={id}>{teamName(id) ?? '…'}</Badge>)}
+                    </div>
+                  </Td>
+                  <Td>{u.active ? <Badge color="#00a884">{t('users.active')}</Badge> : <Badge>{t('users.inactive')}</Badge>}</Td>
+                  <Td className="whitespace-nowrap text-xs text-gray-500">{u.last_login_at ? formatDateTime(u.last_login_at) : t('users.never')}</Td>
+                  {canWrite && (
+                    <Td className="whitespace-nowrap text-right">
+                      <Button variant="ghost" size="sm" onClick={() => setEditing(u)} aria-label={t('common.edit_item', { name: u.name })}><Pencil className="h-4 w-4" aria-hidden /></Button>
+                      {u.id !== me?.id && (
+                        <Button variant="ghost" size="sm" onClick={() => { if (!u.active) toggle.mutate(u); else void ask({ message: t('users.confirm_deactivate', { name: u.name }) }).then((ok) => { if (ok) toggle.mutate(u); }); }}
+                          aria-label={u.active ? t('users.deactivate') : t('users.reactivate')} title={u.active ? t('users.deactivate') : t('users.reactivate')}>
+                          {u.active ? <UserX className="h-4 w-4 text-red-600" aria-hidden /> : <UserCheck className="h-4 w-4 text-brand-600" aria-hidden />}
+                        </Button>
+                      )}
+                    </Td>
+                  )}
+                </tr>
+              ))}
+            </tbody>
+          </Table>
+        )}
+        {editing && <UserForm user={editing === 'new' ? null : editing} onClose={() => setEditing(null)} />}
+      </Card>
+      {confirmDialog}
+    </>
   );
 }
 
