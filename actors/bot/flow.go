@@ -17,7 +17,7 @@ import (
 )
 
 // NodeType names one of the nine kinds of node.
-type NodeType string
+type NodeType = string
 
 const (
 	NodeStart     NodeType = "start"
@@ -35,12 +35,15 @@ const (
 var NodeTypes = []NodeType{NodeStart, NodeMessage, NodeQuestion, NodeCondition, NodeDelay, NodeWebhook,
 	NodeAddLabel, NodeHandoff, NodeEnd}
 
-// Trigger says which conversations a flow starts on.
-type Trigger struct {
-	On            string      `json:"on"` // first_message | keyword | always | outside_hours
-	Keywords      []string    `json:"keywords"`
-	ConnectionIDs []uuid.UUID `json:"connection_ids"` // empty: every connection
-}
+// The definition's types are the root package's, shared with the store
+// and the API.
+type (
+	Trigger  = crm.BotTrigger
+	Position = crm.BotPosition
+	Node     = crm.BotNode
+	Edge     = crm.BotEdge
+	Flow     = crm.BotFlow
+)
 
 // Trigger kinds.
 const (
@@ -49,37 +52,6 @@ const (
 	TriggerAlways       = "always"
 	TriggerOutsideHours = "outside_hours"
 )
-
-// Position is where the builder draws a node; the engine ignores it.
-type Position struct {
-	X float64 `json:"x"`
-	Y float64 `json:"y"`
-}
-
-// Node is one step of a flow as the builder stores it. Config is decoded
-// by type (MessageConfig, QuestionConfig, …) when the flow is compiled.
-type Node struct {
-	ID       string          `json:"id"`
-	Type     NodeType        `json:"type"`
-	Name     string          `json:"name"`
-	Config   json.RawMessage `json:"config"`
-	Position Position        `json:"position"`
-}
-
-// Edge connects one output handle of a node to another node.
-type Edge struct {
-	From   string `json:"from"`
-	To     string `json:"to"`
-	Handle string `json:"handle"`
-}
-
-// Flow is a flow's definition: what is saved as a draft, published as an
-// immutable version, exported and imported.
-type Flow struct {
-	Trigger Trigger `json:"trigger"`
-	Nodes   []Node  `json:"nodes"`
-	Edges   []Edge  `json:"edges"`
-}
 
 // Output handles.
 const (
