@@ -20,7 +20,10 @@ END $$;
 ALTER TABLE bot_flow_nodes
   ALTER COLUMN id TYPE text USING id::text,
   ADD CONSTRAINT bot_flow_nodes_id_format CHECK (id ~ '^[A-Za-z0-9_.:-]{1,64}$'),
-  ADD COLUMN ordinal integer NOT NULL DEFAULT 0; -- the order the builder sent (validation paths are nodes[i])
+  ADD COLUMN ordinal integer NOT NULL DEFAULT 0, -- the order the builder sent (validation paths are nodes[i])
+  -- positions come back as the builder sent them (real turned 0.1 into 0.10000000149…)
+  ALTER COLUMN position_x TYPE double precision,
+  ALTER COLUMN position_y TYPE double precision;
 ALTER TABLE bot_flow_edges
   ALTER COLUMN source_node_id TYPE text USING source_node_id::text,
   ALTER COLUMN target_node_id TYPE text USING target_node_id::text,
