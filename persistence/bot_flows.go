@@ -184,29 +184,35 @@ func writeBotGraph(ctx context.Context, tx pgx.Tx, tenantID, flowID uuid.UUID, n
 	if _, err := tx.Exec(ctx, `DELETE FROM bot_flow_nodes WHERE tenant_id = $1 AND flow_id = $2`, tenantID, flowID); err != nil {
 		return err
 	}
+	// One statement per table (COPY is refused under row-level security).
 	if len(nodes) > 0 {
-		rows := make([][]any, len(nodes))
+		ids, types, names, configs := make([]string, len(nodes)), make([]string, len(nodes)), make([]string, len(nodes)), make([]string, len(nodes))
+		xs, ys := make([]float64, len(nodes)), make([]float64, len(nodes))
 		for i, n := range nodes {
-			config := []byte(n.Config)
-			if len(strings.TrimSpace(string(config))) == 0 || strings.TrimSpace(string(config)) == "null" {
-				config = []byte("{}")
+			config := strings.TrimSpace(string(n.Config))
+			if config == "" || config == "null" {
+				config = "{}"
 			}
-			rows[i] = []any{tenantID, flowID, n.ID, n.Type, n.Name, string(config), n.Position.X, n.Position.Y, i}
+			ids[i], types[i], names[i], configs[i], xs[i], ys[i] = n.ID, n.Type, n.Name, config, n.Position.X, n.Position.Y
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"bot_flow_nodes"},
-			[]string{"tenant_id", "flow_id", "id", "type", "name", "config", "position_x", "position_y", "ordinal"},
-			pgx.CopyFromRows(rows)); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO bot_flow_nodes (tenant_id, flow_id, id, type, name, config, position_x, position_y, ordinal)
+			SELECT $1, $2, n.id, n.type, n.name, n.config::jsonb, n.x, n.y, n.ordinal - 1
+			FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::float8[])
+				WITH ORDINALITY AS n(id, type, name, config, x, y, ordinal)`,
+			tenantID, flowID, ids, types, names, configs, xs, ys); err != nil {
 			return err
 		}
 	}
 	if len(edges) > 0 {
-		rows := make([][]any, len(edges))
+		ids := make([]uuid.UUID, len(edges))
+		from, to, handles := make([]string, len(edges)), make([]string, len(edges)), make([]string, len(edges))
 		for i, e := range edges {
-			rows[i] = []any{tenantID, flowID, crm.NewID(), e.From, e.To, e.Handle, i}
+			ids[i], from[i], to[i], handles[i] = crm.NewID(), e.From, e.To, e.Handle
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"bot_flow_edges"},
-			[]string{"tenant_id", "flow_id", "id", "source_node_id", "target_node_id", "handle", "ordinal"},
-			pgx.CopyFromRows(rows)); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO bot_flow_edges (tenant_id, flow_id, id, source_node_id, target_node_id, handle, ordinal)
+			SELECT $1, $2, e.id, e.source, e.target, e.handle, e.ordinal - 1
+			FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS e(id, source, target, handle, ordinal)`,
+			tenantID, flowID, ids, from, to, handles); err != nil {
 			return err
 		}
 	}
