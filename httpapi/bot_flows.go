@@ -126,8 +126,12 @@ func (s *Server) newBotFlow(c *gin.Context, p crm.Principal, imported bool) erro
 	return nil
 }
 
-func (s *Server) createBotFlow(c *gin.Context, p crm.Principal) error { return s.newBotFlow(c, p, false) }
-func (s *Server) importBotFlow(c *gin.Context, p crm.Principal) error { return s.newBotFlow(c, p, true) }
+func (s *Server) createBotFlow(c *gin.Context, p crm.Principal) error {
+	return s.newBotFlow(c, p, false)
+}
+func (s *Server) importBotFlow(c *gin.Context, p crm.Principal) error {
+	return s.newBotFlow(c, p, true)
+}
 
 func (s *Server) listBotFlows(c *gin.Context, p crm.Principal) error {
 	if err := s.requireFeature(c, p, botFlowFeature); err != nil {
