@@ -49,6 +49,10 @@ const (
 	PermAuditRead          Permission = "audit:read"
 	PermTenantRead         Permission = "tenant:read"
 	PermSandboxUse         Permission = "sandbox:use"
+	// PermBotFlowsRead sees chatbot flows; PermBotFlowsWrite builds,
+	// publishes, imports and deletes them.
+	PermBotFlowsRead  Permission = "bot_flows:read"
+	PermBotFlowsWrite Permission = "bot_flows:write"
 	// PermInboxManage sees the inbox events that failed for good (dead
 	// letters) and puts them back.
 	PermInboxManage Permission = "inbox:manage"
@@ -65,6 +69,7 @@ var rolePermissions = map[Role][]Permission{
 		PermConnectionsRead, PermConnectionsWrite,
 		PermConversationsRead, PermConversationsWrite, PermConversationsAll, PermConversationsTeams,
 		PermMessagesSend, PermMediaUpload, PermAuditRead, PermTenantRead, PermSandboxUse, PermInboxManage,
+		PermBotFlowsRead, PermBotFlowsWrite,
 	},
 	RoleSupervisor: {
 		PermUsersRead, PermTeamsRead,
@@ -73,6 +78,7 @@ var rolePermissions = map[Role][]Permission{
 		PermConnectionsRead,
 		PermConversationsRead, PermConversationsWrite, PermConversationsTeams,
 		PermMessagesSend, PermMediaUpload, PermTenantRead, PermSandboxUse,
+		PermBotFlowsRead, PermBotFlowsWrite,
 	},
 	RoleAgent: {
 		PermUsersRead, PermTeamsRead,
@@ -80,6 +86,7 @@ var rolePermissions = map[Role][]Permission{
 		PermLabelsRead, PermQuickRepliesRead,
 		PermConversationsRead, PermConversationsWrite,
 		PermMessagesSend, PermMediaUpload, PermTenantRead, PermSandboxUse,
+		PermBotFlowsRead,
 	},
 }
 

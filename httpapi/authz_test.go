@@ -45,6 +45,7 @@ func seedTenantRecords(t *testing.T, env *testEnv, tenant tenantFixture, marker 
 		[]byte("name,phone\nImported "+marker+",+5511955550000\nBroken "+marker+",not-a-phone\n")))
 	require.Equal(t, "completed", contactImportWait(t, env, tenant.AdminToken, importID.String())["status"])
 	ids["imports"] = importID
+	ids["bot-flows"] = created(env.do(http.MethodPost, "/api/v1/bot-flows", tenant.AdminToken, menuFlowBody("Flow "+marker, "Olá "+marker)))
 
 	userID, teamID, labelID, contactID, convID, qrID, deadID := crm.NewID(), crm.NewID(), crm.NewID(), crm.NewID(), crm.NewID(), crm.NewID(), crm.NewID()
 	lower := strings.ToLower(marker)
@@ -175,6 +176,9 @@ var matrixBodies = map[string]func(n int) any{
 		return map[string]any{"type": "text", "text": "hello", "idempotency_key": fmt.Sprintf("matrix-%d", n)}
 	},
 	"POST /api/v1/conversations/:id/notes": func(int) any { return map[string]any{"text": "a note"} },
+	"POST /api/v1/bot-flows":               func(n int) any { return menuFlowBody(fmt.Sprintf("Flow %d", n), "Olá") },
+	"POST /api/v1/bot-flows/import":        func(n int) any { return menuFlowBody(fmt.Sprintf("Imported %d", n), "Olá") },
+	"PATCH /api/v1/bot-flows/:id":          func(n int) any { return map[string]any{"description": fmt.Sprintf("Changed %d", n)} },
 	"POST /api/v1/sandbox/:connection_id/inbound": func(int) any {
 		return map[string]any{"from": "5511987654321", "name": "Maria", "type": "text", "text": "hello"}
 	},

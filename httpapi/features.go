@@ -20,5 +20,6 @@ func (s *Server) featureRoutes() []func() {
 		s.mediaRoutes,
 		s.sandboxRoutes,
 		s.deadLetterRoutes,
+		s.botFlowRoutes,
 	}
 }

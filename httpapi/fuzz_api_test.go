@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -128,6 +129,7 @@ func FuzzAPIJSON(f *testing.F) {
 	quickID := create("/api/v1/quick-replies", admin, map[string]any{"shortcut": "fuzz", "title": "Fuzz", "text": "Olá"})
 	contactID := create("/api/v1/contacts", admin, map[string]any{"name": "Fuzz contact", "phone": "+5511911112222"})
 	connID := create("/api/v1/connections", admin, map[string]any{"name": "Fuzz sandbox", "channel": "whatsapp", "provider": "sandbox"})
+	flowID := create("/api/v1/bot-flows", admin, menuFlowBody("Fuzz flow", "Olá {{contact.name}}"))
 	planID := create("/api/v1/admin/plans", owner, map[string]any{"name": "Fuzz plan", "monthly_price": "10.00",
 		"limits": map[string]any{"users": 5, "connections": 1, "contacts": 100, "monthly_conversations": 100, "monthly_campaigns": 1}})
 	tenantID := create("/api/v1/admin/tenants", owner, map[string]any{"name": "Fuzz Co", "email": "owner@fuzzco.test",
@@ -181,6 +183,8 @@ func FuzzAPIJSON(f *testing.F) {
 			{"plan_id", q(planID)}}, false},
 		{"POST", "/api/v1/admin/tenants/" + tenantID + "/licenses", owner, [][2]string{{"server_ip", q("10.0.0.1")},
 			{"hostname", q("crm")}, {"expires_at", q("2099-01-01T00:00:00Z")}}, false},
+		{"POST", "/api/v1/bot-flows/import", admin, botFlowFuzzFields(f, "Fuzz import"), false},
+		{"PATCH", "/api/v1/bot-flows/" + flowID, admin, botFlowFuzzFields(f, "Fuzz flow"), false},
 		{"GET", "/api/v1/conversations", admin, [][2]string{{"q", "Fuzz"}, {"status", "open"}, {"assignee_id", "me"},
 			{"label_id", labelID}, {"cursor", ""}, {"limit", "10"}}, true},
 		{"GET", "/api/v1/conversations/" + convID + "/messages", admin, [][2]string{{"cursor", ""}, {"limit", "10"}}, true},
@@ -237,4 +241,17 @@ func FuzzAPIJSON(f *testing.F) {
 			t.Fatalf("%s %s (field %d = %.200q) answered %d: %s", route.method, route.path, index, value, res.StatusCode, answer)
 		}
 	})
+}
+
+// botFlowFuzzFields is a valid flow body as fuzz fields: the fuzzer
+// replaces the trigger, the node list or the edge list whole.
+func botFlowFuzzFields(f *testing.F, name string) [][2]string {
+	body := menuFlowBody(name, "Olá {{contact.name}}")
+	var out [][2]string
+	for _, k := range []string{"name", "description", "trigger", "nodes", "edges"} {
+		raw, err := json.Marshal(body[k])
+		require.NoError(f, err)
+		out = append(out, [2]string{k, string(raw)})
+	}
+	return out
 }
