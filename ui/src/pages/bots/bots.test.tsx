@@ -4,6 +4,8 @@ import type { ReactNode } from 'react';
 import { MemoryRouter, Route, Routes } from 'react-router';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { BotFlow } from '../../api/types';
+import { useNavItems } from '../../components/Shell';
+import { useAuth } from '../../store/auth';
 import BotFlows from './BotFlows';
 import FlowBuilder from './FlowBuilder';
 import { autoLayout, publishErrorsByNode } from './flow';
@@ -198,5 +200,33 @@ describe('Chatbot: builder', () => {
     expect(node(MENU)!.textContent).toContain('handle next is not connected');
     expect(node(START)!.getAttribute('data-invalid')).toBeNull();
     expect(screen.getByTestId('publish-error').textContent).toBe('O fluxo tem problemas; veja os blocos destacados.');
+  });
+});
+
+describe('Chatbot: nav gate', () => {
+  function NavLabels() {
+    const items = useNavItems();
+    return <ul data-testid="nav">{items.map((i) => <li key={i.to}>{i.to}</li>)}</ul>;
+  }
+  async function navFor(chatbot: boolean) {
+    useAuth.getState().setUser({ id: 'u', tenant_id: 't', name: 'Ana', email: 'a@x', role: 'TENANT_ADMIN' });
+    routes = (url) => (url === '/api/v1/tenant'
+      ? respond(200, { id: 't', name: 'Loja', usage: {}, license: null, plan: { id: 'p', name: 'P', limits: {}, features: { chatbot, campaigns: false, kanban: false, agenda: false, reports: false, api: false, instagram: false, messenger: false } } })
+      : undefined);
+    const qc = new QueryClient();
+    render(<QueryClientProvider client={qc}><NavLabels /></QueryClientProvider>);
+    await waitFor(() => expect(qc.getQueryState(['tenant'])?.status).toBe('success')); // the plan is known
+  }
+  afterEach(() => useAuth.getState().clear());
+
+  it('shows Chatbot when the plan has the feature', async () => {
+    await navFor(true);
+    await waitFor(() => expect(screen.getByTestId('nav').textContent).toContain('/bots'));
+  });
+
+  it('hides it when the plan lacks it', async () => {
+    await navFor(false);
+    expect(screen.getByTestId('nav').textContent).toContain('/settings');
+    expect(screen.getByTestId('nav').textContent).not.toContain('/bots');
   });
 });
