@@ -24,7 +24,7 @@ import { FormError } from '../../components/FormError';
 import { Alert, Badge, Button, Card, EmptyState, ErrorState, Field, Input, Select, SkeletonRows } from '../../components/ui';
 import SandboxPhone from '../settings/SandboxPhone';
 import { downloadJson, fileName, notInPlan, TRIGGERS } from './BotFlows';
-import { HANDLES, NODE_TYPES, autoLayout, defaultConfig, hasInput, newId, publishErrorsByNode, validateNode } from './flow';
+import { HANDLES, NODE_TYPES, autoLayout, defaultConfig, delaySeconds, hasInput, newId, publishErrorsByNode, validateNode } from './flow';
 import { NodeForm } from './NodeForm';
 import { useHistory } from './useHistory';
 
@@ -67,7 +67,8 @@ export function toApi(doc: Doc): BotFlowInput {
     name: doc.name,
     description: doc.description,
     trigger: doc.trigger,
-    nodes: doc.nodes.map((n) => ({ id: n.id, type: n.data.kind, name: n.data.name, config: n.data.config, position: { x: Math.round(n.position.x), y: Math.round(n.position.y) } })),
+    // a delay also carries its length in seconds, whichever the server reads
+    nodes: doc.nodes.map((n) => ({ id: n.id, type: n.data.kind, name: n.data.name, config: n.data.kind === 'delay' ? { ...n.data.config, seconds: delaySeconds(n.data.config) } : n.data.config, position: { x: Math.round(n.position.x), y: Math.round(n.position.y) } })),
     edges: doc.edges.map((e) => ({ from: e.source, to: e.target, handle: e.sourceHandle ?? '' })),
   };
 }
