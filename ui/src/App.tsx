@@ -14,6 +14,8 @@ const Inbox = lazy(() => import('./pages/Inbox'));
 const Contacts = lazy(() => import('./pages/Contacts'));
 const Settings = lazy(() => import('./pages/settings/Settings'));
 const Platform = lazy(() => import('./pages/platform/Platform'));
+const BotFlows = lazy(() => import('./pages/bots/BotFlows'));
+const FlowBuilder = lazy(() => import('./pages/bots/FlowBuilder'));
 
 /** Restores the session once, on start, from the refresh cookie (when the browser has one). */
 function useRestoreSession() {
@@ -66,6 +68,8 @@ export default function App() {
           <Route path="inbox" element={<RequireAuth allow={tenantUser}><Suspense fallback={<SkeletonRows />}><Inbox /></Suspense></RequireAuth>} />
           <Route path="inbox/:conversationId" element={<RequireAuth allow={tenantUser}><Suspense fallback={<SkeletonRows />}><Inbox /></Suspense></RequireAuth>} />
           <Route path="contacts" element={<RequireAuth allow={tenantUser}><Suspense fallback={<SkeletonRows />}><Contacts /></Suspense></RequireAuth>} />
+          <Route path="bots" element={<RequireAuth allow={isSupervisorOrUp}><Suspense fallback={<SkeletonRows />}><BotFlows /></Suspense></RequireAuth>} />
+          <Route path="bots/:id" element={<RequireAuth allow={isSupervisorOrUp}><Suspense fallback={<SkeletonRows />}><FlowBuilder /></Suspense></RequireAuth>} />
           <Route path="settings/*" element={<RequireAuth allow={tenantUser}><Suspense fallback={<SkeletonRows />}><Settings /></Suspense></RequireAuth>} />
           <Route path="platform/*" element={<RequireAuth allow={isPlatform}><Suspense fallback={<SkeletonRows />}><Platform /></Suspense></RequireAuth>} />
           <Route path="*" element={<NotFound />} />

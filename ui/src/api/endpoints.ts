@@ -1,7 +1,7 @@
 // One typed function per route the console uses (DESIGN §6).
 import { api } from './index';
 import type {
-  AuditEntry, Connection, Contact, DeadLetter, Conversation, ImportJob, Label, License, Message, Note, Page, Plan, PlatformMetrics,
+  AuditEntry, BotFlow, Connection, Contact, DeadLetter, Conversation, ImportJob, Label, License, Message, Note, Page, Plan, PlatformMetrics,
   MessageTemplate, OutboxEntry, QuickReply, SendMessageRequest, Team, Tenant, TenantInfo, TokenResponse, User, UserSummary,
 } from './types';
 
@@ -125,6 +125,17 @@ export const conversations = {
   note: (id: string, text: string) => api.post<Note>(`/api/v1/conversations/${id}/notes`, { text }),
   notes: (id: string) => api.get<Page<Note>>(`/api/v1/conversations/${id}/notes`),
   read: (id: string) => api.post<Conversation>(`/api/v1/conversations/${id}/read`, {}),
+};
+
+export type BotFlowInput = Pick<BotFlow, 'name' | 'description' | 'trigger' | 'nodes' | 'edges'>;
+
+/** Chatbot flows (issue 16): the draft is edited with PATCH; publish makes an immutable version active. */
+export const botFlows = {
+  ...crud<BotFlow, BotFlowInput>('/api/v1/bot-flows'),
+  publish: (id: string) => api.post<BotFlow>(`/api/v1/bot-flows/${id}/publish`, {}),
+  unpublish: (id: string) => api.post<BotFlow>(`/api/v1/bot-flows/${id}/unpublish`, {}),
+  export: (id: string) => api.get<unknown>(`/api/v1/bot-flows/${id}/export`),
+  import: (doc: unknown) => api.post<BotFlow>('/api/v1/bot-flows/import', doc),
 };
 
 /** What a simulated customer sends through a sandbox connection. */

@@ -424,3 +424,49 @@ export interface OutboxEntry {
   error?: { message?: string; code?: number } | null;
   received_at?: string;
 }
+
+// ---- chatbot flows (issue 16) ----
+
+export type BotNodeType = 'start' | 'message' | 'question' | 'condition' | 'delay' | 'webhook' | 'add_label' | 'handoff' | 'end';
+export type BotTriggerOn = 'first_message' | 'keyword' | 'always' | 'outside_hours';
+
+export interface BotTrigger {
+  on: BotTriggerOn;
+  keywords: string[];
+  connection_ids: string[];
+}
+
+export interface BotNode {
+  id: string;
+  type: BotNodeType;
+  name: string;
+  config: Record<string, unknown>;
+  position: { x: number; y: number };
+}
+
+export interface BotEdge {
+  from: string;
+  to: string;
+  handle: string;
+}
+
+export interface BotFlowStats {
+  started?: number;
+  completed?: number;
+  handed_off?: number;
+}
+
+export interface BotFlow {
+  id: string;
+  name: string;
+  description: string;
+  trigger: BotTrigger;
+  nodes: BotNode[] | null;
+  edges: BotEdge[] | null;
+  /** The published version conversations start on; null when the flow is not published. */
+  active_version: number | null;
+  version: number;
+  stats?: BotFlowStats | null;
+  created_at?: string;
+  updated_at?: string;
+}

@@ -1,7 +1,7 @@
 import { useQuery } from '@tanstack/react-query';
 import clsx from 'clsx';
 import { askNotifications, notificationsSupported } from '../lib/notify';
-import { Bell, BarChart3, Building2, Contact as ContactIcon, CreditCard, LogOut, MessageCircle, Settings, WifiOff } from 'lucide-react';
+import { Bell, BarChart3, Bot, Building2, Contact as ContactIcon, CreditCard, LogOut, MessageCircle, Settings, WifiOff } from 'lucide-react';
 import { useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { NavLink, Outlet, useNavigate } from 'react-router';
@@ -18,7 +18,10 @@ interface NavItem { to: string; label: string; icon: ReactNode; end?: boolean }
 
 export function useNavItems(): NavItem[] {
   const { t } = useTranslation();
-  const role = useAuth((s) => s.user?.role);
+  const user = useAuth((s) => s.user);
+  const role = user?.role;
+  // the same query as the shell's license banner: the plan says whether the chatbot module is on
+  const tenantQ = useQuery({ queryKey: ['tenant'], queryFn: tenant.get, enabled: !!user?.tenant_id && isSupervisorOrUp(role), retry: false, staleTime: 60_000 });
   if (isPlatform(role)) {
     return [
       { to: '/platform', label: t('nav.metrics'), icon: <BarChart3 className="h-5 w-5" aria-hidden />, end: true },
@@ -30,6 +33,9 @@ export function useNavItems(): NavItem[] {
     { to: '/inbox', label: t('nav.inbox'), icon: <MessageCircle className="h-5 w-5" aria-hidden /> },
     { to: '/contacts', label: t('nav.contacts'), icon: <ContactIcon className="h-5 w-5" aria-hidden /> },
   ];
+  if (isSupervisorOrUp(role) && tenantQ.data?.plan?.features?.chatbot === true) {
+    items.push({ to: '/bots', label: t('nav.bots'), icon: <Bot className="h-5 w-5" aria-hidden /> });
+  }
   items.push({ to: '/settings', label: t('nav.settings'), icon: <Settings className="h-5 w-5" aria-hidden /> });
   return items;
 }

@@ -68,9 +68,10 @@ function Ticks({ statuses }: { statuses: string[] | null }) {
  * customer (every WhatsApp type) and see what the business sent, with the
  * delivery statuses the sandbox reported.
  */
-export default function SandboxPhone() {
+export default function SandboxPhone({ connectionId, embedded = false }: { connectionId?: string; embedded?: boolean } = {}) {
   const { t } = useTranslation();
-  const { id = '' } = useParams();
+  const params = useParams();
+  const id = connectionId ?? params.id ?? '';
   const connQ = useQuery({ queryKey: ['connections', id], queryFn: () => connections.get(id) });
   const outboxQ = useQuery({ queryKey: ['sandbox-outbox', id], queryFn: () => sandbox.outbox(id), refetchInterval: 2000 });
   const [from, setFrom] = useState('5511987654321');
@@ -155,10 +156,10 @@ export default function SandboxPhone() {
   if (connQ.isError) return <Card><ErrorState error={connQ.error} onRetry={() => connQ.refetch()} /></Card>;
   const isFile = FILE_TYPES.includes(type);
   return (
-    <div className="grid gap-4 lg:grid-cols-[380px_1fr]">
+    <div className={embedded ? '' : 'grid gap-4 lg:grid-cols-[380px_1fr]'}>
       <div className="mx-auto w-full max-w-[380px] rounded-[2rem] border-[10px] border-gray-800 bg-gray-800 shadow-xl" data-testid="sandbox-phone">
         <div className="flex items-center gap-2 rounded-t-[1.4rem] bg-brand-700 px-3 py-2 text-white">
-          <Link to="/settings/connections" aria-label={t('common.back')}><ArrowLeft className="h-5 w-5" aria-hidden /></Link>
+          {!embedded && <Link to="/settings/connections" aria-label={t('common.back')}><ArrowLeft className="h-5 w-5" aria-hidden /></Link>}
           <div className="min-w-0">
             <p className="truncate text-sm font-medium">{connQ.data?.name ?? '…'}</p>
             <p className="truncate text-[11px] opacity-80">{t('phone.as', { name: name || digits })}</p>
@@ -214,14 +215,14 @@ export default function SandboxPhone() {
           </div>
         </form>
       </div>
-      <Card className="h-fit space-y-3 p-4">
+      {embedded ? null : <Card className="h-fit space-y-3 p-4">
         <h2 className="flex items-center gap-2 font-semibold text-gray-900"><Smartphone className="h-5 w-5 text-brand-600" aria-hidden /> {t('phone.title')}</h2>
         <p className="text-sm text-gray-600">{t('phone.description')}</p>
         <Field label={t('phone.number')} htmlFor="phone-from"><Input id="phone-from" value={from} onChange={(e) => setFrom(e.target.value)} inputMode="tel" /></Field>
         <Field label={t('phone.name')} htmlFor="phone-name"><Input id="phone-name" value={name} onChange={(e) => setName(e.target.value)} /></Field>
         {outboxQ.isError && <FormError error={outboxQ.error} />}
         <p className="text-xs text-gray-500">{t('phone.poll_hint')}</p>
-      </Card>
+      </Card>}
     </div>
   );
 }
