@@ -1,7 +1,7 @@
 // One typed function per route the console uses (DESIGN §6).
 import { api } from './index';
 import type {
-  AuditEntry, BotFlow, Connection, Contact, DeadLetter, Conversation, ImportJob, Label, License, Message, Note, Page, Plan, PlatformMetrics,
+  AuditEntry, BotFlow, BotFlowSummary, Connection, Contact, DeadLetter, Conversation, ImportJob, Label, License, Message, Note, Page, Plan, PlatformMetrics,
   MessageTemplate, OutboxEntry, QuickReply, SendMessageRequest, Team, Tenant, TenantInfo, TokenResponse, User, UserSummary,
 } from './types';
 
@@ -132,6 +132,8 @@ export type BotFlowInput = Pick<BotFlow, 'name' | 'description' | 'trigger' | 'n
 /** Chatbot flows (issue 16): the draft is edited with PATCH; publish makes an immutable version active. */
 export const botFlows = {
   ...crud<BotFlow, BotFlowInput>('/api/v1/bot-flows'),
+  /** The list carries summaries: no nodes or edges, node_count instead. */
+  list: (query: Q = {}) => listAll<BotFlowSummary>('/api/v1/bot-flows', query),
   publish: (id: string) => api.post<BotFlow>(`/api/v1/bot-flows/${id}/publish`, {}),
   unpublish: (id: string) => api.post<BotFlow>(`/api/v1/bot-flows/${id}/unpublish`, {}),
   export: (id: string) => api.get<unknown>(`/api/v1/bot-flows/${id}/export`),

@@ -451,22 +451,34 @@ export interface BotEdge {
 }
 
 export interface BotFlowStats {
-  started?: number;
-  completed?: number;
-  handed_off?: number;
+  started: number;
+  completed: number;
+  handed_off: number;
 }
 
-export interface BotFlow {
+/** A flow as GET /bot-flows lists it (persistence.BotFlowSummary): without its graph. */
+export interface BotFlowSummary {
   id: string;
   name: string;
   description: string;
   trigger: BotTrigger;
+  /** Whether new conversations start on it (it has an active version). */
+  active: boolean;
+  /** The published version conversations start on; null when not published. */
+  active_version: number | null;
+  /** The latest published version; null when never published. */
+  latest_version: number | null;
+  published_at: string | null;
+  has_unpublished_changes: boolean;
+  node_count: number;
+  stats: BotFlowStats;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A flow with its draft graph (persistence.BotFlowRecord). */
+export interface BotFlow extends BotFlowSummary {
   nodes: BotNode[] | null;
   edges: BotEdge[] | null;
-  /** The published version conversations start on; null when the flow is not published. */
-  active_version: number | null;
-  version: number;
-  stats?: BotFlowStats | null;
-  created_at?: string;
-  updated_at?: string;
 }

@@ -5,7 +5,7 @@ import { useTranslation } from 'react-i18next';
 import { Link, useNavigate } from 'react-router';
 import { ApiError } from '../../api/client';
 import { botFlows } from '../../api/endpoints';
-import type { BotFlow, BotTriggerOn } from '../../api/types';
+import type { BotFlow, BotFlowSummary, BotTriggerOn } from '../../api/types';
 import { FormError } from '../../components/FormError';
 import { PageBody } from '../../components/Shell';
 import { Alert, Badge, Button, Card, EmptyState, ErrorState, Field, Input, Modal, PageHeader, Select, SkeletonRows, Table, Td, Th } from '../../components/ui';
@@ -33,7 +33,7 @@ export function downloadJson(doc: unknown, filename: string) {
 
 export const fileName = (name: string) => `${name.trim().replace(/[^\p{L}\p{N}_-]+/gu, '-').replace(/^-+|-+$/g, '') || 'fluxo'}.json`;
 
-function TriggerText({ flow }: { flow: BotFlow }) {
+function TriggerText({ flow }: { flow: BotFlowSummary }) {
   const { t } = useTranslation();
   const on = flow.trigger?.on;
   return (
@@ -44,13 +44,28 @@ function TriggerText({ flow }: { flow: BotFlow }) {
   );
 }
 
+/** A flow's publication: the active version, and whether the draft has changed since the last publish. */
+export function FlowStatus({ flow }: { flow: BotFlowSummary }) {
+  const { t } = useTranslation();
+  return (
+    <span className="inline-flex flex-wrap items-center gap-2" data-testid="flow-status" data-active={flow.active || undefined}>
+      {flow.active && flow.active_version != null
+        ? <Badge color="#00a884">{t('bots.active', { version: flow.active_version })}</Badge>
+        : <Badge>{t('bots.inactive')}</Badge>}
+      {flow.latest_version == null
+        ? <span className="text-xs text-gray-500">{t('bots.never_published')}</span>
+        : flow.has_unpublished_changes && <span className="text-xs text-amber-700">{t('bots.unpublished_changes')}</span>}
+    </span>
+  );
+}
+
 export default function BotFlows() {
   const { t } = useTranslation();
   const qc = useQueryClient();
   const navigate = useNavigate();
   const q = useQuery({ queryKey: ['bot-flows'], queryFn: () => botFlows.list() });
   const [creating, setCreating] = useState(false);
-  const [deleting, setDeleting] = useState<BotFlow | null>(null);
+  const [deleting, setDeleting] = useState<BotFlowSummary | null>(null);
   const [notice, setNotice] = useState('');
   const [importError, setImportError] = useState<unknown>(null);
   const fileInput = useRef<HTMLInputElement>(null);
@@ -63,7 +78,7 @@ export default function BotFlows() {
     },
   });
   const exportFlow = useMutation({
-    mutationFn: async (f: BotFlow) => downloadJson(await botFlows.export(f.id), fileName(f.name)),
+    mutationFn: async (f: BotFlowSummary) => downloadJson(await botFlows.export(f.id), fileName(f.name)),
   });
   const importFlow = useMutation({
     mutationFn: async (file: File) => {
@@ -145,14 +160,12 @@ export default function BotFlows() {
                     </Td>
                     <Td><TriggerText flow={f} /></Td>
                     <Td>
-                      {f.active_version != null
-                        ? <Badge color="#00a884">{t('bots.active', { version: f.active_version })}</Badge>
-                        : <Badge>{t('bots.inactive')}</Badge>}
-                      <span className="ml-2 text-xs text-gray-500">{t('bots.draft_version', { version: f.version })}</span>
+                      <FlowStatus flow={f} />
+                      <p className="text-xs text-gray-500">{t('bots.node_count', { count: f.node_count })}</p>
                     </Td>
-                    <Td className="text-right tabular-nums">{f.stats?.started != null ? formatNumber(f.stats.started) : '—'}</Td>
-                    <Td className="text-right tabular-nums">{f.stats?.completed != null ? formatNumber(f.stats.completed) : '—'}</Td>
-                    <Td className="text-right tabular-nums">{f.stats?.handed_off != null ? formatNumber(f.stats.handed_off) : '—'}</Td>
+                    <Td className="text-right tabular-nums">{formatNumber(f.stats?.started ?? 0)}</Td>
+                    <Td className="text-right tabular-nums">{formatNumber(f.stats?.completed ?? 0)}</Td>
+                    <Td className="text-right tabular-nums">{formatNumber(f.stats?.handed_off ?? 0)}</Td>
                     <Td className="whitespace-nowrap text-right">
                       <Button variant="ghost" size="sm" onClick={() => navigate(`/bots/${f.id}`)} aria-label={t('bots.open_item', { name: f.name })}><Pencil className="h-4 w-4" aria-hidden /></Button>
                       <Button variant="ghost" size="sm" onClick={() => exportFlow.mutate(f)} aria-label={t('bots.export_item', { name: f.name })}><Download className="h-4 w-4" aria-hidden /></Button>

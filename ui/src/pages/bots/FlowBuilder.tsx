@@ -21,10 +21,11 @@ import { ApiError } from '../../api/client';
 import { botFlows, connections, labels as labelsApi, teams as teamsApi, users as usersApi, type BotFlowInput } from '../../api/endpoints';
 import type { BotFlow, BotNodeType, BotTrigger, BotTriggerOn } from '../../api/types';
 import { FormError } from '../../components/FormError';
-import { Alert, Badge, Button, Card, EmptyState, ErrorState, Field, Input, Select, SkeletonRows } from '../../components/ui';
+import { Alert, Button, Card, EmptyState, ErrorState, Field, Input, Select, SkeletonRows } from '../../components/ui';
 import SandboxPhone from '../settings/SandboxPhone';
 import { downloadJson, fileName, notInPlan, TRIGGERS } from './BotFlows';
-import { HANDLES, NODE_TYPES, autoLayout, defaultConfig, delaySeconds, hasInput, newId, publishErrorsByNode, validateNode } from './flow';
+import { FlowStatus } from './BotFlows';
+import { NODE_TYPES, autoLayout, cleanConfig, defaultConfig, delayParts, hasInput, newId, nodeHandles, promptOptions, publishErrorsByNode, validateNode } from './flow';
 import { NodeForm } from './NodeForm';
 import { useHistory } from './useHistory';
 
@@ -67,8 +68,7 @@ export function toApi(doc: Doc): BotFlowInput {
     name: doc.name,
     description: doc.description,
     trigger: doc.trigger,
-    // a delay also carries its length in seconds, whichever the server reads
-    nodes: doc.nodes.map((n) => ({ id: n.id, type: n.data.kind, name: n.data.name, config: n.data.kind === 'delay' ? { ...n.data.config, seconds: delaySeconds(n.data.config) } : n.data.config, position: { x: Math.round(n.position.x), y: Math.round(n.position.y) } })),
+    nodes: doc.nodes.map((n) => ({ id: n.id, type: n.data.kind, name: n.data.name, config: cleanConfig(n.data.kind, n.data.config), position: { x: Math.round(n.position.x), y: Math.round(n.position.y) } })),
     edges: doc.edges.map((e) => ({ from: e.source, to: e.target, handle: e.sourceHandle ?? '' })),
   };
 }
@@ -78,8 +78,8 @@ function summary(data: NodeData, t: (k: string, o?: Record<string, unknown>) => 
   const s = (v: unknown) => (typeof v === 'string' ? v : '');
   switch (data.kind) {
     case 'message': return s(c.text);
-    case 'question': return s(c.prompt);
-    case 'delay': return `${c.amount ?? ''} ${c.unit ? t(`bots.units.${s(c.unit)}`) : ''}`;
+    case 'question': return s(c.text);
+    case 'delay': { const d = delayParts(c.duration_s); return `${d.amount} ${t(`bots.units.${d.unit}`)}`; }
     case 'webhook': return `${s(c.method)} ${s(c.url)}`;
     case 'condition': return t(c.match === 'any' ? 'bots.fields.match_any' : 'bots.fields.match_all');
     case 'handoff': return s(c.message);
@@ -94,6 +94,8 @@ function FlowNodeView({ id, data, selected }: NodeProps<FlowNode>) {
   const Icon = ICONS[data.kind] ?? Bot;
   const invalid = !!data.errors?.length;
   const text = summary(data, t);
+  const handles = nodeHandles(data.kind, data.config);
+  const options = new Map(promptOptions(data.config).map((o) => [o.id, o.title]));
   return (
     <div
       className={clsx('w-56 rounded-lg border bg-white text-left shadow-sm', invalid ? 'border-red-500 ring-2 ring-red-300' : selected ? 'border-brand-500 ring-2 ring-brand-200' : 'border-gray-300')}
@@ -112,11 +114,11 @@ function FlowNodeView({ id, data, selected }: NodeProps<FlowNode>) {
           </ul>
         )}
       </div>
-      {HANDLES[data.kind].length > 0 && (
+      {handles.length > 0 && (
         <div className="border-t border-gray-100 py-1">
-          {HANDLES[data.kind].map((h) => (
-            <div key={h} className="relative px-3 py-0.5 text-right text-[11px] text-gray-500">
-              {t(`bots.handles.${h}`)}
+          {handles.map((h) => (
+            <div key={h} className="relative truncate px-3 py-0.5 text-right text-[11px] text-gray-500">
+              {h.startsWith('option:') ? options.get(h.slice(7)) || h.slice(7) : t(`bots.handles.${h}`)}
               <Handle type="source" id={h} position={Position.Right} className="!h-3 !w-3 !bg-brand-500" data-handle={h} />
             </div>
           ))}
@@ -294,10 +296,14 @@ function Builder({ flow }: { flow: BotFlow }) {
   }
 
   function updateNode(id: string, patch: { name?: string; config?: Record<string, unknown> }, key: string) {
-    hset((d) => ({
-      ...d,
-      nodes: d.nodes.map((n) => (n.id === id ? { ...n, data: { ...n.data, ...(patch.name !== undefined ? { name: patch.name } : {}), ...(patch.config ? { config: patch.config } : {}) } } : n)),
-    }), { key: `${id}:${key}` });
+    hset((d) => {
+      const nodes = d.nodes.map((n) => (n.id === id ? { ...n, data: { ...n.data, ...(patch.name !== undefined ? { name: patch.name } : {}), ...(patch.config ? { config: patch.config } : {}) } } : n));
+      // an option removed (or the answer type changed) takes its output's edge with it
+      const node = nodes.find((n) => n.id === id);
+      const handles = node ? nodeHandles(node.data.kind, node.data.config) : [];
+      const edges = patch.config ? d.edges.filter((e) => e.source !== id || handles.includes(e.sourceHandle || 'next')) : d.edges;
+      return { ...d, nodes, edges };
+    }, { key: `${id}:${key}` });
     if (serverErrors[id]) setServerErrors(({ [id]: _, ...rest }) => rest);
   }
 
@@ -344,7 +350,7 @@ function Builder({ flow }: { flow: BotFlow }) {
     onSuccess: (f) => {
       setSaved(f);
       setShowClientErrors(false);
-      setNotice(t('bots.builder.published', { version: f.active_version ?? f.version }));
+      setNotice(t('bots.builder.published', { version: f.active_version ?? f.latest_version }));
       qc.setQueryData(['bot-flows', flow.id], f);
       void qc.invalidateQueries({ queryKey: ['bot-flows'], exact: true });
     },
@@ -387,8 +393,7 @@ function Builder({ flow }: { flow: BotFlow }) {
         <div className="min-w-0 flex-1">
           <p className="truncate font-semibold text-gray-900" data-testid="flow-title">{doc.name || '—'}</p>
           <p className="flex items-center gap-2 text-xs text-gray-500">
-            {saved.active_version != null ? <Badge color="#00a884">{t('bots.active', { version: saved.active_version })}</Badge> : <Badge>{t('bots.inactive')}</Badge>}
-            <span>{t('bots.draft_version', { version: saved.version })}</span>
+            <FlowStatus flow={saved} />
             {dirty && <span className="text-amber-700" data-testid="unsaved">· {t('bots.builder.unsaved')}</span>}
           </p>
         </div>

@@ -7,8 +7,8 @@ import type { BotFlow } from '../../api/types';
 import { useNavItems } from '../../components/Shell';
 import { useAuth } from '../../store/auth';
 import BotFlows from './BotFlows';
-import FlowBuilder from './FlowBuilder';
-import { autoLayout, publishErrorsByNode } from './flow';
+import FlowBuilder, { toApi, toDoc } from './FlowBuilder';
+import { autoLayout, cleanConfig, nodeHandles, publishErrorsByNode, validateNode } from './flow';
 import { NodeForm } from './NodeForm';
 
 const respond = (status: number, body: unknown) =>
@@ -19,11 +19,13 @@ const MENU = '22222222-2222-4222-8222-222222222222';
 const END = '33333333-3333-4333-8333-333333333333';
 
 const menuFlow = (): BotFlow => ({
-  id: 'flow-1', name: 'Menu principal', description: 'Saudação e menu', active_version: 3, version: 4,
+  id: 'flow-1', name: 'Menu principal', description: 'Saudação e menu', active: true, active_version: 3, latest_version: 3,
+  published_at: '2026-12-01T10:00:00Z', has_unpublished_changes: true, node_count: 3, created_by: null,
+  created_at: '2026-11-01T10:00:00Z', updated_at: '2026-12-02T10:00:00Z',
   trigger: { on: 'keyword', keywords: ['menu', 'oi'], connection_ids: [] },
   nodes: [
     { id: START, type: 'start', name: 'Início', config: {}, position: { x: 0, y: 0 } },
-    { id: MENU, type: 'message', name: 'Menu', config: { text: 'Digite 1 para vendas', buttons: [], list: null }, position: { x: 300, y: 0 } },
+    { id: MENU, type: 'message', name: 'Menu', config: { text: 'Digite 1 para vendas' }, position: { x: 300, y: 0 } },
     { id: END, type: 'end', name: 'Fim', config: { resolve: true }, position: { x: 600, y: 0 } },
   ],
   edges: [{ from: START, to: MENU, handle: 'next' }, { from: MENU, to: END, handle: 'next' }],
@@ -73,7 +75,7 @@ function wrap(children: ReactNode, path = '/bots') {
 
 describe('Chatbot: flow list', () => {
   it('lists the flows the API returns, with trigger, status, version and counts', async () => {
-    routes = (url) => (url.startsWith('/api/v1/bot-flows') ? respond(200, { items: [menuFlow(), { ...menuFlow(), id: 'flow-2', name: 'Fora do horário', active_version: null, version: 1, trigger: { on: 'outside_hours', keywords: [], connection_ids: [] }, stats: undefined }], next_cursor: null }) : undefined);
+    routes = (url) => (url.startsWith('/api/v1/bot-flows') ? respond(200, { items: [menuFlow(), { ...menuFlow(), id: 'flow-2', name: 'Fora do horário', active: false, active_version: null, latest_version: null, published_at: null, has_unpublished_changes: true, node_count: 1, nodes: undefined, edges: undefined, trigger: { on: 'outside_hours', keywords: [], connection_ids: [] }, stats: { started: 0, completed: 0, handed_off: 0 } }], next_cursor: null }) : undefined);
     render(wrap(<BotFlows />));
     const rows = await screen.findAllByTestId('bot-flow-row');
     expect(rows).toHaveLength(2);
@@ -82,13 +84,16 @@ describe('Chatbot: flow list', () => {
     expect(first).toContain('Palavra-chave');
     expect(first).toContain('menu, oi');
     expect(first).toContain('Ativo (v3)');
-    expect(first).toContain('rascunho v4');
+    expect(first).toContain('alterações não publicadas');
+    expect(first).toContain('3 blocos');
     expect(first).toContain('1.234');
     expect(first).toContain('800');
     expect(first).toContain('56');
     const second = rows[1].textContent!;
     expect(second).toContain('Fora do horário');
     expect(second).toContain('Inativo');
+    expect(second).toContain('nunca publicado');
+    expect(second).toContain('1 bloco');
     expect(String(fetchMock.mock.calls[0][0])).toContain('/api/v1/bot-flows');
   });
 
@@ -128,12 +133,95 @@ describe('Chatbot: side panel validation', () => {
   });
 });
 
+describe('Chatbot: node configs in the server\'s shapes (actors/bot)', () => {
+  it('a question of type option has an option:<id> output per button and list row; handoff and end have none', () => {
+    expect(nodeHandles('question', { text: 'Qual?', answer_type: 'option', buttons: [{ id: 'v', title: 'Vendas' }, { id: 's', title: 'Suporte' }] }))
+      .toEqual(['next', 'invalid', 'timeout', 'option:v', 'option:s']);
+    expect(nodeHandles('question', { text: 'Qual?', answer_type: 'option', list: { button: 'Ver', sections: [{ title: 'A', rows: [{ id: 'r1', title: 'Um' }] }, { rows: [{ id: 'r2', title: 'Dois' }] }] } }))
+      .toEqual(['next', 'invalid', 'timeout', 'option:r1', 'option:r2']);
+    expect(nodeHandles('question', { text: 'Nome?', answer_type: 'text' })).toEqual(['next', 'invalid', 'timeout']);
+    expect(nodeHandles('handoff', {})).toEqual([]);
+    expect(nodeHandles('end', { resolve: true })).toEqual([]);
+    expect(nodeHandles('webhook', {})).toEqual(['ok', 'error']);
+    expect(nodeHandles('condition', {})).toEqual(['true', 'false']);
+  });
+
+  it('checks what the server checks: list rows in all sections, ops per source, delay and webhook bounds, labels', () => {
+    const row = (i: number) => ({ id: `r${i}`, title: `Opção ${i}` });
+    const list = { button: 'Ver opções', sections: [{ title: 'A', rows: [1, 2, 3, 4, 5, 6].map(row) }, { title: 'B', rows: [7, 8, 9, 10, 11].map(row) }] };
+    expect(validateNode('message', { text: 'Escolha', list })['list.sections']?.key).toBe('bots.errors.too_many_rows');
+    expect(validateNode('message', { text: 'Escolha', list: { ...list, sections: [list.sections[0]] } })).toEqual({});
+    expect(validateNode('message', { text: 'Escolha', buttons: [{ id: 'a', title: 'Um título longo demais aqui' }] })['buttons[0].title']?.key).toBe('bots.errors.max_length');
+    expect(validateNode('message', { text: 'Escolha', buttons: [{ id: 'a', title: 'A' }, { id: 'a', title: 'B' }] })['buttons[1].id']?.key).toBe('bots.errors.duplicate_id');
+
+    const rule = (r: Record<string, string>) => validateNode('condition', { match: 'all', rules: [r] });
+    expect(rule({ source: 'variable', key: 'idade', op: 'gte', value: '18' })).toEqual({});
+    expect(rule({ source: 'variable', key: 'idade', op: 'gte', value: 'dezoito' })['rules[0].value']?.key).toBe('bots.errors.number');
+    expect(rule({ source: 'contact_field', key: 'custom.empresa', op: 'is_set' })).toEqual({});
+    expect(rule({ source: 'contact_field', key: 'empresa', op: 'is_set' })['rules[0].key']?.key).toBe('bots.errors.contact_field');
+    expect(rule({ source: 'label', op: 'has', value: START })).toEqual({});
+    expect(rule({ source: 'label', op: 'eq', value: START })['rules[0].op']).toBeTruthy();
+    expect(rule({ source: 'channel', op: 'neq', value: 'instagram' })).toEqual({});
+    expect(rule({ source: 'business_hours', op: 'out' })).toEqual({});
+    expect(rule({ source: 'business_hours', op: 'exists' })['rules[0].op']).toBeTruthy();
+
+    expect(validateNode('delay', { duration_s: 300 })).toEqual({});
+    expect(validateNode('delay', { amount: 5, unit: 'minutes' }).duration_s).toBeTruthy();
+    expect(validateNode('webhook', { method: 'POST', url: 'https://api.exemplo.com/x', timeout_s: 31 }).timeout_s).toBeTruthy();
+    expect(validateNode('webhook', { method: 'GET', url: 'https://{{var.host}}/x', timeout_s: 10 }).url).toBeTruthy();
+    expect(validateNode('webhook', { method: 'GET', url: 'https://api.exemplo.com/{{var.id}}', timeout_s: 10, save: [{ variable: 'nome', path: 'data.items[0].name' }] })).toEqual({});
+    expect(validateNode('add_label', { action: 'add', label_ids: [] }).label_ids).toBeTruthy();
+    expect(validateNode('handoff', { team_id: START, agent_id: MENU }).agent_id).toBeTruthy();
+    expect(validateNode('question', { text: 'E-mail?', answer_type: 'text', contact_field: 'email', retries: 2, timeout_s: 0 }).contact_field).toBeTruthy();
+    expect(validateNode('question', { text: 'Qual?', answer_type: 'text', buttons: [{ id: 'a', title: 'A' }], retries: 2, timeout_s: 0 }).answer_type).toBeTruthy();
+  });
+
+  it('saves configs the server decodes strictly: no empty ids, no stray fields', () => {
+    expect(cleanConfig('handoff', { team_id: '', agent_id: '', message: '' })).toEqual({});
+    expect(cleanConfig('question', { text: 'Nome?', answer_type: 'text', variable: '', contact_field: '', retries: 2, timeout_s: 0, buttons: [], list: null, keywords: { a: [] } }))
+      .toEqual({ text: 'Nome?', answer_type: 'text', retries: 2, timeout_s: 0 });
+    expect(cleanConfig('condition', { match: 'any', rules: [{ source: 'business_hours', key: '', op: 'in', value: '' }] }))
+      .toEqual({ match: 'any', rules: [{ source: 'business_hours', op: 'in' }] });
+    const api = toApi(toDoc({ ...menuFlow(), nodes: [...menuFlow().nodes!, { id: 'h', type: 'handoff', name: 'Equipe', config: { team_id: '', message: 'Um momento' }, position: { x: 1, y: 1 } }] }));
+    expect(api.nodes!.find((n) => n.id === 'h')!.config).toEqual({ message: 'Um momento' });
+  });
+
+  it('the delay form shows amount and unit but saves duration_s', () => {
+    const onChange = vi.fn();
+    render(<NodeForm node={{ id: 'd', type: 'delay', name: 'Espera', config: { duration_s: 7200 } }} onChange={onChange} />);
+    expect((screen.getByLabelText('Quanto tempo') as HTMLInputElement).value).toBe('2');
+    expect((screen.getByLabelText('Unidade') as HTMLSelectElement).value).toBe('hours');
+    fireEvent.change(screen.getByLabelText('Quanto tempo'), { target: { value: '3' } });
+    expect(onChange).toHaveBeenLastCalledWith({ config: { duration_s: 10800 } }, 'config.duration_s');
+    fireEvent.change(screen.getByLabelText('Unidade'), { target: { value: 'minutes' } });
+    expect(onChange).toHaveBeenLastCalledWith({ config: { duration_s: 120 } }, 'config.duration_s');
+  });
+
+  it('a label rule offers only has / has not, business hours only in / out', () => {
+    const labels = [{ id: START, name: 'VIP', color: '#f00' }] as never;
+    render(<NodeForm node={{ id: 'c', type: 'condition', name: 'Se', config: { match: 'all', rules: [{ source: 'label', op: 'has', value: START }, { source: 'business_hours', op: 'in' }] } }} onChange={() => {}} labels={labels} />);
+    const ops = (n: number) => Array.from((screen.getByLabelText(`Operador ${n}`) as HTMLSelectElement).options).map((o) => o.value);
+    expect(ops(1)).toEqual(['has', 'has_not']);
+    expect(ops(2)).toEqual(['in', 'out']);
+    expect(screen.queryByLabelText('Valor 2')).toBeNull();
+  });
+});
+
 describe('Chatbot: publish errors → nodes', () => {
   const nodes = [{ id: START }, { id: MENU }, { id: END }];
   it('reads nodes[i] paths, in the order the flow was saved', () => {
     const r = publishErrorsByNode({ fields: { 'nodes[1].config.buttons': 'at most 3 buttons' } }, nodes);
     expect(r.byNode).toEqual({ [MENU]: ['buttons: at most 3 buttons'] });
     expect(r.general).toEqual([]);
+  });
+  it('prefers the server\'s node_errors, and keeps the trigger\'s fields as general', () => {
+    const details = {
+      fields: { 'nodes[1].config.buttons': 'at most 3 buttons', 'nodes[2].handles.next': 'x', 'trigger.keywords': 'needs at least one keyword' },
+      node_errors: [{ node_id: MENU, index: 1, field: 'config.buttons', message: 'at most 3 buttons' }, { node_id: END, index: 2, field: '', message: 'is not reachable from the start node' }],
+    };
+    const r = publishErrorsByNode(details, nodes);
+    expect(r.byNode).toEqual({ [MENU]: ['buttons: at most 3 buttons'], [END]: ['is not reachable from the start node'] });
+    expect(r.general).toEqual(['trigger.keywords: needs at least one keyword']);
   });
   it('reads keys that carry a node id, nested details, edges and node_id', () => {
     const r = publishErrorsByNode({ [END]: 'not reachable', nodes: { [MENU]: { config: { text: 'is required' } } }, edges: [{}, { to: 'dangling' }], trigger: 'keywords required' }, nodes, [{ from: START }, { from: MENU }]);
@@ -157,14 +245,17 @@ describe('Chatbot: auto-layout', () => {
 });
 
 describe('Chatbot: builder', () => {
-  function serveFlow(onPublish?: (body: unknown) => Response) {
-    let flow = menuFlow();
+  let patches: Record<string, unknown>[] = [];
+  function serveFlow(onPublish?: (body: unknown) => Response, initial: BotFlow = menuFlow()) {
+    patches = [];
+    let flow = initial;
     routes = (url, init) => {
       if (url === '/api/v1/bot-flows/flow-1' && init?.method === 'PATCH') {
-        flow = { ...flow, ...JSON.parse(String(init.body)), version: flow.version + 1 };
+        patches.push(JSON.parse(String(init.body)));
+        flow = { ...flow, ...JSON.parse(String(init.body)), has_unpublished_changes: true };
         return respond(200, flow);
       }
-      if (url === '/api/v1/bot-flows/flow-1/publish') return onPublish ? onPublish(flow) : respond(200, { ...flow, active_version: flow.version });
+      if (url === '/api/v1/bot-flows/flow-1/publish') return onPublish ? onPublish(flow) : respond(200, { ...flow, active: true, active_version: 4, latest_version: 4, has_unpublished_changes: false });
       if (url === '/api/v1/bot-flows/flow-1') return respond(200, flow);
       return undefined;
     };
@@ -187,6 +278,45 @@ describe('Chatbot: builder', () => {
     expect(node(MENU)!.textContent).toContain('Digite 1 para vendas');
     expect(screen.queryByTestId('unsaved')).toBeNull(); // back to exactly what was saved, edges included
     expect((screen.getByTestId('undo') as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it('marks the nodes a flow_invalid answer names in node_errors', async () => {
+    serveFlow(() => respond(422, { error: { code: 'flow_invalid', message: 'the flow cannot be published: 1 problem(s)', details: {
+      fields: { 'nodes[1].handles.next': 'must be connected' },
+      node_errors: [{ node_id: MENU, index: 1, field: 'handles.next', message: 'must be connected' }],
+    } } }));
+    render(wrap(<FlowBuilder />, '/bots/flow-1'));
+    await waitFor(() => expect(node(MENU)).toBeTruthy());
+    await act(async () => { fireEvent.click(screen.getByTestId('publish-flow')); });
+    await waitFor(() => expect(node(MENU)!.getAttribute('data-invalid')).toBe('true'));
+    expect(node(MENU)!.textContent).toContain('handles.next: must be connected');
+    expect(node(END)!.getAttribute('data-invalid')).toBeNull();
+  });
+
+  it('draws an output per option of a question and drops an edge whose option is removed', async () => {
+    const Q = 'q1';
+    const flow = menuFlow();
+    flow.nodes = [
+      flow.nodes![0],
+      { id: Q, type: 'question', name: 'Setor', config: { text: 'Qual setor?', answer_type: 'option', buttons: [{ id: 'vendas', title: 'Vendas' }, { id: 'suporte', title: 'Suporte' }], retries: 1, timeout_s: 0 }, position: { x: 300, y: 0 } },
+      flow.nodes![2],
+    ];
+    flow.edges = [{ from: START, to: Q, handle: 'next' }, { from: Q, to: END, handle: 'option:vendas' }, { from: Q, to: END, handle: 'option:suporte' }];
+    serveFlow(undefined, flow);
+    render(wrap(<FlowBuilder />, '/bots/flow-1'));
+    await waitFor(() => expect(node(Q)).toBeTruthy());
+    const handles = Array.from(node(Q)!.querySelectorAll('[data-handle]')).map((h) => h.getAttribute('data-handle'));
+    expect(handles).toEqual(['next', 'invalid', 'timeout', 'option:vendas', 'option:suporte']);
+    expect(node(Q)!.textContent).toContain('Suporte');
+
+    await act(async () => { fireEvent.click(node(Q)!); });
+    await act(async () => { fireEvent.click(screen.getByRole('button', { name: 'Remover Título do botão 2' })); });
+    await waitFor(() => expect(node(Q)!.querySelector('[data-handle="option:suporte"]')).toBeNull());
+    await act(async () => { fireEvent.click(screen.getByTestId('save-flow')); });
+    await waitFor(() => expect(patches).toHaveLength(1));
+    const body = patches[0] as { nodes: { id: string; config: Record<string, unknown> }[]; edges: { from: string; to: string; handle: string }[] };
+    expect(body.edges).toEqual([{ from: START, to: Q, handle: 'next' }, { from: Q, to: END, handle: 'option:vendas' }]);
+    expect(body.nodes.find((n) => n.id === Q)!.config).toEqual({ text: 'Qual setor?', answer_type: 'option', buttons: [{ id: 'vendas', title: 'Vendas' }], retries: 1, timeout_s: 0 });
   });
 
   it('marks the nodes the server blames when publish fails', async () => {
