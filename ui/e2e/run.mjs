@@ -728,6 +728,61 @@ await step('platform owner sees metrics, tenants and plans', async () => {
   await owner.context.close();
 });
 
+// ---------------------------------------------------------------- chatbot (real)
+// Drag from an output handle of one block to the input of another, as a person connects them.
+async function connect(page, fromId, handle, toId) {
+  const from = page.locator(`[data-testid="flow-node"][data-node-id="${fromId}"] [data-handle="${handle}"]`);
+  const to = page.locator(`[data-testid="flow-node"][data-node-id="${toId}"] .react-flow__handle.target`);
+  const a = await from.boundingBox();
+  const b = await to.boundingBox();
+  if (!a || !b) throw new Error(`handles not on screen: ${fromId}:${handle} → ${toId}`);
+  await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
+  await page.mouse.down();
+  await page.mouse.move((a.x + b.x) / 2, (a.y + b.y) / 2, { steps: 5 });
+  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 5 });
+  await page.mouse.up();
+}
+
+await step('chatbot: admin builds a flow (start → message → end), saves, publishes it and sees it active in the list', async () => {
+  const { page, context } = await newPage('bots');
+  await login(page, ADMIN);
+  await page.waitForURL(/\/inbox/);
+  await page.getByRole('navigation', { name: 'Navegação principal' }).filter({ visible: true }).getByRole('link', { name: 'Chatbot' }).click();
+  await page.waitForURL(/\/bots$/);
+  const name = `Boas-vindas ${run}`;
+  await page.getByTestId('new-flow').click();
+  await page.getByLabel('Nome').fill(name);
+  await page.getByLabel('Quando iniciar').selectOption('keyword');
+  await page.getByTestId('create-flow').click();
+  await page.waitForURL(/\/bots\/[0-9a-f-]{36}$/);
+  await expectVisible(page.getByTestId('flow-builder'), 'the builder');
+  // a keyword of its own, so the flow answers no other scenario's customer
+  await page.locator('#trigger-keywords').fill(`oi${run}`);
+  const start = await page.locator('[data-testid="flow-node"][data-type="start"]').getAttribute('data-node-id');
+  await page.getByTestId('palette-message').click();
+  const message = await page.getByTestId('node-form').getAttribute('data-node-id');
+  await page.getByTestId('node-form').getByLabel('Texto', { exact: true }).fill('Olá, {{contact.name}}! Em que podemos ajudar?');
+  await page.getByTestId('palette-end').click();
+  const end = await page.getByTestId('node-form').getAttribute('data-node-id');
+  await page.getByTestId('auto-layout').click();
+  await page.waitForTimeout(300); // the fit-view animation
+  await connect(page, start, 'next', message);
+  await connect(page, message, 'next', end);
+  await until('two edges on the canvas', async () => (await page.locator('.react-flow__edge').count()) === 2);
+  await page.getByTestId('save-flow').click();
+  await page.getByTestId('unsaved').waitFor({ state: 'detached' });
+  await page.getByTestId('publish-flow').click();
+  await expectText(page, 'Publicado: versão 1 ativa.');
+  await shot(page, '22-bot-builder-published', 'Chatbot builder: start → message → end built with the mouse, saved and published (version 1 active)');
+  await page.getByRole('link', { name: 'Voltar aos fluxos' }).click();
+  const row = page.getByTestId('bot-flow-row').filter({ hasText: name });
+  await expectVisible(row.locator('[data-testid="flow-status"][data-active="true"]'), 'the flow listed as active');
+  await expectVisible(row.getByText('Ativo (v1)'), 'Ativo (v1)');
+  await expectVisible(row.getByText('3 blocos'), '3 blocos');
+  await shot(page, '23-bot-flows-list', 'Chatbot → flows: the published flow active (v1) with its block count');
+  await context.close();
+});
+
 if (agent) await agent.context.close();
 
 await step('no uncaught errors in the pages', async () => {
