@@ -733,13 +733,13 @@ await step('platform owner sees metrics, tenants and plans', async () => {
 async function connect(page, fromId, handle, toId) {
   const from = page.locator(`[data-testid="flow-node"][data-node-id="${fromId}"] [data-handle="${handle}"]`);
   const to = page.locator(`[data-testid="flow-node"][data-node-id="${toId}"] .react-flow__handle.target`);
-  const a = await from.boundingBox();
-  const b = await to.boundingBox();
-  if (!a || !b) throw new Error(`handles not on screen: ${fromId}:${handle} → ${toId}`);
-  await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
+  // hover checks that the handle itself is what the pointer hits (no block on top of it)
+  await from.hover();
   await page.mouse.down();
-  await page.mouse.move((a.x + b.x) / 2, (a.y + b.y) / 2, { steps: 5 });
-  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 5 });
+  const b = await to.boundingBox();
+  if (!b) throw new Error(`no input handle on screen: ${toId}`);
+  await page.mouse.move(b.x + b.width / 2 - 20, b.y + b.height / 2, { steps: 10 });
+  await to.hover({ force: true });
   await page.mouse.up();
 }
 
@@ -760,26 +760,28 @@ await step('chatbot: admin builds a flow (start → message → end), saves, pub
   await page.locator('#trigger-keywords').fill(`oi${run}`);
   const start = await page.locator('[data-testid="flow-node"][data-type="start"]').getAttribute('data-node-id');
   await page.getByTestId('palette-message').click();
-  const message = await page.getByTestId('node-form').getAttribute('data-node-id');
+  const message = await page.locator('[data-testid="flow-node"][data-type="message"]').getAttribute('data-node-id');
   await page.getByTestId('node-form').getByLabel('Texto', { exact: true }).fill('Olá, {{contact.name}}! Em que podemos ajudar?');
   await page.getByTestId('palette-end').click();
-  const end = await page.getByTestId('node-form').getAttribute('data-node-id');
+  const end = await page.locator('[data-testid="flow-node"][data-type="end"]').getAttribute('data-node-id');
   await page.getByTestId('auto-layout').click();
   await page.waitForTimeout(300); // the fit-view animation
+  await page.locator('.react-flow__pane').click({ position: { x: 10, y: 10 } }); // nothing selected: no block raised over another
   await connect(page, start, 'next', message);
   await connect(page, message, 'next', end);
+  await shot(page, '37-bot-builder-connected', 'Chatbot builder: start → message → end connected by dragging the handles');
   await until('two edges on the canvas', async () => (await page.locator('.react-flow__edge').count()) === 2);
   await page.getByTestId('save-flow').click();
   await page.getByTestId('unsaved').waitFor({ state: 'detached' });
   await page.getByTestId('publish-flow').click();
   await expectText(page, 'Publicado: versão 1 ativa.');
-  await shot(page, '22-bot-builder-published', 'Chatbot builder: start → message → end built with the mouse, saved and published (version 1 active)');
+  await shot(page, '38-bot-builder-published', 'Chatbot builder: start → message → end built with the mouse, saved and published (version 1 active)');
   await page.getByRole('link', { name: 'Voltar aos fluxos' }).click();
   const row = page.getByTestId('bot-flow-row').filter({ hasText: name });
   await expectVisible(row.locator('[data-testid="flow-status"][data-active="true"]'), 'the flow listed as active');
   await expectVisible(row.getByText('Ativo (v1)'), 'Ativo (v1)');
   await expectVisible(row.getByText('3 blocos'), '3 blocos');
-  await shot(page, '23-bot-flows-list', 'Chatbot → flows: the published flow active (v1) with its block count');
+  await shot(page, '39-bot-flows-list', 'Chatbot → flows: the published flow active (v1) with its block count');
   await context.close();
 });
 
