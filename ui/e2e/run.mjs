@@ -657,11 +657,11 @@ await step('login errors from the API (mocked): lockout countdown, license', asy
   ];
   await page.route('**/api/v1/auth/login', (route) => route.fulfill(answers.shift() ?? apiError(401, 'invalid_credentials')));
   await login(page, 'varias@empresas.com', 'qualquer-senha');
-  await expectVisible(page.getByTestId('login-error').filter({ hasText: /Tente de novo em 1:1[45]/ }), 'lockout countdown');
+  await expectVisible(page.getByTestId('login-error').filter({ hasText: /Tente de novo em 1 min 1[45] s/ }), 'lockout countdown');
   const locked = page.getByRole('button', { name: /Bloqueado por/ });
   if (!(await locked.isDisabled())) throw new Error('the button must be disabled while locked out');
   await page.waitForTimeout(1200);
-  await expectVisible(page.getByTestId('login-error').filter({ hasText: /1:1[0-3]/ }), 'the countdown moving');
+  await expectVisible(page.getByTestId('login-error').filter({ hasText: /1 min 1[0-3] s/ }), 'the countdown moving');
   await shot(page, '19-login-locked', 'Login locked out after too many attempts (mocked answer): countdown from Retry-After, button disabled');
   // the lockout ends on its own in the UI only after the countdown; start a fresh page for the next answer
   await page.goto(`${BASE}/login`);
