@@ -104,12 +104,12 @@ const botFlowFrom = ` FROM bot_flows f
 		count(*) FILTER (WHERE status = 'handed_off') AS handed_off
 		FROM bot_sessions s WHERE s.tenant_id = f.tenant_id AND s.flow_id = f.id) s ON true`
 
-func scanBotFlowSummary(row pgx.Row) (BotFlowSummary, error) {
+func scanBotFlowSummary(row pgx.Row, extra ...any) (BotFlowSummary, error) {
 	var f BotFlowSummary
 	var trigger []byte
-	err := row.Scan(&f.ID, &f.Name, &f.Description, &trigger, &f.Active, &f.ActiveVersion, &f.LatestVersion,
+	err := row.Scan(append([]any{&f.ID, &f.Name, &f.Description, &trigger, &f.Active, &f.ActiveVersion, &f.LatestVersion,
 		&f.PublishedAt, &f.HasUnpublishedChanges, &f.NodeCount, &f.Stats.Started, &f.Stats.Completed,
-		&f.Stats.HandedOff, &f.CreatedBy, &f.CreatedAt, &f.UpdatedAt)
+		&f.Stats.HandedOff, &f.CreatedBy, &f.CreatedAt, &f.UpdatedAt}, extra...)...)
 	if err != nil {
 		return f, err
 	}
@@ -303,46 +303,11 @@ func (db *DB) GetBotFlow(ctx context.Context, tenantID, id uuid.UUID) (BotFlowRe
 	return out, translate(err)
 }
 
-// ListBotFlows returns one page of flows ordered by name.
+// ListBotFlows returns one page of flows ordered by name (case aside), as
+// the users, teams and labels lists are.
 func (db *DB) ListBotFlows(ctx context.Context, tenantID uuid.UUID, f BotFlowFilter) (crm.Page[BotFlowSummary], error) {
-	var afterName string
-	var afterID uuid.UUID
-	hasCursor, err := crm.DecodeCursor(f.Cursor, &afterName, &afterID)
-	if err != nil {
-		return crm.Page[BotFlowSummary]{}, err
-	}
-	limit := crm.ClampLimit(f.Limit)
-	args := []any{tenantID}
-	where := "f.tenant_id = $1"
-	if hasCursor {
-		args = append(args, afterName, afterID)
-		where += " AND (f.name, f.id) > ($2, $3)"
-	}
-	args = append(args, limit+1)
-	query := `SELECT ` + botFlowColumns + botFlowFrom + ` WHERE ` + where +
-		fmt.Sprintf(` ORDER BY f.name, f.id LIMIT $%d`, len(args))
-	page := crm.Page[BotFlowSummary]{Items: []BotFlowSummary{}}
-	err = db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		page.Items, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (BotFlowSummary, error) { return scanBotFlowSummary(row) })
-		return err
-	})
-	if err != nil {
-		return crm.Page[BotFlowSummary]{}, translate(err)
-	}
-	if len(page.Items) > limit {
-		page.Items = page.Items[:limit]
-		last := page.Items[limit-1]
-		next, err := crm.EncodeCursor(last.Name, last.ID)
-		if err != nil {
-			return page, err
-		}
-		page.NextCursor = &next
-	}
-	return page, nil
+	l := newNameList(tenantID, "f", strings.TrimPrefix(botFlowFrom, " FROM "), botFlowColumns)
+	return listByName(ctx, db, tenantID, l, f.Cursor, f.Limit, scanBotFlowSummary, func(x BotFlowSummary) uuid.UUID { return x.ID })
 }
 
 // UpdateBotFlow applies the patch to the draft. The published versions are
