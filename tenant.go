@@ -169,7 +169,13 @@ type TenantState struct {
 	PlanID          uuid.UUID
 	Limits          PlanLimits
 	Features        PlanFeatures
+	// BusinessHours are the tenant's opening hours (settings.business_hours);
+	// nil: always open.
+	BusinessHours *BusinessHours
 }
+
+// InHours reports whether the tenant is open at t.
+func (s TenantState) InHours(t time.Time) bool { return s.BusinessHours == nil || s.BusinessHours.Open(t) }
 
 // Active reports whether the tenant may send and be served.
 func (s TenantState) Active() bool { return s.Status == "active" }

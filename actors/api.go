@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -98,17 +99,26 @@ func (e *Engine) AddNote(ctx context.Context, p crm.Principal, conv *crm.Convers
 		if err := tx.InsertNote(ctx, note); err != nil {
 			return nil, err
 		}
-		payload, err := json.Marshal(note)
+		ev, err := noteCreated(conv, note)
 		if err != nil {
-			return nil, fmt.Errorf("encoding note.created: %w", err)
+			return nil, err
 		}
-		id := conv.ID
-		return []crm.TenantEvent{{Type: "note.created", ConversationID: &id, AssigneeID: conv.AssigneeID, TeamID: conv.TeamID, Payload: payload}}, nil
+		return []crm.TenantEvent{ev}, nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return note, nil
+}
+
+// noteCreated is the tenant event of an internal note.
+func noteCreated(conv *crm.Conversation, note *persistence.Note) (crm.TenantEvent, error) {
+	payload, err := json.Marshal(note)
+	if err != nil {
+		return crm.TenantEvent{}, fmt.Errorf("encoding note.created: %w", err)
+	}
+	id := conv.ID
+	return crm.TenantEvent{Type: "note.created", ConversationID: &id, AssigneeID: conv.AssigneeID, TeamID: conv.TeamID, Payload: payload}, nil
 }
 
 func ref(c *crm.Conversation) *crmpb.ConversationRef {
@@ -124,12 +134,20 @@ func commandError(e *crmpb.ResultError) error {
 	switch e.GetCode() {
 	case "window_closed":
 		return crm.NewError(crm.ErrUnprocessable, "window_closed", e.GetMessage(), nil)
-	case "invalid_transition":
-		return crm.NewError(crm.ErrConflict, "invalid_transition", e.GetMessage(), nil)
+	case "invalid_transition", "bot_active", "bot_not_active":
+		return crm.NewError(crm.ErrConflict, e.GetCode(), e.GetMessage(), nil)
 	case "not_found":
 		return crm.NotFound("conversation")
-	case "invalid_assignee", "invalid_team", "invalid_reference", "validation_failed", "invalid_input":
+	case "invalid_assignee", "invalid_team", "invalid_reference", "invalid_input":
 		return crm.NewError(crm.ErrInvalid, e.GetCode(), e.GetMessage(), nil)
+	case "validation_failed":
+		// "field: message", as the grain words it.
+		field, msg, ok := strings.Cut(e.GetMessage(), ": ")
+		if !ok {
+			return crm.NewError(crm.ErrInvalid, e.GetCode(), e.GetMessage(), nil)
+		}
+		return crm.NewError(crm.ErrUnprocessable, "validation_failed", "some fields are invalid",
+			map[string]any{"fields": map[string]any{field: msg}})
 	case "no_channel_identity", "media_not_found":
 		return crm.NewError(crm.ErrUnprocessable, e.GetCode(), e.GetMessage(), nil)
 	}
@@ -160,4 +178,35 @@ func (e *Engine) RecordConnectionState(ctx context.Context, tenantID, connection
 		}
 		return []crm.TenantEvent{ev}, nil
 	})
+}
+
+// BotInput hands the end of a chatbot wait (a delay, a question's answer
+// time, a webhook's answer) to the conversation's grain. It implements
+// jobs.BotWaker: a late or repeated input changes nothing.
+func (e *Engine) BotInput(ctx context.Context, w crm.BotWaitRef, kind string, status int, body []byte) error {
+	req := &crmpb.BotInput{Conversation: &crmpb.ConversationRef{TenantId: w.TenantID.String(), ConnectionId: w.ConnectionID.String(),
+		ContactId: w.ContactID.String()}, ConversationId: w.ConversationID.String(), SessionId: w.SessionID.String(),
+		WaitId: int32(w.WaitID), Kind: kind, Status: int32(status), Body: body}
+	res, err := ask[*crmpb.CommandResult](ctx, e, ConversationIdentity(w.TenantID, w.ConnectionID, w.ContactID), KindConversation, req)
+	if err != nil {
+		return err
+	}
+	if re := res.GetError(); re != nil {
+		return fmt.Errorf("chatbot %s input of session %s: %s: %s", kind, w.SessionID, re.GetCode(), re.GetMessage())
+	}
+	return nil
+}
+
+// StopBot stops the chatbot running on a conversation (409 bot_not_active
+// when none runs).
+func (e *Engine) StopBot(ctx context.Context, p crm.Principal, conv *crm.Conversation) (*crmpb.CommandResult, error) {
+	return e.command(ctx, conv, &crmpb.BotControl{Conversation: ref(conv), ActorUserId: p.UserID.String(),
+		ConversationId: conv.ID.String(), Stop: true})
+}
+
+// StartBot hands a conversation to a published flow, from its start (409
+// bot_active when a bot already runs, 422 when the flow is not published).
+func (e *Engine) StartBot(ctx context.Context, p crm.Principal, conv *crm.Conversation, flowID uuid.UUID) (*crmpb.CommandResult, error) {
+	return e.command(ctx, conv, &crmpb.BotControl{Conversation: ref(conv), ActorUserId: p.UserID.String(),
+		ConversationId: conv.ID.String(), StartFlowId: flowID.String()})
 }

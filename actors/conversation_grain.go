@@ -85,12 +85,22 @@ func (g *conversationGrain) Receive(ctx actor.Context) {
 		ctx.Respond(res)
 		g.stopIfFenced(ctx, res.GetError())
 	case *crmpb.Assign:
-		res := g.command(uuid.Nil, func(c *crm.Conversation) (bool, *crmpb.ResultError) { return assign(c, msg) })
+		res := g.command(uuid.Nil, func(c *crm.Conversation) (bool, *crmpb.ResultError) {
+			changed, e := assign(c, msg)
+			if c.AssigneeID != nil && c.BotActive {
+				c.BotActive, changed = false, true // a person takes the conversation: the bot steps aside
+			}
+			return changed, e
+		})
 		ctx.Respond(res)
 		g.stopIfFenced(ctx, res.GetError())
 	case *crmpb.ChangeStatus:
 		res := g.command(uuid.Nil, func(c *crm.Conversation) (bool, *crmpb.ResultError) {
-			return changeStatus(c, msg.GetStatus(), g.engine.cfg.Now())
+			changed, e := changeStatus(c, msg.GetStatus(), g.engine.cfg.Now())
+			if changed && c.BotActive && (c.Status == crm.ConversationResolved || c.Status == crm.ConversationArchived) {
+				c.BotActive = false
+			}
+			return changed, e
 		})
 		ctx.Respond(res)
 		g.stopIfFenced(ctx, res.GetError())
@@ -106,6 +116,14 @@ func (g *conversationGrain) Receive(ctx actor.Context) {
 		g.stopIfFenced(ctx, res.GetError())
 	case *crmpb.SetLabels:
 		res := g.setLabels(msg)
+		ctx.Respond(res)
+		g.stopIfFenced(ctx, res.GetError())
+	case *crmpb.BotInput:
+		res := g.botInput(msg)
+		ctx.Respond(res)
+		g.stopIfFenced(ctx, res.GetError())
+	case *crmpb.BotControl:
+		res := g.botControl(msg)
 		ctx.Respond(res)
 		g.stopIfFenced(ctx, res.GetError())
 	}
@@ -307,6 +325,16 @@ func applyOutbound(conv *crm.Conversation, m *crm.Message, now time.Time) {
 	}
 }
 
+// applyBotOutbound moves the conversation past a chatbot's message: its
+// sequence and last message. No person has answered, so the unread count,
+// the first response and the status stay as they were.
+func applyBotOutbound(conv *crm.Conversation, m *crm.Message, now time.Time) {
+	conv.LastSeq++
+	m.Seq = conv.LastSeq
+	conv.LastMessageAt, conv.LastActivityAt = &now, now
+	conv.LastMessagePreview, conv.LastMessageDirection = preview(m), "outbound"
+}
+
 // inboundEvents are the tenant events of an inbound message: a new
 // conversation is announced first (conversation.created), then the message
 // carries the conversation's state.
@@ -379,6 +407,9 @@ func (g *conversationGrain) inboundBatched(req *crmpb.InboundEvent, inboxID uuid
 		}
 		g.conv, g.loaded = c, true
 	}
+	if _, message := ev.GetEvent().(*crmpb.ChannelEvent_InboundMessage); message && g.botMayRun(ctx, g.conv) {
+		return nil, false // the bot's step goes in the message's own transaction
+	}
 	conv, isNew := g.openFor(g.conv, ev.GetChannel())
 	applyInbound(conv, m, occurred, now)
 	w := &persistence.InboundWrite{Conv: conv, IsNew: isNew, Message: m, InboxID: inboxID,
@@ -405,6 +436,7 @@ func (g *conversationGrain) inboundAlone(req *crmpb.InboundEvent, inboxID uuid.U
 	ev := req.GetEvent()
 	now := g.engine.cfg.Now().UTC()
 	var stored *crm.Message
+	var sends []*crmpb.SendRequest
 	err := g.write(func(ctx context.Context, tx TenantStore) (*crm.Conversation, []crm.TenantEvent, error) {
 		m := &crm.Message{TenantID: g.tenant, ConnectionID: g.connection, ContactID: g.contact, CreatedAt: now}
 		occurred, err := inboundMessage(ev, m, now)
@@ -451,11 +483,28 @@ func (g *conversationGrain) inboundAlone(req *crmpb.InboundEvent, inboxID uuid.U
 		if err := markInbox(ctx, tx, inboxID); err != nil {
 			return nil, nil, err
 		}
-		// Last: appending takes the tenant's sequence lock, held until commit.
 		events, err := inboundEvents(conv, m, isNew)
 		if err != nil {
 			return nil, nil, err
 		}
+		if m.Direction == "inbound" && g.botMayRun(ctx, conv) {
+			before := *conv
+			turn, err := g.botOnInbound(ctx, tx, conv, ev, isNew, now)
+			if err != nil {
+				return nil, nil, err
+			}
+			if turn != nil || conv.BotActive != before.BotActive {
+				if turn == nil {
+					turn = &botTurn{convChanged: true}
+				}
+				more, err := finishBotTurn(ctx, tx, conv, &before, turn)
+				if err != nil {
+					return nil, nil, err
+				}
+				events, sends = append(events, more...), turn.sends
+			}
+		}
+		// Last: appending takes the tenant's sequence lock, held until commit.
 		if err := appendEvents(ctx, tx, events); err != nil {
 			return nil, nil, err
 		}
@@ -467,6 +516,11 @@ func (g *conversationGrain) inboundAlone(req *crmpb.InboundEvent, inboxID uuid.U
 		res.Error = resultError(err)
 	} else if stored != nil && stored.Media != nil {
 		go g.engine.fetchInboundMedia(g.tenant, g.connection, stored)
+	}
+	if err == nil {
+		for _, job := range sends {
+			go g.engine.handToConnection(job)
+		}
 	}
 	return res
 }
@@ -524,6 +578,11 @@ func (g *conversationGrain) command(target uuid.UUID, change func(*crm.Conversat
 			conv.Status != before.Status || !sameID(conv.AssigneeID, before.AssigneeID) {
 			// Activity moves the conversation up; reading or labelling it does not.
 			conv.LastActivityAt = g.engine.cfg.Now().UTC()
+		}
+		if before.BotActive && !conv.BotActive {
+			if err := g.endBot(ctx, tx, conv, botStopped, g.engine.cfg.Now().UTC()); err != nil {
+				return nil, nil, err
+			}
 		}
 		if err := tx.SaveConversation(ctx, conv); err != nil {
 			return nil, nil, err

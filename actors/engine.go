@@ -132,6 +132,8 @@ type Engine struct {
 	// loader batches the conversation reads of activating grains; nil with
 	// committer.
 	loader *conversationLoader
+	// bots caches each tenant's chatbot flows (bot_flows.go).
+	bots *botFlows
 	// publishers take every batch of committed events (live delivery, and
 	// tests' listeners).
 	publishersMu sync.RWMutex
@@ -163,6 +165,8 @@ type engineMetrics struct {
 	sends        *prometheus.CounterVec
 	dropped      prometheus.Counter
 	deadLettered prometheus.Counter
+	botSteps     prometheus.Counter
+	botErrors    *prometheus.CounterVec
 }
 
 // NewEngine builds an engine; call Kinds for cluster.Start, then Attach and Start.
@@ -223,9 +227,13 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 			Help: "Inbox events deferred to their inbox row (taken back in order by their dispatch shard) because its queue stayed full."}),
 		deadLettered: prometheus.NewCounter(prometheus.CounterOpts{Name: "crm_inbox_dead_lettered_total",
 			Help: "Inbox events dead-lettered by this node after their last failed attempt (CRM_INBOX_MAX_ATTEMPTS)."}),
+		botSteps: prometheus.NewCounter(prometheus.CounterOpts{Name: "crm_bot_steps_total",
+			Help: "Chatbot steps run (a customer's message, a wait's end or a start moving a session)."}),
+		botErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crm_bot_errors_total",
+			Help: "Chatbot sessions stopped by an error, by code (step_limit, broken_flow)."}, []string{"code"}),
 	}
 	if cfg.Registry != nil {
-		cfg.Registry.MustRegister(m.activations, m.processed, m.ingestLag, m.sends, m.dropped, m.deadLettered)
+		cfg.Registry.MustRegister(m.activations, m.processed, m.ingestLag, m.sends, m.dropped, m.deadLettered, m.botSteps, m.botErrors)
 		cfg.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "crm_inbox_dead_letters",
 			Help: "Inbox events dead-lettered and waiting for an admin's retry (all tenants)."}, func() float64 {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -242,7 +250,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		queues[i] = make(chan InboxItem, 10_000/cfg.DispatchWorkers+1)
 	}
 	e := &Engine{cfg: cfg, db: cfg.DB, store: PostgresStore(cfg.DB), log: cfg.Log, metrics: m, queues: queues, overflows: make([]overflow, len(queues)), takingBack: make(chan struct{}, 2), stop: make(chan struct{}),
-		contacts: newContactCache(200_000), grainRetry: defaultGrainRetry()}
+		contacts: newContactCache(200_000), grainRetry: defaultGrainRetry(), bots: newBotFlows(cfg.DB, cfg.Now)}
 	if cfg.Registry != nil {
 		cfg.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "crm_engine_backlog",
 			Help: "Inbox events waiting for processing on this node."}, func() float64 { return float64(e.Backlog()) }))

@@ -12,9 +12,10 @@ import (
 	crmpb "crm/proto"
 )
 
-// send stores an agent's (or bot's) message as pending under its idempotency
-// key, then hands it to the connection grain. A repeat of the same key
-// answers the message already stored; nothing is sent twice.
+// send stores an agent's (or an integration's) message as pending under its
+// idempotency key, then hands it to the connection grain. A repeat of the
+// same key answers the message already stored; nothing is sent twice. A
+// person's message stops a chatbot running on the conversation.
 func (g *conversationGrain) send(req *crmpb.SendMessage) *crmpb.SendResult {
 	res := &crmpb.SendResult{}
 	now := g.engine.cfg.Now().UTC()
@@ -39,80 +40,29 @@ func (g *conversationGrain) send(req *crmpb.SendMessage) *crmpb.SendResult {
 			refused = &crmpb.ResultError{Code: "not_found", Message: "conversation not found or already archived"}
 			return nil, nil, errors.New(refused.Message)
 		}
-		msgType := req.GetType()
-		if msgType == "" {
-			msgType = "text"
+		out, err := g.storeOutbound(ctx, tx, conv, req, now, false)
+		if err != nil {
+			return nil, nil, err
 		}
-		if msgType != "template" && !conv.WindowOpen(now) {
-			refused = &crmpb.ResultError{Code: "window_closed",
-				Message: "the 24-hour window is closed: only an approved template may be sent"}
+		if out.refused != nil {
+			refused = out.refused
 			return nil, nil, errors.New(refused.Message)
 		}
-		if req.GetMediaId() != "" {
-			// Media of another tenant (hidden by RLS) or none at all: the
-			// message would go out broken, so it is not stored.
-			mediaID, err := uuid.Parse(req.GetMediaId())
-			exists := false
-			if err == nil {
-				if exists, err = tx.MediaExists(ctx, mediaID); err != nil {
-					return nil, nil, err
-				}
-			}
-			if !exists {
-				refused = &crmpb.ResultError{Code: "media_not_found", Message: "no media with this id; upload the file first"}
-				return nil, nil, errors.New(refused.Message)
-			}
-		}
-		to, err := tx.ContactExternalID(ctx, g.contact, conv.Channel)
-		if err != nil {
-			return nil, nil, err
-		}
-		m := &crm.Message{TenantID: g.tenant, ConnectionID: g.connection, ContactID: g.contact, ConversationID: conv.ID,
-			Direction: "outbound", Type: msgType, Text: req.GetText(), Status: crm.DeliveryPending, CreatedAt: now, Via: "agent"}
-		if key := req.GetIdempotencyKey(); key != "" {
-			m.IdempotencyKey = &key
-		}
-		if uid, err := uuid.Parse(req.GetSenderUserId()); err == nil {
-			m.SentBy = &uid
-		} else {
-			m.Via = "bot"
-		}
-		if req.GetMediaId() != "" {
-			m.Media = rawJSON(map[string]any{"media_id": req.GetMediaId()})
-		}
-		if len(req.GetTemplateJson()) > 0 {
-			m.Template = json.RawMessage(req.GetTemplateJson())
-		}
-		content, err := g.content(ctx, tx, conv, msgType, req.GetContentJson(), m)
-		if err != nil {
-			return nil, nil, err
-		}
-		replyExternal := ""
-		if rid, err := uuid.Parse(req.GetReplyToId()); err == nil {
-			target, err := tx.MessageByID(ctx, rid)
-			if err != nil {
-				return nil, nil, err
-			}
-			if target.ConversationID != conv.ID {
-				return nil, nil, crm.NotFound("reply_to message")
-			}
-			m.ReplyToID = &rid
-			if target.ExternalID != nil {
-				replyExternal = *target.ExternalID
-				m.ReplyToExternalID = replyExternal
-			}
-		}
-		applyOutbound(conv, m, now)
-		if existing, err := tx.InsertMessage(ctx, m); err != nil {
-			return nil, nil, err
-		} else if existing != nil {
+		if out.existing != nil {
+			existing := out.existing
 			res.Duplicate, res.MessageId, res.Seq, res.ConversationId = true, existing.ID.String(), existing.Seq, existing.ConversationID.String()
 			return nil, nil, nil
+		}
+		if conv.BotActive && out.message.SentBy != nil {
+			// A person answers: the bot steps aside.
+			if err := g.endBot(ctx, tx, conv, botStopped, now); err != nil {
+				return nil, nil, err
+			}
 		}
 		if err := tx.SaveConversation(ctx, conv); err != nil {
 			return nil, nil, err
 		}
-		created, err := messageCreated(conv, m)
+		created, err := messageCreated(conv, out.message)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -120,10 +70,9 @@ func (g *conversationGrain) send(req *crmpb.SendMessage) *crmpb.SendResult {
 		if err := appendEvents(ctx, tx, events); err != nil {
 			return nil, nil, err
 		}
+		m := out.message
 		res.ConversationId, res.MessageId, res.Seq, res.Status = conv.ID.String(), m.ID.String(), m.Seq, crmpb.DeliveryStatus_DELIVERY_STATUS_PENDING
-		job = &crmpb.SendRequest{TenantId: g.tenant.String(), ConnectionId: g.connection.String(), ConversationId: conv.ID.String(),
-			MessageId: m.ID.String(), To: to, Type: msgType, Text: m.Text, MediaId: req.GetMediaId(),
-			ReplyToExternalId: replyExternal, TemplateJson: req.GetTemplateJson(), ContentJson: content}
+		job = out.job
 		return conv, events, nil
 	})
 	switch {
@@ -136,6 +85,98 @@ func (g *conversationGrain) send(req *crmpb.SendMessage) *crmpb.SendResult {
 		go g.engine.handToConnection(job)
 	}
 	return res
+}
+
+// outbound is one message from our side stored in a transaction: the
+// message and the connection grain's request, or the message already
+// stored under its idempotency key, or why it was refused.
+type outbound struct {
+	message  *crm.Message
+	job      *crmpb.SendRequest
+	existing *crm.Message
+	refused  *crmpb.ResultError
+}
+
+// storeOutbound checks and stores one message from our side in tx, as
+// pending, and moves conv past it (the caller saves conv and appends the
+// events). A bot's message leaves the conversation's unread count and
+// status as they are: no person has answered yet.
+func (g *conversationGrain) storeOutbound(ctx context.Context, tx TenantStore, conv *crm.Conversation, req *crmpb.SendMessage, now time.Time, byBot bool) (outbound, error) {
+	msgType := req.GetType()
+	if msgType == "" {
+		msgType = "text"
+	}
+	if msgType != "template" && !conv.WindowOpen(now) {
+		return outbound{refused: &crmpb.ResultError{Code: "window_closed",
+			Message: "the 24-hour window is closed: only an approved template may be sent"}}, nil
+	}
+	if req.GetMediaId() != "" {
+		// Media of another tenant (hidden by RLS) or none at all: the
+		// message would go out broken, so it is not stored.
+		mediaID, err := uuid.Parse(req.GetMediaId())
+		exists := false
+		if err == nil {
+			if exists, err = tx.MediaExists(ctx, mediaID); err != nil {
+				return outbound{}, err
+			}
+		}
+		if !exists {
+			return outbound{refused: &crmpb.ResultError{Code: "media_not_found", Message: "no media with this id; upload the file first"}}, nil
+		}
+	}
+	to, err := tx.ContactExternalID(ctx, g.contact, conv.Channel)
+	if err != nil {
+		return outbound{}, err
+	}
+	m := &crm.Message{TenantID: g.tenant, ConnectionID: g.connection, ContactID: g.contact, ConversationID: conv.ID,
+		Direction: "outbound", Type: msgType, Text: req.GetText(), Status: crm.DeliveryPending, CreatedAt: now, Via: "agent"}
+	if key := req.GetIdempotencyKey(); key != "" {
+		m.IdempotencyKey = &key
+	}
+	if uid, err := uuid.Parse(req.GetSenderUserId()); err == nil && !byBot {
+		m.SentBy = &uid
+	} else {
+		m.Via = "bot"
+	}
+	if req.GetMediaId() != "" {
+		m.Media = rawJSON(map[string]any{"media_id": req.GetMediaId()})
+	}
+	if len(req.GetTemplateJson()) > 0 {
+		m.Template = json.RawMessage(req.GetTemplateJson())
+	}
+	content, err := g.content(ctx, tx, conv, msgType, req.GetContentJson(), m)
+	if err != nil {
+		return outbound{}, err
+	}
+	replyExternal := ""
+	if rid, err := uuid.Parse(req.GetReplyToId()); err == nil {
+		target, err := tx.MessageByID(ctx, rid)
+		if err != nil {
+			return outbound{}, err
+		}
+		if target.ConversationID != conv.ID {
+			return outbound{}, crm.NotFound("reply_to message")
+		}
+		m.ReplyToID = &rid
+		if target.ExternalID != nil {
+			replyExternal = *target.ExternalID
+			m.ReplyToExternalID = replyExternal
+		}
+	}
+	if byBot {
+		applyBotOutbound(conv, m, now)
+	} else {
+		applyOutbound(conv, m, now)
+	}
+	if existing, err := tx.InsertMessage(ctx, m); err != nil {
+		return outbound{}, err
+	} else if existing != nil {
+		return outbound{existing: existing}, nil
+	}
+	job := &crmpb.SendRequest{TenantId: g.tenant.String(), ConnectionId: g.connection.String(), ConversationId: conv.ID.String(),
+		MessageId: m.ID.String(), To: to, Type: msgType, Text: m.Text, MediaId: req.GetMediaId(),
+		ReplyToExternalId: replyExternal, TemplateJson: req.GetTemplateJson(), ContentJson: content}
+	return outbound{message: m, job: job}, nil
 }
 
 // handToConnection gives a stored send to its connection grain, retrying

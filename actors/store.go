@@ -71,6 +71,22 @@ type TenantStore interface {
 	// RecordConnectionState stores a connection's health and returns the
 	// connection as connection.updated shows it.
 	RecordConnectionState(ctx context.Context, connectionID uuid.UUID, status, lastError string, at time.Time) (map[string]any, error)
+
+	// LiveBotSession is the conversation's running chatbot session, or nil.
+	LiveBotSession(ctx context.Context, conversationID uuid.UUID) (*crm.BotSession, error)
+	// SaveBotSession inserts the session or writes its new state.
+	SaveBotSession(ctx context.Context, s *crm.BotSession) error
+	// BotContact is the contact as a flow reads it.
+	BotContact(ctx context.Context, contactID uuid.UUID) (persistence.BotContact, error)
+	// SetContactField writes name, email, phone or custom.<key>; false when
+	// the value does not fit (skipped, not failed).
+	SetContactField(ctx context.Context, contactID uuid.UUID, field, value string) (bool, error)
+	// SetContactLabel adds or removes a contact's label; false when nothing
+	// changed or the label is gone.
+	SetContactLabel(ctx context.Context, contactID, labelID uuid.UUID, on bool) (bool, error)
+	// ScheduleJob inserts a durable job that exists if and only if the
+	// transaction commits, due at at.
+	ScheduleJob(ctx context.Context, args persistence.JobArgs, at time.Time) error
 }
 
 // PostgresStore is Store on the PostgreSQL database.

@@ -186,3 +186,10 @@ type InstanceState struct {
 func RetriesFailedWebhooks(provider string) bool {
 	return provider == "meta" || provider == "sandbox"
 }
+
+// InteractiveSender is a provider whose messages can carry reply buttons
+// and lists (the WhatsApp Cloud API, and the sandbox speaking it). A chatbot
+// numbers the options in the text for every other provider.
+type InteractiveSender interface {
+	SendsInteractive() bool
+}

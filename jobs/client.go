@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -43,6 +44,12 @@ type Config struct {
 	NodeID string
 	// Kinds are run beside the built-in ones (tests add their own).
 	Kinds []Kind
+	// Bots, when set, runs the chatbot's kinds (delays, answer times,
+	// webhook calls) on this node, through the conversation grains.
+	Bots BotWaker
+	// BotHTTP is the webhook node's client: the egress-guarded transport
+	// (channels.NewEgressTransport), so a flow cannot call private addresses.
+	BotHTTP *http.Client
 }
 
 // Client is River on our PostgreSQL: it runs the registered kinds' jobs on
@@ -83,7 +90,14 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.SoftStopTimeout <= 0 {
 		cfg.SoftStopTimeout = 10 * time.Second
 	}
-	kinds := append(builtinKinds(cfg.DB), cfg.Kinds...)
+	if cfg.Bots != nil && cfg.BotHTTP == nil {
+		return nil, errors.New("jobs: the chatbot's kinds need BotHTTP, the egress-guarded client")
+	}
+	kinds := builtinKinds(cfg.DB)
+	if cfg.Bots != nil {
+		kinds = append(kinds, botKinds(cfg.Bots, cfg.BotHTTP)...)
+	}
+	kinds = append(kinds, cfg.Kinds...)
 	c := &Client{kinds: make(map[string]Kind, len(kinds)), log: cfg.Log.With("component", "jobs")}
 	workers := river.NewWorkers()
 	var periodic []*river.PeriodicJob

@@ -37,7 +37,15 @@ type DB struct {
 	tenantRole   string
 	platformRole string
 	log          *slog.Logger
+	// jobs puts durable jobs into the tenant transactions of the grains
+	// (Tx.ScheduleJob); nil until SetJobInserter.
+	jobs JobInserter
 }
+
+// SetJobInserter gives the grains' transactions a way to insert durable
+// jobs with the rows that need them (a bot's delay with its session). The
+// job client is built after the engine, so it is set once it exists.
+func (db *DB) SetJobInserter(j JobInserter) { db.jobs = j }
 
 // Open connects and checks the database answers.
 func Open(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) {

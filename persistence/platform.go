@@ -273,17 +273,26 @@ func (db *DB) TenantState(ctx context.Context, tenantID uuid.UUID) (crm.TenantSt
 	var s crm.TenantState
 	err := db.PlatformTx(ctx, func(tx pgx.Tx) error {
 		var users, connections, contacts, conversations, campaigns *int
-		var features []byte
+		var features, hours []byte
 		err := tx.QueryRow(ctx, `SELECT t.status, t.suspended_reason, t.plan_id, p.max_users, p.max_connections,
-			p.max_contacts, p.max_monthly_conversations, p.max_monthly_campaigns, p.features
+			p.max_contacts, p.max_monthly_conversations, p.max_monthly_campaigns, p.features, t.settings->'business_hours'
 			FROM tenants t JOIN plans p ON p.id = t.plan_id WHERE t.id = $1`, tenantID).Scan(&s.Status,
-			&s.SuspendedReason, &s.PlanID, &users, &connections, &contacts, &conversations, &campaigns, &features)
+			&s.SuspendedReason, &s.PlanID, &users, &connections, &contacts, &conversations, &campaigns, &features, &hours)
 		if err != nil {
 			return err
 		}
 		s.Limits = crm.PlanLimits{Users: limitValue(users), Connections: limitValue(connections), Contacts: limitValue(contacts),
 			MonthlyConversations: limitValue(conversations), MonthlyCampaigns: limitValue(campaigns)}
-		_ = json.Unmarshal(features, &s.Features)
+		if err := json.Unmarshal(features, &s.Features); err != nil {
+			return fmt.Errorf("plan %s features: %w", s.PlanID, err)
+		}
+		if len(hours) > 0 && string(hours) != "null" {
+			var h crm.BusinessHours
+			if err := json.Unmarshal(hours, &h); err != nil {
+				return fmt.Errorf("tenant %s business hours: %w", tenantID, err)
+			}
+			s.BusinessHours = &h
+		}
 		return nil
 	})
 	if errors.Is(err, pgx.ErrNoRows) {

@@ -20,13 +20,14 @@ import (
 type Tx struct {
 	tx     pgx.Tx
 	tenant uuid.UUID
+	jobs   JobInserter
 }
 
 // InTenant runs fn in a tenant transaction (DB.TenantTx), committed when fn
 // returns nil.
 func (db *DB) InTenant(ctx context.Context, tenantID uuid.UUID, fn func(*Tx) error) error {
 	return db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
-		return fn(&Tx{tx: tx, tenant: tenantID})
+		return fn(&Tx{tx: tx, tenant: tenantID, jobs: db.jobs})
 	})
 }
 

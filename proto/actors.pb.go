@@ -951,7 +951,182 @@ func (x *SetLabels) GetLabelIds() []string {
 	return nil
 }
 
-// CommandResult answers Assign, ChangeStatus, MarkRead and SetLabels.
+// BotInput moves a conversation's chatbot session on without a customer
+// message: a delay or a question's answer time is over, or a webhook call
+// answered. It names the session and the wait it ends; the grain ignores it
+// unless the session still waits for exactly that (a repeated job changes
+// nothing).
+type BotInput struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Conversation   *ConversationRef       `protobuf:"bytes,1,opt,name=conversation,proto3" json:"conversation,omitempty"`
+	ConversationId string                 `protobuf:"bytes,2,opt,name=conversation_id,json=conversationId,proto3" json:"conversation_id,omitempty"`
+	SessionId      string                 `protobuf:"bytes,3,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	WaitId         int32                  `protobuf:"varint,4,opt,name=wait_id,json=waitId,proto3" json:"wait_id,omitempty"`
+	Kind           string                 `protobuf:"bytes,5,opt,name=kind,proto3" json:"kind,omitempty"`      // delay | timeout | webhook
+	Status         int32                  `protobuf:"varint,6,opt,name=status,proto3" json:"status,omitempty"` // webhook: the answer's HTTP status, 0 when the call failed
+	Body           []byte                 `protobuf:"bytes,7,opt,name=body,proto3" json:"body,omitempty"`      // webhook: the answer's body (bounded)
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *BotInput) Reset() {
+	*x = BotInput{}
+	mi := &file_actors_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BotInput) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BotInput) ProtoMessage() {}
+
+func (x *BotInput) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BotInput.ProtoReflect.Descriptor instead.
+func (*BotInput) Descriptor() ([]byte, []int) {
+	return file_actors_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *BotInput) GetConversation() *ConversationRef {
+	if x != nil {
+		return x.Conversation
+	}
+	return nil
+}
+
+func (x *BotInput) GetConversationId() string {
+	if x != nil {
+		return x.ConversationId
+	}
+	return ""
+}
+
+func (x *BotInput) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *BotInput) GetWaitId() int32 {
+	if x != nil {
+		return x.WaitId
+	}
+	return 0
+}
+
+func (x *BotInput) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *BotInput) GetStatus() int32 {
+	if x != nil {
+		return x.Status
+	}
+	return 0
+}
+
+func (x *BotInput) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+// BotControl is a person's hand on the chatbot: stop the running session,
+// or hand the conversation (back) to a published flow.
+type BotControl struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Conversation   *ConversationRef       `protobuf:"bytes,1,opt,name=conversation,proto3" json:"conversation,omitempty"`
+	ActorUserId    string                 `protobuf:"bytes,2,opt,name=actor_user_id,json=actorUserId,proto3" json:"actor_user_id,omitempty"`
+	ConversationId string                 `protobuf:"bytes,3,opt,name=conversation_id,json=conversationId,proto3" json:"conversation_id,omitempty"`
+	Stop           bool                   `protobuf:"varint,4,opt,name=stop,proto3" json:"stop,omitempty"`
+	StartFlowId    string                 `protobuf:"bytes,5,opt,name=start_flow_id,json=startFlowId,proto3" json:"start_flow_id,omitempty"` // with stop false: the flow to start
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *BotControl) Reset() {
+	*x = BotControl{}
+	mi := &file_actors_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BotControl) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BotControl) ProtoMessage() {}
+
+func (x *BotControl) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BotControl.ProtoReflect.Descriptor instead.
+func (*BotControl) Descriptor() ([]byte, []int) {
+	return file_actors_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *BotControl) GetConversation() *ConversationRef {
+	if x != nil {
+		return x.Conversation
+	}
+	return nil
+}
+
+func (x *BotControl) GetActorUserId() string {
+	if x != nil {
+		return x.ActorUserId
+	}
+	return ""
+}
+
+func (x *BotControl) GetConversationId() string {
+	if x != nil {
+		return x.ConversationId
+	}
+	return ""
+}
+
+func (x *BotControl) GetStop() bool {
+	if x != nil {
+		return x.Stop
+	}
+	return false
+}
+
+func (x *BotControl) GetStartFlowId() string {
+	if x != nil {
+		return x.StartFlowId
+	}
+	return ""
+}
+
+// CommandResult answers Assign, ChangeStatus, MarkRead, SetLabels, BotInput and BotControl.
 type CommandResult struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	ConversationId string                 `protobuf:"bytes,1,opt,name=conversation_id,json=conversationId,proto3" json:"conversation_id,omitempty"`
@@ -967,7 +1142,7 @@ type CommandResult struct {
 
 func (x *CommandResult) Reset() {
 	*x = CommandResult{}
-	mi := &file_actors_proto_msgTypes[10]
+	mi := &file_actors_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -979,7 +1154,7 @@ func (x *CommandResult) String() string {
 func (*CommandResult) ProtoMessage() {}
 
 func (x *CommandResult) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[10]
+	mi := &file_actors_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -992,7 +1167,7 @@ func (x *CommandResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandResult.ProtoReflect.Descriptor instead.
 func (*CommandResult) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{10}
+	return file_actors_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CommandResult) GetConversationId() string {
@@ -1054,7 +1229,7 @@ type GetConversation struct {
 
 func (x *GetConversation) Reset() {
 	*x = GetConversation{}
-	mi := &file_actors_proto_msgTypes[11]
+	mi := &file_actors_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1066,7 +1241,7 @@ func (x *GetConversation) String() string {
 func (*GetConversation) ProtoMessage() {}
 
 func (x *GetConversation) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[11]
+	mi := &file_actors_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1079,7 +1254,7 @@ func (x *GetConversation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConversation.ProtoReflect.Descriptor instead.
 func (*GetConversation) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{11}
+	return file_actors_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetConversation) GetConversation() *ConversationRef {
@@ -1104,7 +1279,7 @@ type MayI struct {
 
 func (x *MayI) Reset() {
 	*x = MayI{}
-	mi := &file_actors_proto_msgTypes[12]
+	mi := &file_actors_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1116,7 +1291,7 @@ func (x *MayI) String() string {
 func (*MayI) ProtoMessage() {}
 
 func (x *MayI) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[12]
+	mi := &file_actors_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1129,7 +1304,7 @@ func (x *MayI) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MayI.ProtoReflect.Descriptor instead.
 func (*MayI) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{12}
+	return file_actors_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *MayI) GetTenantId() string {
@@ -1168,7 +1343,7 @@ type MayIResult struct {
 
 func (x *MayIResult) Reset() {
 	*x = MayIResult{}
-	mi := &file_actors_proto_msgTypes[13]
+	mi := &file_actors_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1180,7 +1355,7 @@ func (x *MayIResult) String() string {
 func (*MayIResult) ProtoMessage() {}
 
 func (x *MayIResult) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[13]
+	mi := &file_actors_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1193,7 +1368,7 @@ func (x *MayIResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MayIResult.ProtoReflect.Descriptor instead.
 func (*MayIResult) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{13}
+	return file_actors_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *MayIResult) GetAllowed() bool {
@@ -1250,7 +1425,7 @@ type CounterSnapshot struct {
 
 func (x *CounterSnapshot) Reset() {
 	*x = CounterSnapshot{}
-	mi := &file_actors_proto_msgTypes[14]
+	mi := &file_actors_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1262,7 +1437,7 @@ func (x *CounterSnapshot) String() string {
 func (*CounterSnapshot) ProtoMessage() {}
 
 func (x *CounterSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[14]
+	mi := &file_actors_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1275,7 +1450,7 @@ func (x *CounterSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CounterSnapshot.ProtoReflect.Descriptor instead.
 func (*CounterSnapshot) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{14}
+	return file_actors_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CounterSnapshot) GetTenantId() string {
@@ -1364,7 +1539,7 @@ type TenantSnapshot struct {
 
 func (x *TenantSnapshot) Reset() {
 	*x = TenantSnapshot{}
-	mi := &file_actors_proto_msgTypes[15]
+	mi := &file_actors_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1376,7 +1551,7 @@ func (x *TenantSnapshot) String() string {
 func (*TenantSnapshot) ProtoMessage() {}
 
 func (x *TenantSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[15]
+	mi := &file_actors_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1389,7 +1564,7 @@ func (x *TenantSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TenantSnapshot.ProtoReflect.Descriptor instead.
 func (*TenantSnapshot) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{15}
+	return file_actors_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *TenantSnapshot) GetTenantId() string {
@@ -1475,7 +1650,7 @@ type SendRequest struct {
 
 func (x *SendRequest) Reset() {
 	*x = SendRequest{}
-	mi := &file_actors_proto_msgTypes[16]
+	mi := &file_actors_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1487,7 +1662,7 @@ func (x *SendRequest) String() string {
 func (*SendRequest) ProtoMessage() {}
 
 func (x *SendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[16]
+	mi := &file_actors_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1500,7 +1675,7 @@ func (x *SendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendRequest.ProtoReflect.Descriptor instead.
 func (*SendRequest) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{16}
+	return file_actors_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SendRequest) GetTenantId() string {
@@ -1607,7 +1782,7 @@ type SendResponse struct {
 
 func (x *SendResponse) Reset() {
 	*x = SendResponse{}
-	mi := &file_actors_proto_msgTypes[17]
+	mi := &file_actors_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1619,7 +1794,7 @@ func (x *SendResponse) String() string {
 func (*SendResponse) ProtoMessage() {}
 
 func (x *SendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[17]
+	mi := &file_actors_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1632,7 +1807,7 @@ func (x *SendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendResponse.ProtoReflect.Descriptor instead.
 func (*SendResponse) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{17}
+	return file_actors_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SendResponse) GetMessageId() string {
@@ -1686,7 +1861,7 @@ type ConnectionSnapshot struct {
 
 func (x *ConnectionSnapshot) Reset() {
 	*x = ConnectionSnapshot{}
-	mi := &file_actors_proto_msgTypes[18]
+	mi := &file_actors_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1698,7 +1873,7 @@ func (x *ConnectionSnapshot) String() string {
 func (*ConnectionSnapshot) ProtoMessage() {}
 
 func (x *ConnectionSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[18]
+	mi := &file_actors_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1711,7 +1886,7 @@ func (x *ConnectionSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConnectionSnapshot.ProtoReflect.Descriptor instead.
 func (*ConnectionSnapshot) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{18}
+	return file_actors_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ConnectionSnapshot) GetTenantId() string {
@@ -1790,7 +1965,7 @@ type TenantEvent struct {
 
 func (x *TenantEvent) Reset() {
 	*x = TenantEvent{}
-	mi := &file_actors_proto_msgTypes[19]
+	mi := &file_actors_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1802,7 +1977,7 @@ func (x *TenantEvent) String() string {
 func (*TenantEvent) ProtoMessage() {}
 
 func (x *TenantEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[19]
+	mi := &file_actors_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1815,7 +1990,7 @@ func (x *TenantEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TenantEvent.ProtoReflect.Descriptor instead.
 func (*TenantEvent) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{19}
+	return file_actors_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *TenantEvent) GetTenantId() string {
@@ -1884,7 +2059,7 @@ type TenantEvents struct {
 
 func (x *TenantEvents) Reset() {
 	*x = TenantEvents{}
-	mi := &file_actors_proto_msgTypes[20]
+	mi := &file_actors_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1896,7 +2071,7 @@ func (x *TenantEvents) String() string {
 func (*TenantEvents) ProtoMessage() {}
 
 func (x *TenantEvents) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[20]
+	mi := &file_actors_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1909,7 +2084,7 @@ func (x *TenantEvents) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TenantEvents.ProtoReflect.Descriptor instead.
 func (*TenantEvents) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{20}
+	return file_actors_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *TenantEvents) GetEvents() []*TenantEvent {
@@ -1945,7 +2120,7 @@ type GatewayTenants struct {
 
 func (x *GatewayTenants) Reset() {
 	*x = GatewayTenants{}
-	mi := &file_actors_proto_msgTypes[21]
+	mi := &file_actors_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1957,7 +2132,7 @@ func (x *GatewayTenants) String() string {
 func (*GatewayTenants) ProtoMessage() {}
 
 func (x *GatewayTenants) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[21]
+	mi := &file_actors_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1970,7 +2145,7 @@ func (x *GatewayTenants) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GatewayTenants.ProtoReflect.Descriptor instead.
 func (*GatewayTenants) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{21}
+	return file_actors_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GatewayTenants) GetMemberId() string {
@@ -2039,7 +2214,7 @@ type GatewayTenantsAck struct {
 
 func (x *GatewayTenantsAck) Reset() {
 	*x = GatewayTenantsAck{}
-	mi := &file_actors_proto_msgTypes[22]
+	mi := &file_actors_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2051,7 +2226,7 @@ func (x *GatewayTenantsAck) String() string {
 func (*GatewayTenantsAck) ProtoMessage() {}
 
 func (x *GatewayTenantsAck) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[22]
+	mi := &file_actors_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2064,7 +2239,7 @@ func (x *GatewayTenantsAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GatewayTenantsAck.ProtoReflect.Descriptor instead.
 func (*GatewayTenantsAck) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{22}
+	return file_actors_proto_rawDescGZIP(), []int{24}
 }
 
 // BotState is where a bot flow stands in a conversation.
@@ -2082,7 +2257,7 @@ type BotState struct {
 
 func (x *BotState) Reset() {
 	*x = BotState{}
-	mi := &file_actors_proto_msgTypes[23]
+	mi := &file_actors_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2094,7 +2269,7 @@ func (x *BotState) String() string {
 func (*BotState) ProtoMessage() {}
 
 func (x *BotState) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[23]
+	mi := &file_actors_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2107,7 +2282,7 @@ func (x *BotState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BotState.ProtoReflect.Descriptor instead.
 func (*BotState) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{23}
+	return file_actors_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *BotState) GetFlowId() string {
@@ -2175,7 +2350,7 @@ type MessageRef struct {
 
 func (x *MessageRef) Reset() {
 	*x = MessageRef{}
-	mi := &file_actors_proto_msgTypes[24]
+	mi := &file_actors_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2187,7 +2362,7 @@ func (x *MessageRef) String() string {
 func (*MessageRef) ProtoMessage() {}
 
 func (x *MessageRef) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[24]
+	mi := &file_actors_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2200,7 +2375,7 @@ func (x *MessageRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageRef.ProtoReflect.Descriptor instead.
 func (*MessageRef) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{24}
+	return file_actors_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *MessageRef) GetId() string {
@@ -2300,7 +2475,7 @@ type ParkedStatus struct {
 
 func (x *ParkedStatus) Reset() {
 	*x = ParkedStatus{}
-	mi := &file_actors_proto_msgTypes[25]
+	mi := &file_actors_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2312,7 +2487,7 @@ func (x *ParkedStatus) String() string {
 func (*ParkedStatus) ProtoMessage() {}
 
 func (x *ParkedStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[25]
+	mi := &file_actors_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2325,7 +2500,7 @@ func (x *ParkedStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParkedStatus.ProtoReflect.Descriptor instead.
 func (*ParkedStatus) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{25}
+	return file_actors_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ParkedStatus) GetExternalId() string {
@@ -2383,7 +2558,7 @@ type ConversationSnapshot struct {
 
 func (x *ConversationSnapshot) Reset() {
 	*x = ConversationSnapshot{}
-	mi := &file_actors_proto_msgTypes[26]
+	mi := &file_actors_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2395,7 +2570,7 @@ func (x *ConversationSnapshot) String() string {
 func (*ConversationSnapshot) ProtoMessage() {}
 
 func (x *ConversationSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[26]
+	mi := &file_actors_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2408,7 +2583,7 @@ func (x *ConversationSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConversationSnapshot.ProtoReflect.Descriptor instead.
 func (*ConversationSnapshot) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{26}
+	return file_actors_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ConversationSnapshot) GetId() string {
@@ -2604,7 +2779,23 @@ const file_actors_proto_rawDesc = "" +
 	"\fconversation\x18\x01 \x01(\v2\x17.crm.v1.ConversationRefR\fconversation\x12\"\n" +
 	"\ractor_user_id\x18\x02 \x01(\tR\vactorUserId\x12'\n" +
 	"\x0fconversation_id\x18\x03 \x01(\tR\x0econversationId\x12\x1b\n" +
-	"\tlabel_ids\x18\x04 \x03(\tR\blabelIds\"\x83\x02\n" +
+	"\tlabel_ids\x18\x04 \x03(\tR\blabelIds\"\xe8\x01\n" +
+	"\bBotInput\x12;\n" +
+	"\fconversation\x18\x01 \x01(\v2\x17.crm.v1.ConversationRefR\fconversation\x12'\n" +
+	"\x0fconversation_id\x18\x02 \x01(\tR\x0econversationId\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x03 \x01(\tR\tsessionId\x12\x17\n" +
+	"\await_id\x18\x04 \x01(\x05R\x06waitId\x12\x12\n" +
+	"\x04kind\x18\x05 \x01(\tR\x04kind\x12\x16\n" +
+	"\x06status\x18\x06 \x01(\x05R\x06status\x12\x12\n" +
+	"\x04body\x18\a \x01(\fR\x04body\"\xce\x01\n" +
+	"\n" +
+	"BotControl\x12;\n" +
+	"\fconversation\x18\x01 \x01(\v2\x17.crm.v1.ConversationRefR\fconversation\x12\"\n" +
+	"\ractor_user_id\x18\x02 \x01(\tR\vactorUserId\x12'\n" +
+	"\x0fconversation_id\x18\x03 \x01(\tR\x0econversationId\x12\x12\n" +
+	"\x04stop\x18\x04 \x01(\bR\x04stop\x12\"\n" +
+	"\rstart_flow_id\x18\x05 \x01(\tR\vstartFlowId\"\x83\x02\n" +
 	"\rCommandResult\x12'\n" +
 	"\x0fconversation_id\x18\x01 \x01(\tR\x0econversationId\x122\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x1a.crm.v1.ConversationStatusR\x06status\x12\x1f\n" +
@@ -2791,7 +2982,7 @@ func file_actors_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_actors_proto_goTypes = []any{
 	(ConversationStatus)(0),      // 0: crm.v1.ConversationStatus
 	(Direction)(0),               // 1: crm.v1.Direction
@@ -2805,69 +2996,73 @@ var file_actors_proto_goTypes = []any{
 	(*ChangeStatus)(nil),         // 9: crm.v1.ChangeStatus
 	(*MarkRead)(nil),             // 10: crm.v1.MarkRead
 	(*SetLabels)(nil),            // 11: crm.v1.SetLabels
-	(*CommandResult)(nil),        // 12: crm.v1.CommandResult
-	(*GetConversation)(nil),      // 13: crm.v1.GetConversation
-	(*MayI)(nil),                 // 14: crm.v1.MayI
-	(*MayIResult)(nil),           // 15: crm.v1.MayIResult
-	(*CounterSnapshot)(nil),      // 16: crm.v1.CounterSnapshot
-	(*TenantSnapshot)(nil),       // 17: crm.v1.TenantSnapshot
-	(*SendRequest)(nil),          // 18: crm.v1.SendRequest
-	(*SendResponse)(nil),         // 19: crm.v1.SendResponse
-	(*ConnectionSnapshot)(nil),   // 20: crm.v1.ConnectionSnapshot
-	(*TenantEvent)(nil),          // 21: crm.v1.TenantEvent
-	(*TenantEvents)(nil),         // 22: crm.v1.TenantEvents
-	(*GatewayTenants)(nil),       // 23: crm.v1.GatewayTenants
-	(*GatewayTenantsAck)(nil),    // 24: crm.v1.GatewayTenantsAck
-	(*BotState)(nil),             // 25: crm.v1.BotState
-	(*MessageRef)(nil),           // 26: crm.v1.MessageRef
-	(*ParkedStatus)(nil),         // 27: crm.v1.ParkedStatus
-	(*ConversationSnapshot)(nil), // 28: crm.v1.ConversationSnapshot
-	nil,                          // 29: crm.v1.TenantSnapshot.LimitsEntry
-	nil,                          // 30: crm.v1.TenantSnapshot.FeaturesEntry
-	nil,                          // 31: crm.v1.BotState.VariablesEntry
-	(*ChannelEvent)(nil),         // 32: crm.v1.ChannelEvent
-	(DeliveryStatus)(0),          // 33: crm.v1.DeliveryStatus
-	(Channel)(0),                 // 34: crm.v1.Channel
+	(*BotInput)(nil),             // 12: crm.v1.BotInput
+	(*BotControl)(nil),           // 13: crm.v1.BotControl
+	(*CommandResult)(nil),        // 14: crm.v1.CommandResult
+	(*GetConversation)(nil),      // 15: crm.v1.GetConversation
+	(*MayI)(nil),                 // 16: crm.v1.MayI
+	(*MayIResult)(nil),           // 17: crm.v1.MayIResult
+	(*CounterSnapshot)(nil),      // 18: crm.v1.CounterSnapshot
+	(*TenantSnapshot)(nil),       // 19: crm.v1.TenantSnapshot
+	(*SendRequest)(nil),          // 20: crm.v1.SendRequest
+	(*SendResponse)(nil),         // 21: crm.v1.SendResponse
+	(*ConnectionSnapshot)(nil),   // 22: crm.v1.ConnectionSnapshot
+	(*TenantEvent)(nil),          // 23: crm.v1.TenantEvent
+	(*TenantEvents)(nil),         // 24: crm.v1.TenantEvents
+	(*GatewayTenants)(nil),       // 25: crm.v1.GatewayTenants
+	(*GatewayTenantsAck)(nil),    // 26: crm.v1.GatewayTenantsAck
+	(*BotState)(nil),             // 27: crm.v1.BotState
+	(*MessageRef)(nil),           // 28: crm.v1.MessageRef
+	(*ParkedStatus)(nil),         // 29: crm.v1.ParkedStatus
+	(*ConversationSnapshot)(nil), // 30: crm.v1.ConversationSnapshot
+	nil,                          // 31: crm.v1.TenantSnapshot.LimitsEntry
+	nil,                          // 32: crm.v1.TenantSnapshot.FeaturesEntry
+	nil,                          // 33: crm.v1.BotState.VariablesEntry
+	(*ChannelEvent)(nil),         // 34: crm.v1.ChannelEvent
+	(DeliveryStatus)(0),          // 35: crm.v1.DeliveryStatus
+	(Channel)(0),                 // 36: crm.v1.Channel
 }
 var file_actors_proto_depIdxs = []int32{
 	3,  // 0: crm.v1.InboundEvent.conversation:type_name -> crm.v1.ConversationRef
-	32, // 1: crm.v1.InboundEvent.event:type_name -> crm.v1.ChannelEvent
-	33, // 2: crm.v1.InboundEventResult.status:type_name -> crm.v1.DeliveryStatus
+	34, // 1: crm.v1.InboundEvent.event:type_name -> crm.v1.ChannelEvent
+	35, // 2: crm.v1.InboundEventResult.status:type_name -> crm.v1.DeliveryStatus
 	2,  // 3: crm.v1.InboundEventResult.error:type_name -> crm.v1.ResultError
 	3,  // 4: crm.v1.SendMessage.conversation:type_name -> crm.v1.ConversationRef
-	33, // 5: crm.v1.SendResult.status:type_name -> crm.v1.DeliveryStatus
+	35, // 5: crm.v1.SendResult.status:type_name -> crm.v1.DeliveryStatus
 	2,  // 6: crm.v1.SendResult.error:type_name -> crm.v1.ResultError
 	3,  // 7: crm.v1.Assign.conversation:type_name -> crm.v1.ConversationRef
 	3,  // 8: crm.v1.ChangeStatus.conversation:type_name -> crm.v1.ConversationRef
 	0,  // 9: crm.v1.ChangeStatus.status:type_name -> crm.v1.ConversationStatus
 	3,  // 10: crm.v1.MarkRead.conversation:type_name -> crm.v1.ConversationRef
 	3,  // 11: crm.v1.SetLabels.conversation:type_name -> crm.v1.ConversationRef
-	0,  // 12: crm.v1.CommandResult.status:type_name -> crm.v1.ConversationStatus
-	2,  // 13: crm.v1.CommandResult.error:type_name -> crm.v1.ResultError
-	3,  // 14: crm.v1.GetConversation.conversation:type_name -> crm.v1.ConversationRef
-	29, // 15: crm.v1.TenantSnapshot.limits:type_name -> crm.v1.TenantSnapshot.LimitsEntry
-	30, // 16: crm.v1.TenantSnapshot.features:type_name -> crm.v1.TenantSnapshot.FeaturesEntry
-	16, // 17: crm.v1.TenantSnapshot.counters:type_name -> crm.v1.CounterSnapshot
-	33, // 18: crm.v1.SendResponse.status:type_name -> crm.v1.DeliveryStatus
-	2,  // 19: crm.v1.SendResponse.error:type_name -> crm.v1.ResultError
-	21, // 20: crm.v1.TenantEvents.events:type_name -> crm.v1.TenantEvent
-	31, // 21: crm.v1.BotState.variables:type_name -> crm.v1.BotState.VariablesEntry
-	1,  // 22: crm.v1.MessageRef.direction:type_name -> crm.v1.Direction
-	33, // 23: crm.v1.MessageRef.status:type_name -> crm.v1.DeliveryStatus
-	2,  // 24: crm.v1.MessageRef.error:type_name -> crm.v1.ResultError
-	33, // 25: crm.v1.ParkedStatus.status:type_name -> crm.v1.DeliveryStatus
-	2,  // 26: crm.v1.ParkedStatus.error:type_name -> crm.v1.ResultError
-	3,  // 27: crm.v1.ConversationSnapshot.ref:type_name -> crm.v1.ConversationRef
-	34, // 28: crm.v1.ConversationSnapshot.channel:type_name -> crm.v1.Channel
-	0,  // 29: crm.v1.ConversationSnapshot.status:type_name -> crm.v1.ConversationStatus
-	25, // 30: crm.v1.ConversationSnapshot.bot:type_name -> crm.v1.BotState
-	26, // 31: crm.v1.ConversationSnapshot.messages:type_name -> crm.v1.MessageRef
-	27, // 32: crm.v1.ConversationSnapshot.parked:type_name -> crm.v1.ParkedStatus
-	33, // [33:33] is the sub-list for method output_type
-	33, // [33:33] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	3,  // 12: crm.v1.BotInput.conversation:type_name -> crm.v1.ConversationRef
+	3,  // 13: crm.v1.BotControl.conversation:type_name -> crm.v1.ConversationRef
+	0,  // 14: crm.v1.CommandResult.status:type_name -> crm.v1.ConversationStatus
+	2,  // 15: crm.v1.CommandResult.error:type_name -> crm.v1.ResultError
+	3,  // 16: crm.v1.GetConversation.conversation:type_name -> crm.v1.ConversationRef
+	31, // 17: crm.v1.TenantSnapshot.limits:type_name -> crm.v1.TenantSnapshot.LimitsEntry
+	32, // 18: crm.v1.TenantSnapshot.features:type_name -> crm.v1.TenantSnapshot.FeaturesEntry
+	18, // 19: crm.v1.TenantSnapshot.counters:type_name -> crm.v1.CounterSnapshot
+	35, // 20: crm.v1.SendResponse.status:type_name -> crm.v1.DeliveryStatus
+	2,  // 21: crm.v1.SendResponse.error:type_name -> crm.v1.ResultError
+	23, // 22: crm.v1.TenantEvents.events:type_name -> crm.v1.TenantEvent
+	33, // 23: crm.v1.BotState.variables:type_name -> crm.v1.BotState.VariablesEntry
+	1,  // 24: crm.v1.MessageRef.direction:type_name -> crm.v1.Direction
+	35, // 25: crm.v1.MessageRef.status:type_name -> crm.v1.DeliveryStatus
+	2,  // 26: crm.v1.MessageRef.error:type_name -> crm.v1.ResultError
+	35, // 27: crm.v1.ParkedStatus.status:type_name -> crm.v1.DeliveryStatus
+	2,  // 28: crm.v1.ParkedStatus.error:type_name -> crm.v1.ResultError
+	3,  // 29: crm.v1.ConversationSnapshot.ref:type_name -> crm.v1.ConversationRef
+	36, // 30: crm.v1.ConversationSnapshot.channel:type_name -> crm.v1.Channel
+	0,  // 31: crm.v1.ConversationSnapshot.status:type_name -> crm.v1.ConversationStatus
+	27, // 32: crm.v1.ConversationSnapshot.bot:type_name -> crm.v1.BotState
+	28, // 33: crm.v1.ConversationSnapshot.messages:type_name -> crm.v1.MessageRef
+	29, // 34: crm.v1.ConversationSnapshot.parked:type_name -> crm.v1.ParkedStatus
+	35, // [35:35] is the sub-list for method output_type
+	35, // [35:35] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_actors_proto_init() }
@@ -2882,7 +3077,7 @@ func file_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_proto_rawDesc), len(file_actors_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   30,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -227,3 +227,7 @@ func urlPathEscape(s string) string {
 	}
 	return b.String()
 }
+
+// SendsInteractive implements channels.InteractiveSender: WhatsApp shows
+// reply buttons and lists.
+func (p *Provider) SendsInteractive() bool { return p.channel == crmpb.Channel_CHANNEL_WHATSAPP }

@@ -31,6 +31,7 @@ import (
 
 // The grains publish through the realtime router without importing it.
 var _ actors.Publisher = (*realtime.Router)(nil)
+var _ jobs.BotWaker = (*actors.Engine)(nil)
 
 // node is a running crm node; Shutdown stops it in order (HTTP → sockets →
 // jobs → actors → database) and is safe to call twice.
@@ -206,9 +207,12 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *node, err erro
 	n.engine.Start(bgCtx)
 	// Jobs start once the grains they wake can answer, and stop before them.
 	if n.jobs, err = jobs.New(ctx, jobs.Config{DatabaseURL: cfg.DatabaseURL, DB: n.db, Log: log,
-		Workers: cfg.JobWorkers, JobTimeout: cfg.JobTimeout, RescueAfter: cfg.JobRescueAfter}); err != nil {
+		Workers: cfg.JobWorkers, JobTimeout: cfg.JobTimeout, RescueAfter: cfg.JobRescueAfter,
+		Bots: n.engine, BotHTTP: &http.Client{Transport: channels.NewEgressTransport(channels.EgressConfig{
+			AllowPrivate: cfg.AllowPrivateProviderURLs})}}); err != nil {
 		return nil, err
 	}
+	n.db.SetJobInserter(n.jobs) // the grains' transactions insert jobs (a bot's delay) with their rows
 	if err := n.jobs.Start(bgCtx); err != nil {
 		return nil, err
 	}
