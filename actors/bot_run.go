@@ -413,9 +413,7 @@ func (g *conversationGrain) botInput(req *crmpb.BotInput) *crmpb.CommandResult {
 	if err != nil {
 		res.Error = resultError(err)
 	}
-	for _, job := range sends {
-		go g.engine.handToConnection(job)
-	}
+	g.engine.handInOrder(sends)
 	return res
 }
 
@@ -500,8 +498,6 @@ func (g *conversationGrain) botControl(req *crmpb.BotControl) *crmpb.CommandResu
 	case err != nil:
 		res.Error = resultError(err)
 	}
-	for _, job := range sends {
-		go g.engine.handToConnection(job)
-	}
+	g.engine.handInOrder(sends)
 	return res
 }

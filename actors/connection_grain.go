@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -24,6 +25,11 @@ type connectionGrain struct {
 	engine             *Engine
 	tenant, connection uuid.UUID
 	limiter            *rate.Limiter
+	// lanes keep each conversation's sends in the order they were handed
+	// over (a bot's greeting before its menu, an agent's two quick lines):
+	// a send starts once the one before it in its conversation is done.
+	lanesMu sync.Mutex
+	lanes   map[string]chan struct{}
 }
 
 func newConnectionGrain(e *Engine) *connectionGrain {
@@ -48,7 +54,7 @@ func (g *connectionGrain) Receive(ctx actor.Context) {
 		ctx.Poison(ctx.Self())
 	case *crmpb.SendRequest:
 		ctx.Respond(&crmpb.SendResponse{MessageId: msg.GetMessageId(), Status: crmpb.DeliveryStatus_DELIVERY_STATUS_PENDING})
-		go g.deliver(msg)
+		g.deliverInOrder(msg)
 	}
 }
 
@@ -63,6 +69,31 @@ func splitTwo(s string) [2]string {
 
 // deliver calls the provider until the send is accepted, refused for good,
 // or out of attempts, and records the outcome on the message.
+// deliverInOrder delivers job after the conversation's earlier sends.
+func (g *connectionGrain) deliverInOrder(job *crmpb.SendRequest) {
+	lane := job.GetConversationId()
+	done := make(chan struct{})
+	g.lanesMu.Lock()
+	if g.lanes == nil {
+		g.lanes = map[string]chan struct{}{}
+	}
+	before := g.lanes[lane]
+	g.lanes[lane] = done
+	g.lanesMu.Unlock()
+	go func() {
+		if before != nil {
+			<-before
+		}
+		g.deliver(job)
+		close(done)
+		g.lanesMu.Lock()
+		if g.lanes[lane] == done {
+			delete(g.lanes, lane)
+		}
+		g.lanesMu.Unlock()
+	}()
+}
+
 func (g *connectionGrain) deliver(job *crmpb.SendRequest) {
 	e := g.engine
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)

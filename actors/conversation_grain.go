@@ -518,9 +518,7 @@ func (g *conversationGrain) inboundAlone(req *crmpb.InboundEvent, inboxID uuid.U
 		go g.engine.fetchInboundMedia(g.tenant, g.connection, stored)
 	}
 	if err == nil {
-		for _, job := range sends {
-			go g.engine.handToConnection(job)
-		}
+		g.engine.handInOrder(sends)
 	}
 	return res
 }

@@ -189,6 +189,19 @@ func (e *Engine) handToConnection(job *crmpb.SendRequest) {
 	}
 }
 
+// handInOrder gives a step's sends to their connection one after the other,
+// so the customer reads a bot's messages in the order the flow wrote them.
+func (e *Engine) handInOrder(jobs []*crmpb.SendRequest) {
+	if len(jobs) == 0 {
+		return
+	}
+	go func() {
+		for _, job := range jobs {
+			e.handToConnection(job)
+		}
+	}()
+}
+
 // resendStale hands again to their connection the sends left pending by a
 // node that died after storing them (guarantee 5: a send is never lost).
 // A message is taken only long after any attempt could still be retrying,

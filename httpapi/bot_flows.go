@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 
 	"crm"
 	"crm/actors/bot"
@@ -209,6 +210,7 @@ func (s *Server) deleteBotFlow(c *gin.Context, p crm.Principal) error {
 	if err := s.db.DeleteBotFlow(c, p.TenantID, id, directoryActor(c, p)); err != nil {
 		return err
 	}
+	s.forgetBotFlows(p.TenantID)
 	c.Status(http.StatusNoContent)
 	return nil
 }
@@ -225,6 +227,7 @@ func (s *Server) publishBotFlow(c *gin.Context, p crm.Principal) error {
 	if err != nil {
 		return err
 	}
+	s.forgetBotFlows(p.TenantID)
 	c.JSON(http.StatusOK, f)
 	return nil
 }
@@ -241,6 +244,7 @@ func (s *Server) unpublishBotFlow(c *gin.Context, p crm.Principal) error {
 	if err != nil {
 		return err
 	}
+	s.forgetBotFlows(p.TenantID)
 	c.JSON(http.StatusOK, f)
 	return nil
 }
@@ -282,4 +286,12 @@ func (s *Server) exportBotFlow(c *gin.Context, p crm.Principal) error {
 	c.Header("Content-Disposition", `attachment; filename="bot-flow-`+id.String()+`.json"`)
 	c.JSON(http.StatusOK, out)
 	return nil
+}
+
+// forgetBotFlows makes this node's engine read the tenant's active flows
+// again at the next message (other nodes within a few seconds).
+func (s *Server) forgetBotFlows(tenantID uuid.UUID) {
+	if s.cfg.Engine != nil {
+		s.cfg.Engine.ForgetBotFlows(tenantID)
+	}
 }

@@ -21,5 +21,6 @@ func (s *Server) featureRoutes() []func() {
 		s.sandboxRoutes,
 		s.deadLetterRoutes,
 		s.botFlowRoutes,
+		s.conversationBotRoutes,
 	}
 }
