@@ -175,7 +175,9 @@ type TenantState struct {
 }
 
 // InHours reports whether the tenant is open at t.
-func (s TenantState) InHours(t time.Time) bool { return s.BusinessHours == nil || s.BusinessHours.Open(t) }
+func (s TenantState) InHours(t time.Time) bool {
+	return s.BusinessHours == nil || s.BusinessHours.Open(t)
+}
 
 // Active reports whether the tenant may send and be served.
 func (s TenantState) Active() bool { return s.Status == "active" }
