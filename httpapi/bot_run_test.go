@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"crm/actors"
 	"crm/jobs"
 )
 
@@ -27,9 +28,9 @@ type botEnv struct {
 	jobs *jobs.Client
 }
 
-func newBotEnv(t *testing.T) *botEnv {
+func newBotEnv(t *testing.T, tune ...func(*actors.EngineConfig)) *botEnv {
 	t.Helper()
-	env := newEngineEnv(t)
+	env := newEngineEnv(t, tune...)
 	b := &botEnv{engineEnv: env}
 	b.jobs = b.startJobs("node-1")
 	return b
@@ -288,4 +289,37 @@ func TestBotWebhookFailureTakesTheErrorBranch(t *testing.T) {
 	b.publish(delayWebhookFlow(down.URL))
 	b.postWebhook(whatsappText("5511955556666", "Ana", "wamid.e.1", "oi", time.Now()))
 	b.waitSent("Sistema fora do ar")
+}
+
+// TestBotStepLostMidTransactionRunsOnce: the node fails after the bot's
+// step was written but before the commit (here a trigger on the session
+// row raises once, as a lost connection would). Nothing of the message or
+// the step survives; the sweeper takes the event back and the step runs
+// again, whole: every bot message sent exactly once, none skipped.
+func TestBotStepLostMidTransactionRunsOnce(t *testing.T) {
+	t.Parallel()
+	b := newBotEnv(t, func(c *actors.EngineConfig) { c.ClaimTimeout = time.Second })
+	ctx := context.Background()
+	_, err := b.db.Pool.Exec(ctx, `CREATE SEQUENCE bot_fail_once;
+		CREATE FUNCTION bot_fail_once() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
+		BEGIN
+		  IF nextval('bot_fail_once') = 1 THEN RAISE EXCEPTION 'connection lost mid-step'; END IF;
+		  RETURN NEW;
+		END $$;
+		CREATE TRIGGER bot_fail_once BEFORE INSERT ON bot_sessions FOR EACH ROW EXECUTE FUNCTION bot_fail_once();`)
+	require.NoError(t, err)
+	b.publish(menuFlowBody("Menu", "Olá!"))
+	b.postWebhook(whatsappText("5511977778888", "Bia", "wamid.k.1", "menu", time.Now()))
+	b.waitSent("Olá!", "buttons:Escolha")
+	var failures int64
+	require.NoError(t, b.db.Pool.QueryRow(ctx, `SELECT last_value FROM bot_fail_once`).Scan(&failures))
+	require.EqualValues(t, 2, failures, "the first attempt failed, the second went through")
+	convID := b.onlyConversation()["id"].(string)
+	msgs := b.do(http.MethodGet, "/api/v1/conversations/"+convID+"/messages", b.tenant.AdminToken, nil).Items()
+	require.Len(t, msgs, 3, "one customer message, two bot messages")
+	var sessions int
+	require.NoError(t, b.db.Pool.QueryRow(ctx, `SELECT count(*) FROM bot_sessions`).Scan(&sessions))
+	require.Equal(t, 1, sessions)
+	time.Sleep(500 * time.Millisecond)
+	require.Len(t, b.graph.sent(), 2, "nothing sent twice")
 }
