@@ -39,6 +39,7 @@ func Exercise(t *testing.T, open func(t *testing.T) Fixture) {
 	t.Run("OneMessagePerKey", func(t *testing.T) { t.Parallel(); oneMessagePerKey(t, open(t)) })
 	t.Run("TenantEventsAreGapFree", func(t *testing.T) { t.Parallel(); tenantEventsAreGapFree(t, open(t)) })
 	t.Run("DeliveryStatusOnlyMovesForward", func(t *testing.T) { t.Parallel(); deliveryStatusOnlyMovesForward(t, open(t)) })
+	t.Run("BotContactWritesSkipWhatDoesNotFit", func(t *testing.T) { t.Parallel(); botContactWritesSkipWhatDoesNotFit(t, open(t)) })
 }
 
 var t0 = time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
@@ -301,6 +302,49 @@ func deliveryStatusOnlyMovesForward(t *testing.T, f Fixture) {
 		parked, err = tx.TakeParkedStatuses(ctx, a.ConnectionID, "wamid.later")
 		require.NoError(t, err)
 		require.Empty(t, parked, "a parked status is taken once")
+		return nil
+	})
+}
+
+// botContactWritesSkipWhatDoesNotFit: what a flow writes to its contact
+// lands in the contact; a value the row cannot take (not an email, a phone
+// another contact has, a label that does not exist) is skipped, reported
+// false, and does not fail the transaction; another tenant's contact is
+// not found.
+func botContactWritesSkipWhatDoesNotFit(t *testing.T, f Fixture) {
+	a := f.A
+	in(t, f.Store, a.ID, func(ctx context.Context, tx actors.TenantStore) error {
+		for _, w := range []struct {
+			field, value string
+			ok           bool
+		}{
+			{"name", "Maria Souza", true}, {"email", " Maria@Example.COM ", true}, {"email", "not-an-email", false},
+			{"phone", "(11) 98765-4321", true}, {"custom.plano", "ouro", true}, {"custom.", "x", false}, {"notes", "x", false},
+		} {
+			ok, err := tx.SetContactField(ctx, a.ContactID, w.field, w.value)
+			require.NoError(t, err, w.field)
+			require.Equal(t, w.ok, ok, "%s = %q", w.field, w.value)
+		}
+		ok, err := tx.SetContactLabel(ctx, a.ContactID, uuid.New(), true)
+		require.NoError(t, err)
+		require.False(t, ok, "a label that does not exist is skipped")
+		c, err := tx.BotContact(ctx, a.ContactID)
+		require.NoError(t, err)
+		require.Equal(t, "Maria Souza", c.Name)
+		require.Equal(t, "maria@example.com", c.Email)
+		require.Equal(t, "+5511987654321", c.Phone)
+		require.Equal(t, "ouro", c.Fields["plano"])
+		live, err := tx.LiveBotSession(ctx, uuid.New())
+		require.NoError(t, err)
+		require.Nil(t, live)
+		return nil
+	})
+	in(t, f.Store, f.B.ID, func(ctx context.Context, tx actors.TenantStore) error {
+		_, err := tx.BotContact(ctx, a.ContactID)
+		require.ErrorIs(t, err, crm.ErrNotFound)
+		ok, err := tx.SetContactField(ctx, a.ContactID, "name", "Intrusa")
+		require.NoError(t, err)
+		require.False(t, ok, "another tenant's contact is not written")
 		return nil
 	})
 }
