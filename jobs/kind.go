@@ -48,7 +48,9 @@ func periodicKind[T river.JobArgs](w river.Worker[T], every time.Duration) Kind 
 	}
 }
 
-// builtinKinds are the kinds every node runs.
+// builtinKinds are the kinds every node runs; the chatbot's (bot.go:
+// bot_wake for delays and answer times, bot_webhook for webhook nodes) are
+// added when the node has an engine (Config.Bots).
 func builtinKinds(db *persistence.DB) []Kind {
 	return []Kind{
 		periodicKind[MessagePartitions](&messagePartitionsWorker{db: db}, 24*time.Hour),
