@@ -323,3 +323,36 @@ func TestBotStepLostMidTransactionRunsOnce(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	require.Len(t, b.graph.sent(), 2, "nothing sent twice")
 }
+
+// TestBotLoopIsCutWithANoteOnTheTimeline: a flow that never waits is cut
+// after DefaultMaxStep steps of one input; the conversation's timeline says
+// why (an internal note by nobody), the session is failed, the conversation
+// stays in the queue for a person.
+func TestBotLoopIsCutWithANoteOnTheTimeline(t *testing.T) {
+	t.Parallel()
+	b := newBotEnv(t)
+	pos := map[string]any{"x": 0, "y": 0}
+	b.publish(map[string]any{"name": "Laço", "trigger": map[string]any{"on": "always"},
+		"nodes": []map[string]any{
+			{"id": "start", "type": "start", "name": "Início", "config": map[string]any{}, "position": pos},
+			{"id": "a", "type": "message", "name": "A", "config": map[string]any{"text": "a"}, "position": pos},
+			{"id": "b", "type": "message", "name": "B", "config": map[string]any{"text": "b"}, "position": pos},
+		},
+		"edges": []map[string]any{{"from": "start", "to": "a", "handle": "next"}, {"from": "a", "to": "b", "handle": "next"},
+			{"from": "b", "to": "a", "handle": "next"}}})
+	b.postWebhook(whatsappText("5511944445555", "Leo", "wamid.l.1", "oi", time.Now()))
+	checkFor(t, 15*time.Second, func() error {
+		if n := len(b.graph.sent()); n != 49 {
+			return fmt.Errorf("%d sent", n)
+		}
+		return nil
+	})
+	conv := b.onlyConversation()
+	require.Equal(t, false, conv["bot_active"])
+	notes := b.do(http.MethodGet, "/api/v1/conversations/"+conv["id"].(string)+"/notes", b.tenant.AdminToken, nil).Items()
+	require.Len(t, notes, 1)
+	require.Nil(t, notes[0]["author_id"])
+	require.Contains(t, notes[0]["text"], "Chatbot: the flow ran 50 steps without waiting")
+	session := b.do(http.MethodGet, "/api/v1/conversations/"+conv["id"].(string)+"/bot", b.tenant.AdminToken, nil).JSON()["session"].(map[string]any)
+	require.Equal(t, "failed", session["status"])
+}
