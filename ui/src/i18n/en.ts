@@ -252,7 +252,18 @@ export const en: Loose<Dictionary> = {
     },
     test: {
       title: 'Test on the sandbox phone', connection: 'Sandbox connection', none: 'No sandbox connection. Create one in Settings → Connections.',
-      hint: 'Publish the flow and include this connection in its trigger; then write as the customer.', open_full: 'Open full screen',
+      open_full: 'Open the phone full screen',
+      not_published: 'This flow is not published: the bot only runs the published version. Publish the flow to test it here.',
+      draft_differs: 'The bot runs the published version (v{{version}}). Unpublished changes only apply once you publish.',
+      runs_published: 'The bot runs the published version (v{{version}}).',
+      outside_trigger: 'This connection is not in the flow\'s trigger: the bot will not start on it.',
+      trigger: {
+        first_message: 'Trigger: the first message of a new conversation. To start over, use "New customer".',
+        keyword: 'Trigger: send one of these words: {{keywords}}.', always: 'Trigger: any message from the customer.',
+        outside_hours: 'Trigger: only outside business hours.',
+      },
+      customer: 'Test customer: {{phone}}', customer_name: 'Test customer', new_customer: 'New customer',
+      new_customer_hint: 'Another number: a new contact and conversation, to start the flow from scratch.',
     },
     types: {
       start: 'Start', message: 'Message', question: 'Question', condition: 'Condition', delay: 'Delay', webhook: 'Webhook',

@@ -249,7 +249,18 @@ export const ptBR = {
     },
     test: {
       title: 'Testar no telefone sandbox', connection: 'Conexão sandbox', none: 'Nenhuma conexão sandbox. Crie uma em Configurações → Conexões.',
-      hint: 'Publique o fluxo e inclua esta conexão no gatilho; depois escreva como cliente.', open_full: 'Abrir em tela cheia',
+      open_full: 'Abrir o telefone em tela cheia',
+      not_published: 'Este fluxo não está publicado: o bot só executa a versão publicada. Publique o fluxo para testá-lo aqui.',
+      draft_differs: 'O bot executa a versão publicada (v{{version}}). Alterações ainda não publicadas só valem depois de publicar.',
+      runs_published: 'O bot executa a versão publicada (v{{version}}).',
+      outside_trigger: 'Esta conexão não está no gatilho do fluxo: o bot não começará por ela.',
+      trigger: {
+        first_message: 'Gatilho: a primeira mensagem de uma conversa nova. Para recomeçar, use "Novo cliente".',
+        keyword: 'Gatilho: envie uma destas palavras: {{keywords}}.', always: 'Gatilho: qualquer mensagem do cliente.',
+        outside_hours: 'Gatilho: só fora do horário de atendimento.',
+      },
+      customer: 'Cliente de teste: {{phone}}', customer_name: 'Cliente de teste', new_customer: 'Novo cliente',
+      new_customer_hint: 'Outro número: um contato e uma conversa novos, para começar o fluxo do zero.',
     },
     types: {
       start: 'Início', message: 'Mensagem', question: 'Pergunta', condition: 'Condição', delay: 'Espera', webhook: 'Webhook',
