@@ -86,7 +86,7 @@ export function BotActiveBadge({ conversation, preview }: { conversation: Conver
         <Bot className="h-3.5 w-3.5 shrink-0" aria-hidden />
         <span className="truncate">{t('conversation_bot.active')}{flow ? ` · ${flow}` : ''}</span>
       </span>
-      <Button variant="outline" size="sm" onClick={onStop} loading={stop.isPending} data-testid="stop-bot" title={t('conversation_bot.stop')}>
+      <Button variant="outline" size="sm" onClick={onStop} loading={stop.isPending} data-testid="stop-bot" title={t('conversation_bot.stop')} aria-label={t('conversation_bot.stop')}>
         <Square className="h-3.5 w-3.5" aria-hidden /> <span className="hidden sm:inline">{t('conversation_bot.stop')}</span>
       </Button>
       {failed && <span className="text-xs text-red-600" role="alert" data-testid="stop-bot-error">{errorText(stop.error)}</span>}

@@ -574,8 +574,9 @@ function ConversationPane({ id, preview }: { id: string; preview?: boolean }) {
           <AlsoViewing conversationId={c.id} />
         </div>
         </button>
+        <div className="ml-auto flex flex-wrap items-center justify-end gap-1">
         <BotActiveBadge conversation={c} preview={preview} />
-        <div className="ml-auto flex shrink-0 items-center gap-1" data-testid="conversation-actions">
+        <div className="flex shrink-0 items-center gap-1" data-testid="conversation-actions">
           {c.assignee_id !== user?.id && (
             <Button variant="ghost" size="sm" onClick={() => !preview && update.mutate({ assignee_id: user?.id ?? null })} title={t('inbox.assign_me')}>
               <UserPlus className="h-4 w-4" aria-hidden /> <span className="hidden 2xl:inline">{t('inbox.assign_me')}</span>
@@ -601,6 +602,7 @@ function ConversationPane({ id, preview }: { id: string; preview?: boolean }) {
               <CheckCircle2 className="h-4 w-4 text-brand-600" aria-hidden /> <span className="hidden 2xl:inline">{t('inbox.resolve')}</span>
             </Button>
           )}
+        </div>
         </div>
       </header>
       {update.isError && <div className="px-3 pt-2"><FormError error={update.error} /></div>}
