@@ -1,7 +1,7 @@
 // One typed function per route the console uses (DESIGN §6).
 import { api } from './index';
 import type {
-  AuditEntry, BotFlow, BotFlowSummary, Connection, Contact, DeadLetter, Conversation, ImportJob, Label, License, Message, Note, Page, Plan, PlatformMetrics,
+  AuditEntry, BotFlow, BotFlowSummary, Connection, Contact, ConversationBot, DeadLetter, Conversation, ImportJob, Label, License, Message, Note, Page, Plan, PlatformMetrics,
   MessageTemplate, OutboxEntry, QuickReply, SendMessageRequest, Team, Tenant, TenantInfo, TokenResponse, User, UserSummary,
 } from './types';
 
@@ -125,6 +125,12 @@ export const conversations = {
   note: (id: string, text: string) => api.post<Note>(`/api/v1/conversations/${id}/notes`, { text }),
   notes: (id: string) => api.get<Page<Note>>(`/api/v1/conversations/${id}/notes`),
   read: (id: string) => api.post<Conversation>(`/api/v1/conversations/${id}/read`, {}),
+  /** The bot's live session, or the latest one (the variables it collected before a hand-off). 402 without the chatbot feature. */
+  bot: (id: string) => api.get<ConversationBot>(`/api/v1/conversations/${id}/bot`),
+  /** Stops the bot (409 bot_not_active when none runs). */
+  stopBot: (id: string) => api.post<Conversation>(`/api/v1/conversations/${id}/bot/stop`, {}),
+  /** Hands the conversation to a published flow, from its start (422 when not published, 409 bot_active when one runs). */
+  startBot: (id: string, flowId: string) => api.post<Conversation>(`/api/v1/conversations/${id}/bot/start`, { flow_id: flowId }),
 };
 
 export type BotFlowInput = Pick<BotFlow, 'name' | 'description' | 'trigger' | 'nodes' | 'edges'>;

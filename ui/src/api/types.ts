@@ -367,6 +367,8 @@ export interface Message {
   error?: { code?: string | number; message?: string; title?: string } | string | null;
   sent_by?: string | null;
   sent_by_name?: string;
+  /** Where an outbound message without an author came from: "bot", "campaign", "schedule", "api"… */
+  via?: string | null;
   is_note?: boolean;
   idempotency_key?: string | null;
   interactive?: Interactive | null;
@@ -481,4 +483,26 @@ export interface BotFlowSummary {
 export interface BotFlow extends BotFlowSummary {
   nodes: BotNode[] | null;
   edges: BotEdge[] | null;
+}
+
+export type BotSessionStatus = 'active' | 'waiting' | 'completed' | 'handed_off' | 'stopped' | 'failed';
+
+/** A conversation's run through a flow (GET /conversations/{id}/bot). */
+export interface BotSession {
+  id: string;
+  flow_id: string;
+  flow_name: string;
+  version: number;
+  status: BotSessionStatus;
+  node: string;
+  waiting: '' | 'question' | 'delay' | 'webhook';
+  variables: Record<string, string> | null;
+  started_at: string;
+  updated_at: string;
+}
+
+/** Whether a bot runs the conversation, and its live session, or when none is live the latest one. */
+export interface ConversationBot {
+  active: boolean;
+  session: BotSession | null;
 }

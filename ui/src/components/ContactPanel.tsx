@@ -6,6 +6,7 @@ import { Link } from 'react-router';
 import { contacts, conversations, labels } from '../api/endpoints';
 import { formatPhone, listTime } from '../lib/format';
 import { ChannelIcon } from './chat/ChannelIcon';
+import { BotDataSection } from './ConversationBot';
 import type { Contact, Conversation } from '../api/types';
 import { ContactForm } from '../pages/Contacts';
 import { Avatar, Badge, Button, ErrorState, SkeletonRows, notBuiltYet } from './ui';
@@ -47,6 +48,7 @@ export function ContactPanel({ conversation, onClose, preview }: { conversation:
                 <Button variant="outline" size="sm" className="mt-2" onClick={() => setEditing(true)}><Pencil className="h-4 w-4" aria-hidden /> {t('contacts.edit')}</Button>
               )}
             </div>
+            <BotDataSection conversation={conversation} preview={preview} />
             <section className="border-b border-gray-100 px-4 py-3">
               <h3 className="mb-2 text-xs font-semibold uppercase tracking-wide text-gray-500">{t('contacts.labels')}</h3>
               <div className="flex flex-wrap gap-1">

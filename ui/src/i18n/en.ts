@@ -23,6 +23,8 @@ export const en: Loose<Dictionary> = {
     invalid_csv: 'The file is not valid CSV.', too_many_rows: 'The file has too many rows for one import.',
     import_running: 'An import is already running; wait for it to finish.', body_too_large: 'The file is too large (10 MB at most).',
     invalid_multipart: 'The file upload arrived incomplete. Try again.',
+    feature_disabled: "Your company's plan does not include this feature.", bot_active: 'A bot is already handling this conversation.',
+    bot_not_active: 'No bot is handling this conversation.',
   },
   fields: {
     required: 'Required.', email: 'Enter a valid email address.', min_length: 'Must have at least {{n}} characters.',
@@ -179,6 +181,17 @@ export const en: Loose<Dictionary> = {
   },
   contact_panel: { other_conversations: 'Other conversations', no_other_conversations: 'No other conversations', title: 'Contact info', open: 'See contact info', no_labels: 'No labels', no_fields: 'No custom fields' },
   actions: { transfer: 'Transfer', transfer_title: 'Transfer the conversation', agent: 'Agent', nobody: 'Nobody (queue)', team: 'Team', no_team: 'No team', note: 'Internal note', note_hint: 'Optional: context for whoever takes it.', labels: 'Labels', labels_title: 'Conversation labels' },
+  conversation_bot: {
+    active: 'Bot handling', stop: 'Stop bot', stop_confirm: 'Stop the bot in this conversation? It will no longer answer the customer; the team takes over.',
+    stop_confirm_flow: 'Stop the bot (flow {{flow}}) in this conversation? It will no longer answer the customer; the team takes over.',
+    hand_to_flow: 'Hand to a flow', hand_title: 'Hand the conversation to a flow',
+    hand_hint: 'The bot takes the conversation and starts the flow from the beginning, on its published version.', flow: 'Published flow',
+    no_flows: 'No published flows. Publish one on the Chatbot page.', start: 'Hand to the flow',
+    not_published: 'This flow is no longer published. Choose another or publish it on the Chatbot page.',
+    data_title: 'Bot data', no_variables: 'The bot has not collected any data yet.', updated: 'Updated {{time}}',
+    status: { active: 'Running', waiting: 'Waiting', completed: 'Completed', handed_off: 'Handed to the team', stopped: 'Stopped', failed: 'Failed' },
+    waiting: { question: 'for the customer\'s answer', delay: 'for the delay to end', webhook: 'for the integration' },
+  },
   notify: { enable: 'Turn on notifications', new_message: 'New message' },
   phone: {
     title: "Customer's phone (sandbox)", open: "Open the customer's phone",
@@ -200,6 +213,7 @@ export const en: Loose<Dictionary> = {
     window_closed_error: 'the 24-hour window closed; send a template',
   },
   chat: {
+    bot_note_author: 'Chatbot',
     via: { bot: 'Bot', campaign: 'Campaign', schedule: 'Scheduled', api: 'API' },
     retry: 'Try again', you: 'You', customer: 'Customer', reply: 'Reply', reply_not_loaded: 'Original message not loaded', cancel_reply: 'Cancel reply',
     note: 'Internal note', media_unavailable: 'Media unavailable', open_image: 'Open image', download: 'Download', download_item: 'Download {{name}}',
@@ -238,7 +252,18 @@ export const en: Loose<Dictionary> = {
     },
     test: {
       title: 'Test on the sandbox phone', connection: 'Sandbox connection', none: 'No sandbox connection. Create one in Settings → Connections.',
-      hint: 'Publish the flow and include this connection in its trigger; then write as the customer.', open_full: 'Open full screen',
+      open_full: 'Open the phone full screen',
+      not_published: 'This flow is not published: the bot only runs the published version. Publish the flow to test it here.',
+      draft_differs: 'The bot runs the published version (v{{version}}). Unpublished changes only apply once you publish.',
+      runs_published: 'The bot runs the published version (v{{version}}).',
+      outside_trigger: 'This connection is not in the flow\'s trigger: the bot will not start on it.',
+      trigger: {
+        first_message: 'Trigger: the first message of a new conversation. To start over, use "New customer".',
+        keyword: 'Trigger: send one of these words: {{keywords}}.', always: 'Trigger: any message from the customer.',
+        outside_hours: 'Trigger: only outside business hours.',
+      },
+      customer: 'Test customer: {{phone}}', customer_name: 'Test customer', new_customer: 'New customer',
+      new_customer_hint: 'Another number: a new contact and conversation, to start the flow from scratch.',
     },
     types: {
       start: 'Start', message: 'Message', question: 'Question', condition: 'Condition', delay: 'Delay', webhook: 'Webhook',

@@ -20,6 +20,8 @@ export const ptBR = {
     invalid_csv: 'O arquivo não é um CSV válido.', too_many_rows: 'O arquivo tem linhas demais para uma importação.',
     import_running: 'Já há uma importação em andamento; aguarde ela terminar.', body_too_large: 'Arquivo grande demais (máximo de 10 MB).',
     invalid_multipart: 'O envio do arquivo veio incompleto. Tente de novo.',
+    feature_disabled: 'O plano da sua empresa não inclui este recurso.', bot_active: 'Um bot já está atendendo esta conversa.',
+    bot_not_active: 'Nenhum bot está atendendo esta conversa.',
   },
   fields: {
     required: 'Obrigatório.', email: 'Informe um e-mail válido.', min_length: 'Deve ter pelo menos {{n}} caracteres.',
@@ -177,6 +179,17 @@ export const ptBR = {
   contact_panel: { other_conversations: 'Outras conversas', no_other_conversations: 'Nenhuma outra conversa', title: 'Dados do contato', open: 'Ver dados do contato', no_labels: 'Sem etiquetas', no_fields: 'Nenhum campo personalizado' },
   actions: { transfer: 'Transferir', transfer_title: 'Transferir conversa', agent: 'Agente', nobody: 'Ninguém (fila)', team: 'Equipe', no_team: 'Sem equipe', note: 'Nota interna', note_hint: 'Opcional: contexto para quem recebe.', labels: 'Etiquetas', labels_title: 'Etiquetas da conversa' },
   notify: { enable: 'Ativar notificações', new_message: 'Nova mensagem' },
+  conversation_bot: {
+    active: 'Bot atendendo', stop: 'Parar bot', stop_confirm: 'Parar o bot nesta conversa? Ele não responderá mais ao cliente; a conversa fica com a equipe.',
+    stop_confirm_flow: 'Parar o bot (fluxo {{flow}}) nesta conversa? Ele não responderá mais ao cliente; a conversa fica com a equipe.',
+    hand_to_flow: 'Passar para um fluxo', hand_title: 'Passar a conversa para um fluxo',
+    hand_hint: 'O bot assume a conversa e começa o fluxo do início, na versão publicada.', flow: 'Fluxo publicado',
+    no_flows: 'Nenhum fluxo publicado. Publique um fluxo na página Chatbot.', start: 'Passar para o fluxo',
+    not_published: 'Este fluxo não está mais publicado. Escolha outro ou publique-o na página Chatbot.',
+    data_title: 'Dados do bot', no_variables: 'O bot ainda não coletou nenhum dado.', updated: 'Atualizado em {{time}}',
+    status: { active: 'Em andamento', waiting: 'Aguardando', completed: 'Concluído', handed_off: 'Transferido para a equipe', stopped: 'Parado', failed: 'Falhou' },
+    waiting: { question: 'resposta do cliente', delay: 'fim da espera', webhook: 'resposta da integração' },
+  },
   phone: {
     title: 'Telefone do cliente (sandbox)', open: 'Abrir telefone do cliente',
     description: 'Escreva como se fosse o cliente: cada mensagem chega na inbox pelo webhook, como viria do WhatsApp. À esquerda, o que a empresa enviou para este número, com os status.',
@@ -198,6 +211,7 @@ export const ptBR = {
   },
   chat: {
     via: { bot: 'Bot', campaign: 'Campanha', schedule: 'Agendamento', api: 'API' },
+    bot_note_author: 'Chatbot',
     retry: 'Tentar de novo', you: 'Você', customer: 'Cliente', reply: 'Responder', reply_not_loaded: 'Mensagem original não carregada', cancel_reply: 'Cancelar resposta',
     note: 'Nota interna', media_unavailable: 'Mídia indisponível', open_image: 'Abrir imagem', download: 'Baixar', download_item: 'Baixar {{name}}',
     open_map: 'Abrir no mapa', unsupported_plain: 'Mensagem não suportada. Veja no celular do cliente.', unsupported: 'Mensagem não suportada ({{type}}). Veja no celular do cliente.',
@@ -235,7 +249,18 @@ export const ptBR = {
     },
     test: {
       title: 'Testar no telefone sandbox', connection: 'Conexão sandbox', none: 'Nenhuma conexão sandbox. Crie uma em Configurações → Conexões.',
-      hint: 'Publique o fluxo e inclua esta conexão no gatilho; depois escreva como cliente.', open_full: 'Abrir em tela cheia',
+      open_full: 'Abrir o telefone em tela cheia',
+      not_published: 'Este fluxo não está publicado: o bot só executa a versão publicada. Publique o fluxo para testá-lo aqui.',
+      draft_differs: 'O bot executa a versão publicada (v{{version}}). Alterações ainda não publicadas só valem depois de publicar.',
+      runs_published: 'O bot executa a versão publicada (v{{version}}).',
+      outside_trigger: 'Esta conexão não está no gatilho do fluxo: o bot não começará por ela.',
+      trigger: {
+        first_message: 'Gatilho: a primeira mensagem de uma conversa nova. Para recomeçar, use "Novo cliente".',
+        keyword: 'Gatilho: envie uma destas palavras: {{keywords}}.', always: 'Gatilho: qualquer mensagem do cliente.',
+        outside_hours: 'Gatilho: só fora do horário de atendimento.',
+      },
+      customer: 'Cliente de teste: {{phone}}', customer_name: 'Cliente de teste', new_customer: 'Novo cliente',
+      new_customer_hint: 'Outro número: um contato e uma conversa novos, para começar o fluxo do zero.',
     },
     types: {
       start: 'Início', message: 'Mensagem', question: 'Pergunta', condition: 'Condição', delay: 'Espera', webhook: 'Webhook',

@@ -1,6 +1,6 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import clsx from 'clsx';
-import { ArrowLeft, ArrowRightLeft, Eye, CheckCircle2, Clock, FileText, Keyboard, MessageCircle, Mic, Paperclip, RotateCcw, Search, Send, Smile, Square, StickyNote, Tag, UserPlus, X } from 'lucide-react';
+import { ArrowLeft, ArrowRightLeft, Bot, Eye, CheckCircle2, Clock, FileText, Keyboard, MessageCircle, Mic, Paperclip, RotateCcw, Search, Send, Smile, Square, StickyNote, Tag, UserPlus, X } from 'lucide-react';
 import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent as ReactKeyboardEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useNavigate, useParams } from 'react-router';
@@ -14,6 +14,7 @@ import { fixtureConversation, fixtureMessages } from '../components/chat/fixture
 import { ChannelIcon } from '../components/chat/ChannelIcon';
 import { ContactPanel } from '../components/ContactPanel';
 import { LabelsDialog, TransferDialog } from '../components/ConversationActions';
+import { BotActiveBadge, HandToFlowDialog, useChatbotEnabled } from '../components/ConversationBot';
 import { sendRealtime } from '../components/RealtimeProvider';
 import { FormError } from '../components/FormError';
 import { Avatar, Badge, Button, EmptyState, ErrorState, Modal, Select, SkeletonRows, notBuiltYet, useErrorText } from '../components/ui';
@@ -468,7 +469,8 @@ function ConversationPane({ id, preview }: { id: string; preview?: boolean }) {
   const userNames = useUserNames();
   const [replyTo, setReplyTo] = useState<Message | null>(null);
   const [showContact, setShowContact] = useState(false);
-  const [dialog, setDialog] = useState<'transfer' | 'labels' | null>(null);
+  const [dialog, setDialog] = useState<'transfer' | 'labels' | 'flow' | null>(null);
+  const chatbot = useChatbotEnabled(!preview);
   const [sent, setSent] = useState<Message[]>([]);
   // Optimistic sends: a pending bubble per idempotency key until the server's message (202 or live frame) replaces it.
   const [locals, setLocals] = useState<LocalSend[]>([]);
@@ -572,7 +574,9 @@ function ConversationPane({ id, preview }: { id: string; preview?: boolean }) {
           <AlsoViewing conversationId={c.id} />
         </div>
         </button>
-        <div className="ml-auto flex shrink-0 items-center gap-1" data-testid="conversation-actions">
+        <div className="ml-auto flex flex-wrap items-center justify-end gap-1">
+        <BotActiveBadge conversation={c} preview={preview} />
+        <div className="flex shrink-0 items-center gap-1" data-testid="conversation-actions">
           {c.assignee_id !== user?.id && (
             <Button variant="ghost" size="sm" onClick={() => !preview && update.mutate({ assignee_id: user?.id ?? null })} title={t('inbox.assign_me')}>
               <UserPlus className="h-4 w-4" aria-hidden /> <span className="hidden 2xl:inline">{t('inbox.assign_me')}</span>
@@ -584,6 +588,11 @@ function ConversationPane({ id, preview }: { id: string; preview?: boolean }) {
           <Button variant="ghost" size="sm" onClick={() => !preview && setDialog('transfer')} title={t('actions.transfer')}>
             <ArrowRightLeft className="h-4 w-4" aria-hidden /> <span className="hidden 2xl:inline">{t('actions.transfer')}</span>
           </Button>
+          {chatbot && !c.bot_active && (
+            <Button variant="ghost" size="sm" onClick={() => !preview && setDialog('flow')} title={t('conversation_bot.hand_to_flow')} data-testid="hand-to-flow-open">
+              <Bot className="h-4 w-4" aria-hidden /> <span className="hidden 2xl:inline">{t('conversation_bot.hand_to_flow')}</span>
+            </Button>
+          )}
           {resolved ? (
             <Button variant="ghost" size="sm" onClick={() => !preview && update.mutate({ status: 'open' })} title={t('inbox.reopen')}>
               <RotateCcw className="h-4 w-4" aria-hidden /> <span className="hidden 2xl:inline">{t('inbox.reopen')}</span>
@@ -593,6 +602,7 @@ function ConversationPane({ id, preview }: { id: string; preview?: boolean }) {
               <CheckCircle2 className="h-4 w-4 text-brand-600" aria-hidden /> <span className="hidden 2xl:inline">{t('inbox.resolve')}</span>
             </Button>
           )}
+        </div>
         </div>
       </header>
       {update.isError && <div className="px-3 pt-2"><FormError error={update.error} /></div>}
@@ -617,6 +627,7 @@ function ConversationPane({ id, preview }: { id: string; preview?: boolean }) {
     </div>
     {dialog === 'transfer' && <TransferDialog conversation={c} onClose={() => setDialog(null)} />}
     {dialog === 'labels' && <LabelsDialog conversation={c} onClose={() => setDialog(null)} />}
+    {dialog === 'flow' && <HandToFlowDialog conversation={c} onClose={() => setDialog(null)} />}
     {showContact && <ContactPanel conversation={c} preview={preview} onClose={() => setShowContact(false)} />}
     </div>
   );

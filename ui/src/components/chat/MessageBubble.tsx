@@ -40,6 +40,21 @@ export function isNote(m: Message): boolean {
   return m.type === 'note' || !!m.is_note;
 }
 
+/** Sources that write outbound messages without a user: their name on the bubble. */
+const VIA_LABELS = ['bot', 'campaign', 'schedule', 'api'];
+
+/**
+ * Who wrote a message that has no user behind it: "Bot" (or Campanha, API…)
+ * for an outbound message by its via, "Chatbot" for a note without an author
+ * (the bot's errors, such as a flow cut for looping). Null otherwise.
+ */
+export function sourceAuthor(m: Message, t: (key: string) => string): string | null {
+  if (m.sent_by) return null;
+  if (isNote(m)) return t('chat.bot_note_author');
+  if (m.direction === 'outbound' && m.via && VIA_LABELS.includes(m.via)) return t(`chat.via.${m.via}`);
+  return null;
+}
+
 export function errorText(m: Message): string | null {
   if (!m.error) return null;
   if (typeof m.error === 'string') return m.error;
@@ -278,8 +293,9 @@ export interface BubbleProps {
   onRetry?: (m: Message) => void;
 }
 
-export function MessageBubble({ message: m, replyTo, reactions = [], author, tail = true, onReply, onRetry }: BubbleProps) {
+export function MessageBubble({ message: m, replyTo, reactions = [], author: given, tail = true, onReply, onRetry }: BubbleProps) {
   const { t } = useTranslation();
+  const author = given || sourceAuthor(m, t);
   if (isNote(m)) {
     return (
       <div className="my-1 flex justify-center px-2" data-testid="note" data-message-id={m.id}>

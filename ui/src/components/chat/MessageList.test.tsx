@@ -2,10 +2,10 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { render as rtlRender, screen, waitFor, within } from '@testing-library/react';
 import type { ReactElement } from 'react';
 import { describe, expect, it, vi } from 'vitest';
-import type { Message } from '../../api/types';
+import type { Message, Note } from '../../api/types';
 import { fixtureMessages } from './fixtures';
 import { MessageBubble } from './MessageBubble';
-import { MessageList, buildRows } from './MessageList';
+import { MessageList, buildRows, mergeNotes } from './MessageList';
 
 const now = new Date(2026, 10, 28, 12, 0);
 const render = (ui: ReactElement) => rtlRender(<QueryClientProvider client={new QueryClient()}>{ui}</QueryClientProvider>);
@@ -123,5 +123,33 @@ describe('MessageBubble', () => {
     await waitFor(() => expect(screen.getByRole('img').getAttribute('src')).toBe('/api/v1/media/z/content?sig=ghi'));
     expect(String((fetchMock.mock.calls[0] as unknown[])[0])).toBe(`/api/v1/media/${ours}`);
     vi.unstubAllGlobals();
+  });
+});
+
+describe('messages written without a user', () => {
+  const base = { conversation_id: 'c1', created_at: '2026-12-01T10:00:00Z' };
+  it('an outbound message with via "bot" is labelled Bot', () => {
+    const m: Message = { ...base, id: 'b1', seq: 1, direction: 'outbound', type: 'text', text: 'Digite 1 para vendas', status: 'sent', sent_by: null, via: 'bot' };
+    render(<MessageBubble message={m} />);
+    expect(screen.getByText('Bot', { selector: 'p' })).toBeTruthy();
+  });
+
+  it('a customer message and an agent message are not', () => {
+    const inbound: Message = { ...base, id: 'i1', seq: 1, direction: 'inbound', type: 'text', text: 'oi', status: 'received', sent_by: null };
+    const agent: Message = { ...base, id: 'a1', seq: 2, direction: 'outbound', type: 'text', text: 'olá', status: 'sent', sent_by: 'u1', via: 'agent' };
+    render(<MessageList messages={[inbound, agent]} authorOf={(m) => (m.sent_by === 'u1' ? 'Bruno' : null)} />);
+    expect(screen.queryByText('Bot')).toBeNull();
+    expect(screen.getByText('Bruno')).toBeTruthy();
+  });
+
+  it('a note without an author (the bot\'s error) is signed Chatbot', () => {
+    const notes: Note[] = [
+      { id: 'n1', conversation_id: 'c1', author_id: null, text: 'Chatbot: o fluxo foi interrompido após 50 passos sem esperar o cliente.', created_at: '2026-12-01T10:01:00Z' },
+      { id: 'n2', conversation_id: 'c1', author_id: 'u1', text: 'Cliente VIP', created_at: '2026-12-01T10:02:00Z' },
+    ];
+    render(<MessageList messages={mergeNotes([], notes)} authorOf={(m) => (m.sent_by === 'u1' ? 'Bruno' : null)} />);
+    const [bot, human] = screen.getAllByTestId('note');
+    expect(bot.textContent).toContain('Nota interna · Chatbot');
+    expect(human.textContent).toContain('Nota interna · Bruno');
   });
 });

@@ -11,7 +11,7 @@ import {
 } from '@xyflow/react';
 import clsx from 'clsx';
 import {
-  AlertTriangle, ArrowLeft, Bot, Clock, Download, Flag, GitBranch, HelpCircle, LayoutGrid, MessageSquare, Play, Rocket, Save,
+  AlertTriangle, ArrowLeft, Bot, Clock, Download, Flag, GitBranch, HelpCircle, LayoutGrid, MessageSquare, Play, RotateCcw, Rocket, Save,
   Smartphone, Tag, Undo2, UserRound, Webhook, type LucideIcon,
 } from 'lucide-react';
 import { useCallback, useEffect, useMemo, useState, type DragEvent } from 'react';
@@ -21,6 +21,7 @@ import { ApiError } from '../../api/client';
 import { botFlows, connections, labels as labelsApi, teams as teamsApi, users as usersApi, type BotFlowInput } from '../../api/endpoints';
 import type { BotFlow, BotNodeType, BotTrigger, BotTriggerOn } from '../../api/types';
 import { FormError } from '../../components/FormError';
+import { formatPhone } from '../../lib/format';
 import { Alert, Button, Card, EmptyState, ErrorState, Field, Input, Select, SkeletonRows } from '../../components/ui';
 import SandboxPhone from '../settings/SandboxPhone';
 import { downloadJson, fileName, notInPlan, TRIGGERS } from './BotFlows';
@@ -171,26 +172,74 @@ function TriggerEditor({ doc, onChange }: { doc: Doc; onChange: (patch: Partial<
   );
 }
 
-function TestPanel() {
+/** A fresh Brazilian mobile number for a simulated customer: a new contact, so a first_message flow starts again. */
+export function randomTestNumber(): string {
+  return `55119${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`;
+}
+
+/** The test customer's number for a flow, kept for the browser tab so the test conversation survives closing the panel. */
+function useTestCustomer(flowId: string): [string, () => void] {
+  const key = `crm:bot-test-customer:${flowId}`;
+  const [from, setFrom] = useState(() => {
+    const kept = sessionStorage.getItem(key);
+    if (kept) return kept;
+    const n = randomTestNumber();
+    sessionStorage.setItem(key, n);
+    return n;
+  });
+  const renew = useCallback(() => {
+    const n = randomTestNumber();
+    sessionStorage.setItem(key, n);
+    setFrom(n);
+  }, [key]);
+  return [from, renew];
+}
+
+/**
+ * Runs the flow against the sandbox phone: write as the customer on a
+ * sandbox connection and watch the bot's replies arrive. The bot runs the
+ * published version, so the panel says when there is none or when the draft
+ * differs from it, and when the trigger would not start on this connection.
+ */
+export function TestPanel({ flow, trigger, dirty }: { flow: BotFlow; trigger: BotTrigger; dirty: boolean }) {
   const { t } = useTranslation();
   const connQ = useQuery({ queryKey: ['connections'], queryFn: () => connections.list() });
   const sandboxes = (connQ.data ?? []).filter((c) => c.provider === 'sandbox');
   const [chosen, setChosen] = useState('');
-  const id = chosen || sandboxes[0]?.id || '';
+  const [from, renew] = useTestCustomer(flow.id);
+  const id = chosen || sandboxes.find((c) => trigger.connection_ids.includes(c.id))?.id || sandboxes[0]?.id || '';
   if (connQ.isPending) return <SkeletonRows rows={2} />;
   if (connQ.isError) return <ErrorState error={connQ.error} onRetry={() => connQ.refetch()} />;
   if (!sandboxes.length) return <EmptyState icon={<Smartphone className="h-6 w-6" aria-hidden />} title={t('bots.test.none')} />;
+  const published = flow.active_version != null;
+  const outsideTrigger = trigger.connection_ids.length > 0 && !trigger.connection_ids.includes(id);
   return (
     <div className="space-y-3" data-testid="test-panel">
       <p className="text-xs font-semibold uppercase tracking-wide text-gray-500">{t('bots.test.title')}</p>
+      {!published ? (
+        <Alert kind="warning"><span data-testid="test-not-published">{t('bots.test.not_published')}</span></Alert>
+      ) : (dirty || flow.has_unpublished_changes) ? (
+        <Alert kind="info"><span data-testid="test-draft-differs">{t('bots.test.draft_differs', { version: flow.active_version })}</span></Alert>
+      ) : (
+        <p className="text-xs text-gray-500" data-testid="test-published">{t('bots.test.runs_published', { version: flow.active_version })}</p>
+      )}
       <Field label={t('bots.test.connection')} htmlFor="test-connection">
         <Select id="test-connection" value={id} onChange={(e) => setChosen(e.target.value)}>
           {sandboxes.map((c) => <option key={c.id} value={c.id}>{c.name}</option>)}
         </Select>
       </Field>
-      <p className="text-xs text-gray-500">{t('bots.test.hint')}</p>
-      <Link to={`/settings/connections/${id}/phone`} className="text-xs text-brand-700 hover:underline">{t('bots.test.open_full')}</Link>
-      <SandboxPhone key={id} connectionId={id} embedded />
+      {outsideTrigger && <Alert kind="warning"><span data-testid="test-outside-trigger">{t('bots.test.outside_trigger')}</span></Alert>}
+      <p className="text-xs text-gray-600" data-testid="test-trigger-hint">
+        {trigger.on === 'keyword' ? t('bots.test.trigger.keyword', { keywords: trigger.keywords.join(', ') }) : t(`bots.test.trigger.${trigger.on}`)}
+      </p>
+      <div className="flex items-center justify-between gap-2 text-xs text-gray-600">
+        <span>{t('bots.test.customer', { phone: formatPhone(`+${from}`) })}</span>
+        <Button type="button" variant="outline" size="sm" onClick={renew} data-testid="test-new-customer" title={t('bots.test.new_customer_hint')}>
+          <RotateCcw className="h-3.5 w-3.5" aria-hidden /> {t('bots.test.new_customer')}
+        </Button>
+      </div>
+      <SandboxPhone key={`${id}:${from}`} connectionId={id} embedded customer={{ from, name: t('bots.test.customer_name') }} />
+      <Link to={`/settings/connections/${id}/phone`} className="block text-xs text-brand-700 hover:underline">{t('bots.test.open_full')}</Link>
     </div>
   );
 }
@@ -465,7 +514,7 @@ function Builder({ flow }: { flow: BotFlow }) {
         </div>
         <aside className={clsx('shrink-0 overflow-y-auto border-l border-gray-200 bg-white p-3', testing ? 'w-[400px]' : 'w-80')} data-testid="side-panel">
           {testing ? (
-            <TestPanel />
+            <TestPanel flow={saved} trigger={doc.trigger} dirty={dirty} />
           ) : selectedNode ? (
             <NodeForm
               key={selectedNode.id}

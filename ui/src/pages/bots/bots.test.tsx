@@ -244,6 +244,80 @@ describe('Chatbot: auto-layout', () => {
   });
 });
 
+describe('Chatbot: test panel', () => {
+  const SANDBOX = 'conn-sandbox';
+  let inbound: { url: string; body: { from: string; text?: string; type: string } }[] = [];
+  function serve(flow: BotFlow) {
+    inbound = [];
+    routes = (url, init) => {
+      if (url === '/api/v1/bot-flows/flow-1') return respond(200, flow);
+      if (url.startsWith('/api/v1/connections/')) return respond(200, { id: SANDBOX, name: 'Sandbox', channel: 'whatsapp', provider: 'sandbox', status: 'connected' });
+      if (url.startsWith('/api/v1/connections')) {
+        return respond(200, { items: [
+          { id: 'conn-meta', name: 'WhatsApp oficial', channel: 'whatsapp', provider: 'meta', status: 'connected' },
+          { id: SANDBOX, name: 'Sandbox', channel: 'whatsapp', provider: 'sandbox', status: 'connected' },
+        ], next_cursor: null });
+      }
+      if (url === `/api/v1/sandbox/${SANDBOX}/inbound` && init?.method === 'POST') {
+        inbound.push({ url, body: JSON.parse(String(init.body)) });
+        return respond(200, { message_id: `wamid.in${inbound.length}` });
+      }
+      if (url === `/sandbox/api/${SANDBOX}/outbox`) {
+        // the bot answers every customer that wrote
+        const items = [...new Set(inbound.map((x) => x.body.from))].map((to, i) => ({
+          message_id: `wamid.out${i}`, to, type: 'text', request: { text: { body: 'Digite 1 para vendas' } }, statuses: ['sent'], received_at: new Date().toISOString(),
+        }));
+        return respond(200, { items });
+      }
+      return undefined;
+    };
+  }
+  async function openPanel() {
+    render(wrap(<FlowBuilder />, '/bots/flow-1'));
+    await act(async () => { fireEvent.click(await screen.findByTestId('toggle-test')); });
+    return screen.findByTestId('test-panel');
+  }
+
+  it('warns that an unpublished flow cannot answer (the bot runs the published version)', async () => {
+    serve({ ...menuFlow(), active: false, active_version: null, latest_version: null, published_at: null });
+    const panel = await openPanel();
+    expect(within(panel).getByTestId('test-not-published').textContent).toContain('não está publicado');
+    // only sandbox connections can be chosen
+    expect(Array.from((within(panel).getByLabelText('Conexão sandbox') as HTMLSelectElement).options).map((o) => o.textContent)).toEqual(['Sandbox']);
+    expect(within(panel).getByTestId('test-trigger-hint').textContent).toBe('Gatilho: envie uma destas palavras: menu, oi.');
+  });
+
+  it('says the draft differs from the published version, and when the trigger leaves the connection out', async () => {
+    serve({ ...menuFlow(), trigger: { on: 'first_message', keywords: [], connection_ids: ['conn-meta'] } });
+    const panel = await openPanel();
+    expect(within(panel).getByTestId('test-draft-differs').textContent).toContain('(v3)');
+    expect(within(panel).getByTestId('test-outside-trigger')).toBeTruthy();
+  });
+
+  it('writes as a test customer and shows the bot\'s reply; "Novo cliente" starts over with another number', async () => {
+    serve({ ...menuFlow(), has_unpublished_changes: false, trigger: { on: 'always', keywords: [], connection_ids: [SANDBOX] } });
+    const panel = await openPanel();
+    expect(within(panel).getByTestId('test-published').textContent).toBe('O bot executa a versão publicada (v3).');
+    expect(within(panel).queryByTestId('test-outside-trigger')).toBeNull();
+    fireEvent.change(within(panel).getByTestId('phone-text'), { target: { value: 'oi' } });
+    await act(async () => { fireEvent.click(within(panel).getByTestId('phone-send')); });
+    await waitFor(() => expect(inbound).toHaveLength(1));
+    const first = inbound[0].body.from;
+    expect(first).toMatch(/^55119\d{8}$/);
+    expect(inbound[0].body).toMatchObject({ type: 'text', text: 'oi' });
+    expect(within(panel).getByTestId('phone-sent').textContent).toContain('oi');
+    await waitFor(() => expect(within(panel).getByTestId('phone-received').textContent).toContain('Digite 1 para vendas'), { timeout: 4000 });
+
+    await act(async () => { fireEvent.click(within(panel).getByTestId('test-new-customer')); });
+    expect(within(panel).queryByTestId('phone-sent')).toBeNull();
+    fireEvent.change(within(panel).getByTestId('phone-text'), { target: { value: 'oi de novo' } });
+    await act(async () => { fireEvent.click(within(panel).getByTestId('phone-send')); });
+    await waitFor(() => expect(inbound).toHaveLength(2));
+    expect(inbound[1].body.from).toMatch(/^55119\d{8}$/);
+    expect(inbound[1].body.from).not.toBe(first);
+  });
+});
+
 describe('Chatbot: builder', () => {
   let patches: Record<string, unknown>[] = [];
   function serveFlow(onPublish?: (body: unknown) => Response, initial: BotFlow = menuFlow()) {

@@ -68,14 +68,19 @@ function Ticks({ statuses }: { statuses: string[] | null }) {
  * customer (every WhatsApp type) and see what the business sent, with the
  * delivery statuses the sandbox reported.
  */
-export default function SandboxPhone({ connectionId, embedded = false }: { connectionId?: string; embedded?: boolean } = {}) {
+export default function SandboxPhone({ connectionId, embedded = false, customer }: {
+  connectionId?: string;
+  embedded?: boolean;
+  /** The simulated customer's number (digits) and name; the builder's test panel picks one per flow. */
+  customer?: { from: string; name?: string };
+} = {}) {
   const { t } = useTranslation();
   const params = useParams();
   const id = connectionId ?? params.id ?? '';
   const connQ = useQuery({ queryKey: ['connections', id], queryFn: () => connections.get(id) });
   const outboxQ = useQuery({ queryKey: ['sandbox-outbox', id], queryFn: () => sandbox.outbox(id), refetchInterval: 2000 });
-  const [from, setFrom] = useState('5511987654321');
-  const [name, setName] = useState('Cliente Sandbox');
+  const [from, setFrom] = useState(customer?.from ?? '5511987654321');
+  const [name, setName] = useState(customer?.name ?? 'Cliente Sandbox');
   const [type, setType] = useState<PhoneType>('text');
   const [text, setText] = useState('');
   const [file, setFile] = useState<File | null>(null);
