@@ -743,7 +743,7 @@ async function connect(page, fromId, handle, toId) {
   await page.mouse.up();
 }
 
-await step('chatbot: admin builds a flow (start → message → end), saves, publishes it and sees it active in the list', async () => {
+await step('chatbot: admin builds a flow (start → message → end), saves, publishes it, sees the bot answer on the sandbox phone and the flow active in the list', async () => {
   const { page, context } = await newPage('bots');
   await login(page, ADMIN);
   await page.waitForURL(/\/inbox/);
@@ -776,6 +776,15 @@ await step('chatbot: admin builds a flow (start → message → end), saves, pub
   await page.getByTestId('publish-flow').click();
   await expectText(page, 'Publicado: versão 1 ativa.');
   await shot(page, '38-bot-builder-published', 'Chatbot builder: start → message → end built with the mouse, saved and published (version 1 active)');
+  // The test panel: the customer writes the keyword on the sandbox phone and the bot answers.
+  await page.getByTestId('toggle-test').click();
+  const panel = page.getByTestId('test-panel');
+  await expectVisible(panel.getByTestId('test-published'), 'the panel running the published version');
+  await panel.getByTestId('phone-text').fill(`oi${run}`);
+  await panel.getByTestId('phone-send').click();
+  await until('the bot answers on the sandbox phone', async () =>
+    (await panel.getByTestId('phone-received').allTextContents()).some((t) => t.includes('Em que podemos ajudar?')), 20000);
+  await shot(page, '38b-bot-test-panel', 'Chatbot builder → Testar: the customer writes the keyword on the sandbox phone and the published flow answers');
   await page.getByRole('link', { name: 'Voltar aos fluxos' }).click();
   const row = page.getByTestId('bot-flow-row').filter({ hasText: name });
   await expectVisible(row.locator('[data-testid="flow-status"][data-active="true"]'), 'the flow listed as active');
