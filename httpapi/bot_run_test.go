@@ -356,3 +356,88 @@ func TestBotLoopIsCutWithANoteOnTheTimeline(t *testing.T) {
 	session := b.do(http.MethodGet, "/api/v1/conversations/"+conv["id"].(string)+"/bot", b.tenant.AdminToken, nil).JSON()["session"].(map[string]any)
 	require.Equal(t, "failed", session["status"])
 }
+
+// TestBotQuestionLabelConditionEndAndTimeout: the nodes that talk to the
+// contact's record, against PostgreSQL. A question that validates an email
+// (a wrong answer asks again, then takes "invalid"), saves it to the
+// contact; a label node tags the contact; a condition reads the label and
+// the business hours; an end node resolves the conversation. A second flow's
+// question times out through its River job.
+func TestBotQuestionLabelConditionEndAndTimeout(t *testing.T) {
+	t.Parallel()
+	b := newBotEnv(t)
+	label := createdID(t, b.do(http.MethodPost, "/api/v1/labels", b.tenant.AdminToken, map[string]any{"name": "VIP", "color": "#16a34a"}))
+	pos := map[string]any{"x": 0, "y": 0}
+	b.publish(map[string]any{"name": "Cadastro", "trigger": map[string]any{"on": "keyword", "keywords": []string{"cadastro"}},
+		"nodes": []map[string]any{
+			{"id": "start", "type": "start", "name": "Início", "config": map[string]any{}, "position": pos},
+			{"id": "ask", "type": "question", "name": "E-mail", "config": map[string]any{"text": "Qual seu e-mail?", "answer_type": "email",
+				"contact_field": "email", "retries": 1, "retry_message": "E-mail inválido"}, "position": pos},
+			{"id": "tag", "type": "add_label", "name": "VIP", "config": map[string]any{"action": "add", "label_ids": []string{label}}, "position": pos},
+			{"id": "check", "type": "condition", "name": "É VIP?", "config": map[string]any{"match": "all", "rules": []map[string]any{
+				{"source": "label", "op": "has", "value": label}, {"source": "business_hours", "op": "in"}}}, "position": pos},
+			{"id": "bye", "type": "end", "name": "Fim", "config": map[string]any{"resolve": true, "message": "Obrigado, {{contact.email}}"}, "position": pos},
+			{"id": "odd", "type": "end", "name": "Estranho", "config": map[string]any{"message": "Algo deu errado"}, "position": pos},
+			{"id": "lost", "type": "end", "name": "Sem e-mail", "config": map[string]any{"message": "Sem e-mail, sem cadastro"}, "position": pos},
+		},
+		"edges": []map[string]any{{"from": "start", "to": "ask", "handle": "next"}, {"from": "ask", "to": "tag", "handle": "next"},
+			{"from": "ask", "to": "lost", "handle": "invalid"}, {"from": "tag", "to": "check", "handle": "next"},
+			{"from": "check", "to": "bye", "handle": "true"}, {"from": "check", "to": "odd", "handle": "false"}}})
+	b.publish(map[string]any{"name": "Paciência", "trigger": map[string]any{"on": "keyword", "keywords": []string{"horario"}},
+		"nodes": []map[string]any{
+			{"id": "start", "type": "start", "name": "Início", "config": map[string]any{}, "position": pos},
+			{"id": "ask", "type": "question", "name": "Dia", "config": map[string]any{"text": "Que dia?", "answer_type": "date",
+				"timeout_s": 2}, "position": pos},
+			{"id": "ok", "type": "end", "name": "Fim", "config": map[string]any{"message": "Anotado"}, "position": pos},
+			{"id": "late", "type": "end", "name": "Tempo", "config": map[string]any{"message": "Ainda está aí? Chame de novo quando quiser."}, "position": pos},
+		},
+		"edges": []map[string]any{{"from": "start", "to": "ask", "handle": "next"}, {"from": "ask", "to": "ok", "handle": "next"},
+			{"from": "ask", "to": "late", "handle": "timeout"}, {"from": "ask", "to": "late", "handle": "invalid"}}})
+
+	now := time.Now()
+	b.postWebhook(whatsappText("5511966667777", "Caio", "wamid.q.1", "cadastro", now))
+	b.waitSent("Qual seu e-mail?")
+	b.postWebhook(whatsappText("5511966667777", "Caio", "wamid.q.2", "não tenho", now.Add(time.Second)))
+	b.waitSent("Qual seu e-mail?", "E-mail inválido", "Qual seu e-mail?")
+	b.postWebhook(whatsappText("5511966667777", "Caio", "wamid.q.3", "Caio@Exemplo.com.br", now.Add(2*time.Second)))
+	b.waitSent("Qual seu e-mail?", "E-mail inválido", "Qual seu e-mail?", "Obrigado, caio@exemplo.com.br")
+	conv := b.onlyConversation()
+	require.Equal(t, "resolved", conv["status"], "the end node resolved it")
+	contact := b.do(http.MethodGet, "/api/v1/contacts/"+conv["contact_id"].(string), b.tenant.AdminToken, nil).JSON()
+	require.Equal(t, "caio@exemplo.com.br", contact["email"])
+	require.Contains(t, fmt.Sprint(contact["label_ids"]), label)
+
+	// Another customer never answers: the answer time ends the question.
+	b.postWebhook(whatsappText("5511988889999", "Duda", "wamid.q.4", "horario", time.Now()))
+	checkFor(t, 15*time.Second, func() error {
+		sent := b.graph.sent()
+		if len(sent) < 6 || sent[4] != "Que dia?" || sent[5] != "Ainda está aí? Chame de novo quando quiser." {
+			return fmt.Errorf("sent %q", sent)
+		}
+		return nil
+	})
+}
+
+// TestBotSessionFinishesOnItsVersion: a conversation in a flow finishes on
+// the version it started with, though a new version is published meanwhile;
+// the next conversation starts on the new one.
+func TestBotSessionFinishesOnItsVersion(t *testing.T) {
+	t.Parallel()
+	b := newBotEnv(t)
+	id := b.publish(menuFlowBody("Menu", "Olá!"))
+	b.postWebhook(whatsappText("5511922223333", "Eva", "wamid.v.1", "menu", time.Now()))
+	b.waitSent("Olá!", "buttons:Escolha")
+
+	v2 := menuFlowBody("Menu", "Oi, versão 2!")
+	v2["nodes"].([]map[string]any)[3]["config"] = map[string]any{"message": "Versão 2 transfere"}
+	res := b.do(http.MethodPatch, "/api/v1/bot-flows/"+id, b.tenant.AdminToken, map[string]any{"nodes": v2["nodes"], "edges": v2["edges"]})
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	res = b.do(http.MethodPost, "/api/v1/bot-flows/"+id+"/publish", b.tenant.AdminToken, nil)
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	require.EqualValues(t, 2, res.JSON()["active_version"])
+
+	b.postWebhook(whatsappButton("5511922223333", "wamid.v.2", "sales", "Vendas", time.Now()))
+	b.waitSent("Olá!", "buttons:Escolha", "Já te atendemos")
+	b.postWebhook(whatsappText("5511944443333", "Gil", "wamid.v.3", "menu", time.Now()))
+	b.waitSent("Olá!", "buttons:Escolha", "Já te atendemos", "Oi, versão 2!", "buttons:Escolha")
+}
