@@ -162,6 +162,7 @@ type engineMetrics struct {
 	ingestLag    prometheus.Histogram
 	sends        *prometheus.CounterVec
 	dropped      prometheus.Counter
+	swept        prometheus.Counter
 	deadLettered prometheus.Counter
 }
 
@@ -221,11 +222,13 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 			Help: "Provider send outcomes."}, []string{"outcome"}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "crm_dispatch_deferred_total",
 			Help: "Inbox events deferred to their inbox row (taken back in order by their dispatch shard) because its queue stayed full."}),
+		swept: prometheus.NewCounter(prometheus.CounterOpts{Name: "crm_inbox_swept_total",
+			Help: "Inbox events the sweeper took back once their claim went stale: a failed attempt waiting to be retried, a node that died or stopped holding them, one its deferral bound could not remember."}),
 		deadLettered: prometheus.NewCounter(prometheus.CounterOpts{Name: "crm_inbox_dead_lettered_total",
 			Help: "Inbox events dead-lettered by this node after their last failed attempt (CRM_INBOX_MAX_ATTEMPTS)."}),
 	}
 	if cfg.Registry != nil {
-		cfg.Registry.MustRegister(m.activations, m.processed, m.ingestLag, m.sends, m.dropped, m.deadLettered)
+		cfg.Registry.MustRegister(m.activations, m.processed, m.ingestLag, m.sends, m.dropped, m.swept, m.deadLettered)
 		cfg.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "crm_inbox_dead_letters",
 			Help: "Inbox events dead-lettered and waiting for an admin's retry (all tenants)."}, func() float64 {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
