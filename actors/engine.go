@@ -329,6 +329,11 @@ func (e *Engine) request(ctx context.Context, identity, kind string, msg any) (a
 	return e.node.Request(ctx, identity, kind, msg)
 }
 
+// Publish hands tenant events committed outside the engine (the API's
+// changes to contacts, labels and quick replies) to the same publishers as
+// the engine's own, so every open console hears of them live.
+func (e *Engine) Publish(tenantID uuid.UUID, events []crm.TenantEvent) { e.publish(tenantID, events) }
+
 // publish hands committed events to the publishers. Live delivery is the
 // fast path: a console that misses one finds it by resuming from its last
 // seq.
