@@ -257,6 +257,7 @@ func (e *Engine) redispatch(pending []persistence.PendingInboxEvent) int {
 			items = append(items, item)
 		}
 	}
+	e.metrics.swept.Add(float64(len(items)))
 	e.Dispatch(context.Background(), items)
 	return len(items)
 }

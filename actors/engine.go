@@ -164,6 +164,7 @@ type engineMetrics struct {
 	ingestLag    prometheus.Histogram
 	sends        *prometheus.CounterVec
 	dropped      prometheus.Counter
+	swept        prometheus.Counter
 	deadLettered prometheus.Counter
 	botSteps     prometheus.Counter
 	botErrors    *prometheus.CounterVec
@@ -225,6 +226,8 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 			Help: "Provider send outcomes."}, []string{"outcome"}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "crm_dispatch_deferred_total",
 			Help: "Inbox events deferred to their inbox row (taken back in order by their dispatch shard) because its queue stayed full."}),
+		swept: prometheus.NewCounter(prometheus.CounterOpts{Name: "crm_inbox_swept_total",
+			Help: "Inbox events the sweeper took back once their claim went stale: a failed attempt waiting to be retried, a node that died or stopped holding them, one its deferral bound could not remember."}),
 		deadLettered: prometheus.NewCounter(prometheus.CounterOpts{Name: "crm_inbox_dead_lettered_total",
 			Help: "Inbox events dead-lettered by this node after their last failed attempt (CRM_INBOX_MAX_ATTEMPTS)."}),
 		botSteps: prometheus.NewCounter(prometheus.CounterOpts{Name: "crm_bot_steps_total",
@@ -233,7 +236,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 			Help: "Chatbot sessions stopped by an error, by code (step_limit, broken_flow)."}, []string{"code"}),
 	}
 	if cfg.Registry != nil {
-		cfg.Registry.MustRegister(m.activations, m.processed, m.ingestLag, m.sends, m.dropped, m.deadLettered, m.botSteps, m.botErrors)
+		cfg.Registry.MustRegister(m.activations, m.processed, m.ingestLag, m.sends, m.dropped, m.swept, m.deadLettered, m.botSteps, m.botErrors)
 		cfg.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "crm_inbox_dead_letters",
 			Help: "Inbox events dead-lettered and waiting for an admin's retry (all tenants)."}, func() float64 {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -333,6 +336,11 @@ func (e *Engine) request(ctx context.Context, identity, kind string, msg any) (a
 	}
 	return e.node.Request(ctx, identity, kind, msg)
 }
+
+// Publish hands tenant events committed outside the engine (the API's
+// changes to contacts, labels and quick replies) to the same publishers as
+// the engine's own, so every open console hears of them live.
+func (e *Engine) Publish(tenantID uuid.UUID, events []crm.TenantEvent) { e.publish(tenantID, events) }
 
 // publish hands committed events to the publishers. Live delivery is the
 // fast path: a console that misses one finds it by resuming from its last

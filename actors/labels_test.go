@@ -53,7 +53,7 @@ func TestLabelChangesReachTheNextMessage(t *testing.T) {
 	}
 	newLabel := func(name string) uuid.UUID {
 		t.Helper()
-		l, err := db.CreateLabel(ctx, tenant, persistence.AuditEntry{}, persistence.NewLabel{Name: name})
+		l, _, err := db.CreateLabel(ctx, tenant, persistence.AuditEntry{}, persistence.NewLabel{Name: name})
 		require.NoError(t, err)
 		return l.ID
 	}
@@ -77,7 +77,8 @@ func TestLabelChangesReachTheNextMessage(t *testing.T) {
 	_, labels = lastEvent("message.created")
 	require.Equal(t, want, labels, "the next message carries the labels just set")
 
-	require.NoError(t, db.DeleteLabel(ctx, tenant, lead, persistence.AuditEntry{}))
+	_, err = db.DeleteLabel(ctx, tenant, lead, persistence.AuditEntry{})
+	require.NoError(t, err)
 	deliver("wamid.labels.3")
 	_, labels = lastEvent("message.created")
 	require.Equal(t, []uuid.UUID{vip}, labels, "a deleted label leaves the next message's conversation")
@@ -116,7 +117,7 @@ func TestLabelsOfAnArchivedConversation(t *testing.T) {
 	live := deliver("wamid.archived.2")
 	require.NotEqual(t, old.ID, live.ID, "archived is terminal: the next message opens a new conversation")
 
-	l, err := db.CreateLabel(ctx, tenant, persistence.AuditEntry{}, persistence.NewLabel{Name: "old"})
+	l, _, err := db.CreateLabel(ctx, tenant, persistence.AuditEntry{}, persistence.NewLabel{Name: "old"})
 	require.NoError(t, err)
 	require.NoError(t, e.SetLabels(ctx, crm.Principal{}, old, []uuid.UUID{l.ID}))
 

@@ -205,42 +205,53 @@ func (s *Server) getConnection(c *gin.Context, p crm.Principal) error {
 }
 
 func (s *Server) updateConnection(c *gin.Context, p crm.Principal) error {
-	sealer, err := s.sealer()
-	if err != nil {
-		return err
-	}
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	var req updateConnectionRequest
-	if err := bindJSON(c, &req); err != nil {
-		return err
-	}
-	fields := crm.FieldErrors{}
-	patch := ConnectionPatch{Credentials: req.Credentials, Settings: req.Settings}
-	if req.Name != nil {
-		name := directoryText(fields, "name", *req.Name, 1, 120)
-		patch.Name = &name
-	}
-	if err := fields.Err(); err != nil {
-		return err
-	}
-	if err := s.checkTenantConnectionInput(req.Credentials, req.Settings); err != nil {
-		return err
-	}
-	conn, err := UpdateConnection(c, s.db, sealer, p.TenantID, id, directoryActor(c, p), patch)
-	if err != nil {
-		return err
-	}
-	s.forgetConnection(id)
-	c.JSON(http.StatusOK, s.connectionResponse(conn))
-	return nil
+	return patchConnection(s, c, p, func(_ uuid.UUID, req updateConnectionRequest, _ *crm.Sealer) (uuid.UUID, ConnectionPatch, error) {
+		fields := crm.FieldErrors{}
+		patch := ConnectionPatch{Credentials: req.Credentials, Settings: req.Settings}
+		if req.Name != nil {
+			name := directoryText(fields, "name", *req.Name, 1, 120)
+			patch.Name = &name
+		}
+		if err := fields.Err(); err != nil {
+			return uuid.Nil, patch, err
+		}
+		if err := s.checkTenantConnectionInput(req.Credentials, req.Settings); err != nil {
+			return uuid.Nil, patch, err
+		}
+		return p.TenantID, patch, nil
+	})
 }
 
 // adminUpdateConnection sets or removes a Meta connection's graph_base_url,
 // in the connection's tenant (its audit log shows the platform owner did).
 func (s *Server) adminUpdateConnection(c *gin.Context, p crm.Principal) error {
+	return patchConnection(s, c, p, func(id uuid.UUID, req adminConnectionRequest, sealer *crm.Sealer) (uuid.UUID, ConnectionPatch, error) {
+		sec, err := persistence.LoadConnectionForWebhook(c, s.db, sealer, id)
+		if err != nil {
+			return uuid.Nil, ConnectionPatch{}, err
+		}
+		if sec.Deleted {
+			return uuid.Nil, ConnectionPatch{}, crm.NotFound("connection")
+		}
+		if sec.Provider != providers.Meta {
+			return uuid.Nil, ConnectionPatch{}, crm.NewError(crm.ErrUnprocessable, "not_a_meta_connection",
+				"only Meta connections take a graph_base_url (a sandbox connection's is this server's own)", nil)
+		}
+		var value any
+		if req.GraphBaseURL != nil && strings.TrimSpace(*req.GraphBaseURL) != "" {
+			value = strings.TrimSpace(*req.GraphBaseURL)
+		}
+		return sec.TenantID, ConnectionPatch{Settings: map[string]any{"graph_base_url": value}}, nil
+	})
+}
+
+// patchConnection is what both PATCH routes share: the path id and the body
+// decoded, the patch applied in its tenant, this node's cached adapter
+// forgotten and the connection answered. prepare checks the body and says
+// which tenant the connection is patched in (the caller's, or for the
+// platform owner the connection's own).
+func patchConnection[Req any](s *Server, c *gin.Context, p crm.Principal,
+	prepare func(id uuid.UUID, req Req, sealer *crm.Sealer) (uuid.UUID, ConnectionPatch, error)) error {
 	sealer, err := s.sealer()
 	if err != nil {
 		return err
@@ -249,27 +260,15 @@ func (s *Server) adminUpdateConnection(c *gin.Context, p crm.Principal) error {
 	if err != nil {
 		return err
 	}
-	var req adminConnectionRequest
+	var req Req
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	sec, err := persistence.LoadConnectionForWebhook(c, s.db, sealer, id)
+	tenantID, patch, err := prepare(id, req, sealer)
 	if err != nil {
 		return err
 	}
-	if sec.Deleted {
-		return crm.NotFound("connection")
-	}
-	if sec.Provider != providers.Meta {
-		return crm.NewError(crm.ErrUnprocessable, "not_a_meta_connection",
-			"only Meta connections take a graph_base_url (a sandbox connection's is this server's own)", nil)
-	}
-	var value any
-	if req.GraphBaseURL != nil && strings.TrimSpace(*req.GraphBaseURL) != "" {
-		value = strings.TrimSpace(*req.GraphBaseURL)
-	}
-	conn, err := UpdateConnection(c, s.db, sealer, sec.TenantID, id, directoryActor(c, p),
-		ConnectionPatch{Settings: map[string]any{"graph_base_url": value}})
+	conn, err := UpdateConnection(c, s.db, sealer, tenantID, id, directoryActor(c, p), patch)
 	if err != nil {
 		return err
 	}

@@ -152,10 +152,11 @@ func (s *Server) createContact(c *gin.Context, p crm.Principal) error {
 	if err := fields.Err(); err != nil {
 		return err
 	}
-	contact, err := s.db.CreateContact(c, p.TenantID, contactActor(c, p), in)
+	contact, ev, err := s.db.CreateContact(c, p.TenantID, contactActor(c, p), in)
 	if err != nil {
 		return err
 	}
+	s.publish(p.TenantID, ev)
 	c.JSON(http.StatusCreated, contact)
 	return nil
 }
@@ -212,10 +213,11 @@ func (s *Server) updateContact(c *gin.Context, p crm.Principal) error {
 	if err := fields.Err(); err != nil {
 		return err
 	}
-	contact, err := s.db.UpdateContact(c, p.TenantID, id, contactActor(c, p), patch)
+	contact, ev, err := s.db.UpdateContact(c, p.TenantID, id, contactActor(c, p), patch)
 	if err != nil {
 		return err
 	}
+	s.publish(p.TenantID, ev)
 	c.JSON(http.StatusOK, contact)
 	return nil
 }
@@ -225,9 +227,11 @@ func (s *Server) deleteContact(c *gin.Context, p crm.Principal) error {
 	if err != nil {
 		return err
 	}
-	if err := s.db.DeleteContact(c, p.TenantID, id, contactActor(c, p)); err != nil {
+	ev, err := s.db.DeleteContact(c, p.TenantID, id, contactActor(c, p))
+	if err != nil {
 		return err
 	}
+	s.publish(p.TenantID, ev)
 	c.Status(http.StatusNoContent)
 	return nil
 }

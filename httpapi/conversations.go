@@ -191,6 +191,17 @@ func (s *Server) getConversation(c *gin.Context, p crm.Principal) error {
 	return nil
 }
 
+// publish tells the open consoles of a committed change made here (a
+// contact, label or quick reply): live through the engine's publishers. An
+// event with no type (a patch that changed nothing) is not published. A
+// node without an engine publishes nothing; the event is stored all the
+// same, and consoles find it when they resume.
+func (s *Server) publish(tenantID uuid.UUID, ev crm.TenantEvent) {
+	if s.cfg.Engine != nil && ev.Type != "" {
+		s.cfg.Engine.Publish(tenantID, []crm.TenantEvent{ev})
+	}
+}
+
 func (s *Server) conversationEngine() (*actors.Engine, error) {
 	if s.cfg.Engine == nil {
 		return nil, crm.NewError(crm.ErrUnprocessable, "engine_unavailable", "conversations cannot be changed on this node", nil)

@@ -93,7 +93,7 @@ func TestHostHeaderNeverNamesOurURLs(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, res.Status, string(res.Body))
 	require.EqualValues(t, http.StatusOK, res.JSON()["webhook_status"])
 	mediaID := res.JSON()["media_id"].(string)
-	waitFor(t, 5*time.Second, func() error {
+	checkFor(t, 5*time.Second, func() error {
 		if len(env.dispatched()) == 0 {
 			return fmt.Errorf("nothing dispatched")
 		}
@@ -113,7 +113,7 @@ func TestHostHeaderNeverNamesOurURLs(t *testing.T) {
 		"messaging_product": "whatsapp", "to": "5511987654321", "type": "text", "text": map[string]any{"body": "oi"}})
 	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
 	wamid := res.JSON()["messages"].([]any)[0].(map[string]any)["id"].(string)
-	waitFor(t, 5*time.Second, func() error {
+	checkFor(t, 5*time.Second, func() error {
 		for _, d := range env.dispatched() {
 			if st := d.Event.GetStatusUpdate(); st != nil && st.ExternalMessageId == wamid && st.Status.String() == "DELIVERY_STATUS_READ" {
 				return nil

@@ -173,6 +173,35 @@ func (e *engineEnv) postWebhook(body []byte) {
 	require.Equal(e.t, http.StatusOK, res.Status, string(res.Body))
 }
 
+// waitConversations polls the conversation list, as the tenant's admin sees
+// it (query as in "?q=Maria"), until it holds n, and returns them.
+func (e *engineEnv) waitConversations(query string, n int) []map[string]any {
+	e.t.Helper()
+	var items []map[string]any
+	checkFor(e.t, 10*time.Second, func() error {
+		items = e.do(http.MethodGet, "/api/v1/conversations"+query, e.tenant.AdminToken, nil).Items()
+		if len(items) != n {
+			return fmt.Errorf("%d conversations, want %d", len(items), n)
+		}
+		return nil
+	})
+	return items
+}
+
+// openConversation posts a customer's text and waits for the conversation it
+// opens, the tenant's only one.
+func (e *engineEnv) openConversation(from, name, wamid, text string) map[string]any {
+	e.t.Helper()
+	e.postWebhook(whatsappText(from, name, wamid, text, time.Now()))
+	return e.waitConversations("", 1)[0]
+}
+
+// messages is a conversation's first page of messages, as its admin sees it.
+func (e *engineEnv) messages(convID string) []map[string]any {
+	e.t.Helper()
+	return e.do(http.MethodGet, "/api/v1/conversations/"+convID+"/messages", e.tenant.AdminToken, nil).Items()
+}
+
 func whatsappText(from, name, id, text string, at time.Time) []byte {
 	return []byte(fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":"WABA","changes":[{"field":"messages","value":{
 		"messaging_product":"whatsapp","metadata":{"display_phone_number":"5511900000000","phone_number_id":"123456123"},
@@ -214,7 +243,7 @@ func TestInboundToConversationToReplyAndStatuses(t *testing.T) {
 	require.NotNil(t, conv["window_expires_at"])
 	convID := conv["id"].(string)
 
-	msgs := env.do(http.MethodGet, "/api/v1/conversations/"+convID+"/messages", env.tenant.AdminToken, nil).Items()
+	msgs := env.messages(convID)
 	require.Len(t, msgs, 2, "the retried webhook made no second message")
 	require.EqualValues(t, 1, msgs[0]["seq"])
 	require.Equal(t, "Olá, tudo bem?", msgs[0]["text"])
@@ -231,7 +260,7 @@ func TestInboundToConversationToReplyAndStatuses(t *testing.T) {
 	messageID := first.JSON()["id"].(string)
 	var external string
 	checkFor(t, 10*time.Second, func() error {
-		m := env.do(http.MethodGet, "/api/v1/conversations/"+convID+"/messages", env.tenant.AdminToken, nil).Items()[2]
+		m := env.messages(convID)[2]
 		if m["status"] != "sent" {
 			return fmt.Errorf("status %v", m["status"])
 		}
@@ -246,7 +275,7 @@ func TestInboundToConversationToReplyAndStatuses(t *testing.T) {
 	env.postWebhook(whatsappStatus(external, "read", now.Add(3*time.Second)))
 	env.postWebhook(whatsappStatus(external, "delivered", now.Add(2*time.Second)))
 	checkFor(t, 10*time.Second, func() error {
-		for _, m := range env.do(http.MethodGet, "/api/v1/conversations/"+convID+"/messages", env.tenant.AdminToken, nil).Items() {
+		for _, m := range env.messages(convID) {
 			if m["id"] == messageID && m["status"] == "read" && m["read_at"] != nil {
 				return nil
 			}
@@ -278,16 +307,7 @@ func TestSendRetriesRateLimitsAndRefusesOutsideTheWindow(t *testing.T) {
 	t.Parallel()
 	env := newEngineEnv(t)
 	env.graph.fail = 2
-	env.postWebhook(whatsappText("5521999990000", "João", "wamid.in.x", "Oi", time.Now()))
-	var convID string
-	checkFor(t, 10*time.Second, func() error {
-		items := env.do(http.MethodGet, "/api/v1/conversations", env.tenant.AdminToken, nil).Items()
-		if len(items) != 1 {
-			return fmt.Errorf("%d conversations", len(items))
-		}
-		convID = items[0]["id"].(string)
-		return nil
-	})
+	convID := env.openConversation("5521999990000", "João", "wamid.in.x", "Oi")["id"].(string)
 	res := env.do(http.MethodPost, "/api/v1/conversations/"+convID+"/messages", env.tenant.AdminToken,
 		map[string]any{"text": "Olá", "idempotency_key": "rl-1"})
 	require.Equal(t, http.StatusAccepted, res.Status, string(res.Body))
@@ -332,16 +352,7 @@ func TestSuspendedTenantSendsRefusedAtOnce(t *testing.T) {
 	t.Parallel()
 	env := newEngineEnv(t)
 	owner := env.superAdmin()
-	env.postWebhook(whatsappText("5531999990000", "Bia", "wamid.sus.1", "Oi", time.Now()))
-	var convID string
-	checkFor(t, 10*time.Second, func() error {
-		items := env.do(http.MethodGet, "/api/v1/conversations", env.tenant.AdminToken, nil).Items()
-		if len(items) != 1 {
-			return fmt.Errorf("%d conversations", len(items))
-		}
-		convID = items[0]["id"].(string)
-		return nil
-	})
+	convID := env.openConversation("5531999990000", "Bia", "wamid.sus.1", "Oi")["id"].(string)
 	send := func(key string) response {
 		return env.do(http.MethodPost, "/api/v1/conversations/"+convID+"/messages", env.tenant.AdminToken,
 			map[string]any{"text": "Olá", "idempotency_key": key})
@@ -362,7 +373,7 @@ func TestSuspendedTenantSendsRefusedAtOnce(t *testing.T) {
 	require.NoError(t, env.engine.MayI(context.Background(), env.tenant.ID, actors.ActionSend))
 	require.Equal(t, http.StatusAccepted, send("s-2").Status)
 	checkFor(t, 10*time.Second, func() error {
-		msgs := env.do(http.MethodGet, "/api/v1/conversations/"+convID+"/messages", env.tenant.AdminToken, nil).Items()
+		msgs := env.messages(convID)
 		if len(msgs) != 4 {
 			return fmt.Errorf("%d messages", len(msgs))
 		}
@@ -376,16 +387,7 @@ func TestSuspendedTenantSendsRefusedAtOnce(t *testing.T) {
 func TestPendingSendOfADeadNodeIsResent(t *testing.T) {
 	t.Parallel()
 	env := newEngineEnv(t)
-	env.postWebhook(whatsappText("5541999990000", "Caio", "wamid.stale.1", "Oi", time.Now()))
-	var conv map[string]any
-	checkFor(t, 10*time.Second, func() error {
-		items := env.do(http.MethodGet, "/api/v1/conversations", env.tenant.AdminToken, nil).Items()
-		if len(items) != 1 {
-			return fmt.Errorf("%d conversations", len(items))
-		}
-		conv = items[0]
-		return nil
-	})
+	conv := env.openConversation("5541999990000", "Caio", "wamid.stale.1", "Oi")
 	// What a node that died right after storing the send leaves behind.
 	ctx := context.Background()
 	convID, contactID := uuid.MustParse(conv["id"].(string)), uuid.MustParse(conv["contact_id"].(string))
@@ -407,7 +409,7 @@ func TestPendingSendOfADeadNodeIsResent(t *testing.T) {
 	env.engine.Sweep(ctx)
 	env.engine.Sweep(ctx) // a second sweep meanwhile does not send it again
 	checkFor(t, 10*time.Second, func() error {
-		for _, m := range env.do(http.MethodGet, "/api/v1/conversations/"+convID.String()+"/messages", env.tenant.AdminToken, nil).Items() {
+		for _, m := range env.messages(convID.String()) {
 			if m["text"] == "Ainda está aí?" && m["status"] == "sent" {
 				return nil
 			}

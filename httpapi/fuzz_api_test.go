@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -107,16 +106,7 @@ func FuzzAPIJSON(f *testing.F) {
 	env.srv.cfg.Sealer = testSealer(f, 'z') // connections need one; set before any request
 	admin := env.tenant.AdminToken
 	owner := env.superAdmin()
-	env.postWebhook(whatsappText("5511911110000", "Fuzz", "wamid.fuzz", "Oi", time.Now()))
-	var convID string
-	checkFor(f, 10*time.Second, func() error {
-		items := env.do(http.MethodGet, "/api/v1/conversations", admin, nil).Items()
-		if len(items) != 1 {
-			return fmt.Errorf("%d conversations", len(items))
-		}
-		convID = items[0]["id"].(string)
-		return nil
-	})
+	convID := env.openConversation("5511911110000", "Fuzz", "wamid.fuzz", "Oi")["id"].(string)
 	create := func(path, token string, body any) string {
 		res := env.do(http.MethodPost, path, token, body)
 		require.Less(f, res.Status, 300, "%s: %s", path, res.Body)

@@ -81,10 +81,11 @@ func (s *Server) createLabel(c *gin.Context, p crm.Principal) error {
 	if err := fields.Err(); err != nil {
 		return err
 	}
-	l, err := s.db.CreateLabel(c, p.TenantID, directoryActor(c, p), in)
+	l, ev, err := s.db.CreateLabel(c, p.TenantID, directoryActor(c, p), in)
 	if err != nil {
 		return err
 	}
+	s.publish(p.TenantID, ev)
 	c.JSON(http.StatusCreated, l)
 	return nil
 }
@@ -124,10 +125,11 @@ func (s *Server) updateLabel(c *gin.Context, p crm.Principal) error {
 	if err := fields.Err(); err != nil {
 		return err
 	}
-	l, err := s.db.UpdateLabel(c, p.TenantID, id, directoryActor(c, p), patch)
+	l, ev, err := s.db.UpdateLabel(c, p.TenantID, id, directoryActor(c, p), patch)
 	if err != nil {
 		return err
 	}
+	s.publish(p.TenantID, ev)
 	c.JSON(http.StatusOK, l)
 	return nil
 }
@@ -137,9 +139,11 @@ func (s *Server) deleteLabel(c *gin.Context, p crm.Principal) error {
 	if err != nil {
 		return err
 	}
-	if err := s.db.DeleteLabel(c, p.TenantID, id, directoryActor(c, p)); err != nil {
+	ev, err := s.db.DeleteLabel(c, p.TenantID, id, directoryActor(c, p))
+	if err != nil {
 		return err
 	}
+	s.publish(p.TenantID, ev)
 	c.Status(http.StatusNoContent)
 	return nil
 }

@@ -331,16 +331,7 @@ func TestSendWithUnknownMediaIsRefused(t *testing.T) {
 	t.Parallel()
 	env := newEngineEnv(t)
 	ctx := context.Background()
-	env.postWebhook(whatsappText("5511911112222", "Rita", "wamid.media.in.1", "Manda a foto?", time.Now()))
-	var convID string
-	checkFor(t, 10*time.Second, func() error {
-		items := env.do(http.MethodGet, "/api/v1/conversations", env.tenant.AdminToken, nil).Items()
-		if len(items) != 1 {
-			return fmt.Errorf("%d conversations", len(items))
-		}
-		convID = items[0]["id"].(string)
-		return nil
-	})
+	convID := env.openConversation("5511911112222", "Rita", "wamid.media.in.1", "Manda a foto?")["id"].(string)
 	blobs, err := persistence.NewLocalBlobStore(t.TempDir())
 	require.NoError(t, err)
 	store, err := persistence.NewMediaStore(env.db, blobs)
@@ -365,13 +356,13 @@ func TestSendWithUnknownMediaIsRefused(t *testing.T) {
 	res := send("text-after", map[string]any{"type": "text", "text": "Só um instante"})
 	require.Equal(t, http.StatusAccepted, res.Status, string(res.Body))
 	checkFor(t, 10*time.Second, func() error {
-		msgs := env.do(http.MethodGet, "/api/v1/conversations/"+convID+"/messages", env.tenant.AdminToken, nil).Items()
+		msgs := env.messages(convID)
 		if len(msgs) != 2 || msgs[1]["status"] != "sent" {
 			return fmt.Errorf("messages %v", msgs)
 		}
 		return nil
 	})
-	msgs := env.do(http.MethodGet, "/api/v1/conversations/"+convID+"/messages", env.tenant.AdminToken, nil).Items()
+	msgs := env.messages(convID)
 	require.Equal(t, "text", msgs[1]["type"])
 	// And nothing went out but the text.
 	require.Equal(t, 1, env.graph.count())

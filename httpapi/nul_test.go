@@ -27,16 +27,7 @@ func fieldDetails(t *testing.T, res response) map[string]any {
 func TestNULInAPIInputIsRefusedWithTheField(t *testing.T) {
 	t.Parallel()
 	env := newEngineEnv(t)
-	env.postWebhook(whatsappText("5511955550000", "Rita", "wamid.nul.api", "Oi", time.Now()))
-	var convID string
-	checkFor(t, 10*time.Second, func() error {
-		items := env.do(http.MethodGet, "/api/v1/conversations", env.tenant.AdminToken, nil).Items()
-		if len(items) != 1 {
-			return fmt.Errorf("%d conversations", len(items))
-		}
-		convID = items[0]["id"].(string)
-		return nil
-	})
+	convID := env.openConversation("5511955550000", "Rita", "wamid.nul.api", "Oi")["id"].(string)
 	cases := []struct {
 		name, method, path, token string
 		bad, good                 any
@@ -107,26 +98,13 @@ func TestInboundNULIsStrippedEndToEnd(t *testing.T) {
 	env.postWebhook([]byte(body))
 	env.postWebhook(whatsappText("5511944440001", "Pedro", "wamid.nul.other", "Oi", time.Now()))
 
-	var conv map[string]any
-	checkFor(t, 10*time.Second, func() error {
-		items := env.do(http.MethodGet, "/api/v1/conversations?q=Maria", env.tenant.AdminToken, nil).Items()
-		if len(items) != 1 {
-			return fmt.Errorf("%d conversations", len(items))
-		}
-		conv = items[0]
-		return nil
-	})
+	conv := env.waitConversations("?q=Maria", 1)[0]
 	require.Equal(t, "Maria Silva", conv["contact"].(map[string]any)["name"])
 	require.Equal(t, "Tudo bem?", conv["last_message_preview"])
-	msgs := env.do(http.MethodGet, "/api/v1/conversations/"+conv["id"].(string)+"/messages", env.tenant.AdminToken, nil).Items()
+	msgs := env.messages(conv["id"].(string))
 	require.Len(t, msgs, 1)
 	require.Equal(t, "Tudo bem?", msgs[0]["text"])
-	checkFor(t, 10*time.Second, func() error {
-		if n := len(env.do(http.MethodGet, "/api/v1/conversations", env.tenant.AdminToken, nil).Items()); n != 2 {
-			return fmt.Errorf("%d conversations", n)
-		}
-		return nil
-	})
+	env.waitConversations("", 2)
 	var pending int
 	require.NoError(t, env.db.TenantTx(context.Background(), env.tenant.ID, func(tx pgx.Tx) error {
 		return tx.QueryRow(context.Background(), `SELECT count(*) FROM inbound_events`).Scan(&pending)
@@ -143,21 +121,12 @@ func TestSendErrorWithNULIsRecorded(t *testing.T) {
 	env.graph.mu.Lock()
 	env.graph.error = `{"error":{"message":"(#131009) Parameter\u0000 value is not valid","type":"OAuthException","code":131009,"fbtrace_id":"A"}}`
 	env.graph.mu.Unlock()
-	env.postWebhook(whatsappText("5511933330000", "Lia", "wamid.nul.send", "Oi", time.Now()))
-	var convID string
-	checkFor(t, 10*time.Second, func() error {
-		items := env.do(http.MethodGet, "/api/v1/conversations", env.tenant.AdminToken, nil).Items()
-		if len(items) != 1 {
-			return fmt.Errorf("%d conversations", len(items))
-		}
-		convID = items[0]["id"].(string)
-		return nil
-	})
+	convID := env.openConversation("5511933330000", "Lia", "wamid.nul.send", "Oi")["id"].(string)
 	res := env.do(http.MethodPost, "/api/v1/conversations/"+convID+"/messages", env.tenant.AdminToken,
 		map[string]any{"text": "Olá", "idempotency_key": "nul-send"})
 	require.Equal(t, http.StatusAccepted, res.Status, string(res.Body))
 	checkFor(t, 10*time.Second, func() error {
-		msgs := env.do(http.MethodGet, "/api/v1/conversations/"+convID+"/messages", env.tenant.AdminToken, nil).Items()
+		msgs := env.messages(convID)
 		if len(msgs) != 2 || msgs[1]["status"] != "failed" {
 			return fmt.Errorf("messages %v", msgs)
 		}

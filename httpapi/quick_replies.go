@@ -104,10 +104,11 @@ func (s *Server) createQuickReply(c *gin.Context, p crm.Principal) error {
 	if err := fields.Err(); err != nil {
 		return err
 	}
-	q, err := s.db.CreateQuickReply(c, p.TenantID, directoryActor(c, p), in)
+	q, ev, err := s.db.CreateQuickReply(c, p.TenantID, directoryActor(c, p), in)
 	if err != nil {
 		return err
 	}
+	s.publish(p.TenantID, ev)
 	c.JSON(http.StatusCreated, q)
 	return nil
 }
@@ -161,10 +162,11 @@ func (s *Server) updateQuickReply(c *gin.Context, p crm.Principal) error {
 	if err := fields.Err(); err != nil {
 		return err
 	}
-	q, err := s.db.UpdateQuickReply(c, p.TenantID, id, directoryActor(c, p), patch)
+	q, ev, err := s.db.UpdateQuickReply(c, p.TenantID, id, directoryActor(c, p), patch)
 	if err != nil {
 		return err
 	}
+	s.publish(p.TenantID, ev)
 	c.JSON(http.StatusOK, q)
 	return nil
 }
@@ -174,9 +176,11 @@ func (s *Server) deleteQuickReply(c *gin.Context, p crm.Principal) error {
 	if err != nil {
 		return err
 	}
-	if err := s.db.DeleteQuickReply(c, p.TenantID, id, directoryActor(c, p)); err != nil {
+	ev, err := s.db.DeleteQuickReply(c, p.TenantID, id, directoryActor(c, p))
+	if err != nil {
 		return err
 	}
+	s.publish(p.TenantID, ev)
 	c.Status(http.StatusNoContent)
 	return nil
 }

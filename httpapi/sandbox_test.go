@@ -60,21 +60,6 @@ func (e *sandboxEnv) dispatched() []InboundDispatch {
 	return append([]InboundDispatch(nil), e.dispatcher.events...)
 }
 
-func waitFor(t *testing.T, timeout time.Duration, fn func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not met within %s: %v", timeout, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // TestSandboxEndToEnd: the simulator's webhooks go through the real ingest
 // route (signature, meta parser, inbox), sends go through the production meta
 // adapter to the sandbox and come back as status webhooks.
@@ -102,7 +87,7 @@ func TestSandboxEndToEnd(t *testing.T) {
 		require.EqualValues(t, http.StatusOK, res.JSON()["webhook_status"])
 		ids = append(ids, res.JSON()["message_id"].(string))
 	}
-	waitFor(t, 5*time.Second, func() error {
+	checkFor(t, 5*time.Second, func() error {
 		if n := len(env.dispatched()); n < len(inbound) {
 			return fmt.Errorf("%d events dispatched", n)
 		}
@@ -144,7 +129,7 @@ func TestSandboxEndToEnd(t *testing.T) {
 	sent, err := adapter.Send(ctx, &channels.OutboundMessage{To: "+5511987654321", Type: channels.OutText, ReplyTo: ids[0],
 		Text: &channels.OutboundText{Body: "Claro! Já te mando."}})
 	require.NoError(t, err)
-	waitFor(t, 5*time.Second, func() error {
+	checkFor(t, 5*time.Second, func() error {
 		var got []crmpb.DeliveryStatus
 		for _, d := range env.dispatched() {
 			if st := d.Event.GetStatusUpdate(); st != nil && st.ExternalMessageId == sent.ExternalID {
@@ -253,7 +238,7 @@ func TestSandboxPostsToItself(t *testing.T) {
 		map[string]any{"from": "5511987654321", "type": "text", "text": "oi"})
 	require.Equal(t, http.StatusAccepted, res.Status, string(res.Body))
 	require.EqualValues(t, http.StatusOK, res.JSON()["webhook_status"])
-	waitFor(t, 5*time.Second, func() error {
+	checkFor(t, 5*time.Second, func() error {
 		for _, d := range env.dispatched() {
 			if d.Event.GetInboundMessage().GetMessage().GetText() == "oi" {
 				return nil

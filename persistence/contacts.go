@@ -241,13 +241,15 @@ func contactDedupe(ids []uuid.UUID) []uuid.UUID {
 	return out
 }
 
-// CreateContact stores a contact with its labels.
-func (db *DB) CreateContact(ctx context.Context, tenantID uuid.UUID, by AuditEntry, in NewContact) (Contact, error) {
+// CreateContact stores a contact with its labels, and answers the
+// contact.created event appended with it (see writeDirectoryChange).
+func (db *DB) CreateContact(ctx context.Context, tenantID uuid.UUID, by AuditEntry, in NewContact) (Contact, crm.TenantEvent, error) {
 	labels := contactDedupe(in.LabelIDs)
 	if in.CustomFields == nil {
 		in.CustomFields = map[string]any{}
 	}
 	var out Contact
+	var ev crm.TenantEvent
 	err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
 		if err := checkContactLabels(ctx, tx, tenantID, labels); err != nil {
 			return err
@@ -271,9 +273,10 @@ func (db *DB) CreateContact(ctx context.Context, tenantID uuid.UUID, by AuditEnt
 			return err
 		}
 		by.Action, by.Entity, by.EntityID, by.Before, by.After = "create", "contact", id, nil, out
-		return WriteAudit(ctx, tx, tenantID, by)
+		ev, err = writeDirectoryChange(ctx, tx, tenantID, by)
+		return err
 	})
-	return out, translate(err)
+	return out, ev, translate(err)
 }
 
 // GetContact loads one contact of the tenant.
@@ -287,9 +290,11 @@ func (db *DB) GetContact(ctx context.Context, tenantID, id uuid.UUID) (Contact, 
 	return out, translate(err)
 }
 
-// UpdateContact applies the patch.
-func (db *DB) UpdateContact(ctx context.Context, tenantID, id uuid.UUID, by AuditEntry, patch ContactPatch) (Contact, error) {
+// UpdateContact applies the patch, and answers the contact.updated event
+// appended with it (none when the patch changes nothing).
+func (db *DB) UpdateContact(ctx context.Context, tenantID, id uuid.UUID, by AuditEntry, patch ContactPatch) (Contact, crm.TenantEvent, error) {
 	var out Contact
+	var ev crm.TenantEvent
 	err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
 		before, err := loadContact(ctx, tx, tenantID, id, true)
 		if err != nil {
@@ -349,9 +354,10 @@ func (db *DB) UpdateContact(ctx context.Context, tenantID, id uuid.UUID, by Audi
 			return err
 		}
 		by.Action, by.Entity, by.EntityID, by.Before, by.After = "update", "contact", id, before, out
-		return WriteAudit(ctx, tx, tenantID, by)
+		ev, err = writeDirectoryChange(ctx, tx, tenantID, by)
+		return err
 	})
-	return out, translate(err)
+	return out, ev, translate(err)
 }
 
 // errContactHasConversations refuses to delete a contact whose conversation
@@ -362,8 +368,10 @@ func errContactHasConversations() error {
 }
 
 // DeleteContact removes a contact without conversations; its labels,
-// identities and campaign entries go with it.
-func (db *DB) DeleteContact(ctx context.Context, tenantID, id uuid.UUID, by AuditEntry) error {
+// identities and campaign entries go with it. It answers the
+// contact.deleted event appended with it.
+func (db *DB) DeleteContact(ctx context.Context, tenantID, id uuid.UUID, by AuditEntry) (crm.TenantEvent, error) {
+	var ev crm.TenantEvent
 	err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
 		before, err := loadContact(ctx, tx, tenantID, id, true)
 		if err != nil {
@@ -385,9 +393,10 @@ func (db *DB) DeleteContact(ctx context.Context, tenantID, id uuid.UUID, by Audi
 			return err
 		}
 		by.Action, by.Entity, by.EntityID, by.Before, by.After = "delete", "contact", id, before, nil
-		return WriteAudit(ctx, tx, tenantID, by)
+		ev, err = writeDirectoryChange(ctx, tx, tenantID, by)
+		return err
 	})
-	return translate(err)
+	return ev, translate(err)
 }
 
 // contactPhoneQuery returns the digits of q when q looks like a phone number

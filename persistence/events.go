@@ -3,6 +3,7 @@ package persistence
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -118,4 +119,34 @@ func AppendTenantEvents(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, even
 		events[i].CreatedAt = at
 	}
 	return nil
+}
+
+// directoryEventActions names the tenant event of each audited action.
+var directoryEventActions = map[string]string{"create": "created", "update": "updated", "delete": "deleted"}
+
+// writeDirectoryChange records a change to a contact, label or quick reply
+// inside the caller's transaction: its audit row, then the tenant event
+// every open console applies live ("contact.updated", "label.deleted",
+// "quick_reply.created", …, by's entity and action) with the record after
+// the change, or only its id once deleted. The event names no conversation:
+// every user of the tenant reads these. It is appended last, as appending
+// takes the tenant's sequence lock until commit; the caller publishes the
+// answered event once committed.
+func writeDirectoryChange(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, by AuditEntry) (crm.TenantEvent, error) {
+	if err := WriteAudit(ctx, tx, tenantID, by); err != nil {
+		return crm.TenantEvent{}, err
+	}
+	var record any = map[string]any{"id": by.EntityID}
+	if by.After != nil {
+		record = by.After
+	}
+	payload, err := json.Marshal(record)
+	if err != nil {
+		return crm.TenantEvent{}, fmt.Errorf("encoding %s event: %w", by.Entity, err)
+	}
+	ev := crm.TenantEvent{Type: by.Entity + "." + directoryEventActions[by.Action], Payload: payload}
+	if err := AppendTenantEvent(ctx, tx, tenantID, &ev); err != nil {
+		return crm.TenantEvent{}, err
+	}
+	return ev, nil
 }

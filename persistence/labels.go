@@ -66,12 +66,14 @@ func loadLabel(ctx context.Context, tx pgx.Tx, tenantID, id uuid.UUID, forUpdate
 	return l, err
 }
 
-// CreateLabel stores a label.
-func (db *DB) CreateLabel(ctx context.Context, tenantID uuid.UUID, by AuditEntry, in NewLabel) (Label, error) {
+// CreateLabel stores a label. It answers the label.created event appended
+// with it (see writeDirectoryChange), for the caller to publish.
+func (db *DB) CreateLabel(ctx context.Context, tenantID uuid.UUID, by AuditEntry, in NewLabel) (Label, crm.TenantEvent, error) {
 	if in.Color == "" {
 		in.Color = DefaultLabelColor
 	}
 	var out Label
+	var ev crm.TenantEvent
 	err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
 		id := crm.NewID()
 		if _, err := tx.Exec(ctx, `INSERT INTO labels (tenant_id, id, name, color) VALUES ($1, $2, $3, $4)`,
@@ -83,9 +85,10 @@ func (db *DB) CreateLabel(ctx context.Context, tenantID uuid.UUID, by AuditEntry
 			return err
 		}
 		by.Action, by.Entity, by.EntityID, by.Before, by.After = "create", "label", id, nil, out
-		return WriteAudit(ctx, tx, tenantID, by)
+		ev, err = writeDirectoryChange(ctx, tx, tenantID, by)
+		return err
 	})
-	return out, translate(err)
+	return out, ev, translate(err)
 }
 
 // GetLabel loads one label of the tenant.
@@ -108,9 +111,11 @@ func (db *DB) ListLabels(ctx context.Context, tenantID uuid.UUID, f LabelFilter)
 	return listByName(ctx, db, tenantID, l, f.Cursor, f.Limit, scanLabel, func(x Label) uuid.UUID { return x.ID })
 }
 
-// UpdateLabel applies the patch.
-func (db *DB) UpdateLabel(ctx context.Context, tenantID, id uuid.UUID, by AuditEntry, patch LabelPatch) (Label, error) {
+// UpdateLabel applies the patch, and answers the label.updated event
+// appended with it (none when the patch changes nothing).
+func (db *DB) UpdateLabel(ctx context.Context, tenantID, id uuid.UUID, by AuditEntry, patch LabelPatch) (Label, crm.TenantEvent, error) {
 	var out Label
+	var ev crm.TenantEvent
 	err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
 		before, err := loadLabel(ctx, tx, tenantID, id, true)
 		if err != nil {
@@ -137,13 +142,16 @@ func (db *DB) UpdateLabel(ctx context.Context, tenantID, id uuid.UUID, by AuditE
 			return err
 		}
 		by.Action, by.Entity, by.EntityID, by.Before, by.After = "update", "label", id, before, out
-		return WriteAudit(ctx, tx, tenantID, by)
+		ev, err = writeDirectoryChange(ctx, tx, tenantID, by)
+		return err
 	})
-	return out, translate(err)
+	return out, ev, translate(err)
 }
 
-// DeleteLabel removes a label; contacts and conversations lose it.
-func (db *DB) DeleteLabel(ctx context.Context, tenantID, id uuid.UUID, by AuditEntry) error {
+// DeleteLabel removes a label; contacts and conversations lose it. It
+// answers the label.deleted event appended with it.
+func (db *DB) DeleteLabel(ctx context.Context, tenantID, id uuid.UUID, by AuditEntry) (crm.TenantEvent, error) {
+	var ev crm.TenantEvent
 	err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
 		before, err := loadLabel(ctx, tx, tenantID, id, true)
 		if err != nil {
@@ -160,7 +168,8 @@ func (db *DB) DeleteLabel(ctx context.Context, tenantID, id uuid.UUID, by AuditE
 			return err
 		}
 		by.Action, by.Entity, by.EntityID, by.Before, by.After = "delete", "label", id, before, nil
-		return WriteAudit(ctx, tx, tenantID, by)
+		ev, err = writeDirectoryChange(ctx, tx, tenantID, by)
+		return err
 	})
-	return translate(err)
+	return ev, translate(err)
 }

@@ -86,9 +86,11 @@ func checkQuickReplyBody(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, tex
 	return directoryCheckIDs(ctx, tx, tenantID, "media", "media_id", "media", []uuid.UUID{*mediaID})
 }
 
-// CreateQuickReply stores a quick reply created by by.Actor.
-func (db *DB) CreateQuickReply(ctx context.Context, tenantID uuid.UUID, by AuditEntry, in NewQuickReply) (QuickReply, error) {
+// CreateQuickReply stores a quick reply created by by.Actor, and answers
+// the quick_reply.created event appended with it (see writeDirectoryChange).
+func (db *DB) CreateQuickReply(ctx context.Context, tenantID uuid.UUID, by AuditEntry, in NewQuickReply) (QuickReply, crm.TenantEvent, error) {
 	var out QuickReply
+	var ev crm.TenantEvent
 	err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
 		if err := checkQuickReplyBody(ctx, tx, tenantID, in.Text, in.MediaID); err != nil {
 			return err
@@ -107,9 +109,10 @@ func (db *DB) CreateQuickReply(ctx context.Context, tenantID uuid.UUID, by Audit
 			return err
 		}
 		by.Action, by.Entity, by.EntityID, by.Before, by.After = "create", "quick_reply", id, nil, out
-		return WriteAudit(ctx, tx, tenantID, by)
+		ev, err = writeDirectoryChange(ctx, tx, tenantID, by)
+		return err
 	})
-	return out, translate(err)
+	return out, ev, translate(err)
 }
 
 // GetQuickReply loads one quick reply of the tenant.
@@ -169,9 +172,11 @@ func (db *DB) ListQuickReplies(ctx context.Context, tenantID uuid.UUID, f QuickR
 	return page, nil
 }
 
-// UpdateQuickReply applies the patch.
-func (db *DB) UpdateQuickReply(ctx context.Context, tenantID, id uuid.UUID, by AuditEntry, patch QuickReplyPatch) (QuickReply, error) {
+// UpdateQuickReply applies the patch, and answers the quick_reply.updated
+// event appended with it (none when the patch changes nothing).
+func (db *DB) UpdateQuickReply(ctx context.Context, tenantID, id uuid.UUID, by AuditEntry, patch QuickReplyPatch) (QuickReply, crm.TenantEvent, error) {
 	var out QuickReply
+	var ev crm.TenantEvent
 	err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
 		before, err := loadQuickReply(ctx, tx, tenantID, id, true)
 		if err != nil {
@@ -212,13 +217,16 @@ func (db *DB) UpdateQuickReply(ctx context.Context, tenantID, id uuid.UUID, by A
 			return err
 		}
 		by.Action, by.Entity, by.EntityID, by.Before, by.After = "update", "quick_reply", id, before, out
-		return WriteAudit(ctx, tx, tenantID, by)
+		ev, err = writeDirectoryChange(ctx, tx, tenantID, by)
+		return err
 	})
-	return out, translate(err)
+	return out, ev, translate(err)
 }
 
-// DeleteQuickReply removes a quick reply.
-func (db *DB) DeleteQuickReply(ctx context.Context, tenantID, id uuid.UUID, by AuditEntry) error {
+// DeleteQuickReply removes a quick reply, and answers the
+// quick_reply.deleted event appended with it.
+func (db *DB) DeleteQuickReply(ctx context.Context, tenantID, id uuid.UUID, by AuditEntry) (crm.TenantEvent, error) {
+	var ev crm.TenantEvent
 	err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
 		before, err := loadQuickReply(ctx, tx, tenantID, id, true)
 		if err != nil {
@@ -228,7 +236,8 @@ func (db *DB) DeleteQuickReply(ctx context.Context, tenantID, id uuid.UUID, by A
 			return err
 		}
 		by.Action, by.Entity, by.EntityID, by.Before, by.After = "delete", "quick_reply", id, before, nil
-		return WriteAudit(ctx, tx, tenantID, by)
+		ev, err = writeDirectoryChange(ctx, tx, tenantID, by)
+		return err
 	})
-	return translate(err)
+	return ev, translate(err)
 }

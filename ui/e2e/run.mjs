@@ -794,6 +794,52 @@ await step('chatbot: admin builds a flow (start → message → end), saves, pub
   await context.close();
 });
 
+// Buttons whose label wrapped onto a second line, out of their fixed height ("Tentar de / novo", "Exportar / CSV").
+async function wrappedButtons(page) {
+  return page.evaluate(() => [...document.querySelectorAll('button')].filter((b) => {
+    if (!b.offsetParent) return false;
+    const tops = new Set();
+    const walker = document.createTreeWalker(b, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const range = document.createRange();
+      range.selectNodeContents(n);
+      for (const r of range.getClientRects()) if (r.width > 0) tops.add(Math.round(r.top));
+    }
+    return tops.size > 1;
+  }).map((b) => b.textContent.trim()));
+}
+
+await step('layout: the chatbot builder at phone width keeps its title, palette and canvas; no button label wraps; the open settings tab is in view', async () => {
+  const phone = await newPage('layout-phone', { width: 390, height: 844 });
+  await login(phone.page, ADMIN);
+  await phone.page.waitForURL(/\/inbox/);
+  await phone.page.goto(`${BASE}/bots`);
+  await phone.page.getByTestId('bot-flow-row').first().getByRole('link').first().click();
+  await phone.page.getByTestId('flow-builder').waitFor();
+  // the title shrank to one letter beside the toolbar, and the side panel left the canvas 70 px
+  const title = await phone.page.getByTestId('flow-title').boundingBox();
+  if (!title || title.width < 250) throw new Error(`flow title ${title?.width} px wide at 390 px`);
+  const canvas = await phone.page.getByTestId('flow-canvas').boundingBox();
+  if (!canvas || canvas.width < 350 || canvas.height < 200) throw new Error(`canvas ${canvas?.width}×${canvas?.height} px at 390 px`);
+  await expectVisible(phone.page.getByTestId('palette-message'), 'the palette at phone width');
+  await shot(phone.page, '40-bot-builder-phone', 'Chatbot builder at phone width: title, toolbar, a row of blocks, the canvas and the panel below');
+  await phone.page.goto(`${BASE}/settings/failed-events`);
+  const tab = await phone.page.getByRole('link', { name: 'Eventos com falha' }).boundingBox();
+  if (!tab || tab.x < 0 || tab.x + tab.width > 390) throw new Error(`the open settings tab is off-screen at x=${tab?.x}`);
+  await phone.context.close();
+
+  const desk = await newPage('layout-desktop');
+  await login(desk.page, ADMIN);
+  await desk.page.waitForURL(/\/inbox/);
+  for (const path of ['/contacts', '/settings/failed-events', '/bots']) {
+    await desk.page.goto(`${BASE}${path}`);
+    await desk.page.waitForTimeout(600);
+    const wrapped = await wrappedButtons(desk.page);
+    if (wrapped.length) throw new Error(`${path}: button labels wrapped out of their button at 1366 px: ${wrapped.join(', ')}`);
+  }
+  await desk.context.close();
+});
+
 if (agent) await agent.context.close();
 
 await step('no uncaught errors in the pages', async () => {

@@ -8,7 +8,7 @@ import { messagePreview } from './chat/MessageBubble';
 import { api } from '../api';
 import type { Conversation } from '../api/types';
 import { RealtimeClient, type Frame } from '../api/ws';
-import { applyMessageFrame, upsertConversation } from '../lib/liveCache';
+import { applyDirectoryFrame, applyMessageFrame, upsertConversation } from '../lib/liveCache';
 import { useAuth } from '../store/auth';
 import { useConnectionLive, useRealtime, type ConnectionLive } from '../store/realtime';
 
@@ -94,6 +94,7 @@ export function RealtimeProvider() {
             void qc.invalidateQueries({ queryKey: ['connections'] });
             break;
           default:
+            if (applyDirectoryFrame(qc, frame.type, data)) break;
             if (frame.type.startsWith('conversation') || frame.type.startsWith('message')) refreshLists();
         }
       },

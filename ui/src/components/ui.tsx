@@ -21,7 +21,7 @@ export const Button = forwardRef<HTMLButtonElement, ButtonHTMLAttributes<HTMLBut
       <button
         ref={ref}
         className={clsx(
-          'inline-flex items-center justify-center gap-2 rounded-lg font-medium transition-colors focus:outline-none focus-visible:ring-2 focus-visible:ring-offset-1 disabled:cursor-not-allowed disabled:opacity-60',
+          'inline-flex items-center justify-center gap-2 whitespace-nowrap rounded-lg font-medium transition-colors focus:outline-none focus-visible:ring-2 focus-visible:ring-offset-1 disabled:cursor-not-allowed disabled:opacity-60',
           size === 'sm' ? 'h-8 px-3 text-sm' : 'h-10 px-4 text-sm',
           variants[variant],
           className,
@@ -226,7 +226,7 @@ export function Table({ children }: { children: ReactNode }) {
   );
 }
 export const Th = ({ children, className }: { children?: ReactNode; className?: string }) => (
-  <th className={clsx('border-b border-gray-200 bg-gray-50 px-4 py-2 text-xs font-semibold uppercase tracking-wide text-gray-500', className)}>{children}</th>
+  <th className={clsx('whitespace-nowrap border-b border-gray-200 bg-gray-50 px-4 py-2 text-xs font-semibold uppercase tracking-wide text-gray-500', className)}>{children}</th>
 );
 export const Td = ({ children, className }: { children?: ReactNode; className?: string }) => (
   <td className={clsx('border-b border-gray-100 px-4 py-2.5 align-middle text-gray-800', className)}>{children}</td>

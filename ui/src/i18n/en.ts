@@ -118,6 +118,8 @@ export const en: Loose<Dictionary> = {
     title: 'Quick replies', description: 'Type / in the chat to use them.', new: 'New reply', edit: 'Edit reply',
     shortcut: 'Shortcut', shortcut_hint: 'No spaces, for example: welcome', title_label: 'Title', text: 'Text',
     empty: 'No quick replies yet', empty_hint: 'Save the messages you send most.', confirm_delete: 'Delete the reply {{name}}?',
+    no_match: 'No quick reply matches “/{{q}}”.', none_yet: 'No quick replies yet.', create_first: 'Create the first one',
+    ask_admin: 'Ask an administrator to create one.',
   },
   failed_events: {
     title: 'Failed events',

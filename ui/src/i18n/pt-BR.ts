@@ -115,6 +115,8 @@ export const ptBR = {
     title: 'Respostas rápidas', description: 'Digite / no chat para usar.', new: 'Nova resposta', edit: 'Editar resposta',
     shortcut: 'Atalho', shortcut_hint: 'Sem espaços, por exemplo: boasvindas', title_label: 'Título', text: 'Texto',
     empty: 'Nenhuma resposta rápida ainda', empty_hint: 'Salve as mensagens que você mais envia.', confirm_delete: 'Excluir a resposta {{name}}?',
+    no_match: 'Nenhuma resposta rápida para “/{{q}}”.', none_yet: 'Nenhuma resposta rápida criada ainda.', create_first: 'Criar a primeira',
+    ask_admin: 'Peça a um administrador para criar uma.',
   },
   failed_events: {
     title: 'Eventos com falha',

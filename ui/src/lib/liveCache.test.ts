@@ -1,7 +1,7 @@
 import { QueryClient, type InfiniteData } from '@tanstack/react-query';
 import { describe, expect, it } from 'vitest';
 import type { Message, Page } from '../api/types';
-import { applyMessageFrame, newerStatus, upsertConversation, upsertMessage } from './liveCache';
+import { applyDirectoryFrame, applyMessageFrame, newerStatus, upsertConversation, upsertMessage } from './liveCache';
 
 const msg = (id: string, seq: number, status: Message['status']): Message => ({
   id, conversation_id: 'c', seq, direction: 'outbound', type: 'text', text: id, status, created_at: new Date(2026, 0, 1, 10, seq).toISOString(),
@@ -57,5 +57,21 @@ describe('live cache', () => {
     expect(items[1]).not.toHaveProperty('conversation');
     expect(qc.getQueryData(['conversation', 'c'])).toMatchObject({ status: 'open', unread_count: 1, last_message_preview: 'b', contact: { name: 'Maria' } });
     expect(applyMessageFrame(qc, undefined)).toBeUndefined();
+  });
+
+  it('renames a contact in every cached list shape and in its conversation, and tells which frames it took', () => {
+    const qc = new QueryClient();
+    const c = (id: string, contact: string) => ({ id, contact_id: contact, contact: { id: contact, name: 'Velho', phone: null } });
+    qc.setQueryData(['conversations', 'mine'], { pages: [{ items: [c('a', 'ct'), c('b', 'other')], next_cursor: null }], pageParams: [null] });
+    qc.setQueryData(['conversations', 'contact', 'ct'], { items: [c('a', 'ct')], next_cursor: null });
+    qc.setQueryData(['conversation', 'a'], c('a', 'ct'));
+    expect(applyDirectoryFrame(qc, 'contact.updated', { id: 'ct', name: 'Novo', phone: '+5511987654321' })).toBe(true);
+    const list = qc.getQueryData<InfiniteData<Page<{ contact: { name: string } }>>>(['conversations', 'mine'])!;
+    expect(list.pages[0].items.map((x) => x.contact.name)).toEqual(['Novo', 'Velho']);
+    expect(qc.getQueryData(['conversations', 'contact', 'ct'])).toMatchObject({ items: [{ contact: { name: 'Novo', phone: '+5511987654321' } }] });
+    expect(qc.getQueryData(['conversation', 'a'])).toMatchObject({ contact: { name: 'Novo' } });
+    expect(applyDirectoryFrame(qc, 'label.deleted', { id: 'l' })).toBe(true);
+    expect(applyDirectoryFrame(qc, 'quick_reply.updated', { id: 'q' })).toBe(true);
+    expect(applyDirectoryFrame(qc, 'conversation.updated', { id: 'a' })).toBe(false);
   });
 });

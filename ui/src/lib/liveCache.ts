@@ -49,3 +49,57 @@ export function applyMessageFrame(qc: QueryClient, data: Record<string, unknown>
   if (conversation?.id) upsertConversation(qc, conversation);
   return m.conversation_id ? m : undefined;
 }
+
+type ConversationContact = NonNullable<Conversation['contact']>;
+
+/** Gives every cached conversation of the contact (the lists' pages, a contact's other conversations, the open one) the contact's new name and phone. */
+function renameContact(qc: QueryClient, contact: Partial<ConversationContact> & { id: string }) {
+  const patch = (c: Conversation): Conversation => {
+    if (c.contact_id !== contact.id) return c;
+    const next: ConversationContact = { ...(c.contact ?? { id: contact.id, name: '', phone: null }) };
+    if (contact.name !== undefined) next.name = contact.name;
+    if (contact.phone !== undefined) next.phone = contact.phone;
+    if (contact.avatar_url !== undefined) next.avatar_url = contact.avatar_url;
+    return { ...c, contact: next };
+  };
+  const patchPage = (p: Page<Conversation>): Page<Conversation> => ({ ...p, items: (p.items ?? []).map(patch) });
+  qc.setQueriesData<InfiniteData<Page<Conversation>> | Page<Conversation>>({ queryKey: ['conversations'] }, (old) => {
+    if (!old) return old;
+    if ('pages' in old) return { ...old, pages: old.pages.map(patchPage) };
+    return 'items' in old ? patchPage(old) : old;
+  });
+  qc.setQueriesData<Conversation>({ queryKey: ['conversation'] }, (old) => (old?.id ? patch(old) : old));
+}
+
+/**
+ * Applies a change another console made to a contact, label or quick reply (contact.created|updated|deleted,
+ * label.*, quick_reply.*): a renamed contact is renamed in every list and header at once, and what lists these
+ * is fetched again. Answers false for a frame of another kind.
+ */
+export function applyDirectoryFrame(qc: QueryClient, type: string, data: Record<string, unknown> | undefined): boolean {
+  const [entity, action] = type.split('.');
+  const id = typeof data?.id === 'string' ? data.id : undefined;
+  switch (entity) {
+    case 'contact':
+      if (action === 'updated' && id) {
+        renameContact(qc, data as Partial<ConversationContact> & { id: string });
+        qc.setQueryData(['contact', id], (old: object | undefined) => (old ? { ...old, ...data } : old));
+      }
+      void qc.invalidateQueries({ queryKey: ['contacts'] });
+      return true;
+    case 'label':
+      void qc.invalidateQueries({ queryKey: ['labels'] });
+      if (action === 'deleted') {
+        // the label left every conversation and contact that had it
+        void qc.invalidateQueries({ queryKey: ['conversations'] });
+        void qc.invalidateQueries({ queryKey: ['conversation'] });
+        void qc.invalidateQueries({ queryKey: ['contacts'] });
+        void qc.invalidateQueries({ queryKey: ['contact'] });
+      }
+      return true;
+    case 'quick_reply':
+      void qc.invalidateQueries({ queryKey: ['quick-replies'] });
+      return true;
+  }
+  return false;
+}

@@ -20,7 +20,7 @@ import { FormError } from '../components/FormError';
 import { Avatar, Badge, Button, EmptyState, ErrorState, Modal, Select, SkeletonRows, notBuiltYet, useErrorText } from '../components/ui';
 import { formatPhone, listTime, newIdempotencyKey } from '../lib/format';
 import { useDebounced } from '../lib/useDebounced';
-import { useAuth } from '../store/auth';
+import { isAdmin, useAuth } from '../store/auth';
 import { usePresence } from '../store/presence';
 import type { Role } from '../api/types';
 
@@ -268,6 +268,7 @@ function Composer({ conversation, replyTo, onClearReply, onDispatch, onNote, pre
   pickerOpen: boolean; setPickerOpen: (open: boolean) => void;
 }) {
   const { t } = useTranslation();
+  const role = useAuth((s) => s.user?.role);
   const [text, setText] = useState('');
   const [note, setNote] = useState(false);
   const [pickIndex, setPickIndex] = useState(0);
@@ -365,6 +366,16 @@ function Composer({ conversation, replyTo, onClearReply, onDispatch, onNote, pre
             </li>
           ))}
         </ul>
+      )}
+      {slash !== null && !preview && qrQ.isSuccess && matches.length === 0 && (
+        <div className="absolute bottom-full left-3 right-3 mb-1 rounded-lg border border-gray-200 bg-white px-3 py-2 text-sm text-gray-600 shadow-lg" role="status" data-testid="quick-reply-hint">
+          {(qrQ.data ?? []).length > 0 ? t('quick_replies.no_match', { q: slash }) : (
+            <>
+              {t('quick_replies.none_yet')}{' '}
+              {isAdmin(role) ? <Link to="/settings/quick-replies" className="font-medium text-brand-700 hover:underline">{t('quick_replies.create_first')}</Link> : t('quick_replies.ask_admin')}
+            </>
+          )}
+        </div>
       )}
       {replyTo && (
         <div className="mb-2 flex items-center gap-2 rounded-md border-l-4 border-brand-500 bg-white px-2 py-1 text-xs">

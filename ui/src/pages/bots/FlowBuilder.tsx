@@ -439,9 +439,9 @@ function Builder({ flow }: { flow: BotFlow }) {
     <div className="flex h-full flex-col" data-testid="flow-builder">
       <div className="flex flex-wrap items-center gap-2 border-b border-gray-200 bg-white px-3 py-2">
         <Link to="/bots" className="rounded-md p-1.5 text-gray-500 hover:bg-gray-100" aria-label={t('bots.builder.back')}><ArrowLeft className="h-5 w-5" aria-hidden /></Link>
-        <div className="min-w-0 flex-1">
+        <div className="min-w-0 flex-1 basis-[calc(100%-3rem)] md:basis-0">
           <p className="truncate font-semibold text-gray-900" data-testid="flow-title">{doc.name || '—'}</p>
-          <p className="flex items-center gap-2 text-xs text-gray-500">
+          <p className="flex items-center gap-2 whitespace-nowrap text-xs text-gray-500">
             <FlowStatus flow={saved} />
             {dirty && <span className="text-amber-700" data-testid="unsaved">· {t('bots.builder.unsaved')}</span>}
           </p>
@@ -474,10 +474,11 @@ function Builder({ flow }: { flow: BotFlow }) {
           {exportFlow.isError && <FormError error={exportFlow.error} />}
         </div>
       )}
-      <div className="flex min-h-0 flex-1">
-        <aside className="hidden w-44 shrink-0 space-y-1 overflow-y-auto border-r border-gray-200 bg-white p-2 md:block" aria-label={t('bots.builder.palette')} data-testid="palette">
-          <p className="px-1 text-xs font-semibold uppercase tracking-wide text-gray-500">{t('bots.builder.palette')}</p>
-          <p className="px-1 pb-1 text-[11px] text-gray-400">{t('bots.builder.palette_hint')}</p>
+      {/* Phones: the palette is a row of blocks above the canvas and the side panel sits below it, so the canvas keeps the width. */}
+      <div className="flex min-h-0 flex-1 flex-col md:flex-row">
+        <aside className="flex shrink-0 gap-1 overflow-x-auto border-b border-gray-200 bg-white p-2 md:block md:w-44 md:space-y-1 md:overflow-y-auto md:border-b-0 md:border-r" aria-label={t('bots.builder.palette')} data-testid="palette">
+          <p className="hidden px-1 text-xs font-semibold uppercase tracking-wide text-gray-500 md:block">{t('bots.builder.palette')}</p>
+          <p className="hidden px-1 pb-1 text-[11px] text-gray-400 md:block">{t('bots.builder.palette_hint')}</p>
           {NODE_TYPES.map((type) => {
             const Icon = ICONS[type];
             const disabled = type === 'start' && hasStart;
@@ -486,13 +487,13 @@ function Builder({ flow }: { flow: BotFlow }) {
                 title={disabled ? t('bots.builder.only_one_start') : undefined}
                 onDragStart={(e) => { e.dataTransfer.setData('application/x-bot-node', type); e.dataTransfer.effectAllowed = 'move'; }}
                 onClick={() => addNode(type)}
-                className="flex w-full cursor-grab items-center gap-2 rounded-lg border border-gray-200 px-2 py-1.5 text-left text-sm text-gray-700 hover:bg-gray-50 disabled:cursor-not-allowed disabled:opacity-50">
+                className="flex shrink-0 cursor-grab items-center gap-2 whitespace-nowrap rounded-lg border border-gray-200 px-2 py-1.5 text-left text-sm text-gray-700 hover:bg-gray-50 disabled:cursor-not-allowed disabled:opacity-50 md:w-full">
                 <Icon className="h-4 w-4 text-brand-600" aria-hidden /> {t(`bots.types.${type}`)}
               </button>
             );
           })}
         </aside>
-        <div className="relative min-w-0 flex-1" onDrop={onDrop} onDragOver={(e) => { e.preventDefault(); e.dataTransfer.dropEffect = 'move'; }} aria-label={t('bots.builder.canvas')}>
+        <div className="relative min-h-[240px] min-w-0 flex-1" data-testid="flow-canvas" onDrop={onDrop} onDragOver={(e) => { e.preventDefault(); e.dataTransfer.dropEffect = 'move'; }} aria-label={t('bots.builder.canvas')}>
           <ReactFlow<FlowNode, Edge>
             nodes={shownNodes}
             edges={doc.edges}
@@ -512,7 +513,7 @@ function Builder({ flow }: { flow: BotFlow }) {
             <Controls showInteractive={false} />
           </ReactFlow>
         </div>
-        <aside className={clsx('shrink-0 overflow-y-auto border-l border-gray-200 bg-white p-3', testing ? 'w-[400px]' : 'w-80')} data-testid="side-panel">
+        <aside className={clsx('max-h-[45%] shrink-0 overflow-y-auto border-t border-gray-200 bg-white p-3 md:max-h-none md:border-l md:border-t-0', testing ? 'md:w-[400px]' : 'md:w-80')} data-testid="side-panel">
           {testing ? (
             <TestPanel flow={saved} trigger={doc.trigger} dirty={dirty} />
           ) : selectedNode ? (

@@ -1,6 +1,7 @@
 import clsx from 'clsx';
+import { useEffect, useRef } from 'react';
 import { useTranslation } from 'react-i18next';
-import { Navigate, NavLink, Route, Routes } from 'react-router';
+import { Navigate, NavLink, Route, Routes, useLocation } from 'react-router';
 import { PageBody } from '../../components/Shell';
 import { PageHeader } from '../../components/ui';
 import { isAdmin, isSupervisorOrUp, useAuth } from '../../store/auth';
@@ -25,11 +26,18 @@ export default function Settings() {
     { to: '/settings/plan', label: t('settings.tabs.plan'), show: isSupervisorOrUp(role) },
     { to: '/settings/failed-events', label: t('settings.tabs.failed_events'), show: isAdmin(role) },
   ].filter((x) => x.show);
+  // On a phone the tabs scroll sideways: keep the open one in view (the last ones started off-screen).
+  const nav = useRef<HTMLElement>(null);
+  const { pathname } = useLocation();
+  useEffect(() => {
+    const active = nav.current?.querySelector<HTMLElement>('[aria-current="page"]');
+    if (active && nav.current) nav.current.scrollLeft += active.getBoundingClientRect().left - nav.current.getBoundingClientRect().left - 16;
+  }, [pathname]);
   return (
     <PageBody>
       <div className="mx-auto max-w-5xl">
         <PageHeader title={t('settings.title')} description={t('settings.description')} />
-        <nav className="mb-4 flex gap-1 overflow-x-auto border-b border-gray-200" aria-label={t('settings.title')}>
+        <nav ref={nav} className="mb-4 flex gap-1 overflow-x-auto border-b border-gray-200" aria-label={t('settings.title')}>
           {tabs.map((tab) => (
             <NavLink
               key={tab.to}
