@@ -210,3 +210,40 @@ func (e *Engine) StartBot(ctx context.Context, p crm.Principal, conv *crm.Conver
 	return e.command(ctx, conv, &crmpb.BotControl{Conversation: ref(conv), ActorUserId: p.UserID.String(),
 		ConversationId: conv.ID.String(), StartFlowId: flowID.String()})
 }
+
+// SendScheduled sends a scheduled message through its conversation's grain,
+// once: the message's id is the send's idempotency key, so a job run twice
+// answers the message stored the first time. Without a conversation, or
+// when the one it named was archived meanwhile, it goes to the contact's
+// live conversation on the connection, or opens one. A refusal that will
+// not change (the window closed, the media gone) is crm's coded error;
+// other errors are worth retrying.
+func (e *Engine) SendScheduled(ctx context.Context, tenantID uuid.UUID, m crm.ScheduledMessage) (uuid.UUID, error) {
+	req := &crmpb.SendMessage{
+		Conversation:     &crmpb.ConversationRef{TenantId: tenantID.String(), ConnectionId: m.ConnectionID.String(), ContactId: m.ContactID.String()},
+		IdempotencyKey:   "scheduled:" + m.ID.String(),
+		Type:             m.Message.Type,
+		Text:             m.Message.Text,
+		TemplateJson:     m.Message.Template,
+		Via:              "schedule",
+		OpenConversation: true,
+	}
+	if m.CreatedBy != nil {
+		req.SenderUserId = m.CreatedBy.String()
+	}
+	if m.Message.MediaID != nil {
+		req.MediaId = m.Message.MediaID.String()
+	}
+	res, err := ask[*crmpb.SendResult](ctx, e, ConversationIdentity(tenantID, m.ConnectionID, m.ContactID), KindConversation, req)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	if res.GetError() != nil {
+		return uuid.Nil, commandError(res.GetError())
+	}
+	id, err := uuid.Parse(res.GetMessageId())
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("scheduled message %s: the grain answered message id %q", m.ID, res.GetMessageId())
+	}
+	return id, nil
+}

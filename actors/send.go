@@ -36,6 +36,17 @@ func (g *conversationGrain) send(req *crmpb.SendMessage) *crmpb.SendResult {
 		if err != nil {
 			return nil, nil, err
 		}
+		isNew := false
+		if conv == nil && req.GetOpenConversation() && req.GetConversationId() == "" {
+			// The first message of a conversation opened from our side.
+			if conv, err = g.opened(ctx, now); err != nil {
+				return nil, nil, err
+			}
+			if err := tx.InsertConversation(ctx, conv); err != nil {
+				return nil, nil, err
+			}
+			isNew = true
+		}
 		if conv == nil || (req.GetConversationId() != "" && conv.ID.String() != req.GetConversationId()) {
 			refused = &crmpb.ResultError{Code: "not_found", Message: "conversation not found or already archived"}
 			return nil, nil, errors.New(refused.Message)
@@ -67,6 +78,13 @@ func (g *conversationGrain) send(req *crmpb.SendMessage) *crmpb.SendResult {
 			return nil, nil, err
 		}
 		events := []crm.TenantEvent{created}
+		if isNew {
+			opened, err := conversationEvent("conversation.created", conv)
+			if err != nil {
+				return nil, nil, err
+			}
+			events = []crm.TenantEvent{opened, created}
+		}
 		if err := appendEvents(ctx, tx, events); err != nil {
 			return nil, nil, err
 		}
@@ -85,6 +103,22 @@ func (g *conversationGrain) send(req *crmpb.SendMessage) *crmpb.SendResult {
 		go g.engine.handToConnection(job)
 	}
 	return res
+}
+
+// opened is a new conversation for a message from our side: on the
+// connection's channel, open, its 24-hour window closed (only a template
+// may open it on WhatsApp).
+func (g *conversationGrain) opened(ctx context.Context, now time.Time) (*crm.Conversation, error) {
+	if g.engine.cfg.Connections == nil {
+		return nil, errors.New("no connection source: a conversation cannot be opened here")
+	}
+	p, err := g.engine.cfg.Connections.Provider(ctx, g.tenant, g.connection)
+	if err != nil {
+		return nil, err
+	}
+	conv, _ := g.openFor(nil, p.Channel())
+	conv.LastActivityAt = now
+	return conv, nil
 }
 
 // outbound is one message from our side stored in a transaction: the
@@ -137,6 +171,9 @@ func (g *conversationGrain) storeOutbound(ctx context.Context, tx TenantStore, c
 		m.SentBy = &uid
 	} else {
 		m.Via = "bot"
+	}
+	if req.GetVia() != "" && !byBot {
+		m.Via = req.GetVia()
 	}
 	if req.GetMediaId() != "" {
 		m.Media = rawJSON(map[string]any{"media_id": req.GetMediaId()})

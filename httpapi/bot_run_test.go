@@ -42,7 +42,7 @@ func (b *botEnv) startJobs(node string) *jobs.Client {
 	b.t.Helper()
 	ctx := context.Background()
 	c, err := jobs.New(ctx, jobs.Config{DatabaseURL: b.db.Pool.Config().ConnString(), DB: b.db, Log: slog.New(slog.DiscardHandler),
-		NodeID: node, Bots: b.engine, BotHTTP: &http.Client{}})
+		NodeID: node, Bots: b.engine, Sender: b.engine, BotHTTP: &http.Client{}})
 	require.NoError(b.t, err)
 	require.NoError(b.t, c.Start(ctx))
 	b.t.Cleanup(func() { c.Stop(context.Background()) })

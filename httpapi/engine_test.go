@@ -46,6 +46,7 @@ func checkFor(t testing.TB, timeout time.Duration, fn func() error) {
 type fakeGraph struct {
 	mu    sync.Mutex
 	sends []map[string]any
+	times []time.Time // when each send arrived
 	fail  int    // answer this many sends with 130429 before accepting
 	error string // when set, answer every send 400 with this body
 	srv   *httptest.Server
@@ -71,6 +72,7 @@ func newFakeGraph(t testing.TB) *fakeGraph {
 			return
 		}
 		g.sends = append(g.sends, m)
+		g.times = append(g.times, time.Now())
 		_, _ = fmt.Fprintf(w, `{"messaging_product":"whatsapp","contacts":[{"input":"%v","wa_id":"%v"}],"messages":[{"id":"wamid.sent.%d"}]}`,
 			m["to"], m["to"], len(g.sends))
 	}))

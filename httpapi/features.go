@@ -22,5 +22,6 @@ func (s *Server) featureRoutes() []func() {
 		s.deadLetterRoutes,
 		s.botFlowRoutes,
 		s.conversationBotRoutes,
+		s.scheduledMessageRoutes,
 	}
 }

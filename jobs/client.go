@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"crm"
 	"crm/persistence"
 )
 
@@ -47,6 +48,8 @@ type Config struct {
 	// Bots, when set, runs the chatbot's kinds (delays, answer times,
 	// webhook calls) on this node, through the conversation grains.
 	Bots BotWaker
+	// Sender, when set, runs scheduled messages' sends on this node.
+	Sender ScheduledSender
 	// BotHTTP is the webhook node's client: the egress-guarded transport
 	// (channels.NewEgressTransport), so a flow cannot call private addresses.
 	BotHTTP *http.Client
@@ -96,6 +99,9 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	kinds := builtinKinds(cfg.DB)
 	if cfg.Bots != nil {
 		kinds = append(kinds, botKinds(cfg.Bots, cfg.BotHTTP)...)
+	}
+	if cfg.Sender != nil {
+		kinds = append(kinds, newKind[crm.ScheduledSend](&scheduledSendWorker{db: cfg.DB, sender: cfg.Sender}))
 	}
 	kinds = append(kinds, cfg.Kinds...)
 	c := &Client{kinds: make(map[string]Kind, len(kinds)), log: cfg.Log.With("component", "jobs")}

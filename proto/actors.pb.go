@@ -486,9 +486,15 @@ type SendMessage struct {
 	TemplateJson []byte `protobuf:"bytes,9,opt,name=template_json,json=templateJson,proto3" json:"template_json,omitempty"`
 	// content_json is the type's own content in the API's shape: location,
 	// contacts, reaction {message_id, emoji}, interactive.
-	ContentJson   []byte `protobuf:"bytes,10,opt,name=content_json,json=contentJson,proto3" json:"content_json,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ContentJson []byte `protobuf:"bytes,10,opt,name=content_json,json=contentJson,proto3" json:"content_json,omitempty"`
+	// via names the source beside the author: "schedule" for a scheduled
+	// message; empty: an agent's ("agent") or, without a user, "bot".
+	Via string `protobuf:"bytes,11,opt,name=via,proto3" json:"via,omitempty"`
+	// open_conversation starts a conversation when the contact has no live
+	// one on the connection (a message that opens it, e.g. a template).
+	OpenConversation bool `protobuf:"varint,12,opt,name=open_conversation,json=openConversation,proto3" json:"open_conversation,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *SendMessage) Reset() {
@@ -589,6 +595,20 @@ func (x *SendMessage) GetContentJson() []byte {
 		return x.ContentJson
 	}
 	return nil
+}
+
+func (x *SendMessage) GetVia() string {
+	if x != nil {
+		return x.Via
+	}
+	return ""
+}
+
+func (x *SendMessage) GetOpenConversation() bool {
+	if x != nil {
+		return x.OpenConversation
+	}
+	return false
 }
 
 type SendResult struct {
@@ -2736,7 +2756,7 @@ const file_actors_proto_rawDesc = "" +
 	"\x10new_conversation\x18\x05 \x01(\bR\x0fnewConversation\x12\x16\n" +
 	"\x06parked\x18\x06 \x01(\bR\x06parked\x12.\n" +
 	"\x06status\x18\a \x01(\x0e2\x16.crm.v1.DeliveryStatusR\x06status\x12)\n" +
-	"\x05error\x18\b \x01(\v2\x13.crm.v1.ResultErrorR\x05error\"\xed\x02\n" +
+	"\x05error\x18\b \x01(\v2\x13.crm.v1.ResultErrorR\x05error\"\xac\x03\n" +
 	"\vSendMessage\x12;\n" +
 	"\fconversation\x18\x01 \x01(\v2\x17.crm.v1.ConversationRefR\fconversation\x12'\n" +
 	"\x0fconversation_id\x18\x02 \x01(\tR\x0econversationId\x12'\n" +
@@ -2748,7 +2768,9 @@ const file_actors_proto_rawDesc = "" +
 	"\vreply_to_id\x18\b \x01(\tR\treplyToId\x12#\n" +
 	"\rtemplate_json\x18\t \x01(\fR\ftemplateJson\x12!\n" +
 	"\fcontent_json\x18\n" +
-	" \x01(\fR\vcontentJson\"\xdf\x01\n" +
+	" \x01(\fR\vcontentJson\x12\x10\n" +
+	"\x03via\x18\v \x01(\tR\x03via\x12+\n" +
+	"\x11open_conversation\x18\f \x01(\bR\x10openConversation\"\xdf\x01\n" +
 	"\n" +
 	"SendResult\x12'\n" +
 	"\x0fconversation_id\x18\x01 \x01(\tR\x0econversationId\x12\x1d\n" +

@@ -32,6 +32,7 @@ import (
 // The grains publish through the realtime router without importing it.
 var _ actors.Publisher = (*realtime.Router)(nil)
 var _ jobs.BotWaker = (*actors.Engine)(nil)
+var _ jobs.ScheduledSender = (*actors.Engine)(nil)
 
 // node is a running crm node; Shutdown stops it in order (HTTP → sockets →
 // jobs → actors → database) and is safe to call twice.
@@ -208,7 +209,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *node, err erro
 	// Jobs start once the grains they wake can answer, and stop before them.
 	if n.jobs, err = jobs.New(ctx, jobs.Config{DatabaseURL: cfg.DatabaseURL, DB: n.db, Log: log,
 		Workers: cfg.JobWorkers, JobTimeout: cfg.JobTimeout, RescueAfter: cfg.JobRescueAfter,
-		Bots: n.engine, BotHTTP: &http.Client{Transport: channels.NewEgressTransport(channels.EgressConfig{
+		Bots: n.engine, Sender: n.engine, BotHTTP: &http.Client{Transport: channels.NewEgressTransport(channels.EgressConfig{
 			AllowPrivate: cfg.AllowPrivateProviderURLs})}}); err != nil {
 		return nil, err
 	}
