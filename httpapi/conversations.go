@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -151,6 +152,12 @@ func (s *Server) listConversations(c *gin.Context, p crm.Principal) error {
 	}
 	if f.TeamID, err = optionalID("team_id", q.TeamID); err != nil {
 		return err
+	}
+	if f.TeamID != nil && !v.All && !slices.Contains(v.TeamIDs, *f.TeamID) {
+		// A supervisor's "Todas" covers their own teams; naming another
+		// team's list is refused rather than answered empty, so the console
+		// never shows a silently blank tab.
+		return crm.NewError(crm.ErrForbidden, "not_team_member", "you may only list the conversations of your own teams", nil)
 	}
 	if f.LabelID, err = optionalID("label_id", q.LabelID); err != nil {
 		return err

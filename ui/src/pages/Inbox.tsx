@@ -38,10 +38,9 @@ export function useUserNames(): Map<string, string> {
   return useMemo(() => new Map((q.data ?? []).map((u) => [u.id, u.name])), [q.data]);
 }
 
-/** The tabs a role sees: agents their own and the queue; supervisors add their teams; admins everything. */
+/** The tabs a role sees: agents their own and the queue; supervisors and admins add their teams and "Todas" (for a supervisor, everything of their teams: the server scopes it). */
 export function tabsFor(role?: Role | null): InboxTab[] {
-  if (role === 'TENANT_ADMIN') return ['mine', 'queue', 'teams', 'all'];
-  if (role === 'SUPERVISOR') return ['mine', 'queue', 'teams'];
+  if (role === 'TENANT_ADMIN' || role === 'SUPERVISOR') return ['mine', 'queue', 'teams', 'all'];
   return ['mine', 'queue'];
 }
 
