@@ -28,6 +28,12 @@ type listConversationsQuery struct {
 	Limit        int    `form:"limit"`
 }
 
+type searchMessagesQuery struct {
+	Q      string `form:"q"` // words of the message text, each a prefix; accents and case are ignored
+	Cursor string `form:"cursor"`
+	Limit  int    `form:"limit"`
+}
+
 type patchConversationRequest struct {
 	Status     *string          `json:"status,omitempty"`
 	AssigneeID *json.RawMessage `json:"assignee_id,omitempty"` // a user id, or null to unassign
@@ -73,6 +79,9 @@ func (s *Server) conversationRoutes() {
 	s.route(op{Method: http.MethodGet, Path: "/api/v1/conversations", Summary: "List the conversations you may see, newest activity first",
 		Tag: "conversations", Access: accessTenant, Perm: crm.PermConversationsRead, Query: listConversationsQuery{},
 		Response: crm.Page[*crm.Conversation]{}}, s.listConversations)
+	s.route(op{Method: http.MethodGet, Path: "/api/v1/messages/search", Summary: "Messages whose text holds every word of q, newest first, in the conversations you may see (a page may be short and still have a next cursor)",
+		Tag: "conversations", Access: accessTenant, Perm: crm.PermConversationsRead, Query: searchMessagesQuery{},
+		Response: crm.Page[persistence.MessageHit]{}}, s.searchMessages)
 	s.route(op{Method: http.MethodGet, Path: "/api/v1/conversations/:id", Summary: "Get a conversation",
 		Tag: "conversations", Access: accessTenant, Perm: crm.PermConversationsRead, Response: crm.Conversation{}}, s.getConversation)
 	s.route(op{Method: http.MethodPatch, Path: "/api/v1/conversations/:id", Summary: "Change status, assignee, team or labels",
@@ -169,6 +178,26 @@ func (s *Server) listConversations(c *gin.Context, p crm.Principal) error {
 		return err
 	}
 	page, err := s.db.ListConversations(c, p.TenantID, v, f)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, page)
+	return nil
+}
+
+func (s *Server) searchMessages(c *gin.Context, p crm.Principal) error {
+	var q searchMessagesQuery
+	if err := c.ShouldBindQuery(&q); err != nil {
+		return fieldError("query", "malformed query parameters")
+	}
+	if len([]rune(q.Q)) > 200 {
+		return fieldError("q", "must have at most 200 characters")
+	}
+	v, err := s.visibility(c, p)
+	if err != nil {
+		return err
+	}
+	page, err := s.db.SearchMessages(c, p.TenantID, v, strings.TrimSpace(q.Q), q.Cursor, q.Limit)
 	if err != nil {
 		return err
 	}
