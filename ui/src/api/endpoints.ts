@@ -1,7 +1,7 @@
 // One typed function per route the console uses (DESIGN §6).
 import { api } from './index';
 import type {
-  AuditEntry, BotFlow, BotFlowSummary, Connection, Contact, DeadLetter, Conversation, ImportJob, Label, License, Message, Note, Page, Plan, PlatformMetrics,
+  AuditEntry, BotFlow, BotFlowSummary, Connection, Contact, DeadLetter, Conversation, ImportJob, Label, License, Message, MessageHit, Note, Page, Plan, PlatformMetrics,
   MessageTemplate, OutboxEntry, QuickReply, SendMessageRequest, Team, Tenant, TenantInfo, TokenResponse, User, UserSummary,
 } from './types';
 
@@ -125,6 +125,8 @@ export const conversations = {
   note: (id: string, text: string) => api.post<Note>(`/api/v1/conversations/${id}/notes`, { text }),
   notes: (id: string) => api.get<Page<Note>>(`/api/v1/conversations/${id}/notes`),
   read: (id: string) => api.post<Conversation>(`/api/v1/conversations/${id}/read`, {}),
+  /** Message text search: every word a prefix, accents and case ignored, newest first. */
+  searchMessages: (q: string, query: Q = {}) => api.get<Page<MessageHit>>('/api/v1/messages/search', { query: { ...query, q } }),
 };
 
 export type BotFlowInput = Pick<BotFlow, 'name' | 'description' | 'trigger' | 'nodes' | 'edges'>;

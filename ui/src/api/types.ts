@@ -349,6 +349,12 @@ export interface Reaction {
   from?: string;
 }
 
+/** A message a search found, with its conversation (GET /api/v1/messages/search). */
+export interface MessageHit {
+  message: Message;
+  conversation: Conversation;
+}
+
 export interface Message {
   id: string;
   conversation_id: string;

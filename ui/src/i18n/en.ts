@@ -156,7 +156,7 @@ export const en: Loose<Dictionary> = {
     also_viewing: 'Also viewing: {{names}}',
     emoji: 'Emoji', attach: 'Attach a file', record: 'Record a voice message', stop_recording: 'Stop and send', mic_error: 'The microphone could not be used.',
     choose_team: 'Choose a team', no_team: 'You are in no team', no_team_hint: 'Ask an administrator to add you to a team.',
-    title: 'Conversations', search_placeholder: 'Search name or phone', tabs_label: 'Conversation queues',
+    title: 'Conversations', search_placeholder: 'Search name, phone or message', message_hits: 'Messages', no_message_hits: 'No message with these words', message_search_failed: 'Could not search the messages', no_conversation_hits: 'No contact with this name or phone', tabs_label: 'Conversation queues',
     tabs: { mine: 'Mine', queue: 'Queue', teams: 'My teams', all: 'All' },
     active_statuses: 'Not resolved', filter_status: 'Filter by status', filter_label: 'Filter by label', all_statuses: 'All statuses',
     status: { open: 'Open', in_progress: 'In progress', waiting: 'Waiting', resolved: 'Resolved', archived: 'Archived' },

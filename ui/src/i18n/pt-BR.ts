@@ -153,7 +153,7 @@ export const ptBR = {
     also_viewing: 'Também vendo: {{names}}',
     emoji: 'Emojis', attach: 'Anexar arquivo', record: 'Gravar mensagem de voz', stop_recording: 'Parar e enviar', mic_error: 'Não foi possível usar o microfone.',
     choose_team: 'Escolher equipe', no_team: 'Você não está em nenhuma equipe', no_team_hint: 'Peça a um administrador para incluir você em uma equipe.',
-    title: 'Conversas', search_placeholder: 'Pesquisar nome ou telefone', tabs_label: 'Filas de conversa',
+    title: 'Conversas', search_placeholder: 'Pesquisar nome, telefone ou mensagem', message_hits: 'Mensagens', no_message_hits: 'Nenhuma mensagem com essas palavras', message_search_failed: 'Não foi possível buscar nas mensagens', no_conversation_hits: 'Nenhum contato com esse nome ou telefone', tabs_label: 'Filas de conversa',
     tabs: { mine: 'Minhas', queue: 'Fila', teams: 'Minhas equipes', all: 'Todas' },
     active_statuses: 'Não resolvidas', filter_status: 'Filtrar por situação', filter_label: 'Filtrar por etiqueta', all_statuses: 'Todas as situações',
     status: { open: 'Aberta', in_progress: 'Em atendimento', waiting: 'Aguardando', resolved: 'Resolvida', archived: 'Arquivada' },
