@@ -411,6 +411,11 @@ func (s *Server) sendMessage(c *gin.Context, p crm.Principal) error {
 	case "text":
 		if strings.TrimSpace(req.Text) == "" {
 			fields.Add("text", "is required")
+		} else if p.Signs {
+			// Signed here, before the conversation grain sees it: the stored
+			// message, the customer's copy and the console's bubble all carry
+			// it, and the length limit counts it.
+			req.Text = crm.SignedText(p.Name, req.Text)
 		}
 		if len([]rune(req.Text)) > 4096 {
 			fields.Add("text", "must have at most 4096 characters")

@@ -81,7 +81,13 @@ export const en: Loose<Dictionary> = {
   },
   settings: {
     title: 'Settings', description: 'Team, labels, quick replies and your plan.',
-    tabs: { connections: 'Connections', users: 'Users', teams: 'Teams', labels: 'Labels', quick_replies: 'Quick replies', plan: 'Plan and license', failed_events: 'Failed events' },
+    tabs: { connections: 'Connections', users: 'Users', teams: 'Teams', labels: 'Labels', quick_replies: 'Quick replies', signature: 'Signature', plan: 'Plan and license', failed_events: 'Failed events' },
+  },
+  signature: {
+    title: 'Signature on messages', description: 'The name of who is answering, in bold on the first line of each text message sent, so the customer knows who they are talking to.',
+    company: "Sign the agents' messages", company_hint: 'Applies to the whole company. Off by default.', company_admin_only: 'Only administrators change this option.',
+    mine: 'Sign my messages', mine_hint: 'Turn it off to send without your name.', mine_off_hint: 'Applies when the company signs messages.',
+    preview: 'How the customer sees it', sample: 'Hello! How can I help?',
   },
   connections: {
     title: 'Connections', description: 'The numbers and pages your customers reach you on.', new: 'New connection', created: 'Connection created',

@@ -78,7 +78,13 @@ export const ptBR = {
   },
   settings: {
     title: 'Configurações', description: 'Equipe, etiquetas, respostas rápidas e o seu plano.',
-    tabs: { connections: 'Conexões', users: 'Usuários', teams: 'Equipes', labels: 'Etiquetas', quick_replies: 'Respostas rápidas', plan: 'Plano e licença', failed_events: 'Eventos com falha' },
+    tabs: { connections: 'Conexões', users: 'Usuários', teams: 'Equipes', labels: 'Etiquetas', quick_replies: 'Respostas rápidas', signature: 'Assinatura', plan: 'Plano e licença', failed_events: 'Eventos com falha' },
+  },
+  signature: {
+    title: 'Assinatura nas mensagens', description: 'O nome de quem atende, em negrito na primeira linha de cada mensagem de texto enviada, para o cliente saber com quem fala.',
+    company: 'Assinar as mensagens dos atendentes', company_hint: 'Vale para toda a empresa. Desligado por padrão.', company_admin_only: 'Só administradores mudam esta opção.',
+    mine: 'Assinar as minhas mensagens', mine_hint: 'Desligue se preferir enviar sem o seu nome.', mine_off_hint: 'Vale quando a empresa assina as mensagens.',
+    preview: 'Como o cliente vê', sample: 'Olá! Em que posso ajudar?',
   },
   connections: {
     title: 'Conexões', description: 'Os números e páginas por onde os clientes falam com você.', new: 'Nova conexão', created: 'Conexão criada',
