@@ -14,9 +14,21 @@ all: build
 build: ui
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/crm
 
-## ui: build the console into ui/dist (skipped until ui/package.json exists)
+# The console's build inputs (tests excluded): ui/dist is rebuilt only when one of them is newer
+# than the index.html the last build wrote (or there is none), so `make run` does not spend a
+# minute on an unchanged UI.
+UI_SOURCES := $(shell find ui/src ui/index.html ui/package.json ui/package-lock.json ui/vite.config.ts \
+	ui/tsconfig.json ui/tailwind.config.js ui/postcss.config.js -type f \
+	-not -name '*.test.ts' -not -name '*.test.tsx' -not -path 'ui/src/test/*' 2>/dev/null)
+UI_STAMP := ui/dist/index.html
+
+## ui: build the console into ui/dist when its sources changed (skipped until ui/package.json exists)
 ui: ui-deps
-	@if [ -f ui/package.json ]; then cd ui && npm run build; fi
+	@if [ -f ui/package.json ]; then $(MAKE) --no-print-directory $(UI_STAMP); fi
+
+$(UI_STAMP): $(UI_SOURCES)
+	cd ui && npm run build
+	@touch $@
 
 # npm ci again whenever the lock file is newer than what is installed.
 ui-deps:
@@ -39,7 +51,7 @@ run: build var/secret.key var/license.key
 	export CRM_SECRET_KEY="$${CRM_SECRET_KEY:-$$(cat var/secret.key)}" && \
 	export CRM_LICENSE_SIGNING_KEY="$${CRM_LICENSE_SIGNING_KEY:-$$(cat var/license.key)}" && \
 	export CRM_MEDIA_DIR="$${CRM_MEDIA_DIR:-$$PWD/var/media}" && \
-	exec ./$(BIN) serve --demo
+	exec ./$(BIN) serve --demo --create-database
 
 ## test: every test: gofmt and vet, generated code, the console's Vitest tests and build, then the Go
 ## tests (unit, integration against real PostgreSQL, clusters, fuzz seeds, the browser end-to-end run).

@@ -56,6 +56,11 @@ const (
 	// PermInboxManage sees the inbox events that failed for good (dead
 	// letters) and puts them back.
 	PermInboxManage Permission = "inbox:manage"
+	// PermProfileWrite changes one's own preferences (the signature switch).
+	PermProfileWrite Permission = "profile:write"
+	// PermTenantSettings changes the company's settings (signing agents'
+	// messages).
+	PermTenantSettings Permission = "tenant:settings"
 )
 
 // rolePermissions is the one permission table. It is never written after
@@ -69,7 +74,7 @@ var rolePermissions = map[Role][]Permission{
 		PermConnectionsRead, PermConnectionsWrite,
 		PermConversationsRead, PermConversationsWrite, PermConversationsAll, PermConversationsTeams,
 		PermMessagesSend, PermMediaUpload, PermAuditRead, PermTenantRead, PermSandboxUse, PermInboxManage,
-		PermBotFlowsRead, PermBotFlowsWrite,
+		PermBotFlowsRead, PermBotFlowsWrite, PermProfileWrite, PermTenantSettings,
 	},
 	RoleSupervisor: {
 		PermUsersRead, PermTeamsRead,
@@ -78,7 +83,7 @@ var rolePermissions = map[Role][]Permission{
 		PermConnectionsRead,
 		PermConversationsRead, PermConversationsWrite, PermConversationsTeams,
 		PermMessagesSend, PermMediaUpload, PermTenantRead, PermSandboxUse,
-		PermBotFlowsRead, PermBotFlowsWrite,
+		PermBotFlowsRead, PermBotFlowsWrite, PermProfileWrite,
 	},
 	RoleAgent: {
 		PermUsersRead, PermTeamsRead,
@@ -86,7 +91,7 @@ var rolePermissions = map[Role][]Permission{
 		PermLabelsRead, PermQuickRepliesRead,
 		PermConversationsRead, PermConversationsWrite,
 		PermMessagesSend, PermMediaUpload, PermTenantRead, PermSandboxUse,
-		PermBotFlowsRead,
+		PermBotFlowsRead, PermProfileWrite,
 	},
 }
 
@@ -107,6 +112,9 @@ type Principal struct {
 	Role     Role
 	Name     string
 	Email    string
+	// Signs: the tenant signs its agents' messages and this user has not
+	// turned their signature off (SignedText).
+	Signs bool
 }
 
 // IsPlatform reports whether the principal is a platform owner.

@@ -51,6 +51,13 @@ type UserSummary struct {
 	Name       string     `json:"name"`
 	Email      string     `json:"email"`
 	Role       crm.Role   `json:"role"`
+	// Signature is the user's own switch for signing their messages; they
+	// are signed when the company's (GET /api/v1/tenant settings) is on too.
+	Signature bool `json:"signature"`
+}
+
+type updateMeRequest struct {
+	Signature *bool `json:"signature,omitempty"`
 }
 
 type tokenResponse struct {
@@ -72,6 +79,8 @@ func (s *Server) authRoutes() {
 		Tag: "auth", Access: accessPublic, Request: refreshRequest{}, Status: http.StatusNoContent}, s.logout)
 	s.route(op{Method: http.MethodGet, Path: "/api/v1/auth/me", Summary: "The signed-in user",
 		Tag: "auth", Access: accessAny, Response: UserSummary{}}, s.me)
+	s.route(op{Method: http.MethodPatch, Path: "/api/v1/auth/me", Summary: "Change your own preferences (signature on or off)",
+		Tag: "auth", Access: accessTenant, Perm: crm.PermProfileWrite, Request: updateMeRequest{}, Response: UserSummary{}}, s.updateMe)
 }
 
 func invalidCredentials() error {
@@ -182,7 +191,8 @@ func (s *Server) issueTokens(c *gin.Context, a persistence.Account, family uuid.
 }
 
 func summary(a persistence.Account) UserSummary {
-	u := UserSummary{ID: a.ID, Name: a.Name, Email: a.Email, Role: a.Role, TenantName: a.TenantName, TenantSlug: a.TenantSlug}
+	u := UserSummary{ID: a.ID, Name: a.Name, Email: a.Email, Role: a.Role, TenantName: a.TenantName, TenantSlug: a.TenantSlug,
+		Signature: a.Signature}
 	if a.TenantID != uuid.Nil {
 		tid := a.TenantID
 		u.TenantID = &tid
@@ -328,6 +338,19 @@ func (s *Server) me(c *gin.Context, p crm.Principal) error {
 	}
 	c.JSON(http.StatusOK, summary(a))
 	return nil
+}
+
+func (s *Server) updateMe(c *gin.Context, p crm.Principal) error {
+	var req updateMeRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	if req.Signature != nil {
+		if err := s.db.SetOwnSignature(c, p.TenantID, p.UserID, *req.Signature); err != nil {
+			return err
+		}
+	}
+	return s.me(c, p)
 }
 
 // bearerToken reads the access token from the Authorization header, or from

@@ -179,6 +179,8 @@ var matrixBodies = map[string]func(n int) any{
 	"POST /api/v1/bot-flows":               func(n int) any { return menuFlowBody(fmt.Sprintf("Flow %d", n), "Olá") },
 	"POST /api/v1/bot-flows/import":        func(n int) any { return menuFlowBody(fmt.Sprintf("Imported %d", n), "Olá") },
 	"PATCH /api/v1/bot-flows/:id":          func(n int) any { return map[string]any{"description": fmt.Sprintf("Changed %d", n)} },
+	"PATCH /api/v1/auth/me":                func(n int) any { return map[string]any{"signature": n%2 == 0} },
+	"PATCH /api/v1/tenant/settings":        func(n int) any { return map[string]any{"agent_signature": n%2 == 0} },
 	"POST /api/v1/sandbox/:connection_id/inbound": func(int) any {
 		return map[string]any{"from": "5511987654321", "name": "Maria", "type": "text", "text": "hello"}
 	},

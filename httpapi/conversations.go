@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -25,6 +26,12 @@ type listConversationsQuery struct {
 	Q            string `form:"q"`             // contact name, phone or email
 	Cursor       string `form:"cursor"`
 	Limit        int    `form:"limit"`
+}
+
+type searchMessagesQuery struct {
+	Q      string `form:"q"` // words of the message text, each a prefix; accents and case are ignored
+	Cursor string `form:"cursor"`
+	Limit  int    `form:"limit"`
 }
 
 type patchConversationRequest struct {
@@ -72,6 +79,9 @@ func (s *Server) conversationRoutes() {
 	s.route(op{Method: http.MethodGet, Path: "/api/v1/conversations", Summary: "List the conversations you may see, newest activity first",
 		Tag: "conversations", Access: accessTenant, Perm: crm.PermConversationsRead, Query: listConversationsQuery{},
 		Response: crm.Page[*crm.Conversation]{}}, s.listConversations)
+	s.route(op{Method: http.MethodGet, Path: "/api/v1/messages/search", Summary: "Messages whose text holds every word of q, newest first, in the conversations you may see (a page may be short and still have a next cursor)",
+		Tag: "conversations", Access: accessTenant, Perm: crm.PermConversationsRead, Query: searchMessagesQuery{},
+		Response: crm.Page[persistence.MessageHit]{}}, s.searchMessages)
 	s.route(op{Method: http.MethodGet, Path: "/api/v1/conversations/:id", Summary: "Get a conversation",
 		Tag: "conversations", Access: accessTenant, Perm: crm.PermConversationsRead, Response: crm.Conversation{}}, s.getConversation)
 	s.route(op{Method: http.MethodPatch, Path: "/api/v1/conversations/:id", Summary: "Change status, assignee, team or labels",
@@ -152,6 +162,12 @@ func (s *Server) listConversations(c *gin.Context, p crm.Principal) error {
 	if f.TeamID, err = optionalID("team_id", q.TeamID); err != nil {
 		return err
 	}
+	if f.TeamID != nil && !v.All && !slices.Contains(v.TeamIDs, *f.TeamID) {
+		// A supervisor's "Todas" covers their own teams; naming another
+		// team's list is refused rather than answered empty, so the console
+		// never shows a silently blank tab.
+		return crm.NewError(crm.ErrForbidden, "not_team_member", "you may only list the conversations of your own teams", nil)
+	}
 	if f.LabelID, err = optionalID("label_id", q.LabelID); err != nil {
 		return err
 	}
@@ -162,6 +178,26 @@ func (s *Server) listConversations(c *gin.Context, p crm.Principal) error {
 		return err
 	}
 	page, err := s.db.ListConversations(c, p.TenantID, v, f)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, page)
+	return nil
+}
+
+func (s *Server) searchMessages(c *gin.Context, p crm.Principal) error {
+	var q searchMessagesQuery
+	if err := c.ShouldBindQuery(&q); err != nil {
+		return fieldError("query", "malformed query parameters")
+	}
+	if len([]rune(q.Q)) > 200 {
+		return fieldError("q", "must have at most 200 characters")
+	}
+	v, err := s.visibility(c, p)
+	if err != nil {
+		return err
+	}
+	page, err := s.db.SearchMessages(c, p.TenantID, v, strings.TrimSpace(q.Q), q.Cursor, q.Limit)
 	if err != nil {
 		return err
 	}
@@ -386,6 +422,11 @@ func (s *Server) sendMessage(c *gin.Context, p crm.Principal) error {
 	case "text":
 		if strings.TrimSpace(req.Text) == "" {
 			fields.Add("text", "is required")
+		} else if p.Signs {
+			// Signed here, before the conversation grain sees it: the stored
+			// message, the customer's copy and the console's bubble all carry
+			// it, and the length limit counts it.
+			req.Text = crm.SignedText(p.Name, req.Text)
 		}
 		if len([]rune(req.Text)) > 4096 {
 			fields.Add("text", "must have at most 4096 characters")

@@ -27,22 +27,39 @@ type TenantPlanInfo struct {
 // TenantInfo is what GET /api/v1/tenant answers: the tenant's plan, limits,
 // usage, features and license state, with warnings for the console.
 type TenantInfo struct {
-	ID       uuid.UUID                `json:"id"`
-	Name     string                   `json:"name"`
-	Slug     string                   `json:"slug"`
-	Status   string                   `json:"status"`
-	Plan     TenantPlanInfo           `json:"plan"`
-	Usage    crm.TenantUsage          `json:"usage"`
-	Exceeded []crm.LimitExceeded      `json:"exceeded"`
-	License  persistence.LicenseState `json:"license"`
-	Warning  bool                     `json:"warning"`
-	Warnings []TenantWarning          `json:"warnings"`
+	ID       uuid.UUID                  `json:"id"`
+	Name     string                     `json:"name"`
+	Slug     string                     `json:"slug"`
+	Status   string                     `json:"status"`
+	Plan     TenantPlanInfo             `json:"plan"`
+	Usage    crm.TenantUsage            `json:"usage"`
+	Exceeded []crm.LimitExceeded        `json:"exceeded"`
+	License  persistence.LicenseState   `json:"license"`
+	Warning  bool                       `json:"warning"`
+	Warnings []TenantWarning            `json:"warnings"`
+	Settings persistence.TenantSettings `json:"settings"`
 }
 
 func (s *Server) tenantInfoRoutes() {
 	s.route(op{Method: http.MethodGet, Path: "/api/v1/tenant",
 		Summary: "The signed-in user's company: plan, limits, usage, features, license state and warnings",
 		Tag:     "tenant", Access: accessTenant, Perm: crm.PermTenantRead, Response: TenantInfo{}}, s.tenantInfo)
+	s.route(op{Method: http.MethodPatch, Path: "/api/v1/tenant/settings", Summary: "Change the company's settings (sign agents' messages)",
+		Tag: "tenant", Access: accessTenant, Perm: crm.PermTenantSettings, Request: persistence.TenantSettings{},
+		Response: persistence.TenantSettings{}}, s.updateTenantSettings)
+}
+
+func (s *Server) updateTenantSettings(c *gin.Context, p crm.Principal) error {
+	var req persistence.TenantSettings
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	settings, err := s.db.SetTenantSettings(c, p.TenantID, directoryActor(c, p), req)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, settings)
+	return nil
 }
 
 func (s *Server) tenantInfo(c *gin.Context, p crm.Principal) error {
@@ -79,6 +96,9 @@ func (s *Server) tenantInfo(c *gin.Context, p crm.Principal) error {
 		}
 	}
 	info.Warning = len(info.Warnings) > 0
+	if info.Settings, err = s.db.GetTenantSettings(c, p.TenantID); err != nil {
+		return err
+	}
 	c.JSON(http.StatusOK, info)
 	return nil
 }

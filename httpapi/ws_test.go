@@ -164,7 +164,7 @@ func (e *testEnv) addTeam(tenant uuid.UUID, members ...uuid.UUID) uuid.UUID {
 	id := crm.NewID()
 	require.NoError(e.t, e.db.TenantTx(context.Background(), tenant, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(context.Background(), `INSERT INTO teams (tenant_id, id, name) VALUES ($1, $2, $3)`,
-			tenant, id, "team-"+id.String()[:8]); err != nil {
+			tenant, id, "team-"+id.String()); err != nil {
 			return err
 		}
 		for _, m := range members {

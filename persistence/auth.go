@@ -25,11 +25,17 @@ type Account struct {
 	PasswordHash string
 	Active       bool
 	TokenVersion int
+	// Signature is the user's own switch (on unless they turned it off);
+	// TenantSignature the company's (tenants.settings.agent_signature, off
+	// unless an admin turned it on). Messages are signed when both are on.
+	Signature       bool
+	TenantSignature bool
 }
 
 // Principal is the account as a request principal.
 func (a Account) Principal() crm.Principal {
-	return crm.Principal{UserID: a.ID, TenantID: a.TenantID, Role: a.Role, Name: a.Name, Email: a.Email}
+	return crm.Principal{UserID: a.ID, TenantID: a.TenantID, Role: a.Role, Name: a.Name, Email: a.Email,
+		Signs: a.Signature && a.TenantSignature}
 }
 
 // FindAccountsByEmail returns every account with this email: super admins and
@@ -41,11 +47,11 @@ func (db *DB) FindAccountsByEmail(ctx context.Context, email string) ([]Account,
 	err := db.PlatformTx(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `
 			SELECT id, '00000000-0000-0000-0000-000000000000'::uuid, '', '', 'active', 'SUPER_ADMIN',
-			       name, email, password_hash, active, token_version
+			       name, email, password_hash, active, token_version, false, false
 			FROM platform_admins WHERE email = $1
 			UNION ALL
 			SELECT u.id, u.tenant_id, t.slug, t.name, t.status, u.role, u.name, u.email, u.password_hash,
-			       u.active, u.token_version
+			       u.active, u.token_version, u.signature, `+tenantSignatureSQL+`
 			FROM users u JOIN tenants t ON t.id = u.tenant_id
 			WHERE u.email = $1 AND t.status <> 'deleted'`, email)
 		if err != nil {
@@ -57,13 +63,17 @@ func (db *DB) FindAccountsByEmail(ctx context.Context, email string) ([]Account,
 	return out, translate(err)
 }
 
+// tenantSignatureSQL reads the company's signature switch from the tenants
+// row t (a settings key, off when absent).
+const tenantSignatureSQL = `coalesce((t.settings->>'agent_signature')::boolean, false)`
+
 func scanAccount(row pgx.CollectableRow) (Account, error) { return scanAccountRow(row) }
 
 func scanAccountRow(row pgx.Row) (Account, error) {
 	var a Account
 	var role string
 	err := row.Scan(&a.ID, &a.TenantID, &a.TenantSlug, &a.TenantName, &a.TenantStatus, &role, &a.Name, &a.Email,
-		&a.PasswordHash, &a.Active, &a.TokenVersion)
+		&a.PasswordHash, &a.Active, &a.TokenVersion, &a.Signature, &a.TenantSignature)
 	a.Role = crm.Role(role)
 	return a, err
 }
@@ -76,12 +86,12 @@ func (db *DB) LoadAccount(ctx context.Context, tenantID, userID uuid.UUID) (Acco
 		if tenantID == uuid.Nil {
 			row = tx.QueryRow(ctx, `
 				SELECT id, '00000000-0000-0000-0000-000000000000'::uuid, '', '', 'active', 'SUPER_ADMIN',
-				       name, email, password_hash, active, token_version
+				       name, email, password_hash, active, token_version, false, false
 				FROM platform_admins WHERE id = $1`, userID)
 		} else {
 			row = tx.QueryRow(ctx, `
 				SELECT u.id, u.tenant_id, t.slug, t.name, t.status, u.role, u.name, u.email, u.password_hash,
-				       u.active, u.token_version
+				       u.active, u.token_version, u.signature, `+tenantSignatureSQL+`
 				FROM users u JOIN tenants t ON t.id = u.tenant_id
 				WHERE u.tenant_id = $1 AND u.id = $2`, tenantID, userID)
 		}

@@ -70,7 +70,7 @@ func (p ContactPatch) empty() bool {
 // ContactFilter selects contacts. Lists are ordered by name (case-insensitive),
 // then id, so a page boundary never moves when contacts are added.
 type ContactFilter struct {
-	// Q matches, case-insensitively and literally, a substring of the name or
+	// Q matches, ignoring case and accents, literally a substring of the name or
 	// the email; when it looks like a phone number (digits and phone
 	// punctuation only) it also matches the phone's digits, whatever the
 	// formatting, and the number it normalises to.
@@ -424,8 +424,9 @@ func contactWhere(tenantID uuid.UUID, f ContactFilter, args *[]any) string {
 	arg := func(v any) string { *args = append(*args, v); return fmt.Sprintf("$%d", len(*args)) }
 	where := []string{"c.tenant_id = " + arg(tenantID)}
 	if q := strings.TrimSpace(f.Q); q != "" {
-		like := arg("%" + escapeLike(q) + "%")
-		match := []string{"c.name ILIKE " + like, "c.email ILIKE " + like}
+		// search_text is the name and email folded (crm_fold: lower case, no
+		// accents), so "joao" finds "João".
+		match := []string{"c.search_text LIKE crm_fold(" + arg("%"+escapeLike(q)+"%") + ")"}
 		if digits := contactPhoneQuery(q); digits != "" {
 			match = append(match, "c.phone LIKE "+arg("%"+digits+"%"))
 			if phone, err := crm.NormalizePhone(q); err == nil {

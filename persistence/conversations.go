@@ -267,9 +267,9 @@ func (db *DB) ListConversations(ctx context.Context, tenantID uuid.UUID, v crm.V
 		where = append(where, "EXISTS (SELECT 1 FROM conversation_labels l WHERE l.tenant_id = c.tenant_id AND l.conversation_id = c.id AND l.label_id = "+arg(*f.LabelID)+")")
 	}
 	if q := strings.TrimSpace(f.Query); q != "" {
-		like := "%" + escapeLike(strings.ToLower(q)) + "%"
+		like := "%" + escapeLike(q) + "%"
 		digits := onlyDigits(q)
-		cond := "lower(ct.name) LIKE " + arg(like) + " ESCAPE '\\' OR lower(coalesce(ct.email, '')) LIKE " + arg(like) + " ESCAPE '\\'"
+		cond := "ct.search_text LIKE crm_fold(" + arg(like) + ") ESCAPE '\\'" // name and email, accents and case folded
 		if len(digits) >= 3 {
 			cond += " OR ct.phone LIKE " + arg("%"+digits+"%")
 		}

@@ -259,7 +259,7 @@ func isFKViolation(err error) bool {
 	return false
 }
 
-func createTenant(t *testing.T, db *persistence.DB, slug string) uuid.UUID {
+func createTenant(t testing.TB, db *persistence.DB, slug string) uuid.UUID {
 	t.Helper()
 	ctx := context.Background()
 	id := crm.NewID()

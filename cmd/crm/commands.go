@@ -101,6 +101,7 @@ const (
 	demoSuperEmail = "owner@demo.crm"
 	demoAdminEmail = "admin@demo.crm"
 	demoAgentEmail = "agent@demo.crm"
+	demoSupEmail   = "supervisor@demo.crm"
 	demoPassword   = "demo-pass-123"
 )
 
@@ -143,6 +144,12 @@ func seedDemo(ctx context.Context, n *node, cfg Config, out io.Writer) error {
 	if err := db.EnsureDemoUser(ctx, tenantID, "Agente Demo", demoAgentEmail, crm.RoleAgent, hash); err != nil {
 		return err
 	}
+	if err := db.EnsureDemoUser(ctx, tenantID, "Supervisora Demo", demoSupEmail, crm.RoleSupervisor, hash); err != nil {
+		return err
+	}
+	if err := ensureDemoContent(ctx, db, tenantID); err != nil {
+		return fmt.Errorf("creating the demo labels, quick replies and team: %w", err)
+	}
 	if _, err := httpapi.EnsureDemoSandboxConnection(ctx, db, n.sealer, tenantID, public); err != nil {
 		return fmt.Errorf("creating the sandbox connection: %w", err)
 	}
@@ -160,18 +167,20 @@ func seedDemo(ctx context.Context, n *node, cfg Config, out io.Writer) error {
 		}
 		license = "issued for " + n.serverIPs[0]
 	}
+
 	fmt.Fprintf(out, `
   CRM is running at %s
 
   Logins (password for all: %s)
     platform owner  %s
     tenant admin    %s
+    supervisor      %s
     agent           %s
 
   The demo company has a sandbox WhatsApp connection: open Configurações → Conexões to
   play the customer. Demo license: %s.
 
-`, public, demoPassword, demoSuperEmail, demoAdminEmail, demoAgentEmail, license)
+`, public, demoPassword, demoSuperEmail, demoAdminEmail, demoSupEmail, demoAgentEmail, license)
 	return nil
 }
 

@@ -68,7 +68,10 @@ func run(ctx context.Context, args []string) error {
 }
 
 const usage = `usage: crm <command>
-  serve                      run a node (default)
+  serve [--demo] [--create-database]
+                             run a node (default); --demo seeds the demo company and prints
+                             its logins, --create-database makes DATABASE_URL's database
+                             when its server lacks it
   migrate                    apply database migrations
   admin create-superadmin --email E --password P [--name N]
   demo                       create the demo tenant and print its logins

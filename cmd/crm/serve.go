@@ -305,10 +305,20 @@ func (n *node) Shutdown(ctx context.Context) error {
 func Serve(ctx context.Context, cfg Config, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	demo := fs.Bool("demo", false, "create the demo tenant and print its logins before serving")
+	createDB := fs.Bool("create-database", false, "create the database DATABASE_URL names when its server does not have it (make run)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	log := newLogger(cfg.LogLevel)
+	if *createDB {
+		created, err := persistence.EnsureDatabase(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return err
+		}
+		if created {
+			log.Info("created the database DATABASE_URL names")
+		}
+	}
 	n, err := Start(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -318,6 +328,9 @@ func Serve(ctx context.Context, cfg Config, args []string) error {
 		if err := seedDemo(ctx, n, cfg, stdoutWriter()); err != nil {
 			n.Shutdown(ctx) //nolint:errcheck
 			return fmt.Errorf("creating demo data: %w", err)
+		}
+		if err := seedDemoConversations(ctx, n); err != nil {
+			log.Warn("the demo conversations were not created", "error", err)
 		}
 	}
 	select {

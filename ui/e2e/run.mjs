@@ -464,6 +464,18 @@ if (adminIn) {
     await shot(page, '26-note', 'Internal note in the timeline, apart from the bubbles');
   });
 
+  live && await step('search: "tenis azul" (no accent) finds the customer\'s message text; the hit opens the conversation at it', async () => {
+    const { page } = admin;
+    await page.locator('#inbox-search').fill(`tenis azul ${run}`);
+    const hit = page.getByTestId('message-hit').filter({ hasText: 'tênis azul no 42' });
+    await expectVisible(hit, 'the message hit under "Mensagens"');
+    await shot(page, '26b-message-search', 'Search box: a word of a message, typed without its accent, finds the message');
+    await hit.first().click();
+    await page.waitForURL(/[?&]m=[0-9a-f-]{36}&seq=\d+/);
+    await expectVisible(page.locator('[data-testid="bubble"][data-search-hit="true"]').filter({ hasText: 'tênis azul no 42' }), 'the found message, marked');
+    await page.locator('#inbox-search').fill('');
+  });
+
   const transferred = replied && await step('transfer to the agent, who sees it arrive live in a second browser context', async () => {
     agent = await newPage('agent-live');
     await login(agent.page, AGENT);

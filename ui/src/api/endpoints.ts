@@ -1,8 +1,8 @@
 // One typed function per route the console uses (DESIGN §6).
 import { api } from './index';
 import type {
-  AuditEntry, BotFlow, BotFlowSummary, Connection, Contact, ConversationBot, DeadLetter, Conversation, ImportJob, Label, License, Message, Note, Page, Plan, PlatformMetrics,
-  MessageTemplate, OutboxEntry, QuickReply, SendMessageRequest, Team, Tenant, TenantInfo, TokenResponse, User, UserSummary,
+  AuditEntry, BotFlow, BotFlowSummary, Connection, Contact, ConversationBot, DeadLetter, Conversation, ImportJob, Label, License, Message, MessageHit, Note, Page, Plan, PlatformMetrics,
+  MessageTemplate, OutboxEntry, QuickReply, SendMessageRequest, Team, Tenant, TenantInfo, TenantSettings, TokenResponse, User, UserSummary,
 } from './types';
 
 type Q = Record<string, string | number | boolean | null | undefined>;
@@ -33,6 +33,8 @@ export const auth = {
   /** Revokes the session's refresh token (the cookie) and clears the cookie. */
   logout: () => api.post<void>('/api/v1/auth/logout', {}, { anonymous: true }),
   me: () => api.get<UserSummary>('/api/v1/auth/me'),
+  /** One's own preferences: the signature switch. */
+  updateMe: (body: { signature?: boolean }) => api.patch<UserSummary>('/api/v1/auth/me', body),
 };
 
 function crud<T extends { id: string }, In>(path: string) {
@@ -82,6 +84,7 @@ export const contacts = {
 
 export const tenant = {
   get: () => api.get<TenantInfo>('/api/v1/tenant'),
+  updateSettings: (body: TenantSettings) => api.patch<TenantSettings>('/api/v1/tenant/settings', body),
   audit: (query: Q = {}) => api.get<Page<AuditEntry>>('/api/v1/audit-log', { query }),
 };
 
@@ -131,6 +134,8 @@ export const conversations = {
   stopBot: (id: string) => api.post<Conversation>(`/api/v1/conversations/${id}/bot/stop`, {}),
   /** Hands the conversation to a published flow, from its start (422 when not published, 409 bot_active when one runs). */
   startBot: (id: string, flowId: string) => api.post<Conversation>(`/api/v1/conversations/${id}/bot/start`, { flow_id: flowId }),
+  /** Message text search: every word a prefix, accents and case ignored, newest first. */
+  searchMessages: (q: string, query: Q = {}) => api.get<Page<MessageHit>>('/api/v1/messages/search', { query: { ...query, q } }),
 };
 
 export type BotFlowInput = Pick<BotFlow, 'name' | 'description' | 'trigger' | 'nodes' | 'edges'>;

@@ -11,6 +11,8 @@ export interface UserSummary {
   name: string;
   email: string;
   role: Role;
+  /** The user's own switch for signing their messages (on unless turned off); it applies when the company's is on. */
+  signature?: boolean;
 }
 
 export interface TokenResponse {
@@ -182,6 +184,13 @@ export interface TenantInfo {
   license: LicenseState | null;
   warning?: boolean;
   warnings?: { code: string; message: string }[] | null;
+  settings?: TenantSettings;
+}
+
+/** The company's switches (PATCH /api/v1/tenant/settings, admins). */
+export interface TenantSettings {
+  /** Agents' text messages start with "*Name:*" on their own line. Off by default. */
+  agent_signature: boolean;
 }
 
 export interface TenantUsageReport {
@@ -347,6 +356,12 @@ export interface Reaction {
   emoji: string;
   removed?: boolean;
   from?: string;
+}
+
+/** A message a search found, with its conversation (GET /api/v1/messages/search). */
+export interface MessageHit {
+  message: Message;
+  conversation: Conversation;
 }
 
 export interface Message {

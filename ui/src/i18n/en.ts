@@ -83,7 +83,13 @@ export const en: Loose<Dictionary> = {
   },
   settings: {
     title: 'Settings', description: 'Team, labels, quick replies and your plan.',
-    tabs: { connections: 'Connections', users: 'Users', teams: 'Teams', labels: 'Labels', quick_replies: 'Quick replies', plan: 'Plan and license', failed_events: 'Failed events' },
+    tabs: { connections: 'Connections', users: 'Users', teams: 'Teams', labels: 'Labels', quick_replies: 'Quick replies', signature: 'Signature', plan: 'Plan and license', failed_events: 'Failed events' },
+  },
+  signature: {
+    title: 'Signature on messages', description: 'The name of who is answering, in bold on the first line of each text message sent, so the customer knows who they are talking to.',
+    company: "Sign the agents' messages", company_hint: 'Applies to the whole company. Off by default.', company_admin_only: 'Only administrators change this option.',
+    mine: 'Sign my messages', mine_hint: 'Turn it off to send without your name.', mine_off_hint: 'Applies when the company signs messages.',
+    preview: 'How the customer sees it', sample: 'Hello! How can I help?',
   },
   connections: {
     title: 'Connections', description: 'The numbers and pages your customers reach you on.', new: 'New connection', created: 'Connection created',
@@ -160,7 +166,7 @@ export const en: Loose<Dictionary> = {
     also_viewing: 'Also viewing: {{names}}',
     emoji: 'Emoji', attach: 'Attach a file', record: 'Record a voice message', stop_recording: 'Stop and send', mic_error: 'The microphone could not be used.',
     choose_team: 'Choose a team', no_team: 'You are in no team', no_team_hint: 'Ask an administrator to add you to a team.',
-    title: 'Conversations', search_placeholder: 'Search name or phone', tabs_label: 'Conversation queues',
+    title: 'Conversations', search_placeholder: 'Search name, phone or message', message_hits: 'Messages', no_message_hits: 'No message with these words', message_search_failed: 'Could not search the messages', no_conversation_hits: 'No contact with this name or phone', tabs_label: 'Conversation queues',
     tabs: { mine: 'Mine', queue: 'Queue', teams: 'My teams', all: 'All' },
     active_statuses: 'Not resolved', filter_status: 'Filter by status', filter_label: 'Filter by label', all_statuses: 'All statuses',
     status: { open: 'Open', in_progress: 'In progress', waiting: 'Waiting', resolved: 'Resolved', archived: 'Archived' },

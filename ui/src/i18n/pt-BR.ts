@@ -80,7 +80,13 @@ export const ptBR = {
   },
   settings: {
     title: 'Configurações', description: 'Equipe, etiquetas, respostas rápidas e o seu plano.',
-    tabs: { connections: 'Conexões', users: 'Usuários', teams: 'Equipes', labels: 'Etiquetas', quick_replies: 'Respostas rápidas', plan: 'Plano e licença', failed_events: 'Eventos com falha' },
+    tabs: { connections: 'Conexões', users: 'Usuários', teams: 'Equipes', labels: 'Etiquetas', quick_replies: 'Respostas rápidas', signature: 'Assinatura', plan: 'Plano e licença', failed_events: 'Eventos com falha' },
+  },
+  signature: {
+    title: 'Assinatura nas mensagens', description: 'O nome de quem atende, em negrito na primeira linha de cada mensagem de texto enviada, para o cliente saber com quem fala.',
+    company: 'Assinar as mensagens dos atendentes', company_hint: 'Vale para toda a empresa. Desligado por padrão.', company_admin_only: 'Só administradores mudam esta opção.',
+    mine: 'Assinar as minhas mensagens', mine_hint: 'Desligue se preferir enviar sem o seu nome.', mine_off_hint: 'Vale quando a empresa assina as mensagens.',
+    preview: 'Como o cliente vê', sample: 'Olá! Em que posso ajudar?',
   },
   connections: {
     title: 'Conexões', description: 'Os números e páginas por onde os clientes falam com você.', new: 'Nova conexão', created: 'Conexão criada',
@@ -157,7 +163,7 @@ export const ptBR = {
     also_viewing: 'Também vendo: {{names}}',
     emoji: 'Emojis', attach: 'Anexar arquivo', record: 'Gravar mensagem de voz', stop_recording: 'Parar e enviar', mic_error: 'Não foi possível usar o microfone.',
     choose_team: 'Escolher equipe', no_team: 'Você não está em nenhuma equipe', no_team_hint: 'Peça a um administrador para incluir você em uma equipe.',
-    title: 'Conversas', search_placeholder: 'Pesquisar nome ou telefone', tabs_label: 'Filas de conversa',
+    title: 'Conversas', search_placeholder: 'Pesquisar nome, telefone ou mensagem', message_hits: 'Mensagens', no_message_hits: 'Nenhuma mensagem com essas palavras', message_search_failed: 'Não foi possível buscar nas mensagens', no_conversation_hits: 'Nenhum contato com esse nome ou telefone', tabs_label: 'Filas de conversa',
     tabs: { mine: 'Minhas', queue: 'Fila', teams: 'Minhas equipes', all: 'Todas' },
     active_statuses: 'Não resolvidas', filter_status: 'Filtrar por situação', filter_label: 'Filtrar por etiqueta', all_statuses: 'Todas as situações',
     status: { open: 'Aberta', in_progress: 'Em atendimento', waiting: 'Aguardando', resolved: 'Resolvida', archived: 'Arquivada' },

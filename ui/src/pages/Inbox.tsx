@@ -3,7 +3,7 @@ import clsx from 'clsx';
 import { ArrowLeft, ArrowRightLeft, Bot, Eye, CheckCircle2, Clock, FileText, Keyboard, MessageCircle, Mic, Paperclip, RotateCcw, Search, Send, Smile, Square, StickyNote, Tag, UserPlus, X } from 'lucide-react';
 import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent as ReactKeyboardEvent } from 'react';
 import { useTranslation } from 'react-i18next';
-import { Link, useNavigate, useParams } from 'react-router';
+import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { conversations, labels, media, quickReplies, teams, users } from '../api/endpoints';
 import { CONVERSATION_STATUSES, type Conversation, type Message, type MessageType, type QuickReply, type SendMessageRequest } from '../api/types';
 import { ApiError } from '../api/client';
@@ -39,10 +39,9 @@ export function useUserNames(): Map<string, string> {
   return useMemo(() => new Map((q.data ?? []).map((u) => [u.id, u.name])), [q.data]);
 }
 
-/** The tabs a role sees: agents their own and the queue; supervisors add their teams; admins everything. */
+/** The tabs a role sees: agents their own and the queue; supervisors and admins add their teams and "Todas" (for a supervisor, everything of their teams: the server scopes it). */
 export function tabsFor(role?: Role | null): InboxTab[] {
-  if (role === 'TENANT_ADMIN') return ['mine', 'queue', 'teams', 'all'];
-  if (role === 'SUPERVISOR') return ['mine', 'queue', 'teams'];
+  if (role === 'TENANT_ADMIN' || role === 'SUPERVISOR') return ['mine', 'queue', 'teams', 'all'];
   return ['mine', 'queue'];
 }
 
@@ -99,6 +98,33 @@ export function ConversationRow({ c, active, labelsById, assignee }: { c: Conver
         </div>
       </div>
     </Link>
+  );
+}
+
+/** The messages whose text matches the search box, each opening its conversation at the message. */
+export function MessageHits({ q }: { q: string }) {
+  const { t } = useTranslation();
+  const hits = useQuery({ queryKey: ['message-search', q], queryFn: () => conversations.searchMessages(q, { limit: 20 }), enabled: q.length >= 2, retry: false });
+  if (q.length < 2) return null;
+  const items = hits.data?.items ?? [];
+  return (
+    <section aria-label={t('inbox.message_hits')} data-testid="message-hits">
+      <h2 className="bg-chat-panel px-3 py-1.5 text-xs font-semibold uppercase tracking-wide text-gray-500">{t('inbox.message_hits')}</h2>
+      {hits.isPending ? <SkeletonRows rows={2} /> : hits.isError ? (
+        <p className="px-3 py-2 text-sm text-red-600" role="alert">{t('inbox.message_search_failed')}</p>
+      ) : items.length === 0 ? (
+        <p className="px-3 py-2 text-sm text-gray-500">{t('inbox.no_message_hits')}</p>
+      ) : items.map(({ message: m, conversation: c }) => (
+        <Link key={m.id} to={`/inbox/${c.id}?m=${encodeURIComponent(m.id)}&seq=${m.seq}`} data-testid="message-hit"
+          className="block border-b border-gray-100 px-3 py-2 hover:bg-gray-50 focus:outline-none focus-visible:bg-brand-50">
+          <div className="flex items-baseline justify-between gap-2">
+            <span className="truncate text-sm font-medium text-gray-900">{c.contact?.name || formatPhone(c.contact?.phone) || t('inbox.unknown_contact')}</span>
+            <span className="shrink-0 text-xs text-gray-500">{listTime(m.created_at)}</span>
+          </div>
+          <p className="line-clamp-2 text-sm text-gray-600">{m.direction === 'outbound' && <span className="text-gray-400">{t('chat.you')}: </span>}{m.text}</p>
+        </Link>
+      ))}
+    </section>
   );
 }
 
@@ -182,12 +208,18 @@ function ConversationList({ activeId, onOrder }: { activeId?: string; onOrder: (
           <SkeletonRows rows={7} />
         ) : list.isError && !notBuiltYet(list.error) ? (
           <ErrorState error={list.error} onRetry={() => list.refetch()} />
+        ) : items.length === 0 && q.length >= 2 ? (
+          <>
+            <p className="px-3 py-2 text-sm text-gray-500">{t('inbox.no_conversation_hits')}</p>
+            <MessageHits q={q} />
+          </>
         ) : items.length === 0 ? (
           <EmptyState icon={<MessageCircle className="h-6 w-6" aria-hidden />} title={q || labelId ? t('common.no_results') : t(`inbox.empty.${tab}`)} description={t('inbox.empty_hint')} />
         ) : (
           <>
             {items.map((c) => <ConversationRow key={c.id} c={c} active={c.id === activeId} labelsById={labelsById} assignee={c.assignee_id ? userNames.get(c.assignee_id) : undefined} />)}
             <div ref={sentinel} className="h-8">{list.isFetchingNextPage && <SkeletonRows rows={1} />}</div>
+            <MessageHits q={q} />
           </>
         )}
       </div>
@@ -550,6 +582,26 @@ function ConversationPane({ id, preview }: { id: string; preview?: boolean }) {
     const el = scroller.current;
     if (el) el.scrollTop = el.scrollHeight;
   }, [newestId, id]);
+  // Opened from a message search hit (?m=id&seq=n): page back until the message is loaded, then bring it into view, marked.
+  const [params] = useSearchParams();
+  const targetId = params.get('m');
+  const targetSeq = Number(params.get('seq') ?? 0);
+  const shownTarget = useRef<string | null>(null);
+  useEffect(() => {
+    if (preview || !targetId || shownTarget.current === targetId || !msgsQ.data) return;
+    if (!messages.some((m) => m.id === targetId)) {
+      const oldest = Math.min(...messages.filter((m) => m.seq > 0).map((m) => m.seq));
+      if (oldest > targetSeq && msgsQ.hasNextPage && !msgsQ.isFetchingNextPage) void msgsQ.fetchNextPage();
+      return;
+    }
+    const el = scroller.current?.querySelector<HTMLElement>(`[data-message-id="${targetId}"]`);
+    if (!el) return;
+    shownTarget.current = targetId;
+    el.scrollIntoView?.({ block: 'center' });
+    el.setAttribute('data-search-hit', 'true');
+    el.classList.add('ring-2', 'ring-amber-400', 'rounded-lg');
+    setTimeout(() => el.classList.remove('ring-2', 'ring-amber-400'), 3000);
+  }, [preview, targetId, targetSeq, messages, msgsQ]);
   useEffect(() => {
     const resolve = () => conversation && conversation.status !== 'resolved' && !preview && update.mutate({ status: 'resolved' });
     window.addEventListener('crm:resolve', resolve);

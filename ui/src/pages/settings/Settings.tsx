@@ -11,6 +11,7 @@ import LabelsSettings from './Labels';
 import PlanSettings from './Plan';
 import QuickRepliesSettings from './QuickReplies';
 import SandboxPhone from './SandboxPhone';
+import SignatureSettings from './Signature';
 import TeamsSettings from './Teams';
 import UsersSettings from './Users';
 
@@ -23,6 +24,7 @@ export default function Settings() {
     { to: '/settings/connections', label: t('settings.tabs.connections'), show: isSupervisorOrUp(role) },
     { to: '/settings/labels', label: t('settings.tabs.labels'), show: true },
     { to: '/settings/quick-replies', label: t('settings.tabs.quick_replies'), show: true },
+    { to: '/settings/signature', label: t('settings.tabs.signature'), show: true },
     { to: '/settings/plan', label: t('settings.tabs.plan'), show: isSupervisorOrUp(role) },
     { to: '/settings/failed-events', label: t('settings.tabs.failed_events'), show: isAdmin(role) },
   ].filter((x) => x.show);
@@ -61,6 +63,7 @@ export default function Settings() {
           <Route path="connections/:id/phone" element={<SandboxPhone />} />
           <Route path="labels" element={<LabelsSettings canWrite={isSupervisorOrUp(role)} />} />
           <Route path="quick-replies" element={<QuickRepliesSettings canWrite={isAdmin(role)} />} />
+          <Route path="signature" element={<SignatureSettings />} />
           <Route path="plan" element={<PlanSettings />} />
           <Route path="failed-events" element={<FailedEventsSettings />} />
           <Route path="*" element={<Navigate to={tabs[0]?.to ?? '/settings/labels'} replace />} />
