@@ -172,6 +172,36 @@ type TenantState struct {
 	// BusinessHours are the tenant's opening hours (settings.business_hours);
 	// nil: always open.
 	BusinessHours *BusinessHours
+	// OptOutKeywords are the messages that opt a contact out of marketing
+	// (settings.opt_out_keywords; DefaultOptOutKeywords when unset), and
+	// OptOutReply the confirmation sent back (settings.opt_out_reply).
+	OptOutKeywords []string
+	OptOutReply    string
+}
+
+// DefaultOptOutKeywords opt a contact out unless the tenant set its own.
+var DefaultOptOutKeywords = []string{"SAIR", "PARAR", "STOP", "CANCELAR"}
+
+// DefaultOptOutReply confirms an opt-out unless the tenant set its own.
+const DefaultOptOutReply = "Pronto! Você não receberá mais nossas mensagens promocionais. Se mudar de ideia, é só nos avisar por aqui."
+
+// IsOptOut reports whether a customer's message is one of the opt-out
+// keywords: the whole message, without case, accents or punctuation.
+func (s TenantState) IsOptOut(text string) bool {
+	text = FoldText(text)
+	if text == "" || len(text) > 40 {
+		return false
+	}
+	keywords := s.OptOutKeywords
+	if keywords == nil {
+		keywords = DefaultOptOutKeywords
+	}
+	for _, k := range keywords {
+		if FoldText(k) == text {
+			return true
+		}
+	}
+	return false
 }
 
 // InHours reports whether the tenant is open at t.

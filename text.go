@@ -2,7 +2,12 @@ package crm
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
 )
 
 // StorableText is s as PostgreSQL can store it in text and jsonb: without
@@ -15,4 +20,16 @@ func StorableText(s string) string {
 		return s
 	}
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+}
+
+// FoldText is s as people compare words: without accents or case, spaces
+// collapsed, punctuation and spaces trimmed at the ends ("  Não!" → "nao").
+func FoldText(s string) string {
+	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+	out, _, err := transform.String(t, s)
+	if err != nil {
+		out = s
+	}
+	out = strings.ToLower(strings.Join(strings.Fields(out), " "))
+	return strings.TrimFunc(out, func(r rune) bool { return unicode.IsPunct(r) || unicode.IsSpace(r) })
 }

@@ -216,6 +216,12 @@ func (g *connectionGrain) record(ctx context.Context, messageID uuid.UUID, exter
 		if err != nil {
 			return nil, err
 		}
+		var se *channels.SendError
+		if errors.As(sendErr, &se) && se.Code == optOutCode {
+			if _, err := tx.SetContactOptOut(ctx, m.ContactID, true, "whatsapp 131050"); err != nil {
+				return nil, err
+			}
+		}
 		if externalID != "" {
 			if err := applyParkedTo(ctx, tx, g.connection, externalID); err != nil {
 				return nil, err

@@ -407,8 +407,8 @@ func (g *conversationGrain) inboundBatched(req *crmpb.InboundEvent, inboxID uuid
 		}
 		g.conv, g.loaded = c, true
 	}
-	if _, message := ev.GetEvent().(*crmpb.ChannelEvent_InboundMessage); message && g.botMayRun(ctx, g.conv) {
-		return nil, false // the bot's step goes in the message's own transaction
+	if _, message := ev.GetEvent().(*crmpb.ChannelEvent_InboundMessage); message && (g.botMayRun(ctx, g.conv) || g.optingOut(ctx, ev)) {
+		return nil, false // the bot's step or the opt-out goes in the message's own transaction
 	}
 	conv, isNew := g.openFor(g.conv, ev.GetChannel())
 	applyInbound(conv, m, occurred, now)
@@ -487,9 +487,14 @@ func (g *conversationGrain) inboundAlone(req *crmpb.InboundEvent, inboxID uuid.U
 		if err != nil {
 			return nil, nil, err
 		}
-		if m.Direction == "inbound" && g.botMayRun(ctx, conv) {
+		if m.Direction == "inbound" && (g.botMayRun(ctx, conv) || g.optingOut(ctx, ev)) {
 			before := *conv
-			turn, err := g.botOnInbound(ctx, tx, conv, ev, isNew, now)
+			var turn *botTurn
+			if g.optingOut(ctx, ev) {
+				turn, err = g.optOut(ctx, tx, conv, now)
+			} else {
+				turn, err = g.botOnInbound(ctx, tx, conv, ev, isNew, now)
+			}
 			if err != nil {
 				return nil, nil, err
 			}

@@ -39,6 +39,13 @@ func (e *Engine) applyStatus(ctx context.Context, in InboxItem, st *crmpb.Status
 		if m == nil {
 			return nil, tx.ParkStatus(ctx, in.ConnectionID, st.GetExternalMessageId(), status, at, statusErr)
 		}
+		for _, pe := range st.GetErrors() {
+			if pe.GetCode() == optOutCode { // the customer stopped marketing messages
+				if _, err := tx.SetContactOptOut(ctx, m.ContactID, true, "whatsapp 131050"); err != nil {
+					return nil, err
+				}
+			}
+		}
 		if !changed {
 			return nil, nil
 		}

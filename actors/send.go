@@ -172,7 +172,7 @@ func (g *conversationGrain) storeOutbound(ctx context.Context, tx TenantStore, c
 	} else {
 		m.Via = "bot"
 	}
-	if req.GetVia() != "" && !byBot {
+	if req.GetVia() != "" {
 		m.Via = req.GetVia()
 	}
 	if req.GetMediaId() != "" {

@@ -84,6 +84,9 @@ type TenantStore interface {
 	// SetContactLabel adds or removes a contact's label; false when nothing
 	// changed or the label is gone.
 	SetContactLabel(ctx context.Context, contactID, labelID uuid.UUID, on bool) (bool, error)
+	// SetContactOptOut records the contact's marketing consent with an
+	// audit entry; false when it was already so.
+	SetContactOptOut(ctx context.Context, contactID uuid.UUID, optedOut bool, reason string) (bool, error)
 	// ScheduleJob inserts a durable job that exists if and only if the
 	// transaction commits, due at at.
 	ScheduleJob(ctx context.Context, args persistence.JobArgs, at time.Time) error

@@ -23,5 +23,6 @@ func (s *Server) featureRoutes() []func() {
 		s.botFlowRoutes,
 		s.conversationBotRoutes,
 		s.scheduledMessageRoutes,
+		s.consentRoutes,
 	}
 }

@@ -25,3 +25,17 @@ ALTER TABLE bot_sessions ADD CONSTRAINT bot_sessions_status
 -- The console shows a conversation's latest session (the variables a bot
 -- collected before handing off).
 CREATE INDEX bot_sessions_conversation ON bot_sessions (tenant_id, conversation_id, created_at DESC);
+
+-- Consent (issue 17): the confirmation of an opt-out is sent by the system,
+-- not a person or the bot.
+DO $$
+DECLARE c record;
+BEGIN
+  FOR c IN SELECT conname FROM pg_constraint
+           WHERE conrelid = 'messages'::regclass AND contype = 'c' AND pg_get_constraintdef(oid) LIKE '%via%'
+  LOOP
+    EXECUTE format('ALTER TABLE messages DROP CONSTRAINT %I', c.conname);
+  END LOOP;
+END $$;
+ALTER TABLE messages ADD CONSTRAINT messages_via
+  CHECK (via IN ('', 'agent', 'bot', 'campaign', 'schedule', 'api', 'phone', 'consent'));

@@ -205,3 +205,54 @@ func (t *Tx) ScheduleJob(ctx context.Context, args JobArgs, at time.Time) error 
 	}
 	return t.jobs.InsertTx(ctx, t.tx, args, JobOpts{RunAt: at})
 }
+
+// SetContactOptOut records a contact's consent to marketing: opted out (a
+// stop keyword, WhatsApp's 131050) or back in. It writes the audit entry
+// with the reason; false when the contact was already so.
+func (t *Tx) SetContactOptOut(ctx context.Context, contactID uuid.UUID, optedOut bool, reason string) (bool, error) {
+	tag, err := t.tx.Exec(ctx, `UPDATE contacts SET opted_out = $3, updated_at = now()
+		WHERE tenant_id = $1 AND id = $2 AND opted_out <> $3`, t.tenant, contactID, optedOut)
+	if err != nil {
+		return false, translate(err)
+	}
+	if tag.RowsAffected() == 0 {
+		return false, nil
+	}
+	action := "opt_out"
+	if !optedOut {
+		action = "opt_in"
+	}
+	return true, WriteAudit(ctx, t.tx, t.tenant, AuditEntry{Action: action, Entity: "contact", EntityID: contactID,
+		After: map[string]any{"opted_out": optedOut, "reason": reason}})
+}
+
+// SetContactConsent is SetContactOptOut for a person (an agent recording
+// the contact's opt-in again, with a note), audited under their name.
+func (db *DB) SetContactConsent(ctx context.Context, tenantID, contactID uuid.UUID, by AuditEntry, optedOut bool, note string) (bool, error) {
+	var changed bool
+	err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE contacts SET opted_out = $3, updated_at = now()
+			WHERE tenant_id = $1 AND id = $2 AND opted_out <> $3`, tenantID, contactID, optedOut)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			var exists bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM contacts WHERE tenant_id = $1 AND id = $2)`, tenantID, contactID).Scan(&exists); err != nil {
+				return err
+			}
+			if !exists {
+				return crm.NotFound("contact")
+			}
+			return nil
+		}
+		changed = true
+		by.Action, by.Entity, by.EntityID = "opt_in", "contact", contactID
+		if optedOut {
+			by.Action = "opt_out"
+		}
+		by.After = map[string]any{"opted_out": optedOut, "reason": "agent", "note": note}
+		return WriteAudit(ctx, tx, tenantID, by)
+	})
+	return changed, translate(err)
+}

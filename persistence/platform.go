@@ -273,11 +273,13 @@ func (db *DB) TenantState(ctx context.Context, tenantID uuid.UUID) (crm.TenantSt
 	var s crm.TenantState
 	err := db.PlatformTx(ctx, func(tx pgx.Tx) error {
 		var users, connections, contacts, conversations, campaigns *int
-		var features, hours []byte
+		var features, hours, keywords []byte
 		err := tx.QueryRow(ctx, `SELECT t.status, t.suspended_reason, t.plan_id, p.max_users, p.max_connections,
-			p.max_contacts, p.max_monthly_conversations, p.max_monthly_campaigns, p.features, t.settings->'business_hours'
+			p.max_contacts, p.max_monthly_conversations, p.max_monthly_campaigns, p.features, t.settings->'business_hours',
+			t.settings->'opt_out_keywords', coalesce(t.settings->>'opt_out_reply', '')
 			FROM tenants t JOIN plans p ON p.id = t.plan_id WHERE t.id = $1`, tenantID).Scan(&s.Status,
-			&s.SuspendedReason, &s.PlanID, &users, &connections, &contacts, &conversations, &campaigns, &features, &hours)
+			&s.SuspendedReason, &s.PlanID, &users, &connections, &contacts, &conversations, &campaigns, &features, &hours,
+			&keywords, &s.OptOutReply)
 		if err != nil {
 			return err
 		}
@@ -292,6 +294,11 @@ func (db *DB) TenantState(ctx context.Context, tenantID uuid.UUID) (crm.TenantSt
 				return fmt.Errorf("tenant %s business hours: %w", tenantID, err)
 			}
 			s.BusinessHours = &h
+		}
+		if len(keywords) > 0 && string(keywords) != "null" {
+			if err := json.Unmarshal(keywords, &s.OptOutKeywords); err != nil {
+				return fmt.Errorf("tenant %s opt-out keywords: %w", tenantID, err)
+			}
 		}
 		return nil
 	})

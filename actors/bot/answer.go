@@ -5,26 +5,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-
-	"golang.org/x/text/runes"
-	"golang.org/x/text/transform"
-	"golang.org/x/text/unicode/norm"
 
 	"crm"
 )
 
 // fold lower-cases, drops accents and surrounding punctuation and squeezes
 // spaces, so "  Suporte! " matches "suporte" and "Não" matches "nao".
-func fold(s string) string {
-	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
-	out, _, err := transform.String(t, s)
-	if err != nil {
-		out = s
-	}
-	out = strings.ToLower(strings.Join(strings.Fields(out), " "))
-	return strings.TrimFunc(out, func(r rune) bool { return unicode.IsPunct(r) || unicode.IsSpace(r) })
-}
+func fold(s string) string { return crm.FoldText(s) }
 
 // parseNumber reads 12, 12.5, 12,5 and 1.234,56 (Brazilian) and 1,234.56.
 func parseNumber(s string) (float64, bool) {

@@ -1,0 +1,73 @@
+package actors
+
+import (
+	"context"
+	"time"
+
+	"crm"
+	crmpb "crm/proto"
+)
+
+// Consent: a customer who writes one of the tenant's opt-out keywords
+// (SAIR, PARAR, STOP, CANCELAR by default) is opted out of marketing in the
+// same transaction as their message, with an audit entry, and gets the
+// confirmation once; a bot running on the conversation stops. WhatsApp's
+// error 131050 (the user stopped marketing messages) opts out too
+// (connection_grain.go).
+
+// optOutCode is WhatsApp's "user has chosen not to receive marketing
+// messages from this business".
+const optOutCode = 131050
+
+// optingOut reports whether an inbound message is an opt-out keyword of
+// its tenant (answered from the engine's per-tenant cache).
+func (g *conversationGrain) optingOut(ctx context.Context, ev *crmpb.ChannelEvent) bool {
+	body, ok := ev.GetEvent().(*crmpb.ChannelEvent_InboundMessage)
+	if !ok || body.InboundMessage.GetMessage().GetText() == "" {
+		return false
+	}
+	t, err := g.engine.bots.tenant(ctx, g.tenant)
+	if err != nil {
+		g.engine.log.Warn("tenant settings not read; the message is stored without the opt-out check", "tenant", g.tenant, "error", err)
+		return false
+	}
+	return t.state.IsOptOut(body.InboundMessage.GetMessage().GetText())
+}
+
+// optOut opts the conversation's contact out, in tx, and stores the
+// confirmation the first time.
+func (g *conversationGrain) optOut(ctx context.Context, tx TenantStore, conv *crm.Conversation, now time.Time) (*botTurn, error) {
+	turn := &botTurn{}
+	changed, err := tx.SetContactOptOut(ctx, g.contact, true, "keyword")
+	if err != nil {
+		return nil, err
+	}
+	if conv.BotActive {
+		if err := g.endBot(ctx, tx, conv, botStopped, now); err != nil {
+			return nil, err
+		}
+		turn.convChanged = true
+	}
+	if !changed {
+		return turn, nil
+	}
+	t, err := g.engine.bots.tenant(ctx, g.tenant)
+	if err != nil {
+		return nil, err
+	}
+	reply := t.state.OptOutReply
+	if reply == "" {
+		reply = crm.DefaultOptOutReply
+	}
+	out, err := g.storeOutbound(ctx, tx, conv, &crmpb.SendMessage{ConversationId: conv.ID.String(), Type: "text", Text: reply, Via: "consent"}, now, true)
+	if err != nil || out.refused != nil {
+		return turn, err // a closed window: opted out all the same, without the confirmation
+	}
+	created, err := messageCreated(conv, out.message)
+	if err != nil {
+		return nil, err
+	}
+	turn.events = append(turn.events, created)
+	turn.sends = append(turn.sends, out.job)
+	return turn, nil
+}
