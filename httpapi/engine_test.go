@@ -47,8 +47,8 @@ type fakeGraph struct {
 	mu    sync.Mutex
 	sends []map[string]any
 	times []time.Time // when each send arrived
-	fail  int    // answer this many sends with 130429 before accepting
-	error string // when set, answer every send 400 with this body
+	fail  int         // answer this many sends with 130429 before accepting
+	error string      // when set, answer every send 400 with this body
 	srv   *httptest.Server
 }
 
