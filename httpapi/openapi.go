@@ -73,7 +73,11 @@ func (s *Server) openAPIDocument() map[string]any {
 		responses["default"] = errRef
 		operation["responses"] = responses
 		if o.Access != accessPublic {
-			operation["security"] = []any{map[string]any{"bearer": []string{}}}
+			scheme := "bearer"
+			if o.Security != "" {
+				scheme = o.Security
+			}
+			operation["security"] = []any{map[string]any{scheme: []string{}}}
 		}
 		item[strings.ToLower(o.Method)] = operation
 	}
@@ -86,8 +90,11 @@ func (s *Server) openAPIDocument() map[string]any {
 		"info":    map[string]any{"title": "CRM API", "version": "1"},
 		"paths":   paths,
 		"components": map[string]any{
-			"schemas":         schemas,
-			"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+			"schemas": schemas,
+			"securitySchemes": map[string]any{
+				"bearer":         map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+				securityWSTicket: map[string]any{"type": "apiKey", "in": "query", "name": "ticket"},
+			},
 		},
 	}
 }
