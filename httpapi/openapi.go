@@ -71,6 +71,17 @@ func (s *Server) openAPIDocument() map[string]any {
 		errRef := map[string]any{"description": "error", "content": map[string]any{"application/json": map[string]any{
 			"schema": map[string]any{"$ref": "#/components/schemas/Error"}}}}
 		responses["default"] = errRef
+		for _, e := range o.Errors {
+			details := map[string]any{"type": "object", "additionalProperties": true}
+			if e.Details != nil {
+				details = gen.schema(reflect.TypeOf(e.Details))
+			}
+			responses[strconv.Itoa(e.Status)] = map[string]any{"description": e.Summary, "content": map[string]any{
+				"application/json": map[string]any{"schema": map[string]any{"type": "object", "required": []string{"error"},
+					"properties": map[string]any{"error": map[string]any{"type": "object", "required": []string{"code", "message"},
+						"properties": map[string]any{"code": map[string]any{"type": "string", "enum": []string{e.Code}},
+							"message": map[string]any{"type": "string"}, "details": details}}}}}}}
+		}
 		operation["responses"] = responses
 		if o.Access != accessPublic {
 			scheme := "bearer"

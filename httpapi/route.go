@@ -36,8 +36,19 @@ type op struct {
 	// Security names the credential for a non-public route: "" is the
 	// bearer access token; securityWSTicket the socket's ?ticket=.
 	Security string
+	// Errors documents the answers a client is expected to act on (beyond
+	// the generic error of every route), with the shape of their details.
+	Errors []opError
 
 	selfHandled bool // registered with raw: authenticates (or not) by itself
+}
+
+// opError is one documented error answer of a route.
+type opError struct {
+	Status  int
+	Code    string
+	Summary string
+	Details any // struct whose json tags name the details' fields
 }
 
 // securityWSTicket is the OpenAPI security scheme of GET /api/v1/ws.
