@@ -84,7 +84,7 @@ func TestOpenAPIDocumentsActionableAnswers(t *testing.T) {
 		} `json:"paths"`
 		Components struct {
 			Schemas         map[string]struct{ Properties map[string]json.RawMessage } `json:"schemas"`
-			SecuritySchemes map[string]map[string]string                             `json:"securitySchemes"`
+			SecuritySchemes map[string]map[string]string                               `json:"securitySchemes"`
 		} `json:"components"`
 	}
 	require.NoError(t, json.Unmarshal(raw, &parsed))
