@@ -664,10 +664,15 @@ if (adminIn) {
       await sendAs('image', () => phone.getByTestId('phone-file').setInputFiles({ name: 'foto-alta.png', mimeType: 'image/png', buffer: tallPNG(160, 420) }));
       await until('the new image loaded in the inbox', async () => (await images.count()) > imagesBefore
         && (await images.last().evaluate((img) => img.complete && img.naturalHeight > 0)));
-      await until('the new image in view', () => images.last().evaluate((img) => {
-        const scroller = img.closest('.overflow-y-auto');
-        return img.getBoundingClientRect().bottom <= scroller.getBoundingClientRect().bottom + 1;
-      }), 5_000);
+      await until('the new image in view', async () => {
+        const at = await images.last().evaluate((img) => {
+          const scroller = img.closest('.overflow-y-auto');
+          return { img: img.getBoundingClientRect().bottom, view: scroller.getBoundingClientRect().bottom, top: scroller.scrollTop,
+            height: scroller.scrollHeight, client: scroller.clientHeight, natural: img.naturalHeight, src: img.currentSrc.slice(-40) };
+        });
+        if (at.img > at.view + 1) throw new Error(`image bottom ${JSON.stringify(at)}`);
+        return true;
+      }, 5_000);
       await page.locator('#composer').fill(`Recebi tudo, obrigado! (${run})`);
       await page.locator('#composer').press('Enter');
       // and a message with reply buttons, sent through the API (the composer has no button editor)

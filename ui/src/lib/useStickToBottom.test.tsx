@@ -53,3 +53,39 @@ describe('useStickToBottom', () => {
     expect(el.scrollTop).toBe(900);
   });
 });
+
+function LateTimeline({ loading, items }: { loading: boolean; items: string[] }) {
+  const ref = useRef<HTMLDivElement>(null);
+  useStickToBottom(ref, items.at(-1), 'a');
+  if (loading) return <p>…</p>;
+  return (
+    <div ref={ref} data-testid="timeline">
+      {items.map((x) => (x.startsWith('img:') ? <img key={x} alt={x} src={`/${x}`} /> : <p key={x}>{x}</p>))}
+    </div>
+  );
+}
+
+describe('useStickToBottom with a timeline that appears after loading', () => {
+  it('starts at the bottom and follows images that load later', () => {
+    // the messages are known before the pane stops loading
+    const { getByTestId, getByAltText, rerender } = render(<LateTimeline loading items={['oi', 'img:foto']} />);
+    rerender(<LateTimeline loading={false} items={['oi', 'img:foto']} />);
+    const el = getByTestId('timeline');
+    // the content fits until the image has loaded: nothing to scroll yet
+    layout(el, 1200);
+    act(() => { getByAltText('img:foto').dispatchEvent(new Event('load')); });
+    expect(el.scrollTop).toBe(1200);
+  });
+
+  it('does not take its own scroll, arriving after the image grew the content, for the reader leaving', () => {
+    const { getByTestId, getByAltText, rerender } = render(<Timeline items={['oi']} />);
+    const el = getByTestId('timeline');
+    layout(el, 1000);
+    rerender(<Timeline items={['oi', 'img:foto']} />);
+    expect(el.scrollTop).toBe(1000);
+    layout(el, 1600); // the image decoded: taller content, then our scroll event
+    fireEvent.scroll(el);
+    act(() => { getByAltText('img:foto').dispatchEvent(new Event('load')); });
+    expect(el.scrollTop).toBe(1600);
+  });
+});
