@@ -353,33 +353,39 @@ func (s *Server) updateMe(c *gin.Context, p crm.Principal) error {
 	return s.me(c, p)
 }
 
-// bearerToken reads the access token from the Authorization header, or from
-// ?token= on the WebSocket route, where browsers cannot set headers.
-func bearerToken(c *gin.Context, allowQuery bool) string {
+// bearerToken reads the access token from the Authorization header. No
+// route takes it from the URL (the socket takes a ticket: ws_ticket.go).
+func bearerToken(c *gin.Context) string {
 	h := c.GetHeader("Authorization")
 	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
 		return strings.TrimSpace(h[7:])
-	}
-	if allowQuery {
-		return c.Query("token")
 	}
 	return ""
 }
 
 var errTokenInvalid = crm.NewError(crm.ErrUnauthenticated, "invalid_token", "access token is missing, invalid or expired", nil)
 
+// accessClaims verifies an access token's signature and expiry.
+func (s *Server) accessClaims(token string) (accessClaims, error) {
+	var claims accessClaims
+	if token == "" {
+		return claims, errTokenInvalid
+	}
+	_, err := jwt.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) { return s.cfg.TokenKey, nil },
+		jwt.WithValidMethods([]string{"HS256"}), jwt.WithTimeFunc(s.now), jwt.WithExpirationRequired())
+	if err != nil {
+		return claims, errTokenInvalid
+	}
+	return claims, nil
+}
+
 // Authenticate verifies an access token and loads its account fresh from the
 // database, so a deactivated user, a changed role or a suspended tenant takes
 // effect on the next request.
 func (s *Server) Authenticate(c *gin.Context, token string) (crm.Principal, error) {
-	if token == "" {
-		return crm.Principal{}, errTokenInvalid
-	}
-	var claims accessClaims
-	_, err := jwt.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) { return s.cfg.TokenKey, nil },
-		jwt.WithValidMethods([]string{"HS256"}), jwt.WithTimeFunc(s.now), jwt.WithExpirationRequired())
+	claims, err := s.accessClaims(token)
 	if err != nil {
-		return crm.Principal{}, errTokenInvalid
+		return crm.Principal{}, err
 	}
 	userID, err := uuid.Parse(claims.Subject)
 	if err != nil {
@@ -391,6 +397,14 @@ func (s *Server) Authenticate(c *gin.Context, token string) (crm.Principal, erro
 			return crm.Principal{}, errTokenInvalid
 		}
 	}
+	return s.principalFor(c, tenantID, userID, int64(claims.Version))
+}
+
+// principalFor loads the account a verified credential (an access token, a
+// socket ticket) names and checks that it still stands: active, the token
+// version the credential was issued under, its tenant not deleted or
+// suspended.
+func (s *Server) principalFor(c *gin.Context, tenantID, userID uuid.UUID, tokenVersion int64) (crm.Principal, error) {
 	a, err := s.db.LoadAccount(c, tenantID, userID)
 	if err != nil {
 		var coded *crm.Error
@@ -399,7 +413,7 @@ func (s *Server) Authenticate(c *gin.Context, token string) (crm.Principal, erro
 		}
 		return crm.Principal{}, err
 	}
-	if !a.Active || a.TokenVersion != claims.Version || a.TenantStatus == "deleted" {
+	if !a.Active || int64(a.TokenVersion) != tokenVersion || a.TenantStatus == "deleted" {
 		return crm.Principal{}, errTokenInvalid
 	}
 	if a.TenantStatus == "suspended" {
@@ -410,7 +424,7 @@ func (s *Server) Authenticate(c *gin.Context, token string) (crm.Principal, erro
 
 func (s *Server) authenticate(o op) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		p, err := s.Authenticate(c, bearerToken(c, false))
+		p, err := s.Authenticate(c, bearerToken(c))
 		if err != nil {
 			writeError(c, s.log, err)
 			return

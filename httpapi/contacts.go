@@ -77,13 +77,25 @@ type exportContactsQuery struct {
 	Delimiter string    `form:"delimiter"`
 }
 
+// phoneConflictDetails are the details of a 409 on a contact's phone.
+type phoneConflictDetails struct {
+	Field string `json:"field"` // "phone"
+	// ContactID is the contact that has the phone already: open it instead.
+	ContactID uuid.UUID `json:"contact_id"`
+}
+
+// contactPhoneErrors document the duplicate phone answer of create and update.
+var contactPhoneErrors = []opError{{Status: http.StatusConflict, Code: "conflict",
+	Summary: "Another contact of the tenant has this phone number (however written); details.contact_id names it",
+	Details: phoneConflictDetails{}}}
+
 func (s *Server) contactRoutes() {
 	s.route(op{Method: http.MethodGet, Path: "/api/v1/contacts", Summary: "List contacts by name (filters: q on name/phone/email, label_id)",
 		Tag: "contacts", Access: accessTenant, Perm: crm.PermContactsRead, Query: listContactsQuery{},
 		Response: crm.Page[persistence.Contact]{}}, s.listContacts)
 	s.route(op{Method: http.MethodPost, Path: "/api/v1/contacts", Summary: "Create a contact", Tag: "contacts",
 		Access: accessTenant, Perm: crm.PermContactsWrite, Request: createContactRequest{},
-		Response: persistence.Contact{}, Status: http.StatusCreated}, s.createContact)
+		Response: persistence.Contact{}, Status: http.StatusCreated, Errors: contactPhoneErrors}, s.createContact)
 	s.route(op{Method: http.MethodGet, Path: "/api/v1/contacts/export", Summary: "Export contacts as CSV (same filters as the list)",
 		Tag: "contacts", Access: accessTenant, Perm: crm.PermContactsRead, Query: exportContactsQuery{},
 		Raw: "text/csv"}, s.exportContacts)
@@ -91,7 +103,7 @@ func (s *Server) contactRoutes() {
 		Access: accessTenant, Perm: crm.PermContactsRead, Response: persistence.Contact{}}, s.getContact)
 	s.route(op{Method: http.MethodPatch, Path: "/api/v1/contacts/:id", Summary: "Update a contact (only the fields given)",
 		Tag: "contacts", Access: accessTenant, Perm: crm.PermContactsWrite, Request: updateContactRequest{},
-		Response: persistence.Contact{}}, s.updateContact)
+		Response: persistence.Contact{}, Errors: contactPhoneErrors}, s.updateContact)
 	s.route(op{Method: http.MethodDelete, Path: "/api/v1/contacts/:id",
 		Summary: "Delete a contact without conversations (409 contact_has_conversations otherwise)", Tag: "contacts",
 		Access: accessTenant, Perm: crm.PermContactsDelete, Status: http.StatusNoContent}, s.deleteContact)

@@ -71,9 +71,24 @@ func (s *Server) openAPIDocument() map[string]any {
 		errRef := map[string]any{"description": "error", "content": map[string]any{"application/json": map[string]any{
 			"schema": map[string]any{"$ref": "#/components/schemas/Error"}}}}
 		responses["default"] = errRef
+		for _, e := range o.Errors {
+			details := map[string]any{"type": "object", "additionalProperties": true}
+			if e.Details != nil {
+				details = gen.schema(reflect.TypeOf(e.Details))
+			}
+			responses[strconv.Itoa(e.Status)] = map[string]any{"description": e.Summary, "content": map[string]any{
+				"application/json": map[string]any{"schema": map[string]any{"type": "object", "required": []string{"error"},
+					"properties": map[string]any{"error": map[string]any{"type": "object", "required": []string{"code", "message"},
+						"properties": map[string]any{"code": map[string]any{"type": "string", "enum": []string{e.Code}},
+							"message": map[string]any{"type": "string"}, "details": details}}}}}}}
+		}
 		operation["responses"] = responses
 		if o.Access != accessPublic {
-			operation["security"] = []any{map[string]any{"bearer": []string{}}}
+			scheme := "bearer"
+			if o.Security != "" {
+				scheme = o.Security
+			}
+			operation["security"] = []any{map[string]any{scheme: []string{}}}
 		}
 		item[strings.ToLower(o.Method)] = operation
 	}
@@ -86,8 +101,11 @@ func (s *Server) openAPIDocument() map[string]any {
 		"info":    map[string]any{"title": "CRM API", "version": "1"},
 		"paths":   paths,
 		"components": map[string]any{
-			"schemas":         schemas,
-			"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+			"schemas": schemas,
+			"securitySchemes": map[string]any{
+				"bearer":         map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+				securityWSTicket: map[string]any{"type": "apiKey", "in": "query", "name": "ticket"},
+			},
 		},
 	}
 }

@@ -33,9 +33,26 @@ type op struct {
 	Response any            // body type of the success answer
 	Status   int            // success status; default 200
 	Raw      string         // non-JSON body type: "multipart/form-data", "text/csv", "text/plain"
+	// Security names the credential for a non-public route: "" is the
+	// bearer access token; securityWSTicket the socket's ?ticket=.
+	Security string
+	// Errors documents the answers a client is expected to act on (beyond
+	// the generic error of every route), with the shape of their details.
+	Errors []opError
 
 	selfHandled bool // registered with raw: authenticates (or not) by itself
 }
+
+// opError is one documented error answer of a route.
+type opError struct {
+	Status  int
+	Code    string
+	Summary string
+	Details any // struct whose json tags name the details' fields
+}
+
+// securityWSTicket is the OpenAPI security scheme of GET /api/v1/ws.
+const securityWSTicket = "wsTicket"
 
 // handler is what tenant and platform routes implement: the principal is
 // already authenticated and authorised.

@@ -116,6 +116,8 @@ type Server struct {
 	openAPIErr  error
 	// consolePolicy is the console's Content-Security-Policy (security.go).
 	consolePolicy consolePolicy
+	// wsTicketKey signs the socket tickets (ws_ticket.go).
+	wsTicketKey []byte
 }
 
 // New builds the server and registers every route.
@@ -168,7 +170,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("httpapi: TrustedProxies: %w", err)
 	}
 	s := &Server{cfg: cfg, db: cfg.DB, log: cfg.Log, engine: engine, now: cfg.Now, limiter: cfg.LoginLimiter,
-		consolePolicy: newConsolePolicy(cfg.PublicURL)}
+		consolePolicy: newConsolePolicy(cfg.PublicURL), wsTicketKey: wsTicketKeyFrom(cfg.TokenKey)}
 	engine.Use(s.securityHeaders, s.recover)
 	s.setupMetrics()
 	engine.NoRoute(s.noRoute)

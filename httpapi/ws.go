@@ -14,7 +14,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/gobwas/ws"
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
 	"crm"
@@ -36,7 +35,8 @@ const (
 
 // wsQuery documents the socket's query string.
 type wsQuery struct {
-	Token string `form:"token"`
+	// Ticket is from POST /api/v1/ws/ticket: one socket, within 30 s.
+	Ticket string `form:"ticket"`
 }
 
 // socketHandler serves GET /api/v1/ws.
@@ -62,9 +62,11 @@ func (s *Server) socketRoutes() {
 		s.log.Error("registering the gateway metrics", "error", err)
 	}
 	h := &socketHandler{s: s, gateway: gw, presence: newPresence(gw)}
+	s.wsTicketRoutes()
 	s.raw(op{Method: http.MethodGet, Path: "/api/v1/ws", Tag: "realtime", Access: accessTenant,
-		Perm: crm.PermConversationsRead, Query: wsQuery{}, Status: http.StatusSwitchingProtocols,
-		Summary: "Live events over WebSocket (?token=<access token>; 401 before the upgrade). " +
+		Perm: crm.PermConversationsRead, Query: wsQuery{}, Status: http.StatusSwitchingProtocols, Security: securityWSTicket,
+		Summary: "Live events over WebSocket (?ticket= from POST /api/v1/ws/ticket, used once; an access token in the URL is " +
+			"refused; 401 invalid_ticket before the upgrade). " +
 			`Server frames: {"type","seq","data"} for tenant events the user may see (message.created, whose data is ` +
 			`the message with the conversation's new state under "conversation"; conversation.created, ` +
 			`conversation.updated for changes that are not a message; message.updated, …), presence {user_id, online, viewing}, typing, pong, error {code}, ` +
@@ -76,17 +78,8 @@ func (s *Server) socketRoutes() {
 }
 
 func (h *socketHandler) serve(c *gin.Context) {
-	token := bearerToken(c, true)
-	p, err := h.s.Authenticate(c, token)
+	ticket, p, err := h.admit(c)
 	if err != nil {
-		writeError(c, h.s.log, err)
-		return
-	}
-	if err := authorize(op{Access: accessTenant, Perm: crm.PermConversationsRead}, p); err != nil {
-		writeError(c, h.s.log, err)
-		return
-	}
-	if err := h.s.checkTenantAccess(c, p); err != nil {
 		writeError(c, h.s.log, err)
 		return
 	}
@@ -111,7 +104,7 @@ func (h *socketHandler) serve(c *gin.Context) {
 		early = bytes.Clone(peeked)
 	}
 	sess := h.gateway.NewSession(realtime.SessionConfig{Conn: conn, Principal: p,
-		Visibility: crm.VisibilityFor(p, teams), ExpiresAt: tokenExpiry(token), OnClose: h.presence.disconnect})
+		Visibility: crm.VisibilityFor(p, teams), ExpiresAt: ticket.SessionExpiresAt, OnClose: h.presence.disconnect})
 	h.presence.connect(sess)
 	// A fresh goroutine (not the HTTP server's, whose stack has grown while
 	// serving the request) reads the socket, so an idle socket costs one
@@ -119,13 +112,36 @@ func (h *socketHandler) serve(c *gin.Context) {
 	go h.read(sess, conn, early)
 }
 
-// tokenExpiry reads the expiry of a token Authenticate has verified.
-func tokenExpiry(token string) time.Time {
-	var claims accessClaims
-	if _, _, err := jwt.NewParser().ParseUnverified(token, &claims); err != nil || claims.ExpiresAt == nil {
-		return time.Time{}
+// admit checks the socket's ticket and its user, and spends the ticket.
+func (h *socketHandler) admit(c *gin.Context) (wsTicket, crm.Principal, error) {
+	raw := c.Query("ticket")
+	if raw == "" {
+		return wsTicket{}, crm.Principal{}, errTicketRequired
 	}
-	return claims.ExpiresAt.Time
+	t, err := parseWSTicket(h.s.wsTicketKey, raw, h.s.now())
+	if err != nil {
+		return t, crm.Principal{}, err
+	}
+	p, err := h.s.principalFor(c, t.TenantID, t.UserID, t.TokenVersion)
+	if err != nil {
+		return t, p, err
+	}
+	if err := authorize(op{Access: accessTenant, Perm: crm.PermConversationsRead}, p); err != nil {
+		return t, p, err
+	}
+	if err := h.s.checkTenantAccess(c, p); err != nil {
+		return t, p, err
+	}
+	// Spent last, once everything else holds: a refused attempt leaves the
+	// ticket to the console's retry within its 30 seconds.
+	first, err := h.s.db.RedeemWSTicket(c, t.TenantID, t.ID, t.ExpiresAt)
+	if err != nil {
+		return t, p, err
+	}
+	if !first {
+		return t, p, errTicketUsed
+	}
+	return t, p, nil
 }
 
 // read is the socket's reader: frames in, client messages dispatched, until

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -48,13 +49,48 @@ type serverFrame struct {
 	CloseReason string
 }
 
-func (e *testEnv) wsURL(token string) string {
-	return "ws" + strings.TrimPrefix(e.ts.URL, "http") + "/api/v1/ws?token=" + token
+// wsTicket asks for a socket ticket as the console does before each
+// (re)connect; a refusal comes back as the status it had (ws.StatusError),
+// as if the socket itself had been refused.
+func (e *testEnv) wsTicket(token string) (string, error) {
+	res := e.do(http.MethodPost, "/api/v1/ws/ticket", token, nil)
+	if res.Status != http.StatusOK {
+		return "", ws.StatusError(res.Status)
+	}
+	var out struct {
+		Ticket    string    `json:"ticket"`
+		ExpiresAt time.Time `json:"expires_at"`
+	}
+	require.NoError(e.t, json.Unmarshal(res.Body, &out))
+	require.NotEmpty(e.t, out.Ticket)
+	return out.Ticket, nil
 }
 
-// dialWS connects a console; it returns the handshake's HTTP status on failure.
+func (e *testEnv) mustWSTicket(token string) string {
+	e.t.Helper()
+	ticket, err := e.wsTicket(token)
+	require.NoError(e.t, err)
+	return ticket
+}
+
+// wsURL is the socket's URL with the given query (ticket=…).
+func (e *testEnv) wsURL(query string) string {
+	return "ws" + strings.TrimPrefix(e.ts.URL, "http") + "/api/v1/ws?" + query
+}
+
+// dialWS connects a console: a ticket for token, then the socket. It
+// returns the HTTP status of whichever refused (ws.StatusError).
 func (e *testEnv) dialWS(token string) (*wsClient, error) {
-	conn, br, _, err := ws.Dialer{Timeout: 5 * time.Second}.Dial(context.Background(), e.wsURL(token))
+	ticket, err := e.wsTicket(token)
+	if err != nil {
+		return nil, err
+	}
+	return e.dialWSQuery("ticket=" + ticket)
+}
+
+// dialWSQuery opens the socket with the given query string as it stands.
+func (e *testEnv) dialWSQuery(query string) (*wsClient, error) {
+	conn, br, _, err := ws.Dialer{Timeout: 5 * time.Second}.Dial(context.Background(), e.wsURL(query))
 	if err != nil {
 		return nil, err
 	}
@@ -188,29 +224,74 @@ func fastGateway(now func() time.Time) func(*Config) {
 	}
 }
 
-func TestWSConnectNeedsAValidToken(t *testing.T) {
+// upgradeWith asks for the socket with a hand-made handshake, so that a
+// refusal's JSON body can be read.
+func (e *testEnv) upgradeWith(query string) response {
+	e.t.Helper()
+	return e.doHeaders(http.MethodGet, "/api/v1/ws?"+query, "", nil, map[string]string{"Connection": "Upgrade",
+		"Upgrade": "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+}
+
+// TestWSConnectNeedsATicket: the socket opens with a one-use ticket, never
+// with the access token in its URL (where proxies and logs keep it).
+func TestWSConnectNeedsATicket(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex
 	now := time.Now()
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	env := newTestEnv(t, fastGateway(clock))
+	var logs syncBuffer
+	env := newTestEnv(t, func(c *Config) {
+		c.Log = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	},
+		fastGateway(clock))
 	tenant := env.tenant("ws-auth")
 
-	c := env.mustDialWS(tenant.AdminToken)
+	ticket := env.mustWSTicket(tenant.AdminToken)
+	c, err := env.dialWSQuery("ticket=" + ticket)
+	require.NoError(t, err)
 	c.send(map[string]any{"type": "ping"})
 	require.Equal(t, "pong", c.nextOf("pong", 5*time.Second).Type)
 
-	for name, token := range map[string]string{"none": "", "garbage": "not-a-token"} {
-		_, err := env.dialWS(token)
+	// Once: the same ticket does not open a second socket.
+	res := env.upgradeWith("ticket=" + ticket)
+	require.Equal(t, http.StatusUnauthorized, res.Status)
+	require.Equal(t, "invalid_ticket", res.ErrorCode())
+	require.Contains(t, string(res.Body), "already used")
+
+	// The access token in the URL, as the console used to send it, is refused,
+	// under either name; so is a socket with no credential at all.
+	for name, query := range map[string]string{
+		"token in the URL":       "token=" + tenant.AdminToken,
+		"token as a ticket":      "ticket=" + tenant.AdminToken,
+		"none":                   "",
+		"garbage":                "ticket=not-a-ticket",
+		"tampered":               "ticket=" + tamper(env.mustWSTicket(tenant.AdminToken)),
+		"ticket and token (old)": "ticket=&token=" + tenant.AdminToken,
+	} {
+		res := env.upgradeWith(query)
+		require.Equal(t, http.StatusUnauthorized, res.Status, name)
+		require.Equal(t, "invalid_ticket", res.ErrorCode(), name)
+		_, err := env.dialWSQuery(query)
 		var status ws.StatusError
 		require.ErrorAs(t, err, &status, name)
 		require.Equal(t, http.StatusUnauthorized, int(status), name)
 	}
-	// Before the upgrade, errors are the API's JSON.
-	res := env.doHeaders(http.MethodGet, "/api/v1/ws", "", nil, map[string]string{"Connection": "Upgrade",
-		"Upgrade": "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+	// The ticket is not an access token either.
+	res = env.do(http.MethodGet, "/api/v1/auth/me", env.mustWSTicket(tenant.AdminToken), nil)
 	require.Equal(t, http.StatusUnauthorized, res.Status)
-	require.Equal(t, "invalid_token", res.ErrorCode())
+
+	// Only a valid access token gets a ticket.
+	for name, token := range map[string]string{"none": "", "garbage": "not-a-token"} {
+		_, err := env.wsTicket(token)
+		var status ws.StatusError
+		require.ErrorAs(t, err, &status, name)
+		require.Equal(t, http.StatusUnauthorized, int(status), name)
+	}
+	// A super admin has no tenant stream.
+	_, err = env.wsTicket(env.superAdmin())
+	var status ws.StatusError
+	require.ErrorAs(t, err, &status)
+	require.Equal(t, http.StatusForbidden, int(status))
 
 	// The gateway's metrics are on the server's registry.
 	metrics := env.do(http.MethodGet, "/metrics", "", nil)
@@ -219,17 +300,72 @@ func TestWSConnectNeedsAValidToken(t *testing.T) {
 		require.Contains(t, string(metrics.Body), name)
 	}
 
-	// A super admin has no tenant stream.
-	_, err := env.dialWS(env.superAdmin())
-	var status ws.StatusError
-	require.ErrorAs(t, err, &status)
-	require.Equal(t, http.StatusForbidden, int(status))
+	// A ticket lives 30 seconds.
+	late := env.mustWSTicket(tenant.AdminToken)
+	mu.Lock()
+	now = now.Add(31 * time.Second)
+	mu.Unlock()
+	res = env.upgradeWith("ticket=" + late)
+	require.Equal(t, http.StatusUnauthorized, res.Status)
+	require.Equal(t, "invalid_ticket", res.ErrorCode())
 
-	// An expired token is refused before the upgrade.
+	// A ticket of a user signed out everywhere (token version bumped) is refused.
+	orphan := env.mustWSTicket(tenant.AdminToken)
+	require.NoError(t, env.db.TenantTx(context.Background(), tenant.ID, func(tx pgx.Tx) error {
+		_, err := tx.Exec(context.Background(), `UPDATE users SET token_version = token_version + 1`)
+		return err
+	}))
+	res = env.upgradeWith("ticket=" + orphan)
+	require.Equal(t, http.StatusUnauthorized, res.Status)
+
+	// Nothing of either credential reached the logs.
+	require.NotContains(t, logs.String(), tenant.AdminToken)
+	require.NotContains(t, logs.String(), ticket)
+}
+
+// tamper flips one bit in the middle of a ticket (its payload).
+func tamper(ticket string) string {
+	b := []byte(ticket)
+	i := len(b) / 3
+	if b[i] == 'A' {
+		b[i] = 'B'
+	} else {
+		b[i] = 'A'
+	}
+	return string(b)
+}
+
+// syncBuffer is a log sink the server's goroutines may write concurrently.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestWSTicketNeedsALiveToken(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	env := newTestEnv(t, fastGateway(clock))
+	tenant := env.tenant("ws-expired-token")
+	// An expired access token gets no ticket.
 	mu.Lock()
 	now = now.Add(16 * time.Minute)
 	mu.Unlock()
-	_, err = env.dialWS(tenant.AdminToken)
+	_, err := env.wsTicket(tenant.AdminToken)
+	var status ws.StatusError
 	require.ErrorAs(t, err, &status)
 	require.Equal(t, http.StatusUnauthorized, int(status))
 }
@@ -398,8 +534,8 @@ func (e *testEnv) dialStalled(token string) net.Conn {
 	conn, err := d.Dial("tcp", host)
 	require.NoError(e.t, err)
 	e.t.Cleanup(func() { _ = conn.Close() })
-	_, err = fmt.Fprintf(conn, "GET /api/v1/ws?token=%s HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+
-		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", token, host)
+	_, err = fmt.Fprintf(conn, "GET /api/v1/ws?ticket=%s HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", e.mustWSTicket(token), host)
 	require.NoError(e.t, err)
 	br := bufio.NewReaderSize(conn, 16)
 	status, err := br.ReadString('\n')
@@ -638,11 +774,11 @@ func TestSocketMemoryPerIdleSession(t *testing.T) {
 		runtime.ReadMemStats(&m)
 		return m.HeapInuse + m.StackInuse, runtime.NumGoroutine()
 	}
-	open := func(url string, ready func() bool) (bytesEach, goroutinesEach float64, closeAll func()) {
+	open := func(url func(i int) string, ready func() bool) (bytesEach, goroutinesEach float64, closeAll func()) {
 		heapBefore, goroutinesBefore := measure()
 		conns := make([]net.Conn, 0, n)
 		for i := 0; i < n; i++ {
-			conn, br, _, err := ws.Dialer{Timeout: 5 * time.Second}.Dial(context.Background(), url)
+			conn, br, _, err := ws.Dialer{Timeout: 5 * time.Second}.Dial(context.Background(), url(i))
 			require.NoError(t, err)
 			if br != nil {
 				ws.PutReader(br)
@@ -661,9 +797,14 @@ func TestSocketMemoryPerIdleSession(t *testing.T) {
 		}
 	}
 
-	baseline, _, closeBare := open("ws"+strings.TrimPrefix(bare.URL, "http"), func() bool { return true })
+	baseline, _, closeBare := open(func(int) string { return "ws" + strings.TrimPrefix(bare.URL, "http") }, func() bool { return true })
 	closeBare()
-	ours, goroutines, closeOurs := open(env.wsURL(a.AdminToken), func() bool { return env.gateway().Sessions() == n+1 })
+	tickets := make([]string, n) // one socket each, asked for before the measurement
+	for i := range tickets {
+		tickets[i] = env.mustWSTicket(a.AdminToken)
+	}
+	ours, goroutines, closeOurs := open(func(i int) string { return env.wsURL("ticket=" + tickets[i]) },
+		func() bool { return env.gateway().Sessions() == n+1 })
 	closeOurs()
 	t.Logf("%d idle sockets: %.0f bytes each (heap+stack, server and client ends in one process), %.2f goroutines each; "+
 		"bare gobwas/ws server: %.0f bytes each; ratio %.2f", n, ours, goroutines, baseline, ours/baseline)

@@ -54,5 +54,6 @@ func periodicKind[T river.JobArgs](w river.Worker[T], every time.Duration) Kind 
 func builtinKinds(db *persistence.DB) []Kind {
 	return []Kind{
 		periodicKind[MessagePartitions](&messagePartitionsWorker{db: db}, 24*time.Hour),
+		periodicKind[WSTicketPurge](&wsTicketPurgeWorker{db: db}, 10*time.Minute),
 	}
 }

@@ -179,14 +179,31 @@ func contactPhoneTaken(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, phone
 	return conflict
 }
 
-// contactWriteError names the phone field when a concurrent writer took the
-// phone between our check and our write.
+// errPhoneRace is a concurrent writer taking the phone between our check
+// and our write: the transaction is aborted by then, so the contact that
+// holds the phone is looked up after it (phoneRaceConflict).
+var errPhoneRace = errors.New("the phone was taken by a concurrent write")
+
+// contactWriteError turns the phone's unique violation into errPhoneRace.
 func contactWriteError(err error) error {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == contactPhoneConstraint {
-		return crm.Conflict("phone", "a contact with this phone number already exists")
+		return errPhoneRace
 	}
 	return err
+}
+
+// phoneRaceConflict answers errPhoneRace as the check would have: a 409 on
+// the phone with the id of the contact that now holds it, so the console can
+// link to it.
+func (db *DB) phoneRaceConflict(ctx context.Context, tenantID uuid.UUID, phone string, except uuid.UUID) error {
+	err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		return contactPhoneTaken(ctx, tx, tenantID, phone, except)
+	})
+	if err == nil { // the holder is gone again; the conflict stands for this attempt
+		err = crm.Conflict("phone", "a contact with this phone number already exists")
+	}
+	return translate(err)
 }
 
 // checkContactLabels fails with a field error on label_ids unless every id
@@ -276,6 +293,9 @@ func (db *DB) CreateContact(ctx context.Context, tenantID uuid.UUID, by AuditEnt
 		ev, err = writeDirectoryChange(ctx, tx, tenantID, by)
 		return err
 	})
+	if errors.Is(err, errPhoneRace) && in.Phone != nil {
+		return out, ev, db.phoneRaceConflict(ctx, tenantID, *in.Phone, uuid.Nil)
+	}
 	return out, ev, translate(err)
 }
 
@@ -357,6 +377,9 @@ func (db *DB) UpdateContact(ctx context.Context, tenantID, id uuid.UUID, by Audi
 		ev, err = writeDirectoryChange(ctx, tx, tenantID, by)
 		return err
 	})
+	if errors.Is(err, errPhoneRace) && patch.Phone != nil {
+		return out, ev, db.phoneRaceConflict(ctx, tenantID, *patch.Phone, id)
+	}
 	return out, ev, translate(err)
 }
 

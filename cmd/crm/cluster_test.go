@@ -94,9 +94,27 @@ type frame struct {
 	Data json.RawMessage `json:"data"`
 }
 
-func dialConsole(t *testing.T, addr, token string, since int64) *console {
+// wsTicket asks the node at base for a one-use socket ticket.
+func wsTicket(t *testing.T, base, token string) string {
 	t.Helper()
-	conn, br, _, err := ws.Dialer{Timeout: 5 * time.Second}.Dial(context.Background(), "ws://"+addr+"/api/v1/ws?token="+token)
+	req, err := http.NewRequest(http.MethodPost, base+"/api/v1/ws/ticket", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	var out struct {
+		Ticket string `json:"ticket"`
+	}
+	require.NoError(t, json.NewDecoder(res.Body).Decode(&out))
+	return out.Ticket
+}
+
+// dialConsole opens a console's socket on addr with a ticket (from any node).
+func dialConsole(t *testing.T, addr, ticket string, since int64) *console {
+	t.Helper()
+	conn, br, _, err := ws.Dialer{Timeout: 5 * time.Second}.Dial(context.Background(), "ws://"+addr+"/api/v1/ws?ticket="+ticket)
 	require.NoError(t, err)
 	c := &console{conn: conn, r: conn}
 	if br != nil {
@@ -206,7 +224,8 @@ func TestThreeNodesWebhookOnAConsoleOnC(t *testing.T) {
 	connID, secret, phoneID := sandboxConnection(t, a, "demo")
 	baseA, baseC := "http://"+a.Addr(), "http://"+c.Addr()
 	token := login(t, baseC, demoAdminEmail)
-	cons := dialConsole(t, c.Addr(), token, 0)
+	// The ticket node A issues opens the socket on node C: it verifies itself.
+	cons := dialConsole(t, c.Addr(), wsTicket(t, baseA, token), 0)
 	demoID, err := a.db.TenantBySlug(context.Background(), "demo")
 	require.NoError(t, err)
 	// The tenant's events go to C only, once every node has heard the

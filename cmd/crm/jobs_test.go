@@ -40,12 +40,15 @@ func TestServeRunsDurableJobs(t *testing.T) {
 	db, err := persistence.Open(ctx, persistence.Config{URL: url, MaxConns: 2}, nil)
 	require.NoError(t, err)
 	defer db.Close()
-	require.Eventually(t, func() bool {
-		var completed bool
-		err := db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM river_job
-			WHERE kind = 'message_partitions' AND state = 'completed')`).Scan(&completed)
-		return err == nil && completed
-	}, 30*time.Second, 50*time.Millisecond, "the node ran the partitions job")
+	// Periodic kinds run at start, then on their period.
+	for _, kind := range []string{"message_partitions", "ws_ticket_purge"} {
+		require.Eventually(t, func() bool {
+			var completed bool
+			err := db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM river_job
+				WHERE kind = $1 AND state = 'completed')`, kind).Scan(&completed)
+			return err == nil && completed
+		}, 30*time.Second, 50*time.Millisecond, "the node ran the %s job", kind)
+	}
 
 	shutdownCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()

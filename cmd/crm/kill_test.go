@@ -132,7 +132,7 @@ func TestKillNodeMidStream(t *testing.T) {
 	secret, phoneID := sec.Credentials["app_secret"], sec.ExternalID
 
 	token := login(t, "http://"+c.http, demoAdminEmail)
-	consoleOnB := dialConsole(t, b.http, token, 0)
+	consoleOnB := dialConsole(t, b.http, wsTicket(t, "http://"+b.http, token), 0)
 
 	// Stream: 12 contacts, messages round-robin to A, B and C, until told to
 	// stop (B's stream ends when B dies).
@@ -295,7 +295,7 @@ func TestKillNodeMidStream(t *testing.T) {
 	}
 
 	// The console that was on B reconnects to C, resumes, and misses nothing.
-	resumed := dialConsole(t, c.http, token, lastSeenOnB)
+	resumed := dialConsole(t, c.http, wsTicket(t, "http://"+c.http, token), lastSeenOnB)
 	var total int
 	require.NoError(t, db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `SELECT count(*) FROM tenant_events WHERE type = 'message.created'`).Scan(&total)

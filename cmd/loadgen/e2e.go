@@ -76,13 +76,18 @@ func e2eCommand(args []string) error {
 	lat := &latencies{}
 
 	cons := make([]*e2eConsole, *consoles)
+	tickets := newHTTPClient(32)
 	connectStart := time.Now()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(32)
 	for i := range cons {
 		g.Go(func() error {
 			c := &e2eConsole{tenant: i % *tenants, seen: map[int64]struct{}{}}
-			conn, r, err := dialWS(gctx, wsURL(s.base, fx.Tenants[c.tenant].Token), sourceAddr(i, *sources))
+			u, err := consoleURL(gctx, tickets, s.base, fx.Tenants[c.tenant].Token)
+			if err != nil {
+				return fmt.Errorf("console %d: %w", i, err)
+			}
+			conn, r, err := dialWS(gctx, u, sourceAddr(i, *sources))
 			if err != nil {
 				return fmt.Errorf("console %d: %w", i, err)
 			}

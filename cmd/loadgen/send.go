@@ -87,7 +87,11 @@ func sendCommand(args []string) error {
 	byKey := map[string]*sendTrack{} // idempotency key (in the text) → track
 	// One console per tenant records message.updated statuses.
 	for t := range fx.Tenants {
-		conn, r, err := dialWS(ctx, wsURL(s.base, fx.Tenants[t].Token), nil)
+		u, err := consoleURL(ctx, client, s.base, fx.Tenants[t].Token)
+		if err != nil {
+			return err
+		}
+		conn, r, err := dialWS(ctx, u, nil)
 		if err != nil {
 			return err
 		}

@@ -30,7 +30,7 @@ type socketFigures struct {
 // figure per session is the slope between the half and the whole, so
 // whatever the process held or released before the sockets (pools, caches,
 // the GC's scavenging) does not count.
-func openIdle(ctx context.Context, pid int, url func(i int) string, n, sources int, settle time.Duration,
+func openIdle(ctx context.Context, pid int, url func(ctx context.Context, i int) (string, error), n, sources int, settle time.Duration,
 	onText func(i int, p []byte, at time.Time)) (*socketFigures, []net.Conn, error) {
 	before, err := rssKB(pid)
 	if err != nil {
@@ -43,7 +43,11 @@ func openIdle(ctx context.Context, pid int, url func(i int) string, n, sources i
 		g.SetLimit(64)
 		for i := from; i < to; i++ {
 			g.Go(func() error {
-				conn, r, err := dialWS(gctx, url(i), sourceAddr(i, sources))
+				u, err := url(gctx, i)
+				if err != nil {
+					return fmt.Errorf("socket %d: %w", i, err)
+				}
+				conn, r, err := dialWS(gctx, u, sourceAddr(i, sources))
 				if err != nil {
 					return fmt.Errorf("socket %d: %w", i, err)
 				}
@@ -120,6 +124,7 @@ func socketsCommand(args []string) error {
 	}
 	res.Params = map[string]any{"sessions": *sessions, "sources": *sources, "settle_s": settle.Seconds()}
 	token := fx.Tenants[0].Token
+	tickets := newHTTPClient(64)
 	run := randomHex(4)
 	gen := &webhookGen{run: run, conns: fx.Connections, contacts: 10, batch: 1}
 	prefix := gen.idPrefix()
@@ -153,7 +158,9 @@ func socketsCommand(args []string) error {
 			}
 		}
 	}
-	ours, conns, err := openIdle(ctx, s.pid, func(int) string { return wsURL(s.base, token) }, *sessions, *sources, *settle, onText)
+	ours, conns, err := openIdle(ctx, s.pid, func(ctx context.Context, _ int) (string, error) {
+		return consoleURL(ctx, tickets, s.base, token)
+	}, *sessions, *sources, *settle, onText)
 	if err != nil {
 		return err
 	}
@@ -199,7 +206,7 @@ func socketsCommand(args []string) error {
 	if err := waitListening(addr, 10*time.Second); err != nil {
 		return err
 	}
-	base, bconns, err := openIdle(ctx, bare.pid(), func(int) string { return "ws://" + addr + "/" }, *sessions, *sources, *settle, nil)
+	base, bconns, err := openIdle(ctx, bare.pid(), func(context.Context, int) (string, error) { return "ws://" + addr + "/", nil }, *sessions, *sources, *settle, nil)
 	if err != nil {
 		return err
 	}

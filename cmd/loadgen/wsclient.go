@@ -89,8 +89,21 @@ func externalNumber(payload []byte, prefix string) (int64, bool) {
 	return n, err == nil
 }
 
-func wsURL(base, token string) string {
-	return "ws" + strings.TrimPrefix(base, "http") + "/api/v1/ws?token=" + token
+// consoleURL asks for a one-use socket ticket, as the console does before
+// every (re)connect, and returns the socket URL that spends it. The access
+// token itself never goes in a URL (the server refuses it there).
+func consoleURL(ctx context.Context, client *http.Client, base, token string) (string, error) {
+	var out struct {
+		Ticket string `json:"ticket"`
+	}
+	status, err := apiJSON(ctx, client, http.MethodPost, base+"/api/v1/ws/ticket", token, nil, &out)
+	if err != nil {
+		return "", fmt.Errorf("socket ticket: %w", err)
+	}
+	if status != http.StatusOK || out.Ticket == "" {
+		return "", fmt.Errorf("socket ticket: status %d", status)
+	}
+	return "ws" + strings.TrimPrefix(base, "http") + "/api/v1/ws?ticket=" + out.Ticket, nil
 }
 
 // runBareWS is the child process `loadgen bare-ws ADDR`: a bare gobwas/ws

@@ -13,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { deflateSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -260,6 +261,24 @@ if (adminIn) {
     if (!/\/settings\/labels/.test(page.url())) throw new Error(`expected to stay on /settings/labels, at ${page.url()}`);
   });
 
+  await step('two tabs of one browser reload at the same moment and both stay signed in (refresh coordinated across tabs)', async () => {
+    const { page, context } = admin;
+    const second = await context.newPage();
+    try {
+      await second.goto(`${BASE}/settings/labels`);
+      await expectVisible(second.getByTestId('labels-list').getByText(labelName), 'labels in the second tab');
+      await page.goto(`${BASE}/settings/labels`);
+      // each load restores its session from the one rotating refresh cookie, both at once
+      for (let i = 1; i <= 3; i++) {
+        await Promise.all([page.reload(), second.reload()]);
+        await expectVisible(page.getByTestId('labels-list').getByText(labelName), `the first tab signed in after reload ${i}`);
+        await expectVisible(second.getByTestId('labels-list').getByText(labelName), `the second tab signed in after reload ${i}`);
+      }
+    } finally {
+      await second.close();
+    }
+  });
+
   await step('English can be chosen and pt-BR comes back', async () => {
     const { page } = admin;
     await page.goto(`${BASE}/inbox`);
@@ -325,6 +344,32 @@ if (adminIn) {
 // send (GET /sandbox/api/:id/outbox); nothing of our API is mocked.
 const DATABASE_URL = process.env.CRM_E2E_DATABASE_URL ?? '';
 const PNG_BASE64 = 'iVBORw0KGgoAAAANSUhEUgAAADAAAAAwCAIAAADYYG7QAAAAOElEQVR42u3OMQ0AAAgDsIlHDDLngnA0qYAmO78ICQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCd0p/e6Ml6QOJwoAAAAASUVORK5CYII=';
+// A w×h PNG of one colour: an image whose height is known only once it has loaded.
+function tallPNG(w, h) {
+  const crc = (buf) => {
+    let c = ~0;
+    for (const b of buf) {
+      c ^= b;
+      for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+    }
+    return ~c >>> 0;
+  };
+  const chunk = (type, data) => {
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    out.write(type, 4, 'ascii');
+    data.copy(out, 8);
+    out.writeUInt32BE(crc(out.subarray(4, 8 + data.length)), 8 + data.length);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
+  const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(w * 3, 0x5a)]);
+  const pixels = deflateSync(Buffer.concat(Array.from({ length: h }, () => row)));
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', pixels), chunk('IEND', Buffer.alloc(0))]);
+}
 // an Ogg page with an OpusHead: enough for the pipeline (stored, signed URL, <audio src>), not a playable recording
 const OGG_BASE64 = Buffer.from('OggS\0\x02\0\0\0\0\0\0\0\0\x01\0\0\0\0\0\0\0\0\0\0\0\x01\x13OpusHead\x01\x01\0\0\x80\xbb\0\0\0\0\0', 'latin1').toString('base64');
 const waPhone = () => `55119${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`;
@@ -625,6 +670,21 @@ if (adminIn) {
         await expectVisible(page.locator(`[data-testid="bubble"][data-type="${type}"]`), `the ${type} from the phone in the inbox`);
       }
       await expectVisible(page.getByTestId('bubble').filter({ hasText: 'Carlos Indicação' }), 'the contact card');
+      // an image that arrives while the agent reads the newest message comes into view once it has loaded
+      const images = page.locator('[data-testid="bubble"][data-type="image"] img');
+      const imagesBefore = await images.count();
+      await sendAs('image', () => phone.getByTestId('phone-file').setInputFiles({ name: 'foto-alta.png', mimeType: 'image/png', buffer: tallPNG(160, 420) }));
+      await until('the new image loaded in the inbox', async () => (await images.count()) > imagesBefore
+        && (await images.last().evaluate((img) => img.complete && img.naturalHeight > 0)));
+      await until('the new image in view', async () => {
+        const at = await images.last().evaluate((img) => {
+          const scroller = img.closest('.overflow-y-auto');
+          return { img: img.getBoundingClientRect().bottom, view: scroller.getBoundingClientRect().bottom, top: scroller.scrollTop,
+            height: scroller.scrollHeight, client: scroller.clientHeight, natural: img.naturalHeight, src: img.currentSrc.slice(-40) };
+        });
+        if (at.img > at.view + 1) throw new Error(`image bottom ${JSON.stringify(at)}`);
+        return true;
+      }, 5_000);
       await page.locator('#composer').fill(`Recebi tudo, obrigado! (${run})`);
       await page.locator('#composer').press('Enter');
       // and a message with reply buttons, sent through the API (the composer has no button editor)
@@ -647,6 +707,10 @@ if (adminIn) {
       await expectVisible(page.locator('[data-testid="bubble"][data-direction="outbound"]').filter({ hasText: 'Recebi tudo, obrigado!' }).getByTestId('reactions').filter({ hasText: '❤️' }), 'the reaction on our bubble in the inbox');
       await expectVisible(page.locator('[data-testid="bubble"][data-direction="inbound"]').getByTestId('button-reply').filter({ hasText: 'Sim, quero' }), 'the button reply in the inbox');
       await shot(page, '36-inbox-from-phone', 'The same conversation in the inbox: everything the phone sent, the reaction on our reply, the button reply');
+      // the customer's own messages are still on the phone after a reload
+      const sentBefore = await phone.getByTestId('phone-sent').count();
+      await phonePage.reload();
+      await until('the phone thread after a reload', async () => (await phonePage.getByTestId('phone-sent').count()) === sentBefore);
     } finally {
       await phonePage.close();
     }

@@ -3,6 +3,14 @@
 // ApiError. The refresh token is the server's HttpOnly cookie: scripts never
 // see it; refresh sends it along (same origin) and gets a rotated one back
 // in the cookie.
+//
+// Every tab of the console shares that cookie, and a refresh token works
+// once: two tabs refreshing at the same moment would send the same token,
+// and the server takes the second use for a replay and signs the whole
+// login out. So a refresh runs under a lock held across tabs (Web Locks),
+// and the tab that refreshed tells the others (BroadcastChannel): a tab that
+// was waiting for the lock takes that fresh token instead of refreshing
+// again, and one that refreshes anyway sends the cookie as rotated.
 
 export interface ErrorDetails {
   fields?: Record<string, string>;
@@ -61,12 +69,39 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
+/** The part of the Web Locks API the client uses (navigator.locks). */
+export interface LockManagerLike {
+  request<T>(name: string, callback: () => Promise<T>): Promise<T>;
+}
+
+/** The part of BroadcastChannel the client uses. */
+export interface ChannelLike {
+  postMessage(message: unknown): void;
+  onmessage: ((ev: MessageEvent) => void) | null;
+}
+
+/** What a tab tells the others after a refresh. */
+interface RefreshedMessage {
+  type: 'refreshed';
+  access_token: string;
+  body: unknown;
+}
+
+/** The lock every tab's refresh takes. */
+export const REFRESH_LOCK = 'crm.auth.refresh';
+
+
 export interface ApiClientOptions {
   baseUrl?: string;
   fetch?: typeof fetch;
   tokens: TokenStore;
   /** Told when the session ended because the refresh failed. */
   onSessionEnded?: () => void;
+  /** Serialises refreshes across tabs (navigator.locks); absent: this tab only. */
+  locks?: LockManagerLike | null;
+  /** Shares a refresh's result with the other tabs (a BroadcastChannel). */
+  channel?: ChannelLike | null;
+  now?: () => number;
 }
 
 export class ApiClient {
@@ -74,13 +109,29 @@ export class ApiClient {
   private readonly fetchImpl: typeof fetch;
   private readonly tokens: TokenStore;
   private readonly onSessionEnded?: () => void;
+  private readonly locks: LockManagerLike | null;
+  private readonly channel: ChannelLike | null;
+  private readonly now: () => number;
   private refreshing: Promise<boolean> | null = null;
+  /** The last token another tab refreshed, and when it arrived. */
+  private shared: { access: string; body: unknown; at: number } | null = null;
 
   constructor(opts: ApiClientOptions) {
     this.baseUrl = opts.baseUrl ?? '';
     this.fetchImpl = opts.fetch ?? ((...args: Parameters<typeof fetch>) => fetch(...args));
     this.tokens = opts.tokens;
     this.onSessionEnded = opts.onSessionEnded;
+    this.locks = opts.locks ?? null;
+    this.channel = opts.channel ?? null;
+    this.now = opts.now ?? Date.now;
+    if (this.channel) {
+      this.channel.onmessage = (ev) => {
+        const m = ev.data as RefreshedMessage | null;
+        if (m?.type === 'refreshed' && typeof m.access_token === 'string') {
+          this.shared = { access: m.access_token, body: m.body, at: this.now() };
+        }
+      };
+    }
   }
 
   url(path: string, query?: RequestOptions['query']): string {
@@ -139,6 +190,32 @@ export class ApiClient {
   }
 
   private async doRefresh(): Promise<boolean> {
+    const had = this.tokens.getAccessToken();
+    const asked = this.now();
+    if (!this.locks) return this.refreshNow(had, asked);
+    try {
+      return await this.locks.request(REFRESH_LOCK, async () => {
+        // The tab that held the lock posted its token before letting go: let
+        // that message in first.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        return this.refreshNow(had, asked);
+      });
+    } catch {
+      return this.refreshNow(had, asked); // the lock manager failed (not the refresh): go on alone
+    }
+  }
+
+  /**
+   * Refreshes, unless another tab did while this one waited for the lock
+   * (its token is as new as ours would be). had is the token this tab held
+   * when it asked: a shared token equal to it is the one being replaced.
+   */
+  private async refreshNow(had: string | null, asked: number): Promise<boolean> {
+    const shared = this.shared;
+    if (shared && shared.at >= asked && shared.access !== had) {
+      this.tokens.setAccessToken(shared.access, shared.body);
+      return true;
+    }
     let res: Response;
     try {
       res = await this.fetchImpl(this.url('/api/v1/auth/refresh'), {
@@ -157,6 +234,11 @@ export class ApiClient {
     }
     const body = (await res.json()) as { access_token: string };
     this.tokens.setAccessToken(body.access_token, body);
+    try {
+      this.channel?.postMessage({ type: 'refreshed', access_token: body.access_token, body } satisfies RefreshedMessage);
+    } catch {
+      /* a closed channel: the other tabs refresh by themselves */
+    }
     return true;
   }
 

@@ -1,4 +1,4 @@
-// The realtime client for GET /api/v1/ws?token=…: JSON frames
+// The realtime client for GET /api/v1/ws?ticket=… (socketUrl.ts): JSON frames
 // {"type", "seq", "data"}; reconnects on its own with capped, jittered
 // backoff and, once it has seen a sequence number, sends
 // {"type": "resume", "since": N} after every (re)connect so nothing is missed.
@@ -27,8 +27,9 @@ export type SocketFactory = (url: string) => SocketLike;
 
 export interface RealtimeOptions {
   /**
-   * Builds the socket URL (with a fresh token). May be async to refresh the
-   * token first; closeCode is why the previous socket closed (4401: token expired).
+   * Builds the socket URL (with a fresh one-use ticket). May be async to
+   * refresh the token first; closeCode is why the previous socket closed
+   * (4401: token expired).
    */
   url: (info: { closeCode: number | null }) => string | Promise<string>;
   socket?: SocketFactory;

@@ -7,6 +7,7 @@ import { usePresence } from '../store/presence';
 import { messagePreview } from './chat/MessageBubble';
 import { api } from '../api';
 import type { Conversation } from '../api/types';
+import { socketUrl } from '../api/socketUrl';
 import { RealtimeClient, type Frame } from '../api/ws';
 import { applyDirectoryFrame, applyMessageFrame, upsertConversation } from '../lib/liveCache';
 import { useAuth } from '../store/auth';
@@ -17,17 +18,6 @@ let current: RealtimeClient | null = null;
 /** Sends a frame on the live socket when it is open ({"type":"viewing"}, {"type":"typing"}). */
 export function sendRealtime(frame: Record<string, unknown>): boolean {
   return current?.send(frame) ?? false;
-}
-
-/** Seconds until a JWT expires (no signature check: only to refresh in time). */
-export function secondsLeft(token: string | null): number {
-  if (!token) return 0;
-  try {
-    const payload = JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
-    return typeof payload.exp === 'number' ? payload.exp - Date.now() / 1000 : 0;
-  } catch {
-    return 0;
-  }
 }
 
 /** Keeps one realtime socket open for a signed-in tenant user and turns its frames into cache updates. */
@@ -50,12 +40,7 @@ export function RealtimeProvider() {
       }, 400);
     };
     const client = new RealtimeClient({
-      url: async ({ closeCode }) => {
-        // a token that expired (close 4401) or is about to is refreshed first: the server refuses it before the upgrade
-        if (closeCode === 4401 || secondsLeft(useAuth.getState().accessToken) < 30) await api.refresh();
-        const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-        return `${proto}//${location.host}/api/v1/ws?token=${encodeURIComponent(useAuth.getState().accessToken ?? '')}`;
-      },
+      url: ({ closeCode }) => socketUrl(api, { closeCode, accessToken: useAuth.getState().accessToken, location }),
       onStatus: useRealtime.getState().setStatus,
       onFrame: (frame: Frame) => {
         useRealtime.getState().setLastSeq(client.lastSeq);

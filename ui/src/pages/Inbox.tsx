@@ -19,6 +19,8 @@ import { sendRealtime } from '../components/RealtimeProvider';
 import { FormError } from '../components/FormError';
 import { Avatar, Badge, Button, EmptyState, ErrorState, Modal, Select, SkeletonRows, notBuiltYet, useErrorText } from '../components/ui';
 import { formatPhone, listTime, newIdempotencyKey } from '../lib/format';
+import { draftKey, useDraft } from '../lib/drafts';
+import { useStickToBottom } from '../lib/useStickToBottom';
 import { useDebounced } from '../lib/useDebounced';
 import { isAdmin, useAuth } from '../store/auth';
 import { usePresence } from '../store/presence';
@@ -301,7 +303,9 @@ function Composer({ conversation, replyTo, onClearReply, onDispatch, onNote, pre
 }) {
   const { t } = useTranslation();
   const role = useAuth((s) => s.user?.role);
-  const [text, setText] = useState('');
+  const userId = useAuth((s) => s.user?.id);
+  // an unsent text survives switching conversations and reloading; sending clears it
+  const [text, setText] = useDraft(preview ? null : draftKey(userId, conversation.id));
   const [note, setNote] = useState(false);
   const [pickIndex, setPickIndex] = useState(0);
   const ref = useRef<HTMLTextAreaElement>(null);
@@ -576,12 +580,10 @@ function ConversationPane({ id, preview }: { id: string; preview?: boolean }) {
     },
   });
   const scroller = useRef<HTMLDivElement>(null);
-  // Follow the newest message (not when older pages are prepended).
-  const newestId = useMemo(() => [...messages].sort((a, b) => b.seq - a.seq)[0]?.id, [messages]);
-  useEffect(() => {
-    const el = scroller.current;
-    if (el) el.scrollTop = el.scrollHeight;
-  }, [newestId, id]);
+  // Follow the newest message while the agent is at the bottom (not when older pages are prepended),
+  // and again once its image has loaded; one's own message just sent is always followed.
+  const newest = useMemo(() => [...messages].sort((a, b) => b.seq - a.seq)[0], [messages]);
+  useStickToBottom(scroller, newest?.id, id, !!newest?.local);
   // Opened from a message search hit (?m=id&seq=n): page back until the message is loaded, then bring it into view, marked.
   const [params] = useSearchParams();
   const targetId = params.get('m');

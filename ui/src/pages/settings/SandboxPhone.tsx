@@ -15,7 +15,55 @@ type PhoneType = (typeof PHONE_TYPES)[number];
 const FILE_TYPES: PhoneType[] = ['image', 'audio', 'voice', 'video', 'document', 'sticker'];
 const EMOJIS = ['👍', '❤️', '😂', '😮', '😢', '🙏'];
 
-interface Sent { at: string; summary: string; type: string }
+interface Sent { at: string; summary: string; type: string; from: string }
+
+/** How many of the customer's own messages the phone remembers per connection. */
+const KEEP_SENT = 200;
+
+const sentKey = (connectionId: string) => `crm.sandbox.sent.${connectionId}`;
+
+/**
+ * The customer's own messages, kept in this browser per connection: the
+ * sandbox's outbox (what the business sent) is the server's, but what the
+ * customer wrote is only the phone's, and a reload used to lose it.
+ */
+export function loadSent(connectionId: string): Sent[] {
+  try {
+    const raw = JSON.parse(localStorage.getItem(sentKey(connectionId)) ?? '[]');
+    return Array.isArray(raw) ? raw.filter((x) => x && typeof x.at === 'string' && typeof x.summary === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+interface Customer { from: string; name: string }
+
+function loadCustomer(connectionId: string): Customer {
+  const fallback = { from: '5511987654321', name: 'Cliente Sandbox' };
+  try {
+    const raw = JSON.parse(localStorage.getItem(`crm.sandbox.customer.${connectionId}`) ?? 'null');
+    return raw && typeof raw.from === 'string' && typeof raw.name === 'string' ? raw : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+function saveCustomer(connectionId: string, c: Customer): Customer {
+  try {
+    localStorage.setItem(`crm.sandbox.customer.${connectionId}`, JSON.stringify(c));
+  } catch {
+    /* full or disabled */
+  }
+  return c;
+}
+
+function saveSent(connectionId: string, sent: Sent[]) {
+  try {
+    localStorage.setItem(sentKey(connectionId), JSON.stringify(sent.slice(-KEEP_SENT)));
+  } catch {
+    /* full or disabled: the thread lives as long as the page */
+  }
+}
 interface PhoneButton { id: string; title: string; kind: 'interactive' | 'template' }
 
 /** One line of what the business sent, read from Meta's request JSON. */
@@ -79,8 +127,13 @@ export default function SandboxPhone({ connectionId, embedded = false, customer 
   const id = connectionId ?? params.id ?? '';
   const connQ = useQuery({ queryKey: ['connections', id], queryFn: () => connections.get(id) });
   const outboxQ = useQuery({ queryKey: ['sandbox-outbox', id], queryFn: () => sandbox.outbox(id), refetchInterval: 2000 });
-  const [from, setFrom] = useState(customer?.from ?? '5511987654321');
-  const [name, setName] = useState(customer?.name ?? 'Cliente Sandbox');
+  // the customer the phone plays: the test panel's, or the one kept with its messages across reloads
+  const [played, setPlayed] = useState(() =>
+    customer ? { from: customer.from, name: customer.name ?? 'Cliente Sandbox' } : loadCustomer(id));
+  const { from, name } = played;
+  const keep = (c: Customer) => (customer ? c : saveCustomer(id, c));
+  const setFrom = (from: string) => setPlayed((c) => keep({ ...c, from }));
+  const setName = (name: string) => setPlayed((c) => keep({ ...c, name }));
   const [type, setType] = useState<PhoneType>('text');
   const [text, setText] = useState('');
   const [file, setFile] = useState<File | null>(null);
@@ -92,10 +145,11 @@ export default function SandboxPhone({ connectionId, embedded = false, customer 
   const [target, setTarget] = useState('');
   const [emoji, setEmoji] = useState(EMOJIS[0]);
   const [button, setButton] = useState('');
-  const [sent, setSent] = useState<Sent[]>([]);
+  const [sent, setSent] = useState<Sent[]>(() => loadSent(id));
   const scroller = useRef<HTMLDivElement>(null);
   const digits = from.replace(/\D/g, '');
   const mine = useMemo(() => (outboxQ.data ?? []).filter((e) => e.to.replace(/\D/g, '') === digits), [outboxQ.data, digits]);
+  const mySent = useMemo(() => sent.filter((x) => x.from === digits), [sent, digits]); // what this number wrote
   const buttons = useMemo(() => mine.flatMap((e) => outboxButtons(e).map((b) => ({ ...b, message: e.message_id ?? '' }))), [mine]);
   const targetId = target || mine.at(-1)?.message_id || '';
   const chosenButton = buttons.find((b) => `${b.message}|${b.id}` === button) ?? buttons.at(-1);
@@ -127,14 +181,18 @@ export default function SandboxPhone({ connectionId, embedded = false, customer 
       return { summary, type: body.type };
     },
     onSuccess: ({ summary, type: sentType }) => {
-      setSent((s) => [...s, { at: new Date().toISOString(), summary, type: sentType }]);
+      setSent((s) => {
+        const next = [...s, { at: new Date().toISOString(), summary, type: sentType, from: digits }];
+        saveSent(id, next);
+        return next;
+      });
       setText('');
       setFile(null);
     },
   });
 
   const thread: { at: string; node: ReactNode; key: string }[] = [
-    ...sent.map((s, i) => ({ at: s.at, key: `c${i}`, node: (
+    ...mySent.map((s, i) => ({ at: s.at, key: `c${i}`, node: (
       <div className="flex justify-end"><div className="max-w-[80%] rounded-lg rounded-tr-none bg-chat-out px-2 py-1 text-sm shadow-sm" data-testid="phone-sent">
         <p className="whitespace-pre-wrap break-words">{s.summary}</p><p className="text-right text-[11px] text-gray-500">{formatTime(s.at)}</p>
       </div></div>
