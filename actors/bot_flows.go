@@ -98,9 +98,10 @@ func (b *botFlows) tenant(ctx context.Context, tenantID uuid.UUID) (*tenantBots,
 	return v.(*tenantBots), nil
 }
 
-// version returns a published version, compiled: the one a running session
-// is pinned to.
-func (b *botFlows) version(ctx context.Context, tenantID, flowID uuid.UUID, version int) (*bot.Compiled, error) {
+// versionIn returns a published version, compiled: the one a running
+// session is pinned to. A version not in memory is read in the caller's
+// transaction (never on another pool connection: see botPrep).
+func (b *botFlows) versionIn(ctx context.Context, tx TenantStore, tenantID, flowID uuid.UUID, version int) (*bot.Compiled, error) {
 	key := flowVersionKey{tenantID, flowID, version}
 	b.mu.RLock()
 	c := b.versions[key]
@@ -108,11 +109,11 @@ func (b *botFlows) version(ctx context.Context, tenantID, flowID uuid.UUID, vers
 	if c != nil {
 		return c, nil
 	}
-	v, err := b.db.GetBotFlowVersion(ctx, tenantID, flowID, version)
+	def, err := tx.BotFlowVersion(ctx, flowID, version)
 	if err != nil {
 		return nil, err
 	}
-	return b.compile(tenantID, v)
+	return b.compile(tenantID, persistence.BotFlowVersion{FlowID: flowID, Version: version, Definition: def})
 }
 
 func (b *botFlows) compile(tenantID uuid.UUID, v persistence.BotFlowVersion) (*bot.Compiled, error) {

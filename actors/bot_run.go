@@ -78,41 +78,66 @@ func firstNonEmpty(a, b string) string {
 	return b
 }
 
+// botPrep is what a bot step needs from outside its transaction, resolved
+// before the transaction opens: the tenant's chatbot (plan, hours, active
+// flows, opt-out words) and whether the connection shows buttons. A step
+// never takes a second pool connection while its transaction holds the
+// tenant's locks (the usage row, the event sequence): with the pool full of
+// the tenant's transactions waiting on those locks, it would never get one.
+type botPrep struct {
+	tb          *tenantBots
+	interactive bool
+}
+
+// prepareBot resolves the step's outside needs (from memory, mostly).
+func (g *conversationGrain) prepareBot(ctx context.Context) (*botPrep, error) {
+	tb, err := g.engine.bots.tenant(ctx, g.tenant)
+	if err != nil {
+		return nil, fmt.Errorf("reading the tenant's chatbot: %w", err)
+	}
+	return &botPrep{tb: tb, interactive: g.sendsInteractive(ctx)}, nil
+}
+
 // botMayRun reports whether an inbound message of this conversation may
 // move or start a chatbot: its session runs, or the tenant has active flows.
-// Answered from memory (botFlows); on an error the message is stored
-// without the bot rather than not at all.
-func (g *conversationGrain) botMayRun(ctx context.Context, conv *crm.Conversation) bool {
+func botMayRun(conv *crm.Conversation, prep *botPrep) bool {
+	return conv != nil && conv.BotActive || prep != nil && prep.tb.runs()
+}
+
+// needsOwnTransaction reports whether an inbound message goes through its
+// own transaction instead of the group commit: a bot may answer it, or it
+// opts its contact out. Answered from memory; on an error the group commit
+// stores it, and the own transaction's preparation reports the error.
+func (g *conversationGrain) needsOwnTransaction(ctx context.Context, conv *crm.Conversation, ev *crmpb.ChannelEvent) bool {
+	if _, message := ev.GetEvent().(*crmpb.ChannelEvent_InboundMessage); !message {
+		return false
+	}
 	if conv != nil && conv.BotActive {
 		return true
 	}
-	t, err := g.engine.bots.tenant(ctx, g.tenant)
+	tb, err := g.engine.bots.tenant(ctx, g.tenant)
 	if err != nil {
-		g.engine.log.Warn("chatbot flows not read; the message is stored without them", "tenant", g.tenant, "error", err)
-		return false
+		return true // let the own transaction's preparation report (and retry) it
 	}
-	return t.runs()
+	return tb.runs() || optingOut(ev, &botPrep{tb: tb})
 }
 
 // botOnInbound runs the bot on a customer's message just stored in tx:
 // the running session takes it as a reply, or a flow whose trigger matches
 // starts. A conversation an agent holds starts no flow.
-func (g *conversationGrain) botOnInbound(ctx context.Context, tx TenantStore, conv *crm.Conversation, ev *crmpb.ChannelEvent, isNew bool, now time.Time) (*botTurn, error) {
+func (g *conversationGrain) botOnInbound(ctx context.Context, tx TenantStore, conv *crm.Conversation, ev *crmpb.ChannelEvent, isNew bool, now time.Time, prep *botPrep) (*botTurn, error) {
 	in, ok := botReply(ev)
 	if !ok {
 		return nil, nil
 	}
-	tb, err := g.engine.bots.tenant(ctx, g.tenant)
-	if err != nil {
-		return nil, err
-	}
+	tb := prep.tb
 	if conv.BotActive {
 		sess, err := tx.LiveBotSession(ctx, conv.ID)
 		if err != nil {
 			return nil, err
 		}
 		if sess != nil {
-			return g.botStep(ctx, tx, conv, tb, sess, nil, in, now)
+			return g.botStep(ctx, tx, conv, prep, sess, nil, in, now)
 		}
 		conv.BotActive = false // its flow was deleted: nothing runs
 	}
@@ -123,7 +148,7 @@ func (g *conversationGrain) botOnInbound(ctx context.Context, tx TenantStore, co
 	for i := range tb.flows {
 		f := &tb.flows[i]
 		if bot.Matches(f.trigger, event) {
-			return g.botStep(ctx, tx, conv, tb, nil, f, bot.Input{Kind: bot.InputStart}, now)
+			return g.botStep(ctx, tx, conv, prep, nil, f, bot.Input{Kind: bot.InputStart}, now)
 		}
 	}
 	return nil, nil
@@ -131,8 +156,9 @@ func (g *conversationGrain) botOnInbound(ctx context.Context, tx TenantStore, co
 
 // botStep moves a session (or starts flow when sess is nil) on one input,
 // and carries out what the step says, in tx.
-func (g *conversationGrain) botStep(ctx context.Context, tx TenantStore, conv *crm.Conversation, tb *tenantBots,
+func (g *conversationGrain) botStep(ctx context.Context, tx TenantStore, conv *crm.Conversation, prep *botPrep,
 	sess *crm.BotSession, start *activeFlow, in bot.Input, now time.Time) (*botTurn, error) {
+	tb := prep.tb
 	var compiled *bot.Compiled
 	var st bot.State
 	if sess == nil {
@@ -140,7 +166,7 @@ func (g *conversationGrain) botStep(ctx context.Context, tx TenantStore, conv *c
 		sess = &crm.BotSession{ID: crm.NewID(), ConversationID: conv.ID, FlowID: start.id, Version: compiled.Version, StartedAt: now}
 	} else {
 		var err error
-		if compiled, err = g.engine.bots.version(ctx, g.tenant, sess.FlowID, sess.Version); err != nil {
+		if compiled, err = g.engine.bots.versionIn(ctx, tx, g.tenant, sess.FlowID, sess.Version); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal(sess.State, &st); err != nil {
@@ -152,7 +178,7 @@ func (g *conversationGrain) botStep(ctx context.Context, tx TenantStore, conv *c
 		return nil, err
 	}
 	env := bot.Env{Contact: bot.Contact{Name: contact.Name, Phone: contact.Phone, Email: contact.Email, Fields: contact.Fields,
-		Labels: contact.Labels}, Channel: conv.Channel, Interactive: g.sendsInteractive(ctx), InHours: tb.state.InHours(now)}
+		Labels: contact.Labels}, Channel: conv.Channel, Interactive: prep.interactive, InHours: tb.state.InHours(now)}
 	next, actions := bot.Step(compiled, st, in, env)
 	if len(actions) == 0 && next.WaitID == st.WaitID && next.Node == st.Node && next.Waiting == st.Waiting && next.Done == st.Done {
 		return nil, nil // an input the session does not wait for (a late wake-up)
@@ -382,6 +408,10 @@ func (g *conversationGrain) botInput(req *crmpb.BotInput) *crmpb.CommandResult {
 	}
 	now := g.engine.cfg.Now().UTC()
 	var sends []*crmpb.SendRequest
+	prep, err := g.prepareBot(context.Background())
+	if err != nil {
+		return &crmpb.CommandResult{Error: resultError(err)}
+	}
 	err = g.write(func(ctx context.Context, tx TenantStore) (*crm.Conversation, []crm.TenantEvent, error) {
 		conv, err := g.current(ctx, tx)
 		if err != nil || conv == nil || conv.ID.String() != req.GetConversationId() || !conv.BotActive {
@@ -391,12 +421,8 @@ func (g *conversationGrain) botInput(req *crmpb.BotInput) *crmpb.CommandResult {
 		if err != nil || sess == nil || sess.ID != sessionID {
 			return nil, nil, err
 		}
-		tb, err := g.engine.bots.tenant(ctx, g.tenant)
-		if err != nil {
-			return nil, nil, err
-		}
 		before := *conv
-		turn, err := g.botStep(ctx, tx, conv, tb, sess, nil, in, now)
+		turn, err := g.botStep(ctx, tx, conv, prep, sess, nil, in, now)
 		if err != nil || turn == nil {
 			return nil, nil, err
 		}
@@ -440,6 +466,11 @@ func (g *conversationGrain) botControl(req *crmpb.BotControl) *crmpb.CommandResu
 	var refused *crmpb.ResultError
 	var sends []*crmpb.SendRequest
 	now := g.engine.cfg.Now().UTC()
+	g.engine.bots.forget(g.tenant) // the flow may have been published a moment ago
+	prep, err := g.prepareBot(context.Background())
+	if err != nil {
+		return &crmpb.CommandResult{Error: resultError(err)}
+	}
 	err = g.write(func(ctx context.Context, tx TenantStore) (*crm.Conversation, []crm.TenantEvent, error) {
 		conv, err := g.current(ctx, tx)
 		if err != nil {
@@ -453,11 +484,7 @@ func (g *conversationGrain) botControl(req *crmpb.BotControl) *crmpb.CommandResu
 			refused = &crmpb.ResultError{Code: "bot_active", Message: "a chatbot already runs on this conversation"}
 			return nil, nil, errors.New(refused.Message)
 		}
-		g.engine.bots.forget(g.tenant) // the flow may have been published a moment ago
-		tb, err := g.engine.bots.tenant(ctx, g.tenant)
-		if err != nil {
-			return nil, nil, err
-		}
+		tb := prep.tb
 		var flow *activeFlow
 		for i := range tb.flows {
 			if tb.flows[i].id == flowID {
@@ -474,7 +501,7 @@ func (g *conversationGrain) botControl(req *crmpb.BotControl) *crmpb.CommandResu
 			conv.AssigneeID = nil
 			conv.Status = conv.Status.AfterAssign(false)
 		}
-		turn, err := g.botStep(ctx, tx, conv, tb, nil, flow, bot.Input{Kind: bot.InputStart}, now)
+		turn, err := g.botStep(ctx, tx, conv, prep, nil, flow, bot.Input{Kind: bot.InputStart}, now)
 		if err != nil {
 			return nil, nil, err
 		}

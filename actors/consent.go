@@ -20,23 +20,18 @@ import (
 const optOutCode = 131050
 
 // optingOut reports whether an inbound message is an opt-out keyword of
-// its tenant (answered from the engine's per-tenant cache).
-func (g *conversationGrain) optingOut(ctx context.Context, ev *crmpb.ChannelEvent) bool {
+// its tenant.
+func optingOut(ev *crmpb.ChannelEvent, prep *botPrep) bool {
 	body, ok := ev.GetEvent().(*crmpb.ChannelEvent_InboundMessage)
-	if !ok || body.InboundMessage.GetMessage().GetText() == "" {
+	if !ok || prep == nil || body.InboundMessage.GetMessage().GetText() == "" {
 		return false
 	}
-	t, err := g.engine.bots.tenant(ctx, g.tenant)
-	if err != nil {
-		g.engine.log.Warn("tenant settings not read; the message is stored without the opt-out check", "tenant", g.tenant, "error", err)
-		return false
-	}
-	return t.state.IsOptOut(body.InboundMessage.GetMessage().GetText())
+	return prep.tb.state.IsOptOut(body.InboundMessage.GetMessage().GetText())
 }
 
 // optOut opts the conversation's contact out, in tx, and stores the
 // confirmation the first time.
-func (g *conversationGrain) optOut(ctx context.Context, tx TenantStore, conv *crm.Conversation, now time.Time) (*botTurn, error) {
+func (g *conversationGrain) optOut(ctx context.Context, tx TenantStore, conv *crm.Conversation, now time.Time, prep *botPrep) (*botTurn, error) {
 	turn := &botTurn{}
 	changed, err := tx.SetContactOptOut(ctx, g.contact, true, "keyword")
 	if err != nil {
@@ -51,11 +46,7 @@ func (g *conversationGrain) optOut(ctx context.Context, tx TenantStore, conv *cr
 	if !changed {
 		return turn, nil
 	}
-	t, err := g.engine.bots.tenant(ctx, g.tenant)
-	if err != nil {
-		return nil, err
-	}
-	reply := t.state.OptOutReply
+	reply := prep.tb.state.OptOutReply
 	if reply == "" {
 		reply = crm.DefaultOptOutReply
 	}

@@ -407,7 +407,7 @@ func (g *conversationGrain) inboundBatched(req *crmpb.InboundEvent, inboxID uuid
 		}
 		g.conv, g.loaded = c, true
 	}
-	if _, message := ev.GetEvent().(*crmpb.ChannelEvent_InboundMessage); message && (g.botMayRun(ctx, g.conv) || g.optingOut(ctx, ev)) {
+	if g.needsOwnTransaction(ctx, g.conv, ev) {
 		return nil, false // the bot's step or the opt-out goes in the message's own transaction
 	}
 	conv, isNew := g.openFor(g.conv, ev.GetChannel())
@@ -437,6 +437,13 @@ func (g *conversationGrain) inboundAlone(req *crmpb.InboundEvent, inboxID uuid.U
 	now := g.engine.cfg.Now().UTC()
 	var stored *crm.Message
 	var sends []*crmpb.SendRequest
+	var prep *botPrep // resolved before the transaction: nothing in it may wait for another pool connection
+	if _, message := ev.GetEvent().(*crmpb.ChannelEvent_InboundMessage); message {
+		var err error
+		if prep, err = g.prepareBot(context.Background()); err != nil {
+			return &crmpb.InboundEventResult{Error: resultError(err)}
+		}
+	}
 	err := g.write(func(ctx context.Context, tx TenantStore) (*crm.Conversation, []crm.TenantEvent, error) {
 		m := &crm.Message{TenantID: g.tenant, ConnectionID: g.connection, ContactID: g.contact, CreatedAt: now}
 		occurred, err := inboundMessage(ev, m, now)
@@ -487,13 +494,13 @@ func (g *conversationGrain) inboundAlone(req *crmpb.InboundEvent, inboxID uuid.U
 		if err != nil {
 			return nil, nil, err
 		}
-		if m.Direction == "inbound" && (g.botMayRun(ctx, conv) || g.optingOut(ctx, ev)) {
+		if m.Direction == "inbound" && prep != nil && (botMayRun(conv, prep) || optingOut(ev, prep)) {
 			before := *conv
 			var turn *botTurn
-			if g.optingOut(ctx, ev) {
-				turn, err = g.optOut(ctx, tx, conv, now)
+			if optingOut(ev, prep) {
+				turn, err = g.optOut(ctx, tx, conv, now, prep)
 			} else {
-				turn, err = g.botOnInbound(ctx, tx, conv, ev, isNew, now)
+				turn, err = g.botOnInbound(ctx, tx, conv, ev, isNew, now, prep)
 			}
 			if err != nil {
 				return nil, nil, err

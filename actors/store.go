@@ -72,6 +72,8 @@ type TenantStore interface {
 	// connection as connection.updated shows it.
 	RecordConnectionState(ctx context.Context, connectionID uuid.UUID, status, lastError string, at time.Time) (map[string]any, error)
 
+	// BotFlowVersion is a published version's definition.
+	BotFlowVersion(ctx context.Context, flowID uuid.UUID, version int) (crm.BotFlow, error)
 	// LiveBotSession is the conversation's running chatbot session, or nil.
 	LiveBotSession(ctx context.Context, conversationID uuid.UUID) (*crm.BotSession, error)
 	// SaveBotSession inserts the session or writes its new state.

@@ -256,3 +256,14 @@ func (db *DB) SetContactConsent(ctx context.Context, tenantID, contactID uuid.UU
 	})
 	return changed, translate(err)
 }
+
+// BotFlowVersion reads a published version's definition in this
+// transaction (a session pinned to a version the engine has not compiled).
+func (t *Tx) BotFlowVersion(ctx context.Context, flowID uuid.UUID, version int) (crm.BotFlow, error) {
+	v, err := scanBotFlowVersion(t.tx.QueryRow(ctx, `SELECT flow_id, version, definition, published_at FROM bot_flow_versions
+		WHERE tenant_id = $1 AND flow_id = $2 AND version = $3`, t.tenant, flowID, version))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return crm.BotFlow{}, crm.NotFound("bot flow version")
+	}
+	return v.Definition, err
+}
