@@ -127,6 +127,14 @@ func botCommand(args []string) error {
 	res.Params = map[string]any{"tenants_per_set": *tenants, "connections_per_tenant": *conns, "contacts_per_connection": *contacts,
 		"rate": *rate, "window": *window, "batch": *batch, "phase_s": phaseDur.Seconds(), "settle_s": settle.Seconds(), "pairs": *pairs,
 		"latency_rate": *latRate, "latency_s": latDur.Seconds(), "sandbox_status_delay_ms": *delay, "concurrency": *concurrency}
+	// The node inherits this environment: say which tuning it ran with.
+	var env []string
+	for _, k := range []string{"CRM_DISPATCH_WORKERS", "CRM_MAX_BACKLOG", "CRM_COMMIT_BATCH", "CRM_COMMIT_WRITERS", "GOGC", "GOMAXPROCS"} {
+		if v := os.Getenv(k); v != "" {
+			env = append(env, k+"="+v)
+		}
+	}
+	res.Params["node_env"] = strings.Join(env, " ")
 	client := newHTTPClient(*concurrency)
 	client.Timeout = 10 * time.Second // a stalled node fails the phase's requests, not the whole scenario's time
 	// Tenants [0, n) have no flow, [n, 2n) the one-question flow.
@@ -192,7 +200,8 @@ func botCommand(args []string) error {
 
 	// Processing: the same offered rate to each set in turn.
 	var phases []*botPhase
-	for p := 0; p < *pairs; p++ {
+	stalled := false
+	for p := 0; p < *pairs && !stalled; p++ {
 		for _, set := range []string{"no_flow", "flow"} {
 			cs := plainConns
 			if set == "flow" {
@@ -225,8 +234,11 @@ func botCommand(args []string) error {
 			ph.Set = set
 			phases = append(phases, ph)
 			if ph.Failed != "" {
-				fmt.Printf("  %-7s phase %d: failed: %s\n", set, p+1, ph.Failed)
-				continue
+				// The node stopped answering: the phases after it would
+				// measure its recovery. Stop here; what failed is reported.
+				fmt.Printf("  %-7s phase %d: failed: %s; no more phases\n", set, p+1, ph.Failed)
+				stalled = true
+				break
 			}
 			fmt.Printf("  %-7s phase %d: %.0f msg/s stored (%.0f bot steps/s, %.0f statuses/s) over %.1fs, saturated %v, longest stall %.1fs; CPU per message: node %.0f µs, PostgreSQL %.0f µs (%.2f + %.2f cores); %.0f msg/s acked, %d errors, %d non-200, %.0f processing errors; %d left at the end (drained %.1fs before, %d left then)\n",
 				set, p+1, ph.ProcessedSec, ph.BotStepsSec, ph.StatusSec, ph.WindowS, ph.Saturated, ph.LongestStallS, ph.NodeCPUPerMsgUS, ph.PGCPUPerMsgUS,
