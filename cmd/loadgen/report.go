@@ -135,14 +135,31 @@ func reportCommand(args []string) error {
 			num(send, "figures.send_to_provider.max_ms"), passMiss(p99 <= 20, fmt.Sprintf("%.1f× the target", p99/20)))
 	}
 	if botRes != nil {
-		w("| (context) Chatbot: inbound messages stored with a one-question flow active vs without (same node, alternating phases, as fast as stored) | %.0f vs %.0f msg/s; CPU per message node %.0f vs %.0f µs, PostgreSQL %.0f vs %.0f µs | tenants without flows, same run | %.2f× | — | (reported) |\n",
-			num(botRes, "figures.processed_flow_per_sec"), num(botRes, "figures.processed_no_flow_per_sec"),
-			num(botRes, "figures.node_cpu_us_per_msg_flow"), num(botRes, "figures.node_cpu_us_per_msg_no_flow"),
-			num(botRes, "figures.pg_cpu_us_per_msg_flow"), num(botRes, "figures.pg_cpu_us_per_msg_no_flow"),
-			num(botRes, "figures.flow_to_no_flow"))
-		w("| (context) Chatbot: webhook → the bot's reply at the provider, %.0f msg/s | p50 %.1f / p99 %.1f / max %.1f ms; %.0f of %.0f replies matched | — | — | — | (reported) |\n",
+		phases, _ := get(botRes, "figures.phases").([]any)
+		failed := 0
+		for _, x := range phases {
+			if p, _ := x.(map[string]any); p["failed"] != nil {
+				failed++
+			}
+		}
+		if want := 2 * int(num(botRes, "params.pairs")); failed > 0 || len(phases) < want {
+			w("| (context) Chatbot: processing with a one-question flow vs without | %d of %d phases measured: the node stopped answering (see the chatbot section and NOTES) | — | — | — | (reported) |\n",
+				len(phases)-failed, want)
+		} else {
+			env := ""
+			if e, _ := get(botRes, "params.node_env").(string); e != "" {
+				env = ", node run with `" + e + "`"
+			}
+			w("| (context) Chatbot: inbound messages stored with a one-question flow active vs without (same node, alternating phases, as fast as stored%s) | %.0f vs %.0f msg/s; CPU per message node %.0f vs %.0f µs, PostgreSQL %.0f vs %.0f µs | tenants without flows, same run | %.2f× | — | (reported) |\n",
+				env, num(botRes, "figures.processed_flow_per_sec"), num(botRes, "figures.processed_no_flow_per_sec"),
+				num(botRes, "figures.node_cpu_us_per_msg_flow"), num(botRes, "figures.node_cpu_us_per_msg_no_flow"),
+				num(botRes, "figures.pg_cpu_us_per_msg_flow"), num(botRes, "figures.pg_cpu_us_per_msg_no_flow"),
+				num(botRes, "figures.flow_to_no_flow"))
+		}
+		w("| (context) Chatbot: webhook → the bot's reply at the provider, %.0f msg/s offered | p50 %.1f / p99 %.1f / max %.1f ms; %.0f msg/s acked, %.0f of %.0f replies matched | — | — | — | (reported) |\n",
 			num(botRes, "params.latency_rate"), num(botRes, "figures.bot_reply.p50_ms"), num(botRes, "figures.bot_reply.p99_ms"),
-			num(botRes, "figures.bot_reply.max_ms"), num(botRes, "figures.bot_reply.count"), num(botRes, "figures.bot_reply_acked"))
+			num(botRes, "figures.bot_reply.max_ms"), num(botRes, "figures.latency_webhooks.messages_per_sec"),
+			num(botRes, "figures.bot_reply.count"), num(botRes, "figures.bot_reply_acked"))
 	}
 	w("\n")
 
