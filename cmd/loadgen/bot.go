@@ -624,9 +624,8 @@ func botLatency(ctx context.Context, s *server, fx *fixture, cs []connection, co
 			to, body, _ := strings.Cut(r.text, "\x00")
 			switch {
 			case strings.HasPrefix(body, botThanks):
-				k := strings.LastIndex(body, " ")
-				n, err := strconv.ParseInt(strings.TrimRight(body[k+1:], "."), 10, 64)
-				if err != nil || n < base || n >= sent || answered[n] {
+				n, ok := thanksNumber(body)
+				if !ok || n < base || n >= sent || answered[n] {
 					unknown++
 					continue
 				}
@@ -693,6 +692,17 @@ func botLatency(ctx context.Context, s *server, fx *fixture, cs []connection, co
 	fmt.Printf("  webhook → bot reply at the provider: %s (answers %s; starts %s); %d acked, %d matched, %d starts unmatched (%d contacts), %d unknown, %d out of order\n",
 		sum, answers.summary(), starts.summary(), len(acked), sum.Count, startsUnmatched, contactsSkipped, unknown, late)
 	return nil
+}
+
+// thanksNumber is the number of the message a thank-you quotes: the
+// generator's text ends with it ("… do pedido 123").
+func thanksNumber(body string) (int64, bool) {
+	if !strings.HasPrefix(body, botThanks) {
+		return 0, false
+	}
+	k := strings.LastIndexByte(body, ' ')
+	n, err := strconv.ParseInt(body[k+1:], 10, 64)
+	return n, err == nil
 }
 
 // scrapeWithin reads /metrics, giving up after d (a stalled node may not
