@@ -3,7 +3,7 @@
 # micro-benchmarks, then BENCHMARKS.md. Needs PostgreSQL on 127.0.0.1:5432
 # (or TEST_DATABASE_URL); every node and database it makes is its own and
 # removed at the end. Bounded: each scenario has a hard -timeout; the whole
-# set takes about 8 minutes on 2 cores.
+# set takes about 9 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,6 +59,12 @@ step sockets "${lg[@]}" sockets "${common[@]}" -server-log "$out/sockets.server.
 	-sessions 15000 -sources 8 -settle 3s -timeout 4m
 step send "${lg[@]}" send "${common[@]}" -server-log "$out/send.server.log" -out "$out/send.json" \
 	-tenants 4 -conversations 10 -rate 40 -duration 20s -timeout 3m
+# The chatbot: inbound messages stored with a one-question flow active vs
+# without (alternating phases), and webhook → the bot's reply at the provider
+# at 200 msg/s. About a minute.
+step bot "${lg[@]}" bot "${common[@]}" -server-log "$out/bot.server.log" -out "$out/bot.json" \
+	-tenants 10 -connections 2 -contacts 25 -window 500 -batch 10 -phase-duration 6s -settle 1500ms -pairs 2 \
+	-latency-rate 200 -latency-duration 10s -profile-seconds 4 -timeout 3m
 step micro bash -c "go test -run '^\$' -bench . -benchmem -benchtime=200ms -timeout 5m ./... 2>&1 | grep -E '^(Benchmark|ok|FAIL|PASS|goos|goarch|pkg|cpu)' > '$out/micro.txt'"
 
 "${lg[@]}" report -dir "$out" -out BENCHMARKS.md -notes cmd/loadgen/NOTES.md

@@ -246,7 +246,7 @@ func scrapeMetrics(ctx context.Context, base string) (map[string]float64, error)
 		}
 		for _, p := range []string{"crm_inbox_processed_total", "crm_dispatch_deferred_total", "crm_webhook_ack_seconds_sum",
 			"crm_webhook_ack_seconds_count", "crm_ingest_lag_seconds_sum", "crm_ingest_lag_seconds_count", "crm_webhook_events_total",
-			"crm_sends_total", "process_resident_memory_bytes", "go_goroutines"} {
+			"crm_sends_total", "crm_bot_steps_total", "crm_bot_errors_total", "process_resident_memory_bytes", "go_goroutines"} {
 			if strings.HasPrefix(line, p) {
 				i := strings.LastIndexByte(line, ' ')
 				if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {

@@ -5,6 +5,7 @@
 //	loadgen e2e      consoles on WebSocket while webhooks arrive at a fixed rate; webhook → console latency, missed events
 //	loadgen sockets  idle authenticated sessions; server RSS per socket vs a bare gobwas/ws server; one event to all
 //	loadgen send     agents send through the REST API to the sandbox; send → provider call, status round trip
+//	loadgen bot      one-question chatbot flow: processing with vs without flows, webhook → bot reply at the provider
 //	loadgen campaign-pacing   (not implemented yet)
 //	loadgen report   turn the JSON results into BENCHMARKS.md
 //
@@ -44,6 +45,8 @@ func run(args []string) error {
 		return socketsCommand(args[1:])
 	case "send":
 		return sendCommand(args[1:])
+	case "bot":
+		return botCommand(args[1:])
 	case "campaign-pacing":
 		return fmt.Errorf("campaign-pacing: not implemented yet (campaigns are a later issue)")
 	case "report":
@@ -73,6 +76,7 @@ const usage = `usage: loadgen <scenario> [flags]   (loadgen <scenario> -h lists 
   e2e              consoles on WebSocket while webhooks arrive at a fixed rate
   sockets          idle authenticated WebSocket sessions: RSS per session, one event to all
   send             agent sends to the sandbox provider
+  bot              chatbot: processing with a one-question flow vs without, bot reply latency
   campaign-pacing  not implemented yet
   report           write BENCHMARKS.md from result files`
 

@@ -16,7 +16,7 @@ import (
 // reportCommand writes BENCHMARKS.md from the JSON results of one run.
 func reportCommand(args []string) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	dir := fs.String("dir", "", "directory holding ingest.json, processed.json, capacity.json, e2e.json, e2e-low.json, sockets.json, send.json, commands.tsv, micro.txt")
+	dir := fs.String("dir", "", "directory holding ingest.json, processed.json, capacity.json, e2e.json, e2e-low.json, sockets.json, send.json, bot.json, commands.tsv, micro.txt")
 	out := fs.String("out", "BENCHMARKS.md", "file to write")
 	notes := fs.String("notes", "", "a Markdown file of analysis to append (written by hand; labelled as such)")
 	if err := fs.Parse(args); err != nil {
@@ -34,7 +34,7 @@ func reportCommand(args []string) error {
 		return m
 	}
 	ingest, processed, e2e, sockets, send := load("ingest.json"), load("processed.json"), load("e2e.json"), load("sockets.json"), load("send.json")
-	capacity, e2eLow := load("capacity.json"), load("e2e-low.json")
+	capacity, e2eLow, botRes := load("capacity.json"), load("e2e-low.json"), load("bot.json")
 	var b strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 
@@ -134,6 +134,33 @@ func reportCommand(args []string) error {
 			num(send, "params.rate"), num(send, "params.tenants"), num(send, "figures.send_to_provider.p50_ms"), p99,
 			num(send, "figures.send_to_provider.max_ms"), passMiss(p99 <= 20, fmt.Sprintf("%.1f× the target", p99/20)))
 	}
+	if botRes != nil {
+		phases, _ := get(botRes, "figures.phases").([]any)
+		failed := 0
+		for _, x := range phases {
+			if p, _ := x.(map[string]any); p["failed"] != nil {
+				failed++
+			}
+		}
+		if want := 2 * int(num(botRes, "params.pairs")); failed > 0 || len(phases) < want {
+			w("| (context) Chatbot: processing with a one-question flow vs without | %d of %d phases measured: the node stopped answering (see the chatbot section and NOTES) | — | — | — | (reported) |\n",
+				len(phases)-failed, want)
+		} else {
+			env := ""
+			if e, _ := get(botRes, "params.node_env").(string); e != "" {
+				env = ", node run with `" + e + "`"
+			}
+			w("| (context) Chatbot: inbound messages stored with a one-question flow active vs without (same node, alternating phases, as fast as stored%s) | %.0f vs %.0f msg/s; CPU per message node %.0f vs %.0f µs, PostgreSQL %.0f vs %.0f µs | tenants without flows, same run | %.2f× | — | (reported) |\n",
+				env, num(botRes, "figures.processed_flow_per_sec"), num(botRes, "figures.processed_no_flow_per_sec"),
+				num(botRes, "figures.node_cpu_us_per_msg_flow"), num(botRes, "figures.node_cpu_us_per_msg_no_flow"),
+				num(botRes, "figures.pg_cpu_us_per_msg_flow"), num(botRes, "figures.pg_cpu_us_per_msg_no_flow"),
+				num(botRes, "figures.flow_to_no_flow"))
+		}
+		w("| (context) Chatbot: webhook → the bot's reply at the provider, %.0f msg/s offered | p50 %.1f / p99 %.1f / max %.1f ms; %.0f msg/s acked, %.0f of %.0f replies matched | — | — | — | (reported) |\n",
+			num(botRes, "params.latency_rate"), num(botRes, "figures.bot_reply.p50_ms"), num(botRes, "figures.bot_reply.p99_ms"),
+			num(botRes, "figures.bot_reply.max_ms"), num(botRes, "figures.latency_webhooks.messages_per_sec"),
+			num(botRes, "figures.bot_reply.count"), num(botRes, "figures.bot_reply_acked"))
+	}
 	w("\n")
 
 	if ingest != nil {
@@ -220,6 +247,10 @@ func reportCommand(args []string) error {
 			latLine(send, "figures.send_to_console_sent."), latLine(send, "figures.send_to_console_delivered."), latLine(send, "figures.send_to_console_read."))
 	}
 
+	if botRes != nil {
+		writeBotSection(w, botRes)
+	}
+
 	w("## Profiles\n\n")
 	w("CPU profiles of the node (its own process, `go tool pprof -top` on `/debug/pprof/profile`; the binary is built with a `-overlay` file that serves net/http/pprof on `CRM_PPROF_ADDR`, the server's sources are unchanged).\n\n")
 	for _, p := range []struct {
@@ -228,7 +259,8 @@ func reportCommand(args []string) error {
 		name string
 	}{{ingest, "profiles.ingest_cpu_top", "Ingest, as fast as acknowledged, batch 1"}, {processed, "profiles.processing_cpu_top", "Sustained processing"},
 		{capacity, "profiles.processing_cpu_top", "Sustained processing at the lower fixed rate"},
-		{e2e, "profiles.e2e_cpu_top", "Fan-out: webhooks to 1,000 consoles"}} {
+		{e2e, "profiles.e2e_cpu_top", "Fan-out: webhooks to 1,000 consoles"},
+		{botRes, "profiles.bot_cpu_top", "Chatbot: processing with the one-question flow active"}} {
 		top, _ := get(p.res, p.key).(string)
 		if top == "" {
 			continue
@@ -315,6 +347,10 @@ func profileBreakdown(top string) string {
 		{"crm/actors.(*Engine).dispatchLoop", "engine dispatch workers"},
 		{"crm/persistence.(*DB).ResolveContact", "contact resolution"},
 		{"crm/actors.(*conversationGrain).Receive", "conversation grains"},
+		{"crm/actors.(*conversationGrain).inboundAlone", "messages stored in their own transaction (tenants with flows)"},
+		{"crm/actors.(*conversationGrain).botStep", "chatbot steps"},
+		{"crm/actors.(*connectionGrain)", "connection grains (sends)"},
+		{"crm/channels/sandbox.(*Sandbox).serveGraph", "sandbox Graph endpoint (the provider)"},
 		{"crm/persistence.(*DB).inTx", "database transactions (all)"},
 		{"github.com/jackc/pgx/v5/pgconn.(*PgConn).flushWithPotentialWriteReadDeadlock", "writes to PostgreSQL sockets"},
 		{"crm/realtime.(*Session).write", "socket writes"},
@@ -411,4 +447,47 @@ func pgVersion() string {
 		return "unknown"
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// writeBotSection reports `loadgen bot`: each processing phase, then the
+// reply latency.
+func writeBotSection(w func(string, ...any), m map[string]any) {
+	w("## Chatbot (`loadgen bot`)\n\n")
+	w("%.0f tenants without flows and %.0f with a one-question flow active (trigger `always`: a message starts the flow, which asks a free-text question, or answers it, which sends a thank-you quoting the answer and ends), %.0f sandbox connections each, %.0f contacts per connection. ",
+		num(m, "params.tenants_per_set"), num(m, "params.tenants_per_set"), num(m, "params.connections_per_tenant"), num(m, "params.contacts_per_connection"))
+	w("Every conversation exists before the measurements (one message each, before the flows are published), and on the tenants with the flow each has its question waiting (prewarm: %.0f conversations, then one message to each of the %.0f conversations with the flow at 200 msg/s: %.0f acknowledged, %.0f bot steps; %.1f s in all). ",
+		num(m, "figures.prewarm.conversations"), num(m, "figures.prewarm.flow_starts"), num(m, "figures.prewarm.flow_starts_acked"),
+		num(m, "figures.prewarm.bot_steps"), num(m, "figures.prewarm.seconds"))
+	if env, _ := get(m, "params.node_env").(string); env != "" {
+		w("The node ran with `%s` (not its defaults). ", env)
+	}
+	w("The sandbox's status webhooks are delayed past the run (%.0f ms), so a bot step's cost is the step and its send to the provider, not the three statuses that follow.\n\n", num(m, "params.sandbox_status_delay_ms"))
+	w("**Processing**: phases of %.0f s, back to back, alternating; each starts on an empty inbox and is offered the same load: webhooks of %.0f messages as fast as the node stores them, with at most %.0f messages acknowledged and not yet stored, and at most %.0f msg/s. Counted after the first %.1f s: inbound messages stored (`crm_inbox_processed_total{outcome=\"stored\"}`), and the CPU time (`/proc`) of the node and of this database's PostgreSQL client backends per message stored.\n\n",
+		num(m, "params.phase_s"), num(m, "params.batch"), num(m, "params.window"), num(m, "params.rate"), num(m, "params.settle_s"))
+	w("| phase | flows | stored msg/s | bot steps/s | acked msg/s | node CPU / msg | PostgreSQL CPU / msg | longest stall | processing errors | non-200 / errors | saturated |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	phases, _ := get(m, "figures.phases").([]any)
+	for i, x := range phases {
+		p, _ := x.(map[string]any)
+		set := "none"
+		if p["set"] == "flow" {
+			set = "one question"
+		}
+		if f, _ := p["failed"].(string); f != "" {
+			w("| %d | %s | failed: %s | | | | | | | | |\n", i+1, set, f)
+			continue
+		}
+		w("| %d | %s | %.0f | %.0f | %.0f | %.0f µs | %.0f µs | %.1f s | %.0f | %.0f / %.0f | %v |\n", i+1, set, num(p, "processed_per_sec"), num(p, "bot_steps_per_sec"),
+			num(p, "acked_per_sec"), num(p, "node_cpu_us_per_msg"), num(p, "pg_cpu_us_per_msg"), num(p, "longest_stall_s"),
+			num(p, "processing_errors"), num(p, "non_200"), num(p, "errors"), p["saturated"])
+	}
+	w("\nMean: %.0f msg/s stored without flows, %.0f with the flow (%.2f×).\n\n", num(m, "figures.processed_no_flow_per_sec"),
+		num(m, "figures.processed_flow_per_sec"), num(m, "figures.flow_to_no_flow"))
+	w("**Reply latency**: %.0f msg/s (batch 1) for %.0f s to the tenants with the flow, before the processing phases: %s. ",
+		num(m, "params.latency_rate"), num(m, "params.latency_s"), driveLine(m, "figures.latency_webhooks."))
+	w("From each webhook POST to the sandbox Graph endpoint receiving the bot's reply to that message (its `received_at` in the sandbox outbox, read after the load: the provider call): %s; ", latLine(m, "figures.bot_reply."))
+	w("replies to an answer (the thank-you, which quotes the message): %s; replies that started the flow (the question, matched per contact in order): %s. ",
+		latLine(m, "figures.bot_reply_to_answer."), latLine(m, "figures.bot_reply_to_start."))
+	w("%.0f messages acknowledged, %.0f replies matched, %.0f starts not matched (%.0f contacts), %.0f outbox entries not recognised, %.0f outbox reads failed.\n\n",
+		num(m, "figures.bot_reply_acked"), num(m, "figures.bot_reply.count"), num(m, "figures.bot_reply_unmatched_starts"),
+		num(m, "figures.bot_reply_contacts_skipped"), num(m, "figures.bot_reply_unknown_outbox_entries"), num(m, "figures.bot_reply_outbox_read_errors"))
 }
