@@ -185,23 +185,38 @@ var DefaultOptOutKeywords = []string{"SAIR", "PARAR", "STOP", "CANCELAR"}
 // DefaultOptOutReply confirms an opt-out unless the tenant set its own.
 const DefaultOptOutReply = "Pronto! Você não receberá mais nossas mensagens promocionais. Se mudar de ideia, é só nos avisar por aqui."
 
-// IsOptOut reports whether a customer's message is one of the opt-out
-// keywords: the whole message, without case, accents or punctuation.
-func (s TenantState) IsOptOut(text string) bool {
-	text = FoldText(text)
-	if text == "" || len(text) > 40 {
-		return false
-	}
+// OptOutWords are the tenant's opt-out keywords as FoldText leaves them,
+// and the longest one's length in bytes: a message longer than a keyword by
+// more than a few characters of spaces and punctuation is no keyword, which
+// spares folding every message.
+func (s TenantState) OptOutWords() (words map[string]bool, longest int) {
 	keywords := s.OptOutKeywords
 	if keywords == nil {
 		keywords = DefaultOptOutKeywords
 	}
+	words = make(map[string]bool, len(keywords))
 	for _, k := range keywords {
-		if FoldText(k) == text {
-			return true
+		if f := FoldText(k); f != "" {
+			words[f] = true
+			longest = max(longest, len(k))
 		}
 	}
-	return false
+	return words, longest
+}
+
+// IsOptOut reports whether a customer's message is one of the opt-out
+// keywords: the whole message, without case, accents or punctuation.
+func (s TenantState) IsOptOut(text string) bool {
+	words, longest := s.OptOutWords()
+	return IsOptOutWord(text, words, longest)
+}
+
+// IsOptOutWord is IsOptOut with the words already folded.
+func IsOptOutWord(text string, words map[string]bool, longest int) bool {
+	if text == "" || len(text) > 2*longest+8 {
+		return false
+	}
+	return words[FoldText(text)]
 }
 
 // InHours reports whether the tenant is open at t.

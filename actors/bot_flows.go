@@ -43,6 +43,9 @@ type tenantBots struct {
 	loadedAt time.Time
 	state    crm.TenantState
 	flows    []activeFlow
+	// optOut are the tenant's opt-out keywords, folded once.
+	optOut        map[string]bool
+	optOutLongest int
 }
 
 // activeFlow is a published flow's active version.
@@ -74,6 +77,7 @@ func (b *botFlows) tenant(ctx context.Context, tenantID uuid.UUID) (*tenantBots,
 			return nil, err
 		}
 		t := &tenantBots{loadedAt: b.now(), state: state}
+		t.optOut, t.optOutLongest = state.OptOutWords()
 		if state.Features.Chatbot {
 			versions, err := b.db.ActiveBotFlowVersions(ctx, tenantID)
 			if err != nil {

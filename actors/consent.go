@@ -26,7 +26,7 @@ func optingOut(ev *crmpb.ChannelEvent, prep *botPrep) bool {
 	if !ok || prep == nil || body.InboundMessage.GetMessage().GetText() == "" {
 		return false
 	}
-	return prep.tb.state.IsOptOut(body.InboundMessage.GetMessage().GetText())
+	return crm.IsOptOutWord(body.InboundMessage.GetMessage().GetText(), prep.tb.optOut, prep.tb.optOutLongest)
 }
 
 // optOut opts the conversation's contact out, in tx, and stores the
