@@ -3,16 +3,19 @@ package httpapi
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"crm"
+	"crm/jobs"
 	"crm/persistence"
 )
 
@@ -81,6 +84,8 @@ func seedTenantRecords(t *testing.T, env *testEnv, tenant tenantFixture, marker 
 	require.NoError(t, err)
 	ids["users"], ids["teams"], ids["labels"], ids["contacts"] = userID, teamID, labelID, contactID
 	ids["conversations"], ids["quick-replies"], ids["dead-letters"] = convID, qrID, deadID
+	ids["scheduled-messages"] = created(env.do(http.MethodPost, "/api/v1/scheduled-messages", tenant.AdminToken,
+		map[string]any{"conversation_id": convID, "type": "text", "text": "later " + marker, "send_at": time.Now().Add(time.Hour)}))
 	return tenantRecords{fixture: tenant, ids: ids}
 }
 
@@ -151,38 +156,53 @@ func tenantFingerprint(t *testing.T, db *persistence.DB, tenant uuid.UUID) map[s
 // matrixBodies are valid requests for every route that takes a body, so
 // that a handler gets past validation to its tenant look-up (n makes names
 // unique). A new route with a body must add one here.
-var matrixBodies = map[string]func(n int) any{
-	"POST /api/v1/users": func(n int) any {
+var matrixBodies = map[string]func(n int, own tenantRecords) any{
+	"POST /api/v1/users": func(n int, _ tenantRecords) any {
 		return map[string]any{"name": fmt.Sprintf("New %d", n), "email": fmt.Sprintf("new-%d@a.test", n), "password": testPassword, "role": "AGENT"}
 	},
-	"PATCH /api/v1/users/:id":    func(n int) any { return map[string]any{"name": fmt.Sprintf("Renamed %d", n)} },
-	"POST /api/v1/teams":         func(n int) any { return map[string]any{"name": fmt.Sprintf("Team %d", n)} },
-	"PATCH /api/v1/teams/:id":    func(n int) any { return map[string]any{"name": fmt.Sprintf("Renamed %d", n)} },
-	"POST /api/v1/labels":        func(n int) any { return map[string]any{"name": fmt.Sprintf("Label %d", n), "color": "#112233"} },
-	"PATCH /api/v1/labels/:id":   func(n int) any { return map[string]any{"name": fmt.Sprintf("Renamed %d", n)} },
-	"POST /api/v1/contacts":      func(n int) any { return map[string]any{"name": fmt.Sprintf("Contact %d", n)} },
-	"PATCH /api/v1/contacts/:id": func(n int) any { return map[string]any{"name": fmt.Sprintf("Renamed %d", n)} },
-	"POST /api/v1/quick-replies": func(n int) any {
+	"PATCH /api/v1/users/:id": func(n int, _ tenantRecords) any { return map[string]any{"name": fmt.Sprintf("Renamed %d", n)} },
+	"POST /api/v1/teams":      func(n int, _ tenantRecords) any { return map[string]any{"name": fmt.Sprintf("Team %d", n)} },
+	"PATCH /api/v1/teams/:id": func(n int, _ tenantRecords) any { return map[string]any{"name": fmt.Sprintf("Renamed %d", n)} },
+	"POST /api/v1/labels": func(n int, _ tenantRecords) any {
+		return map[string]any{"name": fmt.Sprintf("Label %d", n), "color": "#112233"}
+	},
+	"PATCH /api/v1/labels/:id":   func(n int, _ tenantRecords) any { return map[string]any{"name": fmt.Sprintf("Renamed %d", n)} },
+	"POST /api/v1/contacts":      func(n int, _ tenantRecords) any { return map[string]any{"name": fmt.Sprintf("Contact %d", n)} },
+	"PATCH /api/v1/contacts/:id": func(n int, _ tenantRecords) any { return map[string]any{"name": fmt.Sprintf("Renamed %d", n)} },
+	"POST /api/v1/quick-replies": func(n int, _ tenantRecords) any {
 		return map[string]any{"shortcut": fmt.Sprintf("qr%d", n), "title": "QR", "text": "hello"}
 	},
-	"PATCH /api/v1/quick-replies/:id": func(n int) any { return map[string]any{"title": fmt.Sprintf("Renamed %d", n)} },
-	"POST /api/v1/connections": func(n int) any {
+	"PATCH /api/v1/quick-replies/:id": func(n int, _ tenantRecords) any { return map[string]any{"title": fmt.Sprintf("Renamed %d", n)} },
+	"POST /api/v1/connections": func(n int, _ tenantRecords) any {
 		return map[string]any{"name": fmt.Sprintf("Conn %d", n), "channel": "whatsapp", "provider": "sandbox"}
 	},
-	"PATCH /api/v1/connections/:id":        func(n int) any { return map[string]any{"name": fmt.Sprintf("Renamed %d", n)} },
-	"POST /api/v1/connections/:id/connect": func(int) any { return map[string]any{} },
-	"PATCH /api/v1/conversations/:id":      func(int) any { return map[string]any{"status": "resolved"} },
-	"POST /api/v1/conversations/:id/messages": func(n int) any {
+	"PATCH /api/v1/connections/:id":        func(n int, _ tenantRecords) any { return map[string]any{"name": fmt.Sprintf("Renamed %d", n)} },
+	"POST /api/v1/connections/:id/connect": func(int, tenantRecords) any { return map[string]any{} },
+	"PATCH /api/v1/conversations/:id":      func(int, tenantRecords) any { return map[string]any{"status": "resolved"} },
+	"POST /api/v1/conversations/:id/messages": func(n int, _ tenantRecords) any {
 		return map[string]any{"type": "text", "text": "hello", "idempotency_key": fmt.Sprintf("matrix-%d", n)}
 	},
-	"POST /api/v1/conversations/:id/notes": func(int) any { return map[string]any{"text": "a note"} },
-	"POST /api/v1/bot-flows":               func(n int) any { return menuFlowBody(fmt.Sprintf("Flow %d", n), "Olá") },
-	"POST /api/v1/bot-flows/import":        func(n int) any { return menuFlowBody(fmt.Sprintf("Imported %d", n), "Olá") },
-	"PATCH /api/v1/bot-flows/:id":          func(n int) any { return map[string]any{"description": fmt.Sprintf("Changed %d", n)} },
-	"PATCH /api/v1/auth/me":                func(n int) any { return map[string]any{"signature": n%2 == 0} },
-	"PATCH /api/v1/tenant/settings":        func(n int) any { return map[string]any{"agent_signature": n%2 == 0} },
-	"POST /api/v1/sandbox/:connection_id/inbound": func(int) any {
+	"POST /api/v1/conversations/:id/notes": func(int, tenantRecords) any { return map[string]any{"text": "a note"} },
+	"POST /api/v1/bot-flows":               func(n int, _ tenantRecords) any { return menuFlowBody(fmt.Sprintf("Flow %d", n), "Olá") },
+	"POST /api/v1/bot-flows/import":        func(n int, _ tenantRecords) any { return menuFlowBody(fmt.Sprintf("Imported %d", n), "Olá") },
+	"PATCH /api/v1/bot-flows/:id":          func(n int, _ tenantRecords) any { return map[string]any{"description": fmt.Sprintf("Changed %d", n)} },
+	"PATCH /api/v1/auth/me":                func(n int, _ tenantRecords) any { return map[string]any{"signature": n%2 == 0} },
+	"PATCH /api/v1/tenant/settings":        func(n int, _ tenantRecords) any { return map[string]any{"agent_signature": n%2 == 0} },
+	"POST /api/v1/sandbox/:connection_id/inbound": func(int, tenantRecords) any {
 		return map[string]any{"from": "5511987654321", "name": "Maria", "type": "text", "text": "hello"}
+	},
+	"POST /api/v1/conversations/:id/bot/start": func(_ int, own tenantRecords) any {
+		return map[string]any{"flow_id": own.ids["bot-flows"]}
+	},
+	"POST /api/v1/scheduled-messages": func(n int, own tenantRecords) any {
+		return map[string]any{"conversation_id": own.ids["conversations"], "type": "text",
+			"text": fmt.Sprintf("later %d", n), "send_at": time.Now().Add(time.Hour)}
+	},
+	"PATCH /api/v1/scheduled-messages/:id": func(n int, _ tenantRecords) any {
+		return map[string]any{"text": fmt.Sprintf("moved %d", n), "send_at": time.Now().Add(2 * time.Hour)}
+	},
+	"POST /api/v1/contacts/:id/consent": func(n int, _ tenantRecords) any {
+		return map[string]any{"opted_out": n%2 == 0, "note": "said so on the phone"}
 	},
 }
 
@@ -190,13 +210,15 @@ var matrixBodies = map[string]func(n int) any{
 // for its own record, with why: each still shows the handler found the
 // record (it acted on it, or refused what it is asked on its merits).
 var matrixOwnAnswers = map[string]string{
-	"PATCH /api/v1/conversations/:id":         "engine_unavailable", // this server runs no grains
-	"POST /api/v1/conversations/:id/read":     "engine_unavailable",
-	"POST /api/v1/conversations/:id/messages": "engine_unavailable",
-	"POST /api/v1/conversations/:id/notes":    "engine_unavailable",
-	"POST /api/v1/connections/:id/connect":    "not_a_gateway", // a sandbox connection pairs with no QR code
-	"GET /api/v1/connections/:id/pairing":     "not_a_gateway",
-	"DELETE /api/v1/contacts/:id":             "contact_has_conversations",
+	"PATCH /api/v1/conversations/:id":          "engine_unavailable", // this server runs no grains
+	"POST /api/v1/conversations/:id/read":      "engine_unavailable",
+	"POST /api/v1/conversations/:id/messages":  "engine_unavailable",
+	"POST /api/v1/conversations/:id/notes":     "engine_unavailable",
+	"POST /api/v1/conversations/:id/bot/stop":  "engine_unavailable",
+	"POST /api/v1/conversations/:id/bot/start": "engine_unavailable",
+	"POST /api/v1/connections/:id/connect":     "not_a_gateway", // a sandbox connection pairs with no QR code
+	"GET /api/v1/connections/:id/pairing":      "not_a_gateway",
+	"DELETE /api/v1/contacts/:id":              "contact_has_conversations",
 }
 
 // TestAuthorizationMatrix walks every authenticated route × every role with
@@ -210,6 +232,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 	blobs, err := persistence.NewLocalBlobStore(t.TempDir())
 	require.NoError(t, err)
 	env := newSandboxEnv(t, func(c *Config) { c.Blobs = blobs })
+	// A job client that inserts but runs nothing: scheduled messages are
+	// created and edited, never sent.
+	jobClient, err := jobs.New(context.Background(), jobs.Config{DatabaseURL: env.db.Pool.Config().ConnString(), DB: env.db,
+		Log: slog.New(slog.DiscardHandler), NodeID: "matrix", Sender: unstartedSender{}})
+	require.NoError(t, err)
+	env.db.SetJobInserter(jobClient)
 	a := seedTenantRecords(t, env.testEnv, env.acme, "OWNA")
 	b := seedTenantRecords(t, env.testEnv, env.tenant("foreign-b"), leakMarker)
 	_, supervisor := env.user(a.fixture, crm.RoleSupervisor, "Sup")
@@ -250,7 +278,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			require.True(t, o.Request == nil && o.Raw != "multipart/form-data", "%s takes a body: add a valid one to matrixBodies", key)
 			return env.do(o.Method, path, token, nil)
 		}
-		return env.do(o.Method, path, token, body(n))
+		return env.do(o.Method, path, token, body(n, a))
 	}
 
 	checked := 0
@@ -329,6 +357,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 
 	// Nothing of tenant B was added, changed or removed, in any table.
 	require.Equal(t, bBefore, tenantFingerprint(t, env.db, b.fixture.ID), "tenant B's rows")
+}
+
+// unstartedSender is the sender of a job client that is never started.
+type unstartedSender struct{}
+
+func (unstartedSender) SendScheduled(context.Context, uuid.UUID, crm.ScheduledMessage) (uuid.UUID, error) {
+	return uuid.Nil, fmt.Errorf("this job client runs no jobs")
 }
 
 func boolRank(b bool) int {

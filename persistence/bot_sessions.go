@@ -201,7 +201,7 @@ func (t *Tx) SetContactLabel(ctx context.Context, contactID, labelID uuid.UUID, 
 // only if the transaction commits (DB.SetJobInserter).
 func (t *Tx) ScheduleJob(ctx context.Context, args JobArgs, at time.Time) error {
 	if t.jobs == nil {
-		return errors.New("no job client: durable jobs cannot be scheduled on this node")
+		return crm.NewError(crm.ErrUnprocessable, "jobs_unavailable", "timed work cannot be scheduled on this node (it runs no job client)", nil)
 	}
 	return t.jobs.InsertTx(ctx, t.tx, args, JobOpts{RunAt: at})
 }
