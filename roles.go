@@ -53,6 +53,10 @@ const (
 	// publishes, imports and deletes them.
 	PermBotFlowsRead  Permission = "bot_flows:read"
 	PermBotFlowsWrite Permission = "bot_flows:write"
+	// PermCampaignsRead sees campaigns and their recipients;
+	// PermCampaignsWrite writes, starts, pauses and cancels them.
+	PermCampaignsRead  Permission = "campaigns:read"
+	PermCampaignsWrite Permission = "campaigns:write"
 	// PermInboxManage sees the inbox events that failed for good (dead
 	// letters) and puts them back.
 	PermInboxManage Permission = "inbox:manage"
@@ -75,6 +79,7 @@ var rolePermissions = map[Role][]Permission{
 		PermConversationsRead, PermConversationsWrite, PermConversationsAll, PermConversationsTeams,
 		PermMessagesSend, PermMediaUpload, PermAuditRead, PermTenantRead, PermSandboxUse, PermInboxManage,
 		PermBotFlowsRead, PermBotFlowsWrite, PermProfileWrite, PermTenantSettings,
+		PermCampaignsRead, PermCampaignsWrite,
 	},
 	RoleSupervisor: {
 		PermUsersRead, PermTeamsRead,
@@ -84,6 +89,7 @@ var rolePermissions = map[Role][]Permission{
 		PermConversationsRead, PermConversationsWrite, PermConversationsTeams,
 		PermMessagesSend, PermMediaUpload, PermTenantRead, PermSandboxUse,
 		PermBotFlowsRead, PermBotFlowsWrite, PermProfileWrite,
+		PermCampaignsRead, PermCampaignsWrite,
 	},
 	RoleAgent: {
 		PermUsersRead, PermTeamsRead,

@@ -30,6 +30,8 @@ type connectionGrain struct {
 	// a send starts once the one before it in its conversation is done.
 	lanesMu sync.Mutex
 	lanes   map[string]chan struct{}
+	// campaigns are the lanes of the connection's running campaigns.
+	campaigns campaignLanes
 }
 
 func newConnectionGrain(e *Engine) *connectionGrain {
@@ -51,7 +53,11 @@ func (g *connectionGrain) Receive(ctx actor.Context) {
 		g.engine.metrics.activations.WithLabelValues(KindConnection).Inc()
 		ctx.SetReceiveTimeout(g.engine.cfg.PassivateAfter)
 	case *actor.ReceiveTimeout:
-		ctx.Poison(ctx.Self())
+		if !g.campaigns.busy() {
+			ctx.Poison(ctx.Self())
+		}
+	case *crmpb.CampaignWake:
+		g.wakeCampaign(ctx, msg)
 	case *crmpb.SendRequest:
 		ctx.Respond(&crmpb.SendResponse{MessageId: msg.GetMessageId(), Status: crmpb.DeliveryStatus_DELIVERY_STATUS_PENDING})
 		g.deliverInOrder(msg)

@@ -245,6 +245,7 @@ func (e *Engine) Sweep(ctx context.Context) int {
 	taken := e.redispatch(pending)
 	e.applyParked(ctx)
 	e.resendStale(ctx)
+	e.wakeCampaigns(ctx)
 	return taken
 }
 

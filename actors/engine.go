@@ -163,6 +163,9 @@ type engineMetrics struct {
 	processed    *prometheus.CounterVec
 	ingestLag    prometheus.Histogram
 	sends        *prometheus.CounterVec
+	// campaignSends counts campaign recipients handed to their conversation
+	// grain, by outcome.
+	campaignSends *prometheus.CounterVec
 	dropped      prometheus.Counter
 	swept        prometheus.Counter
 	deadLettered prometheus.Counter
@@ -222,6 +225,8 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		ingestLag: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "crm_ingest_lag_seconds",
 			Help:    "From webhook received to the event stored and published.",
 			Buckets: []float64{.002, .005, .01, .02, .05, .1, .25, .5, 1, 2.5, 5, 10}}),
+		campaignSends: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crm_campaign_sends_total",
+			Help: "Campaign recipients handed to their conversation grain, by outcome: handed, duplicate (already stored), refused (failed with the reason), retry (left to the next pass)."}, []string{"outcome"}),
 		sends: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crm_sends_total",
 			Help: "Provider send outcomes."}, []string{"outcome"}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "crm_dispatch_deferred_total",
@@ -236,7 +241,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 			Help: "Chatbot sessions stopped by an error, by code (step_limit, broken_flow)."}, []string{"code"}),
 	}
 	if cfg.Registry != nil {
-		cfg.Registry.MustRegister(m.activations, m.processed, m.ingestLag, m.sends, m.dropped, m.swept, m.deadLettered, m.botSteps, m.botErrors)
+		cfg.Registry.MustRegister(m.activations, m.processed, m.ingestLag, m.sends, m.dropped, m.swept, m.deadLettered, m.botSteps, m.botErrors, m.campaignSends)
 		cfg.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "crm_inbox_dead_letters",
 			Help: "Inbox events dead-lettered and waiting for an admin's retry (all tenants)."}, func() float64 {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)

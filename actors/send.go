@@ -42,6 +42,11 @@ func (g *conversationGrain) send(req *crmpb.SendMessage) *crmpb.SendResult {
 			if conv, err = g.opened(ctx, now); err != nil {
 				return nil, nil, err
 			}
+			if req.GetVia() == "campaign" {
+				// Not a conversation for the agents' queue until the
+				// customer answers (an inbound message reopens it).
+				conv.Status, conv.ResolvedAt = crm.ConversationResolved, &now
+			}
 			if err := tx.InsertConversation(ctx, conv); err != nil {
 				return nil, nil, err
 			}
@@ -51,7 +56,9 @@ func (g *conversationGrain) send(req *crmpb.SendMessage) *crmpb.SendResult {
 			refused = &crmpb.ResultError{Code: "not_found", Message: "conversation not found or already archived"}
 			return nil, nil, errors.New(refused.Message)
 		}
-		out, err := g.storeOutbound(ctx, tx, conv, req, now, false)
+		// A campaign's message, like a bot's, leaves the conversation's
+		// status and unread count as they are: no person answered.
+		out, err := g.storeOutbound(ctx, tx, conv, req, now, req.GetVia() == "campaign")
 		if err != nil {
 			return nil, nil, err
 		}
@@ -63,6 +70,11 @@ func (g *conversationGrain) send(req *crmpb.SendMessage) *crmpb.SendResult {
 			existing := out.existing
 			res.Duplicate, res.MessageId, res.Seq, res.ConversationId = true, existing.ID.String(), existing.Seq, existing.ConversationID.String()
 			return nil, nil, nil
+		}
+		if id, err := uuid.Parse(req.GetCampaignId()); err == nil {
+			if err := tx.LinkCampaignRecipient(ctx, id, g.contact, out.message.ID, conv.ID); err != nil {
+				return nil, nil, err
+			}
 		}
 		if conv.BotActive && out.message.SentBy != nil {
 			// A person answers: the bot steps aside.

@@ -89,6 +89,9 @@ type TenantStore interface {
 	// SetContactOptOut records the contact's marketing consent with an
 	// audit entry; false when it was already so.
 	SetContactOptOut(ctx context.Context, contactID uuid.UUID, optedOut bool, reason string) (bool, error)
+	// LinkCampaignRecipient records the message a campaign's recipient was
+	// sent, with the message.
+	LinkCampaignRecipient(ctx context.Context, campaignID, contactID, messageID, conversationID uuid.UUID) error
 	// ScheduleJob inserts a durable job that exists if and only if the
 	// transaction commits, due at at.
 	ScheduleJob(ctx context.Context, args persistence.JobArgs, at time.Time) error

@@ -84,6 +84,9 @@ func seedTenantRecords(t *testing.T, env *testEnv, tenant tenantFixture, marker 
 	require.NoError(t, err)
 	ids["users"], ids["teams"], ids["labels"], ids["contacts"] = userID, teamID, labelID, contactID
 	ids["conversations"], ids["quick-replies"], ids["dead-letters"] = convID, qrID, deadID
+	ids["campaigns"] = created(env.do(http.MethodPost, "/api/v1/campaigns", tenant.AdminToken, map[string]any{"name": "Campaign " + marker,
+		"connection_id": ids["connections"], "audience": map[string]any{"label_ids": []uuid.UUID{labelID}},
+		"message": map[string]any{"type": "text", "text": "Oi " + marker}}))
 	ids["scheduled-messages"] = created(env.do(http.MethodPost, "/api/v1/scheduled-messages", tenant.AdminToken,
 		map[string]any{"conversation_id": convID, "type": "text", "text": "later " + marker, "send_at": time.Now().Add(time.Hour)}))
 	return tenantRecords{fixture: tenant, ids: ids}
@@ -201,8 +204,18 @@ var matrixBodies = map[string]func(n int, own tenantRecords) any{
 	"PATCH /api/v1/scheduled-messages/:id": func(n int, _ tenantRecords) any {
 		return map[string]any{"text": fmt.Sprintf("moved %d", n), "send_at": time.Now().Add(2 * time.Hour)}
 	},
+	"POST /api/v1/campaigns": func(n int, own tenantRecords) any {
+		return map[string]any{"name": fmt.Sprintf("Campaign %d", n), "connection_id": own.ids["connections"],
+			"message": map[string]any{"type": "text", "text": "Oi {{contact.name}}"}}
+	},
+	"PATCH /api/v1/campaigns/:id": func(n int, _ tenantRecords) any {
+		return map[string]any{"name": fmt.Sprintf("Renamed %d", n), "rate_per_minute": 30}
+	},
+	"POST /api/v1/campaigns/audience-preview": func(_ int, own tenantRecords) any {
+		return map[string]any{"connection_id": own.ids["connections"], "audience": map[string]any{"label_ids": []uuid.UUID{own.ids["labels"]}}}
+	},
 	"POST /api/v1/contacts/:id/consent": func(n int, _ tenantRecords) any {
-		return map[string]any{"opted_out": n%2 == 0, "note": "said so on the phone"}
+		return map[string]any{"opted_out": false, "note": fmt.Sprintf("said so on the phone (%d)", n)}
 	},
 }
 
@@ -219,6 +232,12 @@ var matrixOwnAnswers = map[string]string{
 	"POST /api/v1/connections/:id/connect":     "not_a_gateway", // a sandbox connection pairs with no QR code
 	"GET /api/v1/connections/:id/pairing":      "not_a_gateway",
 	"DELETE /api/v1/contacts/:id":              "contact_has_conversations",
+	// A text campaign to a contact outside the 24-hour window; a draft is
+	// neither running nor paused.
+	"POST /api/v1/campaigns/:id/start":  "template_required",
+	"POST /api/v1/campaigns/:id/pause":  "invalid_transition",
+	"POST /api/v1/campaigns/:id/resume": "invalid_transition",
+	"POST /api/v1/campaigns/:id/cancel": "invalid_transition",
 }
 
 // TestAuthorizationMatrix walks every authenticated route × every role with

@@ -24,5 +24,6 @@ func (s *Server) featureRoutes() []func() {
 		s.conversationBotRoutes,
 		s.scheduledMessageRoutes,
 		s.consentRoutes,
+		s.campaignRoutes,
 	}
 }

@@ -125,11 +125,20 @@ var (
 	timeType = reflect.TypeOf(time.Time{})
 	uuidType = reflect.TypeOf(uuid.UUID{})
 	rawType  = reflect.TypeOf(json.RawMessage{})
+	// schemaAliasType: a type that documents itself as another (nullable[T]
+	// as a nullable T).
+	schemaAliasType = reflect.TypeOf((*schemaAlias)(nil)).Elem()
 )
+
+// schemaAlias is a request type whose schema is another type's.
+type schemaAlias interface{ schemaType() reflect.Type }
 
 func (g *schemaGen) schema(t reflect.Type) map[string]any {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
+	}
+	if t.Implements(schemaAliasType) {
+		return g.schema(reflect.Zero(t).Interface().(schemaAlias).schemaType())
 	}
 	switch t {
 	case timeType:

@@ -50,6 +50,9 @@ type Config struct {
 	Bots BotWaker
 	// Sender, when set, runs scheduled messages' sends on this node.
 	Sender ScheduledSender
+	// Campaigns, when set, wakes a scheduled campaign's lane as soon as it
+	// starts (without it, the engine's sweep does within seconds).
+	Campaigns CampaignWaker
 	// BotHTTP is the webhook node's client: the egress-guarded transport
 	// (channels.NewEgressTransport), so a flow cannot call private addresses.
 	BotHTTP *http.Client
@@ -103,6 +106,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.Sender != nil {
 		kinds = append(kinds, newKind[crm.ScheduledSend](&scheduledSendWorker{db: cfg.DB, sender: cfg.Sender}))
 	}
+	kinds = append(kinds, newKind[crm.CampaignStart](&campaignStartWorker{db: cfg.DB, engine: cfg.Campaigns}))
 	kinds = append(kinds, cfg.Kinds...)
 	c := &Client{kinds: make(map[string]Kind, len(kinds)), log: cfg.Log.With("component", "jobs")}
 	workers := river.NewWorkers()

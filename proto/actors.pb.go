@@ -493,8 +493,12 @@ type SendMessage struct {
 	// open_conversation starts a conversation when the contact has no live
 	// one on the connection (a message that opens it, e.g. a template).
 	OpenConversation bool `protobuf:"varint,12,opt,name=open_conversation,json=openConversation,proto3" json:"open_conversation,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// campaign_id names the campaign whose recipient (the conversation's
+	// contact) this message is: stored with it, the recipient names the
+	// message (via "campaign").
+	CampaignId    string `protobuf:"bytes,13,opt,name=campaign_id,json=campaignId,proto3" json:"campaign_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SendMessage) Reset() {
@@ -609,6 +613,13 @@ func (x *SendMessage) GetOpenConversation() bool {
 		return x.OpenConversation
 	}
 	return false
+}
+
+func (x *SendMessage) GetCampaignId() string {
+	if x != nil {
+		return x.CampaignId
+	}
+	return ""
 }
 
 type SendResult struct {
@@ -1789,6 +1800,54 @@ func (x *SendRequest) GetContentJson() []byte {
 	return nil
 }
 
+// CampaignWake tells a connection grain that a campaign of its connection
+// is running (or changed): the grain runs its lane if it does not yet, and
+// a lane re-reads its campaign. Sent by every node's sweep each second for
+// each running campaign, and by the API on pause, resume and cancel.
+type CampaignWake struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CampaignId    string                 `protobuf:"bytes,1,opt,name=campaign_id,json=campaignId,proto3" json:"campaign_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CampaignWake) Reset() {
+	*x = CampaignWake{}
+	mi := &file_actors_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CampaignWake) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CampaignWake) ProtoMessage() {}
+
+func (x *CampaignWake) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CampaignWake.ProtoReflect.Descriptor instead.
+func (*CampaignWake) Descriptor() ([]byte, []int) {
+	return file_actors_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *CampaignWake) GetCampaignId() string {
+	if x != nil {
+		return x.CampaignId
+	}
+	return ""
+}
+
 type SendResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	MessageId     string                 `protobuf:"bytes,1,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
@@ -1802,7 +1861,7 @@ type SendResponse struct {
 
 func (x *SendResponse) Reset() {
 	*x = SendResponse{}
-	mi := &file_actors_proto_msgTypes[19]
+	mi := &file_actors_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1814,7 +1873,7 @@ func (x *SendResponse) String() string {
 func (*SendResponse) ProtoMessage() {}
 
 func (x *SendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[19]
+	mi := &file_actors_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1827,7 +1886,7 @@ func (x *SendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendResponse.ProtoReflect.Descriptor instead.
 func (*SendResponse) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{19}
+	return file_actors_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *SendResponse) GetMessageId() string {
@@ -1881,7 +1940,7 @@ type ConnectionSnapshot struct {
 
 func (x *ConnectionSnapshot) Reset() {
 	*x = ConnectionSnapshot{}
-	mi := &file_actors_proto_msgTypes[20]
+	mi := &file_actors_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1893,7 +1952,7 @@ func (x *ConnectionSnapshot) String() string {
 func (*ConnectionSnapshot) ProtoMessage() {}
 
 func (x *ConnectionSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[20]
+	mi := &file_actors_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1906,7 +1965,7 @@ func (x *ConnectionSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConnectionSnapshot.ProtoReflect.Descriptor instead.
 func (*ConnectionSnapshot) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{20}
+	return file_actors_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ConnectionSnapshot) GetTenantId() string {
@@ -1985,7 +2044,7 @@ type TenantEvent struct {
 
 func (x *TenantEvent) Reset() {
 	*x = TenantEvent{}
-	mi := &file_actors_proto_msgTypes[21]
+	mi := &file_actors_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1997,7 +2056,7 @@ func (x *TenantEvent) String() string {
 func (*TenantEvent) ProtoMessage() {}
 
 func (x *TenantEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[21]
+	mi := &file_actors_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2010,7 +2069,7 @@ func (x *TenantEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TenantEvent.ProtoReflect.Descriptor instead.
 func (*TenantEvent) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{21}
+	return file_actors_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *TenantEvent) GetTenantId() string {
@@ -2079,7 +2138,7 @@ type TenantEvents struct {
 
 func (x *TenantEvents) Reset() {
 	*x = TenantEvents{}
-	mi := &file_actors_proto_msgTypes[22]
+	mi := &file_actors_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2091,7 +2150,7 @@ func (x *TenantEvents) String() string {
 func (*TenantEvents) ProtoMessage() {}
 
 func (x *TenantEvents) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[22]
+	mi := &file_actors_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2104,7 +2163,7 @@ func (x *TenantEvents) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TenantEvents.ProtoReflect.Descriptor instead.
 func (*TenantEvents) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{22}
+	return file_actors_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *TenantEvents) GetEvents() []*TenantEvent {
@@ -2140,7 +2199,7 @@ type GatewayTenants struct {
 
 func (x *GatewayTenants) Reset() {
 	*x = GatewayTenants{}
-	mi := &file_actors_proto_msgTypes[23]
+	mi := &file_actors_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2152,7 +2211,7 @@ func (x *GatewayTenants) String() string {
 func (*GatewayTenants) ProtoMessage() {}
 
 func (x *GatewayTenants) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[23]
+	mi := &file_actors_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2165,7 +2224,7 @@ func (x *GatewayTenants) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GatewayTenants.ProtoReflect.Descriptor instead.
 func (*GatewayTenants) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{23}
+	return file_actors_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GatewayTenants) GetMemberId() string {
@@ -2234,7 +2293,7 @@ type GatewayTenantsAck struct {
 
 func (x *GatewayTenantsAck) Reset() {
 	*x = GatewayTenantsAck{}
-	mi := &file_actors_proto_msgTypes[24]
+	mi := &file_actors_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2246,7 +2305,7 @@ func (x *GatewayTenantsAck) String() string {
 func (*GatewayTenantsAck) ProtoMessage() {}
 
 func (x *GatewayTenantsAck) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[24]
+	mi := &file_actors_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2259,7 +2318,7 @@ func (x *GatewayTenantsAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GatewayTenantsAck.ProtoReflect.Descriptor instead.
 func (*GatewayTenantsAck) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{24}
+	return file_actors_proto_rawDescGZIP(), []int{25}
 }
 
 // BotState is where a bot flow stands in a conversation.
@@ -2277,7 +2336,7 @@ type BotState struct {
 
 func (x *BotState) Reset() {
 	*x = BotState{}
-	mi := &file_actors_proto_msgTypes[25]
+	mi := &file_actors_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2289,7 +2348,7 @@ func (x *BotState) String() string {
 func (*BotState) ProtoMessage() {}
 
 func (x *BotState) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[25]
+	mi := &file_actors_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2302,7 +2361,7 @@ func (x *BotState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BotState.ProtoReflect.Descriptor instead.
 func (*BotState) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{25}
+	return file_actors_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *BotState) GetFlowId() string {
@@ -2370,7 +2429,7 @@ type MessageRef struct {
 
 func (x *MessageRef) Reset() {
 	*x = MessageRef{}
-	mi := &file_actors_proto_msgTypes[26]
+	mi := &file_actors_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2382,7 +2441,7 @@ func (x *MessageRef) String() string {
 func (*MessageRef) ProtoMessage() {}
 
 func (x *MessageRef) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[26]
+	mi := &file_actors_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2395,7 +2454,7 @@ func (x *MessageRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageRef.ProtoReflect.Descriptor instead.
 func (*MessageRef) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{26}
+	return file_actors_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *MessageRef) GetId() string {
@@ -2495,7 +2554,7 @@ type ParkedStatus struct {
 
 func (x *ParkedStatus) Reset() {
 	*x = ParkedStatus{}
-	mi := &file_actors_proto_msgTypes[27]
+	mi := &file_actors_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2507,7 +2566,7 @@ func (x *ParkedStatus) String() string {
 func (*ParkedStatus) ProtoMessage() {}
 
 func (x *ParkedStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[27]
+	mi := &file_actors_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2520,7 +2579,7 @@ func (x *ParkedStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParkedStatus.ProtoReflect.Descriptor instead.
 func (*ParkedStatus) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{27}
+	return file_actors_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ParkedStatus) GetExternalId() string {
@@ -2578,7 +2637,7 @@ type ConversationSnapshot struct {
 
 func (x *ConversationSnapshot) Reset() {
 	*x = ConversationSnapshot{}
-	mi := &file_actors_proto_msgTypes[28]
+	mi := &file_actors_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2590,7 +2649,7 @@ func (x *ConversationSnapshot) String() string {
 func (*ConversationSnapshot) ProtoMessage() {}
 
 func (x *ConversationSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[28]
+	mi := &file_actors_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2603,7 +2662,7 @@ func (x *ConversationSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConversationSnapshot.ProtoReflect.Descriptor instead.
 func (*ConversationSnapshot) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{28}
+	return file_actors_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ConversationSnapshot) GetId() string {
@@ -2756,7 +2815,7 @@ const file_actors_proto_rawDesc = "" +
 	"\x10new_conversation\x18\x05 \x01(\bR\x0fnewConversation\x12\x16\n" +
 	"\x06parked\x18\x06 \x01(\bR\x06parked\x12.\n" +
 	"\x06status\x18\a \x01(\x0e2\x16.crm.v1.DeliveryStatusR\x06status\x12)\n" +
-	"\x05error\x18\b \x01(\v2\x13.crm.v1.ResultErrorR\x05error\"\xac\x03\n" +
+	"\x05error\x18\b \x01(\v2\x13.crm.v1.ResultErrorR\x05error\"\xcd\x03\n" +
 	"\vSendMessage\x12;\n" +
 	"\fconversation\x18\x01 \x01(\v2\x17.crm.v1.ConversationRefR\fconversation\x12'\n" +
 	"\x0fconversation_id\x18\x02 \x01(\tR\x0econversationId\x12'\n" +
@@ -2770,7 +2829,9 @@ const file_actors_proto_rawDesc = "" +
 	"\fcontent_json\x18\n" +
 	" \x01(\fR\vcontentJson\x12\x10\n" +
 	"\x03via\x18\v \x01(\tR\x03via\x12+\n" +
-	"\x11open_conversation\x18\f \x01(\bR\x10openConversation\"\xdf\x01\n" +
+	"\x11open_conversation\x18\f \x01(\bR\x10openConversation\x12\x1f\n" +
+	"\vcampaign_id\x18\r \x01(\tR\n" +
+	"campaignId\"\xdf\x01\n" +
 	"\n" +
 	"SendResult\x12'\n" +
 	"\x0fconversation_id\x18\x01 \x01(\tR\x0econversationId\x12\x1d\n" +
@@ -2883,7 +2944,10 @@ const file_actors_proto_rawDesc = "" +
 	" \x01(\tR\x11replyToExternalId\x12#\n" +
 	"\rtemplate_json\x18\v \x01(\fR\ftemplateJson\x12\x18\n" +
 	"\aattempt\x18\f \x01(\x05R\aattempt\x12!\n" +
-	"\fcontent_json\x18\r \x01(\fR\vcontentJson\"\xcf\x01\n" +
+	"\fcontent_json\x18\r \x01(\fR\vcontentJson\"/\n" +
+	"\fCampaignWake\x12\x1f\n" +
+	"\vcampaign_id\x18\x01 \x01(\tR\n" +
+	"campaignId\"\xcf\x01\n" +
 	"\fSendResponse\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x1f\n" +
@@ -3004,7 +3068,7 @@ func file_actors_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_actors_proto_goTypes = []any{
 	(ConversationStatus)(0),      // 0: crm.v1.ConversationStatus
 	(Direction)(0),               // 1: crm.v1.Direction
@@ -3027,30 +3091,31 @@ var file_actors_proto_goTypes = []any{
 	(*CounterSnapshot)(nil),      // 18: crm.v1.CounterSnapshot
 	(*TenantSnapshot)(nil),       // 19: crm.v1.TenantSnapshot
 	(*SendRequest)(nil),          // 20: crm.v1.SendRequest
-	(*SendResponse)(nil),         // 21: crm.v1.SendResponse
-	(*ConnectionSnapshot)(nil),   // 22: crm.v1.ConnectionSnapshot
-	(*TenantEvent)(nil),          // 23: crm.v1.TenantEvent
-	(*TenantEvents)(nil),         // 24: crm.v1.TenantEvents
-	(*GatewayTenants)(nil),       // 25: crm.v1.GatewayTenants
-	(*GatewayTenantsAck)(nil),    // 26: crm.v1.GatewayTenantsAck
-	(*BotState)(nil),             // 27: crm.v1.BotState
-	(*MessageRef)(nil),           // 28: crm.v1.MessageRef
-	(*ParkedStatus)(nil),         // 29: crm.v1.ParkedStatus
-	(*ConversationSnapshot)(nil), // 30: crm.v1.ConversationSnapshot
-	nil,                          // 31: crm.v1.TenantSnapshot.LimitsEntry
-	nil,                          // 32: crm.v1.TenantSnapshot.FeaturesEntry
-	nil,                          // 33: crm.v1.BotState.VariablesEntry
-	(*ChannelEvent)(nil),         // 34: crm.v1.ChannelEvent
-	(DeliveryStatus)(0),          // 35: crm.v1.DeliveryStatus
-	(Channel)(0),                 // 36: crm.v1.Channel
+	(*CampaignWake)(nil),         // 21: crm.v1.CampaignWake
+	(*SendResponse)(nil),         // 22: crm.v1.SendResponse
+	(*ConnectionSnapshot)(nil),   // 23: crm.v1.ConnectionSnapshot
+	(*TenantEvent)(nil),          // 24: crm.v1.TenantEvent
+	(*TenantEvents)(nil),         // 25: crm.v1.TenantEvents
+	(*GatewayTenants)(nil),       // 26: crm.v1.GatewayTenants
+	(*GatewayTenantsAck)(nil),    // 27: crm.v1.GatewayTenantsAck
+	(*BotState)(nil),             // 28: crm.v1.BotState
+	(*MessageRef)(nil),           // 29: crm.v1.MessageRef
+	(*ParkedStatus)(nil),         // 30: crm.v1.ParkedStatus
+	(*ConversationSnapshot)(nil), // 31: crm.v1.ConversationSnapshot
+	nil,                          // 32: crm.v1.TenantSnapshot.LimitsEntry
+	nil,                          // 33: crm.v1.TenantSnapshot.FeaturesEntry
+	nil,                          // 34: crm.v1.BotState.VariablesEntry
+	(*ChannelEvent)(nil),         // 35: crm.v1.ChannelEvent
+	(DeliveryStatus)(0),          // 36: crm.v1.DeliveryStatus
+	(Channel)(0),                 // 37: crm.v1.Channel
 }
 var file_actors_proto_depIdxs = []int32{
 	3,  // 0: crm.v1.InboundEvent.conversation:type_name -> crm.v1.ConversationRef
-	34, // 1: crm.v1.InboundEvent.event:type_name -> crm.v1.ChannelEvent
-	35, // 2: crm.v1.InboundEventResult.status:type_name -> crm.v1.DeliveryStatus
+	35, // 1: crm.v1.InboundEvent.event:type_name -> crm.v1.ChannelEvent
+	36, // 2: crm.v1.InboundEventResult.status:type_name -> crm.v1.DeliveryStatus
 	2,  // 3: crm.v1.InboundEventResult.error:type_name -> crm.v1.ResultError
 	3,  // 4: crm.v1.SendMessage.conversation:type_name -> crm.v1.ConversationRef
-	35, // 5: crm.v1.SendResult.status:type_name -> crm.v1.DeliveryStatus
+	36, // 5: crm.v1.SendResult.status:type_name -> crm.v1.DeliveryStatus
 	2,  // 6: crm.v1.SendResult.error:type_name -> crm.v1.ResultError
 	3,  // 7: crm.v1.Assign.conversation:type_name -> crm.v1.ConversationRef
 	3,  // 8: crm.v1.ChangeStatus.conversation:type_name -> crm.v1.ConversationRef
@@ -3062,24 +3127,24 @@ var file_actors_proto_depIdxs = []int32{
 	0,  // 14: crm.v1.CommandResult.status:type_name -> crm.v1.ConversationStatus
 	2,  // 15: crm.v1.CommandResult.error:type_name -> crm.v1.ResultError
 	3,  // 16: crm.v1.GetConversation.conversation:type_name -> crm.v1.ConversationRef
-	31, // 17: crm.v1.TenantSnapshot.limits:type_name -> crm.v1.TenantSnapshot.LimitsEntry
-	32, // 18: crm.v1.TenantSnapshot.features:type_name -> crm.v1.TenantSnapshot.FeaturesEntry
+	32, // 17: crm.v1.TenantSnapshot.limits:type_name -> crm.v1.TenantSnapshot.LimitsEntry
+	33, // 18: crm.v1.TenantSnapshot.features:type_name -> crm.v1.TenantSnapshot.FeaturesEntry
 	18, // 19: crm.v1.TenantSnapshot.counters:type_name -> crm.v1.CounterSnapshot
-	35, // 20: crm.v1.SendResponse.status:type_name -> crm.v1.DeliveryStatus
+	36, // 20: crm.v1.SendResponse.status:type_name -> crm.v1.DeliveryStatus
 	2,  // 21: crm.v1.SendResponse.error:type_name -> crm.v1.ResultError
-	23, // 22: crm.v1.TenantEvents.events:type_name -> crm.v1.TenantEvent
-	33, // 23: crm.v1.BotState.variables:type_name -> crm.v1.BotState.VariablesEntry
+	24, // 22: crm.v1.TenantEvents.events:type_name -> crm.v1.TenantEvent
+	34, // 23: crm.v1.BotState.variables:type_name -> crm.v1.BotState.VariablesEntry
 	1,  // 24: crm.v1.MessageRef.direction:type_name -> crm.v1.Direction
-	35, // 25: crm.v1.MessageRef.status:type_name -> crm.v1.DeliveryStatus
+	36, // 25: crm.v1.MessageRef.status:type_name -> crm.v1.DeliveryStatus
 	2,  // 26: crm.v1.MessageRef.error:type_name -> crm.v1.ResultError
-	35, // 27: crm.v1.ParkedStatus.status:type_name -> crm.v1.DeliveryStatus
+	36, // 27: crm.v1.ParkedStatus.status:type_name -> crm.v1.DeliveryStatus
 	2,  // 28: crm.v1.ParkedStatus.error:type_name -> crm.v1.ResultError
 	3,  // 29: crm.v1.ConversationSnapshot.ref:type_name -> crm.v1.ConversationRef
-	36, // 30: crm.v1.ConversationSnapshot.channel:type_name -> crm.v1.Channel
+	37, // 30: crm.v1.ConversationSnapshot.channel:type_name -> crm.v1.Channel
 	0,  // 31: crm.v1.ConversationSnapshot.status:type_name -> crm.v1.ConversationStatus
-	27, // 32: crm.v1.ConversationSnapshot.bot:type_name -> crm.v1.BotState
-	28, // 33: crm.v1.ConversationSnapshot.messages:type_name -> crm.v1.MessageRef
-	29, // 34: crm.v1.ConversationSnapshot.parked:type_name -> crm.v1.ParkedStatus
+	28, // 32: crm.v1.ConversationSnapshot.bot:type_name -> crm.v1.BotState
+	29, // 33: crm.v1.ConversationSnapshot.messages:type_name -> crm.v1.MessageRef
+	30, // 34: crm.v1.ConversationSnapshot.parked:type_name -> crm.v1.ParkedStatus
 	35, // [35:35] is the sub-list for method output_type
 	35, // [35:35] is the sub-list for method input_type
 	35, // [35:35] is the sub-list for extension type_name
@@ -3099,7 +3164,7 @@ func file_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_proto_rawDesc), len(file_actors_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   32,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

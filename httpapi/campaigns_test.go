@@ -1,0 +1,271 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"crm"
+	"crm/actors"
+)
+
+// Campaigns end to end on one node: recipients written at start, handed to
+// the conversation grains at the campaign's pace by the connection grain's
+// lane, sent through the (fake) Graph API, and their statuses following the
+// messages'.
+
+// campaignContacts seeds n contacts with phones (+55119000000k), names
+// "Cliente k" and custom field cidade; labelled ones get the label.
+func (b *botEnv) campaignContacts(n int, prefix string, label *uuid.UUID, custom map[string]any) []uuid.UUID {
+	b.t.Helper()
+	ctx := context.Background()
+	ids := make([]uuid.UUID, n)
+	if custom == nil {
+		custom = map[string]any{}
+	}
+	require.NoError(b.t, b.db.TenantTx(ctx, b.tenant.ID, func(tx pgx.Tx) error {
+		for i := range ids {
+			ids[i] = crm.NewID()
+			phone := fmt.Sprintf("+55%s%05d", prefix, i)
+			if _, err := tx.Exec(ctx, `INSERT INTO contacts (tenant_id, id, name, phone, custom_fields, created_at)
+				VALUES ($1, $2, $3, $4, $5, now() - make_interval(secs => $6))`,
+				b.tenant.ID, ids[i], fmt.Sprintf("Cliente %s-%d", prefix, i), phone, custom, n-i); err != nil {
+				return err
+			}
+			if label != nil {
+				if _, err := tx.Exec(ctx, `INSERT INTO contact_labels (tenant_id, contact_id, label_id) VALUES ($1, $2, $3)`,
+					b.tenant.ID, ids[i], *label); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}))
+	return ids
+}
+
+func (b *botEnv) label(name string) uuid.UUID {
+	b.t.Helper()
+	res := b.do(http.MethodPost, "/api/v1/labels", b.tenant.AdminToken, map[string]any{"name": name, "color": "#112233"})
+	require.Equal(b.t, http.StatusCreated, res.Status, string(res.Body))
+	return uuid.MustParse(res.JSON()["id"].(string))
+}
+
+func templateMessage(param string) map[string]any {
+	return map[string]any{"type": "template", "template": map[string]any{"name": "promo", "language": map[string]any{"code": "pt_BR"},
+		"components": []any{map[string]any{"type": "body", "parameters": []any{map[string]any{"type": "text", "text": param}}}}}}
+}
+
+func (b *botEnv) createCampaign(body map[string]any) string {
+	b.t.Helper()
+	if body["connection_id"] == nil {
+		body["connection_id"] = b.connID
+	}
+	res := b.do(http.MethodPost, "/api/v1/campaigns", b.tenant.AdminToken, body)
+	require.Equal(b.t, http.StatusCreated, res.Status, string(res.Body))
+	require.Equal(b.t, "draft", res.JSON()["status"])
+	return res.JSON()["id"].(string)
+}
+
+func (b *botEnv) campaign(id string) map[string]any {
+	b.t.Helper()
+	res := b.do(http.MethodGet, "/api/v1/campaigns/"+id, b.tenant.AdminToken, nil)
+	require.Equal(b.t, http.StatusOK, res.Status, string(res.Body))
+	return res.JSON()
+}
+
+func (b *botEnv) campaignAction(id, action string, want int) map[string]any {
+	b.t.Helper()
+	res := b.do(http.MethodPost, "/api/v1/campaigns/"+id+"/"+action, b.tenant.AdminToken, nil)
+	require.Equal(b.t, want, res.Status, "%s: %s", action, res.Body)
+	return res.JSON()
+}
+
+func (b *botEnv) waitCampaign(id, status string, within time.Duration) map[string]any {
+	b.t.Helper()
+	var c map[string]any
+	checkFor(b.t, within, func() error {
+		if c = b.campaign(id); c["status"] != status {
+			return fmt.Errorf("status %v, stats %v", c["status"], c["stats"])
+		}
+		return nil
+	})
+	return c
+}
+
+func stat(c map[string]any, name string) int {
+	return int(c["stats"].(map[string]any)[name].(float64))
+}
+
+func (b *botEnv) recipients(id, query string) []map[string]any {
+	b.t.Helper()
+	var all []map[string]any
+	cursor := ""
+	for {
+		res := b.do(http.MethodGet, "/api/v1/campaigns/"+id+"/recipients?limit=200"+query+cursor, b.tenant.AdminToken, nil)
+		require.Equal(b.t, http.StatusOK, res.Status, string(res.Body))
+		all = append(all, res.Items()...)
+		next, _ := res.JSON()["next_cursor"].(string)
+		if next == "" {
+			return all
+		}
+		cursor = "&cursor=" + next
+	}
+}
+
+// sentTo counts the Graph API's sends per recipient number.
+func (g *fakeGraph) sentTo() map[string]int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := map[string]int{}
+	for _, m := range g.sends {
+		out[fmt.Sprint(m["to"])]++
+	}
+	return out
+}
+
+// TestCampaignSendsEachRecipientOnce: the audience (a label, minus an
+// excluded one) is counted by the preview and written at start with the
+// opted-out and unreachable contacts skipped; a text campaign on WhatsApp is
+// refused while recipients are outside their window; the template goes out
+// once per recipient with their name in it, at about the campaign's pace; the
+// conversations it opens are not in the agents' queue; a delivery status
+// moves the recipient; the CSV lists them; a finished campaign cannot be
+// paused and can be deleted.
+func TestCampaignSendsEachRecipientOnce(t *testing.T) {
+	t.Parallel()
+	b := newBotEnv(t, func(c *actors.EngineConfig) { c.SendRate = 1000 })
+	vip, excluded := b.label("VIP"), b.label("Fora")
+	ids := b.campaignContacts(24, "11900", &vip, map[string]any{"cidade": "Recife"})
+	b.campaignContacts(10, "11800", nil, nil) // not in the audience
+	ctx := context.Background()
+	require.NoError(t, b.db.TenantTx(ctx, b.tenant.ID, func(tx pgx.Tx) error {
+		// 3 opted out, 2 excluded by label, 1 without a phone (no identity).
+		if _, err := tx.Exec(ctx, `UPDATE contacts SET opted_out = true WHERE tenant_id = $1 AND id = ANY($2)`, b.tenant.ID, ids[:3]); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO contact_labels (tenant_id, contact_id, label_id) SELECT $1, unnest($2::uuid[]), $3`,
+			b.tenant.ID, ids[3:5], excluded); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE contacts SET phone = NULL WHERE tenant_id = $1 AND id = $2`, b.tenant.ID, ids[5])
+		return err
+	}))
+	audience := map[string]any{"label_ids": []uuid.UUID{vip}, "exclude_label_ids": []uuid.UUID{excluded}}
+	res := b.do(http.MethodPost, "/api/v1/campaigns/audience-preview", b.tenant.AdminToken,
+		map[string]any{"connection_id": b.connID, "audience": audience})
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	preview := res.JSON()
+	require.EqualValues(t, 18, preview["count"])
+	require.EqualValues(t, 3, preview["opted_out"])
+	require.EqualValues(t, 1, preview["no_identity"])
+	require.EqualValues(t, 18, preview["outside_window"])
+	require.Len(t, preview["sample"], 5)
+
+	id := b.createCampaign(map[string]any{"name": "Black Friday", "audience": audience, "rate_per_minute": 600,
+		"message": map[string]any{"type": "text", "text": "Oi {{contact.name}}"}})
+	res = b.do(http.MethodPost, "/api/v1/campaigns/"+id+"/start", b.tenant.AdminToken, nil)
+	require.Equal(t, http.StatusUnprocessableEntity, res.Status, string(res.Body))
+	require.Equal(t, "template_required", res.ErrorCode())
+	require.Equal(t, "draft", b.campaign(id)["status"], "a refused start changes nothing")
+
+	res = b.do(http.MethodPatch, "/api/v1/campaigns/"+id, b.tenant.AdminToken, map[string]any{"message": templateMessage("{{contact.name}} de {{contact.cidade}}")})
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	started := b.campaignAction(id, "start", http.StatusOK)
+	require.Equal(t, "running", started["status"])
+	require.EqualValues(t, 22, stat(started, "total"), "the 22 labelled and not excluded, skipped ones included")
+	require.EqualValues(t, 4, stat(started, "skipped"))
+
+	done := b.waitCampaign(id, "completed", 20*time.Second)
+	checkFor(t, 5*time.Second, func() error {
+		if c := b.campaign(id); stat(c, "sent") != 18 {
+			return fmt.Errorf("stats %v", c["stats"])
+		}
+		return nil
+	})
+	require.Equal(t, 1.0, done["progress"])
+	to := b.graph.sentTo()
+	require.Len(t, to, 18, "each reachable recipient")
+	for phone, n := range to {
+		require.Equal(t, 1, n, "sent to %s once", phone)
+	}
+	b.graph.mu.Lock()
+	first, last := b.graph.times[0], b.graph.times[len(b.graph.times)-1]
+	body := fmt.Sprint(b.graph.sends[0])
+	b.graph.mu.Unlock()
+	require.Contains(t, body, "de Recife", "the template's parameter has the contact's values")
+	require.Contains(t, body, "Cliente 11900-")
+	// 18 sends at 600/min: 17 intervals of 100 ms.
+	require.InDelta(t, 1700, float64(last.Sub(first).Milliseconds()), 400, "paced at 10 a second")
+
+	recipients := b.recipients(id, "")
+	require.Len(t, recipients, 22)
+	reasons := map[string]int{}
+	for i, r := range recipients {
+		require.EqualValues(t, i+1, r["position"], "in send order")
+		if r["status"] == "skipped" {
+			reasons[r["error"].(map[string]any)["reason"].(string)]++
+		} else {
+			require.Equal(t, "sent", r["status"])
+			require.NotNil(t, r["message_id"])
+			require.NotNil(t, r["conversation_id"])
+		}
+	}
+	require.Equal(t, map[string]int{"opted_out": 3, "no_identity": 1}, reasons)
+
+	// The conversations the campaign opened wait for the customer: none in
+	// the agents' open queue.
+	require.Empty(t, b.do(http.MethodGet, "/api/v1/conversations?status=open", b.tenant.AdminToken, nil).Items())
+
+	// A delivery status from the provider moves the recipient.
+	sent := b.recipients(id, "&status=sent")
+	var msgExternal string
+	require.NoError(t, b.db.TenantTx(ctx, b.tenant.ID, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT external_id FROM messages WHERE tenant_id = $1 AND id = $2`, b.tenant.ID, sent[0]["message_id"]).Scan(&msgExternal)
+	}))
+	b.postWebhook(whatsappStatus(msgExternal, "read", time.Now()))
+	checkFor(t, 5*time.Second, func() error {
+		if c := b.campaign(id); stat(c, "read") != 1 || stat(c, "sent") != 17 {
+			return fmt.Errorf("stats %v", c["stats"])
+		}
+		return nil
+	})
+	read := b.recipients(id, "&status=read")
+	require.Len(t, read, 1)
+	require.NotNil(t, read[0]["read_at"])
+	require.NotNil(t, read[0]["delivered_at"], "read implies delivered")
+
+	// The CSV export.
+	res = b.do(http.MethodGet, "/api/v1/campaigns/"+id+"/recipients.csv?status=skipped", b.tenant.AdminToken, nil)
+	require.Equal(t, http.StatusOK, res.Status)
+	rows, err := csv.NewReader(strings.NewReader(string(res.Body))).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, rows, 5, "header and the 4 skipped")
+	require.Equal(t, "opted_out", rows[1][5])
+
+	// Sends over time.
+	res = b.do(http.MethodGet, "/api/v1/campaigns/"+id+"/activity", b.tenant.AdminToken, nil)
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	total := 0
+	for _, p := range res.JSON()["points"].([]any) {
+		total += int(p.(map[string]any)["sent"].(float64))
+	}
+	require.Equal(t, 18, total)
+
+	res = b.do(http.MethodPost, "/api/v1/campaigns/"+id+"/pause", b.tenant.AdminToken, nil)
+	require.Equal(t, http.StatusConflict, res.Status)
+	require.Equal(t, "invalid_transition", res.ErrorCode())
+	res = b.do(http.MethodPatch, "/api/v1/campaigns/"+id, b.tenant.AdminToken, map[string]any{"name": "Outra"})
+	require.Equal(t, http.StatusConflict, res.Status)
+	require.Equal(t, "campaign_not_editable", res.ErrorCode())
+	require.Equal(t, http.StatusNoContent, b.do(http.MethodDelete, "/api/v1/campaigns/"+id, b.tenant.AdminToken, nil).Status)
+	require.Equal(t, http.StatusNotFound, b.do(http.MethodGet, "/api/v1/campaigns/"+id, b.tenant.AdminToken, nil).Status)
+}
