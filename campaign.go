@@ -179,7 +179,6 @@ func (q QuietHours) Until(t time.Time) (time.Time, bool) {
 	return t, false
 }
 
-
 // CampaignRecipient is one contact of a started campaign and how its message
 // went: pending → sent → delivered → read | failed | skipped.
 type CampaignRecipient struct {

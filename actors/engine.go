@@ -159,18 +159,18 @@ func (f PublisherFunc) Publish(tenantID uuid.UUID, events []crm.TenantEvent) {
 }
 
 type engineMetrics struct {
-	activations  *prometheus.CounterVec
-	processed    *prometheus.CounterVec
-	ingestLag    prometheus.Histogram
-	sends        *prometheus.CounterVec
+	activations *prometheus.CounterVec
+	processed   *prometheus.CounterVec
+	ingestLag   prometheus.Histogram
+	sends       *prometheus.CounterVec
 	// campaignSends counts campaign recipients handed to their conversation
 	// grain, by outcome.
 	campaignSends *prometheus.CounterVec
-	dropped      prometheus.Counter
-	swept        prometheus.Counter
-	deadLettered prometheus.Counter
-	botSteps     prometheus.Counter
-	botErrors    *prometheus.CounterVec
+	dropped       prometheus.Counter
+	swept         prometheus.Counter
+	deadLettered  prometheus.Counter
+	botSteps      prometheus.Counter
+	botErrors     *prometheus.CounterVec
 }
 
 // NewEngine builds an engine; call Kinds for cluster.Start, then Attach and Start.
