@@ -15,6 +15,7 @@ import (
 
 	"crm"
 	"crm/actors"
+	"crm/persistence"
 )
 
 // Campaigns end to end on one node: recipients written at start, handed to
@@ -268,4 +269,187 @@ func TestCampaignSendsEachRecipientOnce(t *testing.T) {
 	require.Equal(t, "campaign_not_editable", res.ErrorCode())
 	require.Equal(t, http.StatusNoContent, b.do(http.MethodDelete, "/api/v1/campaigns/"+id, b.tenant.AdminToken, nil).Status)
 	require.Equal(t, http.StatusNotFound, b.do(http.MethodGet, "/api/v1/campaigns/"+id, b.tenant.AdminToken, nil).Status)
+}
+
+// TestCampaignPauseResumeAndProviderErrorsOnce: a campaign paused midway
+// sends nothing more until resumed, then finishes; the provider refusing
+// sends for a while (rate limit, retried with backoff) and the lane being
+// woken over and over change nothing: each recipient gets one message.
+func TestCampaignPauseResumeAndProviderErrorsOnce(t *testing.T) {
+	t.Parallel()
+	b := newBotEnv(t, func(c *actors.EngineConfig) { c.SendRate = 1000 })
+	vip := b.label("VIP")
+	b.campaignContacts(60, "11700", &vip, nil)
+	b.graph.mu.Lock()
+	b.graph.fail = 15 // the first 15 attempts answer 130429
+	b.graph.mu.Unlock()
+	id := b.createCampaign(map[string]any{"name": "Pausa", "audience": map[string]any{"label_ids": []uuid.UUID{vip}},
+		"rate_per_minute": 1200, "message": templateMessage("{{contact.name}}")})
+	b.campaignAction(id, "start", http.StatusOK)
+
+	checkFor(t, 10*time.Second, func() error {
+		if n := b.graph.count(); n < 10 {
+			return fmt.Errorf("%d sent", n)
+		}
+		return nil
+	})
+	paused := b.campaignAction(id, "pause", http.StatusOK)
+	require.Equal(t, "paused", paused["status"])
+	require.Nil(t, paused["estimated_finish_at"])
+	// Sends already handed over may still land; then nothing more.
+	time.Sleep(1500 * time.Millisecond)
+	atPause := b.graph.count()
+	for range 5 { // a paused campaign's grain woken again does not send
+		require.NoError(t, b.engine.WakeCampaign(context.Background(), b.tenant.ID, b.connID, uuid.MustParse(id)))
+	}
+	time.Sleep(1500 * time.Millisecond)
+	require.Equal(t, atPause, b.graph.count(), "nothing sent while paused")
+	require.Less(t, atPause, 60)
+	res := b.do(http.MethodDelete, "/api/v1/campaigns/"+id, b.tenant.AdminToken, nil)
+	require.Equal(t, http.StatusConflict, res.Status)
+	require.Equal(t, "campaign_running", res.ErrorCode())
+
+	b.campaignAction(id, "resume", http.StatusOK)
+	for range 5 { // wakes while running: still one lane
+		require.NoError(t, b.engine.WakeCampaign(context.Background(), b.tenant.ID, b.connID, uuid.MustParse(id)))
+	}
+	b.waitCampaign(id, "completed", 30*time.Second)
+	checkFor(t, 20*time.Second, func() error {
+		if c := b.campaign(id); stat(c, "sent") != 60 {
+			return fmt.Errorf("stats %v", c["stats"])
+		}
+		return nil
+	})
+	to := b.graph.sentTo()
+	require.Len(t, to, 60)
+	for phone, n := range to {
+		require.Equal(t, 1, n, "sent to %s once", phone)
+	}
+	var messages int
+	ctx := context.Background()
+	require.NoError(t, b.db.TenantTx(ctx, b.tenant.ID, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT count(*) FROM messages WHERE tenant_id = $1 AND via = 'campaign'`, b.tenant.ID).Scan(&messages)
+	}))
+	require.Equal(t, 60, messages, "one stored message per recipient")
+}
+
+// TestCampaignScheduledQuietAndCancelled: a campaign started with a time
+// ahead waits as scheduled and runs at its time (the durable job); one in
+// its quiet hours sends nothing; cancelling it skips the recipients not yet
+// sent.
+func TestCampaignScheduledQuietAndCancelled(t *testing.T) {
+	t.Parallel()
+	b := newBotEnv(t, func(c *actors.EngineConfig) { c.SendRate = 1000 })
+	vip := b.label("VIP")
+	b.campaignContacts(5, "11600", &vip, nil)
+	audience := map[string]any{"label_ids": []uuid.UUID{vip}}
+
+	at := time.Now().Add(2 * time.Second).UTC()
+	id := b.createCampaign(map[string]any{"name": "Agendada", "audience": audience, "rate_per_minute": 6000,
+		"message": templateMessage("oi"), "scheduled_at": at})
+	scheduled := b.campaignAction(id, "start", http.StatusOK)
+	require.Equal(t, "scheduled", scheduled["status"])
+	require.NotNil(t, scheduled["launched_at"])
+	// The job runner restarts before its time: the job is durable.
+	b.jobs.Stop(context.Background())
+	b.jobs = b.startJobs("node-2")
+	b.waitCampaign(id, "completed", 15*time.Second)
+	b.graph.mu.Lock()
+	first := b.graph.times[0]
+	b.graph.mu.Unlock()
+	require.False(t, first.Before(at), "not before its time")
+	require.Less(t, first.Sub(at), 3*time.Second, "soon after its time (job poll and the lane's start)")
+	require.Equal(t, 5, b.graph.count())
+
+	// Quiet hours around now: nothing goes out.
+	now := time.Now().UTC()
+	quiet := map[string]any{"from": now.Add(-time.Hour).Format("15:04"), "to": now.Add(time.Hour).Format("15:04"), "timezone": "UTC"}
+	id = b.createCampaign(map[string]any{"name": "Silêncio", "audience": audience, "rate_per_minute": 6000,
+		"message": templateMessage("oi"), "quiet_hours": quiet})
+	running := b.campaignAction(id, "start", http.StatusOK)
+	require.Equal(t, "running", running["status"])
+	time.Sleep(1500 * time.Millisecond)
+	require.Equal(t, 5, b.graph.count(), "nothing sent in the quiet hours")
+	cancelled := b.campaignAction(id, "cancel", http.StatusOK)
+	require.Equal(t, "cancelled", cancelled["status"])
+	require.NotNil(t, cancelled["finished_at"])
+	require.Equal(t, 5, stat(cancelled, "skipped"))
+	for _, r := range b.recipients(id, "") {
+		require.Equal(t, "cancelled", r["error"].(map[string]any)["reason"])
+	}
+	time.Sleep(500 * time.Millisecond)
+	require.Equal(t, 5, b.graph.count())
+	b.campaignAction(id, "resume", http.StatusConflict)
+}
+
+// TestCampaignRulesAndIsolation: field errors; agents cannot see campaigns;
+// another tenant's campaign is not found; an empty audience cannot start;
+// the plan's monthly campaigns are counted at start, not at writing; a plan
+// without the feature refuses the module; consoles hear of changes.
+func TestCampaignRulesAndIsolation(t *testing.T) {
+	t.Parallel()
+	b := newBotEnv(t)
+	res := b.do(http.MethodPost, "/api/v1/campaigns", b.tenant.AdminToken, map[string]any{"name": "", "connection_id": b.connID,
+		"message": map[string]any{"type": "text"}, "rate_per_minute": 0, "jitter_pct": 90,
+		"quiet_hours": map[string]any{"from": "21h", "to": "08:00", "timezone": "Nowhere/City"},
+		"scheduled_at": time.Now().Add(-time.Hour)})
+	require.Equal(t, http.StatusBadRequest, res.Status, string(res.Body))
+	fields := res.JSON()["error"].(map[string]any)["details"].(map[string]any)["fields"].(map[string]any)
+	for _, f := range []string{"name", "message.text", "rate_per_minute", "jitter_pct", "quiet_hours.from", "quiet_hours.timezone", "scheduled_at"} {
+		require.Contains(t, fields, f)
+	}
+	res = b.do(http.MethodPost, "/api/v1/campaigns", b.tenant.AdminToken, map[string]any{"name": "X", "connection_id": crm.NewID(),
+		"message": map[string]any{"type": "text", "text": "oi"}})
+	require.Equal(t, http.StatusBadRequest, res.Status, string(res.Body))
+	require.Contains(t, string(res.Body), "connection_id")
+
+	vip := b.label("VIP")
+	b.campaignContacts(2, "11500", &vip, nil)
+	id := b.createCampaign(map[string]any{"name": "Teste", "audience": map[string]any{"label_ids": []uuid.UUID{vip}},
+		"message": templateMessage("oi")})
+	select {
+	case <-time.After(5 * time.Second):
+		t.Fatal("no campaign.updated event")
+	case ev := <-b.events:
+		for ev.Type != "campaign.updated" {
+			ev = <-b.events
+		}
+		require.Contains(t, string(ev.Payload), id)
+	}
+
+	_, agent := b.user(b.tenant, crm.RoleAgent, "Agente")
+	require.Equal(t, http.StatusForbidden, b.do(http.MethodGet, "/api/v1/campaigns", agent, nil).Status)
+	other := b.testEnv.tenant("outra")
+	require.Equal(t, http.StatusNotFound, b.do(http.MethodGet, "/api/v1/campaigns/"+id, other.AdminToken, nil).Status)
+	require.Equal(t, http.StatusNotFound, b.do(http.MethodPost, "/api/v1/campaigns/"+id+"/start", other.AdminToken, nil).Status)
+	require.Empty(t, b.do(http.MethodGet, "/api/v1/campaigns", other.AdminToken, nil).Items())
+
+	empty := b.createCampaign(map[string]any{"name": "Ninguém", "audience": map[string]any{"label_ids": []uuid.UUID{b.label("Vazio")}},
+		"message": templateMessage("oi")})
+	res = b.do(http.MethodPost, "/api/v1/campaigns/"+empty+"/start", b.tenant.AdminToken, nil)
+	require.Equal(t, http.StatusUnprocessableEntity, res.Status)
+	require.Equal(t, "empty_audience", res.ErrorCode())
+
+	// A plan of one campaign a month: drafts are free, the second start is refused.
+	ctx := context.Background()
+	limits := planLimitsGenerous
+	limits.MonthlyCampaigns = 1
+	planID, err := b.db.CreatePlan(ctx, persistence.NewPlan{Name: "one-campaign", MonthlyPrice: "10.00",
+		Limits: limits, Features: crm.PlanFeatures{Campaigns: true}})
+	require.NoError(t, err)
+	_, err = b.db.Pool.Exec(ctx, `UPDATE tenants SET plan_id = $2 WHERE id = $1`, b.tenant.ID, planID)
+	require.NoError(t, err)
+	second := b.createCampaign(map[string]any{"name": "Segunda", "audience": map[string]any{"label_ids": []uuid.UUID{vip}},
+		"message": templateMessage("oi")})
+	b.campaignAction(id, "start", http.StatusOK)
+	res = b.do(http.MethodPost, "/api/v1/campaigns/"+second+"/start", b.tenant.AdminToken, nil)
+	require.Equal(t, http.StatusPaymentRequired, res.Status, string(res.Body))
+	require.Equal(t, "plan_limit", res.ErrorCode())
+	require.Equal(t, "draft", b.campaign(second)["status"])
+
+	_, err = b.db.Pool.Exec(ctx, `UPDATE plans SET features = '{}' WHERE id = $1`, planID)
+	require.NoError(t, err)
+	res = b.do(http.MethodGet, "/api/v1/campaigns", b.tenant.AdminToken, nil)
+	require.Equal(t, http.StatusPaymentRequired, res.Status)
+	require.Equal(t, "feature_disabled", res.ErrorCode())
 }

@@ -120,6 +120,8 @@ func FuzzAPIJSON(f *testing.F) {
 	contactID := create("/api/v1/contacts", admin, map[string]any{"name": "Fuzz contact", "phone": "+5511911112222"})
 	connID := create("/api/v1/connections", admin, map[string]any{"name": "Fuzz sandbox", "channel": "whatsapp", "provider": "sandbox"})
 	flowID := create("/api/v1/bot-flows", admin, menuFlowBody("Fuzz flow", "Olá {{contact.name}}"))
+	campaignID := create("/api/v1/campaigns", admin, map[string]any{"name": "Fuzz campaign", "connection_id": connID,
+		"message": map[string]any{"type": "text", "text": "Oi"}})
 	planID := create("/api/v1/admin/plans", owner, map[string]any{"name": "Fuzz plan", "monthly_price": "10.00",
 		"limits": map[string]any{"users": 5, "connections": 1, "contacts": 100, "monthly_conversations": 100, "monthly_campaigns": 1}})
 	tenantID := create("/api/v1/admin/tenants", owner, map[string]any{"name": "Fuzz Co", "email": "owner@fuzzco.test",
@@ -175,6 +177,18 @@ func FuzzAPIJSON(f *testing.F) {
 			{"hostname", q("crm")}, {"expires_at", q("2099-01-01T00:00:00Z")}}, false},
 		{"POST", "/api/v1/bot-flows/import", admin, botFlowFuzzFields(f, "Fuzz import"), false},
 		{"PATCH", "/api/v1/bot-flows/" + flowID, admin, botFlowFuzzFields(f, "Fuzz flow"), false},
+		{"POST", "/api/v1/campaigns", admin, [][2]string{{"name", q("Promo")}, {"connection_id", q(connID)},
+			{"message", `{"type": "template", "template": {"name": "promo", "language": {"code": "pt_BR"}}}`},
+			{"audience", `{"label_ids": ["` + labelID + `"], "custom_fields": {"cidade": "Recife"}, "created_after": "2024-01-01T00:00:00Z"}`},
+			{"scheduled_at", "null"}, {"rate_per_minute", "20"}, {"jitter_pct", "10"},
+			{"quiet_hours", `{"from": "21:00", "to": "08:00", "timezone": "America/Sao_Paulo"}`}}, false},
+		{"PATCH", "/api/v1/campaigns/" + campaignID, admin, [][2]string{{"name", q("Fuzz campaign")}, {"rate_per_minute", "60"},
+			{"audience", `{"exclude_label_ids": ["` + labelID + `"], "last_inbound_after": "2024-01-01T00:00:00Z"}`},
+			{"quiet_hours", "null"}}, false},
+		{"POST", "/api/v1/campaigns/audience-preview", admin, [][2]string{{"connection_id", q(connID)},
+			{"audience", `{"label_ids": ["` + labelID + `"], "contact_ids": ["` + contactID + `"]}`}}, false},
+		{"GET", "/api/v1/campaigns/" + campaignID + "/recipients", admin, [][2]string{{"status", "sent"}, {"cursor", ""}, {"limit", "10"}}, true},
+		{"GET", "/api/v1/campaigns", admin, [][2]string{{"status", "draft"}, {"cursor", ""}, {"limit", "10"}}, true},
 		{"GET", "/api/v1/conversations", admin, [][2]string{{"q", "Fuzz"}, {"status", "open"}, {"assignee_id", "me"},
 			{"label_id", labelID}, {"cursor", ""}, {"limit", "10"}}, true},
 		{"GET", "/api/v1/conversations/" + convID + "/messages", admin, [][2]string{{"cursor", ""}, {"limit", "10"}}, true},

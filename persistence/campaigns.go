@@ -110,8 +110,9 @@ func connectionExists(ctx context.Context, tx pgx.Tx, tenantID, id uuid.UUID) er
 		return err
 	}
 	if !ok {
-		return crm.NewError(crm.ErrUnprocessable, "validation_failed", "the request is not valid",
-			map[string]any{"fields": map[string]string{"connection_id": "is not one of this company's connections"}})
+		fields := crm.FieldErrors{}
+		fields.Add("connection_id", "is not one of this company's connections")
+		return fields.Err()
 	}
 	return nil
 }
@@ -317,8 +318,9 @@ func (db *DB) UpdateCampaign(ctx context.Context, tenantID, id uuid.UUID, by Aud
 		}
 		if before.Status == crm.CampaignScheduled && !sameTime(before.ScheduledAt, f.ScheduledAt) {
 			if f.ScheduledAt == nil || !f.ScheduledAt.After(time.Now()) {
-				return crm.NewError(crm.ErrUnprocessable, "validation_failed", "the request is not valid",
-					map[string]any{"fields": map[string]string{"scheduled_at": "a scheduled campaign needs a time ahead (cancel it to start now)"}})
+				fields := crm.FieldErrors{}
+				fields.Add("scheduled_at", "a scheduled campaign needs a time ahead (cancel it to start now)")
+				return fields.Err()
 			}
 			if err := db.scheduleCampaign(ctx, tx, tenantID, id, *f.ScheduledAt); err != nil {
 				return err
