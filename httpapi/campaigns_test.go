@@ -391,7 +391,7 @@ func TestCampaignRulesAndIsolation(t *testing.T) {
 	b := newBotEnv(t)
 	res := b.do(http.MethodPost, "/api/v1/campaigns", b.tenant.AdminToken, map[string]any{"name": "", "connection_id": b.connID,
 		"message": map[string]any{"type": "text"}, "rate_per_minute": 0, "jitter_pct": 90,
-		"quiet_hours": map[string]any{"from": "21h", "to": "08:00", "timezone": "Nowhere/City"},
+		"quiet_hours":  map[string]any{"from": "21h", "to": "08:00", "timezone": "Nowhere/City"},
 		"scheduled_at": time.Now().Add(-time.Hour)})
 	require.Equal(t, http.StatusBadRequest, res.Status, string(res.Body))
 	fields := res.JSON()["error"].(map[string]any)["details"].(map[string]any)["fields"].(map[string]any)
