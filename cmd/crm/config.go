@@ -40,6 +40,13 @@ type Config struct {
 	CommitBatch     int
 	CommitWriters   int
 	MaxBacklog      int
+	// SendRate (CRM_SEND_RATE) is each connection's send pace, messages a
+	// second: the WhatsApp number's throughput (80 by default; Meta raises
+	// it to 1,000 for numbers that qualify). Campaigns use up to 80% of it.
+	SendRate int
+	// StaleSendAfter (CRM_STALE_SEND_AFTER) is how long a send may stay
+	// pending before the sweeper hands it to its connection again.
+	StaleSendAfter time.Duration
 	// Durable jobs (0: package jobs' default).
 	JobWorkers     int
 	JobTimeout     time.Duration
@@ -88,7 +95,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		name string
 		dst  *int
 	}{{"CRM_DISPATCH_WORKERS", &c.DispatchWorkers}, {"CRM_COMMIT_BATCH", &c.CommitBatch}, {"CRM_COMMIT_WRITERS", &c.CommitWriters}, {"CRM_MAX_BACKLOG", &c.MaxBacklog},
-		{"CRM_JOB_WORKERS", &c.JobWorkers}, {"CRM_INBOX_MAX_ATTEMPTS", &c.InboxMaxAttempts}} {
+		{"CRM_JOB_WORKERS", &c.JobWorkers}, {"CRM_INBOX_MAX_ATTEMPTS", &c.InboxMaxAttempts}, {"CRM_SEND_RATE", &c.SendRate}} {
 		if raw := strings.TrimSpace(getenv(v.name)); raw != "" {
 			n, err := strconv.Atoi(raw)
 			if err != nil {
@@ -100,7 +107,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	for _, v := range []struct {
 		name string
 		dst  *time.Duration
-	}{{"CRM_JOB_TIMEOUT", &c.JobTimeout}, {"CRM_JOB_RESCUE_AFTER", &c.JobRescueAfter}} {
+	}{{"CRM_JOB_TIMEOUT", &c.JobTimeout}, {"CRM_JOB_RESCUE_AFTER", &c.JobRescueAfter}, {"CRM_STALE_SEND_AFTER", &c.StaleSendAfter}} {
 		if raw := strings.TrimSpace(getenv(v.name)); raw != "" {
 			d, err := time.ParseDuration(raw)
 			if err != nil || d <= 0 {

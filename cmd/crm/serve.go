@@ -132,6 +132,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *node, err erro
 	n.engine, err = actors.NewEngine(actors.EngineConfig{DB: n.db, Log: log, Registry: registry,
 		DispatchWorkers: cfg.DispatchWorkers, CommitBatch: cfg.CommitBatch, CommitWriters: cfg.CommitWriters,
 		MaxBacklog: cfg.MaxBacklog, InboxMaxAttempts: cfg.InboxMaxAttempts,
+		SendRate: float64(cfg.SendRate), StaleSendAfter: cfg.StaleSendAfter,
 		Connections: connections,
 		// Providers fetch outbound media from an expiring signed URL of ours.
 		MediaLink: func(_ context.Context, tenantID, mediaID uuid.UUID) (string, error) {
