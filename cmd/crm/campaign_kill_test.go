@@ -84,7 +84,7 @@ func TestCampaignSurvivesKilledNodes(t *testing.T) {
 	require.Equal(t, http.StatusCreated, apiCall(t, "http://"+a.http, token, http.MethodPost, "/api/v1/campaigns", map[string]any{
 		"name": "Sobrevive", "connection_id": connID, "rate_per_minute": 6000,
 		"audience": map[string]any{"label_ids": []uuid.UUID{labelID}},
-		"message": map[string]any{"type": "template", "template": map[string]any{"name": "boas_vindas", "language": map[string]any{"code": "pt_BR"}}},
+		"message":  map[string]any{"type": "template", "template": map[string]any{"name": "boas_vindas", "language": map[string]any{"code": "pt_BR"}}},
 	}, &created))
 	require.Equal(t, http.StatusOK, apiCall(t, "http://"+b.http, token, http.MethodPost, "/api/v1/campaigns/"+created.ID+"/start", nil, &created))
 	require.Equal(t, "running", created.Status)
