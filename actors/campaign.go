@@ -264,7 +264,7 @@ func (l *campaignLane) progress(ctx context.Context, c *crm.Campaign) bool {
 	case <-l.wake: // this read answers any wake that came meanwhile
 	default:
 	}
-	updated, ev, err := e.db.CampaignProgress(ctx, l.g.tenant, l.id)
+	updated, ev, err := e.db.CampaignProgress(ctx, l.g.tenant, l.id, *c)
 	if errors.Is(err, crm.ErrNotFound) {
 		return false
 	}
@@ -272,7 +272,9 @@ func (l *campaignLane) progress(ctx context.Context, c *crm.Campaign) bool {
 		l.log()("campaign progress", "error", err)
 		return true
 	}
-	e.publish(l.g.tenant, []crm.TenantEvent{ev})
+	if ev.Type != "" {
+		e.publish(l.g.tenant, []crm.TenantEvent{ev})
+	}
 	*c = updated
 	return updated.Status == crm.CampaignRunning
 }

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -193,6 +194,29 @@ func TestCampaignSendsEachRecipientOnce(t *testing.T) {
 		return nil
 	})
 	require.Equal(t, 1.0, done["progress"])
+	// The consoles were told as it went: progress beats while running, then
+	// the completion.
+	var beats, completed int
+	for drained := false; !drained; {
+		select {
+		case ev := <-b.events:
+			if ev.Type != "campaign.updated" || !strings.Contains(string(ev.Payload), id) {
+				continue
+			}
+			var c crm.Campaign
+			require.NoError(t, json.Unmarshal(ev.Payload, &c))
+			switch {
+			case c.Status == crm.CampaignRunning && c.Stats.Pending > 0 && c.Stats.Pending < 18:
+				beats++
+			case c.Status == crm.CampaignCompleted:
+				completed++
+			}
+		default:
+			drained = true
+		}
+	}
+	require.Positive(t, beats, "progress while running")
+	require.Equal(t, 1, completed)
 	to := b.graph.sentTo()
 	require.Len(t, to, 18, "each reachable recipient")
 	for phone, n := range to {

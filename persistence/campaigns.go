@@ -673,13 +673,20 @@ func (db *DB) FailCampaign(ctx context.Context, tenantID, id uuid.UUID, code, me
 	return ev, translate(err)
 }
 
-// CampaignProgress appends campaign.updated with the campaign's current
-// stats (the running lane's beat, for the consoles' progress bars).
-func (db *DB) CampaignProgress(ctx context.Context, tenantID, id uuid.UUID) (crm.Campaign, crm.TenantEvent, error) {
+// CampaignProgress reads the campaign and, when its status or stats differ
+// from last (the lane's previous beat), appends campaign.updated for the
+// consoles' progress bars; ev has no type when nothing changed.
+func (db *DB) CampaignProgress(ctx context.Context, tenantID, id uuid.UUID, last crm.Campaign) (crm.Campaign, crm.TenantEvent, error) {
 	var out crm.Campaign
 	var ev crm.TenantEvent
 	err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) (err error) {
-		out, ev, err = campaignChanged(ctx, tx, tenantID, id, AuditEntry{}, "", nil)
+		if out, err = loadCampaign(ctx, tx, tenantID, id, false); err != nil {
+			return err
+		}
+		if out.Status == last.Status && out.Stats == last.Stats {
+			return nil
+		}
+		ev, err = campaignEvent(ctx, tx, tenantID, out)
 		return err
 	})
 	return out, ev, translate(err)
