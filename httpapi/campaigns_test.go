@@ -477,3 +477,33 @@ func TestCampaignRulesAndIsolation(t *testing.T) {
 	require.Equal(t, http.StatusPaymentRequired, res.Status)
 	require.Equal(t, "feature_disabled", res.ErrorCode())
 }
+
+// TestCampaignTemplateMustBeApproved: on a connection with templates (the
+// sandbox's), a campaign's template is checked at start: a rejected one
+// and an unknown one are refused, an approved one starts.
+func TestCampaignTemplateMustBeApproved(t *testing.T) {
+	t.Parallel()
+	env := newSandboxEnv(t)
+	connID := env.createSandbox("Sandbox")
+	res := env.do(http.MethodPost, "/api/v1/contacts", env.acme.AdminToken, map[string]any{"name": "Ana", "phone": "+5511955550101"})
+	require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
+	contactID := res.JSON()["id"].(string)
+	tpl := func(name string) map[string]any {
+		return map[string]any{"type": "template", "template": map[string]any{"name": name, "language": map[string]any{"code": "pt_BR"}}}
+	}
+	for name, code := range map[string]string{"promo_mensal": "template_not_approved", "nao_existe": "template_not_approved"} {
+		res := env.do(http.MethodPost, "/api/v1/campaigns", env.acme.AdminToken, map[string]any{"name": name, "connection_id": connID,
+			"audience": map[string]any{"contact_ids": []string{contactID}}, "message": tpl(name)})
+		require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
+		id := res.JSON()["id"].(string)
+		res = env.do(http.MethodPost, "/api/v1/campaigns/"+id+"/start", env.acme.AdminToken, nil)
+		require.Equal(t, http.StatusUnprocessableEntity, res.Status, string(res.Body))
+		require.Equal(t, code, res.ErrorCode(), name)
+	}
+	res = env.do(http.MethodPost, "/api/v1/campaigns", env.acme.AdminToken, map[string]any{"name": "Boas-vindas", "connection_id": connID,
+		"audience": map[string]any{"contact_ids": []string{contactID}}, "message": tpl("boas_vindas")})
+	require.Equal(t, http.StatusCreated, res.Status, string(res.Body))
+	res = env.do(http.MethodPost, "/api/v1/campaigns/"+res.JSON()["id"].(string)+"/start", env.acme.AdminToken, nil)
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	require.Equal(t, "running", res.JSON()["status"])
+}
