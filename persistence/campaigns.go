@@ -387,24 +387,29 @@ func (db *DB) StartCampaign(ctx context.Context, tenantID, id uuid.UUID, by Audi
 		if before.Status != crm.CampaignDraft {
 			return invalidTransition(before.Status, "start")
 		}
-		preview, err := previewAudience(ctx, tx, tenantID, before.ConnectionID, before.Audience, 0)
-		if err != nil {
-			return err
-		}
-		if preview.Count == 0 {
-			return crm.NewError(crm.ErrUnprocessable, "empty_audience", "no contact of the audience can receive this campaign",
-				map[string]any{"opted_out": preview.OptedOut, "no_identity": preview.NoIdentity})
-		}
-		if check != nil {
-			if err := check(before, preview); err != nil {
+		later := before.ScheduledAt != nil && before.ScheduledAt.After(now)
+		// A template reaches every window, so a template campaign starting
+		// now is checked by writing its recipients (one pass over the
+		// audience, not two); the others are counted first.
+		if later || before.Message.Type != "template" {
+			preview, err := previewAudience(ctx, tx, tenantID, before.ConnectionID, before.Audience, 0)
+			if err != nil {
 				return err
+			}
+			if preview.Count == 0 {
+				return emptyAudience(preview)
+			}
+			if check != nil {
+				if err := check(before, preview); err != nil {
+					return err
+				}
 			}
 		}
 		if _, err := tx.Exec(ctx, `UPDATE campaigns SET launched_at = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2`,
 			tenantID, id, now); err != nil {
 			return err
 		}
-		if before.ScheduledAt != nil && before.ScheduledAt.After(now) {
+		if later {
 			if _, err := tx.Exec(ctx, `UPDATE campaigns SET status = 'scheduled' WHERE tenant_id = $1 AND id = $2`, tenantID, id); err != nil {
 				return err
 			}
@@ -443,7 +448,36 @@ func (db *DB) StartDueCampaign(ctx context.Context, tenantID, id uuid.UUID, sche
 		_, ev, err = campaignChanged(ctx, tx, tenantID, id, AuditEntry{}, "", nil)
 		return err
 	})
+	var coded *crm.Error
+	if errors.As(err, &coded) && coded.Code == "empty_audience" {
+		// Nobody of the audience can receive it any more (opted out,
+		// removed since it was scheduled): it fails with the reason.
+		ev, err = db.failScheduled(ctx, tenantID, id, coded)
+	}
 	return started, ev, translate(err)
+}
+
+func (db *DB) failScheduled(ctx context.Context, tenantID, id uuid.UUID, reason *crm.Error) (crm.TenantEvent, error) {
+	var ev crm.TenantEvent
+	raw, err := json.Marshal(map[string]string{"code": reason.Code, "message": reason.Message})
+	if err != nil {
+		return ev, err
+	}
+	err = db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE campaigns SET status = 'failed', error = $3, finished_at = now(), updated_at = now()
+			WHERE tenant_id = $1 AND id = $2 AND status = 'scheduled'`, tenantID, id, raw)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		_, ev, err = campaignChanged(ctx, tx, tenantID, id, AuditEntry{}, "", nil)
+		return err
+	})
+	return ev, err
+}
+
+func emptyAudience(p AudiencePreview) error {
+	return crm.NewError(crm.ErrUnprocessable, "empty_audience", "no contact of the audience can receive this campaign",
+		map[string]any{"opted_out": p.OptedOut, "blocked": p.Blocked, "no_identity": p.NoIdentity, "duplicate": p.Duplicate})
 }
 
 func invalidTransition(from, action string) error {
@@ -483,14 +517,18 @@ func audienceWhere(a crm.Audience, args *[]any) string {
 // audienceRows is the audience on a connection's channel, each contact with
 // why it would be skipped (” when it is sent to) and its order. $1 is the
 // tenant and the channel comes as an argument.
-func audienceRows(a crm.Audience, channel string, connectionID uuid.UUID, args *[]any) string {
+func audienceRows(a crm.Audience, channel string, connectionID *uuid.UUID, args *[]any) string {
 	where := audienceWhere(a, args)
-	*args = append(*args, channel, connectionID)
-	ch, conn := fmt.Sprintf("$%d", len(*args)-1), fmt.Sprintf("$%d", len(*args))
+	*args = append(*args, channel)
+	ch := fmt.Sprintf("$%d", len(*args))
+	window := "false"
+	if connectionID != nil { // the preview's count of closed windows
+		*args = append(*args, *connectionID)
+		window = `EXISTS (SELECT 1 FROM conversations cv WHERE cv.tenant_id = c.tenant_id AND cv.connection_id = ` + fmt.Sprintf("$%d", len(*args)) + `
+		                 AND cv.contact_id = c.id AND cv.status <> 'archived' AND cv.window_expires_at > now())`
+	}
 	return `WITH aud AS (
-		SELECT c.id, c.opted_out, c.blocked, c.created_at,
-		       EXISTS (SELECT 1 FROM conversations cv WHERE cv.tenant_id = c.tenant_id AND cv.connection_id = ` + conn + `
-		                 AND cv.contact_id = c.id AND cv.status <> 'archived' AND cv.window_expires_at > now()) AS window_open,
+		SELECT c.id, c.opted_out, c.blocked, c.created_at, ` + window + ` AS window_open,
 		       coalesce((SELECT ci.external_id FROM contact_identities ci WHERE ci.tenant_id = c.tenant_id AND ci.contact_id = c.id
 		                   AND ci.channel = ` + ch + ` ORDER BY ci.created_at LIMIT 1),
 		                CASE WHEN ` + ch + ` = 'whatsapp' THEN ltrim(c.phone, '+') END) AS address
@@ -515,19 +553,30 @@ func materializeRecipients(ctx context.Context, tx pgx.Tx, tenantID uuid.UUID, c
 		return translate(err)
 	}
 	args := []any{tenantID}
-	rows := audienceRows(c.Audience, channel, c.ConnectionID, &args)
+	rows := audienceRows(c.Audience, channel, nil, &args)
 	args = append(args, c.ID)
 	campaign := fmt.Sprintf("$%d", len(args))
-	tag, err := tx.Exec(ctx, `INSERT INTO campaign_recipients (tenant_id, campaign_id, contact_id, position, status, error)
+	var total int
+	var skips AudiencePreview
+	err := tx.QueryRow(ctx, `WITH written AS (
+		INSERT INTO campaign_recipients (tenant_id, campaign_id, contact_id, position, status, error)
 		SELECT $1, `+campaign+`, a.id, row_number() OVER (ORDER BY a.created_at, a.id),
 		       CASE WHEN a.skip = '' THEN 'pending' ELSE 'skipped' END,
 		       CASE WHEN a.skip = '' THEN NULL ELSE jsonb_build_object('reason', a.skip) END
-		  FROM (`+rows+`) a`, args...)
+		  FROM (`+rows+`) a
+		RETURNING status, error ->> 'reason' AS reason)
+		SELECT count(*), count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE reason = 'opted_out'),
+		       count(*) FILTER (WHERE reason = 'blocked'), count(*) FILTER (WHERE reason = 'no_identity'),
+		       count(*) FILTER (WHERE reason = 'duplicate') FROM written`, args...).Scan(&total, &skips.Count, &skips.OptedOut,
+		&skips.Blocked, &skips.NoIdentity, &skips.Duplicate)
 	if err != nil {
 		return err
 	}
+	if skips.Count == 0 {
+		return emptyAudience(skips) // the transaction rolls back what was written
+	}
 	_, err = tx.Exec(ctx, `UPDATE campaigns SET status = 'running', total_count = $3, started_at = $4, updated_at = now()
-		WHERE tenant_id = $1 AND id = $2`, tenantID, c.ID, tag.RowsAffected(), now)
+		WHERE tenant_id = $1 AND id = $2`, tenantID, c.ID, total, now)
 	return err
 }
 
@@ -576,7 +625,7 @@ func previewAudience(ctx context.Context, tx pgx.Tx, tenantID, connectionID uuid
 		return out, err
 	}
 	args := []any{tenantID}
-	rows := audienceRows(a, channel, connectionID, &args)
+	rows := audienceRows(a, channel, &connectionID, &args)
 	if err := tx.QueryRow(ctx, `SELECT count(*) FILTER (WHERE skip = ''), count(*) FILTER (WHERE skip = 'opted_out'),
 		count(*) FILTER (WHERE skip = 'blocked'), count(*) FILTER (WHERE skip = 'no_identity'), count(*) FILTER (WHERE skip = 'duplicate'),
 		count(*) FILTER (WHERE skip = '' AND NOT window_open)
