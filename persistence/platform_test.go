@@ -134,10 +134,18 @@ func TestLimitsEnforcedByTheDatabase(t *testing.T) {
 	require.Equal(t, 1, got.Usage.Connections)
 	require.Equal(t, 0, got.Usage.Contacts)
 
-	// Campaigns per month.
+	// Campaigns per month count when launched, not when written.
 	require.NoError(t, insertCampaign(ctx, db, tenant, mustConnection(t, db, tenant, got)))
-	err = insertCampaign(ctx, db, tenant, mustConnection(t, db, tenant, got))
-	requirePlanLimit(t, err, "monthly_campaigns", 1, 1)
+	require.NoError(t, insertCampaign(ctx, db, tenant, mustConnection(t, db, tenant, got)))
+	launch := func() error {
+		return db.TenantTx(ctx, tenant, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `UPDATE campaigns SET launched_at = now()
+				WHERE id = (SELECT id FROM campaigns WHERE launched_at IS NULL ORDER BY id LIMIT 1)`)
+			return persistence.Translate(err)
+		})
+	}
+	require.NoError(t, launch())
+	requirePlanLimit(t, launch(), "monthly_campaigns", 1, 1)
 }
 
 func mustConnection(t *testing.T, db *persistence.DB, tenant uuid.UUID, _ crm.Tenant) uuid.UUID {
