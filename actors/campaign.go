@@ -144,6 +144,18 @@ func (l *campaignLane) run() {
 		if c.Status != crm.CampaignRunning || c.ConnectionID != l.g.connection {
 			return
 		}
+		if e.cfg.Connections != nil {
+			if _, err := e.cfg.Connections.Provider(ctx, l.g.tenant, l.g.connection); errors.Is(err, crm.ErrNotFound) {
+				// The connection was deleted: nothing can be sent any more.
+				ev, err := e.db.FailCampaign(ctx, l.g.tenant, l.id, "connection_unavailable", "the campaign's connection was deleted")
+				if err != nil {
+					warn("failing a campaign", "error", err)
+				} else if ev.Type != "" {
+					e.publish(l.g.tenant, []crm.TenantEvent{ev})
+				}
+				return
+			}
+		}
 		running, err := l.pass(ctx, c)
 		if err != nil {
 			warn("campaign pass", "error", err)
@@ -194,6 +206,18 @@ func (l *campaignLane) pass(ctx context.Context, c crm.Campaign) (bool, error) {
 		}
 		if len(batch) == 0 {
 			return true, nil
+		}
+		// A tenant suspended or unlicensed meanwhile: the campaign waits,
+		// running, instead of failing its recipients one by one.
+		for {
+			err := e.MayI(ctx, l.g.tenant, ActionSend)
+			if err == nil {
+				break
+			}
+			l.log()("campaign waits: the tenant may not send", "reason", err)
+			if !l.waitUntil(time.Now().Add(5*time.Second), &c) {
+				return false, nil
+			}
 		}
 		for _, s := range batch {
 			// Quiet hours: nothing until the window ends.
