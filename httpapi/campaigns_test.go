@@ -297,7 +297,7 @@ func TestCampaignSendsEachRecipientOnce(t *testing.T) {
 
 // TestCampaignPauseResumeAndProviderErrorsOnce: a campaign paused midway
 // sends nothing more until resumed, then finishes; the provider refusing
-// sends for a while (rate limit, retried with backoff) and the lane being
+// sends for a while (rate limit, then HTTP 500s: retried with backoff) and the lane being
 // woken over and over change nothing: each recipient gets one message.
 func TestCampaignPauseResumeAndProviderErrorsOnce(t *testing.T) {
 	t.Parallel()
@@ -305,7 +305,8 @@ func TestCampaignPauseResumeAndProviderErrorsOnce(t *testing.T) {
 	vip := b.label("VIP")
 	b.campaignContacts(60, "11700", &vip, nil)
 	b.graph.mu.Lock()
-	b.graph.fail = 15 // the first 15 attempts answer 130429
+	b.graph.fail = 10  // the first 10 attempts answer 130429,
+	b.graph.fail5 = 10 // the next 10 HTTP 500: all retried
 	b.graph.mu.Unlock()
 	id := b.createCampaign(map[string]any{"name": "Pausa", "audience": map[string]any{"label_ids": []uuid.UUID{vip}},
 		"rate_per_minute": 1200, "message": templateMessage("{{contact.name}}")})

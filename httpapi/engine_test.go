@@ -48,6 +48,7 @@ type fakeGraph struct {
 	sends []map[string]any
 	times []time.Time // when each send arrived
 	fail  int         // answer this many sends with 130429 before accepting
+	fail5 int         // then this many with HTTP 500 (131000, something went wrong)
 	error string      // when set, answer every send 400 with this body
 	srv   *httptest.Server
 }
@@ -69,6 +70,12 @@ func newFakeGraph(t testing.TB) *fakeGraph {
 			g.fail--
 			w.WriteHeader(http.StatusBadRequest)
 			_, _ = w.Write([]byte(`{"error":{"message":"(#130429) Rate limit hit","type":"OAuthException","code":130429,"error_data":{"messaging_product":"whatsapp","details":"Cloud API message throughput has been reached."},"fbtrace_id":"A"}}`))
+			return
+		}
+		if g.fail5 > 0 {
+			g.fail5--
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = w.Write([]byte(`{"error":{"message":"(#131000) Something went wrong","type":"OAuthException","code":131000,"fbtrace_id":"B"}}`))
 			return
 		}
 		g.sends = append(g.sends, m)
