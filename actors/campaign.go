@@ -36,7 +36,7 @@ const campaignShare = 0.8
 
 // campaignInFlight bounds one lane's hand-overs waiting for their
 // conversation grain.
-const campaignInFlight = 256
+const campaignInFlight = 8
 
 // campaignBatch is how many recipients a lane reads at a time.
 const campaignBatch = 500

@@ -3,7 +3,7 @@
 # micro-benchmarks, then BENCHMARKS.md. Needs PostgreSQL on 127.0.0.1:5432
 # (or TEST_DATABASE_URL); every node and database it makes is its own and
 # removed at the end. Bounded: each scenario has a hard -timeout; the whole
-# set takes about 9 minutes on 2 cores.
+# set takes about 13 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -65,6 +65,11 @@ step send "${lg[@]}" send "${common[@]}" -server-log "$out/send.server.log" -out
 step bot "${lg[@]}" bot "${common[@]}" -server-log "$out/bot.server.log" -out "$out/bot.json" \
 	-tenants 10 -connections 2 -contacts 25 -window 500 -batch 10 -phase-duration 6s -settle 1500ms -pairs 2 \
 	-latency-rate 200 -latency-duration 10s -profile-seconds 4 -timeout 3m
+# Campaigns at 20/min, 600/min and 60,000/min (the last as fast as the node
+# goes), and agents' replies on the same number with and without one running.
+# About three minutes.
+step campaign "${lg[@]}" campaign "${common[@]}" -server-log "$out/campaign.server.log" -out "$out/campaign.json" \
+	-phases 20:21,600:200,60000:3001 -send-rate 1500 -agent-rate 20 -agent-duration 10s -profile-seconds 4 -timeout 5m
 step micro bash -c "go test -run '^\$' -bench . -benchmem -benchtime=200ms -timeout 5m ./... 2>&1 | grep -E '^(Benchmark|ok|FAIL|PASS|goos|goarch|pkg|cpu)' > '$out/micro.txt'"
 
 "${lg[@]}" report -dir "$out" -out BENCHMARKS.md -notes cmd/loadgen/NOTES.md

@@ -6,7 +6,7 @@
 //	loadgen sockets  idle authenticated sessions; server RSS per socket vs a bare gobwas/ws server; one event to all
 //	loadgen send     agents send through the REST API to the sandbox; send → provider call, status round trip
 //	loadgen bot      one-question chatbot flow: processing with vs without flows, webhook → bot reply at the provider
-//	loadgen campaign-pacing   (not implemented yet)
+//	loadgen campaign          campaigns' pacing error, duplicates, agent replies beside one
 //	loadgen report   turn the JSON results into BENCHMARKS.md
 //
 // Unless -target names a running node, each scenario builds cmd/crm, starts
@@ -47,8 +47,8 @@ func run(args []string) error {
 		return sendCommand(args[1:])
 	case "bot":
 		return botCommand(args[1:])
-	case "campaign-pacing":
-		return fmt.Errorf("campaign-pacing: not implemented yet (campaigns are a later issue)")
+	case "campaign", "campaign-pacing":
+		return campaignCommand(args[1:])
 	case "report":
 		return reportCommand(args[1:])
 	case "build-crm":
@@ -77,7 +77,7 @@ const usage = `usage: loadgen <scenario> [flags]   (loadgen <scenario> -h lists 
   sockets          idle authenticated WebSocket sessions: RSS per session, one event to all
   send             agent sends to the sandbox provider
   bot              chatbot: processing with a one-question flow vs without, bot reply latency
-  campaign-pacing  not implemented yet
+  campaign         campaigns at 20/min, 600/min and 60,000/min: pacing error, duplicates, agent replies during one
   report           write BENCHMARKS.md from result files`
 
 // commonFlags are shared by every scenario.

@@ -16,7 +16,7 @@ import (
 // reportCommand writes BENCHMARKS.md from the JSON results of one run.
 func reportCommand(args []string) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	dir := fs.String("dir", "", "directory holding ingest.json, processed.json, capacity.json, e2e.json, e2e-low.json, sockets.json, send.json, bot.json, commands.tsv, micro.txt")
+	dir := fs.String("dir", "", "directory holding ingest.json, processed.json, capacity.json, e2e.json, e2e-low.json, sockets.json, send.json, bot.json, campaign.json, commands.tsv, micro.txt")
 	out := fs.String("out", "BENCHMARKS.md", "file to write")
 	notes := fs.String("notes", "", "a Markdown file of analysis to append (written by hand; labelled as such)")
 	if err := fs.Parse(args); err != nil {
@@ -35,6 +35,7 @@ func reportCommand(args []string) error {
 	}
 	ingest, processed, e2e, sockets, send := load("ingest.json"), load("processed.json"), load("e2e.json"), load("sockets.json"), load("send.json")
 	capacity, e2eLow, botRes := load("capacity.json"), load("e2e-low.json"), load("bot.json")
+	campaignRes := load("campaign.json")
 	var b strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 
@@ -161,6 +162,9 @@ func reportCommand(args []string) error {
 			num(botRes, "figures.bot_reply.max_ms"), num(botRes, "figures.latency_webhooks.messages_per_sec"),
 			num(botRes, "figures.bot_reply.count"), num(botRes, "figures.bot_reply_acked"))
 	}
+	if campaignRes != nil {
+		writeCampaignGoals(w, campaignRes)
+	}
 	w("\n")
 
 	if ingest != nil {
@@ -250,6 +254,9 @@ func reportCommand(args []string) error {
 	if botRes != nil {
 		writeBotSection(w, botRes)
 	}
+	if campaignRes != nil {
+		writeCampaignSection(w, campaignRes)
+	}
 
 	w("## Profiles\n\n")
 	w("CPU profiles of the node (its own process, `go tool pprof -top` on `/debug/pprof/profile`; the binary is built with a `-overlay` file that serves net/http/pprof on `CRM_PPROF_ADDR`, the server's sources are unchanged).\n\n")
@@ -260,7 +267,8 @@ func reportCommand(args []string) error {
 	}{{ingest, "profiles.ingest_cpu_top", "Ingest, as fast as acknowledged, batch 1"}, {processed, "profiles.processing_cpu_top", "Sustained processing"},
 		{capacity, "profiles.processing_cpu_top", "Sustained processing at the lower fixed rate"},
 		{e2e, "profiles.e2e_cpu_top", "Fan-out: webhooks to 1,000 consoles"},
-		{botRes, "profiles.bot_cpu_top", "Chatbot: processing with the one-question flow active"}} {
+		{botRes, "profiles.bot_cpu_top", "Chatbot: processing with the one-question flow active"},
+		{campaignRes, "profiles.campaign_cpu_top", "Campaign at its fastest pace, with agents replying"}} {
 		top, _ := get(p.res, p.key).(string)
 		if top == "" {
 			continue
@@ -490,4 +498,53 @@ func writeBotSection(w func(string, ...any), m map[string]any) {
 	w("%.0f messages acknowledged, %.0f replies matched, %.0f starts not matched (%.0f contacts), %.0f outbox entries not recognised, %.0f outbox reads failed.\n\n",
 		num(m, "figures.bot_reply_acked"), num(m, "figures.bot_reply.count"), num(m, "figures.bot_reply_unmatched_starts"),
 		num(m, "figures.bot_reply_contacts_skipped"), num(m, "figures.bot_reply_unknown_outbox_entries"), num(m, "figures.bot_reply_outbox_read_errors"))
+}
+
+// writeCampaignGoals adds the campaign goals' rows: pacing error per pace
+// (≤ 1%), duplicates (0), and agents' replies during the fastest campaign.
+func writeCampaignGoals(w func(string, ...any), m map[string]any) {
+	outcomes, _ := get(m, "figures.campaigns").([]any)
+	for _, o := range outcomes {
+		c, _ := o.(map[string]any)
+		errPct := num(c, "error_pct")
+		result := "**pass**"
+		if errPct > 1 || num(c, "sent") < num(c, "recipients") {
+			result = fmt.Sprintf("**miss** (%.1f× the target)", errPct)
+		}
+		w("| Campaign pacing at %.0f/min, %.0f recipients: |actual − planned| / planned | %.3f%% (%.2f s for %.2f s planned; %.0f of %.0f sent) | — | — | ≤ 1%% | %s |\n",
+			num(c, "rate_per_minute"), num(c, "recipients"), errPct, num(c, "actual_s"), num(c, "planned_s"), num(c, "sent"), num(c, "recipients"), result)
+	}
+	var dups float64
+	for _, o := range outcomes {
+		c, _ := o.(map[string]any)
+		dups += num(c, "duplicates")
+	}
+	result := "**pass**"
+	if dups > 0 {
+		result = "**miss**"
+	}
+	w("| Campaign duplicates (provider calls beyond one per recipient, all paces) | %.0f | — | — | 0 | %s |\n", dups, result)
+	w("| (context) Agent reply → provider p99 during the %.0f/min campaign vs none (same number, %.0f replies/s) | %.1f ms vs %.1f ms (p50 %.1f vs %.1f) | no campaign, same run | %.1f× | — | (reported) |\n",
+		num(m, "figures.agent_busy_campaign_rate_per_minute"), num(m, "params.agent_rate"),
+		num(m, "figures.agent_to_provider_busy.p99_ms"), num(m, "figures.agent_to_provider_idle.p99_ms"),
+		num(m, "figures.agent_to_provider_busy.p50_ms"), num(m, "figures.agent_to_provider_idle.p50_ms"),
+		num(m, "figures.agent_to_provider_busy.p99_ms")/max(num(m, "figures.agent_to_provider_idle.p99_ms"), 0.001))
+}
+
+// writeCampaignSection reports `loadgen campaign`: each campaign's pace.
+func writeCampaignSection(w func(string, ...any), m map[string]any) {
+	w("## Campaigns (`loadgen campaign`)\n\n")
+	w("One tenant, one sandbox connection with `CRM_SEND_RATE=%v` (campaigns get 80%% of it). Each campaign goes to its own labelled contacts with the sandbox's approved template, one after another. ", get(m, "params.send_rate"))
+	w("Actual = the provider's answer to the last message − to the first (`messages.sent_at`); planned = (N − 1) intervals. Provider calls are the node's `crm_sends_total{outcome=\"sent\"}` over the campaign, less the agents' replies.\n\n")
+	w("| rate / min | recipients | planned s | actual s | error | provider calls | sent | duplicates | first send after start | final status | recipients at the end |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	outcomes, _ := get(m, "figures.campaigns").([]any)
+	for _, o := range outcomes {
+		c, _ := o.(map[string]any)
+		w("| %.0f | %.0f | %.2f | %.2f | %.3f%% | %.0f | %.0f | %.0f | %.2f s | %v | %v |\n", num(c, "rate_per_minute"), num(c, "recipients"),
+			num(c, "planned_s"), num(c, "actual_s"), num(c, "error_pct"), num(c, "provider_calls"), num(c, "sent"), num(c, "duplicates"),
+			num(c, "start_to_first_s"), get(c, "status"), get(c, "stats"))
+	}
+	w("\nAgent replies (request → provider answer), %.0f a second for %.0f s: with no campaign %s; during the %.0f/min campaign %s.\n\n",
+		num(m, "params.agent_rate"), num(m, "params.agent_duration_s"), latLine(m, "figures.agent_to_provider_idle."),
+		num(m, "figures.agent_busy_campaign_rate_per_minute"), latLine(m, "figures.agent_to_provider_busy."))
 }

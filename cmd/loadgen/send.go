@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -53,33 +54,9 @@ func sendCommand(args []string) error {
 
 	// Conversations: one inbound message from each contact.
 	gen := &webhookGen{run: randomHex(4), conns: fx.Connections, contacts: *convs, batch: 1}
-	for i := 0; i < *tenants**convs; i++ {
-		body, conn, _ := gen.next(nil)
-		if status, err := postWebhook(ctx, client, s.base, conn, body); err != nil || status != http.StatusOK {
-			return fmt.Errorf("seeding conversations: %d %v", status, err)
-		}
-	}
-	convIDs := make([][]string, *tenants)
-	deadline := time.Now().Add(30 * time.Second)
-	for t := range fx.Tenants {
-		for {
-			var page struct {
-				Items []struct {
-					ID string `json:"id"`
-				} `json:"items"`
-			}
-			_, err := apiJSON(ctx, client, http.MethodGet, s.base+"/api/v1/conversations?limit=100", fx.Tenants[t].Token, nil, &page)
-			if err == nil && len(page.Items) >= *convs {
-				for _, it := range page.Items {
-					convIDs[t] = append(convIDs[t], it.ID)
-				}
-				break
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("tenant %d has %d of %d conversations after 30 s", t, len(page.Items), *convs)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+	convIDs, err := openConversations(ctx, client, s.base, fx, gen, *convs)
+	if err != nil {
+		return err
 	}
 
 	var mu sync.Mutex
@@ -252,4 +229,39 @@ func sendCommand(args []string) error {
 		res.Figures["server_metrics"] = ms
 	}
 	return res.write(common.out)
+}
+
+// openConversations posts one inbound message from each of convs contacts
+// per tenant (gen's) and waits for the conversations they open: their ids
+// per tenant.
+func openConversations(ctx context.Context, client *http.Client, base string, fx *fixture, gen *webhookGen, convs int) ([][]string, error) {
+	for i := 0; i < len(fx.Tenants)*convs; i++ {
+		body, conn, _ := gen.next(nil)
+		if status, err := postWebhook(ctx, client, base, conn, body); err != nil || status != http.StatusOK {
+			return nil, fmt.Errorf("seeding conversations: %d %v", status, err)
+		}
+	}
+	convIDs := make([][]string, len(fx.Tenants))
+	deadline := time.Now().Add(30 * time.Second)
+	for t := range fx.Tenants {
+		for {
+			var page struct {
+				Items []struct {
+					ID string `json:"id"`
+				} `json:"items"`
+			}
+			_, err := apiJSON(ctx, client, http.MethodGet, base+"/api/v1/conversations?limit=100", fx.Tenants[t].Token, nil, &page)
+			if err == nil && len(page.Items) >= convs {
+				for _, it := range page.Items {
+					convIDs[t] = append(convIDs[t], it.ID)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				return nil, fmt.Errorf("tenant %d has %d of %d conversations after 30 s", t, len(page.Items), convs)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	return convIDs, nil
 }
