@@ -16,6 +16,8 @@ const Settings = lazy(() => import('./pages/settings/Settings'));
 const Platform = lazy(() => import('./pages/platform/Platform'));
 const BotFlows = lazy(() => import('./pages/bots/BotFlows'));
 const FlowBuilder = lazy(() => import('./pages/bots/FlowBuilder'));
+const Campaigns = lazy(() => import('./pages/campaigns/Campaigns'));
+const CampaignDetail = lazy(() => import('./pages/campaigns/CampaignDetail'));
 
 /** Restores the session once, on start, from the refresh cookie (when the browser has one). */
 function useRestoreSession() {
@@ -69,6 +71,8 @@ export default function App() {
           <Route path="inbox/:conversationId" element={<RequireAuth allow={tenantUser}><Suspense fallback={<SkeletonRows />}><Inbox /></Suspense></RequireAuth>} />
           <Route path="contacts" element={<RequireAuth allow={tenantUser}><Suspense fallback={<SkeletonRows />}><Contacts /></Suspense></RequireAuth>} />
           <Route path="bots" element={<RequireAuth allow={isSupervisorOrUp}><Suspense fallback={<SkeletonRows />}><BotFlows /></Suspense></RequireAuth>} />
+          <Route path="campaigns" element={<RequireAuth allow={isSupervisorOrUp}><Suspense fallback={<SkeletonRows />}><Campaigns /></Suspense></RequireAuth>} />
+          <Route path="campaigns/:id" element={<RequireAuth allow={isSupervisorOrUp}><Suspense fallback={<SkeletonRows />}><CampaignDetail /></Suspense></RequireAuth>} />
           <Route path="bots/:id" element={<RequireAuth allow={isSupervisorOrUp}><Suspense fallback={<SkeletonRows />}><FlowBuilder /></Suspense></RequireAuth>} />
           <Route path="settings/*" element={<RequireAuth allow={tenantUser}><Suspense fallback={<SkeletonRows />}><Settings /></Suspense></RequireAuth>} />
           <Route path="platform/*" element={<RequireAuth allow={isPlatform}><Suspense fallback={<SkeletonRows />}><Platform /></Suspense></RequireAuth>} />

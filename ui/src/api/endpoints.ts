@@ -1,6 +1,7 @@
 // One typed function per route the console uses (DESIGN §6).
 import { api } from './index';
 import type {
+  AudiencePreview, Campaign, CampaignActivity, CampaignAudience, CampaignInput, CampaignRecipient,
   AuditEntry, BotFlow, BotFlowSummary, Connection, Contact, ConversationBot, DeadLetter, Conversation, ImportJob, Label, License, Message, MessageHit, Note, Page, Plan, PlatformMetrics,
   MessageTemplate, OutboxEntry, QuickReply, SendMessageRequest, Team, Tenant, TenantInfo, TenantSettings, TokenResponse, User, UserSummary,
 } from './types';
@@ -149,6 +150,21 @@ export const botFlows = {
   unpublish: (id: string) => api.post<BotFlow>(`/api/v1/bot-flows/${id}/unpublish`, {}),
   export: (id: string) => api.get<unknown>(`/api/v1/bot-flows/${id}/export`),
   import: (doc: unknown) => api.post<BotFlow>('/api/v1/bot-flows/import', doc),
+};
+
+/** Campaigns (issue 17): drafts are edited with PATCH; start, pause, resume and cancel move them. */
+export const campaigns = {
+  page: (query: Q = {}) => api.get<Page<Campaign>>('/api/v1/campaigns', { query }),
+  get: (id: string) => api.get<Campaign>(`/api/v1/campaigns/${id}`),
+  create: (body: CampaignInput) => api.post<Campaign>('/api/v1/campaigns', body),
+  update: (id: string, body: Partial<CampaignInput>) => api.patch<Campaign>(`/api/v1/campaigns/${id}`, body),
+  remove: (id: string) => api.delete<void>(`/api/v1/campaigns/${id}`),
+  act: (id: string, action: 'start' | 'pause' | 'resume' | 'cancel') => api.post<Campaign>(`/api/v1/campaigns/${id}/${action}`, {}),
+  preview: (connectionId: string, audience: CampaignAudience) =>
+    api.post<AudiencePreview>('/api/v1/campaigns/audience-preview', { connection_id: connectionId, audience }),
+  recipients: (id: string, query: Q = {}) => api.get<Page<CampaignRecipient>>(`/api/v1/campaigns/${id}/recipients`, { query }),
+  recipientsCsv: (id: string, query: Q = {}) => api.get<Response>(`/api/v1/campaigns/${id}/recipients.csv`, { raw: true, query }),
+  activity: (id: string) => api.get<CampaignActivity>(`/api/v1/campaigns/${id}/activity`, { query: { bucket: 'minute' } }),
 };
 
 /** What a simulated customer sends through a sandbox connection. */

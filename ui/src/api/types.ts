@@ -521,3 +521,32 @@ export interface ConversationBot {
   active: boolean;
   session: BotSession | null;
 }
+
+export type CampaignStatus = 'draft' | 'scheduled' | 'running' | 'paused' | 'completed' | 'cancelled' | 'failed';
+export interface CampaignStats { total: number; pending: number; sent: number; delivered: number; read: number; failed: number; skipped: number }
+export interface CampaignMessage { type: 'text' | 'template' | 'image' | 'video' | 'document'; text?: string; media_id?: string | null; template?: TemplateSend }
+export interface CampaignAudience {
+  label_ids?: string[]; exclude_label_ids?: string[]; custom_fields?: Record<string, string>; contact_ids?: string[];
+  created_after?: string | null; last_inbound_after?: string | null;
+}
+export interface QuietHours { from: string; to: string; timezone: string }
+export interface Campaign {
+  id: string; name: string; connection_id: string; status: CampaignStatus; message: CampaignMessage; audience: CampaignAudience;
+  scheduled_at: string | null; rate_per_minute: number; jitter_pct: number; quiet_hours: QuietHours | null;
+  stats: CampaignStats; progress: number; estimated_finish_at: string | null; error: { code?: string; message?: string } | null;
+  launched_at: string | null; started_at: string | null; finished_at: string | null; created_at: string; updated_at: string;
+}
+export interface CampaignInput {
+  name: string; connection_id: string; message: CampaignMessage; audience: CampaignAudience; scheduled_at: string | null;
+  rate_per_minute: number; jitter_pct: number; quiet_hours: QuietHours | null;
+}
+export interface AudiencePreview {
+  count: number; opted_out: number; blocked: number; no_identity: number; duplicate: number; outside_window: number;
+  sample: { id: string; name: string; phone: string | null; email: string | null; custom_fields: Record<string, unknown> | null }[];
+}
+export interface CampaignRecipient {
+  contact_id: string; contact_name: string; phone: string | null; position: number; status: string;
+  error: { reason?: string; code?: string | number; message?: string } | null; message_id: string | null; conversation_id: string | null;
+  sent_at: string | null; delivered_at: string | null; read_at: string | null; updated_at: string;
+}
+export interface CampaignActivity { bucket: string; points: { at: string; sent: number; delivered: number; read: number; failed: number }[] }

@@ -10,6 +10,7 @@ import type { Conversation } from '../api/types';
 import { socketUrl } from '../api/socketUrl';
 import { RealtimeClient, type Frame } from '../api/ws';
 import { applyDirectoryFrame, applyMessageFrame, upsertConversation } from '../lib/liveCache';
+import { applyCampaignFrame } from '../lib/campaigns';
 import { useAuth } from '../store/auth';
 import { useConnectionLive, useRealtime, type ConnectionLive } from '../store/realtime';
 
@@ -73,6 +74,12 @@ export function RealtimeProvider() {
           case 'conversation.updated':
             if (data?.id) upsertConversation(qc, data as unknown as Conversation);
             refreshLists();
+            break;
+          case 'campaign.updated':
+            applyCampaignFrame(qc, data);
+            break;
+          case 'campaign.deleted':
+            void qc.invalidateQueries({ queryKey: ['campaigns'] });
             break;
           case 'connection.updated':
             if (data?.id) useConnectionLive.getState().set(String(data.id), data as ConnectionLive);

@@ -1,7 +1,7 @@
 import { useQuery } from '@tanstack/react-query';
 import clsx from 'clsx';
 import { askNotifications, notificationsSupported } from '../lib/notify';
-import { Bell, BarChart3, Bot, Building2, Contact as ContactIcon, CreditCard, LogOut, MessageCircle, Settings, WifiOff } from 'lucide-react';
+import { Bell, BarChart3, Bot, Megaphone, Building2, Contact as ContactIcon, CreditCard, LogOut, MessageCircle, Settings, WifiOff } from 'lucide-react';
 import { useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { NavLink, Outlet, useNavigate } from 'react-router';
@@ -35,6 +35,9 @@ export function useNavItems(): NavItem[] {
   ];
   if (isSupervisorOrUp(role) && tenantQ.data?.plan?.features?.chatbot === true) {
     items.push({ to: '/bots', label: t('nav.bots'), icon: <Bot className="h-5 w-5" aria-hidden /> });
+  }
+  if (isSupervisorOrUp(role) && tenantQ.data?.plan?.features?.campaigns === true) {
+    items.push({ to: '/campaigns', label: t('nav.campaigns'), icon: <Megaphone className="h-5 w-5" aria-hidden /> });
   }
   items.push({ to: '/settings', label: t('nav.settings'), icon: <Settings className="h-5 w-5" aria-hidden /> });
   return items;
