@@ -870,6 +870,45 @@ await step('chatbot: admin builds a flow (start → message → end), saves, pub
   await context.close();
 });
 
+await step('campaigns: admin writes a campaign to a label with the wizard (approved template, audience count, fast pace), starts it, and watches the progress bar reach 100%', async () => {
+  const token = await apiLogin(ADMIN);
+  const label = await call(token, 'POST', '/api/v1/labels', { name: `Campanha ${run}`, color: '#7c3aed' });
+  for (let i = 0; i < 3; i++) {
+    await call(token, 'POST', '/api/v1/contacts', { name: `Cliente campanha ${i} ${run}`, phone: `+${waPhone()}`, label_ids: [label.id] });
+  }
+  const { page, context } = await newPage('campaigns');
+  await login(page, ADMIN);
+  await page.waitForURL(/\/inbox/);
+  await page.getByRole('navigation', { name: 'Navegação principal' }).filter({ visible: true }).getByRole('link', { name: 'Campanhas' }).click();
+  await page.waitForURL(/\/campaigns$/);
+  await page.getByTestId('new-campaign').click();
+  await page.getByLabel('Nome').fill(`Boas-vindas ${run}`);
+  const connection = page.getByLabel('Conexão');
+  const sandboxOption = await connection.locator('option').filter({ hasText: 'whatsapp' }).first().getAttribute('value');
+  await connection.selectOption(sandboxOption);
+  await page.getByLabel('Tipo de mensagem').selectOption('template');
+  const template = page.getByLabel('Modelo', { exact: true });
+  await until('the approved templates load', async () => (await template.locator('option').count()) > 1);
+  await template.selectOption({ label: 'boas_vindas · pt_BR' });
+  await expectText(page.getByTestId('campaign-preview'), 'Seja bem-vindo');
+  await page.getByTestId('wizard-next').click();
+  await page.getByTestId('audience-labels').getByRole('button', { name: `Campanha ${run}` }).click();
+  await until('the audience counts the 3 labelled contacts', async () => (await page.getByTestId('audience-count').getAttribute('data-count')) === '3');
+  await shot(page, '39b-campaign-audience', 'Campanhas → Nova campanha: the audience of one label, counted live');
+  await page.getByTestId('wizard-next').click();
+  await page.getByRole('button', { name: 'Rápido (600/min)' }).click();
+  await expectText(page.getByTestId('campaign-estimate'), 'para 3 contatos');
+  await page.getByTestId('wizard-next').click();
+  await page.getByTestId('start-campaign').click();
+  await page.waitForURL(/\/campaigns\/[0-9a-f-]{36}$/);
+  await until('the progress bar reaches 100%', async () => (await page.getByTestId('campaign-progress').getAttribute('aria-valuenow')) === '100', 30000);
+  await until('the campaign is completed', async () => (await page.getByTestId('campaign-status').getAttribute('data-status')) === 'completed', 30000);
+  await expectVisible(page.getByTestId('stat-sent'), 'the sent count');
+  await until('the recipients table lists the 3 contacts', async () => (await page.getByTestId('campaign-recipients').locator('tr').count()) === 3, 15000);
+  await shot(page, '39c-campaign-completed', 'Campanhas → detail: the campaign sent to its 3 contacts, progress 100%, stats and recipients');
+  await context.close();
+});
+
 // Buttons whose label wrapped onto a second line, out of their fixed height ("Tentar de / novo", "Exportar / CSV").
 async function wrappedButtons(page) {
   return page.evaluate(() => [...document.querySelectorAll('button')].filter((b) => {

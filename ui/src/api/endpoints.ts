@@ -72,6 +72,8 @@ export const teams = crud<Team, TeamInput>('/api/v1/teams');
 export const labels = crud<Label, LabelInput>('/api/v1/labels');
 export const quickReplies = crud<QuickReply, QuickReplyInput>('/api/v1/quick-replies');
 export const contacts = {
+  /** Records the contact's marketing consent (opted out or back in) with how they said so; audited. */
+  consent: (id: string, body: { opted_out: boolean; note: string }) => api.post<{ opted_out: boolean; changed: boolean }>(`/api/v1/contacts/${id}/consent`, body),
   ...crud<Contact, ContactInput>('/api/v1/contacts'),
   importCsv: (file: File) => {
     const form = new FormData();

@@ -72,6 +72,8 @@ export interface Contact {
   label_ids: string[] | null;
   created_at?: string;
   updated_at?: string;
+  opted_out?: boolean;
+  blocked?: boolean;
 }
 
 export interface ImportJob {

@@ -1,5 +1,5 @@
-import { useQuery } from '@tanstack/react-query';
-import { Mail, Pencil, Phone, X } from 'lucide-react';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { BellOff, Mail, Pencil, Phone, X } from 'lucide-react';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
@@ -9,7 +9,8 @@ import { ChannelIcon } from './chat/ChannelIcon';
 import { BotDataSection } from './ConversationBot';
 import type { Contact, Conversation } from '../api/types';
 import { ContactForm } from '../pages/Contacts';
-import { Avatar, Badge, Button, ErrorState, SkeletonRows, notBuiltYet } from './ui';
+import { FormError } from './FormError';
+import { Avatar, Badge, Button, ErrorState, Field, Modal, SkeletonRows, Textarea, notBuiltYet } from './ui';
 
 /** The contact beside a conversation: profile, labels and custom fields, editable. */
 export function ContactPanel({ conversation, onClose, preview }: { conversation: Conversation; onClose: () => void; preview?: boolean }) {
@@ -48,6 +49,7 @@ export function ContactPanel({ conversation, onClose, preview }: { conversation:
                 <Button variant="outline" size="sm" className="mt-2" onClick={() => setEditing(true)}><Pencil className="h-4 w-4" aria-hidden /> {t('contacts.edit')}</Button>
               )}
             </div>
+            {!preview && q.data && <ConsentSection contact={q.data} />}
             <BotDataSection conversation={conversation} preview={preview} />
             <section className="border-b border-gray-100 px-4 py-3">
               <h3 className="mb-2 text-xs font-semibold uppercase tracking-wide text-gray-500">{t('contacts.labels')}</h3>
@@ -97,5 +99,50 @@ export function ContactPanel({ conversation, onClose, preview }: { conversation:
       </div>
       {editing && q.data && <ContactForm contact={q.data} labels={labelsQ.data ?? []} onClose={() => setEditing(false)} />}
     </aside>
+  );
+}
+
+/** Whether the contact receives campaigns: opted out (a stop word, WhatsApp's 131050 or an agent) or not, and recording a change with how the contact said so. */
+export function ConsentSection({ contact }: { contact: Contact }) {
+  const { t } = useTranslation();
+  const qc = useQueryClient();
+  const [open, setOpen] = useState(false);
+  const [note, setNote] = useState('');
+  const [missing, setMissing] = useState(false);
+  const optedOut = !!contact.opted_out;
+  const save = useMutation({
+    mutationFn: () => contacts.consent(contact.id, { opted_out: !optedOut, note: note.trim() }),
+    onSuccess: () => {
+      setOpen(false);
+      setNote('');
+      void qc.invalidateQueries({ queryKey: ['contact', contact.id] });
+      void qc.invalidateQueries({ queryKey: ['contacts'] });
+    },
+  });
+  return (
+    <section className="border-b border-gray-100 px-4 py-3" data-testid="consent">
+      {optedOut ? (
+        <div className="space-y-2">
+          <p className="flex items-center gap-1.5 rounded-md bg-amber-50 px-2 py-1.5 text-sm text-amber-800" data-testid="opted-out"><BellOff className="h-4 w-4" aria-hidden /> {t('consent.opted_out')}</p>
+          <Button variant="outline" size="sm" onClick={() => setOpen(true)}>{t('consent.opt_in')}</Button>
+        </div>
+      ) : (
+        <button type="button" className="text-xs text-gray-500 underline-offset-2 hover:underline" onClick={() => setOpen(true)}>{t('consent.opt_out')}</button>
+      )}
+      {open && (
+        <Modal open onOpenChange={(o) => !o && setOpen(false)} title={optedOut ? t('consent.opt_in_title') : t('consent.opt_out_title')} description={optedOut ? t('consent.opt_in_hint') : t('consent.opt_out_hint')}>
+          <form className="space-y-3" onSubmit={(e) => { e.preventDefault(); if (!note.trim()) { setMissing(true); return; } save.mutate(); }}>
+            <FormError error={save.error} />
+            <Field label={t('consent.note')} htmlFor="consent-note" error={missing && !note.trim() ? t('consent.note_required') : undefined}>
+              <Textarea id="consent-note" rows={3} value={note} onChange={(e) => setNote(e.target.value)} maxLength={500} invalid={missing && !note.trim()} autoFocus />
+            </Field>
+            <div className="flex justify-end gap-2">
+              <Button type="button" variant="outline" onClick={() => setOpen(false)}>{t('common.cancel')}</Button>
+              <Button type="submit" loading={save.isPending} data-testid="consent-save">{t('common.save')}</Button>
+            </div>
+          </form>
+        </Modal>
+      )}
+    </section>
   );
 }

@@ -237,6 +237,12 @@ export const en: Loose<Dictionary> = {
       button_reply: 'Button reply', unsupported: 'Unsupported message',
     },
   },
+  consent: {
+    opted_out: 'Does not receive campaigns (asked to stop)', opt_in: 'Record new consent', opt_out: 'Mark as opted out',
+    opt_in_title: 'Record new consent', opt_in_hint: 'The contact receives campaigns again. It is kept in the audit log.',
+    opt_out_title: 'Opt out of campaigns', opt_out_hint: 'The contact no longer receives campaigns. It is kept in the audit log.',
+    note: 'How did the customer ask or agree?', note_required: 'Write how the customer asked or agreed.',
+  },
   campaigns: {
     title: 'Campaigns', description: "Bulk sends to an audience, at your number's safe pace, with each contact's outcome.",
     new: 'New campaign', edit: 'Edit campaign', not_in_plan: "Your company's plan does not include campaigns.",

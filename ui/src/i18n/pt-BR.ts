@@ -234,6 +234,12 @@ export const ptBR = {
       button_reply: 'Resposta de botão', unsupported: 'Mensagem não suportada',
     },
   },
+  consent: {
+    opted_out: 'Não recebe campanhas (pediu para sair)', opt_in: 'Registrar novo consentimento', opt_out: 'Marcar como descadastrado',
+    opt_in_title: 'Registrar novo consentimento', opt_in_hint: 'O contato volta a receber campanhas. Fica registrado no histórico de auditoria.',
+    opt_out_title: 'Descadastrar de campanhas', opt_out_hint: 'O contato deixa de receber campanhas. Fica registrado no histórico de auditoria.',
+    note: 'Como o cliente pediu ou autorizou?', note_required: 'Escreva como o cliente pediu ou autorizou.',
+  },
   campaigns: {
     title: 'Campanhas', description: 'Envios em massa para um público, no ritmo seguro do seu número, com o resultado de cada contato.',
     new: 'Nova campanha', edit: 'Editar campanha', not_in_plan: 'O plano da sua empresa não inclui campanhas.',
