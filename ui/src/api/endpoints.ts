@@ -1,7 +1,7 @@
 // One typed function per route the console uses (DESIGN §6).
 import { api } from './index';
 import type {
-  AudiencePreview, Campaign, CampaignActivity, CampaignAudience, CampaignInput, CampaignRecipient,
+  AudiencePreview, Campaign, ScheduledMessage, CampaignActivity, CampaignAudience, CampaignInput, CampaignRecipient,
   AuditEntry, BotFlow, BotFlowSummary, Connection, Contact, ConversationBot, DeadLetter, Conversation, ImportJob, Label, License, Message, MessageHit, Note, Page, Plan, PlatformMetrics,
   MessageTemplate, OutboxEntry, QuickReply, SendMessageRequest, Team, Tenant, TenantInfo, TenantSettings, TokenResponse, User, UserSummary,
 } from './types';
@@ -152,6 +152,14 @@ export const botFlows = {
   unpublish: (id: string) => api.post<BotFlow>(`/api/v1/bot-flows/${id}/unpublish`, {}),
   export: (id: string) => api.get<unknown>(`/api/v1/bot-flows/${id}/export`),
   import: (doc: unknown) => api.post<BotFlow>('/api/v1/bot-flows/import', doc),
+};
+
+/** Messages an agent scheduled for later (issue 17); DELETE cancels a pending one. */
+export const scheduled = {
+  list: (conversationId: string) => api.get<Page<ScheduledMessage>>('/api/v1/scheduled-messages', { query: { conversation_id: conversationId, limit: 100 } }).then((p) => itemsOf(p)),
+  create: (body: { conversation_id: string; type: 'text'; text: string; send_at: string }) => api.post<ScheduledMessage>('/api/v1/scheduled-messages', body),
+  update: (id: string, body: { text?: string; send_at?: string }) => api.patch<ScheduledMessage>(`/api/v1/scheduled-messages/${id}`, body),
+  cancel: (id: string) => api.delete<ScheduledMessage>(`/api/v1/scheduled-messages/${id}`),
 };
 
 /** Campaigns (issue 17): drafts are edited with PATCH; start, pause, resume and cancel move them. */

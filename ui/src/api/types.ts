@@ -552,3 +552,10 @@ export interface CampaignRecipient {
   sent_at: string | null; delivered_at: string | null; read_at: string | null; updated_at: string;
 }
 export interface CampaignActivity { bucket: string; points: { at: string; sent: number; delivered: number; read: number; failed: number }[] }
+
+export interface ScheduledMessage {
+  id: string; connection_id: string; contact_id: string; conversation_id: string | null;
+  message: { type: string; text?: string; media_id?: string | null; template?: unknown };
+  send_at: string; status: 'pending' | 'sent' | 'cancelled' | 'failed'; sent_message_id: string | null;
+  error: { code?: string; message?: string } | null; created_by: string | null; created_at: string; updated_at: string;
+}

@@ -50,6 +50,8 @@ export function RealtimeProvider() {
           case 'message.created':
           case 'message.updated': {
             const m = applyMessageFrame(qc, data);
+            // a scheduled message went out: its conversation's list shows it sent
+            if (frame.type === 'message.created' && m?.via === 'schedule') void qc.invalidateQueries({ queryKey: ['scheduled', m.conversation_id] });
             if (frame.type === 'message.created' && m?.direction === 'inbound' && !location.pathname.endsWith(`/inbox/${m.conversation_id}`)) {
               const conv = qc.getQueryData<Conversation>(['conversation', m.conversation_id]);
               notifyInbound({

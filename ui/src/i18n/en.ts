@@ -30,6 +30,7 @@ export const en: Loose<Dictionary> = {
     campaign_not_editable: 'Only drafts and scheduled campaigns can be edited.', campaign_running: 'Cancel the campaign before deleting it.',
   },
   fields: {
+    not_past: 'Choose a time in the future.',
     required: 'Required.', email: 'Enter a valid email address.', min_length: 'Must have at least {{n}} characters.',
     max_length: 'Must have at most {{n}} characters.', color: 'Use a hex colour such as #64748b.',
     shortcut: 'Use 1 to 40 characters: lower-case letters, digits, _ and -.', phone: 'Invalid phone number.',
@@ -242,6 +243,14 @@ export const en: Loose<Dictionary> = {
     opt_in_title: 'Record new consent', opt_in_hint: 'The contact receives campaigns again. It is kept in the audit log.',
     opt_out_title: 'Opt out of campaigns', opt_out_hint: 'The contact no longer receives campaigns. It is kept in the audit log.',
     note: 'How did the customer ask or agree?', note_required: 'Write how the customer asked or agreed.',
+  },
+  scheduled: {
+    open: 'Schedule message', title: 'Schedule message', edit_title: 'Change scheduled message', hint: 'The message goes out by itself at the time set, in your name.',
+    text: 'Message', send_at: 'Send at', schedule: 'Schedule', cancel: 'Cancel send',
+    picks: { in_hour: 'In 1 hour', tomorrow_9: 'Tomorrow 9:00' },
+    done: 'Message scheduled for {{at}}.', chip_one: 'Scheduled ({{count}})', chip_other: 'Scheduled ({{count}})', list_title: 'Scheduled messages',
+    confirm_cancel: 'Cancel the send set for {{at}}?',
+    status: { pending: 'Scheduled', sent: 'Sent', cancelled: 'Cancelled', failed: 'Failed' },
   },
   campaigns: {
     title: 'Campaigns', description: "Bulk sends to an audience, at your number's safe pace, with each contact's outcome.",

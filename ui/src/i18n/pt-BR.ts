@@ -27,6 +27,7 @@ export const ptBR = {
     campaign_not_editable: 'Só rascunhos e campanhas agendadas podem ser editados.', campaign_running: 'Cancele a campanha antes de excluí-la.',
   },
   fields: {
+    not_past: 'Escolha um horário no futuro.',
     required: 'Obrigatório.', email: 'Informe um e-mail válido.', min_length: 'Deve ter pelo menos {{n}} caracteres.',
     max_length: 'Deve ter no máximo {{n}} caracteres.', color: 'Use uma cor hexadecimal, como #64748b.',
     shortcut: 'Use de 1 a 40 caracteres: letras minúsculas, números, _ e -.', phone: 'Telefone inválido.',
@@ -239,6 +240,14 @@ export const ptBR = {
     opt_in_title: 'Registrar novo consentimento', opt_in_hint: 'O contato volta a receber campanhas. Fica registrado no histórico de auditoria.',
     opt_out_title: 'Descadastrar de campanhas', opt_out_hint: 'O contato deixa de receber campanhas. Fica registrado no histórico de auditoria.',
     note: 'Como o cliente pediu ou autorizou?', note_required: 'Escreva como o cliente pediu ou autorizou.',
+  },
+  scheduled: {
+    open: 'Agendar mensagem', title: 'Agendar mensagem', edit_title: 'Alterar mensagem agendada', hint: 'A mensagem sai sozinha na hora marcada, em seu nome.',
+    text: 'Mensagem', send_at: 'Enviar em', schedule: 'Agendar', cancel: 'Cancelar envio',
+    picks: { in_hour: 'Em 1 hora', tomorrow_9: 'Amanhã 9h' },
+    done: 'Mensagem agendada para {{at}}.', chip_one: 'Agendada ({{count}})', chip_other: 'Agendadas ({{count}})', list_title: 'Mensagens agendadas',
+    confirm_cancel: 'Cancelar o envio marcado para {{at}}?',
+    status: { pending: 'Agendada', sent: 'Enviada', cancelled: 'Cancelada', failed: 'Falhou' },
   },
   campaigns: {
     title: 'Campanhas', description: 'Envios em massa para um público, no ritmo seguro do seu número, com o resultado de cada contato.',

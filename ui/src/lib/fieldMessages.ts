@@ -16,6 +16,7 @@ const patterns: [RegExp, string][] = [
   [/without control characters|must be valid text/i, 'fields.plain_text'],
   [/string, number, boolean or null/i, 'fields.custom_value'],
   [/must be in the future/i, 'fields.future'],
+  [/must not be in the past/i, 'fields.not_past'],
   [/IP address|IPv4|IPv6/i, 'fields.ip'],
   [/^is required/i, 'fields.required'],
   [/valid email/i, 'fields.email'],

@@ -1,6 +1,6 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import clsx from 'clsx';
-import { ArrowLeft, ArrowRightLeft, Bot, Eye, CheckCircle2, Clock, FileText, Keyboard, MessageCircle, Mic, Paperclip, RotateCcw, Search, Send, Smile, Square, StickyNote, Tag, UserPlus, X } from 'lucide-react';
+import { ArrowLeft, ArrowRightLeft, Bot, CheckCircle2, Clock, Eye, FileText, Keyboard, MessageCircle, Mic, Paperclip, RotateCcw, Search, Send, Smile, Square, StickyNote, Tag, UserPlus, X } from 'lucide-react';
 import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent as ReactKeyboardEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
@@ -16,9 +16,10 @@ import { ContactPanel } from '../components/ContactPanel';
 import { LabelsDialog, TransferDialog } from '../components/ConversationActions';
 import { BotActiveBadge, HandToFlowDialog, useChatbotEnabled } from '../components/ConversationBot';
 import { sendRealtime } from '../components/RealtimeProvider';
+import { ScheduleDialog, ScheduledChip } from '../components/ScheduledMessages';
 import { FormError } from '../components/FormError';
 import { Avatar, Badge, Button, EmptyState, ErrorState, Modal, Select, SkeletonRows, notBuiltYet, useErrorText } from '../components/ui';
-import { formatPhone, listTime, newIdempotencyKey } from '../lib/format';
+import { formatDateTime, formatPhone, listTime, newIdempotencyKey } from '../lib/format';
 import { draftKey, useDraft } from '../lib/drafts';
 import { useStickToBottom } from '../lib/useStickToBottom';
 import { useDebounced } from '../lib/useDebounced';
@@ -334,6 +335,13 @@ function Composer({ conversation, replyTo, onClearReply, onDispatch, onNote, pre
   });
   const fileRef = useRef<HTMLInputElement>(null);
   const [emojiOpen, setEmojiOpen] = useState(false);
+  const [scheduling, setScheduling] = useState(false);
+  const [scheduledAt, setScheduledAt] = useState<string | null>(null);
+  useEffect(() => {
+    if (!scheduledAt) return;
+    const id = setTimeout(() => setScheduledAt(null), 6000);
+    return () => clearTimeout(id);
+  }, [scheduledAt]);
   const recorder = useVoiceRecorder();
   const sendMedia = useMutation({
     networkMode: 'always',
@@ -434,6 +442,14 @@ function Composer({ conversation, replyTo, onClearReply, onDispatch, onNote, pre
           ))}
         </div>
       )}
+      {!preview && <ScheduledChip conversationId={conversation.id} />}
+      <p role="status" aria-live="polite" className={scheduledAt ? 'mb-2 text-xs text-green-800' : 'sr-only'} data-testid="scheduled-notice">
+        {scheduledAt ? t('scheduled.done', { at: formatDateTime(scheduledAt) }) : ''}
+      </p>
+      {scheduling && (
+        <ScheduleDialog conversationId={conversation.id} text={text} onClose={() => setScheduling(false)}
+          onDone={(m) => { setScheduling(false); setText(''); setScheduledAt(m.send_at); }} />
+      )}
       {windowClosed && !note && <p className="mb-2 text-xs text-amber-800" data-testid="window-closed-hint">{t('inbox.window_closed_hint')}</p>}
       <div className="flex min-w-0 items-end gap-1 sm:gap-2">
         <button type="button" onClick={() => setNote((n) => !n)} aria-pressed={note} title={t('inbox.note_mode')} aria-label={t('inbox.note_mode')}
@@ -449,6 +465,10 @@ function Composer({ conversation, replyTo, onClearReply, onDispatch, onNote, pre
             <button type="button" onClick={() => setPickerOpen(!pickerOpen)} title={t('templates.open')} aria-label={t('templates.open')} aria-pressed={showPicker} disabled={preview || windowClosed}
               data-testid="open-templates" className="mb-1 rounded-full p-2 text-gray-500 hover:bg-gray-200 disabled:opacity-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-500">
               <FileText className="h-5 w-5" aria-hidden />
+            </button>
+            <button type="button" onClick={() => setScheduling(true)} title={t('scheduled.open')} aria-label={t('scheduled.open')} disabled={preview || windowClosed || !text.trim()}
+              data-testid="open-schedule" className="mb-1 hidden shrink-0 rounded-full p-2 text-gray-500 hover:bg-gray-200 disabled:opacity-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-500 sm:inline-flex">
+              <Clock className="h-5 w-5" aria-hidden />
             </button>
             <button type="button" onClick={() => fileRef.current?.click()} title={t('inbox.attach')} aria-label={t('inbox.attach')} disabled={windowClosed || preview || sendMedia.isPending}
               className="mb-1 rounded-full p-2 text-gray-500 hover:bg-gray-200 disabled:opacity-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-500">
