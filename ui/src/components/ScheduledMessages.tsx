@@ -75,10 +75,10 @@ export function ScheduledChip({ conversationId }: { conversationId: string }) {
   const q = useQuery({ queryKey: scheduledKey(conversationId), queryFn: () => scheduled.list(conversationId) });
   const [open, setOpen] = useState(false);
   const [editing, setEditing] = useState<ScheduledMessage | null>(null);
-  const [confirm, dialog] = useConfirm();
+  const [ask, dialog] = useConfirm();
   const cancel = useMutation({
     mutationFn: async (m: ScheduledMessage) => {
-      if (!(await confirm({ message: t('scheduled.confirm_cancel', { at: formatDateTime(m.send_at) }), confirmLabel: t('scheduled.cancel') }))) return;
+      if (!(await ask({ message: t('scheduled.confirm_cancel', { at: formatDateTime(m.send_at) }), confirmLabel: t('scheduled.cancel') }))) return;
       await scheduled.cancel(m.id);
     },
     onSuccess: () => void qc.invalidateQueries({ queryKey: scheduledKey(conversationId) }),

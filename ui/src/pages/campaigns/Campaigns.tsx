@@ -55,11 +55,11 @@ export function actionsFor(status: CampaignStatus): ('start' | 'pause' | 'resume
 export function useCampaignActions() {
   const { t } = useTranslation();
   const qc = useQueryClient();
-  const [confirm, dialog] = useConfirm();
+  const [ask, dialog] = useConfirm();
   const act = useMutation({
     mutationFn: async ({ c, action }: { c: Campaign; action: 'start' | 'pause' | 'resume' | 'cancel' | 'delete' }) => {
       if (action === 'cancel' || action === 'delete' || action === 'start') {
-        const ok = await confirm({
+        const ok = await ask({
           message: t(`campaigns.confirm.${action}`, { name: c.name }),
           confirmLabel: t(`campaigns.actions.${action}`),
           danger: action !== 'start',
