@@ -169,11 +169,27 @@ func (l *campaignLane) run() {
 		}
 		if done {
 			e.publish(l.g.tenant, []crm.TenantEvent{ev})
+			l.settle(ctx)
 			return
 		}
 		// Some recipients were not handed over (their grain could not be
 		// reached): another pass, a little later.
 		l.sleep(time.Second)
+	}
+}
+
+// settle keeps the consoles' progress moving after the last hand-over, while
+// the provider's answers turn the last recipients from pending to sent (a
+// beat a second, for at most a minute).
+func (l *campaignLane) settle(ctx context.Context) {
+	c, err := l.g.engine.db.GetCampaign(ctx, l.g.tenant, l.id)
+	for i := 0; err == nil && c.Stats.Pending > 0 && i < 60; i++ {
+		time.Sleep(time.Second)
+		var ev crm.TenantEvent
+		prev := c
+		if c, ev, err = l.g.engine.db.CampaignProgress(ctx, l.g.tenant, l.id, prev); err == nil && ev.Type != "" {
+			l.g.engine.publish(l.g.tenant, []crm.TenantEvent{ev})
+		}
 	}
 }
 

@@ -73,7 +73,9 @@ export default function CampaignDetail() {
   const [status, setStatus] = useState('');
   const [editing, setEditing] = useState(false);
   const { act, dialog } = useCampaignActions();
-  const q = useQuery({ queryKey: ['campaign', id], queryFn: () => campaigns.get(id) });
+  // Frames move it live; a slow poll covers a socket that is down, and the last sends' answers.
+  const q = useQuery({ queryKey: ['campaign', id], queryFn: () => campaigns.get(id),
+    refetchInterval: (query) => (query.state.data && (query.state.data.status === 'running' || query.state.data.stats.pending > 0) ? 5000 : false) });
   const running = q.data?.status === 'running';
   const activity = useQuery({ queryKey: ['campaign-activity', id], queryFn: () => campaigns.activity(id), enabled: !!q.data && q.data.status !== 'draft',
     refetchInterval: running ? 5000 : false });
