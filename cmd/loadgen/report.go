@@ -535,7 +535,7 @@ func writeCampaignGoals(w func(string, ...any), m map[string]any) {
 func writeCampaignSection(w func(string, ...any), m map[string]any) {
 	w("## Campaigns (`loadgen campaign`)\n\n")
 	w("One tenant, one sandbox connection with `CRM_SEND_RATE=%v` (campaigns get 80%% of it). Each campaign goes to its own labelled contacts with the sandbox's approved template, one after another. ", get(m, "params.send_rate"))
-	w("Actual = the provider's answer to the last message − to the first (`messages.sent_at`); planned = (N − 1) intervals. Provider calls are the node's `crm_sends_total{outcome=\"sent\"}` over the campaign, less the agents' replies.\n\n")
+	w("Actual = the last recipient's `sent_at` − the first's (when its message was first known sent: the provider's answer or its sent webhook); planned = (N − 1) intervals. Provider calls are the node's `crm_sends_total{outcome=\"sent\"}` over the campaign, less the agents' replies.\n\n")
 	w("| rate / min | recipients | planned s | actual s | error | provider calls | sent | duplicates | first send after start | final status | recipients at the end |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	outcomes, _ := get(m, "figures.campaigns").([]any)
 	for _, o := range outcomes {
