@@ -177,6 +177,11 @@ type TenantState struct {
 	// OptOutReply the confirmation sent back (settings.opt_out_reply).
 	OptOutKeywords []string
 	OptOutReply    string
+	// OutsideHoursReply answers customers while the business is closed;
+	// AutoClose resolves idle conversations (settings.outside_hours_reply,
+	// settings.auto_close).
+	OutsideHoursReply OutsideHoursReply
+	AutoClose         AutoClose
 }
 
 // DefaultOptOutKeywords opt a contact out unless the tenant set its own.

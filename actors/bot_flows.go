@@ -46,6 +46,8 @@ type tenantBots struct {
 	// optOut are the tenant's opt-out keywords, folded once.
 	optOut        map[string]bool
 	optOutLongest int
+	// routing is the connections' default teams and the teams' routing.
+	routing persistence.RoutingConfig
 }
 
 // activeFlow is a published flow's active version.
@@ -77,6 +79,9 @@ func (b *botFlows) tenant(ctx context.Context, tenantID uuid.UUID) (*tenantBots,
 			return nil, err
 		}
 		t := &tenantBots{loadedAt: b.now(), state: state}
+		if t.routing, err = b.db.LoadRoutingConfig(ctx, tenantID); err != nil {
+			return nil, err
+		}
 		t.optOut, t.optOutLongest = state.OptOutWords()
 		if state.Features.Chatbot {
 			versions, err := b.db.ActiveBotFlowVersions(ctx, tenantID)

@@ -547,7 +547,18 @@ func markInbox(ctx context.Context, tx TenantStore, inboxID uuid.UUID) error {
 // archived one of the same contact (no activation keeps those, so it is
 // changed here without becoming the grain's).
 func (g *conversationGrain) command(target uuid.UUID, change func(*crm.Conversation) (bool, *crmpb.ResultError)) *crmpb.CommandResult {
+	return g.commandTx(target, func(_ context.Context, _ TenantStore, c *crm.Conversation, _ *botTurn) (bool, *crmpb.ResultError, error) {
+		changed, e := change(c)
+		return changed, e, nil
+	})
+}
+
+// commandTx is command with a change that reads or writes in the
+// transaction: it may store messages, whose events and sends it adds to
+// turn (sent once committed).
+func (g *conversationGrain) commandTx(target uuid.UUID, change func(context.Context, TenantStore, *crm.Conversation, *botTurn) (bool, *crmpb.ResultError, error)) *crmpb.CommandResult {
 	res := &crmpb.CommandResult{}
+	turn := &botTurn{}
 	var cmdErr *crmpb.ResultError
 	var older *crm.Conversation
 	err := g.write(func(ctx context.Context, tx TenantStore) (*crm.Conversation, []crm.TenantEvent, error) {
@@ -575,7 +586,11 @@ func (g *conversationGrain) command(target uuid.UUID, change func(*crm.Conversat
 			return nil
 		}
 		before := *conv
-		changed, e := change(conv)
+		turn.events, turn.sends = nil, nil // a retried transaction starts again
+		changed, e, err := change(ctx, tx, conv, turn)
+		if err != nil {
+			return nil, nil, err
+		}
 		if e != nil {
 			cmdErr = e
 			return nil, nil, errors.New(e.GetMessage())
@@ -606,7 +621,7 @@ func (g *conversationGrain) command(target uuid.UUID, change func(*crm.Conversat
 		if err != nil {
 			return nil, nil, err
 		}
-		events := []crm.TenantEvent{updated}
+		events := append(turn.events, updated)
 		if !sameID(conv.AssigneeID, before.AssigneeID) || !sameID(conv.TeamID, before.TeamID) {
 			// A transfer: those who could see it before get the update too,
 			// so their consoles drop it from their lists.
@@ -624,6 +639,8 @@ func (g *conversationGrain) command(target uuid.UUID, change func(*crm.Conversat
 		res.Error = cmdErr
 	case err != nil:
 		res.Error = resultError(err)
+	default:
+		g.engine.handInOrder(turn.sends)
 	}
 	shown := g.conv
 	if older != nil {

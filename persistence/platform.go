@@ -273,13 +273,14 @@ func (db *DB) TenantState(ctx context.Context, tenantID uuid.UUID) (crm.TenantSt
 	var s crm.TenantState
 	err := db.PlatformTx(ctx, func(tx pgx.Tx) error {
 		var users, connections, contacts, conversations, campaigns *int
-		var features, hours, keywords []byte
+		var features, hours, keywords, reply, autoClose []byte
 		err := tx.QueryRow(ctx, `SELECT t.status, t.suspended_reason, t.plan_id, p.max_users, p.max_connections,
 			p.max_contacts, p.max_monthly_conversations, p.max_monthly_campaigns, p.features, t.settings->'business_hours',
-			t.settings->'opt_out_keywords', coalesce(t.settings->>'opt_out_reply', '')
+			t.settings->'opt_out_keywords', coalesce(t.settings->>'opt_out_reply', ''), t.settings->'outside_hours_reply',
+			t.settings->'auto_close'
 			FROM tenants t JOIN plans p ON p.id = t.plan_id WHERE t.id = $1`, tenantID).Scan(&s.Status,
 			&s.SuspendedReason, &s.PlanID, &users, &connections, &contacts, &conversations, &campaigns, &features, &hours,
-			&keywords, &s.OptOutReply)
+			&keywords, &s.OptOutReply, &reply, &autoClose)
 		if err != nil {
 			return err
 		}
@@ -288,13 +289,11 @@ func (db *DB) TenantState(ctx context.Context, tenantID uuid.UUID) (crm.TenantSt
 		if err := json.Unmarshal(features, &s.Features); err != nil {
 			return fmt.Errorf("plan %s features: %w", s.PlanID, err)
 		}
-		if len(hours) > 0 && string(hours) != "null" {
-			var h crm.BusinessHours
-			if err := json.Unmarshal(hours, &h); err != nil {
-				return fmt.Errorf("tenant %s business hours: %w", tenantID, err)
-			}
-			s.BusinessHours = &h
+		var service ServiceSettings
+		if err := decodeServiceSettings(tenantID, hours, reply, autoClose, &service); err != nil {
+			return err
 		}
+		s.BusinessHours, s.OutsideHoursReply, s.AutoClose = service.BusinessHours, service.OutsideHoursReply, service.AutoClose
 		if len(keywords) > 0 && string(keywords) != "null" {
 			if err := json.Unmarshal(keywords, &s.OptOutKeywords); err != nil {
 				return fmt.Errorf("tenant %s opt-out keywords: %w", tenantID, err)

@@ -20,8 +20,19 @@ type Team struct {
 	Name        string      `json:"name"`
 	Description string      `json:"description"`
 	MemberIDs   []uuid.UUID `json:"member_ids"`
-	CreatedAt   time.Time   `json:"created_at"`
+	TeamRouting
+	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt   time.Time   `json:"updated_at"`
+}
+
+// TeamRouting is how a team takes conversations: distribution, the cap of
+// open conversations per agent, the first-response SLA and its own business
+// hours (nil: the tenant's).
+type TeamRouting struct {
+	AutoAssign              crm.AutoAssign     `json:"auto_assign"`
+	MaxOpenPerAgent         int                `json:"max_open_per_agent"`
+	SLAFirstResponseMinutes int                `json:"sla_first_response_minutes"`
+	BusinessHours           *crm.BusinessHours `json:"business_hours"`
 }
 
 // NewTeam is a validated team to create.
@@ -29,6 +40,7 @@ type NewTeam struct {
 	Name        string
 	Description string
 	MemberIDs   []uuid.UUID
+	Routing     TeamRouting
 }
 
 // TeamPatch changes only the fields that are not nil; MemberIDs replaces the
@@ -37,6 +49,12 @@ type TeamPatch struct {
 	Name        *string
 	Description *string
 	MemberIDs   *[]uuid.UUID
+	// Routing fields: nil leaves them; ClearHours goes back to the tenant's hours.
+	AutoAssign              *crm.AutoAssign
+	MaxOpenPerAgent         *int
+	SLAFirstResponseMinutes *int
+	BusinessHours           *crm.BusinessHours
+	ClearHours              bool
 }
 
 // TeamFilter selects a page of teams.
@@ -47,13 +65,15 @@ type TeamFilter struct {
 }
 
 const teamColumns = `t.id, t.name, t.description, t.created_at, t.updated_at,
+	t.auto_assign, t.max_open_per_agent, t.sla_first_response_minutes, t.business_hours,
 	ARRAY(SELECT tm.user_id FROM team_members tm WHERE tm.tenant_id = t.tenant_id AND tm.team_id = t.id ORDER BY tm.user_id)`
 
 const teamNameConstraint = "teams_tenant_id_name_key"
 
 func scanTeam(row pgx.Row, extra ...any) (Team, error) {
 	var t Team
-	err := row.Scan(append([]any{&t.ID, &t.Name, &t.Description, &t.CreatedAt, &t.UpdatedAt, &t.MemberIDs}, extra...)...)
+	err := row.Scan(append([]any{&t.ID, &t.Name, &t.Description, &t.CreatedAt, &t.UpdatedAt,
+		&t.AutoAssign, &t.MaxOpenPerAgent, &t.SLAFirstResponseMinutes, &t.BusinessHours, &t.MemberIDs}, extra...)...)
 	if t.MemberIDs == nil {
 		t.MemberIDs = []uuid.UUID{}
 	}
@@ -81,8 +101,14 @@ func (db *DB) CreateTeam(ctx context.Context, tenantID uuid.UUID, by AuditEntry,
 			return err
 		}
 		id := crm.NewID()
-		if _, err := tx.Exec(ctx, `INSERT INTO teams (tenant_id, id, name, description) VALUES ($1, $2, $3, $4)`,
-			tenantID, id, in.Name, in.Description); err != nil {
+		mode := in.Routing.AutoAssign
+		if mode == "" {
+			mode = crm.AutoAssignOff
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO teams (tenant_id, id, name, description, auto_assign, max_open_per_agent,
+			sla_first_response_minutes, business_hours) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			tenantID, id, in.Name, in.Description, mode, in.Routing.MaxOpenPerAgent, in.Routing.SLAFirstResponseMinutes,
+			in.Routing.BusinessHours); err != nil {
 			return directoryConflict(err, teamNameConstraint, "name", "a team with this name already exists")
 		}
 		if err := setTeamMembers(ctx, tx, tenantID, id, members); err != nil {
@@ -126,7 +152,8 @@ func (db *DB) UpdateTeam(ctx context.Context, tenantID, id uuid.UUID, by AuditEn
 		if err != nil {
 			return err
 		}
-		if patch.Name == nil && patch.Description == nil && patch.MemberIDs == nil {
+		if patch.Name == nil && patch.Description == nil && patch.MemberIDs == nil && patch.AutoAssign == nil &&
+			patch.MaxOpenPerAgent == nil && patch.SLAFirstResponseMinutes == nil && patch.BusinessHours == nil && !patch.ClearHours {
 			out = before
 			return nil
 		}
@@ -139,6 +166,20 @@ func (db *DB) UpdateTeam(ctx context.Context, tenantID, id uuid.UUID, by AuditEn
 		if patch.Description != nil {
 			set = append(set, "description = "+arg(*patch.Description))
 		}
+		if patch.AutoAssign != nil {
+			set = append(set, "auto_assign = "+arg(*patch.AutoAssign))
+		}
+		if patch.MaxOpenPerAgent != nil {
+			set = append(set, "max_open_per_agent = "+arg(*patch.MaxOpenPerAgent))
+		}
+		if patch.SLAFirstResponseMinutes != nil {
+			set = append(set, "sla_first_response_minutes = "+arg(*patch.SLAFirstResponseMinutes))
+		}
+		if patch.BusinessHours != nil {
+			set = append(set, "business_hours = "+arg(patch.BusinessHours))
+		} else if patch.ClearHours {
+			set = append(set, "business_hours = NULL")
+		}
 		if patch.MemberIDs != nil {
 			members := directoryDedupe(*patch.MemberIDs)
 			if err := directoryCheckIDs(ctx, tx, tenantID, "users", "member_ids", "user", members); err != nil {
@@ -147,8 +188,8 @@ func (db *DB) UpdateTeam(ctx context.Context, tenantID, id uuid.UUID, by AuditEn
 			if err := setTeamMembers(ctx, tx, tenantID, id, members); err != nil {
 				return err
 			}
-			set = append(set, "updated_at = now()") // membership is part of the team
 		}
+		set = append(set, "updated_at = now()")
 		if _, err := tx.Exec(ctx, `UPDATE teams SET `+strings.Join(set, ", ")+` WHERE tenant_id = $1 AND id = $2`,
 			args...); err != nil {
 			return directoryConflict(err, teamNameConstraint, "name", "a team with this name already exists")

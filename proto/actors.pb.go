@@ -791,6 +791,141 @@ func (x *Assign) GetClearTeam() bool {
 	return false
 }
 
+// AutoAssign asks a queued conversation's grain to take the next agent of
+// its team: the grain picks and locks the agent in its own transaction, so
+// an agent's cap holds however many nodes distribute at once. Answered with
+// changed = false and error no_agent when nobody can take it, not_queued
+// when it no longer waits in that team.
+type AutoAssign struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conversation  *ConversationRef       `protobuf:"bytes,1,opt,name=conversation,proto3" json:"conversation,omitempty"`
+	TeamId        string                 `protobuf:"bytes,2,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	Mode          string                 `protobuf:"bytes,3,opt,name=mode,proto3" json:"mode,omitempty"`                       // round_robin or least_busy
+	TeamCap       int32                  `protobuf:"varint,4,opt,name=team_cap,json=teamCap,proto3" json:"team_cap,omitempty"` // the team's cap of open conversations per agent (0: none)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AutoAssign) Reset() {
+	*x = AutoAssign{}
+	mi := &file_actors_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AutoAssign) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AutoAssign) ProtoMessage() {}
+
+func (x *AutoAssign) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AutoAssign.ProtoReflect.Descriptor instead.
+func (*AutoAssign) Descriptor() ([]byte, []int) {
+	return file_actors_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *AutoAssign) GetConversation() *ConversationRef {
+	if x != nil {
+		return x.Conversation
+	}
+	return nil
+}
+
+func (x *AutoAssign) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *AutoAssign) GetMode() string {
+	if x != nil {
+		return x.Mode
+	}
+	return ""
+}
+
+func (x *AutoAssign) GetTeamCap() int32 {
+	if x != nil {
+		return x.TeamCap
+	}
+	return 0
+}
+
+// CloseIdle resolves a conversation idle since before idle_before (unix
+// ms), after sending message when it is set (auto-close).
+type CloseIdle struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conversation  *ConversationRef       `protobuf:"bytes,1,opt,name=conversation,proto3" json:"conversation,omitempty"`
+	IdleBeforeMs  int64                  `protobuf:"varint,2,opt,name=idle_before_ms,json=idleBeforeMs,proto3" json:"idle_before_ms,omitempty"`
+	Message       string                 `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CloseIdle) Reset() {
+	*x = CloseIdle{}
+	mi := &file_actors_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseIdle) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseIdle) ProtoMessage() {}
+
+func (x *CloseIdle) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseIdle.ProtoReflect.Descriptor instead.
+func (*CloseIdle) Descriptor() ([]byte, []int) {
+	return file_actors_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *CloseIdle) GetConversation() *ConversationRef {
+	if x != nil {
+		return x.Conversation
+	}
+	return nil
+}
+
+func (x *CloseIdle) GetIdleBeforeMs() int64 {
+	if x != nil {
+		return x.IdleBeforeMs
+	}
+	return 0
+}
+
+func (x *CloseIdle) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 type ChangeStatus struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Conversation  *ConversationRef       `protobuf:"bytes,1,opt,name=conversation,proto3" json:"conversation,omitempty"`
@@ -802,7 +937,7 @@ type ChangeStatus struct {
 
 func (x *ChangeStatus) Reset() {
 	*x = ChangeStatus{}
-	mi := &file_actors_proto_msgTypes[7]
+	mi := &file_actors_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -814,7 +949,7 @@ func (x *ChangeStatus) String() string {
 func (*ChangeStatus) ProtoMessage() {}
 
 func (x *ChangeStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[7]
+	mi := &file_actors_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -827,7 +962,7 @@ func (x *ChangeStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangeStatus.ProtoReflect.Descriptor instead.
 func (*ChangeStatus) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{7}
+	return file_actors_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ChangeStatus) GetConversation() *ConversationRef {
@@ -863,7 +998,7 @@ type MarkRead struct {
 
 func (x *MarkRead) Reset() {
 	*x = MarkRead{}
-	mi := &file_actors_proto_msgTypes[8]
+	mi := &file_actors_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -875,7 +1010,7 @@ func (x *MarkRead) String() string {
 func (*MarkRead) ProtoMessage() {}
 
 func (x *MarkRead) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[8]
+	mi := &file_actors_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -888,7 +1023,7 @@ func (x *MarkRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkRead.ProtoReflect.Descriptor instead.
 func (*MarkRead) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{8}
+	return file_actors_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *MarkRead) GetConversation() *ConversationRef {
@@ -926,7 +1061,7 @@ type SetLabels struct {
 
 func (x *SetLabels) Reset() {
 	*x = SetLabels{}
-	mi := &file_actors_proto_msgTypes[9]
+	mi := &file_actors_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -938,7 +1073,7 @@ func (x *SetLabels) String() string {
 func (*SetLabels) ProtoMessage() {}
 
 func (x *SetLabels) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[9]
+	mi := &file_actors_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -951,7 +1086,7 @@ func (x *SetLabels) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetLabels.ProtoReflect.Descriptor instead.
 func (*SetLabels) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{9}
+	return file_actors_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SetLabels) GetConversation() *ConversationRef {
@@ -1002,7 +1137,7 @@ type BotInput struct {
 
 func (x *BotInput) Reset() {
 	*x = BotInput{}
-	mi := &file_actors_proto_msgTypes[10]
+	mi := &file_actors_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1014,7 +1149,7 @@ func (x *BotInput) String() string {
 func (*BotInput) ProtoMessage() {}
 
 func (x *BotInput) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[10]
+	mi := &file_actors_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1027,7 +1162,7 @@ func (x *BotInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BotInput.ProtoReflect.Descriptor instead.
 func (*BotInput) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{10}
+	return file_actors_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *BotInput) GetConversation() *ConversationRef {
@@ -1094,7 +1229,7 @@ type BotControl struct {
 
 func (x *BotControl) Reset() {
 	*x = BotControl{}
-	mi := &file_actors_proto_msgTypes[11]
+	mi := &file_actors_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1106,7 +1241,7 @@ func (x *BotControl) String() string {
 func (*BotControl) ProtoMessage() {}
 
 func (x *BotControl) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[11]
+	mi := &file_actors_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1119,7 +1254,7 @@ func (x *BotControl) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BotControl.ProtoReflect.Descriptor instead.
 func (*BotControl) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{11}
+	return file_actors_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *BotControl) GetConversation() *ConversationRef {
@@ -1173,7 +1308,7 @@ type CommandResult struct {
 
 func (x *CommandResult) Reset() {
 	*x = CommandResult{}
-	mi := &file_actors_proto_msgTypes[12]
+	mi := &file_actors_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1185,7 +1320,7 @@ func (x *CommandResult) String() string {
 func (*CommandResult) ProtoMessage() {}
 
 func (x *CommandResult) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[12]
+	mi := &file_actors_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1198,7 +1333,7 @@ func (x *CommandResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandResult.ProtoReflect.Descriptor instead.
 func (*CommandResult) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{12}
+	return file_actors_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CommandResult) GetConversationId() string {
@@ -1260,7 +1395,7 @@ type GetConversation struct {
 
 func (x *GetConversation) Reset() {
 	*x = GetConversation{}
-	mi := &file_actors_proto_msgTypes[13]
+	mi := &file_actors_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1272,7 +1407,7 @@ func (x *GetConversation) String() string {
 func (*GetConversation) ProtoMessage() {}
 
 func (x *GetConversation) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[13]
+	mi := &file_actors_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1285,7 +1420,7 @@ func (x *GetConversation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConversation.ProtoReflect.Descriptor instead.
 func (*GetConversation) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{13}
+	return file_actors_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetConversation) GetConversation() *ConversationRef {
@@ -1310,7 +1445,7 @@ type MayI struct {
 
 func (x *MayI) Reset() {
 	*x = MayI{}
-	mi := &file_actors_proto_msgTypes[14]
+	mi := &file_actors_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1322,7 +1457,7 @@ func (x *MayI) String() string {
 func (*MayI) ProtoMessage() {}
 
 func (x *MayI) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[14]
+	mi := &file_actors_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1335,7 +1470,7 @@ func (x *MayI) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MayI.ProtoReflect.Descriptor instead.
 func (*MayI) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{14}
+	return file_actors_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *MayI) GetTenantId() string {
@@ -1374,7 +1509,7 @@ type MayIResult struct {
 
 func (x *MayIResult) Reset() {
 	*x = MayIResult{}
-	mi := &file_actors_proto_msgTypes[15]
+	mi := &file_actors_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1386,7 +1521,7 @@ func (x *MayIResult) String() string {
 func (*MayIResult) ProtoMessage() {}
 
 func (x *MayIResult) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[15]
+	mi := &file_actors_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1399,7 +1534,7 @@ func (x *MayIResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MayIResult.ProtoReflect.Descriptor instead.
 func (*MayIResult) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{15}
+	return file_actors_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *MayIResult) GetAllowed() bool {
@@ -1456,7 +1591,7 @@ type CounterSnapshot struct {
 
 func (x *CounterSnapshot) Reset() {
 	*x = CounterSnapshot{}
-	mi := &file_actors_proto_msgTypes[16]
+	mi := &file_actors_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1468,7 +1603,7 @@ func (x *CounterSnapshot) String() string {
 func (*CounterSnapshot) ProtoMessage() {}
 
 func (x *CounterSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[16]
+	mi := &file_actors_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1481,7 +1616,7 @@ func (x *CounterSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CounterSnapshot.ProtoReflect.Descriptor instead.
 func (*CounterSnapshot) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{16}
+	return file_actors_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CounterSnapshot) GetTenantId() string {
@@ -1570,7 +1705,7 @@ type TenantSnapshot struct {
 
 func (x *TenantSnapshot) Reset() {
 	*x = TenantSnapshot{}
-	mi := &file_actors_proto_msgTypes[17]
+	mi := &file_actors_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1582,7 +1717,7 @@ func (x *TenantSnapshot) String() string {
 func (*TenantSnapshot) ProtoMessage() {}
 
 func (x *TenantSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[17]
+	mi := &file_actors_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1595,7 +1730,7 @@ func (x *TenantSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TenantSnapshot.ProtoReflect.Descriptor instead.
 func (*TenantSnapshot) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{17}
+	return file_actors_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TenantSnapshot) GetTenantId() string {
@@ -1681,7 +1816,7 @@ type SendRequest struct {
 
 func (x *SendRequest) Reset() {
 	*x = SendRequest{}
-	mi := &file_actors_proto_msgTypes[18]
+	mi := &file_actors_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1693,7 +1828,7 @@ func (x *SendRequest) String() string {
 func (*SendRequest) ProtoMessage() {}
 
 func (x *SendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[18]
+	mi := &file_actors_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1706,7 +1841,7 @@ func (x *SendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendRequest.ProtoReflect.Descriptor instead.
 func (*SendRequest) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{18}
+	return file_actors_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *SendRequest) GetTenantId() string {
@@ -1813,7 +1948,7 @@ type CampaignWake struct {
 
 func (x *CampaignWake) Reset() {
 	*x = CampaignWake{}
-	mi := &file_actors_proto_msgTypes[19]
+	mi := &file_actors_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1825,7 +1960,7 @@ func (x *CampaignWake) String() string {
 func (*CampaignWake) ProtoMessage() {}
 
 func (x *CampaignWake) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[19]
+	mi := &file_actors_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1838,7 +1973,7 @@ func (x *CampaignWake) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CampaignWake.ProtoReflect.Descriptor instead.
 func (*CampaignWake) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{19}
+	return file_actors_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CampaignWake) GetCampaignId() string {
@@ -1861,7 +1996,7 @@ type SendResponse struct {
 
 func (x *SendResponse) Reset() {
 	*x = SendResponse{}
-	mi := &file_actors_proto_msgTypes[20]
+	mi := &file_actors_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1873,7 +2008,7 @@ func (x *SendResponse) String() string {
 func (*SendResponse) ProtoMessage() {}
 
 func (x *SendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[20]
+	mi := &file_actors_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1886,7 +2021,7 @@ func (x *SendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendResponse.ProtoReflect.Descriptor instead.
 func (*SendResponse) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{20}
+	return file_actors_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *SendResponse) GetMessageId() string {
@@ -1940,7 +2075,7 @@ type ConnectionSnapshot struct {
 
 func (x *ConnectionSnapshot) Reset() {
 	*x = ConnectionSnapshot{}
-	mi := &file_actors_proto_msgTypes[21]
+	mi := &file_actors_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1952,7 +2087,7 @@ func (x *ConnectionSnapshot) String() string {
 func (*ConnectionSnapshot) ProtoMessage() {}
 
 func (x *ConnectionSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[21]
+	mi := &file_actors_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1965,7 +2100,7 @@ func (x *ConnectionSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConnectionSnapshot.ProtoReflect.Descriptor instead.
 func (*ConnectionSnapshot) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{21}
+	return file_actors_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ConnectionSnapshot) GetTenantId() string {
@@ -2044,7 +2179,7 @@ type TenantEvent struct {
 
 func (x *TenantEvent) Reset() {
 	*x = TenantEvent{}
-	mi := &file_actors_proto_msgTypes[22]
+	mi := &file_actors_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2056,7 +2191,7 @@ func (x *TenantEvent) String() string {
 func (*TenantEvent) ProtoMessage() {}
 
 func (x *TenantEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[22]
+	mi := &file_actors_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2069,7 +2204,7 @@ func (x *TenantEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TenantEvent.ProtoReflect.Descriptor instead.
 func (*TenantEvent) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{22}
+	return file_actors_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *TenantEvent) GetTenantId() string {
@@ -2138,7 +2273,7 @@ type TenantEvents struct {
 
 func (x *TenantEvents) Reset() {
 	*x = TenantEvents{}
-	mi := &file_actors_proto_msgTypes[23]
+	mi := &file_actors_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2150,7 +2285,7 @@ func (x *TenantEvents) String() string {
 func (*TenantEvents) ProtoMessage() {}
 
 func (x *TenantEvents) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[23]
+	mi := &file_actors_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2163,7 +2298,7 @@ func (x *TenantEvents) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TenantEvents.ProtoReflect.Descriptor instead.
 func (*TenantEvents) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{23}
+	return file_actors_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *TenantEvents) GetEvents() []*TenantEvent {
@@ -2199,7 +2334,7 @@ type GatewayTenants struct {
 
 func (x *GatewayTenants) Reset() {
 	*x = GatewayTenants{}
-	mi := &file_actors_proto_msgTypes[24]
+	mi := &file_actors_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2211,7 +2346,7 @@ func (x *GatewayTenants) String() string {
 func (*GatewayTenants) ProtoMessage() {}
 
 func (x *GatewayTenants) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[24]
+	mi := &file_actors_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2224,7 +2359,7 @@ func (x *GatewayTenants) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GatewayTenants.ProtoReflect.Descriptor instead.
 func (*GatewayTenants) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{24}
+	return file_actors_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GatewayTenants) GetMemberId() string {
@@ -2293,7 +2428,7 @@ type GatewayTenantsAck struct {
 
 func (x *GatewayTenantsAck) Reset() {
 	*x = GatewayTenantsAck{}
-	mi := &file_actors_proto_msgTypes[25]
+	mi := &file_actors_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2305,7 +2440,7 @@ func (x *GatewayTenantsAck) String() string {
 func (*GatewayTenantsAck) ProtoMessage() {}
 
 func (x *GatewayTenantsAck) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[25]
+	mi := &file_actors_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2318,7 +2453,7 @@ func (x *GatewayTenantsAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GatewayTenantsAck.ProtoReflect.Descriptor instead.
 func (*GatewayTenantsAck) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{25}
+	return file_actors_proto_rawDescGZIP(), []int{27}
 }
 
 // BotState is where a bot flow stands in a conversation.
@@ -2336,7 +2471,7 @@ type BotState struct {
 
 func (x *BotState) Reset() {
 	*x = BotState{}
-	mi := &file_actors_proto_msgTypes[26]
+	mi := &file_actors_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2348,7 +2483,7 @@ func (x *BotState) String() string {
 func (*BotState) ProtoMessage() {}
 
 func (x *BotState) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[26]
+	mi := &file_actors_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2361,7 +2496,7 @@ func (x *BotState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BotState.ProtoReflect.Descriptor instead.
 func (*BotState) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{26}
+	return file_actors_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *BotState) GetFlowId() string {
@@ -2429,7 +2564,7 @@ type MessageRef struct {
 
 func (x *MessageRef) Reset() {
 	*x = MessageRef{}
-	mi := &file_actors_proto_msgTypes[27]
+	mi := &file_actors_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2441,7 +2576,7 @@ func (x *MessageRef) String() string {
 func (*MessageRef) ProtoMessage() {}
 
 func (x *MessageRef) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[27]
+	mi := &file_actors_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2454,7 +2589,7 @@ func (x *MessageRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageRef.ProtoReflect.Descriptor instead.
 func (*MessageRef) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{27}
+	return file_actors_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *MessageRef) GetId() string {
@@ -2554,7 +2689,7 @@ type ParkedStatus struct {
 
 func (x *ParkedStatus) Reset() {
 	*x = ParkedStatus{}
-	mi := &file_actors_proto_msgTypes[28]
+	mi := &file_actors_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2566,7 +2701,7 @@ func (x *ParkedStatus) String() string {
 func (*ParkedStatus) ProtoMessage() {}
 
 func (x *ParkedStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[28]
+	mi := &file_actors_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2579,7 +2714,7 @@ func (x *ParkedStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParkedStatus.ProtoReflect.Descriptor instead.
 func (*ParkedStatus) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{28}
+	return file_actors_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ParkedStatus) GetExternalId() string {
@@ -2637,7 +2772,7 @@ type ConversationSnapshot struct {
 
 func (x *ConversationSnapshot) Reset() {
 	*x = ConversationSnapshot{}
-	mi := &file_actors_proto_msgTypes[29]
+	mi := &file_actors_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2649,7 +2784,7 @@ func (x *ConversationSnapshot) String() string {
 func (*ConversationSnapshot) ProtoMessage() {}
 
 func (x *ConversationSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_proto_msgTypes[29]
+	mi := &file_actors_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2662,7 +2797,7 @@ func (x *ConversationSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConversationSnapshot.ProtoReflect.Descriptor instead.
 func (*ConversationSnapshot) Descriptor() ([]byte, []int) {
-	return file_actors_proto_rawDescGZIP(), []int{29}
+	return file_actors_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ConversationSnapshot) GetId() string {
@@ -2849,7 +2984,17 @@ const file_actors_proto_rawDesc = "" +
 	"\ateam_id\x18\x04 \x01(\tR\x06teamId\x12\x1a\n" +
 	"\bunassign\x18\x05 \x01(\bR\bunassign\x12\x1d\n" +
 	"\n" +
-	"clear_team\x18\x06 \x01(\bR\tclearTeam\"\xa3\x01\n" +
+	"clear_team\x18\x06 \x01(\bR\tclearTeam\"\x91\x01\n" +
+	"\n" +
+	"AutoAssign\x12;\n" +
+	"\fconversation\x18\x01 \x01(\v2\x17.crm.v1.ConversationRefR\fconversation\x12\x17\n" +
+	"\ateam_id\x18\x02 \x01(\tR\x06teamId\x12\x12\n" +
+	"\x04mode\x18\x03 \x01(\tR\x04mode\x12\x19\n" +
+	"\bteam_cap\x18\x04 \x01(\x05R\ateamCap\"\x88\x01\n" +
+	"\tCloseIdle\x12;\n" +
+	"\fconversation\x18\x01 \x01(\v2\x17.crm.v1.ConversationRefR\fconversation\x12$\n" +
+	"\x0eidle_before_ms\x18\x02 \x01(\x03R\fidleBeforeMs\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"\xa3\x01\n" +
 	"\fChangeStatus\x12;\n" +
 	"\fconversation\x18\x01 \x01(\v2\x17.crm.v1.ConversationRefR\fconversation\x12\"\n" +
 	"\ractor_user_id\x18\x02 \x01(\tR\vactorUserId\x122\n" +
@@ -3068,7 +3213,7 @@ func file_actors_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_actors_proto_goTypes = []any{
 	(ConversationStatus)(0),      // 0: crm.v1.ConversationStatus
 	(Direction)(0),               // 1: crm.v1.Direction
@@ -3079,77 +3224,81 @@ var file_actors_proto_goTypes = []any{
 	(*SendMessage)(nil),          // 6: crm.v1.SendMessage
 	(*SendResult)(nil),           // 7: crm.v1.SendResult
 	(*Assign)(nil),               // 8: crm.v1.Assign
-	(*ChangeStatus)(nil),         // 9: crm.v1.ChangeStatus
-	(*MarkRead)(nil),             // 10: crm.v1.MarkRead
-	(*SetLabels)(nil),            // 11: crm.v1.SetLabels
-	(*BotInput)(nil),             // 12: crm.v1.BotInput
-	(*BotControl)(nil),           // 13: crm.v1.BotControl
-	(*CommandResult)(nil),        // 14: crm.v1.CommandResult
-	(*GetConversation)(nil),      // 15: crm.v1.GetConversation
-	(*MayI)(nil),                 // 16: crm.v1.MayI
-	(*MayIResult)(nil),           // 17: crm.v1.MayIResult
-	(*CounterSnapshot)(nil),      // 18: crm.v1.CounterSnapshot
-	(*TenantSnapshot)(nil),       // 19: crm.v1.TenantSnapshot
-	(*SendRequest)(nil),          // 20: crm.v1.SendRequest
-	(*CampaignWake)(nil),         // 21: crm.v1.CampaignWake
-	(*SendResponse)(nil),         // 22: crm.v1.SendResponse
-	(*ConnectionSnapshot)(nil),   // 23: crm.v1.ConnectionSnapshot
-	(*TenantEvent)(nil),          // 24: crm.v1.TenantEvent
-	(*TenantEvents)(nil),         // 25: crm.v1.TenantEvents
-	(*GatewayTenants)(nil),       // 26: crm.v1.GatewayTenants
-	(*GatewayTenantsAck)(nil),    // 27: crm.v1.GatewayTenantsAck
-	(*BotState)(nil),             // 28: crm.v1.BotState
-	(*MessageRef)(nil),           // 29: crm.v1.MessageRef
-	(*ParkedStatus)(nil),         // 30: crm.v1.ParkedStatus
-	(*ConversationSnapshot)(nil), // 31: crm.v1.ConversationSnapshot
-	nil,                          // 32: crm.v1.TenantSnapshot.LimitsEntry
-	nil,                          // 33: crm.v1.TenantSnapshot.FeaturesEntry
-	nil,                          // 34: crm.v1.BotState.VariablesEntry
-	(*ChannelEvent)(nil),         // 35: crm.v1.ChannelEvent
-	(DeliveryStatus)(0),          // 36: crm.v1.DeliveryStatus
-	(Channel)(0),                 // 37: crm.v1.Channel
+	(*AutoAssign)(nil),           // 9: crm.v1.AutoAssign
+	(*CloseIdle)(nil),            // 10: crm.v1.CloseIdle
+	(*ChangeStatus)(nil),         // 11: crm.v1.ChangeStatus
+	(*MarkRead)(nil),             // 12: crm.v1.MarkRead
+	(*SetLabels)(nil),            // 13: crm.v1.SetLabels
+	(*BotInput)(nil),             // 14: crm.v1.BotInput
+	(*BotControl)(nil),           // 15: crm.v1.BotControl
+	(*CommandResult)(nil),        // 16: crm.v1.CommandResult
+	(*GetConversation)(nil),      // 17: crm.v1.GetConversation
+	(*MayI)(nil),                 // 18: crm.v1.MayI
+	(*MayIResult)(nil),           // 19: crm.v1.MayIResult
+	(*CounterSnapshot)(nil),      // 20: crm.v1.CounterSnapshot
+	(*TenantSnapshot)(nil),       // 21: crm.v1.TenantSnapshot
+	(*SendRequest)(nil),          // 22: crm.v1.SendRequest
+	(*CampaignWake)(nil),         // 23: crm.v1.CampaignWake
+	(*SendResponse)(nil),         // 24: crm.v1.SendResponse
+	(*ConnectionSnapshot)(nil),   // 25: crm.v1.ConnectionSnapshot
+	(*TenantEvent)(nil),          // 26: crm.v1.TenantEvent
+	(*TenantEvents)(nil),         // 27: crm.v1.TenantEvents
+	(*GatewayTenants)(nil),       // 28: crm.v1.GatewayTenants
+	(*GatewayTenantsAck)(nil),    // 29: crm.v1.GatewayTenantsAck
+	(*BotState)(nil),             // 30: crm.v1.BotState
+	(*MessageRef)(nil),           // 31: crm.v1.MessageRef
+	(*ParkedStatus)(nil),         // 32: crm.v1.ParkedStatus
+	(*ConversationSnapshot)(nil), // 33: crm.v1.ConversationSnapshot
+	nil,                          // 34: crm.v1.TenantSnapshot.LimitsEntry
+	nil,                          // 35: crm.v1.TenantSnapshot.FeaturesEntry
+	nil,                          // 36: crm.v1.BotState.VariablesEntry
+	(*ChannelEvent)(nil),         // 37: crm.v1.ChannelEvent
+	(DeliveryStatus)(0),          // 38: crm.v1.DeliveryStatus
+	(Channel)(0),                 // 39: crm.v1.Channel
 }
 var file_actors_proto_depIdxs = []int32{
 	3,  // 0: crm.v1.InboundEvent.conversation:type_name -> crm.v1.ConversationRef
-	35, // 1: crm.v1.InboundEvent.event:type_name -> crm.v1.ChannelEvent
-	36, // 2: crm.v1.InboundEventResult.status:type_name -> crm.v1.DeliveryStatus
+	37, // 1: crm.v1.InboundEvent.event:type_name -> crm.v1.ChannelEvent
+	38, // 2: crm.v1.InboundEventResult.status:type_name -> crm.v1.DeliveryStatus
 	2,  // 3: crm.v1.InboundEventResult.error:type_name -> crm.v1.ResultError
 	3,  // 4: crm.v1.SendMessage.conversation:type_name -> crm.v1.ConversationRef
-	36, // 5: crm.v1.SendResult.status:type_name -> crm.v1.DeliveryStatus
+	38, // 5: crm.v1.SendResult.status:type_name -> crm.v1.DeliveryStatus
 	2,  // 6: crm.v1.SendResult.error:type_name -> crm.v1.ResultError
 	3,  // 7: crm.v1.Assign.conversation:type_name -> crm.v1.ConversationRef
-	3,  // 8: crm.v1.ChangeStatus.conversation:type_name -> crm.v1.ConversationRef
-	0,  // 9: crm.v1.ChangeStatus.status:type_name -> crm.v1.ConversationStatus
-	3,  // 10: crm.v1.MarkRead.conversation:type_name -> crm.v1.ConversationRef
-	3,  // 11: crm.v1.SetLabels.conversation:type_name -> crm.v1.ConversationRef
-	3,  // 12: crm.v1.BotInput.conversation:type_name -> crm.v1.ConversationRef
-	3,  // 13: crm.v1.BotControl.conversation:type_name -> crm.v1.ConversationRef
-	0,  // 14: crm.v1.CommandResult.status:type_name -> crm.v1.ConversationStatus
-	2,  // 15: crm.v1.CommandResult.error:type_name -> crm.v1.ResultError
-	3,  // 16: crm.v1.GetConversation.conversation:type_name -> crm.v1.ConversationRef
-	32, // 17: crm.v1.TenantSnapshot.limits:type_name -> crm.v1.TenantSnapshot.LimitsEntry
-	33, // 18: crm.v1.TenantSnapshot.features:type_name -> crm.v1.TenantSnapshot.FeaturesEntry
-	18, // 19: crm.v1.TenantSnapshot.counters:type_name -> crm.v1.CounterSnapshot
-	36, // 20: crm.v1.SendResponse.status:type_name -> crm.v1.DeliveryStatus
-	2,  // 21: crm.v1.SendResponse.error:type_name -> crm.v1.ResultError
-	24, // 22: crm.v1.TenantEvents.events:type_name -> crm.v1.TenantEvent
-	34, // 23: crm.v1.BotState.variables:type_name -> crm.v1.BotState.VariablesEntry
-	1,  // 24: crm.v1.MessageRef.direction:type_name -> crm.v1.Direction
-	36, // 25: crm.v1.MessageRef.status:type_name -> crm.v1.DeliveryStatus
-	2,  // 26: crm.v1.MessageRef.error:type_name -> crm.v1.ResultError
-	36, // 27: crm.v1.ParkedStatus.status:type_name -> crm.v1.DeliveryStatus
-	2,  // 28: crm.v1.ParkedStatus.error:type_name -> crm.v1.ResultError
-	3,  // 29: crm.v1.ConversationSnapshot.ref:type_name -> crm.v1.ConversationRef
-	37, // 30: crm.v1.ConversationSnapshot.channel:type_name -> crm.v1.Channel
-	0,  // 31: crm.v1.ConversationSnapshot.status:type_name -> crm.v1.ConversationStatus
-	28, // 32: crm.v1.ConversationSnapshot.bot:type_name -> crm.v1.BotState
-	29, // 33: crm.v1.ConversationSnapshot.messages:type_name -> crm.v1.MessageRef
-	30, // 34: crm.v1.ConversationSnapshot.parked:type_name -> crm.v1.ParkedStatus
-	35, // [35:35] is the sub-list for method output_type
-	35, // [35:35] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	3,  // 8: crm.v1.AutoAssign.conversation:type_name -> crm.v1.ConversationRef
+	3,  // 9: crm.v1.CloseIdle.conversation:type_name -> crm.v1.ConversationRef
+	3,  // 10: crm.v1.ChangeStatus.conversation:type_name -> crm.v1.ConversationRef
+	0,  // 11: crm.v1.ChangeStatus.status:type_name -> crm.v1.ConversationStatus
+	3,  // 12: crm.v1.MarkRead.conversation:type_name -> crm.v1.ConversationRef
+	3,  // 13: crm.v1.SetLabels.conversation:type_name -> crm.v1.ConversationRef
+	3,  // 14: crm.v1.BotInput.conversation:type_name -> crm.v1.ConversationRef
+	3,  // 15: crm.v1.BotControl.conversation:type_name -> crm.v1.ConversationRef
+	0,  // 16: crm.v1.CommandResult.status:type_name -> crm.v1.ConversationStatus
+	2,  // 17: crm.v1.CommandResult.error:type_name -> crm.v1.ResultError
+	3,  // 18: crm.v1.GetConversation.conversation:type_name -> crm.v1.ConversationRef
+	34, // 19: crm.v1.TenantSnapshot.limits:type_name -> crm.v1.TenantSnapshot.LimitsEntry
+	35, // 20: crm.v1.TenantSnapshot.features:type_name -> crm.v1.TenantSnapshot.FeaturesEntry
+	20, // 21: crm.v1.TenantSnapshot.counters:type_name -> crm.v1.CounterSnapshot
+	38, // 22: crm.v1.SendResponse.status:type_name -> crm.v1.DeliveryStatus
+	2,  // 23: crm.v1.SendResponse.error:type_name -> crm.v1.ResultError
+	26, // 24: crm.v1.TenantEvents.events:type_name -> crm.v1.TenantEvent
+	36, // 25: crm.v1.BotState.variables:type_name -> crm.v1.BotState.VariablesEntry
+	1,  // 26: crm.v1.MessageRef.direction:type_name -> crm.v1.Direction
+	38, // 27: crm.v1.MessageRef.status:type_name -> crm.v1.DeliveryStatus
+	2,  // 28: crm.v1.MessageRef.error:type_name -> crm.v1.ResultError
+	38, // 29: crm.v1.ParkedStatus.status:type_name -> crm.v1.DeliveryStatus
+	2,  // 30: crm.v1.ParkedStatus.error:type_name -> crm.v1.ResultError
+	3,  // 31: crm.v1.ConversationSnapshot.ref:type_name -> crm.v1.ConversationRef
+	39, // 32: crm.v1.ConversationSnapshot.channel:type_name -> crm.v1.Channel
+	0,  // 33: crm.v1.ConversationSnapshot.status:type_name -> crm.v1.ConversationStatus
+	30, // 34: crm.v1.ConversationSnapshot.bot:type_name -> crm.v1.BotState
+	31, // 35: crm.v1.ConversationSnapshot.messages:type_name -> crm.v1.MessageRef
+	32, // 36: crm.v1.ConversationSnapshot.parked:type_name -> crm.v1.ParkedStatus
+	37, // [37:37] is the sub-list for method output_type
+	37, // [37:37] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_actors_proto_init() }
@@ -3164,7 +3313,7 @@ func file_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_proto_rawDesc), len(file_actors_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   33,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
