@@ -119,7 +119,11 @@ func (g *conversationGrain) needsOwnTransaction(ctx context.Context, conv *crm.C
 	if err != nil {
 		return true // let the own transaction's preparation report (and retry) it
 	}
-	return tb.runs() || optingOut(ev, &botPrep{tb: tb})
+	if tb.runs() || optingOut(ev, &botPrep{tb: tb}) {
+		return true
+	}
+	_, closed := tb.outsideHours(conv, g.connection, g.engine.cfg.Now())
+	return closed
 }
 
 // botOnInbound runs the bot on a customer's message just stored in tx:
