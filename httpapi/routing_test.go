@@ -26,6 +26,13 @@ import (
 // (Distribute) or a change kicks them.
 func startEngines(t *testing.T, db *persistence.DB, n int, tune ...func(*actors.EngineConfig)) []*actors.Engine {
 	t.Helper()
+	engines, _ := startNodes(t, db, n, tune...)
+	return engines
+}
+
+// startNodes is startEngines with the cluster nodes.
+func startNodes(t *testing.T, db *persistence.DB, n int, tune ...func(*actors.EngineConfig)) ([]*actors.Engine, []*cluster.Node) {
+	t.Helper()
 	discard := slog.New(slog.DiscardHandler)
 	var engines []*actors.Engine
 	var nodes []*cluster.Node
@@ -59,7 +66,7 @@ func startEngines(t *testing.T, db *persistence.DB, n int, tune ...func(*actors.
 		}
 		return nil
 	})
-	return engines
+	return engines, nodes
 }
 
 // routingFixture is a tenant with a WhatsApp connection and a team.
