@@ -24,14 +24,14 @@ import (
 // startEngines runs n engines on an n-node cluster over one database: the
 // nodes of a deployment. Their distributors run only when a test asks
 // (Distribute) or a change kicks them.
-func startEngines(t *testing.T, db *persistence.DB, n int, tune ...func(*actors.EngineConfig)) []*actors.Engine {
+func startEngines(t testing.TB, db *persistence.DB, n int, tune ...func(*actors.EngineConfig)) []*actors.Engine {
 	t.Helper()
 	engines, _ := startNodes(t, db, n, tune...)
 	return engines
 }
 
 // startNodes is startEngines with the cluster nodes.
-func startNodes(t *testing.T, db *persistence.DB, n int, tune ...func(*actors.EngineConfig)) ([]*actors.Engine, []*cluster.Node) {
+func startNodes(t testing.TB, db *persistence.DB, n int, tune ...func(*actors.EngineConfig)) ([]*actors.Engine, []*cluster.Node) {
 	t.Helper()
 	discard := slog.New(slog.DiscardHandler)
 	var engines []*actors.Engine
@@ -77,7 +77,7 @@ type routingFixture struct {
 	team   uuid.UUID
 }
 
-func newRoutingFixture(t *testing.T, env *testEnv, slug string, mode crm.AutoAssign, teamCap int, agents ...uuid.UUID) routingFixture {
+func newRoutingFixture(t testing.TB, env *testEnv, slug string, mode crm.AutoAssign, teamCap int, agents ...uuid.UUID) routingFixture {
 	t.Helper()
 	f := routingFixture{env: env, tenant: env.tenant(slug), connID: crm.NewID()}
 	ctx := context.Background()
@@ -96,7 +96,7 @@ func newRoutingFixture(t *testing.T, env *testEnv, slug string, mode crm.AutoAss
 }
 
 // agents adds n online members to the team, without logging them in.
-func (f routingFixture) agents(t *testing.T, n int, availability crm.Availability) []uuid.UUID {
+func (f routingFixture) agents(t testing.TB, n int, availability crm.Availability) []uuid.UUID {
 	t.Helper()
 	ctx := context.Background()
 	ids := make([]uuid.UUID, n)
@@ -120,7 +120,7 @@ func (f routingFixture) agents(t *testing.T, n int, availability crm.Availabilit
 
 // queue stores n conversations waiting in the team's queue, in order, and
 // returns their ids oldest first.
-func (f routingFixture) queue(t *testing.T, n int) []uuid.UUID {
+func (f routingFixture) queue(t testing.TB, n int) []uuid.UUID {
 	t.Helper()
 	ctx := context.Background()
 	ids := make([]uuid.UUID, n)
@@ -147,7 +147,7 @@ func (f routingFixture) queue(t *testing.T, n int) []uuid.UUID {
 var queuedPhones atomic.Int64
 
 // holders maps each agent to the conversations they hold open.
-func (f routingFixture) holders(t *testing.T) map[uuid.UUID][]uuid.UUID {
+func (f routingFixture) holders(t testing.TB) map[uuid.UUID][]uuid.UUID {
 	t.Helper()
 	ctx := context.Background()
 	out := map[uuid.UUID][]uuid.UUID{}
@@ -402,4 +402,43 @@ func (r response) Fields() map[string]any {
 	d, _ := e["details"].(map[string]any)
 	f, _ := d["fields"].(map[string]any)
 	return f
+}
+
+// BenchmarkDistribution: two nodes drain one team's queue of 500 at once
+// (five agents, round robin, no cap): one op is the whole queue. Reports
+// assignments a second (each activates the conversation's grain, claims an
+// agent under lock and commits) and the round robin's spread (most minus
+// fewest conversations per agent; 0 is even).
+func BenchmarkDistribution(b *testing.B) {
+	const queued = 500
+	env := newTestEnv(b)
+	engines := startEngines(b, env.db, 2)
+	f := newRoutingFixture(b, env, "bench-distribute", crm.AutoAssignRoundRobin, 0)
+	agents := f.agents(b, 5, crm.AvailabilityOnline)
+	f.queue(b, queued*b.N)
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, e := range engines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := e.Distribute(context.Background(), f.tenant.ID); err != nil {
+				b.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	held := f.holders(b)
+	lo, hi, total := queued*b.N, 0, 0
+	for _, a := range agents {
+		lo, hi, total = min(lo, len(held[a])), max(hi, len(held[a])), total+len(held[a])
+	}
+	if total != queued*b.N {
+		b.Fatalf("%d of %d assigned", total, queued*b.N)
+	}
+	b.ReportMetric(float64(total)/elapsed.Seconds(), "assigned/s")
+	b.ReportMetric(float64(hi-lo), "rr-spread")
 }
