@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -116,14 +117,19 @@ func (e *Engine) watchSLA(ctx context.Context, t persistence.ServiceTenant) (int
 
 // SLADue fills each conversation's sla_due_at: when its first answer falls
 // due under its team's SLA, in the team's (else the tenant's) business
-// time; left nil when the team has none or the answer came.
+// time; left nil when the team has none or the answer came. An answered
+// one gets its time to first response in business time.
 func (e *Engine) SLADue(ctx context.Context, tenantID uuid.UUID, convs []*crm.Conversation) error {
 	tb, err := e.bots.tenant(ctx, tenantID)
 	if err != nil {
 		return err
 	}
 	for _, c := range convs {
-		c.SLADueAt = nil
+		c.SLADueAt, c.FirstResponseBusinessSeconds = nil, nil
+		if c.FirstResponseAt != nil {
+			secs := int64(crm.BusinessBetween(tb.calendar(c.TeamID), c.CreatedAt, *c.FirstResponseAt) / time.Second)
+			c.FirstResponseBusinessSeconds = &secs
+		}
 		if c.TeamID == nil || c.FirstResponseAt != nil {
 			continue
 		}

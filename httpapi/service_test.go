@@ -163,6 +163,22 @@ func TestOutsideHoursSLAAndAutoClose(t *testing.T) {
 		}
 		return nil
 	})
+
+	// Time to first response counts business time: the team back on the
+	// company's calendar (closed now), an answer minutes later took none.
+	res = env.do(http.MethodPatch, "/api/v1/teams/"+team, env.tenant.AdminToken, map[string]any{"business_hours": nil})
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	require.Nil(t, res.JSON()["business_hours"])
+	env.postWebhook(whatsappText("5511987650002", "João", "wamid.oh4", "Bom dia", time.Now()))
+	second := env.waitConversations("?q=Jo%C3%A3o", 1)[0]["id"].(string)
+	offset.Add(int64(3 * time.Minute))
+	res = env.do(http.MethodPost, "/api/v1/conversations/"+second+"/messages", env.tenant.AdminToken,
+		map[string]any{"type": "text", "text": "Bom dia, João!", "idempotency_key": "first-answer"})
+	require.Equal(t, http.StatusAccepted, res.Status, string(res.Body))
+	answered := env.do(http.MethodGet, "/api/v1/conversations/"+second, env.tenant.AdminToken, nil).JSON()
+	require.NotNil(t, answered["first_response_at"])
+	require.Equal(t, float64(0), answered["first_response_business_seconds"], "closed hours are not counted")
+	require.Nil(t, answered["sla_due_at"], "answered: no SLA left")
 }
 
 // waitEvent waits for a published event of a type about a conversation.
