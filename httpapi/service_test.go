@@ -196,4 +196,3 @@ func waitEvent(t *testing.T, events chan crm.TenantEvent, typ, conversation stri
 		}
 	}
 }
-
