@@ -197,6 +197,8 @@ func FuzzAPIJSON(f *testing.F) {
 		{"GET", "/api/v1/audit-log", admin, [][2]string{{"entity", "label"}, {"since", "2024-01-01T00:00:00Z"}, {"cursor", ""}}, true},
 		{"GET", "/api/v1/admin/tenants", owner, [][2]string{{"q", "Fuzz"}, {"status", "active"}, {"cursor", ""}}, true},
 		{"GET", "/api/v1/admin/metrics", owner, [][2]string{{"days", "30"}}, true},
+		{"POST", "/api/v1/api-tokens", admin, [][2]string{{"name", q("Fuzz token")}, {"scope", q("write")}}, false},
+		{"GET", "/api/v1/api-tokens", admin, [][2]string{{"cursor", ""}, {"limit", "10"}}, true},
 	}
 
 	// Each route's own body is valid (or fails only where this server
