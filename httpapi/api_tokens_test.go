@@ -203,6 +203,15 @@ func TestAPITokensNeedTheAPIFeature(t *testing.T) {
 	require.Equal(t, "api", res.JSON()["error"].(map[string]any)["details"].(map[string]any)["feature"])
 	// The admin still sees (and can revoke) the tokens it has.
 	require.Len(t, env.do(http.MethodGet, "/api/v1/api-tokens", acme.AdminToken, nil).Items(), 1)
+
+	// A suspended company's tokens are refused as its sessions are.
+	globex := env.tenant("globex")
+	_, globexToken := env.createAPIToken(globex.AdminToken, "ERP", "write")
+	_, err = env.db.Pool.Exec(ctx, `UPDATE tenants SET status = 'suspended' WHERE id = $1`, globex.ID)
+	require.NoError(t, err)
+	res = env.do(http.MethodGet, "/api/v1/labels", globexToken, nil)
+	require.Equal(t, http.StatusForbidden, res.Status, string(res.Body))
+	require.Equal(t, "tenant_suspended", res.ErrorCode())
 }
 
 // FuzzAPITokenBearer sends whatever the fuzzer likes as a bearer token: the
