@@ -126,7 +126,7 @@ var rolePermissions = map[Role][]Permission{
 // stay with people.
 var apiTokenReadPermissions = []Permission{
 	PermUsersRead, PermTeamsRead, PermContactsRead, PermLabelsRead, PermQuickRepliesRead, PermConnectionsRead,
-	PermConversationsRead, PermConversationsAll, PermTenantRead, PermBotFlowsRead, PermCampaignsRead,
+	PermConversationsRead, PermConversationsAll, PermConversationsTeams, PermTenantRead, PermBotFlowsRead, PermCampaignsRead,
 }
 
 // Can reports whether the role holds the permission.

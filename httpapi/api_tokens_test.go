@@ -111,6 +111,7 @@ func TestAPITokens(t *testing.T) {
 		{http.MethodPost, "/api/v1/ws/ticket"},
 		{http.MethodGet, "/api/v1/auth/me"},
 		{http.MethodPatch, "/api/v1/auth/me"},
+		{http.MethodPut, "/api/v1/auth/me/availability"},
 		{http.MethodGet, "/api/v1/admin/tenants"},
 		{http.MethodPatch, "/api/v1/tenant/settings"},
 	} {

@@ -219,6 +219,12 @@ var matrixBodies = map[string]func(n int, own tenantRecords) any{
 	"POST /api/v1/api-tokens": func(n int, _ tenantRecords) any {
 		return map[string]any{"name": fmt.Sprintf("Token %d", n), "scope": "read"}
 	},
+	"PUT /api/v1/tenant/service-settings": func(n int, _ tenantRecords) any {
+		return map[string]any{"business_hours": nil, "outside_hours_reply": map[string]any{"enabled": false},
+			"auto_close": map[string]any{"idle_hours": n % 48}}
+	},
+	"PUT /api/v1/connections/:id/default-team": func(_ int, own tenantRecords) any { return map[string]any{"team_id": own.ids["teams"]} },
+	"PUT /api/v1/auth/me/availability":         func(int, tenantRecords) any { return map[string]any{"availability": "away"} },
 	"POST /api/v1/contacts/:id/consent": func(n int, _ tenantRecords) any {
 		return map[string]any{"opted_out": false, "note": fmt.Sprintf("said so on the phone (%d)", n)}
 	},

@@ -11,6 +11,7 @@ func (s *Server) featureRoutes() []func() {
 		s.templateRoutes,
 		s.userRoutes,
 		s.teamRoutes,
+		s.routingRoutes,
 		s.labelRoutes,
 		s.quickReplyRoutes,
 		s.contactRoutes,

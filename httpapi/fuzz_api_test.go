@@ -199,6 +199,15 @@ func FuzzAPIJSON(f *testing.F) {
 		{"GET", "/api/v1/admin/metrics", owner, [][2]string{{"days", "30"}}, true},
 		{"POST", "/api/v1/api-tokens", admin, [][2]string{{"name", q("Fuzz token")}, {"scope", q("write")}}, false},
 		{"GET", "/api/v1/api-tokens", admin, [][2]string{{"cursor", ""}, {"limit", "10"}}, true},
+		{"PUT", "/api/v1/tenant/service-settings", admin, [][2]string{
+			{"business_hours", `{"timezone": "America/Sao_Paulo", "days": {"mon": [["08:00", "12:00"], ["13:00", "18:00"]]}, "holidays": [{"date": "12-25", "name": "Natal"}]}`},
+			{"outside_hours_reply", `{"enabled": true, "text": "Fechados"}`}, {"auto_close", `{"idle_hours": 24, "message": "Tchau"}`}}, false},
+		{"PATCH", "/api/v1/teams/" + teamID, admin, [][2]string{{"auto_assign", q("round_robin")}, {"max_open_per_agent", "5"},
+			{"sla_first_response_minutes", "30"}, {"business_hours", `{"timezone": "America/Sao_Paulo", "days": {"sat": [["09:00", "13:00"]]}}`}}, false},
+		{"PUT", "/api/v1/connections/" + connID + "/default-team", admin, [][2]string{{"team_id", q(teamID)}}, false},
+		{"PUT", "/api/v1/auth/me/availability", admin, [][2]string{{"availability", q("away")}}, false},
+		{"PATCH", "/api/v1/conversations/" + convID, admin, [][2]string{{"team_id", q(teamID)}, {"note", q("transferido")}}, false},
+		{"GET", "/api/v1/queues", admin, [][2]string{{"per_team", "10"}}, true},
 	}
 
 	// Each route's own body is valid (or fails only where this server

@@ -62,6 +62,7 @@ func (s *Server) socketRoutes() {
 		s.log.Error("registering the gateway metrics", "error", err)
 	}
 	h := &socketHandler{s: s, gateway: gw, presence: newPresence(gw)}
+	h.presence.agents = newAgentPresence(s, h.presence.count)
 	s.wsTicketRoutes()
 	s.raw(op{Method: http.MethodGet, Path: "/api/v1/ws", Tag: "realtime", Access: accessTenant,
 		Perm: crm.PermConversationsRead, Query: wsQuery{}, Status: http.StatusSwitchingProtocols, Security: securityWSTicket, SessionOnly: true,
