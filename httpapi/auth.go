@@ -78,9 +78,9 @@ func (s *Server) authRoutes() {
 	s.route(op{Method: http.MethodPost, Path: "/api/v1/auth/logout", Summary: "Revoke a refresh token (in the body and/or the crm_refresh cookie) and its family; clears the cookie",
 		Tag: "auth", Access: accessPublic, Request: refreshRequest{}, Status: http.StatusNoContent}, s.logout)
 	s.route(op{Method: http.MethodGet, Path: "/api/v1/auth/me", Summary: "The signed-in user",
-		Tag: "auth", Access: accessAny, Response: UserSummary{}}, s.me)
+		Tag: "auth", Access: accessAny, Response: UserSummary{}, SessionOnly: true}, s.me)
 	s.route(op{Method: http.MethodPatch, Path: "/api/v1/auth/me", Summary: "Change your own preferences (signature on or off)",
-		Tag: "auth", Access: accessTenant, Perm: crm.PermProfileWrite, Request: updateMeRequest{}, Response: UserSummary{}}, s.updateMe)
+		Tag: "auth", Access: accessTenant, Perm: crm.PermProfileWrite, Request: updateMeRequest{}, Response: UserSummary{}, SessionOnly: true}, s.updateMe)
 }
 
 func invalidCredentials() error {
@@ -383,6 +383,9 @@ func (s *Server) accessClaims(token string) (accessClaims, error) {
 // database, so a deactivated user, a changed role or a suspended tenant takes
 // effect on the next request.
 func (s *Server) Authenticate(c *gin.Context, token string) (crm.Principal, error) {
+	if isAPIToken(token) {
+		return s.authenticateAPIToken(c, token)
+	}
 	claims, err := s.accessClaims(token)
 	if err != nil {
 		return crm.Principal{}, err
@@ -448,6 +451,9 @@ func (s *Server) authenticate(o op) gin.HandlerFunc {
 // against the principal's role.
 func authorize(o op, p crm.Principal) error {
 	forbidden := crm.NewError(crm.ErrForbidden, "forbidden", "your role may not do this", nil)
+	if p.Role.IsAPIToken() && (o.SessionOnly || o.Access != accessTenant) {
+		return crm.NewError(crm.ErrForbidden, "session_only", "API tokens may not do this; sign in to the console", nil)
+	}
 	switch o.Access {
 	case accessPlatform:
 		if !p.IsPlatform() {

@@ -26,5 +26,6 @@ func (s *Server) featureRoutes() []func() {
 		s.scheduledMessageRoutes,
 		s.consentRoutes,
 		s.campaignRoutes,
+		s.apiTokenRoutes,
 	}
 }

@@ -197,6 +197,8 @@ func FuzzAPIJSON(f *testing.F) {
 		{"GET", "/api/v1/audit-log", admin, [][2]string{{"entity", "label"}, {"since", "2024-01-01T00:00:00Z"}, {"cursor", ""}}, true},
 		{"GET", "/api/v1/admin/tenants", owner, [][2]string{{"q", "Fuzz"}, {"status", "active"}, {"cursor", ""}}, true},
 		{"GET", "/api/v1/admin/metrics", owner, [][2]string{{"days", "30"}}, true},
+		{"POST", "/api/v1/api-tokens", admin, [][2]string{{"name", q("Fuzz token")}, {"scope", q("write")}}, false},
+		{"GET", "/api/v1/api-tokens", admin, [][2]string{{"cursor", ""}, {"limit", "10"}}, true},
 		{"PUT", "/api/v1/tenant/service-settings", admin, [][2]string{
 			{"business_hours", `{"timezone": "America/Sao_Paulo", "days": {"mon": [["08:00", "12:00"], ["13:00", "18:00"]]}, "holidays": [{"date": "12-25", "name": "Natal"}]}`},
 			{"outside_hours_reply", `{"enabled": true, "text": "Fechados"}`}, {"auto_close", `{"idle_hours": 24, "message": "Tchau"}`}}, false},

@@ -61,7 +61,7 @@ func (s *Server) routingRoutes() {
 	s.route(op{Method: http.MethodPut, Path: "/api/v1/auth/me/availability",
 		Summary: "Say whether you take conversations: online, away or offline (offline when your last console closes)",
 		Tag:     "routing", Access: accessTenant, Perm: crm.PermProfileWrite, Request: availabilityRequest{},
-		Response: persistence.AvailabilityChange{}}, s.setMyAvailability)
+		Response: persistence.AvailabilityChange{}, SessionOnly: true}, s.setMyAvailability)
 	s.route(op{Method: http.MethodGet, Path: "/api/v1/agents/availability",
 		Summary: "Every active user's availability and whether a console of theirs is open (on any node)",
 		Tag:     "routing", Access: accessTenant, Perm: crm.PermUsersRead, Response: availabilityResponse{}}, s.listAvailability)

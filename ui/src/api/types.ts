@@ -559,3 +559,20 @@ export interface ScheduledMessage {
   send_at: string; status: 'pending' | 'sent' | 'cancelled' | 'failed'; sent_message_id: string | null;
   error: { code?: string; message?: string } | null; created_by: string | null; created_at: string; updated_at: string;
 }
+
+/** An API token as the list shows it: never its secret. */
+export interface ApiToken {
+  id: string;
+  name: string;
+  scope: 'read' | 'write';
+  /** The token's public start (crm_<id>), to tell tokens apart. */
+  prefix: string;
+  created_by: string | null;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+/** A just-created API token: the only answer that carries the secret token. */
+export interface CreatedApiToken extends ApiToken {
+  token: string;
+}
