@@ -77,6 +77,12 @@ const (
 	PermTenantSettings Permission = "tenant:settings"
 	// PermAPITokensManage lists, creates and revokes the company's API tokens.
 	PermAPITokensManage Permission = "api_tokens:manage"
+	// PermBoardsRead sees the Kanban boards and their cards; PermBoardsWrite
+	// creates, edits and moves cards; PermBoardsManage creates, renames and
+	// deletes boards and their columns.
+	PermBoardsRead   Permission = "boards:read"
+	PermBoardsWrite  Permission = "boards:write"
+	PermBoardsManage Permission = "boards:manage"
 )
 
 // rolePermissions is the one permission table. It is never written after
@@ -93,6 +99,7 @@ var rolePermissions = map[Role][]Permission{
 		PermBotFlowsRead, PermBotFlowsWrite, PermProfileWrite, PermTenantSettings,
 		PermCampaignsRead, PermCampaignsWrite,
 		PermAPITokensManage,
+		PermBoardsRead, PermBoardsWrite, PermBoardsManage,
 	},
 	RoleSupervisor: {
 		PermUsersRead, PermTeamsRead,
@@ -103,6 +110,7 @@ var rolePermissions = map[Role][]Permission{
 		PermMessagesSend, PermMediaUpload, PermTenantRead, PermSandboxUse,
 		PermBotFlowsRead, PermBotFlowsWrite, PermProfileWrite,
 		PermCampaignsRead, PermCampaignsWrite,
+		PermBoardsRead, PermBoardsWrite, PermBoardsManage,
 	},
 	RoleAgent: {
 		PermUsersRead, PermTeamsRead,
@@ -111,11 +119,13 @@ var rolePermissions = map[Role][]Permission{
 		PermConversationsRead, PermConversationsWrite,
 		PermMessagesSend, PermMediaUpload, PermTenantRead, PermSandboxUse,
 		PermBotFlowsRead, PermProfileWrite,
+		PermBoardsRead, PermBoardsWrite,
 	},
 	RoleAPITokenRead: apiTokenReadPermissions,
 	RoleAPITokenWrite: append(append([]Permission{}, apiTokenReadPermissions...),
 		PermContactsWrite, PermContactsDelete, PermContactsImport, PermLabelsWrite, PermQuickRepliesWrite,
 		PermConversationsWrite, PermMessagesSend, PermMediaUpload, PermBotFlowsWrite, PermCampaignsWrite,
+		PermBoardsWrite,
 	),
 }
 
@@ -127,6 +137,7 @@ var rolePermissions = map[Role][]Permission{
 var apiTokenReadPermissions = []Permission{
 	PermUsersRead, PermTeamsRead, PermContactsRead, PermLabelsRead, PermQuickRepliesRead, PermConnectionsRead,
 	PermConversationsRead, PermConversationsAll, PermConversationsTeams, PermTenantRead, PermBotFlowsRead, PermCampaignsRead,
+	PermBoardsRead,
 }
 
 // Can reports whether the role holds the permission.

@@ -12,6 +12,7 @@ func (s *Server) featureRoutes() []func() {
 		s.userRoutes,
 		s.teamRoutes,
 		s.routingRoutes,
+		s.boardRoutes,
 		s.labelRoutes,
 		s.quickReplyRoutes,
 		s.contactRoutes,

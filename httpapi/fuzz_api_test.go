@@ -122,6 +122,11 @@ func FuzzAPIJSON(f *testing.F) {
 	flowID := create("/api/v1/bot-flows", admin, menuFlowBody("Fuzz flow", "Olá {{contact.name}}"))
 	campaignID := create("/api/v1/campaigns", admin, map[string]any{"name": "Fuzz campaign", "connection_id": connID,
 		"message": map[string]any{"type": "text", "text": "Oi"}})
+	boardRes := env.do(http.MethodPost, "/api/v1/boards", admin, map[string]any{"name": "Fuzz board"})
+	require.Equal(f, http.StatusCreated, boardRes.Status, string(boardRes.Body))
+	boardID := boardRes.JSON()["id"].(string)
+	columnID := boardRes.JSON()["columns"].([]any)[1].(map[string]any)["id"].(string)
+	cardID := create("/api/v1/cards", admin, map[string]any{"board_id": boardID, "title": "Fuzz card"})
 	planID := create("/api/v1/admin/plans", owner, map[string]any{"name": "Fuzz plan", "monthly_price": "10.00",
 		"limits": map[string]any{"users": 5, "connections": 1, "contacts": 100, "monthly_conversations": 100, "monthly_campaigns": 1}})
 	tenantID := create("/api/v1/admin/tenants", owner, map[string]any{"name": "Fuzz Co", "email": "owner@fuzzco.test",
@@ -208,6 +213,14 @@ func FuzzAPIJSON(f *testing.F) {
 		{"PUT", "/api/v1/auth/me/availability", admin, [][2]string{{"availability", q("away")}}, false},
 		{"PATCH", "/api/v1/conversations/" + convID, admin, [][2]string{{"team_id", q(teamID)}, {"note", q("transferido")}}, false},
 		{"GET", "/api/v1/queues", admin, [][2]string{{"per_team", "10"}}, true},
+		{"POST", "/api/v1/boards", admin, [][2]string{{"name", q("Vendas")}, {"description", q("funil")},
+			{"columns", `[{"name": "Novo", "color": "#64748b", "kind": "open"}, {"name": "Ganho", "kind": "won"}]`}}, false},
+		{"POST", "/api/v1/cards", admin, [][2]string{{"board_id", q(boardID)}, {"title", q("Proposta")}, {"value", q("1234.50")},
+			{"due_at", q("2027-01-01T12:00:00Z")}, {"contact_id", q(contactID)}, {"label_ids", `["` + labelID + `"]`}}, false},
+		{"PATCH", "/api/v1/cards/" + cardID, admin, [][2]string{{"title", q("Proposta")}, {"value", q("99.90")}, {"due_at", "null"},
+			{"assignee_id", "null"}, {"column_id", q(columnID)}, {"after_id", "null"}}, false},
+		{"GET", "/api/v1/boards/" + boardID, admin, [][2]string{{"assignee_id", "none"}, {"label_id", labelID},
+			{"due_before", "2030-01-01T00:00:00Z"}}, true},
 	}
 
 	// Each route's own body is valid (or fails only where this server

@@ -27,7 +27,7 @@ type teamRoutingRequest struct {
 	AutoAssign              *string         `json:"auto_assign"`
 	MaxOpenPerAgent         *int            `json:"max_open_per_agent"`
 	SLAFirstResponseMinutes *int            `json:"sla_first_response_minutes"`
-	BusinessHours           json.RawMessage `json:"business_hours" format:"object"`
+	BusinessHours           json.RawMessage `json:"business_hours"`
 }
 
 // updateTeamRequest: only the fields present change; member_ids replaces the
