@@ -14,7 +14,7 @@ import (
 
 // The import graph runs one way (ARCHITECTURE.md, DESIGN.md §2):
 //
-//	cmd → httpapi → (actors, realtime, jobs) → (channels, persistence, cluster) → (crm, proto)
+//	cmd → httpapi → (actors, realtime, jobs) → (channels, persistence, cluster, rediskv) → (crm, proto)
 //
 // Each package of the module sits on a layer and may import only packages
 // on lower layers, or packages of its own tree (channels/meta →

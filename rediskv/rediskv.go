@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"sync/atomic"
 	"time"
 
@@ -62,6 +63,11 @@ type Client struct {
 func New(cfg Config) (*Client, error) {
 	opts, err := redis.ParseURL(cfg.URL)
 	if err != nil {
+		// url.Parse's errors quote the whole URL, password and all.
+		var urlErr *url.Error
+		if errors.As(err, &urlErr) {
+			err = urlErr.Err
+		}
 		return nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
 	if cfg.Prefix == "" {
