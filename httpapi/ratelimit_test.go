@@ -240,6 +240,45 @@ func TestRedisDownFallsBack(t *testing.T) {
 	require.Equal(t, 2, strings.Count(out, "letting the request through"), "once per node, not per request:\n%s", out)
 }
 
+// TestRedisOutageMidway: Redis counts, then is cut off. The login throttle
+// goes on in PostgreSQL (a fresh budget, never an unlimited one) on both
+// nodes, and the rate limit lets requests through.
+func TestRedisOutageMidway(t *testing.T) {
+	t.Parallel()
+	outage := redistest.NewOutage(t, redistest.URL(t))
+	clock := &testClock{now: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)}
+	nodes, logs := twoNodes(t, redisBackend(t, outage.URL), LoginLimits{FreeFailures: 3, FirstDelay: time.Minute}, clock.Now)
+	nodes[0].tenant("acme")
+	attacker := clientFrom(t, "127.0.0.2")
+	failures := func() {
+		t.Helper()
+		for i := range 3 {
+			res := loginVia(nodes[i%2], attacker, "admin@acme.test", "wrong-one", nil)
+			require.Equal(t, http.StatusUnauthorized, res.Status, "failure %d: %s", i+1, res.Body)
+		}
+		for _, node := range nodes {
+			res := loginVia(node, attacker, "admin@acme.test", "wrong-one", nil)
+			require.Equal(t, http.StatusTooManyRequests, res.Status, "%s", res.Body)
+		}
+	}
+	failures() // counted in Redis
+	for i := range verifyPerWindow {
+		require.Equal(t, http.StatusUnprocessableEntity, nodes[i%2].do(http.MethodPost, "/api/v1/licenses/verify", "", map[string]any{"key": "x"}).Status)
+	}
+	require.Equal(t, http.StatusTooManyRequests, nodes[0].do(http.MethodPost, "/api/v1/licenses/verify", "", map[string]any{"key": "x"}).Status)
+	require.NotContains(t, logs.String(), "the shared store failed", "no warning while Redis answers")
+	require.NotContains(t, logs.String(), "letting the request through")
+
+	outage.Cut()
+	failures() // counted in PostgreSQL
+	for i := range 4 {
+		res := nodes[i%2].do(http.MethodPost, "/api/v1/licenses/verify", "", map[string]any{"key": "x"})
+		require.Equal(t, http.StatusUnprocessableEntity, res.Status, "fails open: %s", res.Body)
+	}
+	require.Contains(t, logs.String(), "counting in PostgreSQL instead")
+	require.Contains(t, logs.String(), "letting the request through")
+}
+
 // TestLoginLimiterConformance runs the throttle's rules against each store:
 // the same answers from PostgreSQL's transaction as from Redis's script.
 func TestLoginLimiterConformance(t *testing.T) {

@@ -1,12 +1,16 @@
 // Package redistest gives tests the Redis they share: its URL, a key prefix
-// of their own (removed when they end) and the URL of a Redis that is down.
+// of their own (removed when they end), the URL of a Redis that is down and
+// a proxy to cut Redis off mid-test.
 package redistest
 
 import (
 	"context"
+	"io"
 	"net"
 	"os"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -75,4 +79,69 @@ func DownURL(t testing.TB) string {
 	addr := l.Addr().String()
 	l.Close()
 	return "redis://" + addr + "/0"
+}
+
+// Outage is a loopback proxy to the Redis at url, so a test can cut Redis
+// off mid-test: URL is the proxy's, Cut closes it and every connection
+// through it (further dials are refused).
+type Outage struct {
+	URL      string
+	listener net.Listener
+	mu       sync.Mutex
+	conns    []net.Conn
+	cut      bool
+}
+
+// NewOutage starts the proxy; it is cut when t ends at the latest.
+func NewOutage(t testing.TB, url string) *Outage {
+	t.Helper()
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &Outage{URL: "redis://" + l.Addr().String() + "/" + strconv.Itoa(opts.DB), listener: l}
+	t.Cleanup(o.Cut)
+	go func() {
+		for {
+			client, err := l.Accept()
+			if err != nil {
+				return
+			}
+			server, err := net.Dial("tcp", opts.Addr)
+			if err != nil {
+				client.Close()
+				continue
+			}
+			o.mu.Lock()
+			if o.cut {
+				o.mu.Unlock()
+				client.Close()
+				server.Close()
+				return
+			}
+			o.conns = append(o.conns, client, server)
+			o.mu.Unlock()
+			go func() { io.Copy(server, client); server.Close() }() //nolint:errcheck
+			go func() { io.Copy(client, server); client.Close() }() //nolint:errcheck
+		}
+	}()
+	return o
+}
+
+// Cut takes Redis away: the proxy stops listening and drops its connections.
+func (o *Outage) Cut() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.cut {
+		return
+	}
+	o.cut = true
+	o.listener.Close()
+	for _, c := range o.conns {
+		c.Close()
+	}
 }
