@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"sync/atomic"
 	"time"
@@ -243,4 +244,18 @@ func (c *Client) Succeeded(ctx context.Context, a crm.LoginAttempt) error {
 	return c.call(ctx, func(ctx context.Context) error {
 		return succeededScript.Run(ctx, c.rdb, c.loginKeys(a)).Err()
 	})
+}
+
+// LogTo sends the Redis client's own messages (failed dials while Redis is
+// down) to log as warnings, instead of plain lines on stderr among the
+// node's JSON logs. The client library keeps one logger per process, so
+// this is process-wide: the serve command calls it once.
+func LogTo(log *slog.Logger) {
+	redis.SetLogger(slogPrintf{log})
+}
+
+type slogPrintf struct{ log *slog.Logger }
+
+func (l slogPrintf) Printf(ctx context.Context, format string, v ...any) {
+	l.log.WarnContext(ctx, fmt.Sprintf(format, v...), "component", "redis")
 }

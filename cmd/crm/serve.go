@@ -253,6 +253,7 @@ func (n *node) limiters(ctx context.Context, cfg Config, log *slog.Logger) (http
 	if err != nil {
 		return nil, nil, err
 	}
+	rediskv.LogTo(log)
 	n.redis = r
 	if err := r.Ping(ctx); err != nil {
 		log.Warn("Redis (REDIS_URL) does not answer: until it does, the login throttle counts in PostgreSQL and rate limits let requests through",
