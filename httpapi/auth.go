@@ -107,7 +107,11 @@ func (s *Server) login(c *gin.Context, _ crm.Principal) error {
 		return err
 	}
 	attempt := LoginAttempt{Account: req.Email, IP: c.ClientIP()}
-	if wait := s.limiter.Attempt(attempt); wait > 0 {
+	wait, err := s.limiter.Attempt(c, attempt)
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
 		secs := int(math.Ceil(wait.Seconds()))
 		return crm.NewError(crm.ErrRateLimited, "too_many_attempts", "too many failed logins; try again later",
 			map[string]any{"retry_after_seconds": secs})
@@ -131,7 +135,11 @@ func (s *Server) login(c *gin.Context, _ crm.Principal) error {
 	if len(matched) == 0 {
 		return invalidCredentials() // the attempt stays counted
 	}
-	s.limiter.Succeeded(attempt)
+	if err := s.limiter.Succeeded(c, attempt); err != nil {
+		// The password was right; a throttle that could not forget the
+		// failures only makes the next mistakes wait sooner.
+		s.log.Warn("login throttle: could not clear the failures of a successful login", "error", err)
+	}
 	if len(matched) > 1 {
 		tenants := make([]map[string]string, 0, len(matched))
 		for _, a := range matched {
