@@ -83,6 +83,10 @@ const (
 	PermBoardsRead   Permission = "boards:read"
 	PermBoardsWrite  Permission = "boards:write"
 	PermBoardsManage Permission = "boards:manage"
+	// PermAppointmentsRead sees the agenda; PermAppointmentsWrite books,
+	// moves and cancels appointments.
+	PermAppointmentsRead  Permission = "appointments:read"
+	PermAppointmentsWrite Permission = "appointments:write"
 )
 
 // rolePermissions is the one permission table. It is never written after
@@ -100,6 +104,7 @@ var rolePermissions = map[Role][]Permission{
 		PermCampaignsRead, PermCampaignsWrite,
 		PermAPITokensManage,
 		PermBoardsRead, PermBoardsWrite, PermBoardsManage,
+		PermAppointmentsRead, PermAppointmentsWrite,
 	},
 	RoleSupervisor: {
 		PermUsersRead, PermTeamsRead,
@@ -111,6 +116,7 @@ var rolePermissions = map[Role][]Permission{
 		PermBotFlowsRead, PermBotFlowsWrite, PermProfileWrite,
 		PermCampaignsRead, PermCampaignsWrite,
 		PermBoardsRead, PermBoardsWrite, PermBoardsManage,
+		PermAppointmentsRead, PermAppointmentsWrite,
 	},
 	RoleAgent: {
 		PermUsersRead, PermTeamsRead,
@@ -120,12 +126,13 @@ var rolePermissions = map[Role][]Permission{
 		PermMessagesSend, PermMediaUpload, PermTenantRead, PermSandboxUse,
 		PermBotFlowsRead, PermProfileWrite,
 		PermBoardsRead, PermBoardsWrite,
+		PermAppointmentsRead, PermAppointmentsWrite,
 	},
 	RoleAPITokenRead: apiTokenReadPermissions,
 	RoleAPITokenWrite: append(append([]Permission{}, apiTokenReadPermissions...),
 		PermContactsWrite, PermContactsDelete, PermContactsImport, PermLabelsWrite, PermQuickRepliesWrite,
 		PermConversationsWrite, PermMessagesSend, PermMediaUpload, PermBotFlowsWrite, PermCampaignsWrite,
-		PermBoardsWrite,
+		PermBoardsWrite, PermAppointmentsWrite,
 	),
 }
 
@@ -137,7 +144,7 @@ var rolePermissions = map[Role][]Permission{
 var apiTokenReadPermissions = []Permission{
 	PermUsersRead, PermTeamsRead, PermContactsRead, PermLabelsRead, PermQuickRepliesRead, PermConnectionsRead,
 	PermConversationsRead, PermConversationsAll, PermConversationsTeams, PermTenantRead, PermBotFlowsRead, PermCampaignsRead,
-	PermBoardsRead,
+	PermBoardsRead, PermAppointmentsRead,
 }
 
 // Can reports whether the role holds the permission.

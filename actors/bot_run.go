@@ -122,6 +122,9 @@ func (g *conversationGrain) needsOwnTransaction(ctx context.Context, conv *crm.C
 	if tb.runs() || optingOut(ev, &botPrep{tb: tb}) {
 		return true
 	}
+	if _, answer := appointmentAnswer(ev); answer && tb.state.Features.Agenda {
+		return true // perhaps a reminder's answer: read in the message's transaction
+	}
 	_, closed := tb.outsideHours(conv, g.connection, g.engine.cfg.Now())
 	return closed
 }

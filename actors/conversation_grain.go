@@ -532,6 +532,18 @@ func (g *conversationGrain) inboundAlone(req *crmpb.InboundEvent, inboxID uuid.U
 				events, sends = append(events, more...), turn.sends
 			}
 		}
+		if confirm, answer := appointmentAnswer(ev); answer && m.Direction == "inbound" && prep != nil && !conv.BotActive && prep.tb.state.Features.Agenda {
+			turn, err := g.answerAppointment(ctx, tx, conv, confirm, now)
+			if err != nil {
+				return nil, nil, err
+			}
+			if turn != nil {
+				if err := tx.SaveConversation(ctx, conv); err != nil {
+					return nil, nil, err
+				}
+				events, sends = append(events, turn.events...), append(sends, turn.sends...)
+			}
+		}
 		if m.Direction == "inbound" && prep != nil && !conv.BotActive {
 			if period, closed := prep.tb.outsideHours(conv, g.connection, now); closed {
 				turn, err := g.outsideHoursReply(ctx, tx, conv, period, now, prep.tb)

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -158,4 +159,45 @@ func (g *conversationGrain) closeIdle(req *crmpb.CloseIdle) *crmpb.CommandResult
 		}
 		return changed, e, nil
 	})
+}
+
+// appointmentAnswer reports whether an inbound message is a reminder's
+// answer: "1" confirms, "2" cancels (a running bot takes such digits as
+// its own menu's).
+func appointmentAnswer(ev *crmpb.ChannelEvent) (confirm, ok bool) {
+	body, isMessage := ev.GetEvent().(*crmpb.ChannelEvent_InboundMessage)
+	if !isMessage {
+		return false, false
+	}
+	switch strings.TrimSpace(body.InboundMessage.GetMessage().GetText()) {
+	case "1":
+		return true, true
+	case "2":
+		return false, true
+	}
+	return false, false
+}
+
+// answerAppointment applies the contact's answer to their reminded
+// appointment and thanks them, in the message's transaction.
+func (g *conversationGrain) answerAppointment(ctx context.Context, tx TenantStore, conv *crm.Conversation, confirm bool, now time.Time) (*botTurn, error) {
+	a, ev, err := tx.AnswerAppointment(ctx, g.contact, confirm, now)
+	if err != nil || a == nil {
+		return nil, err
+	}
+	turn := &botTurn{events: []crm.TenantEvent{*ev}}
+	text := "Obrigado! Seu horário está confirmado."
+	if !confirm {
+		text = "Tudo bem, seu horário foi cancelado. Se quiser remarcar, é só responder aqui."
+	}
+	out, err := g.storeOutbound(ctx, tx, conv, &crmpb.SendMessage{ConversationId: conv.ID.String(), Type: "text", Text: text, Via: "system"}, now, true)
+	if err != nil || out.message == nil {
+		return turn, err
+	}
+	created, err := messageCreated(conv, out.message)
+	if err != nil {
+		return nil, err
+	}
+	turn.events, turn.sends = append(turn.events, created), []*crmpb.SendRequest{out.job}
+	return turn, nil
 }

@@ -100,6 +100,10 @@ type TenantStore interface {
 	// for the closed period that began at periodStart; false when it had
 	// one in that period already.
 	RecordOutsideHoursReply(ctx context.Context, conversationID uuid.UUID, periodStart time.Time) (bool, error)
+	// AnswerAppointment applies a contact's "1" (confirm) or "2" (cancel)
+	// to their next reminded appointment, with its appointment.updated
+	// event; nil when there is none to answer.
+	AnswerAppointment(ctx context.Context, contactID uuid.UUID, confirm bool, now time.Time) (*persistence.Appointment, *crm.TenantEvent, error)
 	// ScheduleJob inserts a durable job that exists if and only if the
 	// transaction commits, due at at.
 	ScheduleJob(ctx context.Context, args persistence.JobArgs, at time.Time) error

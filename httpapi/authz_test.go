@@ -96,6 +96,8 @@ func seedTenantRecords(t *testing.T, env *testEnv, tenant tenantFixture, marker 
 	ids["columns"] = uuid.MustParse(columns[len(columns)-1].(map[string]any)["id"].(string))
 	ids["cards"] = created(env.do(http.MethodPost, "/api/v1/cards", tenant.AdminToken, map[string]any{"board_id": ids["boards"],
 		"title": "Card " + marker, "value": "100.00", "contact_id": contactID, "label_ids": []uuid.UUID{labelID}}))
+	ids["appointments"] = created(env.do(http.MethodPost, "/api/v1/appointments", tenant.AdminToken, map[string]any{
+		"title": "Appointment " + marker, "contact_id": contactID, "starts_at": time.Now().Add(48 * time.Hour)}))
 	ids["scheduled-messages"] = created(env.do(http.MethodPost, "/api/v1/scheduled-messages", tenant.AdminToken,
 		map[string]any{"conversation_id": convID, "type": "text", "text": "later " + marker, "send_at": time.Now().Add(time.Hour)}))
 	return tenantRecords{fixture: tenant, ids: ids}
@@ -231,11 +233,15 @@ var matrixBodies = map[string]func(n int, own tenantRecords) any{
 			"auto_close": map[string]any{"idle_hours": n % 48}}
 	},
 	"PUT /api/v1/connections/:id/default-team": func(_ int, own tenantRecords) any { return map[string]any{"team_id": own.ids["teams"]} },
-	"POST /api/v1/boards":                      func(n int, _ tenantRecords) any { return map[string]any{"name": fmt.Sprintf("Board %d", n)} },
-	"PATCH /api/v1/boards/:id":                 func(n int, _ tenantRecords) any { return map[string]any{"name": fmt.Sprintf("Renamed board %d", n)} },
-	"POST /api/v1/boards/:id/columns":          func(n int, _ tenantRecords) any { return map[string]any{"name": fmt.Sprintf("Stage %d", n)} },
-	"PATCH /api/v1/columns/:id":                func(n int, _ tenantRecords) any { return map[string]any{"name": fmt.Sprintf("Stage renamed %d", n)} },
-	"PATCH /api/v1/cards/:id":                  func(n int, _ tenantRecords) any { return map[string]any{"title": fmt.Sprintf("Card renamed %d", n)} },
+	"POST /api/v1/appointments": func(n int, _ tenantRecords) any {
+		return map[string]any{"title": fmt.Sprintf("Visit %d", n), "starts_at": time.Now().Add(72 * time.Hour)}
+	},
+	"PATCH /api/v1/appointments/:id":  func(n int, _ tenantRecords) any { return map[string]any{"title": fmt.Sprintf("Moved %d", n)} },
+	"POST /api/v1/boards":             func(n int, _ tenantRecords) any { return map[string]any{"name": fmt.Sprintf("Board %d", n)} },
+	"PATCH /api/v1/boards/:id":        func(n int, _ tenantRecords) any { return map[string]any{"name": fmt.Sprintf("Renamed board %d", n)} },
+	"POST /api/v1/boards/:id/columns": func(n int, _ tenantRecords) any { return map[string]any{"name": fmt.Sprintf("Stage %d", n)} },
+	"PATCH /api/v1/columns/:id":       func(n int, _ tenantRecords) any { return map[string]any{"name": fmt.Sprintf("Stage renamed %d", n)} },
+	"PATCH /api/v1/cards/:id":         func(n int, _ tenantRecords) any { return map[string]any{"title": fmt.Sprintf("Card renamed %d", n)} },
 	"POST /api/v1/cards": func(n int, own tenantRecords) any {
 		return map[string]any{"board_id": own.ids["boards"], "title": fmt.Sprintf("Card %d", n), "value": "10.50"}
 	},

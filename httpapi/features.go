@@ -13,6 +13,7 @@ func (s *Server) featureRoutes() []func() {
 		s.teamRoutes,
 		s.routingRoutes,
 		s.boardRoutes,
+		s.appointmentRoutes,
 		s.labelRoutes,
 		s.quickReplyRoutes,
 		s.contactRoutes,
