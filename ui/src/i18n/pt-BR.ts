@@ -429,8 +429,8 @@ export const ptBR = {
   hours: {
     timezone: 'Fuso horário', timezone_hint: 'Escolha da lista ou digite outro (ex.: America/Sao_Paulo).', week: 'Dias e horários',
     days: { mon: 'Segunda', tue: 'Terça', wed: 'Quarta', thu: 'Quinta', fri: 'Sexta', sat: 'Sábado', sun: 'Domingo' },
-    open_on: 'Aberto na {{day}}', closed: 'Fechado', to: 'às', from: '{{day}}: início do intervalo {{n}}', until: '{{day}}: fim do intervalo {{n}}',
-    remove_interval: '{{day}}: remover intervalo {{n}}', add_interval: 'Intervalo', add_interval_on: 'Adicionar intervalo na {{day}}',
+    open_on: 'Aberto ({{day}})', closed: 'Fechado', to: 'às', from: '{{day}}: início do intervalo {{n}}', until: '{{day}}: fim do intervalo {{n}}',
+    remove_interval: '{{day}}: remover intervalo {{n}}', add_interval: 'Intervalo', add_interval_on: 'Adicionar intervalo ({{day}})',
     holidays: 'Feriados', holidays_hint: 'Dias fechados, seja qual for o dia da semana. "Todo ano" repete a data (ex.: Natal).',
     no_holidays: 'Nenhum feriado.', holiday_date: 'Data do feriado {{n}}', holiday_name: 'Nome do feriado {{n}}', holiday_name_placeholder: 'Ex.: Natal',
     every_year: 'Todo ano', remove_holiday: 'Remover feriado {{n}}', add_holiday: 'Adicionar feriado',
