@@ -443,8 +443,8 @@ export const en: Loose<Dictionary> = {
     always_open: 'Always open', always_open_hint: 'No hours: the company answers at any time.',
     outside_title: 'Outside-hours reply', outside_enabled: 'Reply automatically outside business hours', outside_hint: 'Sent once per conversation in each closed period.',
     outside_needs_hours: 'Set business hours to use the outside-hours reply.', outside_text: 'Message',
-    outside_default: 'Olá! Nosso atendimento está fechado agora. Recebemos sua mensagem e responderemos assim que voltarmos.',
-    outside_text_hint: 'Empty: the default text above is sent.',
+    outside_default: 'Default (sent in Portuguese): Olá! Nosso atendimento está fechado agora. Recebemos sua mensagem e responderemos assim que voltarmos.',
+    outside_text_hint: 'Empty: the default text is sent.',
     auto_close_title: 'Auto-close', idle_hours: 'Close conversations idle for (hours)', idle_hours_hint: '0 = never close.',
     close_message: 'Closing message (optional)', close_message_hint: 'Sent to the customer before closing.', close_message_placeholder: 'E.g. We are closing this chat. Write any time!',
     saved: 'Settings saved.', read_only: 'Only administrators change these settings.',
@@ -456,7 +456,7 @@ export const en: Loose<Dictionary> = {
     max_open: 'Open conversations per agent, at most', max_open_hint: '0 = no cap.',
     sla: 'Time to first response (minutes)', sla_hint: '0 = no SLA. Counted within business hours only.',
     hours: "Team's hours", company_hours: "Use the company's hours", own_hours: 'Own hours',
-    summary_sla: 'SLA {{n}} min', no_limit: 'no cap', limit: 'up to {{n}} per agent',
+    summary_sla: 'SLA: {{n}} min', no_limit: 'no cap', limit: 'up to {{n}} per agent',
     default_team: 'Default team', no_default_team: 'None', default_team_hint: "New conversations of this connection join this team's queue.",
   },
   availability: {
@@ -468,5 +468,5 @@ export const en: Loose<Dictionary> = {
     waiting_for: 'Waiting for {{time}}', assign: 'Assign', assign_title: 'Assign conversation', agent: 'Agent', choose_agent: 'Choose an agent',
     note: 'Internal note (optional)', no_preview: 'No message', count: "{{count}} in the teams' queues",
   },
-  sla: { left: 'SLA {{time}}', late: 'SLA breached', title: 'Time to first response' },
+  sla: { left: 'SLA: {{time}} left', late: 'SLA breached', title: 'Time to first response' },
 };

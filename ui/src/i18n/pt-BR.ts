@@ -441,7 +441,7 @@ export const ptBR = {
     outside_title: 'Resposta fora do horário', outside_enabled: 'Responder automaticamente fora do horário', outside_hint: 'Enviada uma vez por conversa em cada período fechado.',
     outside_needs_hours: 'Defina um horário de atendimento para usar a resposta fora do horário.', outside_text: 'Mensagem',
     outside_default: 'Olá! Nosso atendimento está fechado agora. Recebemos sua mensagem e responderemos assim que voltarmos.',
-    outside_text_hint: 'Vazio: usa o texto padrão acima.',
+    outside_text_hint: 'Vazio: envia o texto padrão.',
     auto_close_title: 'Encerramento automático', idle_hours: 'Encerrar conversas paradas há (horas)', idle_hours_hint: '0 = nunca encerrar.',
     close_message: 'Mensagem de encerramento (opcional)', close_message_hint: 'Enviada ao cliente antes de encerrar.', close_message_placeholder: 'Ex.: Encerramos este atendimento. Se precisar, é só escrever!',
     saved: 'Configurações salvas.', read_only: 'Só administradores mudam estas configurações.',
