@@ -49,7 +49,7 @@ export function BusinessHoursEditor({ value, onChange, errors = {}, prefix = 'bu
   return (
     <div className="space-y-4" data-testid={`${idPrefix}-editor`}>
       <Field label={t('hours.timezone')} htmlFor={`${idPrefix}-tz`} error={err('timezone')} hint={t('hours.timezone_hint')}>
-        <Input id={`${idPrefix}-tz`} list={`${idPrefix}-tz-list`} value={value.timezone} disabled={disabled} invalid={!!err('timezone')}
+        <Input id={`${idPrefix}-tz`} className="max-w-xs" list={`${idPrefix}-tz-list`} value={value.timezone} disabled={disabled} invalid={!!err('timezone')}
           onChange={(e) => onChange({ ...value, timezone: e.target.value.trim() })} placeholder={DEFAULT_TIMEZONE} />
         <datalist id={`${idPrefix}-tz-list`}>{BRAZIL_TIMEZONES.map((z) => <option key={z} value={z} />)}</datalist>
       </Field>
@@ -75,11 +75,11 @@ export function BusinessHoursEditor({ value, onChange, errors = {}, prefix = 'bu
                     return (
                       <div key={i}>
                         <div className="flex items-center gap-2">
-                          <Input type="time" className="w-28" value={span[0]} disabled={disabled} invalid={!!e} aria-label={t('hours.from', { day: label, n: i + 1 })}
-                            onChange={(ev) => setDay(day, spans.map((s, j) => (j === i ? [ev.target.value, s[1]] : s)))} />
+                          <div className="w-32"><Input type="time" value={span[0]} disabled={disabled} invalid={!!e} aria-label={t('hours.from', { day: label, n: i + 1 })}
+                            onChange={(ev) => setDay(day, spans.map((s, j) => (j === i ? [ev.target.value, s[1]] : s)))} /></div>
                           <span className="text-sm text-gray-500">{t('hours.to')}</span>
-                          <Input type="time" className="w-28" value={span[1]} disabled={disabled} invalid={!!e} aria-label={t('hours.until', { day: label, n: i + 1 })}
-                            onChange={(ev) => setDay(day, spans.map((s, j) => (j === i ? [s[0], ev.target.value] : s)))} />
+                          <div className="w-32"><Input type="time" value={span[1]} disabled={disabled} invalid={!!e} aria-label={t('hours.until', { day: label, n: i + 1 })}
+                            onChange={(ev) => setDay(day, spans.map((s, j) => (j === i ? [s[0], ev.target.value] : s)))} /></div>
                           {!disabled && (
                             <Button type="button" variant="ghost" size="sm" onClick={() => setDay(day, spans.filter((_, j) => j !== i))} aria-label={t('hours.remove_interval', { day: label, n: i + 1 })}>
                               <Trash2 className="h-4 w-4 text-red-600" aria-hidden />
@@ -114,10 +114,10 @@ export function BusinessHoursEditor({ value, onChange, errors = {}, prefix = 'bu
             return (
               <li key={i} data-testid={`${idPrefix}-holiday`}>
                 <div className="flex flex-wrap items-center gap-2">
-                  <Input type="date" className="w-40" value={dateInputValue(h)} disabled={disabled} invalid={!!dateErr} aria-label={t('hours.holiday_date', { n: i + 1 })}
-                    onChange={(e) => update({ date: everyYear(h) ? e.target.value.slice(5) : e.target.value })} />
-                  <Input className="min-w-[10rem] flex-1" value={h.name} disabled={disabled} invalid={!!nameErr} placeholder={t('hours.holiday_name_placeholder')} aria-label={t('hours.holiday_name', { n: i + 1 })}
-                    onChange={(e) => update({ name: e.target.value })} />
+                  <div className="w-44"><Input type="date" value={dateInputValue(h)} disabled={disabled} invalid={!!dateErr} aria-label={t('hours.holiday_date', { n: i + 1 })}
+                    onChange={(e) => update({ date: everyYear(h) ? e.target.value.slice(5) : e.target.value })} /></div>
+                  <div className="min-w-[10rem] flex-1"><Input value={h.name} disabled={disabled} invalid={!!nameErr} placeholder={t('hours.holiday_name_placeholder')} aria-label={t('hours.holiday_name', { n: i + 1 })}
+                    onChange={(e) => update({ name: e.target.value })} /></div>
                   <label className="flex items-center gap-1.5 text-sm text-gray-700">
                     <input type="checkbox" className="h-4 w-4 accent-brand-600" checked={everyYear(h)} disabled={disabled || !h.date}
                       onChange={(e) => update({ date: e.target.checked ? dateInputValue(h).slice(5) : dateInputValue(h) })} />

@@ -95,7 +95,7 @@ export default function ServiceSettingsPage({ canWrite }: { canWrite: boolean })
       <Card className="space-y-4 p-5">
         <h2 className="text-base font-semibold text-gray-900">{t('service.auto_close_title')}</h2>
         <Field label={t('service.idle_hours')} htmlFor="service-idle-hours" error={errors['auto_close.idle_hours']} hint={t('service.idle_hours_hint')}>
-          <Input id="service-idle-hours" type="number" min={0} max={2160} className="w-32" value={f.auto_close.idle_hours} disabled={disabled} invalid={!!errors['auto_close.idle_hours']}
+          <Input id="service-idle-hours" type="number" min={0} max={2160} className="max-w-[8rem]" value={f.auto_close.idle_hours} disabled={disabled} invalid={!!errors['auto_close.idle_hours']}
             onChange={(e) => set({ auto_close: { ...f.auto_close, idle_hours: e.target.value === '' ? 0 : Number(e.target.value) } })} />
         </Field>
         <Field label={t('service.close_message')} htmlFor="service-close-message" error={errors['auto_close.message']} hint={t('service.close_message_hint')}>
