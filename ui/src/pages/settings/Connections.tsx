@@ -105,13 +105,16 @@ export default function ConnectionsSettings({ canWrite }: { canWrite: boolean })
                       </Button>
                     )}
                   </div>
-                  <div className="flex flex-wrap items-center gap-2 text-sm" title={t('routing.default_team_hint')}>
+                  <div className="flex flex-wrap items-center gap-2 text-sm">
                     <label htmlFor={`default-team-${c.id}`} className="text-gray-600">{t('routing.default_team')}</label>
-                    <Select id={`default-team-${c.id}`} className="w-auto py-1 text-sm" value={c.default_team_id ?? ''} disabled={!canWrite || defaultTeam.isPending}
-                      onChange={(e) => defaultTeam.mutate({ id: c.id, teamId: e.target.value || null })}>
-                      <option value="">{t('routing.no_default_team')}</option>
-                      {(teamsQ.data ?? []).map((tm) => <option key={tm.id} value={tm.id}>{tm.name}</option>)}
-                    </Select>
+                    <div className="w-56">
+                      <Select id={`default-team-${c.id}`} className="py-1 text-sm" value={c.default_team_id ?? ''} disabled={!canWrite || defaultTeam.isPending}
+                        onChange={(e) => defaultTeam.mutate({ id: c.id, teamId: e.target.value || null })}>
+                        <option value="">{t('routing.no_default_team')}</option>
+                        {(teamsQ.data ?? []).map((tm) => <option key={tm.id} value={tm.id}>{tm.name}</option>)}
+                      </Select>
+                    </div>
+                    <span className="text-xs text-gray-500">{t('routing.default_team_hint')}</span>
                   </div>
                   {(c.last_error || state?.last_error) && <Alert kind="error">{state?.last_error || c.last_error} {c.last_error_at && `(${formatDateTime(c.last_error_at)})`}</Alert>}
                   {qr && status !== 'connected' && (
