@@ -40,7 +40,7 @@ export async function routingSteps({ step, newPage, login, expectVisible, expect
       await expectVisible(page.getByTestId('company-hours-editor'), 'the week editor after a reload');
       if (!(await page.getByLabel('Aberto (Sábado)').isChecked())) throw new Error('Saturday is not open after a reload');
       if ((await page.getByLabel(/Encerrar conversas paradas/).inputValue()) !== '48') throw new Error('idle hours lost after a reload');
-      await shot(page, '40-settings-service', 'Settings → Atendimento: the week with a Saturday morning, a yearly holiday, the outside-hours reply and auto-close');
+      await shot(page, '50-settings-service', 'Settings → Atendimento: the week with a Saturday morning, a yearly holiday, the outside-hours reply and auto-close');
     });
 
     await step('routing: an interval that ends before it starts is refused with the message beside the day', async () => {
@@ -88,7 +88,7 @@ export async function routingSteps({ step, newPage, login, expectVisible, expect
     await step('routing: the inbox has the "Filas" tab with the team queues', async () => {
       await page.getByRole('tab', { name: /^Filas/ }).click();
       await expectVisible(page.getByTestId('queue-board').or(page.getByTestId('empty-state')), 'the queue board or its empty state');
-      await shot(page, '41-inbox-queues', 'Inbox → Filas: the team queues with waiting time and SLA (supervisors and admins)');
+      await shot(page, '51-inbox-queues', 'Inbox → Filas: the team queues with waiting time and SLA (supervisors and admins)');
     });
   } finally {
     // later scenarios expect an always-open company
