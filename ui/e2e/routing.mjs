@@ -71,6 +71,11 @@ export async function routingSteps({ step, newPage, login, expectVisible, expect
     await step('routing: the availability switch beside the name says Ausente, and the server agrees', async () => {
       await page.goto(`${BASE}/inbox`);
       const sw = page.getByTestId('availability-switch').filter({ visible: true });
+      // the earlier scenarios' consoles of this admin just closed: the server makes an agent offline 5 s
+      // after their last console goes (a reload is not a departure) and online again when one opens; let
+      // that settle before switching, or its offline → online would land after our "away"
+      await page.waitForTimeout(6000);
+      await expectVisible(sw.locator('[data-availability="online"]'), 'online with this console open');
       await sw.getByLabel('Disponibilidade').selectOption('away');
       await expectVisible(sw.locator('[data-availability="away"]'), 'the amber dot');
       const me = await call(token, 'GET', '/api/v1/auth/me');
