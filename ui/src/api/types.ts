@@ -587,6 +587,8 @@ export interface ApiToken {
 /** A just-created API token: the only answer that carries the secret token. */
 export interface CreatedApiToken extends ApiToken {
   token: string;
+}
+
 // ---- routing, business hours, SLA and availability (issue 18) ----
 
 export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
