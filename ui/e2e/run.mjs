@@ -15,6 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
+import { routingSteps } from './routing.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const BASE = (process.env.CRM_E2E_URL ?? '').replace(/\/$/, '');
@@ -992,6 +993,8 @@ await step('layout: the chatbot builder at phone width keeps its title, palette 
 });
 
 if (agent) await agent.context.close();
+
+await routingSteps({ step, newPage, login, expectVisible, expectText, shot, apiLogin, call, BASE, ADMIN, run });
 
 await step('no uncaught errors in the pages', async () => {
   if (pageErrors.length) throw new Error(pageErrors.join('\n'));

@@ -150,6 +150,7 @@ export class ApiClient {
   get<T>(path: string, opts: RequestOptions = {}) { return this.request<T>('GET', path, opts); }
   post<T>(path: string, body?: unknown, opts: RequestOptions = {}) { return this.request<T>('POST', path, { ...opts, body }); }
   patch<T>(path: string, body?: unknown, opts: RequestOptions = {}) { return this.request<T>('PATCH', path, { ...opts, body }); }
+  put<T>(path: string, body?: unknown, opts: RequestOptions = {}) { return this.request<T>('PUT', path, { ...opts, body }); }
   delete<T>(path: string, opts: RequestOptions = {}) { return this.request<T>('DELETE', path, opts); }
 
   async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {

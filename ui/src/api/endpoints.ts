@@ -6,6 +6,7 @@ import type {
   AuditEntry, BotFlow, BotFlowSummary, Connection, Contact, ConversationBot, DeadLetter, Conversation, ImportJob, Label, License, Message, MessageHit, Note, Page, Plan, PlatformMetrics,
   MessageTemplate, OutboxEntry, QuickReply, SendMessageRequest, Team, Tenant, TenantInfo, TenantSettings, TokenResponse, User, UserSummary,
 } from './types';
+import type { AgentAvailability, AutoAssign, Availability, BusinessHours, ServiceSettings, TeamQueue } from './types';
 
 type Q = Record<string, string | number | boolean | null | undefined>;
 
@@ -51,7 +52,10 @@ function crud<T extends { id: string }, In>(path: string) {
 }
 
 export interface UserInput { name: string; email: string; password?: string; role: string; team_ids: string[]; active?: boolean }
-export interface TeamInput { name: string; description: string; member_ids: string[] }
+export interface TeamInput {
+  name: string; description: string; member_ids: string[];
+  auto_assign?: AutoAssign; max_open_per_agent?: number; sla_first_response_minutes?: number; business_hours?: BusinessHours | null;
+}
 export interface LabelInput { name: string; color: string }
 export interface QuickReplyInput { shortcut: string; title: string; text: string }
 export interface ContactInput { name: string; phone: string; email: string; custom_fields: Record<string, unknown>; label_ids: string[] }
@@ -125,7 +129,8 @@ export const media = {
 export const conversations = {
   page: (query: Q = {}) => api.get<Page<Conversation>>('/api/v1/conversations', { query }),
   get: (id: string) => api.get<Conversation>(`/api/v1/conversations/${id}`),
-  update: (id: string, body: Partial<Pick<Conversation, 'status' | 'assignee_id' | 'team_id' | 'label_ids'>>) =>
+  /** note: an internal note stored with a transfer (issue 18). */
+  update: (id: string, body: Partial<Pick<Conversation, 'status' | 'assignee_id' | 'team_id' | 'label_ids'>> & { note?: string }) =>
     api.patch<Conversation>(`/api/v1/conversations/${id}`, body),
   messages: (id: string, query: Q = {}) => api.get<Page<Message>>(`/api/v1/conversations/${id}/messages`, { query }),
   send: (id: string, body: SendMessageRequest) => api.post<Message>(`/api/v1/conversations/${id}/messages`, body),
@@ -176,6 +181,17 @@ export const campaigns = {
   recipients: (id: string, query: Q = {}) => api.get<Page<CampaignRecipient>>(`/api/v1/campaigns/${id}/recipients`, { query }),
   recipientsCsv: (id: string, query: Q = {}) => api.get<Response>(`/api/v1/campaigns/${id}/recipients.csv`, { raw: true, query }),
   activity: (id: string) => api.get<CampaignActivity>(`/api/v1/campaigns/${id}/activity`, { query: { bucket: 'minute' } }),
+};
+
+/** Routing (issue 18): business hours, queues, default teams and the agents' availability. */
+export const routing = {
+  serviceSettings: () => api.get<ServiceSettings>('/api/v1/tenant/service-settings'),
+  saveServiceSettings: (body: ServiceSettings) => api.put<ServiceSettings>('/api/v1/tenant/service-settings', body),
+  queues: (perTeam = 50) => api.get<{ teams: TeamQueue[] | null }>('/api/v1/queues', { query: { per_team: perTeam } }).then((r) => r.teams ?? []),
+  setDefaultTeam: (connectionId: string, teamId: string | null) =>
+    api.put<{ connection_id: string; default_team_id: string | null }>(`/api/v1/connections/${connectionId}/default-team`, { team_id: teamId }),
+  setMyAvailability: (availability: Availability) => api.put<{ user_id: string; availability: Availability }>('/api/v1/auth/me/availability', { availability }),
+  availability: () => api.get<{ items: AgentAvailability[] | null }>('/api/v1/agents/availability').then((r) => r.items ?? []),
 };
 
 /** What a simulated customer sends through a sandbox connection. */

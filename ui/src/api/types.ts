@@ -46,6 +46,14 @@ export interface Team {
   name: string;
   description: string;
   member_ids: string[] | null;
+  /** Distribution (issue 18): off, round_robin or least_busy. */
+  auto_assign?: AutoAssign;
+  /** 0: no cap. */
+  max_open_per_agent?: number;
+  /** 0: no SLA; counted in business time. */
+  sla_first_response_minutes?: number;
+  /** The team's own calendar; null: the company's. */
+  business_hours?: BusinessHours | null;
 }
 
 export interface Label {
@@ -258,6 +266,8 @@ export interface Connection {
   last_event_at?: string | null;
   last_error?: string;
   last_error_at?: string | null;
+  /** The team its new conversations join (issue 18). */
+  default_team_id?: string | null;
 }
 
 // ---- conversations and messages (engine issue; shapes per DESIGN §6) ----
@@ -290,6 +300,8 @@ export interface Conversation {
   last_message_at?: string | null;
   window_expires_at?: string | null;
   created_at?: string;
+  /** When the first answer falls due under the team's SLA (issue 18). */
+  sla_due_at?: string | null;
 }
 
 export type MessageType =
@@ -575,4 +587,57 @@ export interface ApiToken {
 /** A just-created API token: the only answer that carries the secret token. */
 export interface CreatedApiToken extends ApiToken {
   token: string;
+}
+
+// ---- routing, business hours, SLA and availability (issue 18) ----
+
+export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
+export const WEEKDAYS: Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+
+/** Holidays close whole days: "2026-12-25" once, "12-25" every year. */
+export interface Holiday { date: string; name: string }
+
+/** When the company (or a team) answers: open intervals per weekday, in its time zone. */
+export interface BusinessHours {
+  timezone: string;
+  days: Partial<Record<Weekday, [string, string][]>>;
+  holidays?: Holiday[] | null;
+}
+
+export interface ServiceSettings {
+  /** null: always open. */
+  business_hours: BusinessHours | null;
+  outside_hours_reply: { enabled: boolean; text: string };
+  /** idle_hours 0: never. */
+  auto_close: { idle_hours: number; message: string };
+}
+
+export type AutoAssign = 'off' | 'round_robin' | 'least_busy';
+export type Availability = 'online' | 'away' | 'offline';
+
+export interface AgentAvailability { user_id: string; availability: Availability; connected: boolean }
+
+export interface QueueItem {
+  conversation_id: string;
+  team_id: string;
+  contact_id: string;
+  contact_name: string;
+  contact_phone: string | null;
+  channel: Channel | string;
+  last_message_preview: string;
+  created_at: string;
+  queued_at: string;
+  waiting_seconds: number;
+  sla_due_at: string | null;
+}
+
+export interface TeamQueue {
+  team_id: string;
+  team_name: string;
+  auto_assign: AutoAssign;
+  waiting: number;
+  oldest_queued_at: string | null;
+  agents_online: number;
+  agents_with_room: number;
+  items: QueueItem[] | null;
 }

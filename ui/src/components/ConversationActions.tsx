@@ -26,10 +26,8 @@ export function TransferDialog({ conversation, onClose }: { conversation: Conver
   const [team, setTeam] = useState(conversation.team_id ?? '');
   const [note, setNote] = useState('');
   const save = useMutation({
-    mutationFn: async () => {
-      await conversations.update(conversation.id, { assignee_id: assignee || null, team_id: team || null });
-      if (note.trim()) await conversations.note(conversation.id, note.trim());
-    },
+    // the note rides in the same PATCH: stored with the transfer, in one step
+    mutationFn: () => conversations.update(conversation.id, { assignee_id: assignee || null, team_id: team || null, ...(note.trim() ? { note: note.trim() } : {}) }),
     onSuccess: () => {
       refresh();
       onClose();

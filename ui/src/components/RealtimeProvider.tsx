@@ -4,6 +4,7 @@ import { useNavigate } from 'react-router';
 import i18n from '../i18n';
 import { notifyInbound } from '../lib/notify';
 import { usePresence } from '../store/presence';
+import { applyAvailabilityFrame } from '../store/availability';
 import { messagePreview } from './chat/MessageBubble';
 import { api } from '../api';
 import type { Conversation } from '../api/types';
@@ -38,6 +39,7 @@ export function RealtimeProvider() {
       listTimer = setTimeout(() => {
         listTimer = null;
         void qc.invalidateQueries({ queryKey: ['conversations'] });
+        void qc.invalidateQueries({ queryKey: ['queues'] });
       }, 400);
     };
     const client = new RealtimeClient({
@@ -69,6 +71,9 @@ export function RealtimeProvider() {
             if (p?.user_id) usePresence.getState().set(p.user_id, { online: !!p.online, viewing: p.viewing ?? [] });
             break;
           }
+          case 'user.availability':
+            applyAvailabilityFrame(data);
+            break;
           case 'note.created':
             if (data?.conversation_id) void qc.invalidateQueries({ queryKey: ['notes', data.conversation_id] });
             break;

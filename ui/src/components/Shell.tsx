@@ -9,6 +9,7 @@ import { auth, tenant } from '../api/endpoints';
 import { queryClient } from '../lib/queryClient';
 import { isPlatform, isSupervisorOrUp, useAuth } from '../store/auth';
 import { useRealtime } from '../store/realtime';
+import { AvailabilitySwitch } from './AvailabilitySwitch';
 import { LanguageSwitch } from './LanguageSwitch';
 import { LicenseBanner } from './LicenseBanner';
 import { RealtimeProvider } from './RealtimeProvider';
@@ -131,6 +132,7 @@ export function Shell() {
               <div className="min-w-0 flex-1">
                 <p className="truncate text-sm font-medium text-gray-900" data-testid="current-user">{user?.name}</p>
                 <p className="truncate text-xs text-gray-500">{user ? t(`roles.${user.role}`) : ''}</p>
+                <AvailabilitySwitch />
               </div>
               <button onClick={logout} className="rounded-md p-1.5 text-gray-500 hover:bg-gray-100 focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-500" title={t('shell.logout')} aria-label={t('shell.logout')} data-testid="logout">
                 <LogOut className="h-4 w-4" aria-hidden />
@@ -149,6 +151,7 @@ export function Shell() {
               <p className="truncate text-sm font-semibold">{user?.tenant_name || t('shell.platform')}</p>
             </div>
             <div className="flex items-center gap-1">
+              <AvailabilitySwitch compact />
               <LanguageSwitch compact />
               <button onClick={logout} className="rounded-md p-1.5 text-gray-500 hover:bg-gray-100" aria-label={t('shell.logout')}>
                 <LogOut className="h-4 w-4" aria-hidden />

@@ -46,6 +46,7 @@ const SAME_IN_BOTH = new Set([
   'WhatsApp', 'Instagram', 'Messenger', 'E-mail', 'Bot', 'API', 'Status', 'Supervisor', 'Emojis', 'Emoji', 'Latitude', 'Longitude',
   'Webhook', 'Webhooks', 'Token', 'Hostname', 'IP', 'Português (Brasil)', 'English', 'CSV', 'Sandbox', 'Meta', 'Kanban', 'Chatbot',
   'ID', 'URL', 'Total', 'Plano', 'Logo', 'uazapi', 'Evolution API', 'Agenda',
+  'Offline', 'Manual',
 ]);
 
 describe('pt-BR has no English left in it', () => {

@@ -27,6 +27,9 @@ export const ptBR = {
     campaign_not_editable: 'Só rascunhos e campanhas agendadas podem ser editados.', campaign_running: 'Cancele a campanha antes de excluí-la.',
   },
   fields: {
+    hours_interval: 'Use início e fim no formato HH:MM, com o início antes do fim.', timezone: 'Informe um fuso horário válido, como America/Sao_Paulo.',
+    holiday_date: 'Informe a data do feriado.', needs_hours: 'A resposta fora do horário precisa de um horário de atendimento (desligue "Sempre aberto").',
+    idle_hours: 'Use de 0 (nunca) a 2160 horas (90 dias).', max_open: 'Use de 0 (sem limite) a 1000.', sla_minutes: 'Use de 0 (sem SLA) a 43200 minutos (30 dias).',
     not_past: 'Escolha um horário no futuro.',
     required: 'Obrigatório.', email: 'Informe um e-mail válido.', min_length: 'Deve ter pelo menos {{n}} caracteres.',
     max_length: 'Deve ter no máximo {{n}} caracteres.', color: 'Use uma cor hexadecimal, como #64748b.',
@@ -423,6 +426,46 @@ export const ptBR = {
       state: { valid: 'Válida', expired: 'Expirada', revoked: 'Revogada' },
     },
   },
+  hours: {
+    timezone: 'Fuso horário', timezone_hint: 'Escolha da lista ou digite outro (ex.: America/Sao_Paulo).', week: 'Dias e horários',
+    days: { mon: 'Segunda', tue: 'Terça', wed: 'Quarta', thu: 'Quinta', fri: 'Sexta', sat: 'Sábado', sun: 'Domingo' },
+    open_on: 'Aberto ({{day}})', closed: 'Fechado', to: 'às', from: '{{day}}: início do intervalo {{n}}', until: '{{day}}: fim do intervalo {{n}}',
+    remove_interval: '{{day}}: remover intervalo {{n}}', add_interval: 'Intervalo', add_interval_on: 'Adicionar intervalo ({{day}})',
+    holidays: 'Feriados', holidays_hint: 'Dias fechados, seja qual for o dia da semana. "Todo ano" repete a data (ex.: Natal).',
+    no_holidays: 'Nenhum feriado.', holiday_date: 'Data do feriado {{n}}', holiday_name: 'Nome do feriado {{n}}', holiday_name_placeholder: 'Ex.: Natal',
+    every_year: 'Todo ano', remove_holiday: 'Remover feriado {{n}}', add_holiday: 'Adicionar feriado',
+  },
+  service: {
+    tab: 'Atendimento', title: 'Horário de atendimento', description: 'Quando a empresa atende. Fora do horário, os SLAs param de contar e o cliente pode receber uma resposta automática.',
+    always_open: 'Sempre aberto', always_open_hint: 'Sem horário: a empresa atende a qualquer hora.',
+    outside_title: 'Resposta fora do horário', outside_enabled: 'Responder automaticamente fora do horário', outside_hint: 'Enviada uma vez por conversa em cada período fechado.',
+    outside_needs_hours: 'Defina um horário de atendimento para usar a resposta fora do horário.', outside_text: 'Mensagem',
+    outside_default: 'Olá! Nosso atendimento está fechado agora. Recebemos sua mensagem e responderemos assim que voltarmos.',
+    outside_text_hint: 'Vazio: envia o texto padrão.',
+    auto_close_title: 'Encerramento automático', idle_hours: 'Encerrar conversas paradas há (horas)', idle_hours_hint: '0 = nunca encerrar.',
+    close_message: 'Mensagem de encerramento (opcional)', close_message_hint: 'Enviada ao cliente antes de encerrar.', close_message_placeholder: 'Ex.: Encerramos este atendimento. Se precisar, é só escrever!',
+    saved: 'Configurações salvas.', read_only: 'Só administradores mudam estas configurações.',
+  },
+  routing: {
+    distribution: 'Distribuição', auto_assign: 'Distribuição automática',
+    modes: { off: 'Manual', round_robin: 'Rodízio', least_busy: 'Menos ocupado' },
+    auto_assign_hint: 'Rodízio: um de cada vez. Menos ocupado: quem tem menos conversas abertas. Só recebe quem está Disponível.',
+    max_open: 'Limite de conversas abertas por agente', max_open_hint: '0 = sem limite.',
+    sla: 'Tempo para a primeira resposta (minutos)', sla_hint: '0 = sem SLA. Conta só dentro do horário de atendimento.',
+    hours: 'Horário da equipe', company_hours: 'Usar o horário da empresa', own_hours: 'Horário próprio',
+    summary_sla: 'SLA {{n}} min', no_limit: 'sem limite', limit: 'até {{n}} por agente',
+    default_team: 'Equipe padrão', no_default_team: 'Nenhuma', default_team_hint: 'Novas conversas desta conexão entram na fila desta equipe.',
+  },
+  availability: {
+    label: 'Disponibilidade', online: 'Disponível', away: 'Ausente', offline: 'Offline', failed: 'Não foi possível mudar sua disponibilidade.',
+  },
+  queues: {
+    tab: 'Filas', title: 'Filas das equipes', waiting_one: '{{count}} aguardando', waiting_many: '{{count}} aguardando', waiting_other: '{{count}} aguardando',
+    agents: '{{online}} disponíveis · {{room}} com vaga', empty: 'Ninguém aguardando', empty_hint: 'As conversas sem agente das suas equipes aparecem aqui.',
+    waiting_for: 'Aguardando há {{time}}', assign: 'Atribuir', assign_title: 'Atribuir conversa', agent: 'Agente', choose_agent: 'Escolha um agente',
+    note: 'Nota interna (opcional)', no_preview: 'Sem mensagem', count: '{{count}} na fila das equipes',
+  },
+  sla: { left: 'SLA {{time}}', late: 'SLA estourado', title: 'Tempo para a primeira resposta' },
 };
 
 export type Dictionary = typeof ptBR;

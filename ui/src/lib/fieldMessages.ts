@@ -3,6 +3,14 @@ import i18n from '../i18n';
 // The API's field messages are English sentences; the console shows the ones
 // it knows in the user's language and the rest as they came.
 const patterns: [RegExp, string][] = [
+  // routing (issue 18): business hours, auto-close, team distribution
+  [/HH:MM.*start before the end/i, 'fields.hours_interval'],
+  [/IANA time zone/i, 'fields.timezone'],
+  [/YYYY-MM-DD, or MM-DD/i, 'fields.holiday_date'],
+  [/needs business hours/i, 'fields.needs_hours'],
+  [/between 0 \(never\) and 2160/i, 'fields.idle_hours'],
+  [/between 0 \(no cap\) and 1000/i, 'fields.max_open'],
+  [/between 0 \(none\) and 43200/i, 'fields.sla_minutes'],
   // CSV import rows and other sentences that mention a word a general pattern below also matches
   [/has (\d+) cells but the header names (\d+) columns/i, 'fields.import_cells'],
   [/is required: the phone identifies the contact/i, 'fields.import_phone_required'],

@@ -26,8 +26,8 @@ export function useForm<T extends Record<string, unknown>>(initial: T) {
         const fe = translateFieldErrors(err.fieldErrors);
         if (Object.keys(fe).length) {
           setErrors(fe);
-          // errors for fields the form does not show go above it
-          const unknown = Object.keys(fe).filter((k) => !(k in values));
+          // errors for fields the form does not show go above it ("business_hours.days.mon[0]" belongs to business_hours)
+          const unknown = Object.keys(fe).filter((k) => !(k in values) && !(k.split(/[.[]/)[0] in values));
           setFormError(unknown.length ? new ApiError(err.status, 'field_errors', unknown.map((k) => `${k}: ${fe[k]}`).join('; ')) : null);
           return;
         }

@@ -18,6 +18,8 @@ import { BotActiveBadge, HandToFlowDialog, useChatbotEnabled } from '../componen
 import { sendRealtime } from '../components/RealtimeProvider';
 import { ScheduleDialog, ScheduledChip } from '../components/ScheduledMessages';
 import { FormError } from '../components/FormError';
+import { QueueBoard, queueTotal, useQueues } from '../components/QueueBoard';
+import { SlaBadge } from '../components/SlaBadge';
 import { Avatar, Badge, Button, EmptyState, ErrorState, Modal, Select, SkeletonRows, notBuiltYet, useErrorText } from '../components/ui';
 import { formatDateTime, formatPhone, listTime, newIdempotencyKey } from '../lib/format';
 import { draftKey, useDraft } from '../lib/drafts';
@@ -29,7 +31,7 @@ import type { Role } from '../api/types';
 
 export { ChannelIcon };
 
-export type InboxTab = 'mine' | 'queue' | 'teams' | 'all';
+export type InboxTab = 'mine' | 'queue' | 'teams' | 'all' | 'queues';
 
 const PAGE = 50;
 
@@ -42,9 +44,9 @@ export function useUserNames(): Map<string, string> {
   return useMemo(() => new Map((q.data ?? []).map((u) => [u.id, u.name])), [q.data]);
 }
 
-/** The tabs a role sees: agents their own and the queue; supervisors and admins add their teams and "Todas" (for a supervisor, everything of their teams: the server scopes it). */
+/** The tabs a role sees: agents their own and the queue; supervisors and admins add their teams, "Todas" (for a supervisor, everything of their teams: the server scopes it) and the team queues ("Filas"). */
 export function tabsFor(role?: Role | null): InboxTab[] {
-  if (role === 'TENANT_ADMIN' || role === 'SUPERVISOR') return ['mine', 'queue', 'teams', 'all'];
+  if (role === 'TENANT_ADMIN' || role === 'SUPERVISOR') return ['mine', 'queue', 'teams', 'all', 'queues'];
   return ['mine', 'queue'];
 }
 
@@ -88,6 +90,7 @@ export function ConversationRow({ c, active, labelsById, assignee }: { c: Conver
         </div>
         <div className="flex items-center justify-between gap-2">
           <p className="truncate text-sm text-gray-500">{sender && <span className="text-gray-400" data-testid="preview-sender">{sender}: </span>}{preview}</p>
+          <SlaBadge dueAt={c.sla_due_at} />
           {(c.unread_count ?? 0) > 0 && (
             <span className="flex h-5 min-w-[20px] shrink-0 items-center justify-center rounded-full bg-brand-500 px-1.5 text-[11px] font-semibold text-white" aria-label={t('inbox.unread', { count: c.unread_count })}>{c.unread_count}</span>
           )}
@@ -154,9 +157,12 @@ function ConversationList({ activeId, onOrder }: { activeId?: string; onOrder: (
     queryFn: ({ pageParam }) => conversations.page({ ...tabQuery(tab, team), status: status || undefined, label_id: labelId, q, cursor: pageParam, limit: 30 }),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.next_cursor ?? undefined,
-    enabled: tab !== 'teams' || !!team,
+    enabled: tab !== 'queues' && (tab !== 'teams' || !!team),
     retry: false,
   });
+  // supervisors and admins see how many wait in their teams' queues
+  const queuesQ = useQueues(tabs.includes('queues'));
+  const waiting = queueTotal(queuesQ.data);
   const items = useMemo(() => list.data?.pages.flatMap((p) => p.items ?? []) ?? [], [list.data]);
   useEffect(() => onOrder(items.map((c) => c.id)), [items, onOrder]);
   const sentinel = useRef<HTMLDivElement>(null);
@@ -183,7 +189,10 @@ function ConversationList({ activeId, onOrder }: { activeId?: string; onOrder: (
           {tabs.map((x) => (
             <button key={x} role="tab" aria-selected={tab === x} onClick={() => setTab(x)} data-testid={`tab-${x}`}
               className={clsx('whitespace-nowrap rounded-full px-3 py-1 text-sm focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-500', tab === x ? 'bg-brand-100 font-medium text-brand-700' : 'bg-chat-panel text-gray-600 hover:bg-gray-200')}>
-              {t(`inbox.tabs.${x}`)}
+              {x === 'queues' ? t('queues.tab') : t(`inbox.tabs.${x}`)}
+              {x === 'queues' && waiting > 0 && (
+                <span className="ml-1 inline-flex h-5 min-w-[20px] items-center justify-center rounded-full bg-amber-500 px-1.5 text-[11px] font-semibold text-white" data-testid="queue-count" aria-label={t('queues.count', { count: waiting })}>{waiting}</span>
+              )}
             </button>
           ))}
         </div>
@@ -192,7 +201,7 @@ function ConversationList({ activeId, onOrder }: { activeId?: string; onOrder: (
             {myTeams.map((tm) => <option key={tm.id} value={tm.id}>{tm.name}</option>)}
           </Select>
         )}
-        <div className="mt-2 flex gap-2">
+        {tab !== 'queues' && <div className="mt-2 flex gap-2">
           <Select className="py-1 text-xs" value={status} onChange={(e) => setStatus(e.target.value)} aria-label={t('inbox.filter_status')}>
             <option value={ACTIVE_STATUSES}>{t('inbox.active_statuses')}</option>
             <option value="">{t('inbox.all_statuses')}</option>
@@ -202,10 +211,12 @@ function ConversationList({ activeId, onOrder }: { activeId?: string; onOrder: (
             <option value="">{t('contacts.all_labels')}</option>
             {(labelsQ.data ?? []).map((l) => <option key={l.id} value={l.id}>{l.name}</option>)}
           </Select>
-        </div>
+        </div>}
       </div>
       <div className="min-h-0 flex-1 overflow-y-auto border-t border-gray-100 scroll-thin" data-testid="conversation-list">
-        {noTeam ? (
+        {tab === 'queues' ? (
+          <QueueBoard />
+        ) : noTeam ? (
           <EmptyState icon={<MessageCircle className="h-6 w-6" aria-hidden />} title={t('inbox.no_team')} description={t('inbox.no_team_hint')} />
         ) : list.isPending ? (
           <SkeletonRows rows={7} />
@@ -655,6 +666,7 @@ function ConversationPane({ id, preview }: { id: string; preview?: boolean }) {
             <span>· {t(`inbox.status.${c.status}`)}</span>
             {c.assignee_name && <span>· {t('inbox.assigned_to', { name: c.assignee_name })}</span>}
             <WindowCountdown expiresAt={c.window_expires_at} />
+            <SlaBadge dueAt={c.sla_due_at} />
           </p>
           <AlsoViewing conversationId={c.id} />
         </div>

@@ -6,10 +6,10 @@ describe('the inbox tabs of each role', () => {
     expect(tabsFor('AGENT')).toEqual(['mine', 'queue']);
   });
   it('supervisors get "Todas" for their teams (the server lists only what their teams hold)', () => {
-    expect(tabsFor('SUPERVISOR')).toEqual(['mine', 'queue', 'teams', 'all']);
+    expect(tabsFor('SUPERVISOR')).toEqual(['mine', 'queue', 'teams', 'all', 'queues']);
     expect(tabQuery('all')).toEqual({});
   });
   it('admins see everything', () => {
-    expect(tabsFor('TENANT_ADMIN')).toEqual(['mine', 'queue', 'teams', 'all']);
+    expect(tabsFor('TENANT_ADMIN')).toEqual(['mine', 'queue', 'teams', 'all', 'queues']);
   });
 });

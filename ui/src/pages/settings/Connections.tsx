@@ -4,7 +4,7 @@ import { Link } from 'react-router';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useConfirm } from '../../components/ConfirmDialog';
-import { connections, type ConnectionInput } from '../../api/endpoints';
+import { connections, routing, teams, type ConnectionInput } from '../../api/endpoints';
 import type { Connection } from '../../api/types';
 import { FormError } from '../../components/FormError';
 import { Alert, Badge, Button, Card, EmptyState, ErrorState, Field, Input, Modal, Select, SkeletonRows } from '../../components/ui';
@@ -52,6 +52,14 @@ export default function ConnectionsSettings({ canWrite }: { canWrite: boolean })
   const live = useConnectionLive((s) => s.byId);
   const [creating, setCreating] = useState(false);
   const remove = useMutation({ mutationFn: (id: string) => connections.remove(id), onSuccess: () => qc.invalidateQueries({ queryKey: ['connections'] }) });
+  const teamsQ = useQuery({ queryKey: ['teams'], queryFn: () => teams.list() });
+  const defaultTeam = useMutation({
+    mutationFn: ({ id, teamId }: { id: string; teamId: string | null }) => routing.setDefaultTeam(id, teamId),
+    onSuccess: (out) => {
+      qc.setQueryData<Connection[]>(['connections'], (list) => list?.map((c) => (c.id === out.connection_id ? { ...c, default_team_id: out.default_team_id } : c)));
+      void qc.invalidateQueries({ queryKey: ['connections'] });
+    },
+  });
   return (
     <>
       <Card>
@@ -63,6 +71,7 @@ export default function ConnectionsSettings({ canWrite }: { canWrite: boolean })
           {canWrite && <Button onClick={() => setCreating(true)}><Plus className="h-4 w-4" aria-hidden /> {t('connections.new')}</Button>}
         </div>
         {remove.isError && <div className="px-4 pt-4"><FormError error={remove.error} /></div>}
+        {defaultTeam.isError && <div className="px-4 pt-4"><FormError error={defaultTeam.error} /></div>}
         {q.isPending ? (
           <SkeletonRows rows={2} />
         ) : q.isError ? (
@@ -95,6 +104,17 @@ export default function ConnectionsSettings({ canWrite }: { canWrite: boolean })
                         <Trash2 className="h-4 w-4 text-red-600" aria-hidden />
                       </Button>
                     )}
+                  </div>
+                  <div className="flex flex-wrap items-center gap-2 text-sm">
+                    <label htmlFor={`default-team-${c.id}`} className="text-gray-600">{t('routing.default_team')}</label>
+                    <div className="w-56">
+                      <Select id={`default-team-${c.id}`} className="py-1 text-sm" value={c.default_team_id ?? ''} disabled={!canWrite || defaultTeam.isPending}
+                        onChange={(e) => defaultTeam.mutate({ id: c.id, teamId: e.target.value || null })}>
+                        <option value="">{t('routing.no_default_team')}</option>
+                        {(teamsQ.data ?? []).map((tm) => <option key={tm.id} value={tm.id}>{tm.name}</option>)}
+                      </Select>
+                    </div>
+                    <span className="text-xs text-gray-500">{t('routing.default_team_hint')}</span>
                   </div>
                   {(c.last_error || state?.last_error) && <Alert kind="error">{state?.last_error || c.last_error} {c.last_error_at && `(${formatDateTime(c.last_error_at)})`}</Alert>}
                   {qr && status !== 'connected' && (

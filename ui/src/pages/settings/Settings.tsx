@@ -15,6 +15,7 @@ import SandboxPhone from './SandboxPhone';
 import SignatureSettings from './Signature';
 import TeamsSettings from './Teams';
 import UsersSettings from './Users';
+import ServiceSettingsPage from './Service';
 
 export default function Settings() {
   const { t } = useTranslation();
@@ -29,6 +30,7 @@ export default function Settings() {
     { to: '/settings/plan', label: t('settings.tabs.plan'), show: isSupervisorOrUp(role) },
     { to: '/settings/failed-events', label: t('settings.tabs.failed_events'), show: isAdmin(role) },
     { to: '/settings/api-tokens', label: t('settings.tabs.api_tokens'), show: isAdmin(role) },
+    { to: '/settings/service', label: t('service.tab'), show: true },
   ].filter((x) => x.show);
   // On a phone the tabs scroll sideways: keep the open one in view (the last ones started off-screen).
   const nav = useRef<HTMLElement>(null);
@@ -69,6 +71,7 @@ export default function Settings() {
           <Route path="plan" element={<PlanSettings />} />
           <Route path="failed-events" element={<FailedEventsSettings />} />
           <Route path="api-tokens" element={<ApiTokensSettings />} />
+          <Route path="service" element={<ServiceSettingsPage canWrite={isAdmin(role)} />} />
           <Route path="*" element={<Navigate to={tabs[0]?.to ?? '/settings/labels'} replace />} />
         </Routes>
       </div>

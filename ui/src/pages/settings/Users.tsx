@@ -12,6 +12,8 @@ import { formatDateTime } from '../../lib/format';
 import { useForm } from '../../lib/useForm';
 import { useAuth } from '../../store/auth';
 import { usePresence } from '../../store/presence';
+import { useAvailability } from '../../store/availability';
+import { AvailabilityDot, useAvailabilities } from '../../components/AvailabilitySwitch';
 
 export default function UsersSettings({ canWrite }: { canWrite: boolean }) {
   const { t } = useTranslation();
@@ -29,6 +31,8 @@ export default function UsersSettings({ canWrite }: { canWrite: boolean }) {
     onSuccess: () => qc.invalidateQueries({ queryKey: ['users'] }),
   });
   const online = usePresence((s) => s.byUser);
+  useAvailabilities();
+  const availability = useAvailability((s) => s.byUser);
   const teamName = (id: string) => teamsQ.data?.find((x) => x.id === id)?.name;
 
   return (
@@ -74,7 +78,7 @@ export default function UsersSettings({ canWrite }: { canWrite: boolean }) {
                         {online[u.id]?.online && <span className="absolute -bottom-0.5 -right-0.5 h-3 w-3 rounded-full border-2 border-white bg-brand-500" title={t('users.online')} aria-label={t('users.online')} />}
                       </span>
                       <div className="min-w-0">
-                        <p className="truncate font-medium">{u.name}</p>
+                        <p className="flex items-center gap-1.5 truncate font-medium">{u.name} <AvailabilityDot availability={u.active ? availability[u.id] : undefined} /></p>
                         <p className="truncate text-xs text-gray-500">{u.email}</p>
                       </div>
                     </div>
