@@ -500,6 +500,11 @@ func TestWSResumeTooOldAsksForReload(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t, fastGateway(nil))
 	a := env.tenant("ws-too-old")
+	// Already online: opening the console appends no user.availability.
+	require.NoError(t, env.db.TenantTx(context.Background(), a.ID, func(tx pgx.Tx) error {
+		_, err := tx.Exec(context.Background(), `UPDATE users SET availability = 'online' WHERE tenant_id = $1`, a.ID)
+		return err
+	}))
 	for i := 0; i < 10; i++ {
 		env.appendEvent(a.ID, "message.created", nil, nil, nil, `{}`)
 	}
