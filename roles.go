@@ -65,6 +65,9 @@ const (
 	// PermTenantSettings changes the company's settings (signing agents'
 	// messages).
 	PermTenantSettings Permission = "tenant:settings"
+	// PermWebhooksManage sees and writes outbound webhook subscriptions and
+	// their delivery logs, and replays deliveries.
+	PermWebhooksManage Permission = "webhooks:manage"
 )
 
 // rolePermissions is the one permission table. It is never written after
@@ -80,6 +83,7 @@ var rolePermissions = map[Role][]Permission{
 		PermMessagesSend, PermMediaUpload, PermAuditRead, PermTenantRead, PermSandboxUse, PermInboxManage,
 		PermBotFlowsRead, PermBotFlowsWrite, PermProfileWrite, PermTenantSettings,
 		PermCampaignsRead, PermCampaignsWrite,
+		PermWebhooksManage,
 	},
 	RoleSupervisor: {
 		PermUsersRead, PermTeamsRead,

@@ -89,6 +89,7 @@ func seedTenantRecords(t *testing.T, env *testEnv, tenant tenantFixture, marker 
 		"message": map[string]any{"type": "text", "text": "Oi " + marker}}))
 	ids["scheduled-messages"] = created(env.do(http.MethodPost, "/api/v1/scheduled-messages", tenant.AdminToken,
 		map[string]any{"conversation_id": convID, "type": "text", "text": "later " + marker, "send_at": time.Now().Add(time.Hour)}))
+	ids["webhook-subscriptions"], ids["deliveries"] = seedWebhookDelivery(t, env, tenant, marker)
 	return tenantRecords{fixture: tenant, ids: ids}
 }
 
@@ -214,6 +215,10 @@ var matrixBodies = map[string]func(n int, own tenantRecords) any{
 	"POST /api/v1/campaigns/audience-preview": func(_ int, own tenantRecords) any {
 		return map[string]any{"connection_id": own.ids["connections"], "audience": map[string]any{"label_ids": []uuid.UUID{own.ids["labels"]}}}
 	},
+	"POST /api/v1/webhook-subscriptions": func(n int, _ tenantRecords) any {
+		return map[string]any{"url": fmt.Sprintf("https://example.com/hook/%d", n), "events": []string{"message.created"}}
+	},
+	"PATCH /api/v1/webhook-subscriptions/:id": func(int, tenantRecords) any { return map[string]any{"events": []string{"*"}} },
 	"POST /api/v1/contacts/:id/consent": func(n int, _ tenantRecords) any {
 		return map[string]any{"opted_out": false, "note": fmt.Sprintf("said so on the phone (%d)", n)}
 	},

@@ -25,5 +25,6 @@ func (s *Server) featureRoutes() []func() {
 		s.scheduledMessageRoutes,
 		s.consentRoutes,
 		s.campaignRoutes,
+		s.webhookSubscriptionRoutes,
 	}
 }

@@ -39,6 +39,8 @@ type op struct {
 	// Errors documents the answers a client is expected to act on (beyond
 	// the generic error of every route), with the shape of their details.
 	Errors []opError
+	// Description is the longer text of the OpenAPI operation (optional).
+	Description string
 
 	selfHandled bool // registered with raw: authenticates (or not) by itself
 }

@@ -237,6 +237,8 @@ func webhookKinds(cfg Config) []Kind {
 	if every <= 0 {
 		every = WebhookFanOutEvery
 	}
+	every = max(every, time.Second) // River's least unique period
+
 	return []Kind{
 		periodicKind[WebhookFanOut](&webhookFanOutWorker{db: cfg.DB, log: cfg.Log}, every),
 		send,

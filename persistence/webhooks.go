@@ -640,6 +640,11 @@ func (db *DB) RecordWebhookAttempt(ctx context.Context, tenantID uuid.UUID, r We
 			updated_at = now() WHERE tenant_id = $1 AND id = $2`, tenantID, subID, WebhookDisabledFailing, r.At); err != nil {
 			return err
 		}
+		// No attempt follows for this delivery: its job ends here.
+		if _, err := tx.Exec(ctx, `UPDATE webhook_deliveries SET status = 'failed' WHERE tenant_id = $1 AND id = $2`,
+			tenantID, r.DeliveryID); err != nil {
+			return err
+		}
 		sub, err := loadWebhookSubscription(ctx, tx, tenantID, subID, false)
 		if err != nil {
 			return err
