@@ -124,6 +124,7 @@ func FuzzAPIJSON(f *testing.F) {
 		"message": map[string]any{"type": "text", "text": "Oi"}})
 	planID := create("/api/v1/admin/plans", owner, map[string]any{"name": "Fuzz plan", "monthly_price": "10.00",
 		"limits": map[string]any{"users": 5, "connections": 1, "contacts": 100, "monthly_conversations": 100, "monthly_campaigns": 1}})
+	hookID := create("/api/v1/webhook-subscriptions", admin, map[string]any{"url": "https://hooks.example.com/fuzz", "events": []string{"*"}})
 	tenantID := create("/api/v1/admin/tenants", owner, map[string]any{"name": "Fuzz Co", "email": "owner@fuzzco.test",
 		"plan_id": planID, "admin": map[string]any{"name": "Fuzz Admin", "email": "admin@fuzzco.test", "password": testPassword}})
 
@@ -197,6 +198,12 @@ func FuzzAPIJSON(f *testing.F) {
 		{"GET", "/api/v1/audit-log", admin, [][2]string{{"entity", "label"}, {"since", "2024-01-01T00:00:00Z"}, {"cursor", ""}}, true},
 		{"GET", "/api/v1/admin/tenants", owner, [][2]string{{"q", "Fuzz"}, {"status", "active"}, {"cursor", ""}}, true},
 		{"GET", "/api/v1/admin/metrics", owner, [][2]string{{"days", "30"}}, true},
+		{"POST", "/api/v1/webhook-subscriptions", admin, [][2]string{{"url", q("https://hooks.example.com/x")},
+			{"events", `["message.created", "contact.created"]`}, {"secret", q("fuzz-secret-0123456789")}}, false},
+		{"PATCH", "/api/v1/webhook-subscriptions/" + hookID, admin, [][2]string{{"url", q("https://hooks.example.com/fuzz")},
+			{"events", `["*"]`}, {"secret", q("fuzz-secret-0123456789")}, {"enabled", "true"}}, false},
+		{"GET", "/api/v1/webhook-subscriptions/" + hookID + "/deliveries", admin, [][2]string{{"cursor", ""}, {"limit", "10"}}, true},
+		{"GET", "/api/v1/webhook-subscriptions", admin, [][2]string{{"cursor", ""}, {"limit", "10"}}, true},
 	}
 
 	// Each route's own body is valid (or fails only where this server
