@@ -5,6 +5,7 @@ import type {
   AuditEntry, BotFlow, BotFlowSummary, Connection, Contact, ConversationBot, DeadLetter, Conversation, ImportJob, Label, License, Message, MessageHit, Note, Page, Plan, PlatformMetrics,
   MessageTemplate, OutboxEntry, QuickReply, SendMessageRequest, Team, Tenant, TenantInfo, TenantSettings, TokenResponse, User, UserSummary,
 } from './types';
+import type { WebhookDelivery, WebhookSubscription } from './types';
 
 type Q = Record<string, string | number | boolean | null | undefined>;
 
@@ -212,3 +213,12 @@ export async function download(res: Response, fallbackName: string) {
   a.remove();
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);
 }
+
+export interface WebhookSubscriptionInput { url: string; events: string[]; secret?: string; enabled?: boolean }
+/** Outbound webhooks: subscriptions, their delivery log and replays (tenant admins). */
+export const webhooks = {
+  ...crud<WebhookSubscription, WebhookSubscriptionInput>('/api/v1/webhook-subscriptions'),
+  deliveries: (id: string, query: Q = {}) => api.get<Page<WebhookDelivery>>(`/api/v1/webhook-subscriptions/${id}/deliveries`, { query }),
+  replay: (id: string, deliveryID: string) =>
+    api.post<WebhookDelivery>(`/api/v1/webhook-subscriptions/${id}/deliveries/${deliveryID}/replay`, {}),
+};

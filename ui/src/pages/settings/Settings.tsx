@@ -14,6 +14,7 @@ import SandboxPhone from './SandboxPhone';
 import SignatureSettings from './Signature';
 import TeamsSettings from './Teams';
 import UsersSettings from './Users';
+import WebhooksSettings from './Webhooks';
 
 export default function Settings() {
   const { t } = useTranslation();
@@ -27,6 +28,7 @@ export default function Settings() {
     { to: '/settings/signature', label: t('settings.tabs.signature'), show: true },
     { to: '/settings/plan', label: t('settings.tabs.plan'), show: isSupervisorOrUp(role) },
     { to: '/settings/failed-events', label: t('settings.tabs.failed_events'), show: isAdmin(role) },
+    { to: '/settings/webhooks', label: t('webhooks.tab'), show: isAdmin(role) },
   ].filter((x) => x.show);
   // On a phone the tabs scroll sideways: keep the open one in view (the last ones started off-screen).
   const nav = useRef<HTMLElement>(null);
@@ -66,6 +68,7 @@ export default function Settings() {
           <Route path="signature" element={<SignatureSettings />} />
           <Route path="plan" element={<PlanSettings />} />
           <Route path="failed-events" element={<FailedEventsSettings />} />
+          <Route path="webhooks" element={<WebhooksSettings />} />
           <Route path="*" element={<Navigate to={tabs[0]?.to ?? '/settings/labels'} replace />} />
         </Routes>
       </div>
