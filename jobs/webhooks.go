@@ -242,5 +242,28 @@ func webhookKinds(cfg Config) []Kind {
 	return []Kind{
 		periodicKind[WebhookFanOut](&webhookFanOutWorker{db: cfg.DB, log: cfg.Log}, every),
 		send,
+		periodicKind[WebhookDeliveryPurge](&webhookDeliveryPurgeWorker{db: cfg.DB}, 24*time.Hour),
 	}
+}
+
+// WebhookDeliveryRetention is how long the delivery log keeps a finished
+// delivery.
+const WebhookDeliveryRetention = 30 * 24 * time.Hour
+
+// WebhookDeliveryPurge deletes finished deliveries older than
+// WebhookDeliveryRetention, once a day cluster-wide; deleting what is gone
+// is a no-op, so a retry changes nothing.
+type WebhookDeliveryPurge struct{}
+
+// Kind names the job.
+func (WebhookDeliveryPurge) Kind() string { return "webhook_delivery_purge" }
+
+type webhookDeliveryPurgeWorker struct {
+	river.WorkerDefaults[WebhookDeliveryPurge]
+	db *persistence.DB
+}
+
+func (w *webhookDeliveryPurgeWorker) Work(ctx context.Context, _ *river.Job[WebhookDeliveryPurge]) error {
+	_, err := w.db.PurgeWebhookDeliveries(ctx, time.Now().Add(-WebhookDeliveryRetention))
+	return err
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -152,4 +153,27 @@ func TestWebhookFanOutConcurrentNodes(t *testing.T) {
 	}
 	d, distinct, j := webhookCounts(t, db, tenant)
 	require.Equal(t, []int{200, 200, 200}, []int{d, distinct, j}, "deliveries, events, jobs")
+}
+
+// TestWebhookDeliveryPurge: finished deliveries past the retention go with
+// their attempts; recent ones and pending ones stay.
+func TestWebhookDeliveryPurge(t *testing.T) {
+	t.Parallel()
+	url, db := effectDB(t)
+	ctx := context.Background()
+	c := newEffectClient(t, url, db, "a", Config{})
+	db.SetJobInserter(c)
+	tenant := webhookTenant(t, db, 3)
+	_, err := db.FanOutWebhooks(ctx, tenant, 500)
+	require.NoError(t, err)
+	require.NoError(t, db.TenantTx(ctx, tenant, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE webhook_deliveries SET created_at = now() - interval '40 days',
+			status = CASE WHEN event_seq = 1 THEN 'pending' ELSE 'succeeded' END WHERE event_seq < 3`)
+		return err
+	}))
+	n, err := db.PurgeWebhookDeliveries(ctx, time.Now().Add(-WebhookDeliveryRetention))
+	require.NoError(t, err)
+	require.Equal(t, int64(1), n)
+	d, _, _ := webhookCounts(t, db, tenant)
+	require.Equal(t, 2, d)
 }

@@ -649,7 +649,11 @@ func (db *DB) RecordWebhookAttempt(ctx context.Context, tenantID uuid.UUID, r We
 		if err != nil {
 			return err
 		}
-		payload, err := json.Marshal(sub)
+		// Every user of the tenant receives tenant events that name no
+		// conversation: the event says which subscription and why, not its
+		// URL (which may carry the receiver's token).
+		payload, err := json.Marshal(map[string]any{"id": sub.ID, "status": sub.Status, "disabled_reason": sub.DisabledReason,
+			"disabled_at": sub.DisabledAt, "failing_since": sub.FailingSince})
 		if err != nil {
 			return err
 		}
@@ -661,4 +665,16 @@ func (db *DB) RecordWebhookAttempt(ctx context.Context, tenantID uuid.UUID, r We
 		return AppendTenantEvent(ctx, tx, tenantID, &ev)
 	})
 	return ev, translate(err)
+}
+
+// PurgeWebhookDeliveries deletes deliveries (and their attempts) older than
+// before, across tenants: the log is for finding out what happened lately.
+func (db *DB) PurgeWebhookDeliveries(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := db.PlatformTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM webhook_deliveries WHERE created_at < $1 AND status <> 'pending'`, before)
+		n = tag.RowsAffected()
+		return err
+	})
+	return n, translate(err)
 }
