@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -202,6 +203,11 @@ func webhookErrorText(err error) string {
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return "timed out"
+	}
+	// Without the resolver's address, which is the server's business.
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return "lookup " + dnsErr.Name + ": " + dnsErr.Err
 	}
 	text := err.Error()
 	if len(text) > 300 {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -176,4 +178,16 @@ func TestWebhookDeliveryPurge(t *testing.T) {
 	require.Equal(t, int64(1), n)
 	d, _, _ := webhookCounts(t, db, tenant)
 	require.Equal(t, 2, d)
+}
+
+// TestWebhookErrorText: the logged error names neither the URL (its query
+// may hold the receiver's token) nor the server's resolver.
+func TestWebhookErrorText(t *testing.T) {
+	t.Parallel()
+	err := &url.Error{Op: "Post", URL: "https://x.invalid/hook?token=abc", Err: &net.OpError{Op: "dial", Net: "tcp",
+		Err: &net.DNSError{Err: "no such host", Name: "x.invalid", Server: "10.0.0.53:53"}}}
+	require.Equal(t, "lookup x.invalid: no such host", webhookErrorText(err))
+	err = &url.Error{Op: "Post", URL: "https://x.example/hook?token=abc", Err: errors.New("connection refused")}
+	require.Equal(t, "connection refused", webhookErrorText(err))
+	require.Equal(t, "timed out", webhookErrorText(&url.Error{Op: "Post", URL: "u", Err: context.DeadlineExceeded}))
 }

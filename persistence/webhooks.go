@@ -582,9 +582,17 @@ func (db *DB) RecordWebhookAttempt(ctx context.Context, tenantID uuid.UUID, r We
 	err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
 		var subID uuid.UUID
 		var attempts int
-		var status string
-		err := tx.QueryRow(ctx, `SELECT subscription_id, attempts, status FROM webhook_deliveries
-			WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, tenantID, r.DeliveryID).Scan(&subID, &attempts, &status)
+		var status, subStatus string
+		var failingSince *time.Time
+		// The subscription is locked before the delivery, in the order a
+		// delete (subscription, then its deliveries by cascade) takes them.
+		err := tx.QueryRow(ctx, `SELECT s.id, s.status, s.failing_since FROM webhook_subscriptions s
+			JOIN webhook_deliveries d ON d.tenant_id = s.tenant_id AND d.subscription_id = s.id
+			WHERE d.tenant_id = $1 AND d.id = $2 FOR UPDATE OF s`, tenantID, r.DeliveryID).Scan(&subID, &subStatus, &failingSince)
+		if err == nil {
+			err = tx.QueryRow(ctx, `SELECT attempts, status FROM webhook_deliveries WHERE tenant_id = $1 AND id = $2 FOR UPDATE`,
+				tenantID, r.DeliveryID).Scan(&attempts, &status)
+		}
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil // deleted with its subscription
 		}
@@ -619,13 +627,6 @@ func (db *DB) RecordWebhookAttempt(ctx context.Context, tenantID uuid.UUID, r We
 		if r.Succeeded {
 			_, err := tx.Exec(ctx, `UPDATE webhook_subscriptions SET failing_since = NULL
 				WHERE tenant_id = $1 AND id = $2 AND failing_since IS NOT NULL`, tenantID, subID)
-			return err
-		}
-		var subStatus string
-		var failingSince *time.Time
-		err = tx.QueryRow(ctx, `SELECT status, failing_since FROM webhook_subscriptions WHERE tenant_id = $1 AND id = $2 FOR UPDATE`,
-			tenantID, subID).Scan(&subStatus, &failingSince)
-		if err != nil {
 			return err
 		}
 		if failingSince == nil {

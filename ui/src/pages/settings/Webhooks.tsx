@@ -121,8 +121,7 @@ function Deliveries({ subscription, eventName }: { subscription: WebhookSubscrip
     onSuccess: () => qc.invalidateQueries({ queryKey: key }),
   });
   const items = list.data?.pages.flatMap((p) => p.items ?? []) ?? [];
-  const resultClass = (d: WebhookDelivery) =>
-    d.status === 'succeeded' ? 'bg-green-100 text-green-800' : d.status === 'failed' ? 'bg-red-100 text-red-800' : 'bg-amber-100 text-amber-800';
+  const resultColor = { succeeded: '#15803d', failed: '#b91c1c', pending: '#b45309' } as const;
 
   return (
     <Card className="mt-4">
@@ -157,7 +156,7 @@ function Deliveries({ subscription, eventName }: { subscription: WebhookSubscrip
                 <tr key={d.id}>
                   <Td className="whitespace-nowrap text-gray-500">{formatDateTime(d.last_attempt_at ?? d.created_at)}</Td>
                   <Td><span title={d.event_type}>{eventName(d.event_type)}</span></Td>
-                  <Td><Badge className={resultClass(d)}>{t(`webhooks.delivery_status.${d.status}`)}</Badge></Td>
+                  <Td><Badge color={resultColor[d.status]}>{t(`webhooks.delivery_status.${d.status}`)}</Badge></Td>
                   <Td className="text-right tabular-nums">{d.status_code ?? '—'}</Td>
                   <Td className="text-right tabular-nums">{d.response_ms == null ? '—' : `${d.response_ms} ms`}</Td>
                   <Td className="text-right tabular-nums">{d.attempts}</Td>
