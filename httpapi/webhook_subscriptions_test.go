@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"crm"
 	"crm/channels"
 	"crm/jobs"
+	"crm/persistence"
 )
 
 // seedWebhookDelivery makes a subscription through the API and one delivery
@@ -162,6 +164,25 @@ func TestWebhookSubscriptionsAPI(t *testing.T) {
 	require.NotContains(t, string(sealed), secret)
 	_, err := env.srv.cfg.Sealer.Open(sealed, []byte("webhook_subscription:"+env.acme.ID.String()+":"+id))
 	require.NoError(t, err)
+
+	// `crm secrets rotate`: re-sealed under a new key, the old one no longer needed.
+	rotating, err := crm.NewSealer(bytes.Repeat([]byte{'n'}, 32), bytes.Repeat([]byte{'x'}, 32))
+	require.NoError(t, err)
+	n, err := persistence.RotateWebhookSecrets(context.Background(), env.db, rotating)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.NoError(t, env.db.TenantTx(context.Background(), env.acme.ID, func(tx pgx.Tx) error {
+		return tx.QueryRow(context.Background(), `SELECT secret FROM webhook_subscriptions WHERE id = $1`, id).Scan(&sealed)
+	}))
+	onlyNew, err := crm.NewSealer(bytes.Repeat([]byte{'n'}, 32))
+	require.NoError(t, err)
+	plain, err := onlyNew.Open(sealed, []byte("webhook_subscription:"+env.acme.ID.String()+":"+id))
+	require.NoError(t, err)
+	require.Equal(t, secret, string(plain))
+	n, err = persistence.RotateWebhookSecrets(context.Background(), env.db, rotating)
+	require.NoError(t, err)
+	require.Zero(t, n, "nothing left under the old key")
+	env.srv.cfg.Sealer = rotating // the server now runs under the new key
 
 	// A chosen secret is kept (and still not answered after the create).
 	res = env.do(http.MethodPost, path, admin, map[string]any{"url": "http://127.0.0.1:9/hook", "events": []string{"*"},

@@ -679,3 +679,48 @@ func (db *DB) PurgeWebhookDeliveries(ctx context.Context, before time.Time) (int
 	})
 	return n, translate(err)
 }
+
+// RotateWebhookSecrets re-seals, under the sealer's current key, every
+// webhook subscription's secret sealed with an older key (`crm secrets
+// rotate`, with RotateConnectionSecrets). It returns how many were re-sealed.
+func RotateWebhookSecrets(ctx context.Context, db *DB, sealer *crm.Sealer) (int, error) {
+	if sealer == nil {
+		return 0, errors.New("rotation needs the secret sealer")
+	}
+	n := 0
+	err := db.PlatformTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT tenant_id, id, secret FROM webhook_subscriptions ORDER BY tenant_id, id FOR UPDATE`)
+		if err != nil {
+			return err
+		}
+		type sealedRow struct {
+			tenantID, id uuid.UUID
+			sealed       []byte
+		}
+		list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (sealedRow, error) {
+			var r sealedRow
+			err := row.Scan(&r.tenantID, &r.id, &r.sealed)
+			return r, err
+		})
+		if err != nil {
+			return err
+		}
+		for _, r := range list {
+			if !sealer.NeedsRotation(r.sealed) {
+				continue
+			}
+			aad := webhookSecretAAD(r.tenantID, r.id)
+			plain, err := sealer.Open(r.sealed, aad)
+			if err != nil {
+				return fmt.Errorf("opening the secret of webhook subscription %s: %w", r.id, err)
+			}
+			if _, err := tx.Exec(ctx, `UPDATE webhook_subscriptions SET secret = $3 WHERE tenant_id = $1 AND id = $2`,
+				r.tenantID, r.id, sealer.Seal(plain, aad)); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, translate(err)
+}
