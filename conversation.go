@@ -36,6 +36,13 @@ type Conversation struct {
 	LabelIDs             []uuid.UUID        `json:"label_ids"`
 	// Contact is filled by list and get for the console.
 	Contact *ConversationContact `json:"contact,omitempty"`
+	// SLADueAt is when the first answer falls due under the team's SLA
+	// (business time); filled by list and get, nil when there is none.
+	SLADueAt *time.Time `json:"sla_due_at,omitempty"`
+	// FirstResponseBusinessSeconds is the time to the first answer counted
+	// in business time (the team's calendar, else the tenant's); filled by
+	// list and get once answered.
+	FirstResponseBusinessSeconds *int64 `json:"first_response_business_seconds,omitempty"`
 	// LastMessageSender is who wrote the last message when it is outbound;
 	// filled by list and get, so the inbox preview can name them.
 	LastMessageSender *ConversationSender `json:"last_message_sender,omitempty"`

@@ -11,6 +11,13 @@ const (
 	RoleTenantAdmin Role = "TENANT_ADMIN"
 	RoleSupervisor  Role = "SUPERVISOR"
 	RoleAgent       Role = "AGENT"
+	// RoleAPITokenRead and RoleAPITokenWrite are the roles of API tokens
+	// (scope read and write): never a user's role (Valid refuses them), they
+	// read, or read and write, the tenant's data and nothing else: no users,
+	// tokens, settings or platform, nor anything only a browser session
+	// does (its socket ticket, its own profile).
+	RoleAPITokenRead  Role = "API_TOKEN_READ"
+	RoleAPITokenWrite Role = "API_TOKEN_WRITE"
 )
 
 // TenantRoles are the roles a tenant user can hold.
@@ -20,6 +27,9 @@ var TenantRoles = []Role{RoleTenantAdmin, RoleSupervisor, RoleAgent}
 func (r Role) Valid() bool {
 	return r == RoleTenantAdmin || r == RoleSupervisor || r == RoleAgent
 }
+
+// IsAPIToken reports whether the role is an API token's.
+func (r Role) IsAPIToken() bool { return r == RoleAPITokenRead || r == RoleAPITokenWrite }
 
 // Permission names one capability. Every handler asks for exactly one.
 type Permission string
@@ -65,6 +75,14 @@ const (
 	// PermTenantSettings changes the company's settings (signing agents'
 	// messages).
 	PermTenantSettings Permission = "tenant:settings"
+	// PermAPITokensManage lists, creates and revokes the company's API tokens.
+	PermAPITokensManage Permission = "api_tokens:manage"
+	// PermBoardsRead sees the Kanban boards and their cards; PermBoardsWrite
+	// creates, edits and moves cards; PermBoardsManage creates, renames and
+	// deletes boards and their columns.
+	PermBoardsRead   Permission = "boards:read"
+	PermBoardsWrite  Permission = "boards:write"
+	PermBoardsManage Permission = "boards:manage"
 	// PermWebhooksManage sees and writes outbound webhook subscriptions and
 	// their delivery logs, and replays deliveries.
 	PermWebhooksManage Permission = "webhooks:manage"
@@ -83,6 +101,8 @@ var rolePermissions = map[Role][]Permission{
 		PermMessagesSend, PermMediaUpload, PermAuditRead, PermTenantRead, PermSandboxUse, PermInboxManage,
 		PermBotFlowsRead, PermBotFlowsWrite, PermProfileWrite, PermTenantSettings,
 		PermCampaignsRead, PermCampaignsWrite,
+		PermAPITokensManage,
+		PermBoardsRead, PermBoardsWrite, PermBoardsManage,
 		PermWebhooksManage,
 	},
 	RoleSupervisor: {
@@ -94,6 +114,7 @@ var rolePermissions = map[Role][]Permission{
 		PermMessagesSend, PermMediaUpload, PermTenantRead, PermSandboxUse,
 		PermBotFlowsRead, PermBotFlowsWrite, PermProfileWrite,
 		PermCampaignsRead, PermCampaignsWrite,
+		PermBoardsRead, PermBoardsWrite, PermBoardsManage,
 	},
 	RoleAgent: {
 		PermUsersRead, PermTeamsRead,
@@ -102,7 +123,25 @@ var rolePermissions = map[Role][]Permission{
 		PermConversationsRead, PermConversationsWrite,
 		PermMessagesSend, PermMediaUpload, PermTenantRead, PermSandboxUse,
 		PermBotFlowsRead, PermProfileWrite,
+		PermBoardsRead, PermBoardsWrite,
 	},
+	RoleAPITokenRead: apiTokenReadPermissions,
+	RoleAPITokenWrite: append(append([]Permission{}, apiTokenReadPermissions...),
+		PermContactsWrite, PermContactsDelete, PermContactsImport, PermLabelsWrite, PermQuickRepliesWrite,
+		PermConversationsWrite, PermMessagesSend, PermMediaUpload, PermBotFlowsWrite, PermCampaignsWrite,
+		PermBoardsWrite,
+	),
+}
+
+// apiTokenReadPermissions is what a read-scope API token may do: read the
+// tenant's data (every conversation, as an admin sees them). Users and
+// teams are readable so that a program can name assignees; their writes,
+// connections' writes (credentials), audit, settings and the dead letters
+// stay with people.
+var apiTokenReadPermissions = []Permission{
+	PermUsersRead, PermTeamsRead, PermContactsRead, PermLabelsRead, PermQuickRepliesRead, PermConnectionsRead,
+	PermConversationsRead, PermConversationsAll, PermConversationsTeams, PermTenantRead, PermBotFlowsRead, PermCampaignsRead,
+	PermBoardsRead,
 }
 
 // Can reports whether the role holds the permission.

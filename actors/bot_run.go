@@ -119,7 +119,11 @@ func (g *conversationGrain) needsOwnTransaction(ctx context.Context, conv *crm.C
 	if err != nil {
 		return true // let the own transaction's preparation report (and retry) it
 	}
-	return tb.runs() || optingOut(ev, &botPrep{tb: tb})
+	if tb.runs() || optingOut(ev, &botPrep{tb: tb}) {
+		return true
+	}
+	_, closed := tb.outsideHours(conv, g.connection, g.engine.cfg.Now())
+	return closed
 }
 
 // botOnInbound runs the bot on a customer's message just stored in tx:
@@ -144,7 +148,7 @@ func (g *conversationGrain) botOnInbound(ctx context.Context, tx TenantStore, co
 	if conv.AssigneeID != nil || !tb.runs() {
 		return nil, nil
 	}
-	event := bot.Event{ConnectionID: g.connection, Text: in.Text, FirstMessage: isNew, InHours: tb.state.InHours(now)}
+	event := bot.Event{ConnectionID: g.connection, Text: in.Text, FirstMessage: isNew, InHours: crm.OpenAt(tb.calendar(conv.TeamID), now)}
 	for i := range tb.flows {
 		f := &tb.flows[i]
 		if bot.Matches(f.trigger, event) {
@@ -178,7 +182,7 @@ func (g *conversationGrain) botStep(ctx context.Context, tx TenantStore, conv *c
 		return nil, err
 	}
 	env := bot.Env{Contact: bot.Contact{Name: contact.Name, Phone: contact.Phone, Email: contact.Email, Fields: contact.Fields,
-		Labels: contact.Labels}, Channel: conv.Channel, Interactive: prep.interactive, InHours: tb.state.InHours(now)}
+		Labels: contact.Labels}, Channel: conv.Channel, Interactive: prep.interactive, InHours: crm.OpenAt(tb.calendar(conv.TeamID), now)}
 	next, actions := bot.Step(compiled, st, in, env)
 	if len(actions) == 0 && next.WaitID == st.WaitID && next.Node == st.Node && next.Waiting == st.Waiting && next.Done == st.Done {
 		return nil, nil // an input the session does not wait for (a late wake-up)

@@ -126,6 +126,14 @@ func (g *conversationGrain) Receive(ctx actor.Context) {
 		res := g.botControl(msg)
 		ctx.Respond(res)
 		g.stopIfFenced(ctx, res.GetError())
+	case *crmpb.AutoAssign:
+		res := g.autoAssign(msg)
+		ctx.Respond(res)
+		g.stopIfFenced(ctx, res.GetError())
+	case *crmpb.CloseIdle:
+		res := g.closeIdle(msg)
+		ctx.Respond(res)
+		g.stopIfFenced(ctx, res.GetError())
 	}
 }
 
@@ -277,10 +285,11 @@ func inboundMessage(ev *crmpb.ChannelEvent, m *crm.Message, now time.Time) (time
 
 // openFor returns the conversation m goes to: a copy of the live one, or a
 // new one when there is none (or it was archived).
-func (g *conversationGrain) openFor(live *crm.Conversation, channel crmpb.Channel) (*crm.Conversation, bool) {
+// A new one joins the connection's default team (tb's routing; nil: none).
+func (g *conversationGrain) openFor(live *crm.Conversation, channel crmpb.Channel, tb *tenantBots) (*crm.Conversation, bool) {
 	if live == nil || live.Status == crm.ConversationArchived {
 		return &crm.Conversation{ID: crm.NewID(), TenantID: g.tenant, ConnectionID: g.connection, ContactID: g.contact,
-			Channel: ChannelName(channel), Status: crm.ConversationOpen}, true
+			Channel: ChannelName(channel), Status: crm.ConversationOpen, TeamID: tb.defaultTeam(g.connection)}, true
 	}
 	c := *live
 	return &c, false
@@ -408,9 +417,13 @@ func (g *conversationGrain) inboundBatched(req *crmpb.InboundEvent, inboxID uuid
 		g.conv, g.loaded = c, true
 	}
 	if g.needsOwnTransaction(ctx, g.conv, ev) {
-		return nil, false // the bot's step or the opt-out goes in the message's own transaction
+		return nil, false // the bot's step, the opt-out or the outside-hours reply goes in the message's own transaction
 	}
-	conv, isNew := g.openFor(g.conv, ev.GetChannel())
+	tb, err := g.engine.bots.tenant(ctx, g.tenant)
+	if err != nil {
+		return nil, false
+	}
+	conv, isNew := g.openFor(g.conv, ev.GetChannel(), tb)
 	applyInbound(conv, m, occurred, now)
 	w := &persistence.InboundWrite{Conv: conv, IsNew: isNew, Message: m, InboxID: inboxID,
 		Events: func() ([]crm.TenantEvent, error) { return inboundEvents(conv, m, isNew) }}
@@ -438,13 +451,16 @@ func (g *conversationGrain) inboundAlone(req *crmpb.InboundEvent, inboxID uuid.U
 	var stored *crm.Message
 	var sends []*crmpb.SendRequest
 	var prep *botPrep // resolved before the transaction: nothing in it may wait for another pool connection
+	tb, err := g.engine.bots.tenant(context.Background(), g.tenant)
+	if err != nil {
+		return &crmpb.InboundEventResult{Error: resultError(err)}
+	}
 	if _, message := ev.GetEvent().(*crmpb.ChannelEvent_InboundMessage); message {
-		var err error
 		if prep, err = g.prepareBot(context.Background()); err != nil {
 			return &crmpb.InboundEventResult{Error: resultError(err)}
 		}
 	}
-	err := g.write(func(ctx context.Context, tx TenantStore) (*crm.Conversation, []crm.TenantEvent, error) {
+	err = g.write(func(ctx context.Context, tx TenantStore) (*crm.Conversation, []crm.TenantEvent, error) {
 		m := &crm.Message{TenantID: g.tenant, ConnectionID: g.connection, ContactID: g.contact, CreatedAt: now}
 		occurred, err := inboundMessage(ev, m, now)
 		if err != nil {
@@ -464,7 +480,7 @@ func (g *conversationGrain) inboundAlone(req *crmpb.InboundEvent, inboxID uuid.U
 		if err != nil {
 			return nil, nil, err
 		}
-		conv, isNew := g.openFor(live, ev.GetChannel())
+		conv, isNew := g.openFor(live, ev.GetChannel(), tb)
 		if m.ReplyToExternalID != "" {
 			if target, err := tx.FindMessageByKey(ctx, "external", g.connection, m.ReplyToExternalID); err != nil {
 				return nil, nil, err
@@ -514,6 +530,20 @@ func (g *conversationGrain) inboundAlone(req *crmpb.InboundEvent, inboxID uuid.U
 					return nil, nil, err
 				}
 				events, sends = append(events, more...), turn.sends
+			}
+		}
+		if m.Direction == "inbound" && prep != nil && !conv.BotActive {
+			if period, closed := prep.tb.outsideHours(conv, g.connection, now); closed {
+				turn, err := g.outsideHoursReply(ctx, tx, conv, period, now, prep.tb)
+				if err != nil {
+					return nil, nil, err
+				}
+				if turn != nil {
+					if err := tx.SaveConversation(ctx, conv); err != nil {
+						return nil, nil, err
+					}
+					events, sends = append(events, turn.events...), append(sends, turn.sends...)
+				}
 			}
 		}
 		// Last: appending takes the tenant's sequence lock, held until commit.

@@ -89,6 +89,10 @@ type EngineConfig struct {
 	// the sweeper hands it to its connection again; default 15 minutes, well
 	// past the longest retrying attempt.
 	StaleSendAfter time.Duration
+	// DistributeEvery is how often the distributor looks at every team
+	// queue besides the passes kicked by changes (distribute.go); default
+	// 5 s. Negative: only kicked passes.
+	DistributeEvery time.Duration
 }
 
 // Engine runs the grains and is what the HTTP layer asks to ingest, send and
@@ -138,6 +142,8 @@ type Engine struct {
 	// tests' listeners).
 	publishersMu sync.RWMutex
 	publishers   []Publisher
+	// kicks are the tenants whose team queues may move (distribute.go).
+	kicks chan uuid.UUID
 }
 
 // Publisher is live delivery as the engine sees it: each batch of a
@@ -214,6 +220,9 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if cfg.StaleSendAfter <= 0 {
 		cfg.StaleSendAfter = 15 * time.Minute
 	}
+	if cfg.DistributeEvery == 0 {
+		cfg.DistributeEvery = 5 * time.Second
+	}
 	if cfg.InboxMaxAttempts == 0 {
 		cfg.InboxMaxAttempts = 10
 	}
@@ -258,7 +267,8 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		queues[i] = make(chan InboxItem, 10_000/cfg.DispatchWorkers+1)
 	}
 	e := &Engine{cfg: cfg, db: cfg.DB, store: PostgresStore(cfg.DB), log: cfg.Log, metrics: m, queues: queues, overflows: make([]overflow, len(queues)), takingBack: make(chan struct{}, 2), stop: make(chan struct{}),
-		contacts: newContactCache(200_000), grainRetry: defaultGrainRetry(), bots: newBotFlows(cfg.DB, cfg.Now)}
+		contacts: newContactCache(200_000), grainRetry: defaultGrainRetry(), bots: newBotFlows(cfg.DB, cfg.Now),
+		kicks: make(chan uuid.UUID, 1024)}
 	if cfg.Registry != nil {
 		cfg.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "crm_engine_backlog",
 			Help: "Inbox events waiting for processing on this node."}, func() float64 { return float64(e.Backlog()) }))
@@ -297,8 +307,9 @@ func (e *Engine) Start(ctx context.Context) {
 		e.wg.Add(1)
 		go e.dispatchLoop(q)
 	}
-	e.wg.Add(1)
+	e.wg.Add(2)
 	go e.sweepLoop()
+	go e.distributeLoop()
 }
 
 // Stop stops the workers; safe to call twice.
@@ -359,5 +370,8 @@ func (e *Engine) publish(tenantID uuid.UUID, events []crm.TenantEvent) {
 	e.publishersMu.RUnlock()
 	for _, p := range publishers {
 		p.Publish(tenantID, events)
+	}
+	if movesQueues(events) {
+		e.KickDistribution(tenantID)
 	}
 }

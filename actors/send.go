@@ -128,7 +128,7 @@ func (g *conversationGrain) opened(ctx context.Context, now time.Time) (*crm.Con
 	if err != nil {
 		return nil, err
 	}
-	conv, _ := g.openFor(nil, p.Channel())
+	conv, _ := g.openFor(nil, p.Channel(), nil) // ours to start: no team queue (a campaign would flood it)
 	conv.LastActivityAt = now
 	return conv, nil
 }

@@ -92,6 +92,14 @@ type TenantStore interface {
 	// LinkCampaignRecipient records the message a campaign's recipient was
 	// sent, with the message.
 	LinkCampaignRecipient(ctx context.Context, campaignID, contactID, messageID, conversationID uuid.UUID) error
+	// ClaimAgent picks the team's next agent for a queued conversation
+	// (online, under the cap, in the mode's order) and holds their row
+	// until the transaction ends; false when nobody can take one.
+	ClaimAgent(ctx context.Context, teamID uuid.UUID, mode crm.AutoAssign, teamCap int) (uuid.UUID, bool, error)
+	// RecordOutsideHoursReply notes the conversation's outside-hours reply
+	// for the closed period that began at periodStart; false when it had
+	// one in that period already.
+	RecordOutsideHoursReply(ctx context.Context, conversationID uuid.UUID, periodStart time.Time) (bool, error)
 	// ScheduleJob inserts a durable job that exists if and only if the
 	// transaction commits, due at at.
 	ScheduleJob(ctx context.Context, args persistence.JobArgs, at time.Time) error

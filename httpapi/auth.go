@@ -78,9 +78,9 @@ func (s *Server) authRoutes() {
 	s.route(op{Method: http.MethodPost, Path: "/api/v1/auth/logout", Summary: "Revoke a refresh token (in the body and/or the crm_refresh cookie) and its family; clears the cookie",
 		Tag: "auth", Access: accessPublic, Request: refreshRequest{}, Status: http.StatusNoContent}, s.logout)
 	s.route(op{Method: http.MethodGet, Path: "/api/v1/auth/me", Summary: "The signed-in user",
-		Tag: "auth", Access: accessAny, Response: UserSummary{}}, s.me)
+		Tag: "auth", Access: accessAny, Response: UserSummary{}, SessionOnly: true}, s.me)
 	s.route(op{Method: http.MethodPatch, Path: "/api/v1/auth/me", Summary: "Change your own preferences (signature on or off)",
-		Tag: "auth", Access: accessTenant, Perm: crm.PermProfileWrite, Request: updateMeRequest{}, Response: UserSummary{}}, s.updateMe)
+		Tag: "auth", Access: accessTenant, Perm: crm.PermProfileWrite, Request: updateMeRequest{}, Response: UserSummary{}, SessionOnly: true}, s.updateMe)
 }
 
 func invalidCredentials() error {
@@ -107,7 +107,11 @@ func (s *Server) login(c *gin.Context, _ crm.Principal) error {
 		return err
 	}
 	attempt := LoginAttempt{Account: req.Email, IP: c.ClientIP()}
-	if wait := s.limiter.Attempt(attempt); wait > 0 {
+	wait, err := s.limiter.Attempt(c, attempt)
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
 		secs := int(math.Ceil(wait.Seconds()))
 		return crm.NewError(crm.ErrRateLimited, "too_many_attempts", "too many failed logins; try again later",
 			map[string]any{"retry_after_seconds": secs})
@@ -131,7 +135,11 @@ func (s *Server) login(c *gin.Context, _ crm.Principal) error {
 	if len(matched) == 0 {
 		return invalidCredentials() // the attempt stays counted
 	}
-	s.limiter.Succeeded(attempt)
+	if err := s.limiter.Succeeded(c, attempt); err != nil {
+		// The password was right; a throttle that could not forget the
+		// failures only makes the next mistakes wait sooner.
+		s.log.Warn("login throttle: could not clear the failures of a successful login", "error", err)
+	}
 	if len(matched) > 1 {
 		tenants := make([]map[string]string, 0, len(matched))
 		for _, a := range matched {
@@ -383,6 +391,9 @@ func (s *Server) accessClaims(token string) (accessClaims, error) {
 // database, so a deactivated user, a changed role or a suspended tenant takes
 // effect on the next request.
 func (s *Server) Authenticate(c *gin.Context, token string) (crm.Principal, error) {
+	if isAPIToken(token) {
+		return s.authenticateAPIToken(c, token)
+	}
 	claims, err := s.accessClaims(token)
 	if err != nil {
 		return crm.Principal{}, err
@@ -448,6 +459,9 @@ func (s *Server) authenticate(o op) gin.HandlerFunc {
 // against the principal's role.
 func authorize(o op, p crm.Principal) error {
 	forbidden := crm.NewError(crm.ErrForbidden, "forbidden", "your role may not do this", nil)
+	if p.Role.IsAPIToken() && (o.SessionOnly || o.Access != accessTenant) {
+		return crm.NewError(crm.ErrForbidden, "session_only", "API tokens may not do this; sign in to the console", nil)
+	}
 	switch o.Access {
 	case accessPlatform:
 		if !p.IsPlatform() {

@@ -95,7 +95,7 @@ func throttledEnv(t *testing.T) (*testEnv, *testClock) {
 	t.Helper()
 	clock := &testClock{now: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)}
 	env := newTestEnv(t, func(c *Config) {
-		c.LoginLimiter = NewMemoryLoginLimiter(LoginLimits{FreeFailures: 3, FirstDelay: time.Second, MaxDelay: 8 * time.Second},
+		c.LoginLimiter = pgLoginLimiter(c.DB, LoginLimits{FreeFailures: 3, FirstDelay: time.Second, MaxDelay: 8 * time.Second},
 			clock.Now)
 	})
 	env.tenant("acme")
@@ -208,7 +208,7 @@ func TestLoginSprayFromOneAddressIsCapped(t *testing.T) {
 	t.Parallel()
 	clock := &testClock{now: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)}
 	env := newTestEnv(t, func(c *Config) {
-		c.LoginLimiter = NewMemoryLoginLimiter(LoginLimits{IPFailures: 5, Window: 10 * time.Minute}, clock.Now)
+		c.LoginLimiter = pgLoginLimiter(c.DB, LoginLimits{IPFailures: 5, Window: 10 * time.Minute}, clock.Now)
 	})
 	env.tenant("acme")
 	sprayer, owner := clientFrom(t, "127.0.0.2"), clientFrom(t, "127.0.0.3")

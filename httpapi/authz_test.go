@@ -87,6 +87,15 @@ func seedTenantRecords(t *testing.T, env *testEnv, tenant tenantFixture, marker 
 	ids["campaigns"] = created(env.do(http.MethodPost, "/api/v1/campaigns", tenant.AdminToken, map[string]any{"name": "Campaign " + marker,
 		"connection_id": ids["connections"], "audience": map[string]any{"label_ids": []uuid.UUID{labelID}},
 		"message": map[string]any{"type": "text", "text": "Oi " + marker}}))
+	ids["api-tokens"] = created(env.do(http.MethodPost, "/api/v1/api-tokens", tenant.AdminToken,
+		map[string]any{"name": "Token " + marker, "scope": "read"}))
+	board := env.do(http.MethodPost, "/api/v1/boards", tenant.AdminToken, map[string]any{"name": "Board " + marker})
+	ids["boards"] = created(board)
+	columns := board.JSON()["columns"].([]any)
+	// The last column (Perdido) stays empty, so deleting it succeeds.
+	ids["columns"] = uuid.MustParse(columns[len(columns)-1].(map[string]any)["id"].(string))
+	ids["cards"] = created(env.do(http.MethodPost, "/api/v1/cards", tenant.AdminToken, map[string]any{"board_id": ids["boards"],
+		"title": "Card " + marker, "value": "100.00", "contact_id": contactID, "label_ids": []uuid.UUID{labelID}}))
 	ids["scheduled-messages"] = created(env.do(http.MethodPost, "/api/v1/scheduled-messages", tenant.AdminToken,
 		map[string]any{"conversation_id": convID, "type": "text", "text": "later " + marker, "send_at": time.Now().Add(time.Hour)}))
 	ids["webhook-subscriptions"], ids["deliveries"] = seedWebhookDelivery(t, env, tenant, marker)
@@ -215,6 +224,23 @@ var matrixBodies = map[string]func(n int, own tenantRecords) any{
 	"POST /api/v1/campaigns/audience-preview": func(_ int, own tenantRecords) any {
 		return map[string]any{"connection_id": own.ids["connections"], "audience": map[string]any{"label_ids": []uuid.UUID{own.ids["labels"]}}}
 	},
+	"POST /api/v1/api-tokens": func(n int, _ tenantRecords) any {
+		return map[string]any{"name": fmt.Sprintf("Token %d", n), "scope": "read"}
+	},
+	"PUT /api/v1/tenant/service-settings": func(n int, _ tenantRecords) any {
+		return map[string]any{"business_hours": nil, "outside_hours_reply": map[string]any{"enabled": false},
+			"auto_close": map[string]any{"idle_hours": n % 48}}
+	},
+	"PUT /api/v1/connections/:id/default-team": func(_ int, own tenantRecords) any { return map[string]any{"team_id": own.ids["teams"]} },
+	"POST /api/v1/boards":                      func(n int, _ tenantRecords) any { return map[string]any{"name": fmt.Sprintf("Board %d", n)} },
+	"PATCH /api/v1/boards/:id":                 func(n int, _ tenantRecords) any { return map[string]any{"name": fmt.Sprintf("Renamed board %d", n)} },
+	"POST /api/v1/boards/:id/columns":          func(n int, _ tenantRecords) any { return map[string]any{"name": fmt.Sprintf("Stage %d", n)} },
+	"PATCH /api/v1/columns/:id":                func(n int, _ tenantRecords) any { return map[string]any{"name": fmt.Sprintf("Stage renamed %d", n)} },
+	"PATCH /api/v1/cards/:id":                  func(n int, _ tenantRecords) any { return map[string]any{"title": fmt.Sprintf("Card renamed %d", n)} },
+	"POST /api/v1/cards": func(n int, own tenantRecords) any {
+		return map[string]any{"board_id": own.ids["boards"], "title": fmt.Sprintf("Card %d", n), "value": "10.50"}
+	},
+	"PUT /api/v1/auth/me/availability": func(int, tenantRecords) any { return map[string]any{"availability": "away"} },
 	"POST /api/v1/webhook-subscriptions": func(n int, _ tenantRecords) any {
 		return map[string]any{"url": fmt.Sprintf("https://example.com/hook/%d", n), "events": []string{"message.created"}}
 	},
@@ -267,6 +293,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 	_, supervisor := env.user(a.fixture, crm.RoleSupervisor, "Sup")
 	_, agent := env.user(a.fixture, crm.RoleAgent, "Agt")
 	super := env.superAdmin()
+	_, readToken := env.createAPIToken(a.fixture.AdminToken, "Matrix read", "read")
+	_, writeToken := env.createAPIToken(a.fixture.AdminToken, "Matrix write", "write")
 	bBefore := tenantFingerprint(t, env.db, b.fixture.ID)
 
 	type caller struct {
@@ -279,6 +307,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"supervisor", crm.RoleSupervisor, supervisor},
 		{"agent", crm.RoleAgent, agent},
 		{"super admin", crm.RoleSuperAdmin, super},
+		{"API token (read)", crm.RoleAPITokenRead, readToken},
+		{"API token (write)", crm.RoleAPITokenWrite, writeToken},
 	}
 	bIDs := b.allIDs()
 	n := 0
@@ -324,6 +354,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 			res := send(o, path, c.token)
 			what := fmt.Sprintf("%s %s as %s: %d %s", o.Method, path, c.name, res.Status, res.Body)
 			allowed := o.Access == accessAny || (o.Access == accessTenant && c.role != crm.RoleSuperAdmin && c.role.Can(o.Perm))
+			if c.role.IsAPIToken() && (o.SessionOnly || o.Access != accessTenant) {
+				allowed = false // API tokens never do what only a session does
+			}
 			switch {
 			case !allowed:
 				require.Equal(t, http.StatusForbidden, res.Status, what)
@@ -372,7 +405,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 			continue
 		}
 		path, _ := b.fill(o.Path) // refused before any look-up, whatever the id
-		for _, c := range callers[:3] {
+		for _, c := range callers {
+			if c.role == crm.RoleSuperAdmin {
+				continue
+			}
 			res := env.do(o.Method, path, c.token, nil)
 			require.Equal(t, http.StatusForbidden, res.Status, "%s %s as %s", o.Method, o.Path, c.name)
 		}

@@ -97,7 +97,7 @@ func TestForwardedHeadersIgnoredByDefault(t *testing.T) {
 func TestLoginThrottleIgnoresForgedForwardedFor(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t, func(cfg *Config) {
-		cfg.LoginLimiter = NewMemoryLoginLimiter(LoginLimits{IPFailures: 3}, time.Now)
+		cfg.LoginLimiter = pgLoginLimiter(cfg.DB, LoginLimits{IPFailures: 3}, time.Now)
 	})
 	env.tenant("acme")
 	for i := range 3 {
@@ -118,7 +118,7 @@ func TestForwardedForHonouredOnlyFromTrustedProxies(t *testing.T) {
 	t.Parallel()
 	env, clock, _, _ := licensedEnv(t, func(cfg *Config) {
 		cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
-		cfg.LoginLimiter = NewMemoryLoginLimiter(LoginLimits{IPFailures: 3}, time.Now)
+		cfg.LoginLimiter = pgLoginLimiter(cfg.DB, LoginLimits{IPFailures: 3}, time.Now)
 	})
 	owner := env.superAdmin()
 	acme := env.tenant("acme")

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -39,6 +40,9 @@ type patchConversationRequest struct {
 	AssigneeID *json.RawMessage `json:"assignee_id,omitempty"` // a user id, or null to unassign
 	TeamID     *json.RawMessage `json:"team_id,omitempty"`     // a team id, or null to clear
 	LabelIDs   *[]uuid.UUID     `json:"label_ids,omitempty"`
+	// Note is an internal note stored with the change (a transfer's
+	// reason, for the next agent); up to 4,000 characters.
+	Note *string `json:"note,omitempty"`
 }
 
 type listMessagesQuery struct {
@@ -181,6 +185,9 @@ func (s *Server) listConversations(c *gin.Context, p crm.Principal) error {
 	if err != nil {
 		return err
 	}
+	if err := s.fillSLA(c, p.TenantID, page.Items...); err != nil {
+		return err
+	}
 	c.JSON(http.StatusOK, page)
 	return nil
 }
@@ -223,8 +230,20 @@ func (s *Server) getConversation(c *gin.Context, p crm.Principal) error {
 	if err != nil {
 		return err
 	}
+	if err := s.fillSLA(c, p.TenantID, conv); err != nil {
+		return err
+	}
 	c.JSON(http.StatusOK, conv)
 	return nil
+}
+
+// fillSLA sets the conversations' first-response due times (a node
+// without an engine leaves them out).
+func (s *Server) fillSLA(c *gin.Context, tenant uuid.UUID, convs ...*crm.Conversation) error {
+	if s.cfg.Engine == nil || len(convs) == 0 {
+		return nil
+	}
+	return s.cfg.Engine.SLADue(c, tenant, convs)
 }
 
 // publish tells the open consoles of a committed change made here (a
@@ -282,6 +301,13 @@ func (s *Server) patchConversation(c *gin.Context, p crm.Principal) error {
 			return fieldError("status", "must be open, in_progress, waiting, resolved or archived")
 		}
 	}
+	note := ""
+	if req.Note != nil {
+		note = strings.TrimSpace(*req.Note)
+		if n := utf8.RuneCountInString(note); n == 0 || n > 4000 {
+			return fieldError("note", "must have 1 to 4000 characters")
+		}
+	}
 	conv, err := s.visibleConversation(c, p)
 	if err != nil {
 		return err
@@ -305,6 +331,11 @@ func (s *Server) patchConversation(c *gin.Context, p crm.Principal) error {
 	}
 	if req.LabelIDs != nil {
 		if err := engine.SetLabels(c, p, conv, *req.LabelIDs); err != nil {
+			return err
+		}
+	}
+	if note != "" {
+		if _, err := engine.AddNote(c, p, conv, note); err != nil {
 			return err
 		}
 	}

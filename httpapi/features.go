@@ -11,6 +11,8 @@ func (s *Server) featureRoutes() []func() {
 		s.templateRoutes,
 		s.userRoutes,
 		s.teamRoutes,
+		s.routingRoutes,
+		s.boardRoutes,
 		s.labelRoutes,
 		s.quickReplyRoutes,
 		s.contactRoutes,
@@ -25,6 +27,7 @@ func (s *Server) featureRoutes() []func() {
 		s.scheduledMessageRoutes,
 		s.consentRoutes,
 		s.campaignRoutes,
+		s.apiTokenRoutes,
 		s.webhookSubscriptionRoutes,
 	}
 }

@@ -122,6 +122,11 @@ func FuzzAPIJSON(f *testing.F) {
 	flowID := create("/api/v1/bot-flows", admin, menuFlowBody("Fuzz flow", "Olá {{contact.name}}"))
 	campaignID := create("/api/v1/campaigns", admin, map[string]any{"name": "Fuzz campaign", "connection_id": connID,
 		"message": map[string]any{"type": "text", "text": "Oi"}})
+	boardRes := env.do(http.MethodPost, "/api/v1/boards", admin, map[string]any{"name": "Fuzz board"})
+	require.Equal(f, http.StatusCreated, boardRes.Status, string(boardRes.Body))
+	boardID := boardRes.JSON()["id"].(string)
+	columnID := boardRes.JSON()["columns"].([]any)[1].(map[string]any)["id"].(string)
+	cardID := create("/api/v1/cards", admin, map[string]any{"board_id": boardID, "title": "Fuzz card"})
 	planID := create("/api/v1/admin/plans", owner, map[string]any{"name": "Fuzz plan", "monthly_price": "10.00",
 		"limits": map[string]any{"users": 5, "connections": 1, "contacts": 100, "monthly_conversations": 100, "monthly_campaigns": 1}})
 	hookID := create("/api/v1/webhook-subscriptions", admin, map[string]any{"url": "https://hooks.example.com/fuzz", "events": []string{"*"}})
@@ -198,6 +203,25 @@ func FuzzAPIJSON(f *testing.F) {
 		{"GET", "/api/v1/audit-log", admin, [][2]string{{"entity", "label"}, {"since", "2024-01-01T00:00:00Z"}, {"cursor", ""}}, true},
 		{"GET", "/api/v1/admin/tenants", owner, [][2]string{{"q", "Fuzz"}, {"status", "active"}, {"cursor", ""}}, true},
 		{"GET", "/api/v1/admin/metrics", owner, [][2]string{{"days", "30"}}, true},
+		{"POST", "/api/v1/api-tokens", admin, [][2]string{{"name", q("Fuzz token")}, {"scope", q("write")}}, false},
+		{"GET", "/api/v1/api-tokens", admin, [][2]string{{"cursor", ""}, {"limit", "10"}}, true},
+		{"PUT", "/api/v1/tenant/service-settings", admin, [][2]string{
+			{"business_hours", `{"timezone": "America/Sao_Paulo", "days": {"mon": [["08:00", "12:00"], ["13:00", "18:00"]]}, "holidays": [{"date": "12-25", "name": "Natal"}]}`},
+			{"outside_hours_reply", `{"enabled": true, "text": "Fechados"}`}, {"auto_close", `{"idle_hours": 24, "message": "Tchau"}`}}, false},
+		{"PATCH", "/api/v1/teams/" + teamID, admin, [][2]string{{"auto_assign", q("round_robin")}, {"max_open_per_agent", "5"},
+			{"sla_first_response_minutes", "30"}, {"business_hours", `{"timezone": "America/Sao_Paulo", "days": {"sat": [["09:00", "13:00"]]}}`}}, false},
+		{"PUT", "/api/v1/connections/" + connID + "/default-team", admin, [][2]string{{"team_id", q(teamID)}}, false},
+		{"PUT", "/api/v1/auth/me/availability", admin, [][2]string{{"availability", q("away")}}, false},
+		{"PATCH", "/api/v1/conversations/" + convID, admin, [][2]string{{"team_id", q(teamID)}, {"note", q("transferido")}}, false},
+		{"GET", "/api/v1/queues", admin, [][2]string{{"per_team", "10"}}, true},
+		{"POST", "/api/v1/boards", admin, [][2]string{{"name", q("Vendas")}, {"description", q("funil")},
+			{"columns", `[{"name": "Novo", "color": "#64748b", "kind": "open"}, {"name": "Ganho", "kind": "won"}]`}}, false},
+		{"POST", "/api/v1/cards", admin, [][2]string{{"board_id", q(boardID)}, {"title", q("Proposta")}, {"value", q("1234.50")},
+			{"due_at", q("2027-01-01T12:00:00Z")}, {"contact_id", q(contactID)}, {"label_ids", `["` + labelID + `"]`}}, false},
+		{"PATCH", "/api/v1/cards/" + cardID, admin, [][2]string{{"title", q("Proposta")}, {"value", q("99.90")}, {"due_at", "null"},
+			{"assignee_id", "null"}, {"column_id", q(columnID)}, {"after_id", "null"}}, false},
+		{"GET", "/api/v1/boards/" + boardID, admin, [][2]string{{"assignee_id", "none"}, {"label_id", labelID},
+			{"due_before", "2030-01-01T00:00:00Z"}}, true},
 		{"POST", "/api/v1/webhook-subscriptions", admin, [][2]string{{"url", q("https://hooks.example.com/x")},
 			{"events", `["message.created", "contact.created"]`}, {"secret", q("fuzz-secret-0123456789")}}, false},
 		{"PATCH", "/api/v1/webhook-subscriptions/" + hookID, admin, [][2]string{{"url", q("https://hooks.example.com/fuzz")},

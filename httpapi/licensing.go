@@ -3,10 +3,8 @@ package httpapi
 import (
 	"crypto/ed25519"
 	"errors"
-	"math"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -65,14 +63,13 @@ type LicenseVerification struct {
 }
 
 func (s *Server) licenseVerifyRoutes() {
-	limiter := newWindowLimiter(verifyPerWindow, verifyWindow, s.now)
 	s.route(op{Method: http.MethodPost, Path: "/api/v1/licenses/verify",
 		Summary: "Check a license key online (for self-hosted installations; rate limited per address)",
 		Tag:     "licenses", Access: accessPublic, Request: verifyLicenseRequest{}, Response: LicenseVerification{}},
 		func(c *gin.Context, p crm.Principal) error {
-			if wait := limiter.take(c.ClientIP()); wait > 0 {
-				return crm.NewError(crm.ErrRateLimited, "too_many_requests", "too many license checks; try again later",
-					map[string]any{"retry_after_seconds": int(math.Ceil(wait.Seconds()))})
+			if err := s.allow(c, "license-verify:"+c.ClientIP(), verifyPerWindow, verifyWindow,
+				"too_many_requests", "too many license checks; try again later"); err != nil {
+				return err
 			}
 			return s.verifyLicense(c, p)
 		})
@@ -129,46 +126,4 @@ func (s *Server) verifyLicense(c *gin.Context, _ crm.Principal) error {
 	}
 	c.JSON(http.StatusOK, out)
 	return nil
-}
-
-// windowLimiter allows n requests per key in each fixed window.
-type windowLimiter struct {
-	n      int
-	window time.Duration
-	now    func() time.Time
-	mu     sync.Mutex
-	keys   map[string]*windowCount
-}
-
-type windowCount struct {
-	start time.Time
-	count int
-}
-
-func newWindowLimiter(n int, window time.Duration, now func() time.Time) *windowLimiter {
-	return &windowLimiter{n: n, window: window, now: now, keys: map[string]*windowCount{}}
-}
-
-// take counts a request and returns how long to wait when over the limit.
-func (l *windowLimiter) take(key string) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	w := l.keys[key]
-	if w == nil || !now.Before(w.start.Add(l.window)) {
-		if len(l.keys) > 100_000 { // bound memory under a spray of addresses
-			for k, v := range l.keys {
-				if !now.Before(v.start.Add(l.window)) {
-					delete(l.keys, k)
-				}
-			}
-		}
-		w = &windowCount{start: now}
-		l.keys[key] = w
-	}
-	if w.count >= l.n {
-		return w.start.Add(l.window).Sub(now)
-	}
-	w.count++
-	return 0
 }

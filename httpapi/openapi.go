@@ -92,6 +92,9 @@ func (s *Server) openAPIDocument() map[string]any {
 				scheme = o.Security
 			}
 			operation["security"] = []any{map[string]any{scheme: []string{}}}
+			if o.Access == accessTenant && !o.SessionOnly && o.Security == "" {
+				operation["security"] = []any{map[string]any{scheme: []string{}}, map[string]any{securityAPIToken: []string{}}}
+			}
 		}
 		item[strings.ToLower(o.Method)] = operation
 	}
@@ -108,6 +111,9 @@ func (s *Server) openAPIDocument() map[string]any {
 			"securitySchemes": map[string]any{
 				"bearer":         map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
 				securityWSTicket: map[string]any{"type": "apiKey", "in": "query", "name": "ticket"},
+				securityAPIToken: map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "crm_<16 hex>_<43 base64url>",
+					"description": "An API token from POST /api/v1/api-tokens (the company's plan needs the api feature): " +
+						"scope read reads the company's data, scope write also changes it; never users, tokens, settings or the platform."},
 			},
 		},
 	}

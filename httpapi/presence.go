@@ -15,6 +15,9 @@ import (
 // or gateway-to-gateway exchange can come later).
 type presence struct {
 	gateway *realtime.Gateway
+	// agents keeps availability cluster-wide (agents.go); nil in tests
+	// that build a presence alone.
+	agents *agentPresence
 
 	mu      sync.Mutex
 	tenants map[uuid.UUID]map[uuid.UUID][]*realtime.Session // tenant → user → sessions
@@ -60,6 +63,7 @@ func (p *presence) connect(sess *realtime.Session) {
 		p.gateway.Broadcast(tenant, realtime.EncodeFrame("presence",
 			presenceData{UserID: user, Online: true, Viewing: []uuid.UUID{}}), sess)
 	}
+	p.agents.sessions(tenant, user, len(users[user]))
 }
 
 // disconnect removes a session (its OnClose).
@@ -79,6 +83,14 @@ func (p *presence) disconnect(sess *realtime.Session) {
 	}
 	p.gateway.Broadcast(tenant, realtime.EncodeFrame("presence",
 		presenceData{UserID: user, Online: len(sessions) > 0, Viewing: viewingOf(sessions)}), nil)
+	p.agents.sessions(tenant, user, len(sessions))
+}
+
+// count is how many consoles of the user this node holds.
+func (p *presence) count(tenant, user uuid.UUID) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.tenants[tenant][user])
 }
 
 // view records what a console is viewing and tells the tenant.

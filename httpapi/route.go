@@ -39,6 +39,10 @@ type op struct {
 	// Errors documents the answers a client is expected to act on (beyond
 	// the generic error of every route), with the shape of their details.
 	Errors []opError
+	// SessionOnly refuses API tokens (403 session_only): what only a
+	// person's browser session does (its socket ticket, its own profile,
+	// the management of users and tokens).
+	SessionOnly bool
 	// Description is the longer text of the OpenAPI operation (optional).
 	Description string
 
@@ -55,6 +59,11 @@ type opError struct {
 
 // securityWSTicket is the OpenAPI security scheme of GET /api/v1/ws.
 const securityWSTicket = "wsTicket"
+
+// securityAPIToken is the OpenAPI security scheme of API tokens
+// (Authorization: Bearer crm_…), offered beside the access token on every
+// tenant route that is not SessionOnly.
+const securityAPIToken = "apiToken"
 
 // handler is what tenant and platform routes implement: the principal is
 // already authenticated and authorised.

@@ -43,8 +43,15 @@ type Config struct {
 	// audit log records.
 	TrustedProxies []netip.Prefix
 	// LoginLimiter throttles password guessing per (account, address) and
-	// per address; default in-process (NewMemoryLoginLimiter).
+	// per address, for the whole cluster; default the counters in
+	// PostgreSQL (persistence.RateLimiter with default limits). With Redis,
+	// a FallbackLoginLimiter over Redis and PostgreSQL.
 	LoginLimiter LoginLimiter
+	// RateLimiter counts the API's rate-limited requests (the online license
+	// check, per address) for the whole cluster; default the counters in
+	// PostgreSQL. When it fails, requests go through (fail open) and a
+	// warning is logged.
+	RateLimiter WindowLimiter
 	// UI serves the console for paths outside /api and /webhooks; optional.
 	UI http.Handler
 	// Registry receives the Prometheus metrics; default a fresh registry.
@@ -118,6 +125,11 @@ type Server struct {
 	consolePolicy consolePolicy
 	// wsTicketKey signs the socket tickets (ws_ticket.go).
 	wsTicketKey []byte
+
+	// rateLimiter counts the rate-limited routes' requests (Config.RateLimiter).
+	rateLimiter WindowLimiter
+	// rateLimitFailures spaces out the warnings of a failing rateLimiter.
+	rateLimitFailures logEvery
 }
 
 // New builds the server and registers every route.
@@ -154,8 +166,14 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.LoginLimiter == nil {
-		cfg.LoginLimiter = NewMemoryLoginLimiter(LoginLimits{}, cfg.Now)
+	if cfg.LoginLimiter == nil || cfg.RateLimiter == nil {
+		counters := persistence.NewRateLimiter(cfg.DB, persistence.RateLimiterConfig{Now: cfg.Now})
+		if cfg.LoginLimiter == nil {
+			cfg.LoginLimiter = counters
+		}
+		if cfg.RateLimiter == nil {
+			cfg.RateLimiter = counters
+		}
 	}
 	gin.SetMode(gin.ReleaseMode)
 	engine := gin.New()
@@ -171,6 +189,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, db: cfg.DB, log: cfg.Log, engine: engine, now: cfg.Now, limiter: cfg.LoginLimiter,
 		consolePolicy: newConsolePolicy(cfg.PublicURL), wsTicketKey: wsTicketKeyFrom(cfg.TokenKey)}
+	s.rateLimiter = cfg.RateLimiter
 	engine.Use(s.securityHeaders, s.recover)
 	s.setupMetrics()
 	engine.NoRoute(s.noRoute)

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -14,6 +15,19 @@ type createTeamRequest struct {
 	Name        string      `json:"name" required:"true"`
 	Description string      `json:"description"`
 	MemberIDs   []uuid.UUID `json:"member_ids"`
+	teamRoutingRequest
+}
+
+// teamRoutingRequest is a team's distribution: auto_assign off (default),
+// round_robin or least_busy; max_open_per_agent (0: no cap; an agent's own
+// cap also applies); sla_first_response_minutes (0: none), counted in
+// business time; business_hours, the team's own calendar (null: the
+// company's).
+type teamRoutingRequest struct {
+	AutoAssign              *string         `json:"auto_assign"`
+	MaxOpenPerAgent         *int            `json:"max_open_per_agent"`
+	SLAFirstResponseMinutes *int            `json:"sla_first_response_minutes"`
+	BusinessHours           json.RawMessage `json:"business_hours"`
 }
 
 // updateTeamRequest: only the fields present change; member_ids replaces the
@@ -22,6 +36,7 @@ type updateTeamRequest struct {
 	Name        *string      `json:"name"`
 	Description *string      `json:"description"`
 	MemberIDs   *[]uuid.UUID `json:"member_ids"`
+	teamRoutingRequest
 }
 
 type listTeamsQuery struct {
@@ -71,7 +86,20 @@ func (s *Server) createTeam(c *gin.Context, p crm.Principal) error {
 		Name:        directoryText(fields, "name", req.Name, 1, 120),
 		Description: directoryText(fields, "description", req.Description, 0, teamDescriptionMax),
 		MemberIDs:   req.MemberIDs,
+		Routing:     persistence.TeamRouting{AutoAssign: crm.AutoAssignOff},
 	}
+	var routing persistence.TeamPatch
+	teamRouting(fields, req.AutoAssign, req.MaxOpenPerAgent, req.SLAFirstResponseMinutes, req.BusinessHours, &routing)
+	if routing.AutoAssign != nil {
+		in.Routing.AutoAssign = *routing.AutoAssign
+	}
+	if routing.MaxOpenPerAgent != nil {
+		in.Routing.MaxOpenPerAgent = *routing.MaxOpenPerAgent
+	}
+	if routing.SLAFirstResponseMinutes != nil {
+		in.Routing.SLAFirstResponseMinutes = *routing.SLAFirstResponseMinutes
+	}
+	in.Routing.BusinessHours = routing.BusinessHours
 	if err := fields.Err(); err != nil {
 		return err
 	}
@@ -79,6 +107,7 @@ func (s *Server) createTeam(c *gin.Context, p crm.Principal) error {
 	if err != nil {
 		return err
 	}
+	s.routingChanged(p.TenantID)
 	c.JSON(http.StatusCreated, t)
 	return nil
 }
@@ -115,6 +144,7 @@ func (s *Server) updateTeam(c *gin.Context, p crm.Principal) error {
 		description := directoryText(fields, "description", *req.Description, 0, teamDescriptionMax)
 		patch.Description = &description
 	}
+	teamRouting(fields, req.AutoAssign, req.MaxOpenPerAgent, req.SLAFirstResponseMinutes, req.BusinessHours, &patch)
 	if err := fields.Err(); err != nil {
 		return err
 	}
@@ -122,6 +152,7 @@ func (s *Server) updateTeam(c *gin.Context, p crm.Principal) error {
 	if err != nil {
 		return err
 	}
+	s.routingChanged(p.TenantID)
 	c.JSON(http.StatusOK, t)
 	return nil
 }

@@ -62,9 +62,10 @@ func (s *Server) socketRoutes() {
 		s.log.Error("registering the gateway metrics", "error", err)
 	}
 	h := &socketHandler{s: s, gateway: gw, presence: newPresence(gw)}
+	h.presence.agents = newAgentPresence(s, h.presence.count)
 	s.wsTicketRoutes()
 	s.raw(op{Method: http.MethodGet, Path: "/api/v1/ws", Tag: "realtime", Access: accessTenant,
-		Perm: crm.PermConversationsRead, Query: wsQuery{}, Status: http.StatusSwitchingProtocols, Security: securityWSTicket,
+		Perm: crm.PermConversationsRead, Query: wsQuery{}, Status: http.StatusSwitchingProtocols, Security: securityWSTicket, SessionOnly: true,
 		Summary: "Live events over WebSocket (?ticket= from POST /api/v1/ws/ticket, used once; an access token in the URL is " +
 			"refused; 401 invalid_ticket before the upgrade). " +
 			`Server frames: {"type","seq","data"} for tenant events the user may see (message.created, whose data is ` +

@@ -113,7 +113,7 @@ type wsTicketResponse struct {
 
 func (s *Server) wsTicketRoutes() {
 	s.route(op{Method: http.MethodPost, Path: "/api/v1/ws/ticket", Tag: "realtime", Access: accessTenant,
-		Perm: crm.PermConversationsRead, Response: wsTicketResponse{},
+		Perm: crm.PermConversationsRead, Response: wsTicketResponse{}, SessionOnly: true,
 		Summary: "A one-use ticket for GET /api/v1/ws?ticket=… (valid 30 s): the access token never travels in a URL"},
 		s.issueWSTicket)
 }

@@ -53,6 +53,8 @@ type Config struct {
 	// Campaigns, when set, wakes a scheduled campaign's lane as soon as it
 	// starts (without it, the engine's sweep does within seconds).
 	Campaigns CampaignWaker
+	// Service, when set, runs auto-close and the SLA watch (ServiceSweep).
+	Service ServiceSweeper
 	// BotHTTP is the webhook node's client: the egress-guarded transport
 	// (channels.NewEgressTransport), so a flow cannot call private addresses.
 	BotHTTP *http.Client
@@ -122,6 +124,9 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		kinds = append(kinds, newKind[crm.ScheduledSend](&scheduledSendWorker{db: cfg.DB, sender: cfg.Sender}))
 	}
 	kinds = append(kinds, newKind[crm.CampaignStart](&campaignStartWorker{db: cfg.DB, engine: cfg.Campaigns}))
+	if cfg.Service != nil {
+		kinds = append(kinds, periodicKind[ServiceSweep](&serviceSweepWorker{sweeper: cfg.Service}, serviceSweepEvery))
+	}
 	kinds = append(kinds, webhookKinds(cfg)...)
 	kinds = append(kinds, cfg.Kinds...)
 	c := &Client{kinds: make(map[string]Kind, len(kinds)), log: cfg.Log.With("component", "jobs")}

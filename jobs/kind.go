@@ -55,5 +55,6 @@ func builtinKinds(db *persistence.DB) []Kind {
 	return []Kind{
 		periodicKind[MessagePartitions](&messagePartitionsWorker{db: db}, 24*time.Hour),
 		periodicKind[WSTicketPurge](&wsTicketPurgeWorker{db: db}, 10*time.Minute),
+		periodicKind[RateCounterPurge](&rateCounterPurgeWorker{db: db}, 10*time.Minute),
 	}
 }

@@ -33,8 +33,11 @@ type Connection struct {
 	LastEventAt    *time.Time     `json:"last_event_at"`
 	LastError      string         `json:"last_error"`
 	LastErrorAt    *time.Time     `json:"last_error_at"`
-	CreatedAt      time.Time      `json:"created_at"`
-	UpdatedAt      time.Time      `json:"updated_at"`
+	// DefaultTeamID is the team the connection's new conversations join
+	// (their queue, distribution and calendar); null: none.
+	DefaultTeamID *uuid.UUID `json:"default_team_id"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
 	// WebhookSecret is the secret segment of the uazapi/Evolution webhook
 	// URL; the API shows it only inside webhook_url.
 	WebhookSecret string `json:"-"`
@@ -117,7 +120,7 @@ func credentialNames(creds map[string]string) []string {
 }
 
 const connectionColumns = `c.id, c.name, c.channel, c.provider, c.status, c.external_id, c.settings, c.verify_token,
-	c.webhook_secret, c.credentials, c.last_event_at, c.last_error, c.last_error_at, c.created_at, c.updated_at`
+	c.webhook_secret, c.credentials, c.last_event_at, c.last_error, c.last_error_at, c.created_at, c.updated_at, c.default_team_id`
 
 // connectionRow is a scanned row; credentials stay sealed.
 type connectionRow struct {
@@ -129,7 +132,7 @@ func scanConnection(row pgx.Row) (connectionRow, error) {
 	var r connectionRow
 	var settings []byte
 	err := row.Scan(&r.ID, &r.Name, &r.Channel, &r.Provider, &r.Status, &r.ExternalID, &settings, &r.VerifyToken,
-		&r.WebhookSecret, &r.sealed, &r.LastEventAt, &r.LastError, &r.LastErrorAt, &r.CreatedAt, &r.UpdatedAt)
+		&r.WebhookSecret, &r.sealed, &r.LastEventAt, &r.LastError, &r.LastErrorAt, &r.CreatedAt, &r.UpdatedAt, &r.DefaultTeamID)
 	if err != nil {
 		return r, err
 	}

@@ -302,6 +302,7 @@ type QueueItem struct {
 	ContactPhone   *string    `json:"contact_phone"`
 	Channel        string     `json:"channel"`
 	Preview        string     `json:"last_message_preview"`
+	CreatedAt      time.Time  `json:"created_at"`
 	QueuedAt       time.Time  `json:"queued_at"`
 	WaitingSeconds int64      `json:"waiting_seconds"`
 	SLADueAt       *time.Time `json:"sla_due_at"`
@@ -356,7 +357,7 @@ func (db *DB) TeamQueues(ctx context.Context, tenantID uuid.UUID, teams []uuid.U
 				continue
 			}
 			rows, err := tx.Query(ctx, `SELECT q.conversation_id, q.team_id, c.contact_id, ct.name, ct.phone, c.channel,
-				c.last_message_preview, q.queued_at
+				c.last_message_preview, c.created_at, q.queued_at
 				FROM conversation_queue q JOIN conversations c ON c.tenant_id = q.tenant_id AND c.id = q.conversation_id
 				JOIN contacts ct ON ct.tenant_id = c.tenant_id AND ct.id = c.contact_id
 				WHERE q.tenant_id = $1 AND q.team_id = $2 ORDER BY q.queued_at, q.conversation_id LIMIT $3`,
@@ -367,7 +368,7 @@ func (db *DB) TeamQueues(ctx context.Context, tenantID uuid.UUID, teams []uuid.U
 			for rows.Next() {
 				var it QueueItem
 				if err := rows.Scan(&it.ConversationID, &it.TeamID, &it.ContactID, &it.ContactName, &it.ContactPhone,
-					&it.Channel, &it.Preview, &it.QueuedAt); err != nil {
+					&it.Channel, &it.Preview, &it.CreatedAt, &it.QueuedAt); err != nil {
 					rows.Close()
 					return err
 				}
@@ -528,4 +529,37 @@ func (db *DB) DisconnectedAgents(ctx context.Context, fresh time.Time) ([]Tenant
 		return rows.Err()
 	})
 	return out, translate(err)
+}
+
+// SetConnectionDefaultTeam sets (nil: clears) the team a connection's new
+// conversations join, and audits it. The team must be the tenant's.
+func (db *DB) SetConnectionDefaultTeam(ctx context.Context, tenantID, connectionID uuid.UUID, teamID *uuid.UUID, by AuditEntry) (*uuid.UUID, error) {
+	err := db.TenantTx(ctx, tenantID, func(tx pgx.Tx) error {
+		if teamID != nil {
+			var ok bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM teams WHERE tenant_id = $1 AND id = $2)`, tenantID, *teamID).Scan(&ok); err != nil {
+				return err
+			}
+			if !ok {
+				return crm.FieldErrors{"team_id": "no team with this id"}.Err()
+			}
+		}
+		var before *uuid.UUID
+		err := tx.QueryRow(ctx, `SELECT default_team_id FROM connections WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL
+			FOR UPDATE`, tenantID, connectionID).Scan(&before)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return crm.NotFound("connection")
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE connections SET default_team_id = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2`,
+			tenantID, connectionID, teamID); err != nil {
+			return err
+		}
+		by.Action, by.Entity, by.EntityID = "update", "connection", connectionID
+		by.Before, by.After = map[string]any{"default_team_id": before}, map[string]any{"default_team_id": teamID}
+		return WriteAudit(ctx, tx, tenantID, by)
+	})
+	return teamID, translate(err)
 }

@@ -22,7 +22,7 @@ type Team struct {
 	MemberIDs   []uuid.UUID `json:"member_ids"`
 	TeamRouting
 	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt   time.Time   `json:"updated_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // TeamRouting is how a team takes conversations: distribution, the cap of

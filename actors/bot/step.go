@@ -77,7 +77,7 @@ type Env struct {
 	Contact     Contact
 	Channel     string // whatsapp | instagram | messenger
 	Interactive bool   // the channel and provider send reply buttons and lists
-	InHours     bool   // within the tenant's business hours
+	InHours     bool   // within the business hours of the conversation's team (else the tenant's)
 	MaxSteps    int    // nodes run per input without waiting; DefaultMaxStep when 0
 }
 

@@ -40,6 +40,31 @@ func Exercise(t *testing.T, open func(t *testing.T) Fixture) {
 	t.Run("TenantEventsAreGapFree", func(t *testing.T) { t.Parallel(); tenantEventsAreGapFree(t, open(t)) })
 	t.Run("DeliveryStatusOnlyMovesForward", func(t *testing.T) { t.Parallel(); deliveryStatusOnlyMovesForward(t, open(t)) })
 	t.Run("BotContactWritesSkipWhatDoesNotFit", func(t *testing.T) { t.Parallel(); botContactWritesSkipWhatDoesNotFit(t, open(t)) })
+	t.Run("OutsideHoursReplyOncePerPeriod", func(t *testing.T) { t.Parallel(); outsideHoursReplyOncePerPeriod(t, open(t)) })
+}
+
+// The outside-hours reply is recorded once per conversation per closed
+// period, and a conversation of another tenant is not found.
+func outsideHoursReplyOncePerPeriod(t *testing.T, f Fixture) {
+	c := newConversation(f.A)
+	in(t, f.Store, f.A.ID, func(ctx context.Context, tx actors.TenantStore) error { return tx.InsertConversation(ctx, c) })
+	friday, monday := t0.Add(-64*time.Hour), t0.Add(-16*time.Hour)
+	for i, want := range []bool{true, false, true, false} {
+		period := friday
+		if i >= 2 {
+			period = monday
+		}
+		in(t, f.Store, f.A.ID, func(ctx context.Context, tx actors.TenantStore) error {
+			first, err := tx.RecordOutsideHoursReply(ctx, c.ID, period)
+			require.Equal(t, want, first, "record %d", i)
+			return err
+		})
+	}
+	err := f.Store.InTenant(context.Background(), f.B.ID, func(tx actors.TenantStore) error {
+		_, err := tx.RecordOutsideHoursReply(context.Background(), c.ID, monday.Add(time.Hour))
+		return err
+	})
+	require.Error(t, err, "another tenant's conversation is not there to reply on")
 }
 
 var t0 = time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)

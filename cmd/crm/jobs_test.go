@@ -41,7 +41,7 @@ func TestServeRunsDurableJobs(t *testing.T) {
 	require.NoError(t, err)
 	defer db.Close()
 	// Periodic kinds run at start, then on their period.
-	for _, kind := range []string{"message_partitions", "ws_ticket_purge"} {
+	for _, kind := range []string{"message_partitions", "ws_ticket_purge", "rate_counter_purge"} {
 		require.Eventually(t, func() bool {
 			var completed bool
 			err := db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM river_job

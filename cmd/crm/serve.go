@@ -26,6 +26,7 @@ import (
 	"crm/jobs"
 	"crm/persistence"
 	"crm/realtime"
+	"crm/rediskv"
 	"crm/ui"
 )
 
@@ -52,6 +53,7 @@ type node struct {
 	signingKey ed25519.PrivateKey
 	serverIPs  []string
 	checker    *persistence.LicenseChecker
+	redis      *rediskv.Client // the throttles' shared counters when REDIS_URL is set
 	once       sync.Once
 	cancel     context.CancelFunc
 	bg         sync.WaitGroup
@@ -183,7 +185,12 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *node, err erro
 		return float64(depth)
 	}))
 
+	loginLimiter, rateLimiter, err := n.limiters(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	api, err := httpapi.New(httpapi.Config{DB: n.db, Log: log, TokenKey: cfg.subkey("access-tokens"), UI: ui.Handler(),
+		LoginLimiter: loginLimiter, RateLimiter: rateLimiter,
 		Registry: registry, Sealer: n.sealer, Blobs: blobs, PublicURL: n.publicURL, Licenses: licenses, MediaURLKey: mediaKey,
 		SelfURL: selfURL(n.Addr()), Providers: adapters,
 		LicenseSigningKey: n.signingKey, Gateway: gateway, Engine: n.engine, Dispatcher: n.engine, Inbox: n.inbox,
@@ -210,7 +217,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *node, err erro
 	// Jobs start once the grains they wake can answer, and stop before them.
 	if n.jobs, err = jobs.New(ctx, jobs.Config{DatabaseURL: cfg.DatabaseURL, DB: n.db, Log: log,
 		Workers: cfg.JobWorkers, JobTimeout: cfg.JobTimeout, RescueAfter: cfg.JobRescueAfter,
-		Bots: n.engine, Sender: n.engine, Campaigns: n.engine, BotHTTP: &http.Client{Transport: channels.NewEgressTransport(channels.EgressConfig{
+		Bots: n.engine, Sender: n.engine, Campaigns: n.engine, Service: n.engine, BotHTTP: &http.Client{Transport: channels.NewEgressTransport(channels.EgressConfig{
 			AllowPrivate: cfg.AllowPrivateProviderURLs})},
 		// Outbound webhooks go through the same egress guard as provider calls.
 		Sealer: n.sealer, Events: n.engine, WebhookHTTP: &http.Client{Transport: channels.NewEgressTransport(channels.EgressConfig{
@@ -234,6 +241,28 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *node, err erro
 		}
 	}()
 	return n, nil
+}
+
+// limiters are the throttles' counters, shared by every node: in Redis when
+// REDIS_URL is set, the login throttle falling back to PostgreSQL and the
+// rate limits letting requests through while Redis does not answer
+// (ARCHITECTURE.md); else in PostgreSQL.
+func (n *node) limiters(ctx context.Context, cfg Config, log *slog.Logger) (httpapi.LoginLimiter, httpapi.WindowLimiter, error) {
+	counters := persistence.NewRateLimiter(n.db, persistence.RateLimiterConfig{})
+	if cfg.RedisURL == "" {
+		return counters, counters, nil
+	}
+	r, err := rediskv.New(rediskv.Config{URL: cfg.RedisURL})
+	if err != nil {
+		return nil, nil, err
+	}
+	rediskv.LogTo(log)
+	n.redis = r
+	if err := r.Ping(ctx); err != nil {
+		log.Warn("Redis (REDIS_URL) does not answer: until it does, the login throttle counts in PostgreSQL and rate limits let requests through",
+			"error", err)
+	}
+	return &httpapi.FallbackLoginLimiter{Primary: r, Fallback: counters, Log: log}, r, nil
 }
 
 // licenses builds the license checker when a verifying key is configured;
@@ -300,6 +329,9 @@ func (n *node) Shutdown(ctx context.Context) error {
 			n.cancel()
 		}
 		n.bg.Wait()
+		if n.redis != nil {
+			n.redis.Close() //nolint:errcheck
+		}
 		n.db.Close()
 	})
 	return err

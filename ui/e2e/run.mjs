@@ -204,6 +204,42 @@ if (adminIn) {
     await shot(page, '07-settings-plan', 'Settings → Plano e licença: usage against limits, license state, plan features');
   });
 
+  await step('Settings → Tokens de API: create a read token (shown once), use it on the API, revoke it with the confirm dialog', async () => {
+    const { page } = admin;
+    await page.getByRole('link', { name: 'Configurações' }).filter({ visible: true }).click();
+    await page.getByRole('link', { name: 'Tokens de API' }).click();
+    await page.waitForURL(/\/settings\/api-tokens/);
+    await page.getByTestId('new-api-token').click();
+    await page.getByLabel('Nome').fill(`ERP ${run}`);
+    await page.getByLabel('Permissão').selectOption('read');
+    await page.getByTestId('create-api-token').click();
+    const secret = (await page.getByTestId('api-token-secret').textContent()).trim();
+    if (!/^crm_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/.test(secret)) throw new Error(`unexpected token shape: ${secret}`);
+    await expectText(page, 'não será mostrado de novo');
+    await shot(page, '07b-api-token-created', 'Settings → Tokens de API: the new token shown once, with a copy button and a warning');
+    await page.getByTestId('api-token-done').click();
+    const row = page.getByTestId('api-tokens-list').locator('tr', { hasText: `ERP ${run}` });
+    await expectVisible(row, 'the new token in the list');
+    if ((await page.content()).includes(secret)) throw new Error('the secret is still on the page after closing the dialog');
+
+    const asToken = (method, path, body) => fetch(`${BASE}${path}`, { method, headers: { Authorization: `Bearer ${secret}`, 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body) });
+    const read = await asToken('GET', '/api/v1/contacts');
+    if (read.status !== 200) throw new Error(`GET /contacts with the read token: ${read.status} ${await read.text()}`);
+    const write = await asToken('POST', '/api/v1/labels', { name: `API ${run}` });
+    if (write.status !== 403) throw new Error(`POST /labels with the read token: ${write.status} ${await write.text()}`);
+    await page.reload();
+    await expectVisible(page.getByTestId('api-tokens-list').locator('tr', { hasText: `ERP ${run}` }).filter({ hasNotText: 'Nunca usado' }), 'its last use shown');
+    await shot(page, '07c-api-tokens-list', 'Settings → Tokens de API: the token with its scope, creation and last use');
+
+    await page.getByRole('button', { name: `Revogar o token ERP ${run}` }).click();
+    await expectVisible(page.getByTestId('confirm-message'), 'the confirm dialog');
+    await page.getByRole('dialog').getByRole('button', { name: 'Revogar' }).click();
+    await until('the token to disappear from the list', async () => (await page.getByTestId('api-tokens-list').locator('tr', { hasText: `ERP ${run}` }).count()) === 0);
+    const after = await asToken('GET', '/api/v1/contacts');
+    if (after.status !== 401) throw new Error(`GET /contacts with the revoked token: ${after.status}`);
+  });
+
   await step('Settings → Webhooks: subscribe a URL to contact.created, the secret shows once, the new contact\'s delivery is logged and Reenviar sends it again', async () => {
     const { page } = admin;
     await page.getByRole('link', { name: 'Webhooks' }).click();

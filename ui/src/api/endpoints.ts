@@ -1,6 +1,7 @@
 // One typed function per route the console uses (DESIGN §6).
 import { api } from './index';
 import type {
+  ApiToken, CreatedApiToken,
   AudiencePreview, Campaign, ScheduledMessage, CampaignActivity, CampaignAudience, CampaignInput, CampaignRecipient,
   AuditEntry, BotFlow, BotFlowSummary, Connection, Contact, ConversationBot, DeadLetter, Conversation, ImportJob, Label, License, Message, MessageHit, Note, Page, Plan, PlatformMetrics,
   MessageTemplate, OutboxEntry, QuickReply, SendMessageRequest, Team, Tenant, TenantInfo, TenantSettings, TokenResponse, User, UserSummary,
@@ -213,6 +214,13 @@ export async function download(res: Response, fallbackName: string) {
   a.remove();
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);
 }
+
+/** The company's API tokens (admins): created with the secret shown once, listed without it, revoked. */
+export const apiTokens = {
+  list: () => listAll<ApiToken>('/api/v1/api-tokens'),
+  create: (body: { name: string; scope: 'read' | 'write' }) => api.post<CreatedApiToken>('/api/v1/api-tokens', body),
+  revoke: (id: string) => api.delete<void>(`/api/v1/api-tokens/${id}`),
+};
 
 export interface WebhookSubscriptionInput { url: string; events: string[]; secret?: string; enabled?: boolean }
 /** Outbound webhooks: subscriptions, their delivery log and replays (tenant admins). */

@@ -560,6 +560,23 @@ export interface ScheduledMessage {
   error: { code?: string; message?: string } | null; created_by: string | null; created_at: string; updated_at: string;
 }
 
+/** An API token as the list shows it: never its secret. */
+export interface ApiToken {
+  id: string;
+  name: string;
+  scope: 'read' | 'write';
+  /** The token's public start (crm_<id>), to tell tokens apart. */
+  prefix: string;
+  created_by: string | null;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+/** A just-created API token: the only answer that carries the secret token. */
+export interface CreatedApiToken extends ApiToken {
+  token: string;
+}
+
 export interface WebhookSubscription {
   id: string;
   url: string;

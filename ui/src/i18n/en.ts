@@ -87,7 +87,7 @@ export const en: Loose<Dictionary> = {
   },
   settings: {
     title: 'Settings', description: 'Team, labels, quick replies and your plan.',
-    tabs: { connections: 'Connections', users: 'Users', teams: 'Teams', labels: 'Labels', quick_replies: 'Quick replies', signature: 'Signature', plan: 'Plan and license', failed_events: 'Failed events' },
+    tabs: { connections: 'Connections', users: 'Users', teams: 'Teams', labels: 'Labels', quick_replies: 'Quick replies', signature: 'Signature', plan: 'Plan and license', failed_events: 'Failed events', api_tokens: 'API tokens' },
   },
   signature: {
     title: 'Signature on messages', description: 'The name of who is answering, in bold on the first line of each text message sent, so the customer knows who they are talking to.',
@@ -130,6 +130,23 @@ export const en: Loose<Dictionary> = {
     empty: 'No quick replies yet', empty_hint: 'Save the messages you send most.', confirm_delete: 'Delete the reply {{name}}?',
     no_match: 'No quick reply matches “/{{q}}”.', none_yet: 'No quick replies yet.', create_first: 'Create the first one',
     ask_admin: 'Ask an administrator to create one.',
+  },
+  api_tokens: {
+    title: 'API tokens',
+    description: 'Keys for your systems to use the REST API (header Authorization: Bearer crm_…). Each token acts for the company, not for a person.',
+    new: 'New token', name: 'Name', name_hint: 'To remember where it is used, for example: ERP or Zapier.',
+    scope: 'Permission', scopes: { read: 'Read', write: 'Read and write' },
+    scope_hints: {
+      read: "Reads contacts, conversations, messages, labels and the company's other data.",
+      write: 'Also creates and changes contacts, labels and conversations and sends messages. Never manages users or tokens.',
+    },
+    created: 'Created', last_used: 'Last used', never_used: 'Never used',
+    empty: 'No API tokens', empty_hint: 'Create a token to connect your systems to the CRM.',
+    not_in_plan: "Your company's plan does not include the API. Contact support to change plans.",
+    created_title: 'Token created', shown_once: 'Copy the token now and keep it somewhere safe: it will not be shown again.',
+    usage_hint: 'Send it in the header Authorization: Bearer <token>. If it leaks, revoke it and create another.',
+    done: 'I have copied it', revoke: 'Revoke', revoke_item: 'Revoke the token {{name}}',
+    confirm_revoke: 'Revoke the token {{name}}? The systems that use it lose access at once.',
   },
   failed_events: {
     title: 'Failed events',

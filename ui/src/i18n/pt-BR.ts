@@ -84,7 +84,7 @@ export const ptBR = {
   },
   settings: {
     title: 'Configurações', description: 'Equipe, etiquetas, respostas rápidas e o seu plano.',
-    tabs: { connections: 'Conexões', users: 'Usuários', teams: 'Equipes', labels: 'Etiquetas', quick_replies: 'Respostas rápidas', signature: 'Assinatura', plan: 'Plano e licença', failed_events: 'Eventos com falha' },
+    tabs: { connections: 'Conexões', users: 'Usuários', teams: 'Equipes', labels: 'Etiquetas', quick_replies: 'Respostas rápidas', signature: 'Assinatura', plan: 'Plano e licença', failed_events: 'Eventos com falha', api_tokens: 'Tokens de API' },
   },
   signature: {
     title: 'Assinatura nas mensagens', description: 'O nome de quem atende, em negrito na primeira linha de cada mensagem de texto enviada, para o cliente saber com quem fala.',
@@ -127,6 +127,23 @@ export const ptBR = {
     empty: 'Nenhuma resposta rápida ainda', empty_hint: 'Salve as mensagens que você mais envia.', confirm_delete: 'Excluir a resposta {{name}}?',
     no_match: 'Nenhuma resposta rápida para “/{{q}}”.', none_yet: 'Nenhuma resposta rápida criada ainda.', create_first: 'Criar a primeira',
     ask_admin: 'Peça a um administrador para criar uma.',
+  },
+  api_tokens: {
+    title: 'Tokens de API',
+    description: 'Chaves para seus sistemas usarem a API REST (cabeçalho Authorization: Bearer crm_…). Cada token age em nome da empresa, não de uma pessoa.',
+    new: 'Novo token', name: 'Nome', name_hint: 'Para lembrar onde ele é usado, por exemplo: ERP ou Zapier.',
+    scope: 'Permissão', scopes: { read: 'Leitura', write: 'Leitura e escrita' },
+    scope_hints: {
+      read: 'Lê contatos, conversas, mensagens, etiquetas e demais dados da empresa.',
+      write: 'Também cria e altera contatos, etiquetas e conversas e envia mensagens. Nunca gerencia usuários nem tokens.',
+    },
+    created: 'Criado em', last_used: 'Último uso', never_used: 'Nunca usado',
+    empty: 'Nenhum token de API', empty_hint: 'Crie um token para integrar seus sistemas ao CRM.',
+    not_in_plan: 'O plano da sua empresa não inclui a API. Fale com o suporte para mudar de plano.',
+    created_title: 'Token criado', shown_once: 'Copie o token agora e guarde-o em lugar seguro: ele não será mostrado de novo.',
+    usage_hint: 'Envie-o no cabeçalho Authorization: Bearer <token>. Se ele vazar, revogue-o e crie outro.',
+    done: 'Já copiei', revoke: 'Revogar', revoke_item: 'Revogar o token {{name}}',
+    confirm_revoke: 'Revogar o token {{name}}? Os sistemas que o usam deixam de ter acesso na hora.',
   },
   failed_events: {
     title: 'Eventos com falha',

@@ -1,8 +1,9 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Building2, Check, Copy, KeyRound, Pause, Play, Plus, Trash2 } from 'lucide-react';
+import { Building2, KeyRound, Pause, Play, Plus, Trash2 } from 'lucide-react';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useConfirm } from '../../components/ConfirmDialog';
+import { CopyButton } from '../../components/CopyButton';
 import { platform } from '../../api/endpoints';
 import type { License, Plan, Tenant } from '../../api/types';
 import { FormError } from '../../components/FormError';
@@ -178,29 +179,6 @@ function SuspendDialog({ tenant, onClose }: { tenant: Tenant; onClose: () => voi
         </div>
       </form>
     </Modal>
-  );
-}
-
-function CopyButton({ text }: { text: string }) {
-  const { t } = useTranslation();
-  const [copied, setCopied] = useState(false);
-  return (
-    <Button variant="outline" size="sm" type="button" onClick={async () => {
-      try {
-        await navigator.clipboard.writeText(text);
-      } catch {
-        const ta = document.createElement('textarea');
-        ta.value = text;
-        document.body.appendChild(ta);
-        ta.select();
-        document.execCommand('copy');
-        ta.remove();
-      }
-      setCopied(true);
-      setTimeout(() => setCopied(false), 2000);
-    }}>
-      {copied ? <Check className="h-4 w-4" aria-hidden /> : <Copy className="h-4 w-4" aria-hidden />} {copied ? t('common.copied') : t('common.copy')}
-    </Button>
   );
 }
 

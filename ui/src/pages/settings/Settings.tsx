@@ -5,6 +5,7 @@ import { Navigate, NavLink, Route, Routes, useLocation } from 'react-router';
 import { PageBody } from '../../components/Shell';
 import { PageHeader } from '../../components/ui';
 import { isAdmin, isSupervisorOrUp, useAuth } from '../../store/auth';
+import ApiTokensSettings from './ApiTokens';
 import ConnectionsSettings from './Connections';
 import FailedEventsSettings from './FailedEvents';
 import LabelsSettings from './Labels';
@@ -28,6 +29,7 @@ export default function Settings() {
     { to: '/settings/signature', label: t('settings.tabs.signature'), show: true },
     { to: '/settings/plan', label: t('settings.tabs.plan'), show: isSupervisorOrUp(role) },
     { to: '/settings/failed-events', label: t('settings.tabs.failed_events'), show: isAdmin(role) },
+    { to: '/settings/api-tokens', label: t('settings.tabs.api_tokens'), show: isAdmin(role) },
     { to: '/settings/webhooks', label: t('webhooks.tab'), show: isAdmin(role) },
   ].filter((x) => x.show);
   // On a phone the tabs scroll sideways: keep the open one in view (the last ones started off-screen).
@@ -68,6 +70,7 @@ export default function Settings() {
           <Route path="signature" element={<SignatureSettings />} />
           <Route path="plan" element={<PlanSettings />} />
           <Route path="failed-events" element={<FailedEventsSettings />} />
+          <Route path="api-tokens" element={<ApiTokensSettings />} />
           <Route path="webhooks" element={<WebhooksSettings />} />
           <Route path="*" element={<Navigate to={tabs[0]?.to ?? '/settings/labels'} replace />} />
         </Routes>
