@@ -32,6 +32,10 @@ var WebhookEventTypes = []string{
 	"campaign.updated", "campaign.deleted",
 	"user.availability",
 	WebhookDisabledEvent,
+	"conversation.sla_breached",
+	"board.created", "board.updated", "board.deleted",
+	"column.created", "column.updated", "column.deleted",
+	"card.created", "card.updated", "card.deleted",
 }
 
 // WebhookAllEvents subscribes to every event type.

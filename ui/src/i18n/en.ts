@@ -181,6 +181,9 @@ export const en: Loose<Dictionary> = {
       quick_reply_updated: 'Quick reply updated', quick_reply_deleted: 'Quick reply deleted', connection_updated: 'Connection updated',
       campaign_updated: 'Campaign updated', campaign_deleted: 'Campaign deleted', user_availability: 'Agent availability',
       webhook_subscription_disabled: 'Webhook disabled',
+      conversation_sla_breached: 'Service level (SLA) breached', board_created: 'Board created', board_updated: 'Board updated',
+      board_deleted: 'Board deleted', column_created: 'Column created', column_updated: 'Column updated', column_deleted: 'Column deleted',
+      card_created: 'Card created', card_updated: 'Card updated (or moved)', card_deleted: 'Card deleted',
     },
   },
   plan: {

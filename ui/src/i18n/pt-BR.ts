@@ -178,6 +178,9 @@ export const ptBR = {
       quick_reply_updated: 'Resposta rápida atualizada', quick_reply_deleted: 'Resposta rápida excluída', connection_updated: 'Conexão atualizada',
       campaign_updated: 'Campanha atualizada', campaign_deleted: 'Campanha excluída', user_availability: 'Disponibilidade de atendente',
       webhook_subscription_disabled: 'Webhook desativado',
+      conversation_sla_breached: 'Prazo de atendimento (SLA) estourado', board_created: 'Quadro criado', board_updated: 'Quadro atualizado',
+      board_deleted: 'Quadro excluído', column_created: 'Coluna criada', column_updated: 'Coluna atualizada', column_deleted: 'Coluna excluída',
+      card_created: 'Cartão criado', card_updated: 'Cartão atualizado (ou movido)', card_deleted: 'Cartão excluído',
     },
   },
   plan: {

@@ -16,6 +16,8 @@ export const WEBHOOK_EVENTS = [
   'contact.created', 'contact.updated', 'contact.deleted', 'label.created', 'label.updated', 'label.deleted',
   'quick_reply.created', 'quick_reply.updated', 'quick_reply.deleted', 'connection.updated',
   'campaign.updated', 'campaign.deleted', 'user.availability', 'webhook_subscription.disabled',
+  'conversation.sla_breached', 'board.created', 'board.updated', 'board.deleted', 'column.created', 'column.updated', 'column.deleted',
+  'card.created', 'card.updated', 'card.deleted',
 ] as const;
 
 const ALL = '*';
