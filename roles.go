@@ -87,6 +87,9 @@ const (
 	// moves and cancels appointments.
 	PermAppointmentsRead  Permission = "appointments:read"
 	PermAppointmentsWrite Permission = "appointments:write"
+	// PermWebhooksManage sees and writes outbound webhook subscriptions and
+	// their delivery logs, and replays deliveries.
+	PermWebhooksManage Permission = "webhooks:manage"
 )
 
 // rolePermissions is the one permission table. It is never written after
@@ -105,6 +108,7 @@ var rolePermissions = map[Role][]Permission{
 		PermAPITokensManage,
 		PermBoardsRead, PermBoardsWrite, PermBoardsManage,
 		PermAppointmentsRead, PermAppointmentsWrite,
+		PermWebhooksManage,
 	},
 	RoleSupervisor: {
 		PermUsersRead, PermTeamsRead,

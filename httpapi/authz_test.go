@@ -100,6 +100,7 @@ func seedTenantRecords(t *testing.T, env *testEnv, tenant tenantFixture, marker 
 		"title": "Appointment " + marker, "contact_id": contactID, "starts_at": time.Now().Add(48 * time.Hour)}))
 	ids["scheduled-messages"] = created(env.do(http.MethodPost, "/api/v1/scheduled-messages", tenant.AdminToken,
 		map[string]any{"conversation_id": convID, "type": "text", "text": "later " + marker, "send_at": time.Now().Add(time.Hour)}))
+	ids["webhook-subscriptions"], ids["deliveries"] = seedWebhookDelivery(t, env, tenant, marker)
 	return tenantRecords{fixture: tenant, ids: ids}
 }
 
@@ -246,6 +247,10 @@ var matrixBodies = map[string]func(n int, own tenantRecords) any{
 		return map[string]any{"board_id": own.ids["boards"], "title": fmt.Sprintf("Card %d", n), "value": "10.50"}
 	},
 	"PUT /api/v1/auth/me/availability": func(int, tenantRecords) any { return map[string]any{"availability": "away"} },
+	"POST /api/v1/webhook-subscriptions": func(n int, _ tenantRecords) any {
+		return map[string]any{"url": fmt.Sprintf("https://example.com/hook/%d", n), "events": []string{"message.created"}}
+	},
+	"PATCH /api/v1/webhook-subscriptions/:id": func(int, tenantRecords) any { return map[string]any{"events": []string{"*"}} },
 	"POST /api/v1/contacts/:id/consent": func(n int, _ tenantRecords) any {
 		return map[string]any{"opted_out": false, "note": fmt.Sprintf("said so on the phone (%d)", n)}
 	},

@@ -29,5 +29,6 @@ func (s *Server) featureRoutes() []func() {
 		s.consentRoutes,
 		s.campaignRoutes,
 		s.apiTokenRoutes,
+		s.webhookSubscriptionRoutes,
 	}
 }

@@ -129,6 +129,7 @@ func FuzzAPIJSON(f *testing.F) {
 	cardID := create("/api/v1/cards", admin, map[string]any{"board_id": boardID, "title": "Fuzz card"})
 	planID := create("/api/v1/admin/plans", owner, map[string]any{"name": "Fuzz plan", "monthly_price": "10.00",
 		"limits": map[string]any{"users": 5, "connections": 1, "contacts": 100, "monthly_conversations": 100, "monthly_campaigns": 1}})
+	hookID := create("/api/v1/webhook-subscriptions", admin, map[string]any{"url": "https://hooks.example.com/fuzz", "events": []string{"*"}})
 	tenantID := create("/api/v1/admin/tenants", owner, map[string]any{"name": "Fuzz Co", "email": "owner@fuzzco.test",
 		"plan_id": planID, "admin": map[string]any{"name": "Fuzz Admin", "email": "admin@fuzzco.test", "password": testPassword}})
 
@@ -226,6 +227,12 @@ func FuzzAPIJSON(f *testing.F) {
 			{"assignee_id", "null"}, {"column_id", q(columnID)}, {"after_id", "null"}}, false},
 		{"GET", "/api/v1/boards/" + boardID, admin, [][2]string{{"assignee_id", "none"}, {"label_id", labelID},
 			{"due_before", "2030-01-01T00:00:00Z"}}, true},
+		{"POST", "/api/v1/webhook-subscriptions", admin, [][2]string{{"url", q("https://hooks.example.com/x")},
+			{"events", `["message.created", "contact.created"]`}, {"secret", q("fuzz-secret-0123456789")}}, false},
+		{"PATCH", "/api/v1/webhook-subscriptions/" + hookID, admin, [][2]string{{"url", q("https://hooks.example.com/fuzz")},
+			{"events", `["*"]`}, {"secret", q("fuzz-secret-0123456789")}, {"enabled", "true"}}, false},
+		{"GET", "/api/v1/webhook-subscriptions/" + hookID + "/deliveries", admin, [][2]string{{"cursor", ""}, {"limit", "10"}}, true},
+		{"GET", "/api/v1/webhook-subscriptions", admin, [][2]string{{"cursor", ""}, {"limit", "10"}}, true},
 	}
 
 	// Each route's own body is valid (or fails only where this server

@@ -30,6 +30,9 @@ func (s *Server) openAPIDocument() map[string]any {
 			"tags":        []string{o.Tag},
 			"operationId": strings.ToLower(o.Method) + strings.NewReplacer("/", "_", "{", "", "}", "", "-", "_").Replace(p),
 		}
+		if o.Description != "" {
+			operation["description"] = o.Description
+		}
 		var params []any
 		for _, seg := range strings.Split(p, "/") {
 			if strings.HasPrefix(seg, "{") {

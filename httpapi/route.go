@@ -43,6 +43,8 @@ type op struct {
 	// person's browser session does (its socket ticket, its own profile,
 	// the management of users and tokens).
 	SessionOnly bool
+	// Description is the longer text of the OpenAPI operation (optional).
+	Description string
 
 	selfHandled bool // registered with raw: authenticates (or not) by itself
 }

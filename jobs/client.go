@@ -60,6 +60,21 @@ type Config struct {
 	// BotHTTP is the webhook node's client: the egress-guarded transport
 	// (channels.NewEgressTransport), so a flow cannot call private addresses.
 	BotHTTP *http.Client
+	// Sealer opens webhook subscriptions' secrets (CRM_SECRET_KEY), and
+	// WebhookHTTP is the deliveries' client: the egress-guarded transport,
+	// so a subscription cannot make the server call private addresses. A
+	// node without them fails the webhook sends it picks up.
+	Sealer      *crm.Sealer
+	WebhookHTTP *http.Client
+	// Events publishes the events jobs append (a webhook subscription
+	// disabled) to the consoles live; optional.
+	Events EventPublisher
+	// WebhookRetryDelay replaces crm.WebhookRetryDelay (tests);
+	// WebhookFanOutEvery replaces WebhookFanOutEvery.
+	WebhookRetryDelay  func(attempt int) time.Duration
+	WebhookFanOutEvery time.Duration
+	// Now is the clock of webhook attempts (tests); default time.Now.
+	Now func() time.Time
 }
 
 // Client is River on our PostgreSQL: it runs the registered kinds' jobs on
@@ -117,6 +132,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.Service != nil {
 		kinds = append(kinds, periodicKind[ServiceSweep](&serviceSweepWorker{sweeper: cfg.Service}, serviceSweepEvery))
 	}
+	kinds = append(kinds, webhookKinds(cfg)...)
 	kinds = append(kinds, cfg.Kinds...)
 	c := &Client{kinds: make(map[string]Kind, len(kinds)), log: cfg.Log.With("component", "jobs")}
 	workers := river.NewWorkers()

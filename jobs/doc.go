@@ -1,7 +1,8 @@
 // Package jobs is the one mechanism for work that must happen later or on a
 // schedule: a bot's delay node, a scheduled message, a campaign's start, an
 // appointment reminder, auto-close of idle conversations, report roll-ups,
-// backups, message partitions. It is River (github.com/riverqueue/river) on
+// backups, message partitions, outbound webhooks (webhooks.go: a periodic
+// fan-out and one job per delivery, retried for about a day). It is River (github.com/riverqueue/river) on
 // the same PostgreSQL: a job is a row in river_job, so it is as durable as
 // the data it acts on, and needs no other server.
 //

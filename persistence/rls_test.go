@@ -392,6 +392,8 @@ func defaultStatus(table string) string {
 		return "active"
 	case "parked_statuses":
 		return "sent"
+	case "webhook_subscriptions":
+		return "active"
 	default:
 		return "pending"
 	}

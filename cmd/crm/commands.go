@@ -213,8 +213,9 @@ func selfURL(addr string) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
-// Secrets runs `crm secrets rotate`: every connection's credentials sealed
-// under CRM_SECRET_KEY_PREVIOUS are re-sealed under CRM_SECRET_KEY.
+// Secrets runs `crm secrets rotate`: every connection's credentials and
+// webhook subscription's secret sealed under CRM_SECRET_KEY_PREVIOUS are
+// re-sealed under CRM_SECRET_KEY.
 func Secrets(ctx context.Context, cfg Config, args []string, out io.Writer) error {
 	if len(args) != 1 || args[0] != "rotate" {
 		return fmt.Errorf("usage: crm secrets rotate  (CRM_SECRET_KEY = new key, CRM_SECRET_KEY_PREVIOUS = old key)")
@@ -245,5 +246,9 @@ func Secrets(ctx context.Context, cfg Config, args []string, out io.Writer) erro
 		return err
 	}
 	fmt.Fprintf(out, "re-encrypted the credentials of %d connections\n", n)
+	if n, err = persistence.RotateWebhookSecrets(ctx, db, sealer); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "re-encrypted the secrets of %d webhook subscriptions\n", n)
 	return nil
 }

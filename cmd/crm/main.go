@@ -75,7 +75,7 @@ const usage = `usage: crm <command>
   migrate                    apply database migrations
   admin create-superadmin --email E --password P [--name N]
   demo                       create the demo tenant and print its logins
-  secrets rotate             re-encrypt connection credentials under CRM_SECRET_KEY
+  secrets rotate             re-encrypt connection credentials and webhook secrets under CRM_SECRET_KEY
                              (CRM_SECRET_KEY_PREVIOUS holds the old key)
   license keygen             make an Ed25519 key pair for signing licenses
   license verify <key>       show what a license holds and whether it is valid here

@@ -218,6 +218,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *node, err erro
 	if n.jobs, err = jobs.New(ctx, jobs.Config{DatabaseURL: cfg.DatabaseURL, DB: n.db, Log: log,
 		Workers: cfg.JobWorkers, JobTimeout: cfg.JobTimeout, RescueAfter: cfg.JobRescueAfter,
 		Bots: n.engine, Sender: n.engine, Campaigns: n.engine, Service: n.engine, Reminders: n.engine, BotHTTP: &http.Client{Transport: channels.NewEgressTransport(channels.EgressConfig{
+			AllowPrivate: cfg.AllowPrivateProviderURLs})},
+		// Outbound webhooks go through the same egress guard as provider calls.
+		Sealer: n.sealer, Events: n.engine, WebhookHTTP: &http.Client{Transport: channels.NewEgressTransport(channels.EgressConfig{
 			AllowPrivate: cfg.AllowPrivateProviderURLs})}}); err != nil {
 		return nil, err
 	}

@@ -241,6 +241,32 @@ if (adminIn) {
     if (after.status !== 401) throw new Error(`GET /contacts with the revoked token: ${after.status}`);
   });
 
+  await step('Settings → Webhooks: subscribe a URL to contact.created, the secret shows once, the new contact\'s delivery is logged and Reenviar sends it again', async () => {
+    const { page } = admin;
+    await page.getByRole('link', { name: 'Webhooks' }).click();
+    await expectText(page, 'Envie os eventos da empresa');
+    await page.getByRole('button', { name: 'Novo webhook' }).click();
+    // .invalid never resolves: every attempt fails, which is what the log is for.
+    await page.getByLabel('URL').fill(`https://hooks-${run}.invalid/crm`);
+    await page.getByLabel(/Mensagem criada/).uncheck();
+    await page.getByLabel(/Contato criado/).check();
+    await page.getByRole('button', { name: 'Salvar' }).click();
+    const secret = await page.getByTestId('webhook-secret').textContent();
+    if (!/^whsec_/.test(secret ?? '')) throw new Error(`the secret shown once: ${secret}`);
+    const token = await apiLogin(ADMIN);
+    const subs = await call(token, 'GET', '/api/v1/webhook-subscriptions');
+    const sub = subs.items.find((x) => x.url === `https://hooks-${run}.invalid/crm`);
+    if (!sub || sub.secret || JSON.stringify(subs).includes(secret)) throw new Error('the list must not carry the secret');
+    await call(token, 'POST', '/api/v1/contacts', { name: `Webhook ${run}` });
+    await page.getByRole('button', { name: 'Entregas' }).click();
+    const rows = page.getByTestId('webhook-deliveries');
+    await rows.getByText('Contato criado').first().waitFor({ timeout: 45_000 });
+    await shot(page, '07b-settings-webhooks', 'Settings → Webhooks: a subscription and its delivery log (the host does not resolve: the attempt failed and will be retried)');
+    await rows.getByRole('button', { name: 'Reenviar o evento Contato criado' }).first().click();
+    await expectText(page, 'Evento reenviado');
+    await call(token, 'DELETE', `/api/v1/webhook-subscriptions/${sub.id}`);
+  });
+
   await step('contacts: create one and import a CSV with a progress bar', async () => {
     const { page } = admin;
     await page.getByRole('link', { name: 'Contatos' }).filter({ visible: true }).click();

@@ -7,6 +7,7 @@ import type {
   MessageTemplate, OutboxEntry, QuickReply, SendMessageRequest, Team, Tenant, TenantInfo, TenantSettings, TokenResponse, User, UserSummary,
 } from './types';
 import type { AgentAvailability, AutoAssign, Availability, BusinessHours, ServiceSettings, TeamQueue } from './types';
+import type { WebhookDelivery, WebhookSubscription } from './types';
 
 type Q = Record<string, string | number | boolean | null | undefined>;
 
@@ -235,4 +236,13 @@ export const apiTokens = {
   list: () => listAll<ApiToken>('/api/v1/api-tokens'),
   create: (body: { name: string; scope: 'read' | 'write' }) => api.post<CreatedApiToken>('/api/v1/api-tokens', body),
   revoke: (id: string) => api.delete<void>(`/api/v1/api-tokens/${id}`),
+};
+
+export interface WebhookSubscriptionInput { url: string; events: string[]; secret?: string; enabled?: boolean }
+/** Outbound webhooks: subscriptions, their delivery log and replays (tenant admins). */
+export const webhooks = {
+  ...crud<WebhookSubscription, WebhookSubscriptionInput>('/api/v1/webhook-subscriptions'),
+  deliveries: (id: string, query: Q = {}) => api.get<Page<WebhookDelivery>>(`/api/v1/webhook-subscriptions/${id}/deliveries`, { query }),
+  replay: (id: string, deliveryID: string) =>
+    api.post<WebhookDelivery>(`/api/v1/webhook-subscriptions/${id}/deliveries/${deliveryID}/replay`, {}),
 };

@@ -641,3 +641,45 @@ export interface TeamQueue {
   agents_with_room: number;
   items: QueueItem[] | null;
 }
+
+export interface WebhookSubscription {
+  id: string;
+  url: string;
+  events: string[];
+  status: 'active' | 'disabled';
+  disabled_reason: 'failing' | 'disabled' | null;
+  disabled_at: string | null;
+  failing_since: string | null;
+  has_secret: boolean;
+  secret_hint: string;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+  /** Only in the create's answer: shown once. */
+  secret?: string;
+}
+
+export interface WebhookAttempt {
+  attempt: number;
+  status_code: number | null;
+  response_ms: number;
+  error: string | null;
+  attempted_at: string;
+}
+
+export interface WebhookDelivery {
+  id: string;
+  subscription_id: string;
+  event_id: string;
+  event_seq: number;
+  event_type: string;
+  status: 'pending' | 'succeeded' | 'failed';
+  attempts: number;
+  status_code: number | null;
+  response_ms: number | null;
+  error: string | null;
+  last_attempt_at: string | null;
+  replay_of: string | null;
+  created_at: string;
+  attempt_log: WebhookAttempt[];
+}

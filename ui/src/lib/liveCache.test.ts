@@ -72,6 +72,7 @@ describe('live cache', () => {
     expect(qc.getQueryData(['conversation', 'a'])).toMatchObject({ contact: { name: 'Novo' } });
     expect(applyDirectoryFrame(qc, 'label.deleted', { id: 'l' })).toBe(true);
     expect(applyDirectoryFrame(qc, 'quick_reply.updated', { id: 'q' })).toBe(true);
+    expect(applyDirectoryFrame(qc, 'webhook_subscription.disabled', { id: 'w', status: 'disabled' })).toBe(true);
     expect(applyDirectoryFrame(qc, 'conversation.updated', { id: 'a' })).toBe(false);
   });
 });

@@ -100,6 +100,9 @@ export function applyDirectoryFrame(qc: QueryClient, type: string, data: Record<
     case 'quick_reply':
       void qc.invalidateQueries({ queryKey: ['quick-replies'] });
       return true;
+    case 'webhook_subscription': // disabled after a day of failed deliveries: the badge shows at once
+      void qc.invalidateQueries({ queryKey: ['webhooks'] });
+      return true;
   }
   return false;
 }

@@ -16,6 +16,7 @@ import SignatureSettings from './Signature';
 import TeamsSettings from './Teams';
 import UsersSettings from './Users';
 import ServiceSettingsPage from './Service';
+import WebhooksSettings from './Webhooks';
 
 export default function Settings() {
   const { t } = useTranslation();
@@ -31,6 +32,7 @@ export default function Settings() {
     { to: '/settings/failed-events', label: t('settings.tabs.failed_events'), show: isAdmin(role) },
     { to: '/settings/api-tokens', label: t('settings.tabs.api_tokens'), show: isAdmin(role) },
     { to: '/settings/service', label: t('service.tab'), show: true },
+    { to: '/settings/webhooks', label: t('webhooks.tab'), show: isAdmin(role) },
   ].filter((x) => x.show);
   // On a phone the tabs scroll sideways: keep the open one in view (the last ones started off-screen).
   const nav = useRef<HTMLElement>(null);
@@ -72,6 +74,7 @@ export default function Settings() {
           <Route path="failed-events" element={<FailedEventsSettings />} />
           <Route path="api-tokens" element={<ApiTokensSettings />} />
           <Route path="service" element={<ServiceSettingsPage canWrite={isAdmin(role)} />} />
+          <Route path="webhooks" element={<WebhooksSettings />} />
           <Route path="*" element={<Navigate to={tabs[0]?.to ?? '/settings/labels'} replace />} />
         </Routes>
       </div>
