@@ -448,7 +448,7 @@ export const en: Loose<Dictionary> = {
     filters: 'Filters', assignee: 'Assignee', anyone: 'Anyone', me: 'Me', nobody: 'Unassigned',
     label: 'Label', any_label: 'Any label', due: 'Due', any_due: 'Any due date', overdue: 'Overdue', next_7_days: 'Next 7 days',
     clear_filters: 'Clear filters',
-    card: 'Card', edit_card: 'Edit card', card_title: 'Title', card_description: 'Description', value: 'Value (BRL)',
+    card: 'Kanban card', edit_card: 'Edit card', card_title: 'Title', card_description: 'Description', value: 'Value (BRL)',
     value_hint: 'For example 1.234,50', value_invalid: 'Type an amount in reais, such as 1.234,50.',
     due_at: 'Due date', labels: 'Labels', contact: 'Contact', no_contact: 'No contact', search_contact: 'Search contact',
     remove_contact: 'Remove contact', open_conversation: 'Open conversation', delete_card: 'Delete card',

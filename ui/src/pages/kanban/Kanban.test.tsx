@@ -69,13 +69,13 @@ describe('Funil', () => {
     renderPage();
     const novo = await column('new');
     expect(within(novo).getByText('Novo')).toBeTruthy();
-    expect(within(novo).getByTestId('column-count').textContent).toBe('2 cards');
+    expect(within(novo).getByTestId('column-count').textContent).toBe('2 itens');
     expect(within(novo).getByTestId('column-total').textContent).toBe('R$ 1.234,50');
     expect(within(novo).getByText('Negócio a')).toBeTruthy();
     expect(within(novo).getByText('Maria')).toBeTruthy();
     const ganho = await column('won');
     expect(within(ganho).getByTestId('column-total').textContent).toBe('R$ 98.765,43');
-    expect(within(ganho).getByTestId('column-count').textContent).toBe('1 card');
+    expect(within(ganho).getByTestId('column-count').textContent).toBe('1 item');
     expect(within(ganho).getAllByText('Ganho').length).toBe(2); // name and badge
     expect(within(await column('lost')).getByTestId('column-total').textContent).toBe('R$ 0,00');
     // an agent does not shape the board
@@ -130,7 +130,7 @@ describe('Funil', () => {
     });
     await waitFor(() => expect(within(screen.getByTestId('column-lost')).queryByText('Negócio b')).toBeTruthy());
     expect(within(screen.getByTestId('column-new')).queryByText('Negócio b')).toBeNull();
-    expect(within(screen.getByTestId('column-lost')).getByTestId('column-count').textContent).toBe('1 card');
+    expect(within(screen.getByTestId('column-lost')).getByTestId('column-count').textContent).toBe('1 item');
   });
 
   it('shows managers the board and column tools', async () => {
