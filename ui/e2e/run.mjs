@@ -952,7 +952,7 @@ await step('kanban: admin drags a card to another column with the mouse; the ser
   });
   const [novo, proposta] = board.columns;
   const card = await call(token, 'POST', '/api/v1/cards', { board_id: board.id, column_id: novo.id, title: `Venda ${run}`, value: '1234.50' });
-  const agent = await newPage('kanban-agent');
+  const agent = await newPage('kanban-agent', { width: 390, height: 844 }); // phone width: the columns scroll sideways
   await login(agent.page, AGENT);
   await agent.page.waitForURL(/\/inbox/);
   await agent.page.goto(`${BASE}/kanban?board=${board.id}`);
@@ -981,6 +981,7 @@ await step('kanban: admin drags a card to another column with the mouse; the ser
   await expectVisible(page.getByTestId(`column-${proposta.id}`).getByText(`Venda ${run}`), 'the card in Proposta');
   await until('the Proposta total is the card\'s value', async () => (await page.getByTestId(`column-${proposta.id}`).getByTestId('column-total').textContent()).includes('1.234,50'));
   await expectVisible(agent.page.getByTestId(`column-${proposta.id}`).getByText(`Venda ${run}`), 'the card in Proposta on the agent\'s board, live');
+  await shot(agent.page, '40c-kanban-phone', 'Funil at phone width (agent): columns side by side, scrolled sideways; the card moved by another user, live');
   await shot(page, '40b-kanban-moved', 'Funil: the card dragged to Proposta; the columns\' totals follow');
   // the "Mover para…" menu: the keyboard-friendly way
   await page.getByRole('button', { name: `Mover o card Venda ${run}` }).click();

@@ -46,7 +46,7 @@ export default function KanbanPage() {
       <header className="flex flex-wrap items-center gap-2 border-b border-gray-200 bg-white px-3 py-2 sm:px-4">
         <h1 className="mr-2 text-lg font-semibold text-gray-900">{t('kanban.title')}</h1>
         {boards.length > 0 && (
-          <Select aria-label={t('kanban.board')} className="w-auto max-w-[60vw]" value={boardId ?? ''} onChange={(e) => pick(e.target.value)} data-testid="board-picker">
+          <Select aria-label={t('kanban.board')} className="!w-auto max-w-[60vw]" value={boardId ?? ''} onChange={(e) => pick(e.target.value)} data-testid="board-picker">
             {boards.map((b) => <option key={b.id} value={b.id}>{b.name}</option>)}
           </Select>
         )}
@@ -198,17 +198,17 @@ function BoardView({ boardId, manager }: { boardId: string; manager: boolean }) 
   return (
     <div className="flex min-h-0 flex-1 flex-col">
       <div className="flex flex-wrap items-center gap-2 border-b border-gray-200 bg-white px-3 py-2 sm:px-4" role="group" aria-label={t('kanban.filters')}>
-        <Select aria-label={t('kanban.assignee')} className="w-auto" value={assignee} onChange={(e) => setAssignee(e.target.value)} data-testid="filter-assignee">
+        <Select aria-label={t('kanban.assignee')} className="!w-auto max-w-full" value={assignee} onChange={(e) => setAssignee(e.target.value)} data-testid="filter-assignee">
           <option value="">{t('kanban.assignee')}: {t('kanban.anyone')}</option>
           <option value="me">{t('kanban.me')}</option>
           <option value="none">{t('kanban.nobody')}</option>
           {users.filter((u) => u.active !== false && u.id !== me).map((u) => <option key={u.id} value={u.id}>{u.name}</option>)}
         </Select>
-        <Select aria-label={t('kanban.label')} className="w-auto" value={labelId} onChange={(e) => setLabelId(e.target.value)} data-testid="filter-label">
+        <Select aria-label={t('kanban.label')} className="!w-auto max-w-full" value={labelId} onChange={(e) => setLabelId(e.target.value)} data-testid="filter-label">
           <option value="">{t('kanban.any_label')}</option>
           {labels.map((l) => <option key={l.id} value={l.id}>{l.name}</option>)}
         </Select>
-        <Select aria-label={t('kanban.due')} className="w-auto" value={due} onChange={(e) => setDue(e.target.value as DueFilter)} data-testid="filter-due">
+        <Select aria-label={t('kanban.due')} className="!w-auto max-w-full" value={due} onChange={(e) => setDue(e.target.value as DueFilter)} data-testid="filter-due">
           <option value="">{t('kanban.any_due')}</option>
           <option value="overdue">{t('kanban.overdue')}</option>
           <option value="week">{t('kanban.next_7_days')}</option>
@@ -262,8 +262,8 @@ function ColumnView({ column, cards, columns, users, labels, manager, boardId, o
         <div className="min-w-0 flex-1">
           <h2 className="flex flex-wrap items-center gap-1.5 text-sm font-semibold text-gray-900">
             <span className="truncate">{column.name}</span>
-            {column.kind === 'won' && <Badge className="bg-emerald-100 text-emerald-800">{t('kanban.won')}</Badge>}
-            {column.kind === 'lost' && <Badge className="bg-red-100 text-red-800">{t('kanban.lost')}</Badge>}
+            {column.kind === 'won' && <Badge color="#15803d">{t('kanban.won')}</Badge>}
+            {column.kind === 'lost' && <Badge color="#b91c1c">{t('kanban.lost')}</Badge>}
           </h2>
           <p className="text-xs text-gray-600">
             <span data-testid="column-count">{t('kanban.cards_count', { count: column.count })}</span>
