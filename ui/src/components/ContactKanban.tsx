@@ -16,7 +16,8 @@ export function ContactKanban({ conversation }: { conversation: Conversation }) 
   const q = useQuery({ queryKey: ['kanban', 'cards', contactId], queryFn: () => kanban.cards(contactId), enabled: !!contactId, retry: false });
   const boardsQ = useQuery({ queryKey: ['kanban', 'boards'], queryFn: kanban.boards, enabled: !!contactId, retry: false });
   const [creating, setCreating] = useState(false);
-  if (kanbanDisabled(q.error) || kanbanDisabled(boardsQ.error) || !contactId) return null;
+  // nothing until the server says whether the plan has the Kanban
+  if (q.isPending || kanbanDisabled(q.error) || kanbanDisabled(boardsQ.error) || !contactId) return null;
   const boards = boardsQ.data ?? [];
   const cards = q.data ?? [];
   return (
