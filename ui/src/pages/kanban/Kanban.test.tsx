@@ -51,6 +51,7 @@ beforeEach(() => {
       board = { ...board, cards: [...board.cards!.filter((c) => c.id !== id), moved] };
       return respond(200, moved);
     }
+    if (path === '/api/v1/columns/new' && init?.method === 'DELETE') return respond(409, { error: { code: 'column_not_empty', message: 'the column has cards' } });
     if (path.startsWith('/api/v1/users') || path.startsWith('/api/v1/labels')) return respond(200, { items: [], next_cursor: null });
     return respond(404, { error: { code: 'not_found', message: 'not found' } });
   });
@@ -140,6 +141,19 @@ describe('Funil', () => {
     expect(screen.getByTestId('new-board')).toBeTruthy();
     expect(screen.getByTestId('add-column')).toBeTruthy();
     expect(screen.getByRole('button', { name: 'Configurar coluna Novo' })).toBeTruthy();
+  });
+
+  it('tells a manager why a column with cards cannot be deleted (409)', async () => {
+    useAuth.setState({ user: { id: 'me', tenant_id: 't', name: 'Ana', email: 'ana@x', role: 'TENANT_ADMIN' } as never });
+    renderPage();
+    await column('new');
+    fireEvent.click(screen.getByRole('button', { name: 'Configurar coluna Novo' }));
+    fireEvent.click(await screen.findByTestId('delete-column'));
+    await act(async () => {
+      fireEvent.click(await screen.findByRole('button', { name: 'Confirmar' }));
+    });
+    expect((await screen.findByTestId('column-error')).textContent).toContain('A coluna ainda tem cards');
+    expect(fetchMock.mock.calls.some(([u, init]) => String(u) === '/api/v1/columns/new' && init?.method === 'DELETE')).toBe(true);
   });
 
   it('explains when the plan has no Kanban (402)', async () => {

@@ -28,6 +28,7 @@ export default function KanbanPage() {
   const [params, setParams] = useSearchParams();
   const boardsQ = useQuery({ queryKey: boardsKey, queryFn: kanban.boards, retry: false });
   const [creating, setCreating] = useState(false);
+  const [editing, setEditing] = useState<Board | null>(null);
   const boards = boardsQ.data ?? [];
   const boardId = params.get('board') && boards.some((b) => b.id === params.get('board')) ? params.get('board')! : boards[0]?.id;
   const pick = (id: string) => setParams((p) => { p.set('board', id); return p; }, { replace: true });
@@ -50,6 +51,11 @@ export default function KanbanPage() {
             {boards.map((b) => <option key={b.id} value={b.id}>{b.name}</option>)}
           </Select>
         )}
+        {manager && boardId && (
+          <Button size="sm" variant="ghost" onClick={() => setEditing(boards.find((b) => b.id === boardId) ?? null)} aria-label={t('kanban.rename_board')} data-testid="edit-board">
+            <Settings2 className="h-4 w-4" aria-hidden />
+          </Button>
+        )}
         {manager && (
           <Button size="sm" variant="outline" onClick={() => setCreating(true)} data-testid="new-board">
             <Plus className="h-4 w-4" aria-hidden /> {t('kanban.new_board')}
@@ -69,6 +75,7 @@ export default function KanbanPage() {
         <BoardView key={boardId} boardId={boardId} manager={manager} />
       )}
       {creating && <BoardDialog onClose={() => setCreating(false)} onCreated={(b) => pick(b.id)} />}
+      {editing && <EditBoardDialog board={editing} onClose={() => setEditing(null)} onDeleted={() => setParams((p) => { p.delete('board'); return p; }, { replace: true })} />}
     </div>
   );
 }
@@ -104,6 +111,44 @@ function BoardDialog({ onClose, onCreated }: { onClose: () => void; onCreated: (
           <Button type="submit" loading={save.isPending} data-testid="create-board">{t('common.create')}</Button>
         </div>
       </form>
+    </Modal>
+  );
+}
+
+function EditBoardDialog({ board, onClose, onDeleted }: { board: Board; onClose: () => void; onDeleted: () => void }) {
+  const { t } = useTranslation();
+  const qc = useQueryClient();
+  const errText = useErrorText();
+  const [confirm, confirmDialog] = useConfirm();
+  const [name, setName] = useState(board.name);
+  const [description, setDescription] = useState(board.description ?? '');
+  const done = () => { void qc.invalidateQueries({ queryKey: boardsKey }); void qc.invalidateQueries({ queryKey: boardKey(board.id) }); onClose(); };
+  const save = useMutation({ mutationFn: () => kanban.updateBoard(board.id, { name: name.trim(), description: description.trim() }), onSuccess: done });
+  const remove = useMutation({ mutationFn: () => kanban.deleteBoard(board.id), onSuccess: () => { onDeleted(); done(); } });
+  const fieldErr = save.error instanceof ApiError ? save.error.fieldErrors : {};
+  return (
+    <Modal open onOpenChange={(o) => !o && onClose()} title={t('kanban.rename_board')}>
+      <form className="space-y-3" onSubmit={(e) => { e.preventDefault(); save.mutate(); }}>
+        <Field label={t('kanban.board_name')} htmlFor="edit-board-name" error={fieldErr.name}>
+          <Input id="edit-board-name" value={name} onChange={(e) => setName(e.target.value)} required maxLength={120} autoFocus />
+        </Field>
+        <Field label={t('kanban.board_description')} htmlFor="edit-board-description" error={fieldErr.description}>
+          <Input id="edit-board-description" value={description} onChange={(e) => setDescription(e.target.value)} />
+        </Field>
+        {(save.isError && !Object.keys(fieldErr).length) && <Alert>{errText(save.error)}</Alert>}
+        {remove.isError && <Alert>{errText(remove.error)}</Alert>}
+        <div className="flex flex-wrap items-center gap-2">
+          <Button type="button" size="sm" variant="danger" loading={remove.isPending} data-testid="delete-board"
+            onClick={async () => { if (await confirm({ message: t('kanban.confirm_delete_board', { name: board.name }) })) remove.mutate(); }}>
+            <Trash2 className="h-4 w-4" aria-hidden /> {t('kanban.delete_board')}
+          </Button>
+          <div className="ml-auto flex gap-2">
+            <Button type="button" variant="outline" onClick={onClose}>{t('common.cancel')}</Button>
+            <Button type="submit" loading={save.isPending} data-testid="save-board">{t('common.save')}</Button>
+          </div>
+        </div>
+      </form>
+      {confirmDialog}
     </Modal>
   );
 }
