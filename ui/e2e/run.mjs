@@ -972,6 +972,52 @@ await step('campaigns: admin writes a campaign to a label with the wizard (appro
   await context.close();
 });
 
+await step('kanban: admin drags a card to another column with the mouse; the server keeps the move and an agent\'s open board follows live', async () => {
+  const token = await apiLogin(ADMIN);
+  const board = await call(token, 'POST', '/api/v1/boards', {
+    name: `Funil ${run}`, columns: [{ name: 'Novo' }, { name: 'Proposta', color: '#f59e0b' }, { name: 'Ganho', kind: 'won', color: '#16a34a' }],
+  });
+  const [novo, proposta] = board.columns;
+  const card = await call(token, 'POST', '/api/v1/cards', { board_id: board.id, column_id: novo.id, title: `Venda ${run}`, value: '1234.50' });
+  const agent = await newPage('kanban-agent', { width: 390, height: 844 }); // phone width: the columns scroll sideways
+  await login(agent.page, AGENT);
+  await agent.page.waitForURL(/\/inbox/);
+  await agent.page.goto(`${BASE}/kanban?board=${board.id}`);
+  await expectVisible(agent.page.getByTestId(`column-${novo.id}`).getByText(`Venda ${run}`), 'the card in Novo (agent)');
+
+  const { page, context } = await newPage('kanban');
+  await login(page, ADMIN);
+  await page.waitForURL(/\/inbox/);
+  await page.getByRole('navigation', { name: 'Navegação principal' }).filter({ visible: true }).getByRole('link', { name: 'Funil' }).click();
+  await page.waitForURL(/\/kanban/);
+  await page.getByTestId('board-picker').selectOption(board.id);
+  const from = page.getByTestId(`column-${novo.id}`);
+  await expectVisible(from.getByText(`Venda ${run}`), 'the card in Novo');
+  await expectText(from.getByTestId('column-total'), 'R$ 1.234,50');
+  await shot(page, '40-kanban-board', 'Funil: a board with its columns, counts and BRL totals');
+  // dnd-kit's pointer sensor starts after a few pixels of movement and follows the pointer in steps
+  const handle = await page.getByTestId(`card-${card.id}`).getByRole('button').first().boundingBox();
+  const target = await page.getByTestId(`column-${proposta.id}`).locator('ul').boundingBox();
+  await page.mouse.move(handle.x + handle.width / 2, handle.y + handle.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(handle.x + handle.width / 2 + 10, handle.y + handle.height / 2 + 5, { steps: 5 });
+  await page.mouse.move(target.x + target.width / 2, target.y + 30, { steps: 25 });
+  await page.waitForTimeout(150);
+  await page.mouse.up();
+  await until('the server has the card in Proposta', async () => (await call(token, 'GET', `/api/v1/cards/${card.id}`)).column_id === proposta.id);
+  await expectVisible(page.getByTestId(`column-${proposta.id}`).getByText(`Venda ${run}`), 'the card in Proposta');
+  await until('the Proposta total is the card\'s value', async () => (await page.getByTestId(`column-${proposta.id}`).getByTestId('column-total').textContent()).includes('1.234,50'));
+  await expectVisible(agent.page.getByTestId(`column-${proposta.id}`).getByText(`Venda ${run}`), 'the card in Proposta on the agent\'s board, live');
+  await shot(agent.page, '40c-kanban-phone', 'Funil at phone width (agent): columns side by side, scrolled sideways; the card moved by another user, live');
+  await shot(page, '40b-kanban-moved', 'Funil: the card dragged to Proposta; the columns\' totals follow');
+  // the "Mover para…" menu: the keyboard-friendly way
+  await page.getByRole('button', { name: `Mover o card Venda ${run}` }).click();
+  await page.getByRole('menu').getByRole('menuitem', { name: 'Ganho' }).click();
+  await until('the server has the card in Ganho', async () => (await call(token, 'GET', `/api/v1/cards/${card.id}`)).column_id === board.columns[2].id);
+  await agent.context.close();
+  await context.close();
+});
+
 // Buttons whose label wrapped onto a second line, out of their fixed height ("Tentar de / novo", "Exportar / CSV").
 async function wrappedButtons(page) {
   return page.evaluate(() => [...document.querySelectorAll('button')].filter((b) => {

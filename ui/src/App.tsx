@@ -18,6 +18,7 @@ const BotFlows = lazy(() => import('./pages/bots/BotFlows'));
 const FlowBuilder = lazy(() => import('./pages/bots/FlowBuilder'));
 const Campaigns = lazy(() => import('./pages/campaigns/Campaigns'));
 const CampaignDetail = lazy(() => import('./pages/campaigns/CampaignDetail'));
+const Kanban = lazy(() => import('./pages/kanban/Kanban'));
 
 /** Restores the session once, on start, from the refresh cookie (when the browser has one). */
 function useRestoreSession() {
@@ -74,6 +75,7 @@ export default function App() {
           <Route path="campaigns" element={<RequireAuth allow={isSupervisorOrUp}><Suspense fallback={<SkeletonRows />}><Campaigns /></Suspense></RequireAuth>} />
           <Route path="campaigns/:id" element={<RequireAuth allow={isSupervisorOrUp}><Suspense fallback={<SkeletonRows />}><CampaignDetail /></Suspense></RequireAuth>} />
           <Route path="bots/:id" element={<RequireAuth allow={isSupervisorOrUp}><Suspense fallback={<SkeletonRows />}><FlowBuilder /></Suspense></RequireAuth>} />
+          <Route path="kanban" element={<RequireAuth allow={tenantUser}><Suspense fallback={<SkeletonRows />}><Kanban /></Suspense></RequireAuth>} />
           <Route path="settings/*" element={<RequireAuth allow={tenantUser}><Suspense fallback={<SkeletonRows />}><Settings /></Suspense></RequireAuth>} />
           <Route path="platform/*" element={<RequireAuth allow={isPlatform}><Suspense fallback={<SkeletonRows />}><Platform /></Suspense></RequireAuth>} />
           <Route path="*" element={<NotFound />} />

@@ -12,6 +12,7 @@ import { socketUrl } from '../api/socketUrl';
 import { RealtimeClient, type Frame } from '../api/ws';
 import { applyDirectoryFrame, applyMessageFrame, upsertConversation } from '../lib/liveCache';
 import { applyCampaignFrame } from '../lib/campaigns';
+import { applyKanbanFrame } from '../lib/kanban';
 import { useAuth } from '../store/auth';
 import { useConnectionLive, useRealtime, type ConnectionLive } from '../store/realtime';
 
@@ -94,6 +95,7 @@ export function RealtimeProvider() {
             break;
           default:
             if (applyDirectoryFrame(qc, frame.type, data)) break;
+            if (applyKanbanFrame(qc, frame.type, data)) break;
             if (frame.type.startsWith('conversation') || frame.type.startsWith('message')) refreshLists();
         }
       },

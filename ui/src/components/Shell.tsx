@@ -14,6 +14,8 @@ import { LanguageSwitch } from './LanguageSwitch';
 import { LicenseBanner } from './LicenseBanner';
 import { RealtimeProvider } from './RealtimeProvider';
 import { Avatar } from './ui';
+import { useKanbanEnabled } from '../lib/kanbanNav';
+import { KanbanSquare } from 'lucide-react';
 
 interface NavItem { to: string; label: string; icon: ReactNode; end?: boolean }
 
@@ -23,6 +25,7 @@ export function useNavItems(): NavItem[] {
   const role = user?.role;
   // the same query as the shell's license banner: the plan says whether the chatbot module is on
   const tenantQ = useQuery({ queryKey: ['tenant'], queryFn: tenant.get, enabled: !!user?.tenant_id && isSupervisorOrUp(role), retry: false, staleTime: 60_000 });
+  const kanbanOn = useKanbanEnabled();
   if (isPlatform(role)) {
     return [
       { to: '/platform', label: t('nav.metrics'), icon: <BarChart3 className="h-5 w-5" aria-hidden />, end: true },
@@ -40,6 +43,7 @@ export function useNavItems(): NavItem[] {
   if (isSupervisorOrUp(role) && tenantQ.data?.plan?.features?.campaigns === true) {
     items.push({ to: '/campaigns', label: t('nav.campaigns'), icon: <Megaphone className="h-5 w-5" aria-hidden /> });
   }
+  if (kanbanOn) items.push({ to: '/kanban', label: t('kanban.title'), icon: <KanbanSquare className="h-5 w-5" aria-hidden /> });
   items.push({ to: '/settings', label: t('nav.settings'), icon: <Settings className="h-5 w-5" aria-hidden /> });
   return items;
 }
