@@ -28,5 +28,6 @@ func (s *Server) featureRoutes() []func() {
 		s.consentRoutes,
 		s.campaignRoutes,
 		s.apiTokenRoutes,
+		s.passwordRoutes,
 	}
 }
