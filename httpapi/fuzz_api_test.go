@@ -221,11 +221,15 @@ func FuzzAPIJSON(f *testing.F) {
 			{"assignee_id", "null"}, {"column_id", q(columnID)}, {"after_id", "null"}}, false},
 		{"GET", "/api/v1/boards/" + boardID, admin, [][2]string{{"assignee_id", "none"}, {"label_id", labelID},
 			{"due_before", "2030-01-01T00:00:00Z"}}, true},
+		{"POST", "/api/v1/auth/password/forgot", "", [][2]string{{"email", q("agent@fuzz.test")}}, false},
+		{"POST", "/api/v1/auth/password/reset", "", [][2]string{{"token", q("p.not-a-real-token-but-long-enough-to-be-parsed-as-one")},
+			{"password", q(testPassword)}}, false},
+		{"POST", "/api/v1/auth/me/password", admin, [][2]string{{"current_password", q(testPassword)}, {"new_password", q(testPassword)}}, false},
 	}
 
 	// Each route's own body is valid (or fails only where this server
 	// cannot go further), so a changed field is checked deep in its handler.
-	unreachable := map[string]int{"/api/v1/auth/refresh": http.StatusUnauthorized,
+	unreachable := map[string]int{"/api/v1/auth/refresh": http.StatusUnauthorized, "/api/v1/auth/password/reset": http.StatusBadRequest,
 		"/api/v1/admin/tenants/" + tenantID + "/licenses": http.StatusUnprocessableEntity}
 	for _, route := range routes {
 		req, err := route.request(env.ts.URL, -1, nil)
