@@ -26,7 +26,7 @@ var layers = []struct {
 }{
 	{"domain", []string{"crm", "crm/proto"}},
 	{"mechanisms", []string{"crm/groupcommit", "crm/migrations", "crm/ui"}},
-	{"adapters", []string{"crm/channels/...", "crm/persistence/...", "crm/cluster", "crm/rediskv/..."}},
+	{"adapters", []string{"crm/channels/...", "crm/persistence/...", "crm/cluster", "crm/rediskv/...", "crm/mail/..."}},
 	{"engine", []string{"crm/actors/...", "crm/realtime", "crm/jobs"}},
 	{"edge", []string{"crm/httpapi"}},
 	{"programs", []string{"crm/cmd/..."}},
@@ -39,6 +39,8 @@ var confined = map[string][]string{
 	// Redis holds the shared throttle counters (REDIS_URL); httpapi takes
 	// them through its WindowLimiter and LoginLimiter interfaces.
 	"github.com/redis/go-redis/v9": {"crm/rediskv/..."},
+	"github.com/wneessen/go-mail":  {"crm/mail"},
+	"github.com/emersion/go-smtp":  {"crm/mail/mailtest"},
 }
 
 func TestImportsRunOneWay(t *testing.T) {

@@ -254,6 +254,10 @@ var matrixBodies = map[string]func(n int, own tenantRecords) any{
 	"POST /api/v1/contacts/:id/consent": func(n int, _ tenantRecords) any {
 		return map[string]any{"opted_out": false, "note": fmt.Sprintf("said so on the phone (%d)", n)}
 	},
+	// The same password again: every caller keeps a working login for the routes after.
+	"POST /api/v1/auth/me/password": func(int, tenantRecords) any {
+		return map[string]any{"current_password": testPassword, "new_password": testPassword}
+	},
 }
 
 // matrixOwnAnswers are the answers other than 2xx that a tenant admin gets

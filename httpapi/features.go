@@ -30,5 +30,6 @@ func (s *Server) featureRoutes() []func() {
 		s.campaignRoutes,
 		s.apiTokenRoutes,
 		s.webhookSubscriptionRoutes,
+		s.passwordRoutes,
 	}
 }

@@ -233,11 +233,15 @@ func FuzzAPIJSON(f *testing.F) {
 			{"events", `["*"]`}, {"secret", q("fuzz-secret-0123456789")}, {"enabled", "true"}}, false},
 		{"GET", "/api/v1/webhook-subscriptions/" + hookID + "/deliveries", admin, [][2]string{{"cursor", ""}, {"limit", "10"}}, true},
 		{"GET", "/api/v1/webhook-subscriptions", admin, [][2]string{{"cursor", ""}, {"limit", "10"}}, true},
+		{"POST", "/api/v1/auth/password/forgot", "", [][2]string{{"email", q("agent@fuzz.test")}}, false},
+		{"POST", "/api/v1/auth/password/reset", "", [][2]string{{"token", q("p.not-a-real-token-but-long-enough-to-be-parsed-as-one")},
+			{"password", q(testPassword)}}, false},
+		{"POST", "/api/v1/auth/me/password", admin, [][2]string{{"current_password", q(testPassword)}, {"new_password", q(testPassword)}}, false},
 	}
 
 	// Each route's own body is valid (or fails only where this server
 	// cannot go further), so a changed field is checked deep in its handler.
-	unreachable := map[string]int{"/api/v1/auth/refresh": http.StatusUnauthorized,
+	unreachable := map[string]int{"/api/v1/auth/refresh": http.StatusUnauthorized, "/api/v1/auth/password/reset": http.StatusBadRequest,
 		"/api/v1/admin/tenants/" + tenantID + "/licenses": http.StatusUnprocessableEntity}
 	for _, route := range routes {
 		req, err := route.request(env.ts.URL, -1, nil)

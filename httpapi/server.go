@@ -106,6 +106,11 @@ type Config struct {
 	// spawns it in the node's actor system; nil builds a standalone one on the
 	// server's clock.
 	Gateway *realtime.Gateway
+	// Mailer sends the password reset e-mails (mail.NewSMTP over
+	// CRM_SMTP_URL). nil: no SMTP; a reset link asked for on the login page
+	// is logged at info level instead, and the platform owner's reset of a
+	// tenant admin answers the link.
+	Mailer Mailer
 }
 
 // Server is the HTTP API.

@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"crm/mail"
 )
 
 // Config is every setting of a node, read from the environment. The README
@@ -58,6 +61,9 @@ type Config struct {
 	// InboxMaxAttempts (CRM_INBOX_MAX_ATTEMPTS) dead-letters an inbox event
 	// after this many failed attempts.
 	InboxMaxAttempts int
+	// Mailer (CRM_SMTP_URL, CRM_SMTP_FROM) sends the password reset
+	// e-mails; nil without CRM_SMTP_URL, and reset links are then logged.
+	Mailer *mail.SMTP
 	// Getenv is kept for the parts that read their own variables (cluster, licenses).
 	Getenv func(string) string
 }
@@ -136,7 +142,37 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	c.SecretKey = key
+	if c.Mailer, err = loadMailer(getenv, c.PublicURL); err != nil {
+		return c, err
+	}
 	return c, nil
+}
+
+// loadMailer reads CRM_SMTP_URL and CRM_SMTP_FROM (default
+// no-reply@ the public URL's host, else the SMTP server's).
+func loadMailer(getenv func(string) string, publicURL string) (*mail.SMTP, error) {
+	raw := strings.TrimSpace(getenv("CRM_SMTP_URL"))
+	if raw == "" {
+		return nil, nil
+	}
+	from := strings.TrimSpace(getenv("CRM_SMTP_FROM"))
+	if from == "" {
+		host := ""
+		if u, err := url.Parse(publicURL); err == nil {
+			host = u.Hostname()
+		}
+		if host == "" || !strings.Contains(host, ".") {
+			if u, err := url.Parse(raw); err == nil {
+				host = u.Hostname()
+			}
+		}
+		from = "no-reply@" + host
+	}
+	m, err := mail.NewSMTP(mail.Config{URL: raw, From: from})
+	if err != nil {
+		return nil, fmt.Errorf("CRM_SMTP_URL / CRM_SMTP_FROM: %w", err)
+	}
+	return m, nil
 }
 
 // parseTrustedProxies reads CRM_TRUSTED_PROXIES: comma-separated CIDRs or

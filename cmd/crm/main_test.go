@@ -120,6 +120,33 @@ func TestConfigTrustedProxies(t *testing.T) {
 	require.ErrorContains(t, err, `"300.1.1.1"`)
 }
 
+// TestConfigSMTP: no CRM_SMTP_URL, no mailer; a good one builds it (the
+// sender defaulting to no-reply@ the public host); a bad one stops the node
+// at start without repeating the password.
+func TestConfigSMTP(t *testing.T) {
+	t.Parallel()
+	load := func(env map[string]string) (Config, error) {
+		return LoadConfig(func(k string) string {
+			if k == "CRM_SECRET_KEY" {
+				return strings.Repeat("ab", 32)
+			}
+			return env[k]
+		})
+	}
+	cfg, err := load(nil)
+	require.NoError(t, err)
+	require.Nil(t, cfg.Mailer)
+	require.Nil(t, mailerOrNil(cfg.Mailer), "no mailer is a nil interface, so the server logs the links")
+	cfg, err = load(map[string]string{"CRM_SMTP_URL": "smtps://crm:s3cret@mail.example.com", "CRM_PUBLIC_URL": "https://crm.example.com"})
+	require.NoError(t, err)
+	require.Equal(t, "smtps://mail.example.com", cfg.Mailer.String())
+	_, err = load(map[string]string{"CRM_SMTP_URL": "smtp://crm:s3cret@mail.example.com?tls=maybe"})
+	require.ErrorContains(t, err, "CRM_SMTP_URL")
+	require.NotContains(t, err.Error(), "s3cret")
+	_, err = load(map[string]string{"CRM_SMTP_URL": "smtp://mail.example.com", "CRM_SMTP_FROM": "not an address"})
+	require.ErrorContains(t, err, "CRM_SMTP_FROM")
+}
+
 // TestStartFailsCleanly: a node that cannot start says why and leaves
 // nothing running (it used to panic while undoing a half-started node).
 func TestStartFailsCleanly(t *testing.T) {

@@ -24,6 +24,7 @@ import (
 	"crm/cluster"
 	"crm/httpapi"
 	"crm/jobs"
+	"crm/mail"
 	"crm/persistence"
 	"crm/realtime"
 	"crm/rediskv"
@@ -195,6 +196,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *node, err erro
 		SelfURL: selfURL(n.Addr()), Providers: adapters,
 		LicenseSigningKey: n.signingKey, Gateway: gateway, Engine: n.engine, Dispatcher: n.engine, Inbox: n.inbox,
 		WebhookConnections: httpapi.WebhookConnectionsFromDB(n.db, n.sealer, adapters), TrustedProxies: cfg.TrustedProxies,
+		Mailer: mailerOrNil(cfg.Mailer),
 		Ready: func(context.Context) error {
 			if !n.cluster.Joined() {
 				return errors.New("not joined")
@@ -360,6 +362,11 @@ func Serve(ctx context.Context, cfg Config, args []string) error {
 		return err
 	}
 	log.Info("crm node serving", "addr", n.Addr(), "version", version)
+	if cfg.Mailer == nil {
+		log.Info("no SMTP configured (CRM_SMTP_URL): password reset links are written to this log")
+	} else {
+		log.Info("password reset e-mails go through " + cfg.Mailer.String())
+	}
 	if *demo {
 		if err := seedDemo(ctx, n, cfg, stdoutWriter()); err != nil {
 			n.Shutdown(ctx) //nolint:errcheck
@@ -378,4 +385,12 @@ func Serve(ctx context.Context, cfg Config, args []string) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	return n.Shutdown(shutdownCtx)
+}
+
+// mailerOrNil keeps a nil *mail.SMTP from becoming a non-nil interface.
+func mailerOrNil(m *mail.SMTP) httpapi.Mailer {
+	if m == nil {
+		return nil
+	}
+	return m
 }

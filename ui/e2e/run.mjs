@@ -1067,6 +1067,71 @@ await step('layout: the chatbot builder at phone width keeps its title, palette 
 if (agent) await agent.context.close();
 
 await routingSteps({ step, newPage, login, expectVisible, expectText, shot, apiLogin, call, BASE, ADMIN, run });
+// ---------------------------------------------------------------- passwords
+await step('forgot password, platform owner reset link, new password, change password', async () => {
+  // A second admin of the demo company, so the demo logins keep their passwords.
+  const adminToken = await apiLogin(ADMIN);
+  const email = `pw-${run}@demo.crm`;
+  await call(adminToken, 'POST', '/api/v1/users', { name: `Senha ${run}`, email, password: PASSWORD, role: 'TENANT_ADMIN', team_ids: [] });
+
+  const user = await newPage('password');
+  await user.page.goto(`${BASE}/login`);
+  await user.page.getByRole('link', { name: 'Esqueci minha senha' }).click();
+  await user.page.waitForURL(/\/esqueci-senha/);
+  await user.page.getByLabel('E-mail').fill(email);
+  await user.page.getByRole('button', { name: 'Enviar link' }).click();
+  await expectVisible(user.page.getByTestId('forgot-sent'), 'the forgot-password confirmation');
+  await shot(user.page, '41-forgot-password', 'Esqueci minha senha: the same confirmation whether or not the e-mail has an account');
+
+  // This server has no SMTP: the platform owner's reset shows the link once.
+  const owner = await newPage('owner-password');
+  await login(owner.page, OWNER);
+  await owner.page.waitForURL(/\/platform/);
+  await owner.page.getByRole('link', { name: 'Clientes' }).filter({ visible: true }).click();
+  await owner.page.getByTestId('tenants-list').locator('tr', { hasText: 'Loja Demo' }).getByTestId('admin-password-reset').click();
+  const row = owner.page.getByTestId('tenant-admins').locator('li', { hasText: email });
+  await row.getByRole('button', { name: 'Enviar link' }).click();
+  await owner.page.getByTestId('confirm-message').waitFor();
+  await owner.page.getByRole('button', { name: 'Enviar link' }).last().click();
+  const link = (await owner.page.getByTestId('admin-reset-link').textContent()).trim();
+  if (!link.startsWith(`${BASE}/redefinir-senha?token=`)) throw new Error(`reset link ${link}`);
+  await shot(owner.page, '42-platform-admin-reset', 'Platform owner → Redefinir senha do administrador: without SMTP the link is shown once');
+  await owner.context.close();
+
+  await user.page.goto(link);
+  await user.page.waitForURL((u) => u.pathname === '/redefinir-senha' && !u.search.includes('token'));
+  const fresh = `nova-senha-${run}`;
+  await user.page.getByLabel('Nova senha', { exact: true }).fill(fresh);
+  await user.page.getByLabel('Confirme a nova senha').fill(`${fresh}-x`);
+  await user.page.getByRole('button', { name: 'Salvar nova senha' }).click();
+  await expectText(user.page, 'As senhas não são iguais.');
+  await shot(user.page, '43-reset-password', 'Redefinir senha: new password and its confirmation, checked before sending');
+  await user.page.getByLabel('Confirme a nova senha').fill(fresh);
+  await user.page.getByRole('button', { name: 'Salvar nova senha' }).click();
+  await expectVisible(user.page.getByTestId('reset-done'), 'the password changed');
+  await user.page.getByRole('link', { name: 'Ir para o login' }).click();
+  await login(user.page, email, fresh);
+  await user.page.waitForURL(/\/inbox/);
+
+  // The link worked once.
+  const reuse = await fetch(`${BASE}/api/v1/auth/password/reset`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ token: new URL(link).searchParams.get('token'), password: 'another password' }) });
+  if (reuse.status !== 400) throw new Error(`a used link answered ${reuse.status}`);
+
+  await user.page.getByTestId('change-password').click();
+  await user.page.waitForURL(/\/account\/password/);
+  await user.page.getByLabel('Senha atual').fill('not the password');
+  await user.page.getByLabel('Nova senha', { exact: true }).fill(PASSWORD);
+  await user.page.getByLabel('Confirme a nova senha').fill(PASSWORD);
+  await user.page.getByRole('button', { name: 'Alterar senha' }).click();
+  await expectText(user.page, 'A senha atual está incorreta.');
+  await user.page.getByLabel('Senha atual').fill(fresh);
+  await user.page.getByRole('button', { name: 'Alterar senha' }).click();
+  await expectVisible(user.page.getByTestId('password-changed'), 'the password changed');
+  await shot(user.page, '44-change-password', 'Alterar senha (key icon by the user name): the other sessions are signed out');
+  await apiLogin(email, PASSWORD);
+  await user.context.close();
+});
 
 await step('no uncaught errors in the pages', async () => {
   if (pageErrors.length) throw new Error(pageErrors.join('\n'));

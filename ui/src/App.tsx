@@ -19,6 +19,9 @@ const FlowBuilder = lazy(() => import('./pages/bots/FlowBuilder'));
 const Campaigns = lazy(() => import('./pages/campaigns/Campaigns'));
 const CampaignDetail = lazy(() => import('./pages/campaigns/CampaignDetail'));
 const Kanban = lazy(() => import('./pages/kanban/Kanban'));
+const ForgotPassword = lazy(() => import('./pages/password/ForgotPassword'));
+const ResetPassword = lazy(() => import('./pages/password/ResetPassword'));
+const ChangePassword = lazy(() => import('./pages/password/ChangePassword'));
 
 /** Restores the session once, on start, from the refresh cookie (when the browser has one). */
 function useRestoreSession() {
@@ -66,6 +69,8 @@ export default function App() {
     <Suspense fallback={<FullPageLoading />}>
       <Routes>
         <Route path="/login" element={<LoginPage />} />
+        <Route path="/esqueci-senha" element={<ForgotPassword />} />
+        <Route path="/redefinir-senha" element={<ResetPassword />} />
         <Route element={<RequireAuth><Shell /></RequireAuth>}>
           <Route index element={<Navigate to={homePath(user?.role)} replace />} />
           <Route path="inbox" element={<RequireAuth allow={tenantUser}><Suspense fallback={<SkeletonRows />}><Inbox /></Suspense></RequireAuth>} />
@@ -78,6 +83,7 @@ export default function App() {
           <Route path="kanban" element={<RequireAuth allow={tenantUser}><Suspense fallback={<SkeletonRows />}><Kanban /></Suspense></RequireAuth>} />
           <Route path="settings/*" element={<RequireAuth allow={tenantUser}><Suspense fallback={<SkeletonRows />}><Settings /></Suspense></RequireAuth>} />
           <Route path="platform/*" element={<RequireAuth allow={isPlatform}><Suspense fallback={<SkeletonRows />}><Platform /></Suspense></RequireAuth>} />
+          <Route path="account/password" element={<Suspense fallback={<SkeletonRows />}><ChangePassword /></Suspense>} />
           <Route path="*" element={<NotFound />} />
         </Route>
       </Routes>

@@ -5,6 +5,7 @@ import type {
   AudiencePreview, Campaign, ScheduledMessage, CampaignActivity, CampaignAudience, CampaignInput, CampaignRecipient,
   AuditEntry, BotFlow, BotFlowSummary, Connection, Contact, ConversationBot, DeadLetter, Conversation, ImportJob, Label, License, Message, MessageHit, Note, Page, Plan, PlatformMetrics,
   MessageTemplate, OutboxEntry, QuickReply, SendMessageRequest, Team, Tenant, TenantInfo, TenantSettings, TokenResponse, User, UserSummary,
+  AdminPasswordReset, TenantAdminAccount,
 } from './types';
 import type { AgentAvailability, AutoAssign, Availability, BusinessHours, ServiceSettings, TeamQueue } from './types';
 import type { WebhookDelivery, WebhookSubscription } from './types';
@@ -39,6 +40,12 @@ export const auth = {
   me: () => api.get<UserSummary>('/api/v1/auth/me'),
   /** One's own preferences: the signature switch. */
   updateMe: (body: { signature?: boolean }) => api.patch<UserSummary>('/api/v1/auth/me', body),
+  /** Always 202, whether or not the email has an account. */
+  forgotPassword: (email: string) => api.post<{ message: string }>('/api/v1/auth/password/forgot', { email }, { anonymous: true }),
+  resetPassword: (token: string, password: string) => api.post<void>('/api/v1/auth/password/reset', { token, password }, { anonymous: true }),
+  /** Signs the user's other sessions out; this one stays. */
+  changePassword: (current_password: string, new_password: string) =>
+    api.post<void>('/api/v1/auth/me/password', { current_password, new_password }),
 };
 
 function crud<T extends { id: string }, In>(path: string) {
@@ -112,6 +119,9 @@ export const platform = {
     issueLicense: (id: string, body: { server_ip: string; hostname?: string; expires_at: string }) =>
       api.post<License>(`/api/v1/admin/tenants/${id}/licenses`, body),
     revokeLicense: (id: string, lid: string) => api.delete<void>(`/api/v1/admin/tenants/${id}/licenses/${lid}`),
+    admins: (id: string) => api.get<{ items: TenantAdminAccount[] }>(`/api/v1/admin/tenants/${id}/admins`).then((r) => r.items),
+    resetAdminPassword: (id: string, userId: string) =>
+      api.post<AdminPasswordReset>(`/api/v1/admin/tenants/${id}/admins/${userId}/password-reset`, {}),
   },
   metrics: () => api.get<PlatformMetrics>('/api/v1/admin/metrics'),
 };

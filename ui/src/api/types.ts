@@ -683,3 +683,8 @@ export interface WebhookDelivery {
   created_at: string;
   attempt_log: WebhookAttempt[];
 }
+/** A tenant admin as the platform owner lists them (password reset). */
+export interface TenantAdminAccount { id: string; name: string; email: string; active: boolean; last_login_at: string | null }
+
+/** How a tenant admin's reset link went out: by e-mail, or (no SMTP on the server) in link, shown once. */
+export interface AdminPasswordReset { sent: boolean; email: string; expires_at: string; link?: string }

@@ -1,10 +1,10 @@
 import { useQuery } from '@tanstack/react-query';
 import clsx from 'clsx';
 import { askNotifications, notificationsSupported } from '../lib/notify';
-import { Bell, BarChart3, Bot, Megaphone, Building2, Contact as ContactIcon, CreditCard, LogOut, MessageCircle, Settings, WifiOff } from 'lucide-react';
+import { Bell, BarChart3, Bot, Megaphone, Building2, Contact as ContactIcon, CreditCard, KeyRound, LogOut, MessageCircle, Settings, WifiOff } from 'lucide-react';
 import { useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
-import { NavLink, Outlet, useNavigate } from 'react-router';
+import { Link, NavLink, Outlet, useNavigate } from 'react-router';
 import { auth, tenant } from '../api/endpoints';
 import { queryClient } from '../lib/queryClient';
 import { isPlatform, isSupervisorOrUp, useAuth } from '../store/auth';
@@ -138,6 +138,9 @@ export function Shell() {
                 <p className="truncate text-xs text-gray-500">{user ? t(`roles.${user.role}`) : ''}</p>
                 <AvailabilitySwitch />
               </div>
+              <Link to="/account/password" className="rounded-md p-1.5 text-gray-500 hover:bg-gray-100 focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-500" title={t('password.change_menu')} aria-label={t('password.change_menu')} data-testid="change-password">
+                <KeyRound className="h-4 w-4" aria-hidden />
+              </Link>
               <button onClick={logout} className="rounded-md p-1.5 text-gray-500 hover:bg-gray-100 focus:outline-none focus-visible:ring-2 focus-visible:ring-brand-500" title={t('shell.logout')} aria-label={t('shell.logout')} data-testid="logout">
                 <LogOut className="h-4 w-4" aria-hidden />
               </button>
@@ -157,6 +160,9 @@ export function Shell() {
             <div className="flex items-center gap-1">
               <AvailabilitySwitch compact />
               <LanguageSwitch compact />
+              <Link to="/account/password" className="rounded-md p-1.5 text-gray-500 hover:bg-gray-100" aria-label={t('password.change_menu')}>
+                <KeyRound className="h-4 w-4" aria-hidden />
+              </Link>
               <button onClick={logout} className="rounded-md p-1.5 text-gray-500 hover:bg-gray-100" aria-label={t('shell.logout')}>
                 <LogOut className="h-4 w-4" aria-hidden />
               </button>

@@ -1,7 +1,7 @@
 import { Lock, MessageCircle } from 'lucide-react';
 import { useEffect, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
-import { Navigate, useLocation, useNavigate } from 'react-router';
+import { Link, Navigate, useLocation, useNavigate } from 'react-router';
 import { ApiError } from '../api/client';
 import { auth } from '../api/endpoints';
 import { Alert, Button, Field, Input, Select } from '../components/ui';
@@ -144,6 +144,9 @@ export default function LoginPage() {
               <Input id="password" type="password" autoComplete="current-password" required value={password} invalid={!!fields.password}
                 onChange={(e) => setPassword(e.target.value)} />
             </Field>
+            <div className="-mt-2 text-right">
+              <Link to="/esqueci-senha" className="text-sm font-medium text-brand-700 hover:underline" data-testid="forgot-password">{t('password.forgot_link')}</Link>
+            </div>
             {tenants && (
               <Field label={t('login.choose_company')} htmlFor="tenant" hint={t('login.choose_company_hint')}>
                 <Select id="tenant" value={tenant} onChange={(e) => setTenant(e.target.value)} data-testid="tenant-select">

@@ -1,14 +1,15 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Building2, KeyRound, Pause, Play, Plus, Trash2 } from 'lucide-react';
+import { Building2, KeyRound, LockKeyhole, Pause, Play, Plus, Trash2 } from 'lucide-react';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useConfirm } from '../../components/ConfirmDialog';
 import { CopyButton } from '../../components/CopyButton';
 import { platform } from '../../api/endpoints';
-import type { License, Plan, Tenant } from '../../api/types';
+import type { AdminPasswordReset, License, Plan, Tenant, TenantAdminAccount } from '../../api/types';
 import { FormError } from '../../components/FormError';
 import { Alert, Badge, Button, Card, EmptyState, ErrorState, Field, Input, Modal, PageHeader, Select, SkeletonRows, Table, Td, Textarea, Th } from '../../components/ui';
-import { formatDate } from '../../lib/format';
+import { formatDate, formatDateTime } from '../../lib/format';
+import { ApiError } from '../../api/client';
 import { useForm } from '../../lib/useForm';
 
 export default function Tenants() {
@@ -21,6 +22,7 @@ export default function Tenants() {
   const [licensesFor, setLicensesFor] = useState<Tenant | null>(null);
   const invalidate = () => qc.invalidateQueries({ queryKey: ['tenants'] });
   const [suspending, setSuspending] = useState<Tenant | null>(null);
+  const [adminResetFor, setAdminResetFor] = useState<Tenant | null>(null);
   const status = useMutation({
     mutationFn: (tn: Tenant) => platform.tenants.reactivate(tn.id),
     onSuccess: invalidate,
@@ -74,6 +76,7 @@ export default function Tenants() {
                     <Td className="whitespace-nowrap text-xs text-gray-500">{formatDate(tn.created_at)}</Td>
                     <Td className="whitespace-nowrap text-right">
                       <Button variant="ghost" size="sm" onClick={() => setLicensesFor(tn)} title={t('platform.licenses.title')}><KeyRound className="h-4 w-4" aria-hidden /> <span className="hidden lg:inline">{t('platform.licenses.title')}</span></Button>
+                      <Button variant="ghost" size="sm" onClick={() => setAdminResetFor(tn)} title={t('password.admin_reset')} aria-label={t('password.admin_reset')} data-testid="admin-password-reset"><LockKeyhole className="h-4 w-4" aria-hidden /></Button>
                       <Button variant="ghost" size="sm" onClick={() => (tn.status === 'suspended' ? status.mutate(tn) : setSuspending(tn))}
                         title={tn.status === 'suspended' ? t('platform.tenants.reactivate') : t('platform.tenants.suspend')}>
                         {tn.status === 'suspended' ? <Play className="h-4 w-4 text-brand-600" aria-hidden /> : <Pause className="h-4 w-4 text-amber-600" aria-hidden />}
@@ -89,6 +92,7 @@ export default function Tenants() {
         {creating && <TenantForm plans={plansQ.data ?? []} onClose={() => setCreating(false)} />}
         {licensesFor && <Licenses tenant={licensesFor} onClose={() => setLicensesFor(null)} />}
         {suspending && <SuspendDialog tenant={suspending} onClose={() => setSuspending(null)} />}
+        {adminResetFor && <AdminPasswordResetDialog tenant={adminResetFor} onClose={() => setAdminResetFor(null)} />}
       </>
       {confirmDialog}
     </>
@@ -265,6 +269,68 @@ function Licenses({ tenant, onClose }: { tenant: Tenant; onClose: () => void }) 
                   </li>
                 );
               })}
+            </ul>
+          )}
+        </div>
+      </Modal>
+      {confirmDialog}
+    </>
+  );
+}
+
+/** "Redefinir senha do administrador": sends one of the tenant's admins a reset link (or, without SMTP, shows it once). */
+export function AdminPasswordResetDialog({ tenant, onClose }: { tenant: Tenant; onClose: () => void }) {
+  const { t } = useTranslation();
+  const [ask, confirmDialog] = useConfirm();
+  const q = useQuery({ queryKey: ['tenant-admins', tenant.id], queryFn: () => platform.tenants.admins(tenant.id) });
+  const [result, setResult] = useState<AdminPasswordReset | null>(null);
+  const send = useMutation({
+    mutationFn: (a: TenantAdminAccount) => platform.tenants.resetAdminPassword(tenant.id, a.id),
+    onMutate: () => setResult(null),
+    onSuccess: setResult,
+  });
+  const mailFailed = send.error instanceof ApiError && send.error.code === 'mail_failed';
+  return (
+    <>
+      <Modal open onOpenChange={(o) => !o && onClose()} title={t('password.admin_reset_title', { name: tenant.name })} description={t('password.admin_reset_description')} wide>
+        <div className="space-y-4">
+          {result?.sent && <Alert kind="success"><span data-testid="admin-reset-sent">{t('password.admin_sent', { email: result.email })}</span></Alert>}
+          {result?.link && (
+            <Alert kind="warning">
+              <p className="mb-2">{t('password.admin_link', { email: result.email, time: formatDateTime(result.expires_at) })}</p>
+              <div className="flex items-center gap-2">
+                <code className="block min-w-0 flex-1 truncate rounded bg-white px-2 py-1 font-mono text-xs" data-testid="admin-reset-link">{result.link}</code>
+                <CopyButton text={result.link} />
+              </div>
+            </Alert>
+          )}
+          {send.isError && (mailFailed ? <Alert>{t('password.mail_failed')}</Alert> : <FormError error={send.error} />)}
+          {q.isPending ? (
+            <SkeletonRows rows={2} />
+          ) : q.isError ? (
+            <ErrorState error={q.error} onRetry={() => q.refetch()} />
+          ) : q.data.length === 0 ? (
+            <EmptyState icon={<LockKeyhole className="h-6 w-6" aria-hidden />} title={t('password.admin_none')} />
+          ) : (
+            <ul className="divide-y divide-gray-100 rounded-lg border border-gray-200" data-testid="tenant-admins">
+              {q.data.map((a) => (
+                <li key={a.id} className="flex flex-wrap items-center gap-3 p-3 text-sm">
+                  <div className="min-w-0 flex-1">
+                    <p className="font-medium">{a.name}</p>
+                    <p className="text-xs text-gray-500">
+                      {a.email} · {a.last_login_at ? t('password.last_login', { date: formatDateTime(a.last_login_at) }) : t('password.never_logged_in')}
+                    </p>
+                  </div>
+                  {a.active ? (
+                    <Button size="sm" variant="outline" loading={send.isPending && send.variables?.id === a.id}
+                      onClick={() => { void ask({ message: t('password.admin_confirm', { email: a.email }), danger: false, confirmLabel: t('password.admin_send') }).then((ok) => { if (ok) send.mutate(a); }); }}>
+                      <LockKeyhole className="h-4 w-4" aria-hidden /> {t('password.admin_send')}
+                    </Button>
+                  ) : (
+                    <Badge color="#6b7280">{t('password.admin_inactive')}</Badge>
+                  )}
+                </li>
+              ))}
             </ul>
           )}
         </div>
