@@ -46,7 +46,7 @@ function CardForm({ card, board, users, labels, onClose }: { card: KanbanCard; b
   const { t } = useTranslation();
   const qc = useQueryClient();
   const errText = useErrorText();
-  const [confirm, confirmDialog] = useConfirm();
+  const [ask, confirmDialog] = useConfirm();
   const [title, setTitle] = useState(card.title);
   const [description, setDescription] = useState(card.description);
   const [value, setValue] = useState(editableBRL(card.value));
@@ -149,7 +149,7 @@ function CardForm({ card, board, users, labels, onClose }: { card: KanbanCard; b
       </div>
       <footer className="flex items-center gap-2 border-t border-gray-200 p-3">
         <Button type="button" variant="ghost" className="text-red-700" loading={remove.isPending} data-testid="delete-card"
-          onClick={async () => { if (await confirm({ message: t('kanban.confirm_delete_card', { title: card.title }) })) remove.mutate(); }}>
+          onClick={async () => { if (await ask({ message: t('kanban.confirm_delete_card', { title: card.title }) })) remove.mutate(); }}>
           <Trash2 className="h-4 w-4" aria-hidden /> {t('kanban.delete_card')}
         </Button>
         <div className="ml-auto flex gap-2">

@@ -119,7 +119,7 @@ function EditBoardDialog({ board, onClose, onDeleted }: { board: Board; onClose:
   const { t } = useTranslation();
   const qc = useQueryClient();
   const errText = useErrorText();
-  const [confirm, confirmDialog] = useConfirm();
+  const [ask, confirmDialog] = useConfirm();
   const [name, setName] = useState(board.name);
   const [description, setDescription] = useState(board.description ?? '');
   const done = () => { void qc.invalidateQueries({ queryKey: boardsKey }); void qc.invalidateQueries({ queryKey: boardKey(board.id) }); onClose(); };
@@ -139,7 +139,7 @@ function EditBoardDialog({ board, onClose, onDeleted }: { board: Board; onClose:
         {remove.isError && <Alert>{errText(remove.error)}</Alert>}
         <div className="flex flex-wrap items-center gap-2">
           <Button type="button" size="sm" variant="danger" loading={remove.isPending} data-testid="delete-board"
-            onClick={async () => { if (await confirm({ message: t('kanban.confirm_delete_board', { name: board.name }) })) remove.mutate(); }}>
+            onClick={async () => { if (await ask({ message: t('kanban.confirm_delete_board', { name: board.name }) })) remove.mutate(); }}>
             <Trash2 className="h-4 w-4" aria-hidden /> {t('kanban.delete_board')}
           </Button>
           <div className="ml-auto flex gap-2">
@@ -449,7 +449,7 @@ function ColumnDialog({ board, column, onClose }: { board: Board; column: BoardC
   const { t } = useTranslation();
   const qc = useQueryClient();
   const errText = useErrorText();
-  const [confirm, confirmDialog] = useConfirm();
+  const [ask, confirmDialog] = useConfirm();
   const [name, setName] = useState(column?.name ?? '');
   const [color, setColor] = useState(column?.color ?? '#64748b');
   const [kind, setKind] = useState<ColumnKind>(column?.kind ?? 'open');
@@ -500,7 +500,7 @@ function ColumnDialog({ board, column, onClose }: { board: Board; column: BoardC
                 <ChevronRight className="h-4 w-4" aria-hidden />
               </Button>
               <Button type="button" size="sm" variant="danger" loading={remove.isPending} data-testid="delete-column"
-                onClick={async () => { setError(null); if (await confirm({ message: t('kanban.confirm_delete_column', { name: column.name }) })) remove.mutate(); }}>
+                onClick={async () => { setError(null); if (await ask({ message: t('kanban.confirm_delete_column', { name: column.name }) })) remove.mutate(); }}>
                 <Trash2 className="h-4 w-4" aria-hidden /> {t('kanban.delete_column')}
               </Button>
             </>
