@@ -37,12 +37,20 @@ func (e *Engine) KickDistribution(tenantID uuid.UUID) {
 	}
 }
 
-// movesQueues reports whether committed events may let a queue move.
+// movesQueues reports whether committed events may let a queue move: a
+// conversation of a team, or held by someone, created or changed (it joined
+// a queue, or its agent may have freed a place); an agent's availability;
+// a team's settings. Conversations of no team and nobody (most of a bot's
+// or a busy inbox's traffic) kick nothing: the periodic pass covers the
+// rare case they matter.
 func movesQueues(events []crm.TenantEvent) bool {
 	for _, ev := range events {
 		switch {
-		case ev.Type == "conversation.created", ev.Type == "conversation.updated",
-			ev.Type == "user.availability", strings.HasPrefix(ev.Type, "team."):
+		case ev.Type == "conversation.created", ev.Type == "conversation.updated":
+			if ev.TeamID != nil || ev.AssigneeID != nil {
+				return true
+			}
+		case ev.Type == "user.availability", strings.HasPrefix(ev.Type, "team."):
 			return true
 		}
 	}
