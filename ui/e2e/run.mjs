@@ -1018,6 +1018,46 @@ await step('kanban: admin drags a card to another column with the mouse; the ser
   await context.close();
 });
 
+await step('agenda: an agent books an appointment by clicking a slot of the week; the server has it at that São Paulo time; the ICS link serves it', async () => {
+  const token = await apiLogin(AGENT);
+  // two weeks ahead (São Paulo's calendar), so the slot is in the future whatever today is
+  const day = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/Sao_Paulo' }).format(new Date(Date.now() + 14 * 86_400_000));
+  const { page, context } = await newPage('agenda');
+  await login(page, AGENT);
+  await page.waitForURL(/\/inbox/);
+  await page.getByRole('navigation', { name: 'Navegação principal' }).filter({ visible: true }).getByRole('link', { name: 'Agenda' }).click();
+  await page.waitForURL(/\/agenda/);
+  await page.goto(`${BASE}/agenda?date=${day}`);
+  await page.getByTestId(`slot-${day}-14:30`).click();
+  const form = page.getByTestId('appointment-form');
+  await expectVisible(form, 'the booking dialog');
+  await form.getByLabel('Título').fill(`Consulta ${run}`);
+  await form.getByTestId('add-reminder').click();
+  await shot(page, '40d-agenda-booking', 'Agenda → a slot clicked: the booking dialog with date, time, duration, assignee, contact, connection and reminders');
+  await form.getByTestId('appt-save').click();
+  await expectVisible(page.getByTestId(`column-${day}`).getByText(`Consulta ${run}`), 'the appointment in its day column');
+  const from = new Date(`${day}T00:00:00-03:00`).toISOString();
+  const to = new Date(new Date(from).getTime() + 86_400_000).toISOString();
+  const list = await call(token, 'GET', `/api/v1/appointments?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&assignee_id=me`);
+  const booked = list.items.find((a) => a.title === `Consulta ${run}`);
+  if (!booked) throw new Error(`the appointment is not on the server: ${JSON.stringify(list.items.map((a) => a.title))}`);
+  if (new Date(booked.starts_at).getTime() !== new Date(`${day}T14:30:00-03:00`).getTime()) throw new Error(`starts_at ${booked.starts_at}, wanted ${day} 14:30 in São Paulo`);
+  if (booked.duration_min !== 30 || booked.reminders.length !== 1 || booked.reminders[0].minutes_before !== 1440 || booked.reminders[0].to !== 'assignee') {
+    throw new Error(`the booking's duration or reminders: ${JSON.stringify(booked)}`);
+  }
+  await shot(page, '40e-agenda-week', 'Agenda: the week view with the appointment booked at 14:30 (São Paulo time)');
+  await page.getByTestId('ics-open').click();
+  await page.getByTestId('ics-generate').click();
+  const url = await page.getByTestId('ics-url').inputValue();
+  if (!/\/ics\/[0-9a-f-]{36}\/[0-9a-f-]{36}\/[A-Za-z0-9_-]{43}\.ics$/.test(url)) throw new Error(`ICS url ${url}`);
+  const ics = await fetch(`${BASE}${url.startsWith('/') ? url : new URL(url).pathname}`);
+  const body = await ics.text();
+  if (ics.status !== 200 || !body.includes(`Consulta ${run}`)) throw new Error(`the ICS feed answered ${ics.status}: ${body.slice(0, 200)}`);
+  await shot(page, '40f-agenda-ics', 'Agenda → Link do calendário (ICS): a new secret link, shown once, with a copy button');
+  await call(token, 'DELETE', `/api/v1/appointments/${booked.id}`);
+  await context.close();
+});
+
 // Buttons whose label wrapped onto a second line, out of their fixed height ("Tentar de / novo", "Exportar / CSV").
 async function wrappedButtons(page) {
   return page.evaluate(() => [...document.querySelectorAll('button')].filter((b) => {

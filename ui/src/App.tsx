@@ -19,6 +19,7 @@ const FlowBuilder = lazy(() => import('./pages/bots/FlowBuilder'));
 const Campaigns = lazy(() => import('./pages/campaigns/Campaigns'));
 const CampaignDetail = lazy(() => import('./pages/campaigns/CampaignDetail'));
 const Kanban = lazy(() => import('./pages/kanban/Kanban'));
+const Agenda = lazy(() => import('./pages/agenda/Agenda'));
 const ForgotPassword = lazy(() => import('./pages/password/ForgotPassword'));
 const ResetPassword = lazy(() => import('./pages/password/ResetPassword'));
 const ChangePassword = lazy(() => import('./pages/password/ChangePassword'));
@@ -81,6 +82,7 @@ export default function App() {
           <Route path="campaigns/:id" element={<RequireAuth allow={isSupervisorOrUp}><Suspense fallback={<SkeletonRows />}><CampaignDetail /></Suspense></RequireAuth>} />
           <Route path="bots/:id" element={<RequireAuth allow={isSupervisorOrUp}><Suspense fallback={<SkeletonRows />}><FlowBuilder /></Suspense></RequireAuth>} />
           <Route path="kanban" element={<RequireAuth allow={tenantUser}><Suspense fallback={<SkeletonRows />}><Kanban /></Suspense></RequireAuth>} />
+          <Route path="agenda" element={<RequireAuth allow={tenantUser}><Suspense fallback={<SkeletonRows />}><Agenda /></Suspense></RequireAuth>} />
           <Route path="settings/*" element={<RequireAuth allow={tenantUser}><Suspense fallback={<SkeletonRows />}><Settings /></Suspense></RequireAuth>} />
           <Route path="platform/*" element={<RequireAuth allow={isPlatform}><Suspense fallback={<SkeletonRows />}><Platform /></Suspense></RequireAuth>} />
           <Route path="account/password" element={<Suspense fallback={<SkeletonRows />}><ChangePassword /></Suspense>} />

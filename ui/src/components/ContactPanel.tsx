@@ -8,6 +8,7 @@ import { formatPhone, listTime } from '../lib/format';
 import { ChannelIcon } from './chat/ChannelIcon';
 import { BotDataSection } from './ConversationBot';
 import { ContactKanban } from './ContactKanban';
+import { ContactAgenda } from './ContactAgenda';
 import type { Contact, Conversation } from '../api/types';
 import { ContactForm } from '../pages/Contacts';
 import { FormError } from './FormError';
@@ -53,6 +54,7 @@ export function ContactPanel({ conversation, onClose, preview }: { conversation:
             {!preview && q.data && <ConsentSection contact={q.data} />}
             <BotDataSection conversation={conversation} preview={preview} />
             {!preview && <ContactKanban conversation={conversation} />}
+            {!preview && <ContactAgenda conversation={conversation} />}
             <section className="border-b border-gray-100 px-4 py-3">
               <h3 className="mb-2 text-xs font-semibold uppercase tracking-wide text-gray-500">{t('contacts.labels')}</h3>
               <div className="flex flex-wrap gap-1">

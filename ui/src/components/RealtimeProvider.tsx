@@ -13,6 +13,8 @@ import { RealtimeClient, type Frame } from '../api/ws';
 import { applyDirectoryFrame, applyMessageFrame, upsertConversation } from '../lib/liveCache';
 import { applyCampaignFrame } from '../lib/campaigns';
 import { applyKanbanFrame } from '../lib/kanban';
+import { applyAgendaFrame, formatTime, zoned } from '../lib/agenda';
+import { notifyReminder } from '../lib/notify';
 import { useAuth } from '../store/auth';
 import { useConnectionLive, useRealtime, type ConnectionLive } from '../store/realtime';
 
@@ -96,6 +98,12 @@ export function RealtimeProvider() {
           default:
             if (applyDirectoryFrame(qc, frame.type, data)) break;
             if (applyKanbanFrame(qc, frame.type, data)) break;
+            if (applyAgendaFrame(qc, frame.type, data, (r) => notifyReminder({
+              title: i18n.t('agenda.reminder_toast', { title: r.appointment.title, time: formatTime(r.appointment.starts_at) }),
+              body: r.appointment.contact_name ?? '',
+              tag: `reminder-${r.id}`,
+              open: () => navigateRef.current(`/agenda?view=day&date=${zoned(r.appointment.starts_at).day}`),
+            }))) break;
             if (frame.type.startsWith('conversation') || frame.type.startsWith('message')) refreshLists();
         }
       },

@@ -16,6 +16,9 @@ import { RealtimeProvider } from './RealtimeProvider';
 import { Avatar } from './ui';
 import { useKanbanEnabled } from '../lib/kanbanNav';
 import { KanbanSquare } from 'lucide-react';
+import { useAgendaEnabled } from '../lib/agendaNav';
+import { CalendarDays } from 'lucide-react';
+import { AgendaToasts } from './AgendaToasts';
 
 interface NavItem { to: string; label: string; icon: ReactNode; end?: boolean }
 
@@ -26,6 +29,7 @@ export function useNavItems(): NavItem[] {
   // the same query as the shell's license banner: the plan says whether the chatbot module is on
   const tenantQ = useQuery({ queryKey: ['tenant'], queryFn: tenant.get, enabled: !!user?.tenant_id && isSupervisorOrUp(role), retry: false, staleTime: 60_000 });
   const kanbanOn = useKanbanEnabled();
+  const agendaOn = useAgendaEnabled();
   if (isPlatform(role)) {
     return [
       { to: '/platform', label: t('nav.metrics'), icon: <BarChart3 className="h-5 w-5" aria-hidden />, end: true },
@@ -44,6 +48,7 @@ export function useNavItems(): NavItem[] {
     items.push({ to: '/campaigns', label: t('nav.campaigns'), icon: <Megaphone className="h-5 w-5" aria-hidden /> });
   }
   if (kanbanOn) items.push({ to: '/kanban', label: t('kanban.title'), icon: <KanbanSquare className="h-5 w-5" aria-hidden /> });
+  if (agendaOn) items.push({ to: '/agenda', label: t('agenda.title'), icon: <CalendarDays className="h-5 w-5" aria-hidden /> });
   items.push({ to: '/settings', label: t('nav.settings'), icon: <Settings className="h-5 w-5" aria-hidden /> });
   return items;
 }
@@ -116,6 +121,7 @@ export function Shell() {
         {t('shell.skip_to_content')}
       </a>
       <RealtimeProvider />
+      <AgendaToasts />
       <ConnectionBanner />
       {tenantQ.data && <LicenseBanner info={tenantQ.data} />}
       <div className="flex min-h-0 flex-1">

@@ -3,6 +3,13 @@ import i18n from '../i18n';
 // The API's field messages are English sentences; the console shows the ones
 // it knows in the user's language and the rest as they came.
 const patterns: [RegExp, string][] = [
+  // agenda (issue 19): appointments and their reminders
+  [/between 5 and 1440 minutes/i, 'agenda.field_duration'],
+  [/between 0 and 43200 \(30 days\)/i, 'agenda.field_minutes_before'],
+  [/reminder to the contact needs/i, 'agenda.field_contact_reminder'],
+  [/reminder to the assignee needs/i, 'agenda.field_assignee_reminder'],
+  [/at most 10 reminders/i, 'agenda.field_max_reminders'],
+  [/^does not exist$/i, 'agenda.field_missing'],
   // routing (issue 18): business hours, auto-close, team distribution
   [/HH:MM.*start before the end/i, 'fields.hours_interval'],
   [/IANA time zone/i, 'fields.timezone'],

@@ -50,3 +50,15 @@ export function notifyInbound(opts: { title: string; body: string; conversationI
     n.close();
   };
 }
+
+/** Tells the assignee about an appointment's reminder (appointment.reminder) with a desktop notification, when allowed. */
+export function notifyReminder(opts: { title: string; body: string; tag: string; open: () => void }) {
+  if (!notificationsAllowed()) return;
+  playPing();
+  const n = new Notification(opts.title, { body: opts.body, tag: opts.tag });
+  n.onclick = () => {
+    window.focus();
+    opts.open();
+    n.close();
+  };
+}
