@@ -106,18 +106,14 @@ func botMayRun(conv *crm.Conversation, prep *botPrep) bool {
 
 // needsOwnTransaction reports whether an inbound message goes through its
 // own transaction instead of the group commit: a bot may answer it, or it
-// opts its contact out. Answered from memory; on an error the group commit
-// stores it, and the own transaction's preparation reports the error.
-func (g *conversationGrain) needsOwnTransaction(ctx context.Context, conv *crm.Conversation, ev *crmpb.ChannelEvent) bool {
+// opts its contact out, answers a reminder or falls outside business hours.
+// Answered from memory: tb is the tenant's cached chatbot and routing.
+func (g *conversationGrain) needsOwnTransaction(tb *tenantBots, conv *crm.Conversation, ev *crmpb.ChannelEvent) bool {
 	if _, message := ev.GetEvent().(*crmpb.ChannelEvent_InboundMessage); !message {
 		return false
 	}
 	if conv != nil && conv.BotActive {
 		return true
-	}
-	tb, err := g.engine.bots.tenant(ctx, g.tenant)
-	if err != nil {
-		return true // let the own transaction's preparation report (and retry) it
 	}
 	if tb.runs() || optingOut(ev, &botPrep{tb: tb}) {
 		return true

@@ -416,12 +416,12 @@ func (g *conversationGrain) inboundBatched(req *crmpb.InboundEvent, inboxID uuid
 		}
 		g.conv, g.loaded = c, true
 	}
-	if g.needsOwnTransaction(ctx, g.conv, ev) {
-		return nil, false // the bot's step, the opt-out or the outside-hours reply goes in the message's own transaction
-	}
 	tb, err := g.engine.bots.tenant(ctx, g.tenant)
 	if err != nil {
-		return nil, false
+		return nil, false // the own transaction's preparation reports (and retries) it
+	}
+	if g.needsOwnTransaction(tb, g.conv, ev) {
+		return nil, false // the bot's step, the opt-out, a reminder's answer or the outside-hours reply goes in the message's own transaction
 	}
 	conv, isNew := g.openFor(g.conv, ev.GetChannel(), tb)
 	applyInbound(conv, m, occurred, now)

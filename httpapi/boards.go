@@ -410,7 +410,7 @@ func (s *Server) createCard(c *gin.Context, p crm.Principal) error {
 	}
 	fields := crm.FieldErrors{}
 	in := persistence.NewCard{BoardID: req.BoardID, ColumnID: req.ColumnID, DueAt: req.DueAt, ContactID: req.ContactID,
-		ConversationID: req.ConversationID, AssigneeID: req.AssigneeID, LabelIDs: directoryDedupeIDs(req.LabelIDs),
+		ConversationID: req.ConversationID, AssigneeID: req.AssigneeID, LabelIDs: req.LabelIDs,
 		Title:       directoryText(fields, "title", req.Title, 1, 200),
 		Description: directoryText(fields, "description", req.Description, 0, 10000)}
 	if req.Value != "" {
@@ -429,16 +429,6 @@ func (s *Server) createCard(c *gin.Context, p crm.Principal) error {
 	s.publish(p.TenantID, ev)
 	c.JSON(http.StatusCreated, card)
 	return nil
-}
-
-func directoryDedupeIDs(ids []uuid.UUID) []uuid.UUID {
-	out := []uuid.UUID{}
-	for _, id := range ids {
-		if !slices.Contains(out, id) {
-			out = append(out, id)
-		}
-	}
-	return out
 }
 
 func (s *Server) contactCards(c *gin.Context, p crm.Principal) error {

@@ -615,7 +615,7 @@ func (db *DB) CreateCard(ctx context.Context, tenantID uuid.UUID, by AuditEntry,
 			in.AssigneeID, rank); err != nil {
 			return err
 		}
-		if err := setCardLabels(ctx, tx, tenantID, id, in.LabelIDs); err != nil {
+		if err := setCardLabels(ctx, tx, tenantID, id, directoryDedupe(in.LabelIDs)); err != nil {
 			return err
 		}
 		if out, err = loadCard(ctx, tx, tenantID, id); err != nil {
